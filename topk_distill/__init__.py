@@ -1,0 +1,39 @@
+"""topk-distill: top-K knowledge distillation for text classification.
+
+The data flow, top to bottom:
+text (`inputs`) -> teacher (`teacher`) -> top-K records (`preprocessing`,
+`records`) -> tf.data (`make_dataset`) -> student.
+
+Names are imported on first use, so `import topk_distill` (and the command
+line's `--help`) does not import TensorFlow.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "InputError": "inputs",
+    "read_labels": "inputs",
+    "write_labels": "inputs",
+    "iter_examples": "inputs",
+    "Teacher": "teacher",
+    "load_teacher": "teacher",
+    "preprocess": "preprocessing",
+    "make_dataset": "records",
+    "read_metadata": "records",
+    "RecordFormatError": "records",
+    "make_teacher": "models",
+    "make_student": "models",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'topk_distill' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"topk_distill.{_EXPORTS[name]}"),
+                    name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,5 @@
+"""`python -m topk_distill` is the `topk-distill` command."""
+
+from topk_distill import cli
+
+cli.run()

@@ -1,0 +1,74 @@
+r"""Run a teacher once over a text set; write its top-K (or top-H) records.
+
+A labeled set keeps the K best teacher scores per example (raw logits by
+default); with --unlabeled, the H best (softmax probabilities by default).
+Output: PREFIX-NNNNN-of-NNNNN.tfrecord[.gz] shards and PREFIX.meta.json.
+
+Example:
+  topk-distill preprocess --teacher=teacher/teacher.keras \
+    --labels=teacher/labels.txt --input=train.tsv --output=records/train
+  topk-distill preprocess --teacher=teacher/teacher.keras \
+    --labels=teacher/labels.txt --input=unlabeled.tsv --unlabeled \
+    --output=records/unlabeled
+"""
+
+import sys
+
+from absl import flags
+
+FLAGS = flags.FlagValues()
+flags.DEFINE_string("teacher", None, "Teacher: a .keras file, a SavedModel "
+                    "folder, or a .npy of precomputed scores [examples, N] "
+                    "row-aligned with --input.", flag_values=FLAGS)
+flags.DEFINE_enum("teacher_outputs", "logits", ["logits", "probabilities"],
+                  "What the teacher returns.", flag_values=FLAGS)
+flags.DEFINE_string("teacher_signature", "serving_default",
+                    "SavedModel signature to call.", flag_values=FLAGS)
+flags.DEFINE_string("teacher_output_key", None, "SavedModel output to use "
+                    "when the signature has several.", flag_values=FLAGS)
+flags.DEFINE_string("input", None, "Input: .tsv (text<TAB>label), .jsonl "
+                    "({\"text\", \"label\"}) or tfds:NAME[:SPLIT].",
+                    flag_values=FLAGS)
+flags.DEFINE_string("data_dir", None, "TensorFlow Datasets data directory.",
+                    flag_values=FLAGS)
+flags.DEFINE_string("labels", None, "labels.txt: one class name per line, "
+                    "line number = class id.", flag_values=FLAGS)
+flags.DEFINE_string("output", None, "Output prefix, e.g. records/train.",
+                    flag_values=FLAGS)
+flags.DEFINE_integer("top_k", 20, "K: teacher scores kept per labeled "
+                     "example; 0 keeps all N (dense, for baselines).",
+                     lower_bound=0, flag_values=FLAGS)
+flags.DEFINE_bool("unlabeled", False, "The input is unlabeled: keep --top_h "
+                  "scores and write label -1.", flag_values=FLAGS)
+flags.DEFINE_integer("top_h", 1, "H: teacher scores kept per unlabeled "
+                     "example (1 = one pseudo label).", lower_bound=1,
+                     flag_values=FLAGS)
+flags.DEFINE_enum("scores", None, ["logits", "probabilities"], "Scores to "
+                  "store (default: logits if labeled, probabilities if "
+                  "--unlabeled).", flag_values=FLAGS)
+flags.DEFINE_enum("score_dtype", "float16", ["float16", "float32"],
+                  "Stored score precision.", flag_values=FLAGS)
+flags.DEFINE_integer("num_shards", 8, "Output shards.", lower_bound=1,
+                     flag_values=FLAGS)
+flags.DEFINE_enum("compression", "none", ["none", "gzip"], "Shard "
+                  "compression.", flag_values=FLAGS)
+flags.DEFINE_integer("batch_size", 256, "Teacher batch size.", lower_bound=1,
+                     flag_values=FLAGS)
+for _name in ("teacher", "input", "labels", "output"):
+    flags.mark_flag_as_required(_name, flag_values=FLAGS)
+
+
+def main(argv):
+    from topk_distill import cli, preprocessing, teacher
+
+    del argv
+    model = teacher.load_teacher(FLAGS.teacher, FLAGS.teacher_outputs,
+                                 FLAGS.teacher_signature,
+                                 FLAGS.teacher_output_key)
+    preprocessing.preprocess(
+        model, FLAGS.input, FLAGS.labels, FLAGS.output,
+        top_k=FLAGS.top_h if FLAGS.unlabeled else FLAGS.top_k,
+        unlabeled=FLAGS.unlabeled, scores=FLAGS.scores,
+        num_shards=FLAGS.num_shards, compression=FLAGS.compression,
+        batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
+        data_dir=FLAGS.data_dir, command=cli.invocation(sys.modules[__name__]))

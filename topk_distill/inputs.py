@@ -1,0 +1,177 @@
+"""Text inputs: TSV, JSONL and TensorFlow Datasets, and the label vocabulary.
+
+Every later step sees an input as a stream of `(text, label_name)` pairs read
+one at a time, so no input is ever held in memory whole. Three spellings:
+
+* `path.tsv` (or any other name): `text<TAB>label` per line; an unlabeled
+  file may carry the text column only.
+* `path.jsonl` / `path.json`: one `{"text": ..., "label": ...}` object a line.
+* `tfds:NAME[:SPLIT]`: a TensorFlow Datasets split (default `train`), read
+  from `data_dir` (prepared offline copies work; see `tfds build`).
+
+The label vocabulary is `labels.txt`: one class name per line, the line
+number (from 0) is the class id.
+"""
+
+import hashlib
+import json
+
+TFDS_PREFIX = "tfds:"
+
+
+class InputError(ValueError):
+    """Bad input data; the message names the file, line and what was expected."""
+
+
+def iter_examples(spec, data_dir=None):
+    """Yields `(text, label_name)` pairs from an input file or TFDS split.
+
+    Args:
+        spec: a `.tsv`/`.jsonl` path or `tfds:NAME[:SPLIT]`.
+        data_dir: TFDS data directory (only for `tfds:` specs).
+
+    Returns:
+        A generator of `(str, str or None)`; the label is `None` when the
+        example carries none.
+
+    Example:
+    >>> for text, label in iter_examples("train.tsv"):
+    ...     print(text, label)
+    """
+    if spec.startswith(TFDS_PREFIX):
+        return _iter_tfds(spec, data_dir)
+    if spec.endswith((".jsonl", ".json")):
+        return _iter_jsonl(spec)
+    return _iter_tsv(spec)
+
+
+def count_examples(spec, data_dir=None):
+    """Returns the number of examples in an input (one cheap pass, no parsing)."""
+    if spec.startswith(TFDS_PREFIX):
+        builder, split = _tfds_builder(spec, data_dir)
+        return builder.info.splits[split].num_examples
+    with open(spec, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def _lines(path):
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as e:
+                raise InputError(
+                    f"{path}:{number}: invalid UTF-8 ({e.reason} at byte "
+                    f"{e.start}); expected UTF-8 text") from None
+
+
+def _iter_tsv(path):
+    for number, line in _lines(path):
+        columns = line.split("\t")
+        if len(columns) > 2:
+            raise InputError(
+                f"{path}:{number}: {len(columns)} tab-separated columns; "
+                "expected 'text<TAB>label' or 'text'")
+        yield _checked_text(columns[0], path, number), (
+            columns[1] if len(columns) == 2 else None)
+
+
+def _iter_jsonl(path):
+    for number, line in _lines(path):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{number}: not valid JSON ({e.msg}); "
+                             'expected {"text": ..., "label": ...}') from None
+        if not isinstance(record, dict) or not isinstance(
+                record.get("text"), str):
+            raise InputError(f"{path}:{number}: expected an object with a "
+                             'string "text" field')
+        label = record.get("label")
+        yield _checked_text(record["text"], path, number), (
+            None if label is None else str(label))
+
+
+def _checked_text(text, path, number):
+    if not text.strip():
+        raise InputError(f"{path}:{number}: empty text; expected a non-empty "
+                         "text column")
+    return text
+
+
+def _tfds_builder(spec, data_dir):
+    import tensorflow_datasets as tfds
+
+    name, _, split = spec[len(TFDS_PREFIX):].partition(":")
+    builder = tfds.builder(name, data_dir=data_dir)
+    if not builder.is_prepared():
+        builder.download_and_prepare()
+    return builder, split or "train"
+
+
+def _iter_tfds(spec, data_dir):
+    import tensorflow_datasets as tfds
+
+    builder, split = _tfds_builder(spec, data_dir)
+    features = builder.info.features
+    text_key = _tfds_text_key(spec, features)
+    label = features["label"] if "label" in features else None
+    for example in tfds.as_numpy(builder.as_dataset(split=split)):
+        text = example[text_key].decode("utf-8")
+        yield text, None if label is None else label.int2str(example["label"])
+
+
+def _tfds_text_key(spec, features):
+    import tensorflow_datasets as tfds
+
+    if "text" in features:
+        return "text"
+    keys = [k for k, v in features.items() if isinstance(v, tfds.features.Text)]
+    if len(keys) != 1:
+        raise InputError(f"{spec}: cannot tell the text feature among "
+                         f"{sorted(features)}; expected one named 'text'")
+    return keys[0]
+
+
+def build_labels(spec, data_dir=None):
+    """Returns the sorted class names found in a labeled input."""
+    names = {label for _, label in iter_examples(spec, data_dir)}
+    if None in names:
+        raise InputError(f"{spec}: some examples have no label; the label "
+                         "vocabulary is built from a labeled file")
+    return sorted(names)
+
+
+def write_labels(path, names):
+    """Writes `labels.txt`: one class name per line, line number = class id."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(name + "\n" for name in names)
+
+
+def read_labels(path):
+    """Reads `labels.txt` and returns the class names in id order.
+
+    Raises:
+        InputError: on a blank line or a duplicated name.
+    """
+    with open(path, encoding="utf-8") as f:
+        names = [line.rstrip("\r\n") for line in f]
+    seen = {}
+    for number, name in enumerate(names, start=1):
+        if not name.strip():
+            raise InputError(f"{path}:{number}: blank line; expected one class "
+                             "name per line")
+        if name in seen:
+            raise InputError(f"{path}:{number}: duplicate class name {name!r} "
+                             f"(first on line {seen[name]})")
+        seen[name] = number
+    return names
+
+
+def labels_sha256(path):
+    """Returns the SHA-256 hex digest of a labels file (its identity)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+

@@ -1,0 +1,210 @@
+"""Run a teacher once over a text set and keep its top-K scores as records.
+
+text -> teacher -> top-K (class id, score) pairs -> sharded TFRecords plus
+metadata. A labeled set keeps the K best scores (default raw logits); an
+unlabeled set keeps the H best (default softmax probabilities; H=1 makes the
+top class a pseudo label). The teacher runs in batches inside a tf.data
+pipeline, prefetched, so the teacher's next batch is computed while the
+current one is serialized and written.
+"""
+
+import datetime
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from topk_distill import inputs, records
+
+SCORE_KINDS = ("logits", "probabilities")
+
+
+def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
+               unlabeled=False, scores=None, num_shards=8, compression="none",
+               batch_size=256, score_dtype="float16", data_dir=None,
+               command=None, verbose=1):
+    """Writes the teacher's top-K records for one input.
+
+    Args:
+        teacher: a `topk_distill.Teacher` (see `load_teacher`).
+        input_spec: `.tsv`, `.jsonl` or `tfds:NAME[:SPLIT]`.
+        labels_path: `labels.txt`; its line count must equal the teacher's N.
+        output_prefix: records go to `PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]`,
+            metadata to `PREFIX.meta.json`.
+        top_k: K (or H for an unlabeled set); 0 keeps all N scores (dense).
+        unlabeled: treat the input as unlabeled (labels, if any, withheld:
+            every record gets label -1).
+        scores: `"logits"` or `"probabilities"` to store; default logits for
+            a labeled set and probabilities for an unlabeled one. Logits from
+            probabilities are `log(p)` (equal to the logits up to a constant
+            per example, which softmax ignores).
+        num_shards: number of output shards.
+        compression: `"none"` or `"gzip"`.
+        batch_size: teacher batch size.
+        score_dtype: `"float16"` (default, half the bytes) or `"float32"`.
+        data_dir: TFDS data directory, for `tfds:` inputs.
+        command: the command line, stored in the metadata.
+        verbose: 1 shows a progress bar and a summary line.
+
+    Returns:
+        The metadata dict written to `PREFIX.meta.json`, plus the summary
+        entries `teacher_bytes_per_example`, `dense_bytes_per_example`.
+
+    Example:
+    >>> teacher = topk_distill.load_teacher("teacher/teacher.keras")
+    >>> preprocess(teacher, "train.tsv", "teacher/labels.txt", "out/train")
+    """
+    names = inputs.read_labels(labels_path)
+    num_classes = len(names)
+    scores = scores or ("probabilities" if unlabeled else "logits")
+    _check_arguments(teacher, num_classes, top_k, scores, score_dtype,
+                     compression, num_shards, labels_path)
+    num_examples = inputs.count_examples(input_spec, data_dir)
+    if getattr(teacher, "num_rows", num_examples) != num_examples:
+        raise ValueError(f"--teacher={teacher.identity['path']}: "
+                         f"{teacher.num_rows} score rows for {num_examples} "
+                         f"examples in {input_spec}; expected one row each")
+    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
+    dataset = _teacher_batches(teacher, input_spec, data_dir, label_ids,
+                               batch_size, top_k, scores)
+    start = time.perf_counter()
+    with records.ShardWriter(output_prefix, num_examples, num_shards,
+                             compression) as writer:
+        teacher_bytes = _write(dataset, writer, num_examples, top_k,
+                               score_dtype, verbose)
+    seconds = time.perf_counter() - start
+    metadata = {
+        "kind": "unlabeled" if unlabeled else "labeled",
+        "num_classes": num_classes,
+        "top_k": top_k or num_classes,
+        "dense": top_k == 0,
+        "scores": scores,
+        "score_dtype": score_dtype,
+        "compression": compression,
+        "num_examples": num_examples,
+        "shards": [{"file": writer.path(i).rsplit("/", 1)[-1], "examples": n}
+                   for i, n in enumerate(writer.counts)],
+        "labels_sha256": inputs.labels_sha256(labels_path),
+        "teacher": teacher.identity,
+        "input": input_spec,
+        "command": command,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }
+    records.write_metadata(output_prefix, metadata)
+    summary = dict(metadata,
+                   teacher_bytes_per_example=teacher_bytes / max(num_examples, 1),
+                   dense_bytes_per_example=4 * num_classes, seconds=seconds)
+    if verbose:
+        _print_summary(summary, output_prefix)
+    return summary
+
+
+def _check_arguments(teacher, num_classes, top_k, scores, score_dtype,
+                     compression, num_shards, labels_path):
+    if teacher.num_classes != num_classes:
+        raise ValueError(f"the teacher returns {teacher.num_classes} scores "
+                         f"per example but {labels_path} names {num_classes} "
+                         "classes; expected the same N")
+    if not 0 <= top_k <= num_classes:
+        raise ValueError(f"top_k={top_k}; expected 1..N={num_classes}, or 0 "
+                         "for all N scores")
+    for name, value, allowed in (("scores", scores, SCORE_KINDS),
+                                 ("score_dtype", score_dtype,
+                                  records.SCORE_DTYPES),
+                                 ("compression", compression,
+                                  records.COMPRESSIONS)):
+        if value not in allowed:
+            raise ValueError(f"{name}={value!r}; expected one of {allowed}")
+    if num_shards < 1:
+        raise ValueError(f"num_shards={num_shards}; expected at least 1")
+
+
+def _text_batches(input_spec, data_dir, label_ids, batch_size):
+    """Yields (rows, texts, labels) numpy batches read from the input."""
+    rows, texts, labels = [], [], []
+    for row, (text, label) in enumerate(inputs.iter_examples(input_spec,
+                                                             data_dir)):
+        rows.append(row)
+        texts.append(text.encode("utf-8"))
+        labels.append(_label_id(label, label_ids, input_spec, row))
+        if len(rows) == batch_size:
+            yield np.array(rows), np.array(texts, object), np.array(labels)
+            rows, texts, labels = [], [], []
+    if rows:
+        yield np.array(rows), np.array(texts, object), np.array(labels)
+
+
+def _label_id(label, label_ids, input_spec, row):
+    if label_ids is None:
+        return -1
+    if label is None:
+        raise inputs.InputError(f"{input_spec}: example {row + 1} has no "
+                                "label; expected a labeled set (or pass "
+                                "--unlabeled)")
+    if label not in label_ids:
+        raise inputs.InputError(f"{input_spec}: example {row + 1}: label "
+                                f"{label!r} is not in the labels file")
+    return label_ids[label]
+
+
+def _teacher_batches(teacher, input_spec, data_dir, label_ids, batch_size,
+                     top_k, scores):
+    """Returns a dataset of batches: text, label, top-K ids and scores."""
+    dataset = tf.data.Dataset.from_generator(
+        lambda: _text_batches(input_spec, data_dir, label_ids, batch_size),
+        output_signature=(tf.TensorSpec([None], tf.int64),
+                          tf.TensorSpec([None], tf.string),
+                          tf.TensorSpec([None], tf.int64)))
+
+    def score(rows, texts, labels):
+        values = _convert(teacher(texts, rows), teacher.outputs, scores)
+        finite = tf.reduce_all(tf.math.is_finite(values), axis=-1)
+        if top_k:
+            values, ids = tf.math.top_k(values, k=top_k)
+        else:
+            ids = tf.zeros([tf.shape(values)[0], 0], tf.int32)
+        return rows, texts, labels, ids, values, finite
+
+    return dataset.map(score).prefetch(2)
+
+
+def _convert(values, have, want):
+    if have == want:
+        return values
+    if want == "probabilities":
+        return tf.nn.softmax(values, axis=-1)
+    return tf.math.log(tf.maximum(values, tf.float32.tiny))
+
+
+def _write(dataset, writer, num_examples, top_k, score_dtype, verbose):
+    """Serializes and writes every batch; returns the teacher-output bytes."""
+    import keras
+
+    progress = keras.utils.Progbar(num_examples, verbose=verbose,
+                                   stateful_metrics=["examples/s"],
+                                   unit_name="example")
+    teacher_bytes, done, start = 0, 0, time.perf_counter()
+    for rows, texts, labels, ids, values, finite in dataset.as_numpy_iterator():
+        if not finite.all():
+            bad = rows[~finite][0] + 1
+            raise ValueError(f"example {bad}: the teacher returned NaN or "
+                             "Inf scores; expected finite numbers")
+        for i in range(len(rows)):
+            output = records.encode_teacher_output(
+                ids[i] if top_k else None, values[i], score_dtype)
+            teacher_bytes += len(output)
+            writer.write(records.encode_example(texts[i], int(labels[i]),
+                                                output))
+        done += len(rows)
+        rate = done / (time.perf_counter() - start)
+        progress.update(done, [("examples/s", rate)])
+    return teacher_bytes
+
+
+def _print_summary(summary, prefix):
+    per_example = summary["teacher_bytes_per_example"]
+    dense = summary["dense_bytes_per_example"]
+    print(f"{prefix}: {summary['num_examples']} examples in "
+          f"{len(summary['shards'])} shards, {summary['seconds']:.1f} s; "
+          f"teacher output {per_example:.1f} B/example vs {dense} B dense "
+          f"float32 ({dense / max(per_example, 1e-9):.1f}x smaller)")

@@ -1,0 +1,326 @@
+"""The top-K record format: schema, shard writer, metadata and tf.data reader.
+
+A record set is `PREFIX-00000-of-00008.tfrecord[.gz]` shards plus
+`PREFIX.meta.json`. Each record is a `tf.train.Example` with
+
+* `text`: bytes, the raw input text;
+* `label`: int64, the true class id, or -1 when unlabeled;
+* `topk_ids`: int64[K], the teacher's K best class ids, best first
+  (absent in dense sets, where K = N and the ids are 0..N-1);
+* `topk_scores`: the matching scores, float32[K] (`score_dtype="float32"`) or
+  K little-endian float16 packed into one bytes value (`"float16"`, the
+  default: half the size, restored to float32 by the reader).
+
+The metadata records what a reader must agree with: format version, N, K,
+score kind (`logits` or `probabilities`), score dtype, compression, example
+counts per shard, the labels file hash, the teacher and the command line.
+"""
+
+import json
+import os
+import re
+
+import numpy as np
+import tensorflow as tf
+
+FORMAT_VERSION = 1
+SCORE_DTYPES = ("float16", "float32")
+COMPRESSIONS = ("none", "gzip")
+_SHARD_RE = re.compile(r"^(?P<prefix>.+)-\d{5}-of-(?P<count>\d{5})"
+                       r"\.tfrecord(\.gz)?$")
+
+
+class RecordFormatError(ValueError):
+    """Records or metadata disagree with what the reader was asked for."""
+
+
+def shard_path(prefix, index, num_shards, compression="none"):
+    """Returns the path of shard `index`, e.g. `p-00003-of-00008.tfrecord.gz`."""
+    suffix = ".tfrecord.gz" if compression == "gzip" else ".tfrecord"
+    return f"{prefix}-{index:05d}-of-{num_shards:05d}{suffix}"
+
+
+def metadata_path(prefix):
+    """Returns the metadata path of a record set: `PREFIX.meta.json`."""
+    return prefix + ".meta.json"
+
+
+def _prefix_of(path):
+    """Returns the prefix of a record set named by a prefix or a shard glob."""
+    if os.path.exists(metadata_path(path)):
+        return path
+    files = tf.io.gfile.glob(path)
+    if not files:
+        raise FileNotFoundError(f"{path}: no record shard matches")
+    matches = [_SHARD_RE.match(f) for f in files]
+    prefixes = {m["prefix"] if m else f for m, f in zip(matches, files)}
+    if len(prefixes) != 1 or not all(matches):
+        raise RecordFormatError(
+            f"{path}: expected the shards of one record set "
+            f"(PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]); it matches {sorted(prefixes)}")
+    return prefixes.pop()
+
+
+def encode_teacher_output(ids, scores, score_dtype="float16"):
+    """Serializes the teacher's part of a record (`topk_ids`, `topk_scores`).
+
+    Its length is what the teacher output costs per example on disk.
+
+    Args:
+        ids: int array [K] of class ids, best first, or `None` for a dense
+            record (scores of all N classes in class order).
+        scores: float array [K] (or [N] when dense).
+        score_dtype: `"float16"` or `"float32"`.
+
+    Returns:
+        A serialized `tf.train.Features` message, for `encode_example`.
+    """
+    feature = {}
+    if ids is not None:
+        feature["topk_ids"] = tf.train.Feature(
+            int64_list=tf.train.Int64List(value=ids.tolist()))
+    if score_dtype == "float16":
+        packed = np.asarray(scores, "<f2").tobytes()
+        feature["topk_scores"] = tf.train.Feature(
+            bytes_list=tf.train.BytesList(value=[packed]))
+    else:
+        feature["topk_scores"] = tf.train.Feature(
+            float_list=tf.train.FloatList(value=np.asarray(scores).tolist()))
+    return tf.train.Features(feature=feature).SerializeToString()
+
+
+def encode_example(text, label, teacher_output):
+    """Serializes one record from its text, label and teacher output.
+
+    Args:
+        text: bytes or str.
+        label: the true class id, or -1 when unlabeled.
+        teacher_output: bytes from `encode_teacher_output`.
+
+    Returns:
+        The serialized `tf.train.Example`.
+
+    Example:
+    >>> teacher = encode_teacher_output(np.array([7, 2]), np.array([3.5, 1.0]))
+    >>> record = encode_example("a text", 7, teacher)
+    """
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    base = tf.train.Features(feature={
+        "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
+        "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+    }).SerializeToString()
+    # Serialized protobuf messages merge by concatenation, so the two
+    # Features halves form one map; field 1 of Example is `features`.
+    features = base + teacher_output
+    return b"\x0a" + _varint(len(features)) + features
+
+
+def _varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+class ShardWriter:
+    """Writes records into contiguous shards, each made whole before it is named.
+
+    Shard `s` of `S` receives examples `[s*n//S, (s+1)*n//S)`. A shard is
+    written under `NAME.tmp` and renamed when its last record is in, so a
+    shard file with its final name is always complete.
+
+    Args:
+        prefix: output prefix; shards are `PREFIX-NNNNN-of-NNNNN.tfrecord`.
+        num_examples: how many records will be written.
+        num_shards: how many shards to spread them over.
+        compression: `"none"` or `"gzip"`.
+
+    Example:
+    >>> with ShardWriter("out/train", num_examples=10, num_shards=2) as w:
+    ...     for record in records:
+    ...         w.write(record)
+    >>> w.counts
+    [5, 5]
+    """
+
+    def __init__(self, prefix, num_examples, num_shards, compression="none"):
+        self.prefix = prefix
+        self.num_shards = num_shards
+        self.compression = compression
+        self.bounds = [s * num_examples // num_shards
+                       for s in range(num_shards + 1)]
+        self.counts = [b - a for a, b in zip(self.bounds, self.bounds[1:])]
+        self._index = -1
+        self._writer = None
+        self._written = 0
+
+    def path(self, index):
+        """Returns the final path of shard `index`."""
+        return shard_path(self.prefix, index, self.num_shards, self.compression)
+
+    def __enter__(self):
+        os.makedirs(os.path.dirname(os.path.abspath(self.prefix)),
+                    exist_ok=True)
+        self._next_shard()
+        return self
+
+    def write(self, record):
+        """Appends one serialized record, moving to the next shard when full."""
+        while self._written == self.bounds[self._index + 1]:
+            if self._index + 1 == self.num_shards:
+                raise ValueError(f"{self.prefix}: more records than the "
+                                 f"{self.bounds[-1]} announced")
+            self._next_shard()
+        self._writer.write(record)
+        self._written += 1
+
+    def _next_shard(self):
+        """Closes and names the current shard, then opens the next one."""
+        if self._writer is not None:
+            self._writer.close()
+            os.replace(self.path(self._index) + ".tmp", self.path(self._index))
+        self._index += 1
+        self._writer = None
+        if self._index < self.num_shards:
+            options = "GZIP" if self.compression == "gzip" else ""
+            self._writer = tf.io.TFRecordWriter(
+                self.path(self._index) + ".tmp", options)
+
+    def __exit__(self, exc_type, *unused):
+        if exc_type is None and self._written == self.bounds[-1]:
+            while self._index < self.num_shards:
+                self._next_shard()
+            return
+        if self._writer is not None:
+            self._writer.close()  # The unfinished shard keeps its .tmp name.
+        if exc_type is None:
+            raise ValueError(f"{self.prefix}: {self._written} records written,"
+                             f" {self.bounds[-1]} announced")
+
+
+def write_metadata(prefix, metadata):
+    """Writes `PREFIX.meta.json` atomically (temporary file, then rename)."""
+    path = metadata_path(prefix)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(dict(metadata, format_version=FORMAT_VERSION), f, indent=2)
+    os.replace(path + ".tmp", path)
+
+
+def read_metadata(path):
+    """Reads the metadata of the record set that a shard, glob or prefix names.
+
+    Returns:
+        The metadata dict.
+
+    Raises:
+        RecordFormatError: when the file is missing or of another format
+            version.
+    """
+    meta_file = path if path.endswith(".meta.json") else metadata_path(
+        _prefix_of(path))
+    if not os.path.exists(meta_file):
+        raise RecordFormatError(f"{meta_file}: metadata file not found; every "
+                                "record set needs the one `preprocess` writes")
+    with open(meta_file, encoding="utf-8") as f:
+        metadata = json.load(f)
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise RecordFormatError(
+            f"{meta_file}: format_version {metadata.get('format_version')}; "
+            f"this reader reads version {FORMAT_VERSION}")
+    return metadata
+
+
+def parse_batch(serialized, metadata):
+    """Parses a batch of serialized records into a dict of dense tensors.
+
+    Args:
+        serialized: string tensor [B].
+        metadata: the record set's metadata dict.
+
+    Returns:
+        `{"text": string[B], "label": int64[B], "topk_ids": int64[B, K],
+        "topk_scores": float32[B, K]}`.
+    """
+    k, dense = metadata["top_k"], metadata["dense"]
+    float16 = metadata["score_dtype"] == "float16"
+    spec = {
+        "text": tf.io.FixedLenFeature([], tf.string),
+        "label": tf.io.FixedLenFeature([], tf.int64),
+        "topk_scores": (tf.io.FixedLenFeature([], tf.string) if float16 else
+                        tf.io.FixedLenFeature([k], tf.float32)),
+    }
+    if not dense:
+        spec["topk_ids"] = tf.io.FixedLenFeature([k], tf.int64)
+    batch = tf.io.parse_example(serialized, spec)
+    if float16:
+        bits = tf.io.decode_raw(batch["topk_scores"], tf.uint16,
+                                fixed_length=2 * k)
+        batch["topk_scores"] = tf.cast(tf.bitcast(bits, tf.float16),
+                                       tf.float32)
+    if dense:
+        batch["topk_ids"] = tf.broadcast_to(
+            tf.range(k, dtype=tf.int64), tf.shape(batch["topk_scores"]))
+    return batch
+
+
+def make_dataset(file_pattern, batch_size, shuffle=False, seed=None,
+                 shuffle_buffer=10_000, repeat=False, drop_remainder=False,
+                 num_classes=None, top_k=None):
+    """Reads a top-K record set as a `tf.data.Dataset` of batches.
+
+    Built the tf.data-guide way: list_files -> interleave(TFRecordDataset)
+    -> shuffle -> batch -> parse_example on the whole batch -> prefetch.
+
+    Args:
+        file_pattern: glob of the shards of one record set, e.g.
+            `"out/train-*.tfrecord.gz"`.
+        batch_size: examples per batch.
+        shuffle: shuffle shard order and records (for training).
+        seed: shuffle seed.
+        shuffle_buffer: records in the shuffle buffer.
+        repeat: repeat forever.
+        drop_remainder: drop a last, smaller batch.
+        num_classes: if given, must equal the metadata's N.
+        top_k: if given, must equal the metadata's K (or H).
+
+    Returns:
+        A dataset of dicts `{text, label, topk_ids, topk_scores}` (see
+        `parse_batch`). `read_metadata(file_pattern)` gives the metadata.
+
+    Example:
+    >>> ds = make_dataset("out/train-*.tfrecord", batch_size=64, shuffle=True)
+    >>> batch = next(iter(ds))
+    >>> batch["topk_ids"].shape
+    TensorShape([64, 20])
+    """
+    metadata = read_metadata(file_pattern)
+    _check_expected(file_pattern, metadata, num_classes, top_k)
+    files = tf.io.gfile.glob(file_pattern)
+    if not files:
+        raise FileNotFoundError(f"{file_pattern}: no shard matches")
+    compression = "GZIP" if metadata["compression"] == "gzip" else ""
+    ds = tf.data.Dataset.list_files(file_pattern, shuffle=shuffle, seed=seed)
+    ds = ds.interleave(
+        lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
+        cycle_length=min(len(files), 8), num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=not shuffle)
+    if shuffle:
+        ds = ds.shuffle(shuffle_buffer, seed=seed)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.map(lambda s: parse_batch(s, metadata),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_expected(file_pattern, metadata, num_classes, top_k):
+    for name, expected, actual in (("N (num_classes)", num_classes,
+                                    metadata["num_classes"]),
+                                   ("K (top_k)", top_k, metadata["top_k"])):
+        if expected is not None and expected != actual:
+            raise RecordFormatError(f"{file_pattern}: records hold {name}="
+                                    f"{actual}; expected {expected}")
