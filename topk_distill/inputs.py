@@ -45,15 +45,6 @@ def iter_examples(spec, data_dir=None):
     return _iter_tsv(spec)
 
 
-def count_examples(spec, data_dir=None):
-    """Returns the number of examples in an input (one cheap pass, no parsing)."""
-    if spec.startswith(TFDS_PREFIX):
-        builder, split = _tfds_builder(spec, data_dir)
-        return builder.info.splits[split].num_examples
-    with open(spec, "rb") as f:
-        return sum(1 for line in f if line.strip())
-
-
 def _lines(path):
     with open(path, "rb") as f:
         for number, raw in enumerate(f, start=1):

@@ -42,6 +42,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         compression: `"none"` or `"gzip"`.
         batch_size: teacher batch size.
         score_dtype: `"float16"` (default, half the bytes) or `"float32"`.
+            float16 logits are stored relative to the example's top logit
+            (a shift that leaves every softmax unchanged) and clipped to
+            float16's range.
         data_dir: TFDS data directory, for `tfds:` inputs.
         command: the command line, stored in the metadata.
         verbose: 1 shows a progress bar and a summary line.
@@ -59,14 +62,14 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     scores = scores or ("probabilities" if unlabeled else "logits")
     _check_arguments(teacher, num_classes, top_k, scores, score_dtype,
                      compression, num_shards, labels_path)
-    num_examples = inputs.count_examples(input_spec, data_dir)
+    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
+    num_examples = _check_input(input_spec, data_dir, label_ids)
     if getattr(teacher, "num_rows", num_examples) != num_examples:
         raise ValueError(f"--teacher={teacher.identity['path']}: "
                          f"{teacher.num_rows} score rows for {num_examples} "
                          f"examples in {input_spec}; expected one row each")
-    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
     dataset = _teacher_batches(teacher, input_spec, data_dir, label_ids,
-                               batch_size, top_k, scores)
+                               batch_size, top_k, scores, score_dtype)
     start = time.perf_counter()
     with records.ShardWriter(output_prefix, num_examples, num_shards,
                              compression) as writer:
@@ -119,6 +122,22 @@ def _check_arguments(teacher, num_classes, top_k, scores, score_dtype,
         raise ValueError(f"num_shards={num_shards}; expected at least 1")
 
 
+def _check_input(input_spec, data_dir, label_ids):
+    """Reads the whole input once, before any teacher time is spent.
+
+    Returns:
+        The number of examples.
+
+    Raises:
+        InputError: naming the first bad example.
+    """
+    count = 0
+    for count, (_, label) in enumerate(inputs.iter_examples(input_spec,
+                                                            data_dir), 1):
+        _label_id(label, label_ids, input_spec, count - 1)
+    return count
+
+
 def _text_batches(input_spec, data_dir, label_ids, batch_size):
     """Yields (rows, texts, labels) numpy batches read from the input."""
     rows, texts, labels = [], [], []
@@ -148,7 +167,7 @@ def _label_id(label, label_ids, input_spec, row):
 
 
 def _teacher_batches(teacher, input_spec, data_dir, label_ids, batch_size,
-                     top_k, scores):
+                     top_k, scores, score_dtype):
     """Returns a dataset of batches: text, label, top-K ids and scores."""
     dataset = tf.data.Dataset.from_generator(
         lambda: _text_batches(input_spec, data_dir, label_ids, batch_size),
@@ -159,6 +178,10 @@ def _teacher_batches(teacher, input_spec, data_dir, label_ids, batch_size,
     def score(rows, texts, labels):
         values = _convert(teacher(texts, rows), teacher.outputs, scores)
         finite = tf.reduce_all(tf.math.is_finite(values), axis=-1)
+        if scores == "logits" and score_dtype == "float16":
+            # Shift so the top logit is 0, where float16 is most precise;
+            # softmax is unchanged by a per-example shift.
+            values -= tf.reduce_max(values, axis=-1, keepdims=True)
         if top_k:
             values, ids = tf.math.top_k(values, k=top_k)
         else:
@@ -173,7 +196,7 @@ def _convert(values, have, want):
         return values
     if want == "probabilities":
         return tf.nn.softmax(values, axis=-1)
-    return tf.math.log(tf.maximum(values, tf.float32.tiny))
+    return tf.math.log(tf.maximum(values, np.finfo(np.float32).tiny))
 
 
 def _write(dataset, writer, num_examples, top_k, score_dtype, verbose):

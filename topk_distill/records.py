@@ -80,7 +80,8 @@ def encode_teacher_output(ids, scores, score_dtype="float16"):
         feature["topk_ids"] = tf.train.Feature(
             int64_list=tf.train.Int64List(value=ids.tolist()))
     if score_dtype == "float16":
-        packed = np.asarray(scores, "<f2").tobytes()
+        finite = np.finfo(np.float16).max
+        packed = np.clip(scores, -finite, finite).astype("<f2").tobytes()
         feature["topk_scores"] = tf.train.Feature(
             bytes_list=tf.train.BytesList(value=[packed]))
     else:
@@ -271,8 +272,9 @@ def make_dataset(file_pattern, batch_size, shuffle=False, seed=None,
                  num_classes=None, top_k=None):
     """Reads a top-K record set as a `tf.data.Dataset` of batches.
 
-    Built the tf.data-guide way: list_files -> interleave(TFRecordDataset)
+    Built the tf.data-guide way: shard list -> interleave(TFRecordDataset)
     -> shuffle -> batch -> parse_example on the whole batch -> prefetch.
+    Unshuffled, records come in the order `preprocess` wrote them.
 
     Args:
         file_pattern: glob of the shards of one record set, e.g.
@@ -302,11 +304,15 @@ def make_dataset(file_pattern, batch_size, shuffle=False, seed=None,
     if not files:
         raise FileNotFoundError(f"{file_pattern}: no shard matches")
     compression = "GZIP" if metadata["compression"] == "gzip" else ""
-    ds = tf.data.Dataset.list_files(file_pattern, shuffle=shuffle, seed=seed)
+    ds = tf.data.Dataset.from_tensor_slices(sorted(files))
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed)
+    # Unshuffled, the shards are read one after the other: records come in
+    # the order they were written.
     ds = ds.interleave(
         lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
-        cycle_length=min(len(files), 8), num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=not shuffle)
+        cycle_length=min(len(files), 8) if shuffle else 1,
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
     if shuffle:
         ds = ds.shuffle(shuffle_buffer, seed=seed)
     if repeat:

@@ -1,0 +1,54 @@
+"""Shared fixtures: a tiny labeled text set, its labels file and teachers."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+TEXTS = {
+    "animal": ["a cat sat on the mat", "the dog barked at night",
+               "a horse ran in the field", "the bird sang a song"],
+    "food": ["red apple pie with cream", "bread and butter for tea",
+             "a bowl of hot soup", "fresh cheese and grapes"],
+    "finance": ["stocks fell sharply today", "the bank raised rates",
+                "bonds rallied on news", "the market closed higher"],
+}
+
+
+@pytest.fixture
+def labeled_tsv(tmp_path):
+    path = tmp_path / "train.tsv"
+    path.write_text("".join(f"{text}\t{label}\n" for label, texts in
+                            TEXTS.items() for text in texts), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def labels_txt(tmp_path):
+    path = tmp_path / "labels.txt"
+    path.write_text("".join(f"{name}\n" for name in sorted(TEXTS)),
+                    encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def all_texts():
+    return [text for texts in TEXTS.values() for text in texts]
+
+
+@pytest.fixture
+def keras_teacher_path(tmp_path, all_texts):
+    from topk_distill import models
+
+    model = models.make_teacher(all_texts, num_classes=len(TEXTS),
+                                hidden_units=8)
+    path = str(tmp_path / "teacher.keras")
+    model.save(path)
+    return path
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,98 @@
+import json
+
+import pytest
+
+from topk_distill import inputs
+
+
+def test_tsv_labeled_and_text_only(tmp_path):
+    path = tmp_path / "a.tsv"
+    path.write_text("one text\tlab\n\nsecond\n", encoding="utf-8")
+    assert list(inputs.iter_examples(str(path))) == [("one text", "lab"),
+                                                     ("second", None)]
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"a\tb\tc\n", r"a.tsv:1: 3 tab-separated columns"),
+    (b"ok\tx\n \ty\n", r"a.tsv:2: empty text"),
+    (b"ok\tx\n\xff\xfe\tx\n", r"a.tsv:2: invalid UTF-8"),
+])
+def test_tsv_errors_name_file_and_line(tmp_path, content, expected):
+    path = tmp_path / "a.tsv"
+    path.write_bytes(content)
+    with pytest.raises(inputs.InputError, match=expected):
+        list(inputs.iter_examples(str(path)))
+
+
+def test_jsonl(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"text": "hi", "label": "x"}) + "\n" +
+                    json.dumps({"text": "no label"}) + "\n", encoding="utf-8")
+    assert list(inputs.iter_examples(str(path))) == [("hi", "x"),
+                                                     ("no label", None)]
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("{not json", "a.jsonl:1: not valid JSON"),
+    ('{"label": "x"}', 'a.jsonl:1: expected an object with a string "text"'),
+])
+def test_jsonl_errors(tmp_path, line, expected):
+    path = tmp_path / "a.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(inputs.InputError, match=expected):
+        list(inputs.iter_examples(str(path)))
+
+
+def test_tfds_reader(tmp_path):
+    import tensorflow_datasets as tfds
+
+    class TopkDistillTinyText(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return self.dataset_info_from_configs(
+                features=tfds.features.FeaturesDict({
+                    "text": tfds.features.Text(),
+                    "label": tfds.features.ClassLabel(names=["neg", "pos"]),
+                }))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples(3),
+                    "test": self._generate_examples(2)}
+
+        def _generate_examples(self, n):
+            for i in range(n):
+                yield i, {"text": f"text {i}", "label": i % 2}
+
+    data_dir = str(tmp_path / "tfds")
+    TopkDistillTinyText(data_dir=data_dir).download_and_prepare()
+    spec = "tfds:topk_distill_tiny_text:test"
+    assert sorted(inputs.iter_examples(spec, data_dir)) == [
+        ("text 0", "neg"), ("text 1", "pos")]
+    default_split = inputs.iter_examples("tfds:topk_distill_tiny_text",
+                                         data_dir)
+    assert len(list(default_split)) == 3
+
+
+def test_labels_round_trip_and_hash(tmp_path):
+    path = str(tmp_path / "labels.txt")
+    inputs.write_labels(path, ["b", "a"])
+    assert inputs.read_labels(path) == ["b", "a"]
+    before = inputs.labels_sha256(path)
+    inputs.write_labels(path, ["a", "b"])
+    assert inputs.labels_sha256(path) != before
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("a\nb\na\n", "labels.txt:3: duplicate class name 'a'"),
+    ("a\n\nb\n", "labels.txt:2: blank line"),
+])
+def test_labels_errors(tmp_path, content, expected):
+    path = tmp_path / "labels.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(inputs.InputError, match=expected):
+        inputs.read_labels(str(path))
+
+
+def test_build_labels_sorted_unique(labeled_tsv):
+    assert inputs.build_labels(labeled_tsv) == ["animal", "finance", "food"]

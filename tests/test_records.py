@@ -1,0 +1,154 @@
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from topk_distill import records
+
+
+def _write_set(prefix, rows, k, n, score_dtype="float16", dense=False,
+               compression="none", num_shards=2):
+    with records.ShardWriter(prefix, len(rows), num_shards,
+                             compression) as writer:
+        for text, label, ids, scores in rows:
+            writer.write(records.encode_example(
+                text, label, records.encode_teacher_output(
+                    None if dense else ids, scores, score_dtype)))
+    records.write_metadata(prefix, {
+        "kind": "labeled", "num_classes": n, "top_k": k, "dense": dense,
+        "scores": "logits", "score_dtype": score_dtype,
+        "compression": compression, "num_examples": len(rows)})
+    return writer
+
+
+def _random_rows(rng, count, k, n):
+    rows = []
+    for i in range(count):
+        ids = rng.choice(n, size=k, replace=False)
+        scores = np.sort(rng.normal(0, 5, size=k))[::-1].astype(np.float32)
+        rows.append((f"text {i} é".encode(), int(rng.integers(-1, n)), ids,
+                     scores))
+    return rows
+
+
+def _read_all(pattern, batch_size=4, **kwargs):
+    batches = list(records.make_dataset(pattern, batch_size, **kwargs))
+    return {key: np.concatenate([b[key].numpy() for b in batches])
+            for key in batches[0]}
+
+
+@pytest.mark.parametrize("score_dtype", ["float32", "float16"])
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_round_trip(tmp_path, rng, score_dtype, compression):
+    rows = _random_rows(rng, 11, k=5, n=300)
+    prefix = str(tmp_path / "set")
+    _write_set(prefix, rows, k=5, n=300, score_dtype=score_dtype,
+               compression=compression)
+    got = _read_all(prefix + "-*", num_classes=300, top_k=5)
+    np.testing.assert_array_equal(got["topk_ids"], [r[2] for r in rows])
+    np.testing.assert_array_equal(got["label"], [r[1] for r in rows])
+    assert list(got["text"]) == [r[0] for r in rows]
+    want = np.array([r[3] for r in rows])
+    if score_dtype == "float32":
+        np.testing.assert_array_equal(got["topk_scores"], want)
+    else:  # float16 keeps 11 significant bits: relative error <= 2**-11.
+        np.testing.assert_allclose(got["topk_scores"], want, rtol=2**-11,
+                                   atol=2**-24)
+    assert got["topk_scores"].dtype == np.float32
+
+
+def test_float16_clips_to_its_range(tmp_path):
+    prefix = str(tmp_path / "set")
+    _write_set(prefix, [("t", 0, np.array([0, 1]),
+                         np.array([1e6, -1e6], np.float32))], k=2, n=2,
+               num_shards=1)
+    got = _read_all(prefix + "-*")
+    np.testing.assert_array_equal(got["topk_scores"], [[65504, -65504]])
+
+
+def test_dense_records_fill_ids(tmp_path):
+    scores = np.array([[0.5, -1.0, 2.0], [3.0, 0.0, 1.0]], np.float32)
+    prefix = str(tmp_path / "dense")
+    _write_set(prefix, [("a", 0, None, scores[0]), ("b", 2, None, scores[1])],
+               k=3, n=3, score_dtype="float32", dense=True, num_shards=1)
+    got = _read_all(prefix + "-*")
+    np.testing.assert_array_equal(got["topk_ids"], [[0, 1, 2], [0, 1, 2]])
+    np.testing.assert_array_equal(got["topk_scores"], scores)
+
+
+def test_shard_names_and_contiguous_counts(tmp_path, rng):
+    rows = _random_rows(rng, 10, k=2, n=10)
+    prefix = str(tmp_path / "out" / "train")
+    writer = _write_set(prefix, rows, k=2, n=10, num_shards=4,
+                        compression="gzip")
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert names == [f"train-0000{i}-of-00004.tfrecord.gz" for i in range(4)
+                     ] + ["train.meta.json"]
+    assert writer.counts == [2, 3, 2, 3]
+    got = _read_all(prefix + "-*", batch_size=3)
+    assert list(got["text"]) == [r[0] for r in rows]  # Order kept unshuffled.
+
+
+def test_more_shards_than_examples_leaves_empty_shards(tmp_path, rng):
+    writer = _write_set(str(tmp_path / "s"), _random_rows(rng, 2, 2, 5), k=2,
+                        n=5, num_shards=4)
+    assert writer.counts == [0, 1, 0, 1]
+    assert len(list(tmp_path.glob("s-*.tfrecord"))) == 4
+
+
+def test_writer_refuses_wrong_count_and_leaves_no_final_name(tmp_path):
+    prefix = str(tmp_path / "s")
+    with pytest.raises(ValueError, match="1 records written, 3 announced"):
+        with records.ShardWriter(prefix, 3, 1) as writer:
+            writer.write(b"x")
+    assert not os.path.exists(records.shard_path(prefix, 0, 1))
+
+
+def test_reader_checks_metadata(tmp_path, rng):
+    prefix = str(tmp_path / "s")
+    _write_set(prefix, _random_rows(rng, 3, 2, 5), k=2, n=5)
+    with pytest.raises(records.RecordFormatError, match="K .top_k.=2; "
+                       "expected 3"):
+        records.make_dataset(prefix + "-*", 2, top_k=3)
+    with pytest.raises(records.RecordFormatError, match="num_classes.=5; "
+                       "expected 6"):
+        records.make_dataset(prefix + "-*", 2, num_classes=6)
+    meta = json.loads(open(prefix + ".meta.json").read())
+    meta["format_version"] = 99
+    open(prefix + ".meta.json", "w").write(json.dumps(meta))
+    with pytest.raises(records.RecordFormatError, match="format_version 99"):
+        records.make_dataset(prefix + "-*", 2)
+
+
+def test_reader_errors_on_missing_or_mixed_sets(tmp_path, rng):
+    with pytest.raises(FileNotFoundError, match="no record shard matches"):
+        records.make_dataset(str(tmp_path / "none-*"), 2)
+    for name in ("a", "b"):
+        _write_set(str(tmp_path / name), _random_rows(rng, 2, 2, 5), 2, 5)
+    with pytest.raises(records.RecordFormatError, match="one record set"):
+        records.make_dataset(str(tmp_path / "*.tfrecord"), 2)
+    os.remove(tmp_path / "a.meta.json")
+    with pytest.raises(records.RecordFormatError, match="metadata file not "
+                       "found"):
+        records.make_dataset(str(tmp_path / "a-*"), 2)
+
+
+def test_shuffled_reading_keeps_every_record(tmp_path, rng):
+    rows = _random_rows(rng, 20, k=2, n=50)
+    prefix = str(tmp_path / "s")
+    _write_set(prefix, rows, k=2, n=50, num_shards=3)
+    got = _read_all(prefix + "-*", shuffle=True, seed=1)
+    assert sorted(got["text"]) == sorted(r[0] for r in rows)
+
+
+def test_parse_example_matches_tf_train_example(rng):
+    record = records.encode_example("hi", 3, records.encode_teacher_output(
+        np.array([3, 1]), np.array([2.0, 1.0]), "float32"))
+    example = tf.train.Example.FromString(record)
+    feature = example.features.feature
+    assert feature["text"].bytes_list.value == [b"hi"]
+    assert feature["label"].int64_list.value == [3]
+    assert list(feature["topk_ids"].int64_list.value) == [3, 1]
+    assert list(feature["topk_scores"].float_list.value) == [2.0, 1.0]
