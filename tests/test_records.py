@@ -10,12 +10,15 @@ from topk_distill import records
 
 def _write_set(prefix, rows, k, n, score_dtype="float16", dense=False,
                compression="none", num_shards=2):
+    serialized, _ = records.serialize_batch(
+        tf.constant([r[0] for r in rows]),
+        tf.constant([r[1] for r in rows], tf.int64),
+        None if dense else tf.constant(np.array([r[2] for r in rows])),
+        tf.constant(np.array([r[3] for r in rows], np.float32)), score_dtype)
     with records.ShardWriter(prefix, len(rows), num_shards,
                              compression) as writer:
-        for text, label, ids, scores in rows:
-            writer.write(records.encode_example(
-                text, label, records.encode_teacher_output(
-                    None if dense else ids, scores, score_dtype)))
+        for record in serialized.numpy():
+            writer.write(record)
     records.write_metadata(prefix, {
         "kind": "labeled", "num_classes": n, "top_k": k, "dense": dense,
         "scores": "logits", "score_dtype": score_dtype,
@@ -143,12 +146,23 @@ def test_shuffled_reading_keeps_every_record(tmp_path, rng):
     assert sorted(got["text"]) == sorted(r[0] for r in rows)
 
 
-def test_parse_example_matches_tf_train_example(rng):
-    record = records.encode_example("hi", 3, records.encode_teacher_output(
-        np.array([3, 1]), np.array([2.0, 1.0]), "float32"))
-    example = tf.train.Example.FromString(record)
-    feature = example.features.feature
-    assert feature["text"].bytes_list.value == [b"hi"]
-    assert feature["label"].int64_list.value == [3]
-    assert list(feature["topk_ids"].int64_list.value) == [3, 1]
-    assert list(feature["topk_scores"].float_list.value) == [2.0, 1.0]
+@pytest.mark.parametrize("score_dtype", ["float16", "float32"])
+def test_serialized_records_are_tf_train_examples(score_dtype):
+    serialized, teacher_bytes = records.serialize_batch(
+        tf.constant(["hi", "there"]), tf.constant([3, -1], tf.int64),
+        tf.constant([[3, 1], [200, 0]]), tf.constant([[2.0, 1.0], [0.5, 0.25]]),
+        score_dtype)
+    for i, (ids, scores) in enumerate([([3, 1], [2.0, 1.0]),
+                                       ([200, 0], [0.5, 0.25])]):
+        example = tf.train.Example.FromString(serialized[i].numpy())
+        feature = example.features.feature
+        assert list(feature["label"].int64_list.value) == [[3, -1][i]]
+        assert list(feature["topk_ids"].int64_list.value) == ids
+        if score_dtype == "float32":
+            assert list(feature["topk_scores"].float_list.value) == scores
+        else:
+            packed, = feature["topk_scores"].bytes_list.value
+            assert np.frombuffer(packed, "<f2").tolist() == scores
+        teacher_only = tf.train.Features(feature={
+            key: feature[key] for key in ("topk_ids", "topk_scores")})
+        assert teacher_bytes[i] == teacher_only.ByteSize()

@@ -73,8 +73,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     start = time.perf_counter()
     with records.ShardWriter(output_prefix, num_examples, num_shards,
                              compression) as writer:
-        teacher_bytes = _write(dataset, writer, num_examples, top_k,
-                               score_dtype, verbose)
+        teacher_bytes = _write(dataset, writer, num_examples, verbose)
     seconds = time.perf_counter() - start
     metadata = {
         "kind": "unlabeled" if unlabeled else "labeled",
@@ -168,7 +167,11 @@ def _label_id(label, label_ids, input_spec, row):
 
 def _teacher_batches(teacher, input_spec, data_dir, label_ids, batch_size,
                      top_k, scores, score_dtype):
-    """Returns a dataset of batches: text, label, top-K ids and scores."""
+    """Returns a dataset of batches `(rows, records, teacher_bytes, finite)`.
+
+    Teacher, top-K and serialization all run inside tf.data, prefetched, so
+    the Python loop that writes shards only moves bytes.
+    """
     dataset = tf.data.Dataset.from_generator(
         lambda: _text_batches(input_spec, data_dir, label_ids, batch_size),
         output_signature=(tf.TensorSpec([None], tf.int64),
@@ -178,15 +181,16 @@ def _teacher_batches(teacher, input_spec, data_dir, label_ids, batch_size,
     def score(rows, texts, labels):
         values = _convert(teacher(texts, rows), teacher.outputs, scores)
         finite = tf.reduce_all(tf.math.is_finite(values), axis=-1)
+        ids = None
+        if top_k:
+            values, ids = tf.math.top_k(values, k=top_k)
         if scores == "logits" and score_dtype == "float16":
             # Shift so the top logit is 0, where float16 is most precise;
             # softmax is unchanged by a per-example shift.
             values -= tf.reduce_max(values, axis=-1, keepdims=True)
-        if top_k:
-            values, ids = tf.math.top_k(values, k=top_k)
-        else:
-            ids = tf.zeros([tf.shape(values)[0], 0], tf.int32)
-        return rows, texts, labels, ids, values, finite
+        serialized, teacher_bytes = records.serialize_batch(
+            texts, labels, ids, values, score_dtype)
+        return rows, serialized, teacher_bytes, finite
 
     return dataset.map(score).prefetch(2)
 
@@ -199,28 +203,25 @@ def _convert(values, have, want):
     return tf.math.log(tf.maximum(values, np.finfo(np.float32).tiny))
 
 
-def _write(dataset, writer, num_examples, top_k, score_dtype, verbose):
-    """Serializes and writes every batch; returns the teacher-output bytes."""
+def _write(dataset, writer, num_examples, verbose):
+    """Writes every batch; returns the bytes spent on teacher output."""
     import keras
 
     progress = keras.utils.Progbar(num_examples, verbose=verbose,
                                    stateful_metrics=["examples/s"],
                                    unit_name="example")
     teacher_bytes, done, start = 0, 0, time.perf_counter()
-    for rows, texts, labels, ids, values, finite in dataset.as_numpy_iterator():
+    for rows, serialized, sizes, finite in dataset.as_numpy_iterator():
         if not finite.all():
-            bad = rows[~finite][0] + 1
-            raise ValueError(f"example {bad}: the teacher returned NaN or "
-                             "Inf scores; expected finite numbers")
-        for i in range(len(rows)):
-            output = records.encode_teacher_output(
-                ids[i] if top_k else None, values[i], score_dtype)
-            teacher_bytes += len(output)
-            writer.write(records.encode_example(texts[i], int(labels[i]),
-                                                output))
+            raise ValueError(f"example {rows[~finite][0] + 1}: the teacher "
+                             "returned NaN or Inf scores; expected finite "
+                             "numbers")
+        for record in serialized:
+            writer.write(record)
+        teacher_bytes += int(sizes.sum())
         done += len(rows)
-        rate = done / (time.perf_counter() - start)
-        progress.update(done, [("examples/s", rate)])
+        progress.update(done, [("examples/s", done / (time.perf_counter() -
+                                                      start))])
     return teacher_bytes
 
 

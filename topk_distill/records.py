@@ -61,69 +61,89 @@ def _prefix_of(path):
     return prefixes.pop()
 
 
-def encode_teacher_output(ids, scores, score_dtype="float16"):
-    """Serializes the teacher's part of a record (`topk_ids`, `topk_scores`).
-
-    Its length is what the teacher output costs per example on disk.
+def serialize_batch(text, label, ids, scores, score_dtype="float16"):
+    """Serializes a batch of records, in the graph (runs inside tf.data).
 
     Args:
-        ids: int array [K] of class ids, best first, or `None` for a dense
-            record (scores of all N classes in class order).
-        scores: float array [K] (or [N] when dense).
-        score_dtype: `"float16"` or `"float32"`.
+        text: string tensor [B].
+        label: int64 tensor [B]: true class ids, -1 when unlabeled.
+        ids: int tensor [B, K] of class ids, best first, or `None` for dense
+            records (scores of all N classes in class order).
+        scores: float tensor [B, K] (or [B, N] when dense).
+        score_dtype: `"float16"` (clipped to float16's range, packed
+            little-endian into one bytes value) or `"float32"`.
 
     Returns:
-        A serialized `tf.train.Features` message, for `encode_example`.
-    """
-    feature = {}
-    if ids is not None:
-        feature["topk_ids"] = tf.train.Feature(
-            int64_list=tf.train.Int64List(value=ids.tolist()))
-    if score_dtype == "float16":
-        finite = np.finfo(np.float16).max
-        packed = np.clip(scores, -finite, finite).astype("<f2").tobytes()
-        feature["topk_scores"] = tf.train.Feature(
-            bytes_list=tf.train.BytesList(value=[packed]))
-    else:
-        feature["topk_scores"] = tf.train.Feature(
-            float_list=tf.train.FloatList(value=np.asarray(scores).tolist()))
-    return tf.train.Features(feature=feature).SerializeToString()
-
-
-def encode_example(text, label, teacher_output):
-    """Serializes one record from its text, label and teacher output.
-
-    Args:
-        text: bytes or str.
-        label: the true class id, or -1 when unlabeled.
-        teacher_output: bytes from `encode_teacher_output`.
-
-    Returns:
-        The serialized `tf.train.Example`.
+        `(records, teacher_bytes)`: string [B] serialized `tf.train.Example`s
+        and int32 [B], the bytes each record spends on the teacher's output
+        (its `topk_ids` and `topk_scores` entries).
 
     Example:
-    >>> teacher = encode_teacher_output(np.array([7, 2]), np.array([3.5, 1.0]))
-    >>> record = encode_example("a text", 7, teacher)
+    >>> records, _ = serialize_batch(tf.constant(["a text"]),
+    ...                              tf.constant([7], tf.int64),
+    ...                              tf.constant([[7, 2]]),
+    ...                              tf.constant([[3.5, 1.0]]))
+    >>> tf.train.Example.FromString(records[0].numpy())
     """
-    if isinstance(text, str):
-        text = text.encode("utf-8")
-    base = tf.train.Features(feature={
-        "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
-        "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
-    }).SerializeToString()
-    # Serialized protobuf messages merge by concatenation, so the two
-    # Features halves form one map; field 1 of Example is `features`.
-    features = base + teacher_output
-    return b"\x0a" + _varint(len(features)) + features
+    teacher = []
+    if ids is not None:
+        teacher.append(_entry("topk_ids", _feature(
+            "int64_list", "Int64List", tf.cast(ids, tf.int64))))
+    if score_dtype == "float16":
+        teacher.append(_entry("topk_scores", _feature(
+            "bytes_list", "BytesList", _packed_float16(scores)[:, None])))
+    else:
+        teacher.append(_entry("topk_scores", _feature(
+            "float_list", "FloatList", tf.cast(scores, tf.float32))))
+    entries = [_entry("text", _feature("bytes_list", "BytesList",
+                                       text[:, None])),
+               _entry("label", _feature("int64_list", "Int64List",
+                                        tf.cast(label, tf.int64)[:, None]))]
+    features = _message("tensorflow.Features",
+                        feature=tf.stack(entries + teacher, axis=1))
+    example = _message("tensorflow.Example", features=features[:, None])
+    return example, tf.add_n([_field_size(entry) for entry in teacher])
 
 
-def _varint(n):
-    out = bytearray()
-    while n >= 0x80:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+def _message(message_type, **fields):
+    """Encodes one protobuf message per row; each field is a [B, n] tensor."""
+    names = sorted(fields)
+    values = [fields[name] for name in names]
+    rows = tf.shape(values[0])[0]
+    sizes = tf.stack([tf.fill([rows], tf.shape(v)[1]) for v in values], 1)
+    return tf.io.encode_proto(sizes, values, names, message_type)
+
+
+def _feature(kind, list_type, values):
+    inner = _message(f"tensorflow.{list_type}", value=values)
+    return _message("tensorflow.Feature", **{kind: inner[:, None]})
+
+
+def _entry(key, feature):
+    keys = tf.fill([tf.shape(feature)[0], 1], key)
+    return _message("tensorflow.Features.FeatureEntry", key=keys,
+                    value=feature[:, None])
+
+
+def _field_size(message):
+    """Bytes a length-delimited field holding `message` takes: tag + varint
+    length + the message itself."""
+    length = tf.strings.length(message)
+    varint = 1 + sum(tf.cast(length >= 1 << (7 * i), tf.int32)
+                     for i in range(1, 4))
+    return 1 + varint + length
+
+
+_BYTES = tf.constant([bytes([i]) for i in range(256)])
+
+
+def _packed_float16(scores):
+    limit = np.finfo(np.float16).max
+    half = tf.cast(tf.clip_by_value(tf.cast(scores, tf.float32), -limit,
+                                    limit), tf.float16)
+    octets = tf.reshape(tf.bitcast(half, tf.uint8), [tf.shape(half)[0], -1])
+    return tf.strings.reduce_join(tf.gather(_BYTES, tf.cast(octets, tf.int32)),
+                                  axis=1)
 
 
 class ShardWriter:
