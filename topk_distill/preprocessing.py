@@ -21,8 +21,8 @@ SCORE_KINDS = ("logits", "probabilities")
 
 def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                unlabeled=False, scores=None, num_shards=8, compression="none",
-               batch_size=256, score_dtype="float16", data_dir=None,
-               command=None, verbose=1):
+               batch_size=256, score_dtype="float16", tail_temperature=None,
+               data_dir=None, command=None, verbose=1):
     """Writes the teacher's top-K records for one input.
 
     Args:
@@ -45,6 +45,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
             float16 logits are stored relative to the example's top logit
             (a shift that leaves every softmax unchanged) and clipped to
             float16's range.
+        tail_temperature: if set to T, each record also keeps `tail_mass`,
+            the teacher's softmax(z/T) mass outside its top-K, for training
+            with `tail="bucket"` at the same T.
         data_dir: TFDS data directory, for `tfds:` inputs.
         command: the command line, stored in the metadata.
         verbose: 1 shows a progress bar and a summary line.
@@ -62,6 +65,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     scores = scores or ("probabilities" if unlabeled else "logits")
     _check_arguments(teacher, num_classes, top_k, scores, score_dtype,
                      compression, num_shards, labels_path)
+    if tail_temperature is not None and (tail_temperature <= 0 or not top_k):
+        raise ValueError(f"tail_temperature={tail_temperature}; expected a "
+                         "positive temperature, with top_k > 0")
     label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
     num_examples = _check_input(input_spec, data_dir, label_ids)
     if getattr(teacher, "num_rows", num_examples) != num_examples:
@@ -69,7 +75,8 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                          f"{teacher.num_rows} score rows for {num_examples} "
                          f"examples in {input_spec}; expected one row each")
     dataset = _teacher_batches(teacher, input_spec, data_dir, label_ids,
-                               batch_size, top_k, scores, score_dtype)
+                               batch_size, top_k, scores, score_dtype,
+                               tail_temperature)
     start = time.perf_counter()
     with records.ShardWriter(output_prefix, num_examples, num_shards,
                              compression) as writer:
@@ -83,6 +90,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         "scores": scores,
         "score_dtype": score_dtype,
         "compression": compression,
+        "tail_temperature": tail_temperature,
         "num_examples": num_examples,
         "shards": [{"file": writer.path(i).rsplit("/", 1)[-1], "examples": n}
                    for i, n in enumerate(writer.counts)],
@@ -166,7 +174,7 @@ def _label_id(label, label_ids, input_spec, row):
 
 
 def _teacher_batches(teacher, input_spec, data_dir, label_ids, batch_size,
-                     top_k, scores, score_dtype):
+                     top_k, scores, score_dtype, tail_temperature):
     """Returns a dataset of batches `(rows, records, teacher_bytes, finite)`.
 
     Teacher, top-K and serialization all run inside tf.data, prefetched, so
@@ -179,20 +187,32 @@ def _teacher_batches(teacher, input_spec, data_dir, label_ids, batch_size,
                           tf.TensorSpec([None], tf.int64)))
 
     def score(rows, texts, labels):
-        values = _convert(teacher(texts, rows), teacher.outputs, scores)
+        raw = teacher(texts, rows)
+        values = _convert(raw, teacher.outputs, scores)
         finite = tf.reduce_all(tf.math.is_finite(values), axis=-1)
-        ids = None
+        ids = tail = None
         if top_k:
             values, ids = tf.math.top_k(values, k=top_k)
+        if tail_temperature:
+            tail = _tail_mass(_convert(raw, teacher.outputs, "logits"), ids,
+                              tail_temperature)
         if scores == "logits" and score_dtype == "float16":
             # Shift so the top logit is 0, where float16 is most precise;
             # softmax is unchanged by a per-example shift.
             values -= tf.reduce_max(values, axis=-1, keepdims=True)
         serialized, teacher_bytes = records.serialize_batch(
-            texts, labels, ids, values, score_dtype)
+            texts, labels, ids, values, score_dtype, tail)
         return rows, serialized, teacher_bytes, finite
 
     return dataset.map(score).prefetch(2)
+
+
+def _tail_mass(logits, ids, temperature):
+    """The softmax(logits / T) mass outside the classes `ids`, in log-space."""
+    scaled = logits / temperature
+    kept = tf.reduce_logsumexp(tf.gather(scaled, ids, batch_dims=1), axis=-1)
+    return tf.clip_by_value(-tf.math.expm1(
+        kept - tf.reduce_logsumexp(scaled, axis=-1)), 0.0, 1.0)
 
 
 def _convert(values, have, want):

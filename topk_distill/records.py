@@ -9,7 +9,9 @@ A record set is `PREFIX-00000-of-00008.tfrecord[.gz]` shards plus
   (absent in dense sets, where K = N and the ids are 0..N-1);
 * `topk_scores`: the matching scores, float32[K] (`score_dtype="float32"`) or
   K little-endian float16 packed into one bytes value (`"float16"`, the
-  default: half the size, restored to float32 by the reader).
+  default: half the size, restored to float32 by the reader);
+* `tail_mass`: float, only in sets written with a `tail_temperature` T: the
+  teacher's softmax(z/T) mass outside its top-K (for the "bucket" tail).
 
 The metadata records what a reader must agree with: format version, N, K,
 score kind (`logits` or `probabilities`), score dtype, compression, example
@@ -61,7 +63,8 @@ def _prefix_of(path):
     return prefixes.pop()
 
 
-def serialize_batch(text, label, ids, scores, score_dtype="float16"):
+def serialize_batch(text, label, ids, scores, score_dtype="float16",
+                    tail_mass=None):
     """Serializes a batch of records, in the graph (runs inside tf.data).
 
     Args:
@@ -72,11 +75,13 @@ def serialize_batch(text, label, ids, scores, score_dtype="float16"):
         scores: float tensor [B, K] (or [B, N] when dense).
         score_dtype: `"float16"` (clipped to float16's range, packed
             little-endian into one bytes value) or `"float32"`.
+        tail_mass: optional float [B]: the teacher's probability mass outside
+            its top-K at the set's `tail_temperature`.
 
     Returns:
         `(records, teacher_bytes)`: string [B] serialized `tf.train.Example`s
         and int32 [B], the bytes each record spends on the teacher's output
-        (its `topk_ids` and `topk_scores` entries).
+        (its `topk_ids`, `topk_scores` and `tail_mass` entries).
 
     Example:
     >>> records, _ = serialize_batch(tf.constant(["a text"]),
@@ -95,6 +100,9 @@ def serialize_batch(text, label, ids, scores, score_dtype="float16"):
     else:
         teacher.append(_entry("topk_scores", _feature(
             "float_list", "FloatList", tf.cast(scores, tf.float32))))
+    if tail_mass is not None:
+        teacher.append(_entry("tail_mass", _feature(
+            "float_list", "FloatList", tf.cast(tail_mass, tf.float32)[:, None])))
     entries = [_entry("text", _feature("bytes_list", "BytesList",
                                        text[:, None])),
                _entry("label", _feature("int64_list", "Int64List",
@@ -263,7 +271,8 @@ def parse_batch(serialized, metadata):
 
     Returns:
         `{"text": string[B], "label": int64[B], "topk_ids": int64[B, K],
-        "topk_scores": float32[B, K]}`.
+        "topk_scores": float32[B, K]}`, plus `"tail_mass": float32[B]` when
+        the set was written with a tail temperature.
     """
     k, dense = metadata["top_k"], metadata["dense"]
     float16 = metadata["score_dtype"] == "float16"
@@ -275,6 +284,8 @@ def parse_batch(serialized, metadata):
     }
     if not dense:
         spec["topk_ids"] = tf.io.FixedLenFeature([k], tf.int64)
+    if metadata.get("tail_temperature"):
+        spec["tail_mass"] = tf.io.FixedLenFeature([], tf.float32)
     batch = tf.io.parse_example(serialized, spec)
     if float16:
         bits = tf.io.decode_raw(batch["topk_scores"], tf.uint16,
@@ -350,3 +361,97 @@ def _check_expected(file_pattern, metadata, num_classes, top_k):
         if expected is not None and expected != actual:
             raise RecordFormatError(f"{file_pattern}: records hold {name}="
                                     f"{actual}; expected {expected}")
+
+
+def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
+                              batch_size=128, unlabeled_per_labeled=1.0,
+                              shuffle=True, seed=None, num_classes=None):
+    """Mixes labeled top-K and unlabeled top-H records into training batches.
+
+    Each batch holds `round(batch_size / (1 + r))` labeled examples and the
+    rest unlabeled (label -1), `r = unlabeled_per_labeled`. An epoch is one
+    pass over the labeled set; the unlabeled set repeats as needed. With no
+    labeled set, an epoch is one pass over the unlabeled set; with
+    `r = 0` or no unlabeled set, batches are labeled only.
+
+    Teacher scores become log-space: stored probabilities p become log p
+    (logits up to a per-example constant), so a batch's `topk_logits` mean
+    the same for both kinds. K and H may differ: ids are padded with -1 and
+    logits with 0 to the wider of the two.
+
+    Args:
+        labeled_pattern: glob of the labeled record set (top-K), or `None`.
+        unlabeled_pattern: glob of the unlabeled record set (top-H), or
+            `None`.
+        batch_size: examples per batch, both kinds together.
+        unlabeled_per_labeled: r, unlabeled examples per labeled one.
+        shuffle: shuffle shards and records.
+        seed: shuffle seed.
+        num_classes: if given, both sets must have this N.
+
+    Returns:
+        A dataset of dicts `{"text", "label", "topk_ids", "topk_logits"}`
+        (plus `"tail_mass"` when the labeled set has it; 0 for unlabeled
+        examples), ready for `DistillationStudent.fit`.
+
+    Example:
+    >>> ds = make_distillation_dataset("rec/train-*", "rec/unlabeled-*",
+    ...                                batch_size=128)
+    >>> student.fit(ds, epochs=5)
+    """
+    if labeled_pattern is None and unlabeled_pattern is None:
+        raise ValueError("expected a labeled or an unlabeled record set")
+    ratio = unlabeled_per_labeled if unlabeled_pattern else 0.0
+    if labeled_pattern is None:
+        return _distillation_part(unlabeled_pattern, batch_size, shuffle,
+                                  seed, num_classes)
+    if ratio <= 0:
+        return _distillation_part(labeled_pattern, batch_size, shuffle, seed,
+                                  num_classes)
+    labeled_size = max(1, round(batch_size / (1 + ratio)))
+    labeled = _distillation_part(labeled_pattern, labeled_size, shuffle, seed,
+                                 num_classes)
+    unlabeled = _distillation_part(unlabeled_pattern,
+                                   max(1, batch_size - labeled_size), shuffle,
+                                   seed, num_classes, repeat=True)
+    width = max(read_metadata(p)["top_k"] for p in (labeled_pattern,
+                                                    unlabeled_pattern))
+    with_tail = "tail_mass" in labeled.element_spec
+
+    def combine(a, b):
+        parts = [_padded(a, width, with_tail), _padded(b, width, with_tail)]
+        return {key: tf.concat([p[key] for p in parts], axis=0)
+                for key in parts[0]}
+
+    return tf.data.Dataset.zip(labeled, unlabeled).map(
+        combine, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+            tf.data.AUTOTUNE)
+
+
+def _distillation_part(pattern, batch_size, shuffle, seed, num_classes,
+                       repeat=False):
+    metadata = read_metadata(pattern)
+    probabilities = metadata["scores"] == "probabilities"
+
+    def to_logits(batch):
+        scores = batch.pop("topk_scores")
+        if probabilities:
+            scores = tf.math.log(tf.maximum(scores, np.finfo(np.float32).tiny))
+        return dict(batch, topk_logits=scores)
+
+    dataset = make_dataset(pattern, batch_size, shuffle=shuffle, seed=seed,
+                           repeat=repeat, num_classes=num_classes)
+    return dataset.map(to_logits)
+
+
+def _padded(batch, width, with_tail):
+    pad = width - tf.shape(batch["topk_ids"])[1]
+    out = dict(batch,
+               topk_ids=tf.pad(batch["topk_ids"], [[0, 0], [0, pad]],
+                               constant_values=-1),
+               topk_logits=tf.pad(batch["topk_logits"], [[0, 0], [0, pad]]))
+    if with_tail and "tail_mass" not in out:
+        out["tail_mass"] = tf.zeros_like(out["topk_logits"][:, 0])
+    if not with_tail:
+        out.pop("tail_mass", None)
+    return out

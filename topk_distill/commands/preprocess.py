@@ -48,6 +48,10 @@ flags.DEFINE_enum("scores", None, ["logits", "probabilities"], "Scores to "
                   "--unlabeled).", flag_values=FLAGS)
 flags.DEFINE_enum("score_dtype", "float16", ["float16", "float32"],
                   "Stored score precision.", flag_values=FLAGS)
+flags.DEFINE_float("tail_temperature", None, "If set to T, also keep the "
+                   "teacher's softmax(z/T) mass outside its top-K per "
+                   "example, for `train --tail=bucket` at the same T.",
+                   flag_values=FLAGS)
 flags.DEFINE_integer("num_shards", 8, "Output shards.", lower_bound=1,
                      flag_values=FLAGS)
 flags.DEFINE_enum("compression", "none", ["none", "gzip"], "Shard "
@@ -71,4 +75,5 @@ def main(argv):
         unlabeled=FLAGS.unlabeled, scores=FLAGS.scores,
         num_shards=FLAGS.num_shards, compression=FLAGS.compression,
         batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
+        tail_temperature=FLAGS.tail_temperature,
         data_dir=FLAGS.data_dir, command=cli.invocation(sys.modules[__name__]))

@@ -1,0 +1,94 @@
+"""The soft-target loss term, in log-space.
+
+The three-term distillation loss is
+
+    L = a * CE(true label, s) + (1 - a) * softCE_T(teacher top-K, s)
+        + b * CE(pseudo label, s on unlabeled)
+
+The two hard terms are Keras's own `SparseCategoricalCrossentropy` and
+`CategoricalCrossentropy` (from logits, stable in log-space); the soft term
+is `SoftTargetCrossentropy` here.
+"""
+
+import keras
+import tensorflow as tf
+
+SCALINGS = ("t2", "inverse_t")
+
+
+def soft_target_crossentropy(y_true, y_pred, temperature=1.0, scaling="t2"):
+    """Cross-entropy of soft targets against the student's softmax at T.
+
+    `-sum_j y_true[j] * log softmax(y_pred / T)[j]`, times `T**2` (Hinton et
+    al. 2015, keeps gradient magnitudes independent of T) or `1/T` (the
+    source document's factor).
+
+    With `N + 1` target columns (the "bucket" tail: see
+    `targets.soft_targets`), the last column is the teacher's mass outside
+    its top-K, matched against the student's mass outside the same classes
+    (those where `y_true > 0`).
+
+    Args:
+        y_true: float [B, N] (or [B, N + 1]) targets, rows summing to 1.
+        y_pred: float [B, N] student logits.
+        temperature: T > 0.
+        scaling: `"t2"` or `"inverse_t"`.
+
+    Returns:
+        float [B] per-example losses.
+
+    Example:
+    >>> soft_target_crossentropy(tf.constant([[0.5, 0.5]]),
+    ...                          tf.constant([[0.0, 0.0]]))
+    <tf.Tensor: ... numpy=array([0.6931472], dtype=float32)>
+    """
+    y_pred = tf.cast(y_pred, tf.float32)
+    y_true = tf.cast(y_true, tf.float32)
+    num_classes = tf.shape(y_pred)[-1]
+    log_p = tf.nn.log_softmax(y_pred / temperature, axis=-1)
+    kept = y_true[:, :num_classes]
+    loss = -tf.reduce_sum(kept * log_p, axis=-1)
+    if y_true.shape[-1] is not None and y_pred.shape[-1] is not None and (
+            y_true.shape[-1] == y_pred.shape[-1] + 1):
+        # log of the student's mass outside the teacher's classes; -1e9
+        # (not -inf) keeps the gradient finite when every class is kept.
+        outside = tf.where(kept > 0, tf.fill(tf.shape(log_p), -1e9), log_p)
+        loss -= y_true[:, -1] * tf.reduce_logsumexp(outside, axis=-1)
+    factor = temperature**2 if scaling == "t2" else 1.0 / temperature
+    return loss * factor
+
+
+@keras.saving.register_keras_serializable(package="topk_distill")
+class SoftTargetCrossentropy(keras.losses.Loss):
+    """Soft-target cross-entropy at temperature T, as a Keras loss.
+
+    Args:
+        temperature: T > 0.
+        scaling: `"t2"` (Hinton's T², default) or `"inverse_t"` (the
+            source document's 1/T).
+        reduction: Keras reduction; the default `"sum_over_batch_size"`
+            also scales for tf.distribute.
+        name: loss name.
+
+    Example:
+    >>> loss = SoftTargetCrossentropy(temperature=2.0)
+    >>> loss(targets, student_logits, sample_weight=labeled_mask)
+    """
+
+    def __init__(self, temperature=1.0, scaling="t2",
+                 reduction="sum_over_batch_size", name="soft_crossentropy"):
+        super().__init__(name=name, reduction=reduction)
+        if temperature <= 0:
+            raise ValueError(f"temperature={temperature}; expected > 0")
+        if scaling not in SCALINGS:
+            raise ValueError(f"scaling={scaling!r}; expected one of {SCALINGS}")
+        self.temperature = temperature
+        self.scaling = scaling
+
+    def call(self, y_true, y_pred):
+        return soft_target_crossentropy(y_true, y_pred, self.temperature,
+                                        self.scaling)
+
+    def get_config(self):
+        return dict(super().get_config(), temperature=self.temperature,
+                    scaling=self.scaling)
