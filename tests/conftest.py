@@ -52,3 +52,39 @@ def keras_teacher_path(tmp_path, all_texts):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def _two_logical_cpus():
+    """Splits the CPU in two logical devices (for the MirroredStrategy test);
+    must run before TensorFlow initialises its devices."""
+    import tensorflow as tf
+
+    cpu, = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+_two_logical_cpus()
+
+
+def write_record_set(prefix, texts, labels, ids, scores, num_classes,
+                     scores_kind="logits", num_shards=1, tail_mass=None,
+                     tail_temperature=None):
+    """Writes a record set from Python lists, as `preprocess` would."""
+    import tensorflow as tf
+
+    from topk_distill import records
+
+    serialized, _ = records.serialize_batch(
+        tf.constant(texts), tf.constant(labels, tf.int64), tf.constant(ids),
+        tf.constant(scores, tf.float32), "float32",
+        None if tail_mass is None else tf.constant(tail_mass, tf.float32))
+    with records.ShardWriter(prefix, len(texts), num_shards) as writer:
+        for record in serialized.numpy():
+            writer.write(record)
+    records.write_metadata(prefix, {
+        "kind": "labeled" if labels[0] >= 0 else "unlabeled",
+        "num_classes": num_classes, "top_k": len(ids[0]), "dense": False,
+        "scores": scores_kind, "score_dtype": "float32", "compression": "none",
+        "tail_temperature": tail_temperature, "num_examples": len(texts)})
+    return prefix + "-*"

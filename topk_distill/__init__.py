@@ -2,7 +2,9 @@
 
 The data flow, top to bottom:
 text (`inputs`) -> teacher (`teacher`) -> top-K records (`preprocessing`,
-`records`) -> tf.data (`make_dataset`) -> student.
+`records`) -> tf.data (`make_distillation_dataset`) -> dense targets
+(`targets`) -> loss (`losses`) -> `DistillationStudent.fit` (`student`,
+`callbacks`).
 
 Names are imported on first use, so `import topk_distill` (and the command
 line's `--help`) does not import TensorFlow.
@@ -23,6 +25,14 @@ _EXPORTS = {
     "make_dataset": "records",
     "read_metadata": "records",
     "RecordFormatError": "records",
+    "make_distillation_dataset": "records",
+    "DistillationStudent": "student",
+    "SoftTargetCrossentropy": "losses",
+    "soft_target_crossentropy": "losses",
+    "soft_targets": "targets",
+    "pseudo_targets": "targets",
+    "LossPlateauStopping": "callbacks",
+    "TargetMetricStopping": "callbacks",
     "make_teacher": "models",
     "make_student": "models",
 }

@@ -423,9 +423,12 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
         return {key: tf.concat([p[key] for p in parts], axis=0)
                 for key in parts[0]}
 
-    return tf.data.Dataset.zip(labeled, unlabeled).map(
-        combine, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-            tf.data.AUTOTUNE)
+    steps = -(-read_metadata(labeled_pattern)["num_examples"] // labeled_size)
+    mixed = tf.data.Dataset.zip(labeled, unlabeled).map(
+        combine, num_parallel_calls=tf.data.AUTOTUNE)
+    # zip with a repeated set has unknown length; state it for progress bars.
+    return mixed.apply(tf.data.experimental.assert_cardinality(steps)
+                       ).prefetch(tf.data.AUTOTUNE)
 
 
 def _distillation_part(pattern, batch_size, shuffle, seed, num_classes,

@@ -36,6 +36,7 @@ def scatter(ids, values, num_classes):
 
 def _softmax_over_valid(ids, logits):
     """Softmax over the valid (id >= 0) entries of each row, in log-space."""
+    logits = tf.cast(logits, tf.float32)
     masked = tf.where(ids >= 0, logits, tf.fill(tf.shape(logits), -1e9))
     return tf.nn.softmax(masked, axis=-1)
 
@@ -58,12 +59,13 @@ def soft_targets(ids, logits, num_classes, temperature, tail_mass=None):
         float [B, N] (or [B, N + 1]) targets, each row summing to 1 (rows
         with no valid entry are all zero).
     """
-    probabilities = _softmax_over_valid(ids, logits / temperature)
+    probabilities = _softmax_over_valid(
+        ids, tf.cast(logits, tf.float32) / temperature)
     if tail_mass is None:
         return scatter(ids, probabilities, num_classes)
-    kept = 1.0 - tail_mass[:, None]
+    kept = 1.0 - tf.cast(tail_mass, tf.float32)[:, None]
     dense = scatter(ids, probabilities * kept, num_classes)
-    return tf.concat([dense, tail_mass[:, None]], axis=-1)
+    return tf.concat([dense, 1.0 - kept], axis=-1)
 
 
 def pseudo_targets(ids, logits, num_classes):

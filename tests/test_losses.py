@@ -1,0 +1,99 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from topk_distill import losses, targets
+
+
+def _log_softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("scaling, factor", [("t2", 4.0), ("inverse_t", 0.5)])
+def test_soft_crossentropy_matches_numpy(rng, scaling, factor):
+    y_true = rng.dirichlet(np.ones(7), size=4).astype(np.float32)
+    logits = rng.normal(0, 3, size=(4, 7)).astype(np.float32)
+    got = losses.soft_target_crossentropy(y_true, logits, 2.0, scaling)
+    want = -(y_true * _log_softmax(logits / 2.0)).sum(-1) * factor
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_bucket_tail_matches_numpy(rng):
+    logits = rng.normal(0, 3, size=(3, 6)).astype(np.float32)
+    teacher = rng.normal(0, 3, size=(3, 6)).astype(np.float32)
+    ids = np.argsort(-teacher, axis=1)[:, :2]
+    q = np.exp(_log_softmax(teacher / 2.0))
+    top = np.take_along_axis(q, ids, 1)
+    tail = 1 - top.sum(-1)
+    y_true = targets.soft_targets(tf.constant(ids),
+                                  tf.constant(np.take_along_axis(teacher, ids,
+                                                                 1)),
+                                  6, 2.0, tf.constant(tail, tf.float32))
+    got = losses.soft_target_crossentropy(y_true, logits, 2.0, "t2")
+    log_p = _log_softmax(logits / 2.0)
+    outside = np.ones_like(log_p, bool)
+    np.put_along_axis(outside, ids, False, 1)
+    p_rest = np.where(outside, np.exp(log_p), 0).sum(-1)
+    want = -((top * np.take_along_axis(log_p, ids, 1)).sum(-1) +
+             tail * np.log(p_rest)) * 4.0
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_top_k_equal_to_n_is_dense_distillation(rng):
+    teacher = rng.normal(0, 4, size=(5, 9)).astype(np.float32)
+    student = rng.normal(0, 4, size=(5, 9)).astype(np.float32)
+    order = np.argsort(-teacher, axis=1)
+    sparse = targets.soft_targets(tf.constant(order), tf.constant(
+        np.take_along_axis(teacher, order, 1)), 9, 3.0)
+    dense = tf.nn.softmax(teacher / 3.0)
+    np.testing.assert_allclose(sparse, dense, rtol=1e-6, atol=1e-7)
+    kd = keras.losses.KLDivergence(reduction=None)(dense, tf.nn.softmax(
+        student / 3.0)) - tf.reduce_sum(dense * tf.math.log(dense), -1)
+    np.testing.assert_allclose(
+        losses.soft_target_crossentropy(sparse, student, 3.0, "t2"),
+        kd * 9.0, rtol=1e-4)
+
+
+def test_renormalised_top_k_targets(rng):
+    ids = tf.constant([[4, 1, -1], [0, 2, 3]])
+    logits = tf.constant([[2.0, 0.0, 99.0], [1.0, 1.0, 1.0]])
+    got = targets.soft_targets(ids, logits, 5, 2.0).numpy()
+    e = np.exp(1.0)
+    np.testing.assert_allclose(got[0], [0, 1 / (1 + e), 0, 0, e / (1 + e)],
+                               rtol=1e-6)
+    np.testing.assert_allclose(got[1], [1 / 3, 0, 1 / 3, 1 / 3, 0], rtol=1e-6)
+
+
+def test_pseudo_targets_one_hot_and_normalised():
+    one = targets.pseudo_targets(tf.constant([[3], [-1]]),
+                                 tf.constant([[np.log(0.2)], [0.0]]), 4)
+    np.testing.assert_array_equal(one, [[0, 0, 0, 1], [0, 0, 0, 0]])
+    two = targets.pseudo_targets(tf.constant([[1, 2]]),
+                                 tf.math.log([[0.6, 0.2]]), 4)
+    np.testing.assert_allclose(two, [[0, 0.75, 0.25, 0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("tail", [False, True])
+def test_extreme_logits_give_finite_loss_and_gradients(tail):
+    student = tf.Variable([[1e4, -1e4, 0.0, 5e3], [-1e4, -1e4, 1e4, 1e4]])
+    ids = tf.constant([[1, 0], [0, 3]])
+    teacher = tf.constant([[1e4, -1e4], [-1e4, 1e4]])
+    mass = tf.constant([0.3, 0.0]) if tail else None
+    y_true = targets.soft_targets(ids, teacher, 4, 2.0, mass)
+    with tf.GradientTape() as tape:
+        loss = losses.SoftTargetCrossentropy(2.0)(y_true, student)
+    gradient = tape.gradient(loss, student)
+    assert np.isfinite(loss.numpy())
+    assert np.all(np.isfinite(gradient.numpy()))
+
+
+def test_loss_config_round_trip_and_validation():
+    loss = losses.SoftTargetCrossentropy(3.0, "inverse_t")
+    again = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert (again.temperature, again.scaling) == (3.0, "inverse_t")
+    with pytest.raises(ValueError, match="temperature=0"):
+        losses.SoftTargetCrossentropy(0.0)
+    with pytest.raises(ValueError, match="scaling='t'"):
+        losses.SoftTargetCrossentropy(1.0, "t")

@@ -1,0 +1,196 @@
+"""`DistillationStudent`: trains any Keras classifier from top-K records.
+
+A `keras.Model` that wraps a student (inputs -> [B, N] logits) and overrides
+`train_step`/`test_step` so plain `compile()` / `fit()` minimise
+
+    L = a * CE(true label, s) + (1 - a) * softCE_T(teacher top-K, s)
+        + b * CE(pseudo label, s on unlabeled examples)
+
+on batches from `make_distillation_dataset`. The teacher never runs here:
+its top-K scores come with the data. Only the wrapped student has weights,
+and it is what gets saved and exported.
+"""
+
+import keras
+import tensorflow as tf
+
+from topk_distill import losses, targets
+
+TAILS = ("renormalize", "bucket")
+
+
+class DistillationStudent(keras.Model):
+    """Wraps a student model for top-K distillation with `fit`.
+
+    Each loss term is a per-example mean over the whole batch (examples of
+    the other kind weigh 0), computed by a `keras.losses.Loss`, so reduction
+    and tf.distribute scaling (division by the global batch) are Keras's.
+
+    Soft-loss scaling: `"t2"` (Hinton's T², the default) or `"inverse_t"`
+    (the source document's 1/T). T² is the default because it keeps the
+    soft term's gradients the same size whatever T is, so `alpha` means the
+    same at every temperature; with 1/T the soft term's gradients shrink as
+    1/T² and at T=2 it weighs 8x less than with T².
+
+    Args:
+        student: a Keras model mapping inputs to [B, N] logits.
+        num_classes: N.
+        alpha: a, the hard-label weight; 0.5 < a < 1.
+        beta: b, the pseudo-label weight; 0 <= b <= a.
+        temperature: T > 0 for the soft term.
+        soft_scaling: `"t2"` or `"inverse_t"`.
+        tail: `"renormalize"` (teacher top-K renormalised to sum to 1) or
+            `"bucket"` (its mass outside the top-K kept as one "rest" target
+            matched against the student's mass outside those K classes;
+            needs records written with `tail_temperature` = T).
+        strict: `False` lifts the a/b ranges (for research); a and b must
+            still be non-negative.
+        name: model name.
+
+    Example:
+    >>> student = topk_distill.make_student(texts, num_classes=3000)
+    >>> model = DistillationStudent(student, 3000, alpha=0.9, beta=0.5,
+    ...                             temperature=2.0)
+    >>> model.compile(optimizer="adam")
+    >>> model.fit(make_distillation_dataset("rec/train-*", "rec/unl-*"))
+    >>> model.student.save("student.keras")
+    """
+
+    def __init__(self, student, num_classes, alpha=0.9, beta=0.5,
+                 temperature=2.0, soft_scaling="t2", tail="renormalize",
+                 strict=True, name="distillation_student", **kwargs):
+        super().__init__(name=name, **kwargs)
+        _check_weights(alpha, beta, strict)
+        if tail not in TAILS:
+            raise ValueError(f"tail={tail!r}; expected one of {TAILS}")
+        self.student = student
+        self.num_classes = num_classes
+        self.alpha, self.beta = alpha, beta
+        self.temperature = temperature
+        self.tail = tail
+        self.hard_loss = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, name="hard_loss")
+        self.soft_loss = losses.SoftTargetCrossentropy(
+            temperature, soft_scaling, name="soft_loss")
+        self.pseudo_loss = keras.losses.CategoricalCrossentropy(
+            from_logits=True, name="pseudo_loss")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in
+                         ("loss", "hard_loss", "soft_loss", "pseudo_loss")}
+        self.top1 = keras.metrics.SparseCategoricalAccuracy(name="top1")
+        self.top5 = keras.metrics.SparseTopKCategoricalAccuracy(
+            k=min(5, num_classes), name="top5")
+
+    def compile(self, optimizer="adam", **kwargs):
+        """Configures training; the loss and metrics are the model's own.
+
+        The optimizer is built here, in the distribution strategy's scope,
+        so that a distributed `fit` has nothing left to build.
+
+        Args:
+            optimizer: a Keras optimizer or its name.
+            **kwargs: other `keras.Model.compile` arguments (not `loss`,
+                `metrics`).
+        """
+        for name in ("loss", "metrics", "weighted_metrics"):
+            if kwargs.get(name) is not None:
+                raise ValueError(f"DistillationStudent computes its own loss "
+                                 f"and metrics; got {name}={kwargs[name]!r}")
+        super().compile(optimizer=optimizer, **kwargs)
+        with self.distribute_strategy.scope():
+            self.optimizer.build(self.student.trainable_variables)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras's TF trainer would average a distributed batch over replicas
+        # to build the model symbolically, which fails on string inputs.
+        # Everything is built already: the student when it was made, the
+        # optimizer in `compile`.
+        return
+
+    def call(self, inputs, training=False):
+        return self.student(inputs, training=training)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values()) + [self.top1, self.top5]
+
+    def compute_losses(self, batch, logits):
+        """Returns the weighted total and the three terms for a batch.
+
+        Args:
+            batch: dict with `label` [B] (-1 = unlabeled) and, for the soft
+                and pseudo terms, `topk_ids` [B, W] and `topk_logits` [B, W]
+                (and `tail_mass` [B] for the bucket tail).
+            logits: student logits [B, N].
+
+        Returns:
+            `(total, {"hard_loss": ..., "soft_loss": ..., "pseudo_loss": ...})`,
+            scalars already scaled for tf.distribute.
+        """
+        logits = tf.cast(logits, tf.float32)
+        labeled = tf.cast(batch["label"] >= 0, tf.float32)
+        label = tf.maximum(batch["label"], 0)
+        terms = {"hard_loss": self.hard_loss(label, logits,
+                                             sample_weight=labeled)}
+        if "topk_ids" in batch:
+            ids, scores = batch["topk_ids"], batch["topk_logits"]
+            if self.tail == "bucket" and "tail_mass" not in batch:
+                raise ValueError("tail='bucket' needs records written with "
+                                 "--tail_temperature (no tail_mass found)")
+            tail = batch["tail_mass"] if self.tail == "bucket" else None
+            terms["soft_loss"] = self.soft_loss(
+                targets.soft_targets(ids, scores, self.num_classes,
+                                     self.temperature, tail),
+                logits, sample_weight=labeled)
+            terms["pseudo_loss"] = self.pseudo_loss(
+                targets.pseudo_targets(ids, scores, self.num_classes),
+                logits, sample_weight=1.0 - labeled)
+        total = self.alpha * terms["hard_loss"] + (
+            (1.0 - self.alpha) * terms.get("soft_loss", 0.0) +
+            self.beta * terms.get("pseudo_loss", 0.0))
+        return total, terms
+
+    def train_step(self, data):
+        batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            logits = self(batch["text"], training=True)
+            total, terms = self.compute_losses(batch, logits)
+            scaled = self.optimizer.scale_loss(total)
+        weights = self.student.trainable_weights
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights),
+                                           weights))
+        return self._update_metrics(batch, logits, total, terms)
+
+    def test_step(self, data):
+        batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        logits = self(batch["text"], training=False)
+        total, terms = self.compute_losses(batch, logits)
+        return self._update_metrics(batch, logits, total, terms)
+
+    def _update_metrics(self, batch, logits, total, terms):
+        # Losses come divided by the replica count (see Keras's
+        # scale_loss_for_distribution); the trackers show per-example means.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for name, value in dict(terms, loss=total).items():
+            self.trackers[name].update_state(value * replicas)
+        labeled = tf.cast(batch["label"] >= 0, tf.float32)
+        label = tf.maximum(batch["label"], 0)
+        self.top1.update_state(label, logits, sample_weight=labeled)
+        self.top5.update_state(label, logits, sample_weight=labeled)
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        return {"num_classes": self.num_classes, "alpha": self.alpha,
+                "beta": self.beta, "temperature": self.temperature,
+                "soft_scaling": self.soft_loss.scaling, "tail": self.tail}
+
+
+def _check_weights(alpha, beta, strict):
+    if strict and not 0.5 < alpha < 1:
+        raise ValueError(f"alpha={alpha}; expected 0.5 < alpha < 1 (pass "
+                         "strict=False to lift the range)")
+    if strict and not 0 <= beta <= alpha:
+        raise ValueError(f"beta={beta}; expected 0 <= beta <= alpha={alpha} "
+                         "(pass strict=False to lift the range)")
+    if alpha < 0 or beta < 0 or alpha > 1:
+        raise ValueError(f"alpha={alpha}, beta={beta}; expected 0 <= alpha "
+                         "<= 1 and beta >= 0")
