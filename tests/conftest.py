@@ -69,7 +69,7 @@ _two_logical_cpus()
 
 def write_record_set(prefix, texts, labels, ids, scores, num_classes,
                      scores_kind="logits", num_shards=1, tail_mass=None,
-                     tail_temperature=None):
+                     tail_temperature=None, labels_sha256=None):
     """Writes a record set from Python lists, as `preprocess` would."""
     import tensorflow as tf
 
@@ -86,5 +86,6 @@ def write_record_set(prefix, texts, labels, ids, scores, num_classes,
         "kind": "labeled" if labels[0] >= 0 else "unlabeled",
         "num_classes": num_classes, "top_k": len(ids[0]), "dense": False,
         "scores": scores_kind, "score_dtype": "float32", "compression": "none",
-        "tail_temperature": tail_temperature, "num_examples": len(texts)})
+        "tail_temperature": tail_temperature, "num_examples": len(texts),
+        "labels_sha256": labels_sha256})
     return prefix + "-*"

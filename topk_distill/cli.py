@@ -14,6 +14,7 @@ from absl import flags
 COMMANDS = {
     "teacher": "Train the reference teacher on a labeled file.",
     "preprocess": "Run a teacher once; write its top-K records.",
+    "train": "Train the student from top-K records (or hard labels only).",
 }
 
 USAGE = "usage: topk-distill COMMAND [--flags]   (topk-distill COMMAND --help)"
