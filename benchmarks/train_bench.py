@@ -1,0 +1,144 @@
+"""Student training throughput: top-K records vs dense records vs online teacher.
+
+Usage: python benchmarks/train_bench.py [--examples=20000] [--repeats=3]
+
+Same synthetic data (N=3000 classes; Zipf-distributed words), same student
+(`models.make_student`), same batch size (128). Three ways to train it:
+
+* topk: `DistillationStudent` on top-K records (K=20, float16 scores);
+* dense: `DistillationStudent` on dense records (all N float32 scores);
+* online: `keras.distillation.Distiller` running the teacher
+  (`models.make_teacher`) on every batch.
+
+Each run is a fresh process (so peak RSS is its own); the three alternate
+within each repeat. Reported: median time of the second epoch (the first
+includes tracing), examples/s, peak RSS, and the ratios.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+N, K, BATCH = 3000, 20, 128
+METHODS = ("topk", "dense", "online")
+
+
+def prepare(work, examples):
+    import keras
+    import numpy as np
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from preprocess_bench import synthetic_input
+    from topk_distill import inputs, models, preprocessing, teacher
+
+    rng = np.random.default_rng(0)
+    path = os.path.join(work, "in.tsv")
+    synthetic_input(path, examples, rng)
+    labels = rng.integers(0, N, size=examples)
+    lines = open(path, encoding="utf-8").read().splitlines()
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(f"{t}\tc{y}\n" for t, y in zip(lines, labels))
+    inputs.write_labels(os.path.join(work, "labels.txt"),
+                        [f"c{i}" for i in range(N)])
+    keras.utils.set_random_seed(0)
+    model = models.make_teacher(lines[:5000], N)
+    model.save(os.path.join(work, "teacher.keras"))
+    loaded = teacher.load_teacher(os.path.join(work, "teacher.keras"))
+    for name, top_k, dtype in (("topk", K, "float16"), ("dense", 0, "float32")):
+        preprocessing.preprocess(loaded, path, os.path.join(work, "labels.txt"),
+                                 os.path.join(work, name), top_k=top_k,
+                                 score_dtype=dtype, verbose=0)
+
+
+class EpochTimer:
+    def __init__(self):
+        import keras
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(cb, epoch, logs=None):
+                self.start = time.perf_counter()
+
+            def on_epoch_end(cb, epoch, logs=None):
+                self.seconds.append(time.perf_counter() - self.start)
+
+        self.seconds = []
+        self.callback = Callback()
+
+
+def child(method, work):
+    import keras
+    import tensorflow as tf
+
+    from topk_distill import models, records, student
+
+    keras.utils.set_random_seed(0)
+    texts = records.make_dataset(os.path.join(work, "topk-*"), 1024).map(
+        lambda b: b["text"])
+    small = models.make_student(texts, N)
+    timer = EpochTimer()
+    if method == "online":
+        teacher = keras.saving.load_model(os.path.join(work, "teacher.keras"))
+        data = records.make_dataset(os.path.join(work, "topk-*"), BATCH,
+                                    shuffle=True, seed=0).map(
+            lambda b: (b["text"], b["label"]))
+        model = keras.distillation.Distiller(
+            teacher=teacher, student=small,
+            distillation_losses=keras.distillation.LogitsDistillation(
+                temperature=2.0),
+            student_loss_weight=0.9)
+        model.compile(optimizer="adam",
+                      loss=keras.losses.SparseCategoricalCrossentropy(
+                          from_logits=True))
+    else:
+        data = records.make_distillation_dataset(
+            os.path.join(work, f"{method}-*"), batch_size=BATCH, seed=0)
+        model = student.DistillationStudent(small, N, alpha=0.9, beta=0.0,
+                                            temperature=2.0)
+        model.compile(optimizer="adam")
+    model.fit(data, epochs=2, verbose=0, callbacks=[timer.callback])
+    examples = records.read_metadata(os.path.join(work, "topk"))[
+        "num_examples"]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": timer.seconds[-1], "peak_rss_mb": peak,
+                      "examples_per_s": examples / timer.seconds[-1]}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=20000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", choices=METHODS)
+    parser.add_argument("--work")
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.work)
+    work = tempfile.mkdtemp()
+    prepare(work, args.examples)
+    results = {m: [] for m in METHODS}
+    for _ in range(args.repeats):
+        for method in METHODS:
+            out = subprocess.run([sys.executable, __file__, "--child", method,
+                                  "--work", work], capture_output=True,
+                                 text=True, check=True).stdout
+            results[method].append(json.loads(out.strip().splitlines()[-1]))
+    print(f"machine: {os.cpu_count()} cores; examples={args.examples} N={N} "
+          f"K={K} batch={BATCH} repeats={args.repeats}")
+    median = {}
+    for method, runs in results.items():
+        median[method] = statistics.median(r["seconds"] for r in runs)
+        peak = statistics.median(r["peak_rss_mb"] for r in runs)
+        print(f"{method:>6}: epoch {median[method]:.2f} s "
+              f"({args.examples / median[method]:.0f} examples/s), peak RSS "
+              f"{peak:.0f} MB; runs {[round(r['seconds'], 2) for r in runs]}")
+    print(f"dense / topk epoch time: {median['dense'] / median['topk']:.2f}; "
+          f"online / topk: {median['online'] / median['topk']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
