@@ -4,7 +4,8 @@ The data flow, top to bottom:
 text (`inputs`) -> teacher (`teacher`) -> top-K records (`preprocessing`,
 `records`) -> tf.data (`make_distillation_dataset`) -> dense targets
 (`targets`) -> loss (`losses`) -> `DistillationStudent.fit` (`student`,
-`callbacks`).
+`callbacks`) -> SavedModel / TFLite (`export`) -> classify and evaluate
+(`evaluation`).
 
 Names are imported on first use, so `import topk_distill` (and the command
 line's `--help`) does not import TensorFlow.
@@ -33,6 +34,10 @@ _EXPORTS = {
     "pseudo_targets": "targets",
     "LossPlateauStopping": "callbacks",
     "TargetMetricStopping": "callbacks",
+    "export_saved_model": "export",
+    "export_tflite": "export",
+    "evaluate": "evaluation",
+    "precision_at_k": "evaluation",
     "make_teacher": "models",
     "make_student": "models",
 }

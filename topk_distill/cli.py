@@ -15,6 +15,9 @@ COMMANDS = {
     "teacher": "Train the reference teacher on a labeled file.",
     "preprocess": "Run a teacher once; write its top-K records.",
     "train": "Train the student from top-K records (or hard labels only).",
+    "export": "Export a model: SavedModel top-n signatures, TFLite.",
+    "classify": "Print the top-n labels of texts from an exported model.",
+    "evaluate": "Accuracy (P@k) and speed of an exported model on a test set.",
 }
 
 USAGE = "usage: topk-distill COMMAND [--flags]   (topk-distill COMMAND --help)"

@@ -1,0 +1,57 @@
+r"""Export a trained model as a SavedModel answering its top-n labels.
+
+Signatures: serving_default (Predict: text -> top_ids, top_labels,
+top_scores), classify (TF Serving Classify: serialized tf.Example with a
+'text' feature -> classes, scores) and probabilities (text -> all N).
+With --tflite, also OUTPUT/model.tflite (raw text in; needs the Flex
+delegate for its string ops) and OUTPUT/model_token_ids.tflite (token ids
+in, builtin ops only; vocabulary in model_token_ids.tflite.vocab.txt).
+
+Example:
+  topk-distill export --model=student/student.keras --output=export/student \
+    --top_n=5 --tflite
+"""
+
+from absl import flags
+
+FLAGS = flags.FlagValues()
+flags.DEFINE_string("model", None, "A .keras model (string [B] -> logits "
+                    "[B, N]), e.g. student/student.keras.", flag_values=FLAGS)
+flags.DEFINE_string("labels", None, "labels.txt (default: the one beside "
+                    "--model).", flag_values=FLAGS)
+flags.DEFINE_string("output", None, "Output SavedModel folder.",
+                    flag_values=FLAGS)
+flags.DEFINE_integer("top_n", 5, "Labels per answer.", lower_bound=1,
+                     flag_values=FLAGS)
+flags.DEFINE_bool("tflite", False, "Also write the TFLite variants.",
+                  flag_values=FLAGS)
+flags.mark_flag_as_required("model", flag_values=FLAGS)
+flags.mark_flag_as_required("output", flag_values=FLAGS)
+
+
+def main(argv):
+    import os
+
+    import keras
+
+    from topk_distill import export, inputs
+
+    del argv
+    labels_path = FLAGS.labels or os.path.join(
+        os.path.dirname(os.path.abspath(FLAGS.model)), "labels.txt")
+    names = inputs.read_labels(labels_path)
+    model = keras.saving.load_model(FLAGS.model)
+    if model.output_shape[-1] != len(names):
+        raise ValueError(f"--model={FLAGS.model} returns "
+                         f"{model.output_shape[-1]} scores but "
+                         f"{labels_path} names {len(names)} classes")
+    export.export_saved_model(model, FLAGS.output, names, FLAGS.top_n)
+    written = [FLAGS.output]
+    if FLAGS.tflite:
+        for name, token_ids in (("model.tflite", False),
+                                ("model_token_ids.tflite", True)):
+            path = os.path.join(FLAGS.output, name)
+            export.export_tflite(model, path, FLAGS.top_n, token_ids)
+            written.append(path)
+    for path in written:
+        print(f"wrote {path} ({export.saved_model_size(path) / 1e6:.2f} MB)")
