@@ -67,3 +67,109 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
     x = total / count
     logits = keras.layers.Dense(num_classes, name="logits")(x)
     return keras.Model(text, logits, name="student")
+
+
+def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128):
+    """Builds a teacher: a pre-trained BERT-family encoder + a linear head.
+
+    Text -> the encoder's WordPiece tokenizer -> the encoder (frozen) ->
+    mean of the token vectors (padding excluded) -> L2 normalisation (the
+    sentence embedding, as sentence-transformers computes it; layer
+    `"embedding"`) -> `Dense(num_classes)` (layer `"head"`, the only part
+    that trains). Needs `keras-hub` (`pip install topk-distill[encoder]`).
+
+    Args:
+        encoder_dir: a local checkpoint folder that
+            `keras_hub.models.BertBackbone.from_preset` loads (a Hugging Face
+            BERT folder: config.json, model.safetensors, vocab.txt).
+        num_classes: N.
+        sequence_length: tokens kept per text.
+
+    Returns:
+        An uncompiled `keras.Model` mapping string[B] to logits[B, N].
+
+    Example:
+    >>> teacher = make_encoder_teacher("all-MiniLM-L6-v2/", num_classes=4123)
+    >>> embed = keras.Model(teacher.input,
+    ...                     teacher.get_layer("embedding").output)
+    """
+    import keras_hub
+
+    preprocess = keras_hub.models.BertTextClassifierPreprocessor(
+        keras_hub.models.BertTokenizer.from_preset(encoder_dir),
+        sequence_length=sequence_length)
+    encoder = keras_hub.models.BertBackbone.from_preset(encoder_dir)
+    encoder.trainable = False
+    text = keras.Input(shape=(), dtype="string", name="text")
+    tokens = preprocess(text)
+    vectors = encoder(tokens)["sequence_output"]
+    present = keras.ops.cast(tokens["padding_mask"], vectors.dtype)
+    total = keras.ops.einsum("bt,btd->bd", present, vectors)
+    mean = total / keras.ops.maximum(
+        keras.ops.sum(present, axis=1, keepdims=True), 1)
+    embedding = keras.layers.UnitNormalization(name="embedding")(mean)
+    logits = keras.layers.Dense(num_classes, name="head")(embedding)
+    return keras.Model(text, logits, name="encoder_teacher")
+
+
+def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
+               learning_rate=1e-2, seed=0, verbose=0):
+    """Trains a linear classification head on fixed sentence embeddings.
+
+    Args:
+        embeddings: float [M, D], e.g. an encoder teacher's `"embedding"`
+            layer outputs.
+        labels: int [M] class ids.
+        num_classes: N.
+        epochs, batch_size, learning_rate: Adam training settings.
+        seed: random seed.
+        verbose: Keras verbosity.
+
+    Returns:
+        The trained `keras.layers.Dense(num_classes)`; set its weights into a
+        teacher's `"head"` layer.
+
+    Example:
+    >>> head = train_head(embeddings, labels, 4123)
+    >>> teacher.get_layer("head").set_weights(head.get_weights())
+    """
+    keras.utils.set_random_seed(seed)
+    head = keras.layers.Dense(num_classes, name="head")
+    model = keras.Sequential([keras.Input((embeddings.shape[1],)), head])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True))
+    model.fit(embeddings, labels, batch_size=batch_size, epochs=epochs,
+              verbose=verbose)
+    return head
+
+
+def cross_fit_logits(embeddings, labels, num_classes, folds=5, seed=0,
+                     **train_args):
+    """Out-of-fold head logits: each example scored by a head that never saw it.
+
+    A head trained on the very texts it scores is nearly one-hot on them, so
+    its soft targets carry little; cross-fitting gives each labeled text the
+    scores of a head trained on the other `folds - 1` folds.
+
+    Args:
+        embeddings: float [M, D].
+        labels: int [M].
+        num_classes: N.
+        folds: k >= 2.
+        seed: fold assignment and training seed.
+        **train_args: passed to `train_head`.
+
+    Returns:
+        float32 [M, N] logits.
+    """
+    import numpy as np
+
+    fold = np.random.default_rng(seed).permutation(len(labels)) % folds
+    logits = np.zeros((len(labels), num_classes), np.float32)
+    for k in range(folds):
+        head = train_head(embeddings[fold != k], labels[fold != k],
+                          num_classes, seed=seed + k, **train_args)
+        logits[fold == k] = keras.ops.convert_to_numpy(
+            head(embeddings[fold == k]))
+    return logits

@@ -402,12 +402,11 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
     if labeled_pattern is None and unlabeled_pattern is None:
         raise ValueError("expected a labeled or an unlabeled record set")
     ratio = unlabeled_per_labeled if unlabeled_pattern else 0.0
-    if labeled_pattern is None:
-        return _distillation_part(unlabeled_pattern, batch_size, shuffle,
-                                  seed, num_classes)
-    if ratio <= 0:
-        return _distillation_part(labeled_pattern, batch_size, shuffle, seed,
-                                  num_classes)
+    if labeled_pattern is None or ratio <= 0:
+        pattern = labeled_pattern or unlabeled_pattern
+        return _distillation_part(pattern, batch_size, shuffle, seed,
+                                  num_classes).apply(_cardinality(
+                                      pattern, batch_size))
     labeled_size = max(1, round(batch_size / (1 + ratio)))
     labeled = _distillation_part(labeled_pattern, labeled_size, shuffle, seed,
                                  num_classes)
@@ -423,12 +422,17 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
         return {key: tf.concat([p[key] for p in parts], axis=0)
                 for key in parts[0]}
 
-    steps = -(-read_metadata(labeled_pattern)["num_examples"] // labeled_size)
     mixed = tf.data.Dataset.zip(labeled, unlabeled).map(
         combine, num_parallel_calls=tf.data.AUTOTUNE)
-    # zip with a repeated set has unknown length; state it for progress bars.
-    return mixed.apply(tf.data.experimental.assert_cardinality(steps)
+    return mixed.apply(_cardinality(labeled_pattern, labeled_size)
                        ).prefetch(tf.data.AUTOTUNE)
+
+
+def _cardinality(pattern, batch_size):
+    """States the batch count (TFRecord datasets have none) for Keras's
+    progress bars and epoch ends."""
+    steps = -(-read_metadata(pattern)["num_examples"] // batch_size)
+    return tf.data.experimental.assert_cardinality(steps)
 
 
 def _distillation_part(pattern, batch_size, shuffle, seed, num_classes,

@@ -85,10 +85,18 @@ def _identity(kind, path, hashed_file):
 def _keras_teacher(path, outputs):
     import keras
 
-    model = keras.saving.load_model(path)
-    return Teacher(lambda texts, rows: model(texts, training=False),
-                   model.output_shape[-1], outputs,
-                   _identity("keras", path, path))
+    try:  # A teacher from make_encoder_teacher has keras-hub layers.
+        import keras_hub  # noqa: F401 (registers them)
+    except ImportError:
+        pass
+    # The teacher is the user's own model; safe_mode=False also lets an
+    # encoder teacher read the vocabulary in its encoder folder.
+    model = keras.saving.load_model(path, safe_mode=False)
+    teacher = Teacher(lambda texts, rows: model(texts, training=False),
+                      int(model(tf.constant(["x"])).shape[-1]), outputs,
+                      _identity("keras", path, path))
+    teacher.model = model
+    return teacher
 
 
 def _saved_model_teacher(path, outputs, signature, output_key):

@@ -32,19 +32,18 @@ flags.mark_flag_as_required("output", flag_values=FLAGS)
 def main(argv):
     import os
 
-    import keras
-
-    from topk_distill import export, inputs
+    from topk_distill import export, inputs, teacher
 
     del argv
     labels_path = FLAGS.labels or os.path.join(
         os.path.dirname(os.path.abspath(FLAGS.model)), "labels.txt")
     names = inputs.read_labels(labels_path)
-    model = keras.saving.load_model(FLAGS.model)
-    if model.output_shape[-1] != len(names):
-        raise ValueError(f"--model={FLAGS.model} returns "
-                         f"{model.output_shape[-1]} scores but "
-                         f"{labels_path} names {len(names)} classes")
+    loaded = teacher.load_teacher(FLAGS.model)
+    model = loaded.model
+    if loaded.num_classes != len(names):
+        raise ValueError(f"--model={FLAGS.model} returns {loaded.num_classes}"
+                         f" scores but {labels_path} names {len(names)} "
+                         "classes")
     export.export_saved_model(model, FLAGS.output, names, FLAGS.top_n)
     written = [FLAGS.output]
     if FLAGS.tflite:
