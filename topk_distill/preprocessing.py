@@ -9,6 +9,8 @@ current one is serialized and written.
 """
 
 import datetime
+import json
+import os
 import time
 
 import numpy as np
@@ -22,7 +24,7 @@ SCORE_KINDS = ("logits", "probabilities")
 def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                unlabeled=False, scores=None, num_shards=8, compression="none",
                batch_size=256, score_dtype="float16", tail_temperature=None,
-               data_dir=None, command=None, verbose=1):
+               data_dir=None, command=None, resume=False, verbose=1):
     """Writes the teacher's top-K records for one input.
 
     Args:
@@ -50,11 +52,17 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
             with `tail="bucket"` at the same T.
         data_dir: TFDS data directory, for `tfds:` inputs.
         command: the command line, stored in the metadata.
+        resume: continue an interrupted run: shards already complete (with
+            their final names) are kept and their examples not run again.
+            The run must be the same (teacher, labels file, input, K/H,
+            scores, shards...): `PREFIX.run.json`, written when a run
+            starts and removed when it ends, is compared with it.
         verbose: 1 shows a progress bar and a summary line.
 
     Returns:
         The metadata dict written to `PREFIX.meta.json`, plus the summary
-        entries `teacher_bytes_per_example`, `dense_bytes_per_example`.
+        entries `teacher_bytes_per_example` (over the examples this run
+        wrote), `dense_bytes_per_example`, `seconds`, `resumed_at_shard`.
 
     Example:
     >>> teacher = topk_distill.load_teacher("teacher/teacher.keras")
@@ -74,15 +82,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         raise ValueError(f"--teacher={teacher.identity['path']}: "
                          f"{teacher.num_rows} score rows for {num_examples} "
                          f"examples in {input_spec}; expected one row each")
-    dataset = _teacher_batches(teacher, input_spec, data_dir, label_ids,
-                               batch_size, top_k, scores, score_dtype,
-                               tail_temperature)
-    start = time.perf_counter()
-    with records.ShardWriter(output_prefix, num_examples, num_shards,
-                             compression) as writer:
-        teacher_bytes = _write(dataset, writer, num_examples, verbose)
-    seconds = time.perf_counter() - start
-    metadata = {
+    plan = {
         "kind": "unlabeled" if unlabeled else "labeled",
         "num_classes": num_classes,
         "top_k": top_k or num_classes,
@@ -92,21 +92,74 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         "compression": compression,
         "tail_temperature": tail_temperature,
         "num_examples": num_examples,
-        "shards": [{"file": writer.path(i).rsplit("/", 1)[-1], "examples": n}
-                   for i, n in enumerate(writer.counts)],
+        "num_shards": num_shards,
         "labels_sha256": inputs.labels_sha256(labels_path),
         "teacher": teacher.identity,
         "input": input_spec,
-        "command": command,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
+    os.makedirs(os.path.dirname(os.path.abspath(output_prefix)), exist_ok=True)
+    first = _resume_from(output_prefix, plan) if resume else 0
+    writer = records.ShardWriter(output_prefix, num_examples, num_shards,
+                                 compression, first_shard=first)
+    _write_json(output_prefix + ".run.json", plan)
+    dataset = _teacher_batches(teacher, input_spec, data_dir, label_ids,
+                               batch_size, top_k, scores, score_dtype,
+                               tail_temperature, writer.bounds[first])
+    start = time.perf_counter()
+    with writer:
+        teacher_bytes = _write(dataset, writer, num_examples, verbose)
+    seconds = time.perf_counter() - start
+    written = num_examples - writer.bounds[first]
+    metadata = dict(
+        plan, command=command,
+        shards=[{"file": os.path.basename(writer.path(i)), "examples": n}
+                for i, n in enumerate(writer.counts)],
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat())
     records.write_metadata(output_prefix, metadata)
-    summary = dict(metadata,
-                   teacher_bytes_per_example=teacher_bytes / max(num_examples, 1),
+    os.remove(output_prefix + ".run.json")
+    summary = dict(metadata, resumed_at_shard=first,
+                   teacher_bytes_per_example=teacher_bytes / max(written, 1),
                    dense_bytes_per_example=4 * num_classes, seconds=seconds)
     if verbose:
         _print_summary(summary, output_prefix)
     return summary
+
+
+def _resume_from(prefix, plan):
+    """Returns the first shard an interrupted run left incomplete.
+
+    Raises:
+        ValueError: if the interrupted run differs from this one.
+    """
+    previous = _read_json(prefix + ".run.json") or _read_json(
+        records.metadata_path(prefix))
+    if previous is None:
+        return 0
+    different = sorted(key for key in plan if previous.get(key) != plan[key])
+    if different:
+        raise ValueError(
+            f"--resume: {prefix} was written by another run (its "
+            f"{', '.join(different)} differ); use a new --output or remove "
+            "the old files")
+    bounds = records.ShardWriter(prefix, plan["num_examples"],
+                                 plan["num_shards"], plan["compression"])
+    first = 0
+    while first < plan["num_shards"] and os.path.exists(bounds.path(first)):
+        first += 1
+    return first
+
+
+def _read_json(path):
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _write_json(path, value):
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2)
+    os.replace(path + ".tmp", path)
 
 
 def _check_arguments(teacher, num_classes, top_k, scores, score_dtype,
@@ -145,11 +198,13 @@ def _check_input(input_spec, data_dir, label_ids):
     return count
 
 
-def _text_batches(input_spec, data_dir, label_ids, batch_size):
-    """Yields (rows, texts, labels) numpy batches read from the input."""
+def _text_batches(input_spec, data_dir, label_ids, batch_size, start=0):
+    """Yields (rows, texts, labels) numpy batches of the input from `start`."""
     rows, texts, labels = [], [], []
     for row, (text, label) in enumerate(inputs.iter_examples(input_spec,
                                                              data_dir)):
+        if row < start:
+            continue
         rows.append(row)
         texts.append(text.encode("utf-8"))
         labels.append(_label_id(label, label_ids, input_spec, row))
@@ -174,14 +229,15 @@ def _label_id(label, label_ids, input_spec, row):
 
 
 def _teacher_batches(teacher, input_spec, data_dir, label_ids, batch_size,
-                     top_k, scores, score_dtype, tail_temperature):
+                     top_k, scores, score_dtype, tail_temperature, start):
     """Returns a dataset of batches `(rows, records, teacher_bytes, finite)`.
 
     Teacher, top-K and serialization all run inside tf.data, prefetched, so
     the Python loop that writes shards only moves bytes.
     """
     dataset = tf.data.Dataset.from_generator(
-        lambda: _text_batches(input_spec, data_dir, label_ids, batch_size),
+        lambda: _text_batches(input_spec, data_dir, label_ids, batch_size,
+                              start),
         output_signature=(tf.TensorSpec([None], tf.int64),
                           tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.int64)))
@@ -227,10 +283,11 @@ def _write(dataset, writer, num_examples, verbose):
     """Writes every batch; returns the bytes spent on teacher output."""
     import keras
 
+    done = writer.bounds[writer.first_shard]
     progress = keras.utils.Progbar(num_examples, verbose=verbose,
                                    stateful_metrics=["examples/s"],
                                    unit_name="example")
-    teacher_bytes, done, start = 0, 0, time.perf_counter()
+    teacher_bytes, start, initial = 0, time.perf_counter(), done
     for rows, serialized, sizes, finite in dataset.as_numpy_iterator():
         if not finite.all():
             raise ValueError(f"example {rows[~finite][0] + 1}: the teacher "
@@ -240,8 +297,8 @@ def _write(dataset, writer, num_examples, verbose):
             writer.write(record)
         teacher_bytes += int(sizes.sum())
         done += len(rows)
-        progress.update(done, [("examples/s", done / (time.perf_counter() -
-                                                      start))])
+        progress.update(done, [("examples/s", (done - initial) / (
+            time.perf_counter() - start))])
     return teacher_bytes
 
 

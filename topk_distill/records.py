@@ -166,6 +166,8 @@ class ShardWriter:
         num_examples: how many records will be written.
         num_shards: how many shards to spread them over.
         compression: `"none"` or `"gzip"`.
+        first_shard: start at this shard (the ones before are complete),
+            with the first record of its range.
 
     Example:
     >>> with ShardWriter("out/train", num_examples=10, num_shards=2) as w:
@@ -175,16 +177,18 @@ class ShardWriter:
     [5, 5]
     """
 
-    def __init__(self, prefix, num_examples, num_shards, compression="none"):
+    def __init__(self, prefix, num_examples, num_shards, compression="none",
+                 first_shard=0):
         self.prefix = prefix
+        self.first_shard = first_shard
         self.num_shards = num_shards
         self.compression = compression
         self.bounds = [s * num_examples // num_shards
                        for s in range(num_shards + 1)]
         self.counts = [b - a for a, b in zip(self.bounds, self.bounds[1:])]
-        self._index = -1
+        self._index = first_shard - 1
         self._writer = None
-        self._written = 0
+        self._written = self.bounds[first_shard]
 
     def path(self, index):
         """Returns the final path of shard `index`."""

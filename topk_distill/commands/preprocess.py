@@ -3,6 +3,8 @@ r"""Run a teacher once over a text set; write its top-K (or top-H) records.
 A labeled set keeps the K best teacher scores per example (raw logits by
 default); with --unlabeled, the H best (softmax probabilities by default).
 Output: PREFIX-NNNNN-of-NNNNN.tfrecord[.gz] shards and PREFIX.meta.json.
+Each shard is written as NAME.tmp and renamed when complete; the metadata
+comes last. An interrupted run continues with --resume (same flags).
 
 Example:
   topk-distill preprocess --teacher=teacher/teacher.keras \
@@ -58,6 +60,9 @@ flags.DEFINE_enum("compression", "none", ["none", "gzip"], "Shard "
                   "compression.", flag_values=FLAGS)
 flags.DEFINE_integer("batch_size", 256, "Teacher batch size.", lower_bound=1,
                      flag_values=FLAGS)
+flags.DEFINE_bool("resume", False, "Continue an interrupted run with the "
+                  "same flags: complete shards are kept, not recomputed.",
+                  flag_values=FLAGS)
 for _name in ("teacher", "input", "labels", "output"):
     flags.mark_flag_as_required(_name, flag_values=FLAGS)
 
@@ -76,4 +81,5 @@ def main(argv):
         num_shards=FLAGS.num_shards, compression=FLAGS.compression,
         batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
         tail_temperature=FLAGS.tail_temperature,
-        data_dir=FLAGS.data_dir, command=cli.invocation(sys.modules[__name__]))
+        data_dir=FLAGS.data_dir, resume=FLAGS.resume,
+        command=cli.invocation(sys.modules[__name__]))
