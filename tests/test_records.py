@@ -166,3 +166,29 @@ def test_serialized_records_are_tf_train_examples(score_dtype):
         teacher_only = tf.train.Features(feature={
             key: feature[key] for key in ("topk_ids", "topk_scores")})
         assert teacher_bytes[i] == teacher_only.ByteSize()
+
+
+def _corrupt(path, truncate):
+    data = open(path, "rb").read()
+    middle = len(data) // 2
+    open(path, "wb").write(data[:middle] if truncate else
+                           data[:middle] + b"\x00garbage" + data[middle + 8:])
+
+
+@pytest.mark.parametrize("truncate", [True, False])
+def test_bad_shard_is_named_or_skipped(tmp_path, rng, truncate):
+    rows = _random_rows(rng, 40, k=2, n=10)
+    prefix = str(tmp_path / "s")
+    _write_set(prefix, rows, k=2, n=10, num_shards=2)
+    records.write_metadata(prefix, dict(records.read_metadata(prefix), shards=[
+        {"file": "s-00000-of-00002.tfrecord", "examples": 20},
+        {"file": "s-00001-of-00002.tfrecord", "examples": 20}]))
+    bad = records.shard_path(prefix, 1, 2)
+    _corrupt(bad, truncate)
+    with pytest.raises(records.RecordFormatError,
+                       match=r"s-00001-of-00002.tfrecord: \d+ of 20 records"):
+        records.make_dataset(prefix + "-*", 4)
+    got = _read_all(prefix + "-*", skip_corrupt=True)
+    readable = records.verify_shards(prefix + "-*")[bad][0]
+    assert len(got["label"]) == 20 + readable < 40
+    assert list(got["text"][:20]) == [r[0] for r in rows[:20]]

@@ -72,3 +72,46 @@ def test_train_refuses_other_labels_and_bad_flags(tmp_path, record_sets,
                      f"--labels={other}", f"--output={tmp_path}/o",
                      "--target_accuracy=0.5"]) == 2
     assert "--target_accuracy needs --validation" in capsys.readouterr().err
+
+
+class _Crash(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt("simulated kill after epoch 2")
+
+
+def test_backup_and_restore_continues_after_a_crash(tmp_path, record_sets):
+    from topk_distill import models, records
+    from topk_distill.student import DistillationStudent
+
+    labeled, unlabeled = record_sets
+    backup = str(tmp_path / "backup")
+
+    def fit(extra):
+        keras.utils.set_random_seed(0)
+        data = records.make_distillation_dataset(labeled, unlabeled, 6,
+                                                 seed=0)
+        texts = [t for t in TEXTS["food"]]
+        model = DistillationStudent(models.make_student(texts, 3), 3)
+        model.compile(optimizer="adam")
+        return model.fit(data, epochs=4, verbose=0, callbacks=[
+            keras.callbacks.BackupAndRestore(backup)] + extra)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit([_Crash()])
+    resumed = fit([])
+    assert len(resumed.history["loss"]) == 2  # epochs 3 and 4 only
+
+
+def test_nan_loss_stops_with_causes(tmp_path, labels_txt, capsys):
+    texts = [t for name in sorted(TEXTS) for t in TEXTS[name]]
+    bad = write_record_set(str(tmp_path / "nan"), texts,
+                           [i % 3 for i in range(len(texts))],
+                           [[0, 1]] * len(texts),
+                           [[float("nan"), 0.0]] * len(texts), 3,
+                           labels_sha256=inputs.labels_sha256(labels_txt))
+    assert cli.main(["topk-distill", "train", f"--labeled={bad}",
+                     f"--labels={labels_txt}", f"--output={tmp_path}/o",
+                     "--epochs=2"]) == 1
+    err = capsys.readouterr().err
+    assert "loss became nan" in err and "learning rate" in err

@@ -34,6 +34,8 @@ _EXPORTS = {
     "pseudo_targets": "targets",
     "LossPlateauStopping": "callbacks",
     "TargetMetricStopping": "callbacks",
+    "NonFiniteLossStopping": "callbacks",
+    "verify_shards": "records",
     "export_saved_model": "export",
     "export_tflite": "export",
     "evaluate": "evaluation",

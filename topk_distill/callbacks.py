@@ -6,6 +6,7 @@ a set value.
 """
 
 import collections
+import math
 import time
 
 import keras
@@ -98,3 +99,37 @@ class TargetMetricStopping(keras.callbacks.Callback):
         if reached:
             self.model.stop_training = True
             self.stopped_epoch = epoch
+
+
+class NonFiniteLossStopping(keras.callbacks.Callback):
+    """Stops training when the loss becomes NaN or infinite, saying why.
+
+    Checked after every batch. The message names the likely causes: a
+    learning rate too high for the data, non-finite teacher scores in
+    records written by another tool, or float16 overflow under mixed
+    precision.
+
+    Example:
+    >>> stop = NonFiniteLossStopping()
+    >>> model.fit(dataset, callbacks=[stop])
+    >>> stop.message  # None, or what happened and what to try
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.message = None
+
+    def on_train_begin(self, logs=None):
+        self.message = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(float(loss)):
+            return
+        self.model.stop_training = True
+        self.message = (
+            f"the training loss became {float(loss)} at batch {batch}; "
+            "training stopped. Likely causes: a learning rate too high "
+            "(try a smaller --learning_rate), NaN or Inf teacher scores in "
+            "records not written by `preprocess` (it refuses them), or "
+            "float16 overflow under mixed precision (keep the loss float32)")

@@ -24,6 +24,7 @@ import re
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 FORMAT_VERSION = 1
 SCORE_DTYPES = ("float16", "float32")
@@ -302,9 +303,60 @@ def parse_batch(serialized, metadata):
     return batch
 
 
+def verify_shards(file_pattern, metadata=None):
+    """Reads every shard once; names any that is corrupt, truncated or short.
+
+    Args:
+        file_pattern: glob of the shards of one record set.
+        metadata: its metadata (read if not given).
+
+    Returns:
+        `{shard path: (readable records, records the metadata announces)}`.
+
+    Raises:
+        FileNotFoundError: when no shard matches.
+    """
+    metadata = metadata or read_metadata(file_pattern)
+    expected = {entry["file"]: entry["examples"]
+                for entry in metadata.get("shards", [])}
+    compression = "GZIP" if metadata["compression"] == "gzip" else ""
+    files = sorted(tf.io.gfile.glob(file_pattern))
+    if not files:
+        raise FileNotFoundError(f"{file_pattern}: no shard matches")
+    counts = {}
+    for path in files:
+        readable = 0
+        try:
+            for _ in tf.data.TFRecordDataset(path, compression):
+                readable += 1
+        except tf.errors.DataLossError:
+            pass
+        counts[path] = (readable, expected.get(os.path.basename(path),
+                                               readable))
+    return counts
+
+
+def _check_shards(file_pattern, metadata, skip_corrupt):
+    bad = {path: counts for path, counts in
+           verify_shards(file_pattern, metadata).items()
+           if counts[0] != counts[1]}
+    if not bad:
+        return
+    detail = "; ".join(f"{path}: {readable} of {expected} records readable"
+                       for path, (readable, expected) in bad.items())
+    if not skip_corrupt:
+        raise RecordFormatError(
+            f"corrupt or truncated shards: {detail}. Re-create them (delete "
+            "them and run preprocess again with --resume) or read with "
+            "skip_corrupt=True")
+    skipped = sum(expected - readable for readable, expected in bad.values())
+    logging.warning("skipping %d unreadable records: %s", skipped, detail)
+
+
 def make_dataset(file_pattern, batch_size, shuffle=False, seed=None,
                  shuffle_buffer=10_000, repeat=False, drop_remainder=False,
-                 num_classes=None, top_k=None):
+                 num_classes=None, top_k=None, verify=True,
+                 skip_corrupt=False):
     """Reads a top-K record set as a `tf.data.Dataset` of batches.
 
     Built the tf.data-guide way: shard list -> interleave(TFRecordDataset)
@@ -322,6 +374,15 @@ def make_dataset(file_pattern, batch_size, shuffle=False, seed=None,
         drop_remainder: drop a last, smaller batch.
         num_classes: if given, must equal the metadata's N.
         top_k: if given, must equal the metadata's K (or H).
+        verify: read every shard once first (`verify_shards`), so that a
+            corrupt or truncated shard is named here rather than failing
+            deep inside tf.data.
+        skip_corrupt: with `verify`, read past corrupt or truncated shards
+            (a shard's records after its first bad one are lost), logging
+            how many records are skipped, instead of raising.
+
+    Raises:
+        RecordFormatError: a metadata mismatch or (with `verify`) a bad shard.
 
     Returns:
         A dataset of dicts `{text, label, topk_ids, topk_scores}` (see
@@ -338,16 +399,21 @@ def make_dataset(file_pattern, batch_size, shuffle=False, seed=None,
     files = tf.io.gfile.glob(file_pattern)
     if not files:
         raise FileNotFoundError(f"{file_pattern}: no shard matches")
+    if verify:
+        _check_shards(file_pattern, metadata, skip_corrupt)
     compression = "GZIP" if metadata["compression"] == "gzip" else ""
     ds = tf.data.Dataset.from_tensor_slices(sorted(files))
     if shuffle:
         ds = ds.shuffle(len(files), seed=seed)
     # Unshuffled, the shards are read one after the other: records come in
     # the order they were written.
-    ds = ds.interleave(
-        lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
-        cycle_length=min(len(files), 8) if shuffle else 1,
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+    def read(path):
+        records = tf.data.TFRecordDataset(path, compression_type=compression)
+        return records.ignore_errors() if skip_corrupt else records
+
+    ds = ds.interleave(read, cycle_length=min(len(files), 8) if shuffle else 1,
+                       num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=not shuffle)
     if shuffle:
         ds = ds.shuffle(shuffle_buffer, seed=seed)
     if repeat:

@@ -79,6 +79,8 @@ class DistillationStudent(keras.Model):
         self.top1 = keras.metrics.SparseCategoricalAccuracy(name="top1")
         self.top5 = keras.metrics.SparseTopKCategoricalAccuracy(
             k=min(5, num_classes), name="top5")
+        # Nothing of its own to build: ready when the student is.
+        self.built = student.built
 
     def compile(self, optimizer="adam", **kwargs):
         """Configures training; the loss and metrics are the model's own.

@@ -9,7 +9,10 @@ averaged, then a linear layer; text preprocessing inside the model).
 Stops after --epochs, or earlier when the training loss varied by less than
 --plateau_delta over --plateau_seconds, or when validation top-1 accuracy
 reaches --target_accuracy.
-Output: DIR/student.keras, DIR/labels.txt, DIR/history.json.
+Output: DIR/student.keras, DIR/labels.txt, DIR/history.json. A killed run
+started again with the same command continues from its last complete epoch
+(checkpoints in --backup_dir). A NaN loss stops training with its likely
+causes.
 
 Example:
   topk-distill train --labeled='records/train-*' \
@@ -68,6 +71,9 @@ flags.DEFINE_float("target_accuracy", None, "Stop once validation top-1 "
                    flag_values=FLAGS)
 flags.DEFINE_string("logdir", None, "TensorBoard log folder.",
                     flag_values=FLAGS)
+flags.DEFINE_string("backup_dir", None, "Checkpoint folder for resuming an "
+                    "interrupted run (default: OUTPUT/backup; removed when "
+                    "training ends).", flag_values=FLAGS)
 flags.DEFINE_integer("seed", 0, "Random seed.", flag_values=FLAGS)
 flags.mark_flag_as_required("labels", flag_values=FLAGS)
 flags.mark_flag_as_required("output", flag_values=FLAGS)
@@ -118,10 +124,14 @@ def main(argv):
                             embedding_dim=FLAGS.embedding_dim),
         len(names), **_loss_settings())
     model.compile(optimizer=keras.optimizers.Adam(FLAGS.learning_rate))
+    nan_stop = callbacks.NonFiniteLossStopping()
     history = model.fit(
-        train, epochs=FLAGS.epochs, callbacks=_callbacks(callbacks, keras),
+        train, epochs=FLAGS.epochs,
+        callbacks=_callbacks(callbacks, keras) + [nan_stop],
         validation_data=_validation(inputs, names), shuffle=False,
         verbose=2 if os.environ.get("CI") else "auto")
+    if nan_stop.message:
+        raise ValueError(nan_stop.message)
     os.makedirs(FLAGS.output, exist_ok=True)
     model.student.save(os.path.join(FLAGS.output, "student.keras"))
     shutil.copyfile(FLAGS.labels, os.path.join(FLAGS.output, "labels.txt"))
@@ -180,7 +190,12 @@ def _validation(inputs, names):
 
 
 def _callbacks(callbacks, keras):
-    chosen = []
+    import os
+
+    # Saves weights, optimizer and epoch after every epoch; a killed run
+    # started again with the same command continues from there.
+    chosen = [keras.callbacks.BackupAndRestore(
+        FLAGS.backup_dir or os.path.join(FLAGS.output, "backup"))]
     if FLAGS.plateau_seconds:
         chosen.append(callbacks.LossPlateauStopping(FLAGS.plateau_seconds,
                                                     FLAGS.plateau_delta))
