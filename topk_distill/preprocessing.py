@@ -24,7 +24,8 @@ SCORE_KINDS = ("logits", "probabilities")
 def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                unlabeled=False, scores=None, num_shards=8, compression="none",
                batch_size=256, score_dtype="float16", tail_temperature=None,
-               data_dir=None, command=None, resume=False, verbose=1):
+               data_dir=None, skip_unknown_labels=False, command=None,
+               resume=False, verbose=1):
     """Writes the teacher's top-K records for one input.
 
     Args:
@@ -51,6 +52,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
             the teacher's softmax(z/T) mass outside its top-K, for training
             with `tail="bucket"` at the same T.
         data_dir: TFDS data directory, for `tfds:` inputs.
+        skip_unknown_labels: leave out examples whose label is not in the
+            labels file (counted as `skipped_unknown_labels`) instead of
+            refusing the input.
         command: the command line, stored in the metadata.
         resume: continue an interrupted run: shards already complete (with
             their final names) are kept and their examples not run again.
@@ -77,10 +81,11 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         raise ValueError(f"tail_temperature={tail_temperature}; expected a "
                          "positive temperature, with top_k > 0")
     label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
-    num_examples = _check_input(input_spec, data_dir, label_ids)
-    if getattr(teacher, "num_rows", num_examples) != num_examples:
+    num_rows, num_examples = _check_input(input_spec, data_dir, label_ids,
+                                          skip_unknown_labels)
+    if getattr(teacher, "num_rows", num_rows) != num_rows:
         raise ValueError(f"--teacher={teacher.identity['path']}: "
-                         f"{teacher.num_rows} score rows for {num_examples} "
+                         f"{teacher.num_rows} score rows for {num_rows} "
                          f"examples in {input_spec}; expected one row each")
     plan = {
         "kind": "unlabeled" if unlabeled else "labeled",
@@ -92,6 +97,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         "compression": compression,
         "tail_temperature": tail_temperature,
         "num_examples": num_examples,
+        "skipped_unknown_labels": num_rows - num_examples,
         "num_shards": num_shards,
         "labels_sha256": inputs.labels_sha256(labels_path),
         "teacher": teacher.identity,
@@ -103,8 +109,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                                  compression, first_shard=first)
     _write_json(output_prefix + ".run.json", plan)
     dataset = _teacher_batches(teacher, input_spec, data_dir, label_ids,
-                               batch_size, top_k, scores, score_dtype,
-                               tail_temperature, writer.bounds[first])
+                               skip_unknown_labels, batch_size, top_k, scores,
+                               score_dtype, tail_temperature,
+                               writer.bounds[first])
     start = time.perf_counter()
     with writer:
         teacher_bytes = _write(dataset, writer, num_examples, verbose)
@@ -182,32 +189,57 @@ def _check_arguments(teacher, num_classes, top_k, scores, score_dtype,
         raise ValueError(f"num_shards={num_shards}; expected at least 1")
 
 
-def _check_input(input_spec, data_dir, label_ids):
+def _examples(input_spec, data_dir, label_ids, skip_unknown_labels):
+    """Yields (row, text, label id) for each example, row = its position in
+    the input; an unknown label is refused, or with `skip_unknown_labels`
+    has label id None."""
+    for row, (text, label) in enumerate(inputs.iter_examples(input_spec,
+                                                             data_dir)):
+        if label_ids is None:
+            yield row, text, -1
+        elif label is None:
+            raise inputs.InputError(f"{input_spec}: example {row + 1} has no "
+                                    "label; expected a labeled set (or pass "
+                                    "--unlabeled)")
+        elif label in label_ids:
+            yield row, text, label_ids[label]
+        elif skip_unknown_labels:
+            yield row, text, None
+        else:
+            raise inputs.InputError(
+                f"{input_spec}: example {row + 1}: label {label!r} is not in "
+                "the labels file (or pass --skip_unknown_labels)")
+
+
+def _check_input(input_spec, data_dir, label_ids, skip_unknown_labels):
     """Reads the whole input once, before any teacher time is spent.
 
     Returns:
-        The number of examples.
+        `(rows in the input, examples kept)`.
 
     Raises:
         InputError: naming the first bad example.
     """
-    count = 0
-    for count, (_, label) in enumerate(inputs.iter_examples(input_spec,
-                                                            data_dir), 1):
-        _label_id(label, label_ids, input_spec, count - 1)
-    return count
+    rows = kept = 0
+    for _, _, label in _examples(input_spec, data_dir, label_ids,
+                                 skip_unknown_labels):
+        rows += 1
+        kept += label is not None
+    return rows, kept
 
 
-def _text_batches(input_spec, data_dir, label_ids, batch_size, start=0):
-    """Yields (rows, texts, labels) numpy batches of the input from `start`."""
+def _text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
+                  batch_size, start=0):
+    """Yields (rows, texts, labels) numpy batches, from kept example `start`."""
     rows, texts, labels = [], [], []
-    for row, (text, label) in enumerate(inputs.iter_examples(input_spec,
-                                                             data_dir)):
-        if row < start:
+    kept = _examples(input_spec, data_dir, label_ids, skip_unknown_labels)
+    kept = (example for example in kept if example[2] is not None)
+    for index, (row, text, label) in enumerate(kept):
+        if index < start:
             continue
         rows.append(row)
         texts.append(text.encode("utf-8"))
-        labels.append(_label_id(label, label_ids, input_spec, row))
+        labels.append(label)
         if len(rows) == batch_size:
             yield np.array(rows), np.array(texts, object), np.array(labels)
             rows, texts, labels = [], [], []
@@ -215,29 +247,17 @@ def _text_batches(input_spec, data_dir, label_ids, batch_size, start=0):
         yield np.array(rows), np.array(texts, object), np.array(labels)
 
 
-def _label_id(label, label_ids, input_spec, row):
-    if label_ids is None:
-        return -1
-    if label is None:
-        raise inputs.InputError(f"{input_spec}: example {row + 1} has no "
-                                "label; expected a labeled set (or pass "
-                                "--unlabeled)")
-    if label not in label_ids:
-        raise inputs.InputError(f"{input_spec}: example {row + 1}: label "
-                                f"{label!r} is not in the labels file")
-    return label_ids[label]
-
-
-def _teacher_batches(teacher, input_spec, data_dir, label_ids, batch_size,
-                     top_k, scores, score_dtype, tail_temperature, start):
+def _teacher_batches(teacher, input_spec, data_dir, label_ids,
+                     skip_unknown_labels, batch_size, top_k, scores,
+                     score_dtype, tail_temperature, start):
     """Returns a dataset of batches `(rows, records, teacher_bytes, finite)`.
 
     Teacher, top-K and serialization all run inside tf.data, prefetched, so
     the Python loop that writes shards only moves bytes.
     """
     dataset = tf.data.Dataset.from_generator(
-        lambda: _text_batches(input_spec, data_dir, label_ids, batch_size,
-                              start),
+        lambda: _text_batches(input_spec, data_dir, label_ids,
+                              skip_unknown_labels, batch_size, start),
         output_signature=(tf.TensorSpec([None], tf.int64),
                           tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.int64)))
@@ -305,7 +325,9 @@ def _write(dataset, writer, num_examples, verbose):
 def _print_summary(summary, prefix):
     per_example = summary["teacher_bytes_per_example"]
     dense = summary["dense_bytes_per_example"]
-    print(f"{prefix}: {summary['num_examples']} examples in "
+    skipped = summary["skipped_unknown_labels"]
+    print(f"{prefix}: {summary['num_examples']} examples"
+          f"{f' ({skipped} with unknown labels skipped)' if skipped else ''} in "
           f"{len(summary['shards'])} shards, {summary['seconds']:.1f} s; "
           f"teacher output {per_example:.1f} B/example vs {dense} B dense "
           f"float32 ({dense / max(per_example, 1e-9):.1f}x smaller)")

@@ -60,6 +60,9 @@ flags.DEFINE_enum("compression", "none", ["none", "gzip"], "Shard "
                   "compression.", flag_values=FLAGS)
 flags.DEFINE_integer("batch_size", 256, "Teacher batch size.", lower_bound=1,
                      flag_values=FLAGS)
+flags.DEFINE_bool("skip_unknown_labels", False, "Leave out examples whose "
+                  "label is not in --labels (counted in the summary) instead "
+                  "of stopping.", flag_values=FLAGS)
 flags.DEFINE_bool("resume", False, "Continue an interrupted run with the "
                   "same flags: complete shards are kept, not recomputed.",
                   flag_values=FLAGS)
@@ -82,4 +85,5 @@ def main(argv):
         batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
         tail_temperature=FLAGS.tail_temperature,
         data_dir=FLAGS.data_dir, resume=FLAGS.resume,
+        skip_unknown_labels=FLAGS.skip_unknown_labels,
         command=cli.invocation(sys.modules[__name__]))
