@@ -487,6 +487,7 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
                                                     unlabeled_pattern))
     with_tail = "tail_mass" in labeled.element_spec
 
+    @tf.autograph.experimental.do_not_convert
     def combine(a, b):
         parts = [_padded(a, width, with_tail), _padded(b, width, with_tail)]
         return {key: tf.concat([p[key] for p in parts], axis=0)
