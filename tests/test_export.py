@@ -44,7 +44,7 @@ def test_signatures_names_dtypes_shapes(trained):
     _, folder = trained
     served = tf.saved_model.load(str(folder / "export"))
     assert set(served.signatures) == {"serving_default", "classify",
-                                      "probabilities"}
+                                      "probabilities", "logits"}
     predict = served.signatures["serving_default"]
     assert list(predict.structured_input_signature[1]) == ["text"]
     out = predict(text=tf.constant(SAMPLES))
@@ -59,6 +59,9 @@ def test_signatures_names_dtypes_shapes(trained):
     probabilities = served.signatures["probabilities"](
         text=tf.constant(SAMPLES))["probabilities"]
     assert probabilities.shape == (4, 3)
+    logits = served.signatures["logits"](text=tf.constant(SAMPLES))["logits"]
+    np.testing.assert_allclose(tf.nn.softmax(logits), probabilities,
+                               rtol=1e-5)
     saved = saved_model_pb2.SavedModel()
     saved.ParseFromString((folder / "export" / "saved_model.pb").read_bytes())
     methods = {k: v.method_name

@@ -86,3 +86,19 @@ def test_demo_quick_runs_end_to_end(tmp_path, capsys):
     assert "teacher (shipped test scores): P@1" in out
     assert "a large river in Europe" in out
     assert (tmp_path / "export" / "distilled" / "saved_model.pb").exists()
+
+
+def test_encoder_teacher_command_and_preprocess(tmp_path, labeled_tsv,
+                                                capsys):
+    embed = _example("embed")
+    out = tmp_path / "teacher"
+    assert cli.main(["topk-distill", "teacher", f"--input={labeled_tsv}",
+                     f"--output={out}", f"--encoder={embed.default_encoder()}",
+                     "--cross_fit_folds=2", "--epochs=3"]) == 0
+    assert np.load(out / "cross_fit_logits.npy").shape == (12, 3)
+    prefix = str(tmp_path / "rec")
+    assert cli.main(["topk-distill", "preprocess",
+                     f"--teacher={out}/saved_model", "--teacher_signature=logits",
+                     f"--labels={out}/labels.txt", f"--input={labeled_tsv}",
+                     f"--output={prefix}", "--top_k=2", "--num_shards=1"]) == 0
+    assert records.read_metadata(prefix)["teacher"]["kind"] == "saved_model"

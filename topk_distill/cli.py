@@ -13,7 +13,7 @@ from absl import flags
 
 COMMANDS = {
     "demo": "Run the method end to end on the bundled WordNet data.",
-    "teacher": "Train the reference teacher on a labeled file.",
+    "teacher": "Train a teacher (reference, or encoder + head) on a labeled file.",
     "preprocess": "Run a teacher once; write its top-K records.",
     "train": "Train the student from top-K records (or hard labels only).",
     "export": "Export a model: SavedModel top-n signatures, TFLite.",

@@ -9,7 +9,9 @@ The SavedModel answers with the top-n labels of its class probabilities
 * `classify` (Classify, method name `tensorflow/serving/classify`):
   `inputs`, serialized `tf.Example`s with a `text` bytes feature ->
   `classes` string [B, n], `scores` float32 [B, n];
-* `probabilities`: `text` [B] -> `probabilities` float32 [B, N].
+* `probabilities`: `text` [B] -> `probabilities` float32 [B, N];
+* `logits`: `text` [B] -> `logits` float32 [B, N] (so an exported model can
+  serve as a teacher: `preprocess --teacher_signature=logits`).
 
 It loads with TensorFlow alone (`tf.saved_model.load`), no import of this
 package.
@@ -37,9 +39,13 @@ class _Served(tf.Module):
         self.top_n = min(top_n, len(labels))
 
     @tf.function(input_signature=[_TEXT])
+    def logits(self, text):
+        return {"logits": tf.cast(self.model(text, training=False),
+                                  tf.float32)}
+
+    @tf.function(input_signature=[_TEXT])
     def probabilities(self, text):
-        logits = self.model(text, training=False)
-        return {"probabilities": tf.nn.softmax(tf.cast(logits, tf.float32))}
+        return {"probabilities": tf.nn.softmax(self.logits(text)["logits"])}
 
     @tf.function(input_signature=[_TEXT])
     def predict(self, text):
@@ -57,7 +63,8 @@ class _Served(tf.Module):
 
 
 def export_saved_model(model, path, labels, top_n=5):
-    """Writes a SavedModel with Predict, Classify and probabilities signatures.
+    """Writes a SavedModel with Predict, Classify, probabilities and logits
+    signatures.
 
     Args:
         model: a Keras model mapping a string tensor [B] to logits [B, N].
@@ -77,7 +84,7 @@ def export_saved_model(model, path, labels, top_n=5):
     served = _Served(model, labels, top_n)
     tf.saved_model.save(served, path, signatures={
         "serving_default": served.predict, "classify": served.classify,
-        "probabilities": served.probabilities})
+        "probabilities": served.probabilities, "logits": served.logits})
     _set_method_name(path, "classify", CLASSIFY_METHOD)
     with open(os.path.join(path, "labels.txt"), "w", encoding="utf-8") as f:
         f.writelines(name + "\n" for name in labels)

@@ -118,8 +118,10 @@ def _saved_model_teacher(path, outputs, signature, output_key):
     def call(texts, rows):
         return fn(**{input_name: texts})[output_key]
 
-    return Teacher(call, num_classes, outputs, _identity(
+    teacher = Teacher(call, num_classes, outputs, _identity(
         "saved_model", path, os.path.join(path, "saved_model.pb")))
+    teacher.model = loaded  # Keeps the SavedModel's variables alive.
+    return teacher
 
 
 def _precomputed_teacher(path, outputs):
