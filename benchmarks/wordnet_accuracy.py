@@ -3,7 +3,7 @@
 Usage:
   python examples/wordnet/build_data.py ... --work=/tmp/wordnet  (once)
   python benchmarks/wordnet_accuracy.py --work=/tmp/wordnet --seeds=3 \
-    --epochs=20 [--only=NAME,...]
+    --epochs=20 [--only="NAME;NAME..."]
 
 Writes record variants into WORK/records (top-K for K in 1, 5, 20, 100 and
 dense from the cross-fitted labeled logits; K=20 from the head that saw the
@@ -116,7 +116,7 @@ def main():
     test = test_set(args.work, names)
     out = os.path.join(args.work, "accuracy.json")
     results = json.load(open(out)) if os.path.exists(out) else {}
-    chosen = args.only.split(",") if args.only else list(CONFIGS)
+    chosen = args.only.split(";") if args.only else list(CONFIGS)
     for seed in range(args.seeds):
         for name in chosen:
             key = f"{name}|{seed}|{args.epochs}"
