@@ -192,3 +192,13 @@ def test_bad_shard_is_named_or_skipped(tmp_path, rng, truncate):
     readable = records.verify_shards(prefix + "-*")[bad][0]
     assert len(got["label"]) == 20 + readable < 40
     assert list(got["text"][:20]) == [r[0] for r in rows[:20]]
+
+
+def test_duplicate_ids_in_a_record_are_refused(tmp_path):
+    prefix = str(tmp_path / "dup")
+    _write_set(prefix, [("fine", 0, np.array([1, 2]), np.array([1.0, 0.0])),
+                        ("twice", 1, np.array([3, 3]), np.array([1.0, 0.0]))],
+               k=2, n=5, num_shards=1)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="duplicate topk_ids.*twice"):
+        _read_all(prefix + "-*")

@@ -292,6 +292,8 @@ def parse_batch(serialized, metadata):
     if metadata.get("tail_temperature"):
         spec["tail_mass"] = tf.io.FixedLenFeature([], tf.float32)
     batch = tf.io.parse_example(serialized, spec)
+    if not dense:
+        _assert_distinct_ids(batch)
     if float16:
         bits = tf.io.decode_raw(batch["topk_scores"], tf.uint16,
                                 fixed_length=2 * k)
@@ -351,6 +353,16 @@ def _check_shards(file_pattern, metadata, skip_corrupt):
             "skip_corrupt=True")
     skipped = sum(expected - readable for readable, expected in bad.values())
     logging.warning("skipping %d unreadable records: %s", skipped, detail)
+
+
+def _assert_distinct_ids(batch):
+    """Refuses a record whose topk_ids repeat a class (no top-K does)."""
+    ids = tf.sort(batch["topk_ids"], axis=1)
+    repeated = tf.reduce_any(ids[:, 1:] == ids[:, :-1], axis=1)
+    tf.debugging.Assert(
+        tf.logical_not(tf.reduce_any(repeated)),
+        ["a record has duplicate topk_ids; expected K distinct class ids. "
+         "Its text:", tf.boolean_mask(batch["text"], repeated)[:1]])
 
 
 def make_dataset(file_pattern, batch_size, shuffle=False, seed=None,
