@@ -83,7 +83,8 @@ def test_demo_quick_runs_end_to_end(tmp_path, capsys):
                      "--quick", "--epochs=1"]) == 0
     out = capsys.readouterr().out
     assert "distilled" in out and "baseline" in out
-    assert "teacher (shipped test scores): P@1" in out
+    teacher_row = next(l for l in out.splitlines() if l.startswith("teacher "))
+    assert "n/a" in teacher_row and float(teacher_row.split()[1]) > 0.3
     assert "a large river in Europe" in out
     assert (tmp_path / "export" / "distilled" / "saved_model.pb").exists()
 

@@ -75,6 +75,24 @@ def throughput(predict_fn, texts, batch_size=256, batches=20):
     return batch_size * batches / (time.perf_counter() - start)
 
 
+def accuracy(answers, labels):
+    """P@1, P@3, P@5 and macro P@1 of answers int [M, >=5] (best first)."""
+    return {"p@1": precision_at_k(answers, labels, 1),
+            "p@3": precision_at_k(answers, labels, 3),
+            "p@5": precision_at_k(answers, labels, 5),
+            "macro_p@1": macro_precision_at_1(answers, labels)}
+
+
+def speed(path, texts, latency_repeats=200, throughput_batches=20):
+    """Latency p50/p99 (ms, batch 1), throughput (batch 256), size on disk."""
+    predict = tf.saved_model.load(path).signatures["serving_default"]
+    p50, p99 = latency_ms(predict, texts, latency_repeats)
+    return {"latency_p50_ms": p50, "latency_p99_ms": p99,
+            "throughput_per_s": throughput(predict, texts,
+                                           batches=throughput_batches),
+            "size_bytes": export.saved_model_size(path)}
+
+
 def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20):
     """Accuracy and speed of an exported SavedModel on a labeled test set.
 
@@ -94,23 +112,10 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20):
     >>> evaluate("export/student", texts, labels)["p@1"]
     """
     served = tf.saved_model.load(path)
-    labels = np.asarray(labels)
     answers = top_ids(served.signatures["probabilities"], texts,
                       k=min(5, _num_classes(served)))
-    p50, p99 = latency_ms(served.signatures["serving_default"], texts,
-                          latency_repeats)
-    return {
-        "examples": len(texts),
-        "p@1": precision_at_k(answers, labels, 1),
-        "p@3": precision_at_k(answers, labels, 3),
-        "p@5": precision_at_k(answers, labels, 5),
-        "macro_p@1": macro_precision_at_1(answers, labels),
-        "latency_p50_ms": p50,
-        "latency_p99_ms": p99,
-        "throughput_per_s": throughput(served.signatures["serving_default"],
-                                       texts, batches=throughput_batches),
-        "size_bytes": export.saved_model_size(path),
-    }
+    return dict(accuracy(answers, np.asarray(labels)), examples=len(texts),
+                **speed(path, texts, latency_repeats, throughput_batches))
 
 
 def _num_classes(served):
