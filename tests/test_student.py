@@ -111,8 +111,8 @@ def test_gradients_reach_only_the_student():
 
 def test_fit_on_mixed_records_and_evaluate(tmp_path):
     labeled = write_record_set(str(tmp_path / "lab"), TEXTS[:6],
-                               [0, 1, 2, 0, 1, 2], [[i % N, 4]
-                                                    for i in range(6)],
+                               [0, 1, 2, 0, 1, 2],
+                               [[i % N, (i + 1) % N] for i in range(6)],
                                [[2.0, 0.0]] * 6, N)
     unlabeled = write_record_set(str(tmp_path / "unl"), TEXTS[6:],
                                  [-1, -1], [[0], [1]], [[0.9], [0.8]], N,
