@@ -166,3 +166,29 @@ def labels_sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
+
+
+def read_labeled(spec, names, data_dir=None):
+    """Reads a labeled input whole, mapping labels to class ids.
+
+    Args:
+        spec: a `.tsv`/`.jsonl` path or `tfds:NAME[:SPLIT]`.
+        names: the class names, in id order (from `read_labels`).
+        data_dir: TFDS data directory.
+
+    Returns:
+        `(texts, ids)`: lists of str and int.
+
+    Raises:
+        InputError: naming the first example whose label is missing or not
+            in `names`.
+    """
+    ids = {name: i for i, name in enumerate(names)}
+    texts, labels = [], []
+    for number, (text, label) in enumerate(iter_examples(spec, data_dir), 1):
+        if label not in ids:
+            raise InputError(f"{spec}: example {number}: label {label!r} is "
+                             "not in the labels file")
+        texts.append(text)
+        labels.append(ids[label])
+    return texts, labels

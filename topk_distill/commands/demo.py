@@ -112,13 +112,11 @@ def _comparison(data, exports, limit):
     from topk_distill import evaluation, inputs, records
     from topk_distill.commands.evaluate import format_table
 
-    names = inputs.read_labels(os.path.join(data, "labels.txt"))
-    ids = {name: i for i, name in enumerate(names)}
-    rows = list(inputs.iter_examples(os.path.join(data, "test.tsv")))
-    keep = slice(None, None, len(rows) // limit) if limit else slice(None)
-    rows = rows[keep]
-    texts = [text for text, _ in rows]
-    labels = np.array([ids[label] for _, label in rows])
+    texts, labels = inputs.read_labeled(
+        os.path.join(data, "test.tsv"),
+        inputs.read_labels(os.path.join(data, "labels.txt")))
+    keep = slice(None, None, len(texts) // limit) if limit else slice(None)
+    texts, labels = texts[keep], np.array(labels[keep])
     answers = np.concatenate([
         batch["topk_ids"].numpy() for batch in records.make_dataset(
             os.path.join(data, "teacher_test-*"), 4096)])[keep]

@@ -35,15 +35,7 @@ def main(argv):
     del argv
     names = inputs.read_labels(FLAGS.labels or os.path.join(FLAGS.model,
                                                             "labels.txt"))
-    ids = {name: i for i, name in enumerate(names)}
-    texts, labels = [], []
-    for number, (text, label) in enumerate(inputs.iter_examples(FLAGS.test),
-                                           1):
-        if label not in ids:
-            raise inputs.InputError(f"{FLAGS.test}: example {number}: label "
-                                    f"{label!r} is not in the labels file")
-        texts.append(text)
-        labels.append(ids[label])
+    texts, labels = inputs.read_labeled(FLAGS.test, names)
     result = evaluation.evaluate(FLAGS.model, texts, labels,
                                  latency_repeats=FLAGS.latency_repeats)
     if FLAGS.format == "json":

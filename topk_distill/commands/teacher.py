@@ -65,16 +65,10 @@ def main(argv):
 
     del argv
     keras.utils.set_random_seed(FLAGS.seed)
-    examples = list(inputs.iter_examples(FLAGS.input, FLAGS.data_dir))
     names = (inputs.read_labels(FLAGS.labels) if FLAGS.labels else
              inputs.build_labels(FLAGS.input, FLAGS.data_dir))
-    ids = {name: i for i, name in enumerate(names)}
-    for number, (_, label) in enumerate(examples, 1):
-        if label not in ids:
-            raise inputs.InputError(f"{FLAGS.input}: example {number}: label "
-                                    f"{label!r} is not in the labels file")
-    texts = np.array([text for text, _ in examples], object)
-    labels = np.array([ids[label] for _, label in examples])
+    texts, labels = inputs.read_labeled(FLAGS.input, names, FLAGS.data_dir)
+    texts, labels = np.array(texts, object), np.array(labels)
     os.makedirs(FLAGS.output, exist_ok=True)
     inputs.write_labels(os.path.join(FLAGS.output, "labels.txt"), names)
     if FLAGS.encoder:

@@ -174,16 +174,7 @@ def _validation(inputs, names):
         return None
     import tensorflow as tf
 
-    ids = {name: i for i, name in enumerate(names)}
-    texts, labels = [], []
-    for number, (text, label) in enumerate(inputs.iter_examples(
-            FLAGS.validation), 1):
-        if label not in ids:
-            raise inputs.InputError(f"{FLAGS.validation}: example {number}: "
-                                    f"label {label!r} is not in the labels "
-                                    "file")
-        texts.append(text)
-        labels.append(ids[label])
+    texts, labels = inputs.read_labeled(FLAGS.validation, names)
     return tf.data.Dataset.from_tensor_slices({
         "text": tf.constant(texts), "label": tf.constant(labels, tf.int64)
     }).batch(FLAGS.batch_size)
