@@ -51,6 +51,8 @@ CONFIGS = {
     "top-20 + unlabeled, T=4": ("k20", "unlabeled",
                                 dict(BASE, temperature=4.0)),
     "top-20 + unlabeled, b=0.2": ("k20", "unlabeled", dict(BASE, beta=0.2)),
+    "top-20, T=1": ("k20", None, dict(BASE, temperature=1.0)),
+    "dense (K=N), T=1": ("dense", None, dict(BASE, temperature=1.0)),
 }
 VARIANTS = {  # name: (score file, top_k, extra preprocess arguments)
     "k1": ("labeled_cross_fit", 1, {}), "k5": ("labeled_cross_fit", 5, {}),
