@@ -202,3 +202,19 @@ def test_duplicate_ids_in_a_record_are_refused(tmp_path):
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match="duplicate topk_ids.*twice"):
         _read_all(prefix + "-*")
+
+
+def test_malformed_example_is_named_before_tensorflow_parses_it(tmp_path,
+                                                                rng):
+    prefix = str(tmp_path / "s")
+    _write_set(prefix, _random_rows(rng, 3, 2, 5), k=2, n=5, num_shards=1)
+    path = records.shard_path(prefix, 0, 1)
+    # A TFRecord framed correctly (CRCs fine) around bytes that are not an
+    # Example; TF's parse_example can crash on such messages.
+    with tf.io.TFRecordWriter(path) as writer:
+        writer.write(tf.train.Example().SerializeToString())
+        writer.write(b"\x0a\x02\xff")
+    with pytest.raises(records.RecordFormatError,
+                       match=r"s-00000-of-00001.tfrecord: record 1: not a "
+                       "valid tf.train.Example"):
+        records.make_dataset(prefix + "-*", 2)

@@ -53,7 +53,7 @@ def test_strict_false_lifts_the_ranges():
 
 def test_three_term_loss_matches_numpy():
     model = DistillationStudent(_student(), N, alpha=0.8, beta=0.4,
-                                temperature=2.0)
+                                temperature=2.0, soft_scaling="t2")
     batch = _batch([2, 0, -1, -1], [[2, 1], [0, 4], [3, -1], [1, -1]],
                    [[3.0, 1.0], [2.0, -1.0], [np.log(0.7), 0], [0.0, 0]])
     logits = model(batch["text"]).numpy()

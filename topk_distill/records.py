@@ -25,6 +25,7 @@ import re
 import numpy as np
 import tensorflow as tf
 from absl import logging
+from google.protobuf import message
 
 FORMAT_VERSION = 1
 SCORE_DTYPES = ("float16", "float32")
@@ -308,6 +309,10 @@ def parse_batch(serialized, metadata):
 def verify_shards(file_pattern, metadata=None):
     """Reads every shard once; names any that is corrupt, truncated or short.
 
+    Every record is also checked to be a well-formed `tf.train.Example`
+    (`check_record`); one that is not raises at once, even with
+    `skip_corrupt`, since TensorFlow cannot safely skip it.
+
     Args:
         file_pattern: glob of the shards of one record set.
         metadata: its metadata (read if not given).
@@ -317,6 +322,7 @@ def verify_shards(file_pattern, metadata=None):
 
     Raises:
         FileNotFoundError: when no shard matches.
+        RecordFormatError: naming a record that is not a tf.train.Example.
     """
     metadata = metadata or read_metadata(file_pattern)
     expected = {entry["file"]: entry["examples"]
@@ -329,13 +335,32 @@ def verify_shards(file_pattern, metadata=None):
     for path in files:
         readable = 0
         try:
-            for _ in tf.data.TFRecordDataset(path, compression):
+            for record in tf.data.TFRecordDataset(path, compression):
+                check_record(record.numpy(), f"{path}: record {readable}")
                 readable += 1
         except tf.errors.DataLossError:
             pass
         counts[path] = (readable, expected.get(os.path.basename(path),
                                                readable))
     return counts
+
+
+def check_record(record, where="record"):
+    """Refuses bytes that are not a well-formed `tf.train.Example`.
+
+    Python's protobuf parser checks them safely; TensorFlow's C++
+    `parse_example` can crash the process on some malformed messages (a
+    fuzzer found one), so the reader checks every record before TensorFlow
+    parses it.
+
+    Raises:
+        RecordFormatError: naming `where`.
+    """
+    try:
+        tf.train.Example.FromString(record)
+    except message.DecodeError:
+        raise RecordFormatError(f"{where}: not a valid tf.train.Example "
+                                "(corrupt record)") from None
 
 
 def _check_shards(file_pattern, metadata, skip_corrupt):

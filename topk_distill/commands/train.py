@@ -39,8 +39,9 @@ flags.DEFINE_float("beta", 0.5, "b: pseudo-label weight, 0 <= b <= a.",
                    flag_values=FLAGS)
 flags.DEFINE_float("temperature", 2.0, "T for the soft term.",
                    lower_bound=1e-6, flag_values=FLAGS)
-flags.DEFINE_enum("soft_scaling", "t2", ["t2", "inverse_t"], "Soft-term "
-                  "factor: T^2 (Hinton) or 1/T (the source document).",
+flags.DEFINE_enum("soft_scaling", "inverse_t", ["inverse_t", "t2"],
+                  "Soft-term factor: 1/T (the source document; measured "
+                  "better on WordNet) or T^2 (Hinton).",
                   flag_values=FLAGS)
 flags.DEFINE_enum("tail", "renormalize", ["renormalize", "bucket"],
                   "Teacher mass outside its top-K: renormalised away, or kept "
