@@ -75,14 +75,17 @@ def test_loss_is_finite_and_targets_are_distributions(n, k, h, b, scale,
         assert np.isfinite(value.numpy()) and value.numpy() >= 0
 
 
-def _losses(n, cache={}):
+_MODELS = {}
+
+
+def _losses(n):
     """One DistillationStudent per N (its student is never called)."""
-    if n not in cache:
+    if n not in _MODELS:
         import keras
 
         student = keras.Sequential([keras.Input((1,)), keras.layers.Dense(n)])
-        cache[n] = DistillationStudent(student, n).compute_losses
-    return cache[n]
+        _MODELS[n] = DistillationStudent(student, n).compute_losses
+    return _MODELS[n]
 
 
 def test_parser_survives_10000_random_and_mutated_records():
