@@ -70,6 +70,21 @@ def test_signatures_names_dtypes_shapes(trained):
     assert methods["serving_default"] == "tensorflow/serving/predict"
 
 
+def test_saved_model_cli_lists_the_signatures(trained):
+    # What `saved_model_cli show --all` reads and prints.
+    from tensorflow.python.tools import saved_model_utils
+
+    _, folder = trained
+    graph = saved_model_utils.get_meta_graph_def(str(folder / "export"),
+                                                 "serve")
+    signatures = graph.signature_def
+    assert {"serving_default", "classify", "probabilities",
+            "logits"} <= set(signatures)
+    assert set(signatures["classify"].outputs) == {"classes", "scores"}
+    assert set(signatures["serving_default"].outputs) == {
+        "top_ids", "top_labels", "top_scores"}
+
+
 def test_answers_are_ordered_and_consistent(trained):
     model, folder = trained
     served = tf.saved_model.load(str(folder / "export"))

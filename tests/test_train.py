@@ -42,6 +42,9 @@ def test_train_distilled_student(tmp_path, record_sets, labels_txt,
     student = keras.saving.load_model(str(out / "student.keras"))
     assert student(tf.constant(["a cat"])).shape == (1, 3)
     assert (out / "labels.txt").read_text() == open(labels_txt).read()
+    served = tf.saved_model.load(str(out / "export"))
+    answer = served.signatures["serving_default"](text=tf.constant(["x"]))
+    assert answer["top_labels"].shape == (1, 3)
 
 
 def test_train_hard_baseline_ignores_teacher(tmp_path, record_sets,

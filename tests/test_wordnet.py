@@ -86,7 +86,7 @@ def test_demo_quick_runs_end_to_end(tmp_path, capsys):
     teacher_row = next(l for l in out.splitlines() if l.startswith("teacher "))
     assert "n/a" in teacher_row and float(teacher_row.split()[1]) > 0.3
     assert "a large river in Europe" in out
-    assert (tmp_path / "export" / "distilled" / "saved_model.pb").exists()
+    assert (tmp_path / "distilled" / "export" / "saved_model.pb").exists()
 
 
 def test_encoder_teacher_command_and_preprocess(tmp_path, labeled_tsv,

@@ -9,7 +9,8 @@ averaged, then a linear layer; text preprocessing inside the model).
 Stops after --epochs, or earlier when the training loss varied by less than
 --plateau_delta over --plateau_seconds, or when validation top-1 accuracy
 reaches --target_accuracy.
-Output: DIR/student.keras, DIR/labels.txt, DIR/history.json. A killed run
+Output: DIR/student.keras, DIR/labels.txt, DIR/history.json and DIR/export
+(the SavedModel of `topk-distill export --top_n=5`). A killed run
 started again with the same command continues from its last complete epoch
 (checkpoints in --backup_dir). A NaN loss stops training with its likely
 causes.
@@ -104,7 +105,8 @@ def main(argv):
 
     import keras
 
-    from topk_distill import callbacks, inputs, models, records, student
+    from topk_distill import (callbacks, export, inputs, models, records,
+                              student)
 
     del argv
     keras.utils.set_random_seed(FLAGS.seed)
@@ -136,11 +138,15 @@ def main(argv):
     os.makedirs(FLAGS.output, exist_ok=True)
     model.student.save(os.path.join(FLAGS.output, "student.keras"))
     shutil.copyfile(FLAGS.labels, os.path.join(FLAGS.output, "labels.txt"))
+    export.export_saved_model(model.student,
+                              os.path.join(FLAGS.output, "export"), names)
     with open(os.path.join(FLAGS.output, "history.json"), "w") as f:
         json.dump({"flags": {k: v.value for k, v in FLAGS._flags().items()
                              if v.present}, "history": history.history}, f,
                   indent=1)
-    print(f"saved {FLAGS.output}/student.keras")
+    print(f"saved {FLAGS.output}/student.keras and the SavedModel "
+          f"{FLAGS.output}/export (top-5 answers; `topk-distill export` for "
+          "other settings)")
 
 
 def _loss_settings():
