@@ -218,3 +218,20 @@ def test_malformed_example_is_named_before_tensorflow_parses_it(tmp_path,
                        match=r"s-00000-of-00001.tfrecord: record 1: not a "
                        "valid tf.train.Example"):
         records.make_dataset(prefix + "-*", 2)
+
+
+def test_import_leaves_tensorflow_unconfigured():
+    # MultiWorkerMirroredStrategy must configure collective ops before
+    # TensorFlow's eager context starts: importing the package must not
+    # start it (a module-level tf.constant once did).
+    code = ("import tensorflow as tf\n"
+            "from tensorflow.python.eager import context\n"
+            "import topk_distill.records, topk_distill.student\n"
+            "import topk_distill.export, topk_distill.preprocessing\n"
+            "print(context.context()._initialized)")
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip().endswith("False")

@@ -144,7 +144,7 @@ def _field_size(message):
     return 1 + varint + length
 
 
-_BYTES = tf.constant([bytes([i]) for i in range(256)])
+_BYTES = [bytes([i]) for i in range(256)]
 
 
 def _packed_float16(scores):
