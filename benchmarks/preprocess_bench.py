@@ -52,7 +52,8 @@ def realistic_logits(z):
 
 def bare_forward(teacher, path, batch_size):
     dataset = tf.data.Dataset.from_generator(
-        lambda: preprocessing._text_batches(path, None, None, batch_size),
+        lambda: preprocessing._text_batches(path, None, None, False,
+                                            batch_size),
         output_signature=(tf.TensorSpec([None], tf.int64),
                           tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.int64)))
