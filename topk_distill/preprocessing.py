@@ -107,7 +107,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     first = _resume_from(output_prefix, plan) if resume else 0
     writer = records.ShardWriter(output_prefix, num_examples, num_shards,
                                  compression, first_shard=first)
-    _write_json(output_prefix + ".run.json", plan)
+    records.write_json(output_prefix + ".run.json", plan)
     dataset = _teacher_batches(teacher, input_spec, data_dir, label_ids,
                                skip_unknown_labels, batch_size, top_k, scores,
                                score_dtype, tail_temperature,
@@ -148,10 +148,9 @@ def _resume_from(prefix, plan):
             f"--resume: {prefix} was written by another run (its "
             f"{', '.join(different)} differ); use a new --output or remove "
             "the old files")
-    bounds = records.ShardWriter(prefix, plan["num_examples"],
-                                 plan["num_shards"], plan["compression"])
     first = 0
-    while first < plan["num_shards"] and os.path.exists(bounds.path(first)):
+    while first < plan["num_shards"] and os.path.exists(records.shard_path(
+            prefix, first, plan["num_shards"], plan["compression"])):
         first += 1
     return first
 
@@ -162,11 +161,6 @@ def _read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
-
-def _write_json(path, value):
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=2)
-    os.replace(path + ".tmp", path)
 
 
 def _check_arguments(teacher, num_classes, top_k, scores, score_dtype,

@@ -236,12 +236,17 @@ class ShardWriter:
                              f" {self.bounds[-1]} announced")
 
 
-def write_metadata(prefix, metadata):
-    """Writes `PREFIX.meta.json` atomically (temporary file, then rename)."""
-    path = metadata_path(prefix)
+def write_json(path, value):
+    """Writes a JSON file atomically (temporary file, then rename)."""
     with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(dict(metadata, format_version=FORMAT_VERSION), f, indent=2)
+        json.dump(value, f, indent=2)
     os.replace(path + ".tmp", path)
+
+
+def write_metadata(prefix, metadata):
+    """Writes `PREFIX.meta.json` atomically, with the format version."""
+    write_json(metadata_path(prefix),
+               dict(metadata, format_version=FORMAT_VERSION))
 
 
 def read_metadata(path):

@@ -132,8 +132,7 @@ class DistillationStudent(keras.Model):
             scalars already scaled for tf.distribute.
         """
         logits = tf.cast(logits, tf.float32)
-        labeled = tf.cast(batch["label"] >= 0, tf.float32)
-        label = tf.maximum(batch["label"], 0)
+        label, labeled = _labels(batch)
         terms = {"hard_loss": self.hard_loss(label, logits,
                                              sample_weight=labeled)}
         if "topk_ids" in batch:
@@ -177,8 +176,7 @@ class DistillationStudent(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for name, value in dict(terms, loss=total).items():
             self.trackers[name].update_state(value * replicas)
-        labeled = tf.cast(batch["label"] >= 0, tf.float32)
-        label = tf.maximum(batch["label"], 0)
+        label, labeled = _labels(batch)
         self.top1.update_state(label, logits, sample_weight=labeled)
         self.top5.update_state(label, logits, sample_weight=labeled)
         return {m.name: m.result() for m in self.metrics}
@@ -187,6 +185,12 @@ class DistillationStudent(keras.Model):
         return {"num_classes": self.num_classes, "alpha": self.alpha,
                 "beta": self.beta, "temperature": self.temperature,
                 "soft_scaling": self.soft_loss.scaling, "tail": self.tail}
+
+
+def _labels(batch):
+    """Returns (class ids with -1 made 0, float weights: 1 labeled, 0 not)."""
+    return (tf.maximum(batch["label"], 0),
+            tf.cast(batch["label"] >= 0, tf.float32))
 
 
 def _check_weights(alpha, beta, strict):
