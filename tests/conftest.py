@@ -68,24 +68,35 @@ _two_logical_cpus()
 
 
 def write_record_set(prefix, texts, labels, ids, scores, num_classes,
-                     scores_kind="logits", num_shards=1, tail_mass=None,
+                     scores_kind="logits", score_dtype="float32",
+                     compression="none", num_shards=1, tail_mass=None,
                      tail_temperature=None, labels_sha256=None):
-    """Writes a record set from Python lists, as `preprocess` would."""
+    """Writes a record set from Python lists, as `preprocess` would.
+
+    `ids=None` writes a dense set (scores of all N classes in class order).
+    Returns the set's shard glob.
+    """
+    import numpy as np
     import tensorflow as tf
 
     from topk_distill import records
 
     serialized, _ = records.serialize_batch(
-        tf.constant(texts), tf.constant(labels, tf.int64), tf.constant(ids),
-        tf.constant(scores, tf.float32), "float32",
+        tf.constant(texts), tf.constant(labels, tf.int64),
+        None if ids is None else tf.constant(np.array(ids)),
+        tf.constant(np.array(scores, np.float32)), score_dtype,
         None if tail_mass is None else tf.constant(tail_mass, tf.float32))
-    with records.ShardWriter(prefix, len(texts), num_shards) as writer:
+    with records.ShardWriter(prefix, len(texts), num_shards,
+                             compression) as writer:
         for record in serialized.numpy():
             writer.write(record)
     records.write_metadata(prefix, {
         "kind": "labeled" if labels[0] >= 0 else "unlabeled",
-        "num_classes": num_classes, "top_k": len(ids[0]), "dense": False,
-        "scores": scores_kind, "score_dtype": "float32", "compression": "none",
+        "num_classes": num_classes, "top_k": len(scores[0]),
+        "dense": ids is None, "scores": scores_kind,
+        "score_dtype": score_dtype, "compression": compression,
         "tail_temperature": tail_temperature, "num_examples": len(texts),
+        "shards": [{"file": os.path.basename(writer.path(i)), "examples": n}
+                   for i, n in enumerate(writer.counts)],
         "labels_sha256": labels_sha256})
     return prefix + "-*"

@@ -5,25 +5,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.conftest import write_record_set
 from topk_distill import records
 
 
 def _write_set(prefix, rows, k, n, score_dtype="float16", dense=False,
                compression="none", num_shards=2):
-    serialized, _ = records.serialize_batch(
-        tf.constant([r[0] for r in rows]),
-        tf.constant([r[1] for r in rows], tf.int64),
-        None if dense else tf.constant(np.array([r[2] for r in rows])),
-        tf.constant(np.array([r[3] for r in rows], np.float32)), score_dtype)
-    with records.ShardWriter(prefix, len(rows), num_shards,
-                             compression) as writer:
-        for record in serialized.numpy():
-            writer.write(record)
-    records.write_metadata(prefix, {
-        "kind": "labeled", "num_classes": n, "top_k": k, "dense": dense,
-        "scores": "logits", "score_dtype": score_dtype,
-        "compression": compression, "num_examples": len(rows)})
-    return writer
+    """Writes (text, label, ids, scores) rows; returns the shard counts."""
+    write_record_set(prefix, [r[0] for r in rows], [r[1] for r in rows],
+                     None if dense else [r[2] for r in rows],
+                     [r[3] for r in rows], n, score_dtype=score_dtype,
+                     compression=compression, num_shards=num_shards)
+    return [shard["examples"] for shard in
+            records.read_metadata(prefix)["shards"]]
 
 
 def _random_rows(rng, count, k, n):
@@ -84,20 +78,20 @@ def test_dense_records_fill_ids(tmp_path):
 def test_shard_names_and_contiguous_counts(tmp_path, rng):
     rows = _random_rows(rng, 10, k=2, n=10)
     prefix = str(tmp_path / "out" / "train")
-    writer = _write_set(prefix, rows, k=2, n=10, num_shards=4,
+    counts = _write_set(prefix, rows, k=2, n=10, num_shards=4,
                         compression="gzip")
     names = sorted(os.listdir(tmp_path / "out"))
     assert names == [f"train-0000{i}-of-00004.tfrecord.gz" for i in range(4)
                      ] + ["train.meta.json"]
-    assert writer.counts == [2, 3, 2, 3]
+    assert counts == [2, 3, 2, 3]
     got = _read_all(prefix + "-*", batch_size=3)
     assert list(got["text"]) == [r[0] for r in rows]  # Order kept unshuffled.
 
 
 def test_more_shards_than_examples_leaves_empty_shards(tmp_path, rng):
-    writer = _write_set(str(tmp_path / "s"), _random_rows(rng, 2, 2, 5), k=2,
+    counts = _write_set(str(tmp_path / "s"), _random_rows(rng, 2, 2, 5), k=2,
                         n=5, num_shards=4)
-    assert writer.counts == [0, 1, 0, 1]
+    assert counts == [0, 1, 0, 1]
     assert len(list(tmp_path.glob("s-*.tfrecord"))) == 4
 
 
@@ -179,10 +173,7 @@ def _corrupt(path, truncate):
 def test_bad_shard_is_named_or_skipped(tmp_path, rng, truncate):
     rows = _random_rows(rng, 40, k=2, n=10)
     prefix = str(tmp_path / "s")
-    _write_set(prefix, rows, k=2, n=10, num_shards=2)
-    records.write_metadata(prefix, dict(records.read_metadata(prefix), shards=[
-        {"file": "s-00000-of-00002.tfrecord", "examples": 20},
-        {"file": "s-00001-of-00002.tfrecord", "examples": 20}]))
+    assert _write_set(prefix, rows, k=2, n=10, num_shards=2) == [20, 20]
     bad = records.shard_path(prefix, 1, 2)
     _corrupt(bad, truncate)
     with pytest.raises(records.RecordFormatError,
