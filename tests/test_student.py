@@ -121,11 +121,14 @@ def test_fit_on_mixed_records_and_evaluate(tmp_path):
                                            unlabeled_per_labeled=1.0, seed=0)
     batches = list(ds)
     assert len(batches) == ds.cardinality() == 3
-    assert [b["label"].numpy().tolist()[2:] for b in batches] == [[-1, -1]] * 3
+    # Kinds alternate, so each half of a batch (a replica's share) has both.
+    assert [b["label"].numpy().tolist()[1::2] for b in batches] == [
+        [-1, -1]] * 3
+    assert all(min(b["label"].numpy()[0::2]) >= 0 for b in batches)
     assert batches[0]["topk_ids"].shape == (4, 2)
-    np.testing.assert_allclose(batches[0]["topk_logits"][2:, 0],
+    np.testing.assert_allclose(batches[0]["topk_logits"][1::2, 0],
                                np.log([0.9, 0.8])[[0, 1]] if (
-                                   batches[0]["topk_ids"][2, 0] == 0) else
+                                   batches[0]["topk_ids"][1, 0] == 0) else
                                np.log([0.8, 0.9]), rtol=1e-6)
     model = DistillationStudent(_student(), N)
     model.compile(optimizer="adam")
@@ -134,6 +137,11 @@ def test_fit_on_mixed_records_and_evaluate(tmp_path):
     only_unlabeled = records.make_distillation_dataset(None, unlabeled, 2)
     assert model.evaluate(only_unlabeled, return_dict=True,
                           verbose=0)["pseudo_loss"] > 0
+
+
+def test_uneven_mix_is_spread_over_the_batch():
+    kinds = tf.gather(["L"] * 6 + ["U"] * 2, records._interleaving(6, 2))
+    assert b"".join(kinds.numpy()) == b"LLULLLUL"
 
 
 def test_validation_without_teacher_scores():

@@ -481,7 +481,8 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
     """Mixes labeled top-K and unlabeled top-H records into training batches.
 
     Each batch holds `round(batch_size / (1 + r))` labeled examples and the
-    rest unlabeled (label -1), `r = unlabeled_per_labeled`. An epoch is one
+    rest unlabeled (label -1), `r = unlabeled_per_labeled`, spread evenly
+    over the batch (so each replica's slice of it holds both kinds). An epoch is one
     pass over the labeled set; the unlabeled set repeats as needed. With no
     labeled set, an epoch is one pass over the unlabeled set; with
     `r = 0` or no unlabeled set, batches are labeled only.
@@ -532,8 +533,9 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
     @tf.autograph.experimental.do_not_convert
     def combine(a, b):
         parts = [_padded(a, width, with_tail), _padded(b, width, with_tail)]
-        return {key: tf.concat([p[key] for p in parts], axis=0)
-                for key in parts[0]}
+        order = _interleaving(tf.shape(a["label"])[0], tf.shape(b["label"])[0])
+        return {key: tf.gather(tf.concat([p[key] for p in parts], axis=0),
+                               order) for key in parts[0]}
 
     mixed = tf.data.Dataset.zip(labeled, unlabeled).map(
         combine, num_parallel_calls=tf.data.AUTOTUNE)
@@ -562,6 +564,18 @@ def _distillation_part(pattern, batch_size, shuffle, seed, num_classes,
     dataset = make_dataset(pattern, batch_size, shuffle=shuffle, seed=seed,
                            repeat=repeat, num_classes=num_classes)
     return dataset.map(to_logits)
+
+
+def _interleaving(first, second):
+    """Row order spreading `first` rows among `second` rows evenly, so that
+    any contiguous slice of a batch (a replica's share under tf.distribute)
+    holds both kinds in the batch's proportion."""
+    def places(count):
+        return (tf.range(count, dtype=tf.float32) + 0.5) / tf.cast(
+            count, tf.float32)
+
+    return tf.argsort(tf.concat([places(first), places(second)], 0),
+                      stable=True)
 
 
 def _padded(batch, width, with_tail):

@@ -179,7 +179,13 @@ class DistillationStudent(keras.Model):
         label, labeled = _labels(batch)
         self.top1.update_state(label, logits, sample_weight=labeled)
         self.top5.update_state(label, logits, sample_weight=labeled)
-        return {m.name: m.result() for m in self.metrics}
+        results = {m.name: m.result() for m in self.metrics}
+        if _multi_worker(tf.distribute.get_strategy()):
+            # Keras averages a multi-worker step's outputs with
+            # strategy.reduce("MEAN", value, axis=0), which needs rank 1
+            # (tensorflow/tensorflow#72388); a [1] value reduces to a scalar.
+            results = {name: value[None] for name, value in results.items()}
+        return results
 
     def get_config(self):
         return {"num_classes": self.num_classes, "alpha": self.alpha,
@@ -191,6 +197,12 @@ def _labels(batch):
     """Returns (class ids with -1 made 0, float weights: 1 labeled, 0 not)."""
     return (tf.maximum(batch["label"], 0),
             tf.cast(batch["label"] >= 0, tf.float32))
+
+
+def _multi_worker(strategy):
+    """Whether `strategy` is a MultiWorkerMirroredStrategy over >1 worker."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
 
 
 def _check_weights(alpha, beta, strict):

@@ -14,6 +14,10 @@ Output: DIR/student.keras, DIR/labels.txt, DIR/history.json and DIR/export
 started again with the same command continues from its last complete epoch
 (checkpoints in --backup_dir). A NaN loss stops training with its likely
 causes.
+Several machines: set TF_CONFIG on each and run the same command on all of
+them; training then uses tf.distribute.MultiWorkerMirroredStrategy, each
+worker reads its share of the shards, and the chief (worker 0) writes the
+output (see README, "Scale").
 
 Example:
   topk-distill train --labeled='records/train-*' \
@@ -109,32 +113,39 @@ def main(argv):
                               student)
 
     del argv
+    strategy = _strategy()
+    worker = _worker_name(strategy)
     keras.utils.set_random_seed(FLAGS.seed)
     names = inputs.read_labels(FLAGS.labels)
     sets = [p for p in (FLAGS.labeled, FLAGS.unlabeled) if p]
     if FLAGS.baseline == "hard":
         sets = [FLAGS.labeled]
     for pattern in sets:
-        _check_labels(pattern, records.read_metadata(pattern), FLAGS.labels)
+        metadata = records.read_metadata(pattern)
+        _check_labels(pattern, metadata, FLAGS.labels)
+        _check_shards(pattern, metadata, strategy)
     train = records.make_distillation_dataset(
         FLAGS.labeled, None if FLAGS.baseline == "hard" else FLAGS.unlabeled,
         batch_size=FLAGS.batch_size,
         unlabeled_per_labeled=FLAGS.unlabeled_per_labeled, seed=FLAGS.seed,
         num_classes=len(names))
     texts = _texts(records, sets)
-    model = student.DistillationStudent(
-        models.make_student(texts, len(names), max_tokens=FLAGS.max_tokens,
-                            embedding_dim=FLAGS.embedding_dim),
-        len(names), **_loss_settings())
-    model.compile(optimizer=keras.optimizers.Adam(FLAGS.learning_rate))
+    with strategy.scope():
+        model = student.DistillationStudent(
+            models.make_student(texts, len(names), max_tokens=FLAGS.max_tokens,
+                                embedding_dim=FLAGS.embedding_dim),
+            len(names), **_loss_settings())
+        model.compile(optimizer=keras.optimizers.Adam(FLAGS.learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
     history = model.fit(
         train, epochs=FLAGS.epochs,
-        callbacks=_callbacks(callbacks, keras) + [nan_stop],
+        callbacks=_callbacks(callbacks, keras, worker) + [nan_stop],
         validation_data=_validation(inputs, names), shuffle=False,
-        verbose=2 if os.environ.get("CI") else "auto")
+        verbose=2 if os.environ.get("CI") or worker else "auto")
     if nan_stop.message:
         raise ValueError(nan_stop.message)
+    if worker:
+        return
     os.makedirs(FLAGS.output, exist_ok=True)
     model.student.save(os.path.join(FLAGS.output, "student.keras"))
     shutil.copyfile(FLAGS.labels, os.path.join(FLAGS.output, "labels.txt"))
@@ -147,6 +158,40 @@ def main(argv):
     print(f"saved {FLAGS.output}/student.keras and the SavedModel "
           f"{FLAGS.output}/export (top-5 answers; `topk-distill export` for "
           "other settings)")
+
+
+def _strategy():
+    """MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, else the
+    default strategy. Made before any other TensorFlow op runs, as
+    MultiWorkerMirroredStrategy requires."""
+    import json
+    import os
+
+    import tensorflow as tf
+
+    config = os.environ.get("TF_CONFIG")
+    if not config:
+        return tf.distribute.get_strategy()
+    try:
+        json.loads(config)["cluster"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"TF_CONFIG={config!r}: expected JSON with "
+                         "\"cluster\" and \"task\" (see README, "
+                         "\"Scale\")") from e
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def _worker_name(strategy):
+    """None on one machine or on the cluster's chief (worker 0 when the
+    cluster has no "chief" task); else the task, e.g. "worker-1"."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return None
+    kind, index = resolver.task_type, resolver.task_id
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    if kind == "chief" or (kind == "worker" and index == 0 and not has_chief):
+        return None
+    return f"{kind}-{index}"
 
 
 def _loss_settings():
@@ -164,6 +209,21 @@ def _check_labels(pattern, metadata, labels_path):
             labels_path)):
         raise ValueError(f"{pattern}: records were made with another labels "
                          f"file than --labels={labels_path}")
+
+
+def _check_shards(pattern, metadata, strategy):
+    """Workers of a cluster read whole shards: each needs one at least."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return
+    spec = resolver.cluster_spec()
+    workers = sum(spec.num_tasks(kind) for kind in ("chief", "worker")
+                  if kind in spec.as_dict())
+    if len(metadata["shards"]) < workers:
+        raise ValueError(f"{pattern}: {len(metadata['shards'])} shard(s) for "
+                         f"{workers} workers; each worker reads whole shards, "
+                         "so write at least as many shards as workers "
+                         "(`topk-distill preprocess --num_shards`)")
 
 
 def _texts(records, patterns):
@@ -188,13 +248,16 @@ def _validation(inputs, names):
     }).batch(FLAGS.batch_size)
 
 
-def _callbacks(callbacks, keras):
+def _callbacks(callbacks, keras, worker):
     import os
 
     # Saves weights, optimizer and epoch after every epoch; a killed run
-    # started again with the same command continues from there.
-    chosen = [keras.callbacks.BackupAndRestore(
-        FLAGS.backup_dir or os.path.join(FLAGS.output, "backup"))]
+    # started again with the same command continues from there. Each worker
+    # of a cluster keeps its own copy (they hold the same weights).
+    backup = FLAGS.backup_dir or os.path.join(FLAGS.output, "backup")
+    if worker:
+        backup += f"-{worker}"
+    chosen = [keras.callbacks.BackupAndRestore(backup)]
     if FLAGS.plateau_seconds:
         chosen.append(callbacks.LossPlateauStopping(FLAGS.plateau_seconds,
                                                     FLAGS.plateau_delta))

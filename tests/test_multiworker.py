@@ -1,0 +1,89 @@
+"""Two-worker MultiWorkerMirroredStrategy training on loopback."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import types
+
+import pytest
+import tensorflow as tf
+
+from tests.conftest import TEXTS, write_record_set
+from topk_distill import inputs
+from topk_distill.commands import train
+
+NAMES = sorted(TEXTS)
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _cluster(workers):
+    spec = tf.train.ClusterSpec({"worker": [f"127.0.0.1:{p}" for p in
+                                            _free_ports(workers)]})
+    return spec.as_dict()
+
+
+def test_two_workers_train_together(tmp_path, labeled_tsv, labels_txt):
+    rows = [(t, NAMES.index(l)) for t, l in inputs.iter_examples(labeled_tsv)]
+    sha = inputs.labels_sha256(labels_txt)
+    labeled = write_record_set(
+        str(tmp_path / "lab"), [t for t, _ in rows], [y for _, y in rows],
+        [[y, (y + 1) % 3] for _, y in rows], [[3.0, 1.0]] * len(rows), 3,
+        num_shards=2, labels_sha256=sha)
+    unlabeled = write_record_set(
+        str(tmp_path / "unl"), [t for t, _ in rows], [-1] * len(rows),
+        [[y] for _, y in rows], [[0.9]] * len(rows), 3,
+        scores_kind="probabilities", num_shards=2, labels_sha256=sha)
+    out = tmp_path / "student"
+    cluster = _cluster(2)
+    procs = []
+    for index in range(2):
+        env = dict(os.environ, CI="true", TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "topk_distill", "train",
+             f"--labeled={labeled}", f"--unlabeled={unlabeled}",
+             f"--labels={labels_txt}", f"--output={out}", "--epochs=2",
+             "--batch_size=6", "--embedding_dim=8", "--learning_rate=0.05"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True))
+    logs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], logs
+    # 12 labeled examples, 3 per global batch of 6: 4 steps an epoch, each
+    # worker taking its half of every batch from its own shard.
+    for log in logs:
+        assert re.findall(r"^(\d+/\d+) - ", log, re.M) == ["4/4", "4/4"], log
+    history = json.loads((out / "history.json").read_text())["history"]
+    assert len(history["loss"]) == 2 and history["loss"][1] < history[
+        "loss"][0]
+    assert history["pseudo_loss"][0] > 0 and history["soft_loss"][0] > 0
+    # Worker 0 wrote the output; worker 1 wrote nothing; no backups remain.
+    assert sorted(os.listdir(out)) == ["export", "history.json", "labels.txt",
+                                       "student.keras"]
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["lab-00000-of-00002.tfrecord", "lab-00001-of-00002.tfrecord",
+         "lab.meta.json", "unl-00000-of-00002.tfrecord",
+         "unl-00001-of-00002.tfrecord", "unl.meta.json", "student",
+         "train.tsv", "labels.txt"])
+
+
+def test_too_few_shards_for_the_workers():
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(_cluster(3)), task_type="worker", task_id=1)
+    strategy = types.SimpleNamespace(cluster_resolver=resolver)
+    assert train._worker_name(strategy) == "worker-1"
+    with pytest.raises(ValueError, match=r"rec-\*: 2 shard\(s\) for 3 "
+                       "workers.*--num_shards"):
+        train._check_shards("rec-*", {"shards": [{}, {}]}, strategy)
+    train._check_shards("rec-*", {"shards": [{}] * 3}, strategy)
