@@ -87,22 +87,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         raise ValueError(f"--teacher={teacher.identity['path']}: "
                          f"{teacher.num_rows} score rows for {num_rows} "
                          f"examples in {input_spec}; expected one row each")
-    plan = {
-        "kind": "unlabeled" if unlabeled else "labeled",
-        "num_classes": num_classes,
-        "top_k": top_k or num_classes,
-        "dense": top_k == 0,
-        "scores": scores,
-        "score_dtype": score_dtype,
-        "compression": compression,
-        "tail_temperature": tail_temperature,
-        "num_examples": num_examples,
-        "skipped_unknown_labels": num_rows - num_examples,
-        "num_shards": num_shards,
-        "labels_sha256": inputs.labels_sha256(labels_path),
-        "teacher": teacher.identity,
-        "input": input_spec,
-    }
+    plan = record_set_plan(teacher, input_spec, labels_path, top_k, unlabeled,
+                           scores, score_dtype, compression, tail_temperature,
+                           num_shards, num_examples, num_rows - num_examples)
     os.makedirs(os.path.dirname(os.path.abspath(output_prefix)), exist_ok=True)
     first = _resume_from(output_prefix, plan) if resume else 0
     writer = records.ShardWriter(output_prefix, num_examples, num_shards,
@@ -130,6 +117,28 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     if verbose:
         _print_summary(summary, output_prefix)
     return summary
+
+
+def record_set_plan(teacher, input_spec, labels_path, top_k, unlabeled,
+                    scores, score_dtype, compression, tail_temperature,
+                    num_shards, num_examples, skipped_unknown_labels):
+    """The metadata of a record set, before its shards are written."""
+    return {
+        "kind": "unlabeled" if unlabeled else "labeled",
+        "num_classes": teacher.num_classes,
+        "top_k": top_k or teacher.num_classes,
+        "dense": top_k == 0,
+        "scores": scores,
+        "score_dtype": score_dtype,
+        "compression": compression,
+        "tail_temperature": tail_temperature,
+        "num_examples": num_examples,
+        "skipped_unknown_labels": skipped_unknown_labels,
+        "num_shards": num_shards,
+        "labels_sha256": inputs.labels_sha256(labels_path),
+        "teacher": teacher.identity,
+        "input": input_spec,
+    }
 
 
 def _resume_from(prefix, plan):
@@ -257,24 +266,47 @@ def _teacher_batches(teacher, input_spec, data_dir, label_ids,
                           tf.TensorSpec([None], tf.int64)))
 
     def score(rows, texts, labels):
-        raw = teacher(texts, rows)
-        values = _convert(raw, teacher.outputs, scores)
-        finite = tf.reduce_all(tf.math.is_finite(values), axis=-1)
-        ids = tail = None
-        if top_k:
-            values, ids = tf.math.top_k(values, k=top_k)
-        if tail_temperature:
-            tail = _tail_mass(_convert(raw, teacher.outputs, "logits"), ids,
-                              tail_temperature)
-        if scores == "logits" and score_dtype == "float16":
-            # Shift so the top logit is 0, where float16 is most precise;
-            # softmax is unchanged by a per-example shift.
-            values -= tf.reduce_max(values, axis=-1, keepdims=True)
-        serialized, teacher_bytes = records.serialize_batch(
-            texts, labels, ids, values, score_dtype, tail)
-        return rows, serialized, teacher_bytes, finite
+        return (rows,) + score_batch(teacher, texts, labels, top_k, scores,
+                                     score_dtype, tail_temperature, rows)
 
     return dataset.map(score).prefetch(2)
+
+
+def score_batch(teacher, texts, labels, top_k, scores, score_dtype,
+                tail_temperature=None, rows=None):
+    """Runs the teacher on a batch and serializes its top-K records.
+
+    Args:
+        teacher: a `Teacher`.
+        texts: string [B].
+        labels: int64 [B] class ids (-1 for unlabeled examples).
+        top_k: K (or H); 0 keeps all N scores.
+        scores, score_dtype, tail_temperature: as in `preprocess`.
+        rows: int64 [B] input positions (only precomputed teachers use them).
+
+    Returns:
+        `(records string [B], teacher bytes int [B], finite bool [B])`:
+        serialized `tf.train.Example`s, the bytes of each spent on teacher
+        output, and whether all of each example's scores were finite.
+    """
+    if rows is None:
+        rows = tf.zeros_like(labels)
+    raw = teacher(texts, rows)
+    values = _convert(raw, teacher.outputs, scores)
+    finite = tf.reduce_all(tf.math.is_finite(values), axis=-1)
+    ids = tail = None
+    if top_k:
+        values, ids = tf.math.top_k(values, k=top_k)
+    if tail_temperature:
+        tail = _tail_mass(_convert(raw, teacher.outputs, "logits"), ids,
+                          tail_temperature)
+    if scores == "logits" and score_dtype == "float16":
+        # Shift so the top logit is 0, where float16 is most precise;
+        # softmax is unchanged by a per-example shift.
+        values -= tf.reduce_max(values, axis=-1, keepdims=True)
+    serialized, teacher_bytes = records.serialize_batch(
+        texts, labels, ids, values, score_dtype, tail)
+    return serialized, teacher_bytes, finite
 
 
 def _tail_mass(logits, ids, temperature):
