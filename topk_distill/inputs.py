@@ -40,9 +40,7 @@ def iter_examples(spec, data_dir=None):
     """
     if spec.startswith(TFDS_PREFIX):
         return _iter_tfds(spec, data_dir)
-    if spec.endswith((".jsonl", ".json")):
-        return _iter_jsonl(spec)
-    return _iter_tsv(spec)
+    return (parse_line(line, spec, number) for number, line in _lines(spec))
 
 
 def _lines(path):
@@ -58,31 +56,45 @@ def _lines(path):
                     f"{e.start}); expected UTF-8 text") from None
 
 
-def _iter_tsv(path):
-    for number, line in _lines(path):
-        columns = line.split("\t")
-        if len(columns) > 2:
-            raise InputError(
-                f"{path}:{number}: {len(columns)} tab-separated columns; "
-                "expected 'text<TAB>label' or 'text'")
-        yield _checked_text(columns[0], path, number), (
-            columns[1] if len(columns) == 2 else None)
+def parse_line(line, path, number):
+    """Parses one non-blank line of a `.tsv` or `.jsonl` input.
+
+    Args:
+        line: the line, without its newline.
+        path: the input's path (its suffix tells the format).
+        number: the line number, for errors (or a description such as
+            `"a line"` where the number is unknown).
+
+    Returns:
+        `(text, label name or None)`.
+
+    Raises:
+        InputError: naming `path:number` and what was expected.
+    """
+    if path.endswith((".jsonl", ".json")):
+        return _parse_jsonl(line, path, number)
+    columns = line.split("\t")
+    if len(columns) > 2:
+        raise InputError(
+            f"{path}:{number}: {len(columns)} tab-separated columns; "
+            "expected 'text<TAB>label' or 'text'")
+    return _checked_text(columns[0], path, number), (
+        columns[1] if len(columns) == 2 else None)
 
 
-def _iter_jsonl(path):
-    for number, line in _lines(path):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{number}: not valid JSON ({e.msg}); "
-                             'expected {"text": ..., "label": ...}') from None
-        if not isinstance(record, dict) or not isinstance(
-                record.get("text"), str):
-            raise InputError(f"{path}:{number}: expected an object with a "
-                             'string "text" field')
-        label = record.get("label")
-        yield _checked_text(record["text"], path, number), (
-            None if label is None else str(label))
+def _parse_jsonl(line, path, number):
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{number}: not valid JSON ({e.msg}); "
+                         'expected {"text": ..., "label": ...}') from None
+    if not isinstance(record, dict) or not isinstance(
+            record.get("text"), str):
+        raise InputError(f"{path}:{number}: expected an object with a "
+                         'string "text" field')
+    label = record.get("label")
+    return _checked_text(record["text"], path, number), (
+        None if label is None else str(label))
 
 
 def _checked_text(text, path, number):

@@ -75,11 +75,8 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     names = inputs.read_labels(labels_path)
     num_classes = len(names)
     scores = scores or ("probabilities" if unlabeled else "logits")
-    _check_arguments(teacher, num_classes, top_k, scores, score_dtype,
-                     compression, num_shards, labels_path)
-    if tail_temperature is not None and (tail_temperature <= 0 or not top_k):
-        raise ValueError(f"tail_temperature={tail_temperature}; expected a "
-                         "positive temperature, with top_k > 0")
+    check_arguments(teacher, num_classes, top_k, scores, score_dtype,
+                    compression, num_shards, labels_path, tail_temperature)
     label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
     num_rows, num_examples = _check_input(input_spec, data_dir, label_ids,
                                           skip_unknown_labels)
@@ -172,8 +169,13 @@ def _read_json(path):
 
 
 
-def _check_arguments(teacher, num_classes, top_k, scores, score_dtype,
-                     compression, num_shards, labels_path):
+def check_arguments(teacher, num_classes, top_k, scores, score_dtype,
+                    compression, num_shards, labels_path,
+                    tail_temperature=None):
+    """Refuses settings that cannot make a record set, naming them."""
+    if tail_temperature is not None and (tail_temperature <= 0 or not top_k):
+        raise ValueError(f"tail_temperature={tail_temperature}; expected a "
+                         "positive temperature, with top_k > 0")
     if teacher.num_classes != num_classes:
         raise ValueError(f"the teacher returns {teacher.num_classes} scores "
                          f"per example but {labels_path} names {num_classes} "

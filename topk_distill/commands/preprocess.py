@@ -5,6 +5,13 @@ default); with --unlabeled, the H best (softmax probabilities by default).
 Output: PREFIX-NNNNN-of-NNNNN.tfrecord[.gz] shards and PREFIX.meta.json.
 Each shard is written as NAME.tmp and renamed when complete; the metadata
 comes last. An interrupted run continues with --resume (same flags).
+With --runner, an Apache Beam pipeline does the same work on that runner
+(DirectRunner, DataflowRunner, FlinkRunner, SparkRunner...; needs
+`pip install topk-distill[beam]`), e.g. on Dataflow:
+  topk-distill preprocess --runner=DataflowRunner \
+    --pipeline_options='--project=P --region=R --temp_location=gs://B/tmp' \
+    --teacher=gs://B/teacher.keras --labels=labels.txt \
+    --input='gs://B/train-*.tsv' --output=gs://B/records/train
 
 Example:
   topk-distill preprocess --teacher=teacher/teacher.keras \
@@ -66,14 +73,35 @@ flags.DEFINE_bool("skip_unknown_labels", False, "Leave out examples whose "
 flags.DEFINE_bool("resume", False, "Continue an interrupted run with the "
                   "same flags: complete shards are kept, not recomputed.",
                   flag_values=FLAGS)
+flags.DEFINE_string("runner", None, "Run as an Apache Beam pipeline on this "
+                    "runner (DirectRunner, DataflowRunner, FlinkRunner, "
+                    "SparkRunner...) instead of locally.", flag_values=FLAGS)
+flags.DEFINE_string("pipeline_options", "", "With --runner: more Beam "
+                    "pipeline options, space-separated, e.g. '--project=P "
+                    "--region=R --temp_location=gs://B/tmp'.",
+                    flag_values=FLAGS)
 for _name in ("teacher", "input", "labels", "output"):
     flags.mark_flag_as_required(_name, flag_values=FLAGS)
 
 
+@flags.multi_flags_validator(["runner", "resume", "data_dir"],
+                             message="--resume and --data_dir are for the "
+                             "local tool, not with --runner",
+                             flag_values=FLAGS)
+def _check_runner(values):
+    return not values["runner"] or not (values["resume"] or
+                                        values["data_dir"])
+
+
 def main(argv):
-    from topk_distill import cli, preprocessing, teacher
+    from topk_distill import cli
 
     del argv
+    command = cli.invocation(sys.modules[__name__])
+    if FLAGS.runner:
+        return _run_beam(command)
+    from topk_distill import preprocessing, teacher
+
     model = teacher.load_teacher(FLAGS.teacher, FLAGS.teacher_outputs,
                                  FLAGS.teacher_signature,
                                  FLAGS.teacher_output_key)
@@ -86,4 +114,27 @@ def main(argv):
         tail_temperature=FLAGS.tail_temperature,
         data_dir=FLAGS.data_dir, resume=FLAGS.resume,
         skip_unknown_labels=FLAGS.skip_unknown_labels,
-        command=cli.invocation(sys.modules[__name__]))
+        command=command)
+
+
+def _run_beam(command):
+    try:
+        from topk_distill import beam
+    except ImportError as e:
+        raise ImportError(f"--runner needs Apache Beam ({e}); install it with"
+                          " `pip install topk-distill[beam]`") from e
+    metadata = beam.preprocess_with_beam(
+        FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
+        top_k=FLAGS.top_h if FLAGS.unlabeled else FLAGS.top_k,
+        unlabeled=FLAGS.unlabeled, scores=FLAGS.scores,
+        num_shards=FLAGS.num_shards, compression=FLAGS.compression,
+        batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
+        tail_temperature=FLAGS.tail_temperature,
+        skip_unknown_labels=FLAGS.skip_unknown_labels,
+        teacher_outputs=FLAGS.teacher_outputs,
+        teacher_signature=FLAGS.teacher_signature,
+        teacher_output_key=FLAGS.teacher_output_key,
+        pipeline_args=[f"--runner={FLAGS.runner}"] +
+        FLAGS.pipeline_options.split(), command=command)
+    print(f"{FLAGS.output}: {metadata['num_examples']} examples in "
+          f"{FLAGS.num_shards} shards, written on {FLAGS.runner}")

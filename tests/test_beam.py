@@ -1,0 +1,89 @@
+"""The Apache Beam pipeline writes the local tool's records."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+pytest.importorskip("apache_beam", reason="needs the beam extra")
+
+from topk_distill import cli, records  # noqa: E402
+
+
+def _records(pattern):
+    """{text: (label, ids, scores)} of a record set."""
+    out = {}
+    for batch in records.make_dataset(pattern, 64):
+        for text, label, ids, scores in zip(
+                batch["text"].numpy(), batch["label"].numpy(),
+                batch["topk_ids"].numpy(), batch["topk_scores"].numpy()):
+            out[text.decode()] = (int(label), ids.tolist(), scores)
+    return out
+
+
+def _preprocess(teacher, data, labels, prefix, *more):
+    return cli.main(["topk-distill", "preprocess", f"--teacher={teacher}",
+                     f"--input={data}", f"--labels={labels}",
+                     f"--output={prefix}", "--num_shards=3", "--top_k=2",
+                     *more])
+
+
+@pytest.mark.parametrize("kind", ["labeled", "unlabeled"])
+def test_direct_runner_writes_the_local_records(tmp_path, keras_teacher_path,
+                                                labeled_tsv, labels_txt,
+                                                kind):
+    more = ["--unlabeled"] if kind == "unlabeled" else []
+    local, beam = str(tmp_path / "local"), str(tmp_path / "beam")
+    assert _preprocess(keras_teacher_path, labeled_tsv, labels_txt, local,
+                       *more) == 0
+    assert _preprocess(keras_teacher_path, labeled_tsv, labels_txt, beam,
+                       "--runner=DirectRunner", "--compression=gzip",
+                       *more) == 0
+    want, got = _records(local + "-*"), _records(beam + "-*")
+    assert sorted(got) == sorted(want) and len(got) == 12
+    for text, (label, ids, scores) in want.items():
+        assert got[text][:2] == (label, ids), text
+        np.testing.assert_allclose(got[text][2], scores, atol=1e-3)
+    meta = {p: json.loads(open(p + ".meta.json").read()) for p in (local,
+                                                                     beam)}
+    differ = {key for key in meta[local] if meta[local][key] != meta[beam][
+        key]}
+    assert differ == {"compression", "shards", "created", "command"}
+    assert [s["file"] for s in meta[beam]["shards"]] == [
+        f"beam-{i:05d}-of-00003.tfrecord.gz" for i in range(3)]
+    assert sum(s["examples"] for s in meta[beam]["shards"]) == 12
+    assert "--runner=DirectRunner" in meta[beam]["command"]
+
+
+def test_bad_line_fails_the_pipeline_and_writes_no_metadata(
+        tmp_path, keras_teacher_path, labels_txt, capsys):
+    data = tmp_path / "bad.tsv"
+    data.write_text("a cat sat\tanimal\nstocks fell\tweather\n")
+    prefix = str(tmp_path / "out")
+    assert _preprocess(keras_teacher_path, str(data), labels_txt, prefix,
+                       "--runner=DirectRunner") == 1
+    assert "label 'weather' is not in the labels file" in capsys.readouterr(
+    ).err
+    assert not os.path.exists(prefix + ".meta.json")
+    assert not tf.io.gfile.glob(prefix + "-*")
+    # With --skip_unknown_labels the line is counted and left out.
+    assert _preprocess(keras_teacher_path, str(data), labels_txt, prefix,
+                       "--runner=DirectRunner", "--skip_unknown_labels") == 0
+    meta = json.loads(open(prefix + ".meta.json").read())
+    assert (meta["num_examples"], meta["skipped_unknown_labels"]) == (1, 1)
+
+
+def test_runner_refuses_local_only_inputs(tmp_path, labeled_tsv, labels_txt,
+                                          capsys):
+    scores = tmp_path / "scores.npy"
+    np.save(scores, np.zeros((12, 3), np.float32))
+    assert _preprocess(str(scores), labeled_tsv, labels_txt,
+                       str(tmp_path / "out"), "--runner=DirectRunner") == 1
+    assert "use the local tool" in capsys.readouterr().err
+    assert _preprocess(str(scores), labeled_tsv, labels_txt,
+                       str(tmp_path / "out"), "--runner=DirectRunner",
+                       "--resume") == 2  # A usage error.
+    assert "--resume and --data_dir are for the local tool" in (
+        capsys.readouterr().err)

@@ -1,0 +1,178 @@
+"""`preprocess` as an Apache Beam pipeline, for inputs one machine cannot
+get through.
+
+The same records and metadata as `preprocessing.preprocess`, written by a
+Beam pipeline so the teacher runs on as many workers as the runner gives
+(Dataflow, Flink, Spark; the DirectRunner on one machine):
+
+    ReadFromText -> parse and check each line -> BatchElements
+    -> teacher, top-K, serialize (a DoFn loading the teacher once per worker)
+    -> WriteToTFRecord (PREFIX-NNNNN-of-NNNNN.tfrecord[.gz])
+
+Then the launching machine counts and checks the shards and writes
+`PREFIX.meta.json`, last, as the local tool does. Beam's sink writes to
+temporary files and names the shards only when the pipeline succeeds.
+
+Records are the local tool's; their order within and across shards is
+Beam's (training shuffles anyway). Needs the `beam` extra:
+`pip install topk-distill[beam]`.
+"""
+
+import datetime
+import os
+
+import apache_beam as beam
+import tensorflow as tf
+
+from topk_distill import inputs, preprocessing, records, teacher
+
+COUNTERS = "topk_distill"
+
+
+def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
+                         top_k=20, unlabeled=False, scores=None, num_shards=8,
+                         compression="none", batch_size=256,
+                         score_dtype="float16", tail_temperature=None,
+                         skip_unknown_labels=False, teacher_outputs="logits",
+                         teacher_signature="serving_default",
+                         teacher_output_key=None, pipeline_args=(),
+                         command=None):
+    """Writes the teacher's top-K records for one input with Apache Beam.
+
+    Args:
+        teacher_path: a `.keras` file or SavedModel folder every worker can
+            read (e.g. on `gs://` for Dataflow). Precomputed `.npy` scores
+            need the input's row order, which Beam does not keep: use the
+            local tool for them.
+        input_path: `.tsv` or `.jsonl` file(s), a glob Beam's `ReadFromText`
+            accepts.
+        pipeline_args: Beam pipeline options, e.g.
+            `["--runner=DataflowRunner", "--project=p", "--region=r",
+            "--temp_location=gs://b/tmp"]` (default: the DirectRunner).
+        command: the command line, stored in the metadata.
+        Others: as in `preprocessing.preprocess`.
+
+    Returns:
+        The metadata dict written to `PREFIX.meta.json`.
+
+    Example:
+    >>> preprocess_with_beam("teacher.keras", "train.tsv", "labels.txt",
+    ...                      "records/train",
+    ...                      pipeline_args=["--runner=DirectRunner"])
+    """
+    if teacher_path.endswith(".npy") or input_path.startswith(
+            inputs.TFDS_PREFIX):
+        raise ValueError("the Beam pipeline reads .tsv/.jsonl files and runs "
+                         "a model teacher (.keras or SavedModel); for .npy "
+                         "scores or tfds: inputs use the local tool (no "
+                         "--runner)")
+    teacher_args = (teacher_path, teacher_outputs, teacher_signature,
+                    teacher_output_key)
+    model = teacher.load_teacher(*teacher_args)
+    names = inputs.read_labels(labels_path)
+    scores = scores or ("probabilities" if unlabeled else "logits")
+    preprocessing.check_arguments(model, len(names), top_k, scores,
+                                  score_dtype, compression, num_shards,
+                                  labels_path, tail_temperature)
+    settings = dict(top_k=top_k, scores=scores, score_dtype=score_dtype,
+                    tail_temperature=tail_temperature)
+    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
+    suffix = ".tfrecord.gz" if compression == "gzip" else ".tfrecord"
+    options = beam.options.pipeline_options.PipelineOptions(list(
+        pipeline_args))
+    with beam.Pipeline(options=options) as pipeline:
+        _ = (pipeline
+             | "Read" >> beam.io.ReadFromText(input_path)
+             | "Parse" >> beam.FlatMap(_parse, input_path, label_ids,
+                                       skip_unknown_labels)
+             | "Batch" >> beam.BatchElements(min_batch_size=1,
+                                             max_batch_size=batch_size)
+             | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, settings))
+             | "Write" >> beam.io.WriteToTFRecord(
+                 output_prefix, file_name_suffix=suffix, num_shards=num_shards,
+                 shard_name_template="-SSSSS-of-NNNNN",
+                 compression_type=_compression(compression)))
+    skipped = _counter(pipeline.result, "skipped_unknown_labels")
+    return _write_metadata(model, input_path, labels_path, output_prefix,
+                           num_shards, skipped, dict(
+                               settings, unlabeled=unlabeled,
+                               compression=compression), command)
+
+
+def _parse(line, path, label_ids, skip_unknown_labels):
+    """One input line -> `(text, label id)`, or nothing for a blank line or
+    (with `skip_unknown_labels`) an unknown label."""
+    if not line.strip():
+        return
+    text, label = inputs.parse_line(line, path, f"line {line[:40]!r}")
+    if label_ids is None:
+        yield text, -1
+    elif label is None:
+        raise inputs.InputError(f"{path}: line {line[:40]!r} has no label; "
+                                "expected a labeled set (or pass --unlabeled)")
+    elif label in label_ids:
+        yield text, label_ids[label]
+    elif skip_unknown_labels:
+        beam.metrics.Metrics.counter(COUNTERS,
+                                     "skipped_unknown_labels").inc()
+    else:
+        raise inputs.InputError(f"{path}: line {line[:40]!r}: label {label!r}"
+                                " is not in the labels file (or pass "
+                                "--skip_unknown_labels)")
+
+
+class _ScoreBatch(beam.DoFn):
+    """A batch of `(text, label id)` -> its serialized top-K records."""
+
+    def __init__(self, teacher_args, settings):
+        self._teacher_args = teacher_args
+        self._settings = settings
+
+    def setup(self):
+        model = teacher.load_teacher(*self._teacher_args)
+        self._score = tf.function(
+            lambda texts, labels: preprocessing.score_batch(
+                model, texts, labels, **self._settings),
+            input_signature=[tf.TensorSpec([None], tf.string),
+                             tf.TensorSpec([None], tf.int64)])
+
+    def process(self, batch):
+        texts = [text for text, _ in batch]
+        serialized, _, finite = self._score(
+            tf.constant(texts), tf.constant([y for _, y in batch], tf.int64))
+        bad = [text for text, ok in zip(texts, finite.numpy()) if not ok]
+        if bad:
+            raise ValueError(f"the teacher returned NaN or Inf scores for "
+                             f"{bad[0][:40]!r}; expected finite numbers")
+        yield from serialized.numpy()
+
+
+def _compression(name):
+    kinds = beam.io.filesystem.CompressionTypes
+    return kinds.GZIP if name == "gzip" else kinds.UNCOMPRESSED
+
+
+def _counter(result, name):
+    found = result.metrics().query(beam.metrics.MetricsFilter().with_name(
+        name))["counters"]
+    return sum(c.committed or 0 for c in found)
+
+
+def _write_metadata(model, input_path, labels_path, prefix, num_shards,
+                    skipped, settings, command):
+    """Counts and checks the shards, then writes the metadata, last."""
+    pattern = f"{prefix}-*-of-{num_shards:05d}.tfrecord*"
+    counts = records.verify_shards(pattern, {
+        "compression": settings["compression"]})
+    plan = preprocessing.record_set_plan(
+        model, input_path, labels_path, settings["top_k"],
+        settings["unlabeled"], settings["scores"], settings["score_dtype"],
+        settings["compression"], settings["tail_temperature"], num_shards,
+        sum(n for n, _ in counts.values()), skipped)
+    metadata = dict(
+        plan, command=command,
+        shards=[{"file": os.path.basename(path), "examples": n}
+                for path, (n, _) in sorted(counts.items())],
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat())
+    records.write_metadata(prefix, metadata)
+    return metadata
