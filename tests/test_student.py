@@ -139,6 +139,43 @@ def test_fit_on_mixed_records_and_evaluate(tmp_path):
                           verbose=0)["pseudo_loss"] > 0
 
 
+def test_tf_data_service_serves_the_same_batches(tmp_path):
+    labeled = write_record_set(str(tmp_path / "lab"), TEXTS[:6],
+                               [0, 1, 2, 0, 1, 2],
+                               [[i % N, (i + 1) % N] for i in range(6)],
+                               [[2.0, 0.0]] * 6, N, num_shards=2)
+    unlabeled = write_record_set(str(tmp_path / "unl"), TEXTS[6:], [-1, -1],
+                                 [[0], [1]], [[0.9], [0.8]], N,
+                                 scores_kind="probabilities")
+    service = tf.data.experimental.service
+    dispatcher = service.DispatchServer()
+    workers = [service.WorkerServer(service.WorkerConfig(
+        dispatcher.target.split("://")[1])) for _ in range(2)]
+
+    def texts(data_service):
+        """(labeled texts, unlabeled texts) of one epoch."""
+        ds = records.make_distillation_dataset(
+            labeled, unlabeled, batch_size=4, shuffle=False,
+            data_service=data_service)
+        pairs = [(t, y) for b in ds for t, y in zip(
+            b["text"].numpy().tolist(), b["label"].numpy())]
+        return (sorted(t for t, y in pairs if y >= 0),
+                {t for t, y in pairs if y < 0})
+
+    # Each labeled record once per epoch, split among the service's workers
+    # (each batches its share, so there may be more, smaller batches).
+    served, local = texts(dispatcher.target), texts(None)
+    assert served[0] == local[0] and len(local[0]) == 6
+    assert served[1] == local[1] == {t.encode() for t in TEXTS[6:]}
+    model = DistillationStudent(_student(), N)
+    model.compile(optimizer="adam")
+    served = records.make_distillation_dataset(labeled, unlabeled, 4,
+                                               data_service=dispatcher.target)
+    history = model.fit(served, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    del workers
+
+
 def test_uneven_mix_is_spread_over_the_batch():
     kinds = tf.gather(["L"] * 6 + ["U"] * 2, records._interleaving(6, 2))
     assert b"".join(kinds.numpy()) == b"LLULLLUL"

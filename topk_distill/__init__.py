@@ -23,6 +23,7 @@ _EXPORTS = {
     "Teacher": "teacher",
     "load_teacher": "teacher",
     "preprocess": "preprocessing",
+    "preprocess_with_beam": "beam",
     "make_dataset": "records",
     "read_metadata": "records",
     "RecordFormatError": "records",

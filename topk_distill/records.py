@@ -477,7 +477,8 @@ def _check_expected(file_pattern, metadata, num_classes, top_k):
 
 def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
                               batch_size=128, unlabeled_per_labeled=1.0,
-                              shuffle=True, seed=None, num_classes=None):
+                              shuffle=True, seed=None, num_classes=None,
+                              data_service=None):
     """Mixes labeled top-K and unlabeled top-H records into training batches.
 
     Each batch holds `round(batch_size / (1 + r))` labeled examples and the
@@ -501,6 +502,12 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
         shuffle: shuffle shards and records.
         seed: shuffle seed.
         num_classes: if given, both sets must have this N.
+        data_service: address of a tf.data service dispatcher
+            (`"grpc://host:port"`): its workers then read, parse and batch
+            the records (each record once per epoch, "distributed_epoch"),
+            which takes input work off the trainer. Each `fit` epoch is a
+            job of its own, for one trainer; the epoch length is then
+            unknown in advance (Keras finds it at the first epoch's end).
 
     Returns:
         A dataset of dicts `{"text", "label", "topk_ids", "topk_logits"}`
@@ -517,9 +524,9 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
     ratio = unlabeled_per_labeled if unlabeled_pattern else 0.0
     if labeled_pattern is None or ratio <= 0:
         pattern = labeled_pattern or unlabeled_pattern
-        return _distillation_part(pattern, batch_size, shuffle, seed,
-                                  num_classes).apply(_cardinality(
-                                      pattern, batch_size))
+        return _finish(_distillation_part(pattern, batch_size, shuffle, seed,
+                                          num_classes), pattern, batch_size,
+                       data_service)
     labeled_size = max(1, round(batch_size / (1 + ratio)))
     labeled = _distillation_part(labeled_pattern, labeled_size, shuffle, seed,
                                  num_classes)
@@ -539,15 +546,24 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
 
     mixed = tf.data.Dataset.zip(labeled, unlabeled).map(
         combine, num_parallel_calls=tf.data.AUTOTUNE)
-    return mixed.apply(_cardinality(labeled_pattern, labeled_size)
-                       ).prefetch(tf.data.AUTOTUNE)
+    return _finish(mixed, labeled_pattern, labeled_size, data_service)
 
 
-def _cardinality(pattern, batch_size):
+def _finish(dataset, pattern, batch_size, data_service):
     """States the batch count (TFRecord datasets have none) for Keras's
-    progress bars and epoch ends."""
-    steps = -(-read_metadata(pattern)["num_examples"] // batch_size)
-    return tf.data.experimental.assert_cardinality(steps)
+    progress bars and epoch ends, or hands the dataset to a tf.data service
+    (which splits the epoch among its workers, so the count is unknown)."""
+    if data_service is None:
+        steps = -(-read_metadata(pattern)["num_examples"] // batch_size)
+        return dataset.apply(tf.data.experimental.assert_cardinality(
+            steps)).prefetch(tf.data.AUTOTUNE)
+    served = dataset.apply(tf.data.experimental.service.distribute(
+        "distributed_epoch", data_service))
+    # The service already splits the records among the trainers.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.OFF)
+    return served.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def _distillation_part(pattern, batch_size, shuffle, seed, num_classes,

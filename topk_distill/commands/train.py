@@ -75,6 +75,9 @@ flags.DEFINE_float("plateau_delta", 1e-3, "Threshold for --plateau_seconds.",
 flags.DEFINE_float("target_accuracy", None, "Stop once validation top-1 "
                    "accuracy reaches this (needs --validation).",
                    flag_values=FLAGS)
+flags.DEFINE_string("data_service", None, "Address of a tf.data service "
+                    "dispatcher (grpc://HOST:PORT) whose workers read and "
+                    "batch the records.", flag_values=FLAGS)
 flags.DEFINE_string("logdir", None, "TensorBoard log folder.",
                     flag_values=FLAGS)
 flags.DEFINE_string("backup_dir", None, "Checkpoint folder for resuming an "
@@ -128,7 +131,7 @@ def main(argv):
         FLAGS.labeled, None if FLAGS.baseline == "hard" else FLAGS.unlabeled,
         batch_size=FLAGS.batch_size,
         unlabeled_per_labeled=FLAGS.unlabeled_per_labeled, seed=FLAGS.seed,
-        num_classes=len(names))
+        num_classes=len(names), data_service=FLAGS.data_service)
     texts = _texts(records, sets)
     with strategy.scope():
         model = student.DistillationStudent(
