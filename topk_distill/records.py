@@ -51,7 +51,7 @@ def metadata_path(prefix):
 
 def _prefix_of(path):
     """Returns the prefix of a record set named by a prefix or a shard glob."""
-    if os.path.exists(metadata_path(path)):
+    if tf.io.gfile.exists(metadata_path(path)):
         return path
     files = tf.io.gfile.glob(path)
     if not files:
@@ -237,10 +237,11 @@ class ShardWriter:
 
 
 def write_json(path, value):
-    """Writes a JSON file atomically (temporary file, then rename)."""
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
+    """Writes a JSON file atomically (temporary file, then rename); local
+    paths or any file system TensorFlow reads (`gs://`...)."""
+    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
         json.dump(value, f, indent=2)
-    os.replace(path + ".tmp", path)
+    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
 
 
 def write_metadata(prefix, metadata):
@@ -261,10 +262,10 @@ def read_metadata(path):
     """
     meta_file = path if path.endswith(".meta.json") else metadata_path(
         _prefix_of(path))
-    if not os.path.exists(meta_file):
+    if not tf.io.gfile.exists(meta_file):
         raise RecordFormatError(f"{meta_file}: metadata file not found; every "
                                 "record set needs the one `preprocess` writes")
-    with open(meta_file, encoding="utf-8") as f:
+    with tf.io.gfile.GFile(meta_file) as f:
         metadata = json.load(f)
     if metadata.get("format_version") != FORMAT_VERSION:
         raise RecordFormatError(

@@ -67,7 +67,7 @@ def load_teacher(path, outputs="logits", signature="serving_default",
         return _precomputed_teacher(path, outputs)
     if path.endswith(".keras"):
         return _keras_teacher(path, outputs)
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+    if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
         return _saved_model_teacher(path, outputs, signature, output_key)
     raise ValueError(f"--teacher={path}: expected a .keras file, a SavedModel "
                      "folder (with saved_model.pb) or a .npy score file")
@@ -75,10 +75,12 @@ def load_teacher(path, outputs="logits", signature="serving_default",
 
 def _identity(kind, path, hashed_file):
     digest = hashlib.sha256()
-    with open(hashed_file, "rb") as f:
+    with tf.io.gfile.GFile(hashed_file, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return {"kind": kind, "path": os.path.abspath(path),
+    if "://" not in path:
+        path = os.path.abspath(path)
+    return {"kind": kind, "path": path,
             "sha256": digest.hexdigest()}
 
 
