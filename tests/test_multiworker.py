@@ -78,6 +78,19 @@ def test_two_workers_train_together(tmp_path, labeled_tsv, labels_txt):
          "train.tsv", "labels.txt"])
 
 
+def test_cluster_refuses_a_clock_based_stop(tmp_path, monkeypatch,
+                                            labels_txt, capsys):
+    from topk_distill import cli
+
+    monkeypatch.setenv("TF_CONFIG", json.dumps(
+        {"cluster": _cluster(2), "task": {"type": "worker", "index": 0}}))
+    assert cli.main(["topk-distill", "train", "--labeled=x-*",
+                     f"--labels={labels_txt}", f"--output={tmp_path}",
+                     "--plateau_seconds=60"]) == 1
+    assert "--plateau_seconds stops on each worker's own clock" in (
+        capsys.readouterr().err)
+
+
 def test_too_few_shards_for_the_workers():
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
         tf.train.ClusterSpec(_cluster(3)), task_type="worker", task_id=1)

@@ -181,6 +181,12 @@ def _strategy():
         raise ValueError(f"TF_CONFIG={config!r}: expected JSON with "
                          "\"cluster\" and \"task\" (see README, "
                          "\"Scale\")") from e
+    if FLAGS.plateau_seconds:
+        # Each worker would time the window on its own clock and could stop
+        # a step before the others, which then wait for it forever.
+        raise ValueError("--plateau_seconds stops on each worker's own clock;"
+                         " with TF_CONFIG (several workers) use --epochs or "
+                         "--target_accuracy")
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
@@ -267,6 +273,6 @@ def _callbacks(callbacks, keras, worker):
     if FLAGS.target_accuracy is not None:
         chosen.append(callbacks.TargetMetricStopping("val_top1",
                                                      FLAGS.target_accuracy))
-    if FLAGS.logdir:
+    if FLAGS.logdir and not worker:
         chosen.append(keras.callbacks.TensorBoard(FLAGS.logdir))
     return chosen
