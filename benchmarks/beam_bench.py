@@ -1,0 +1,88 @@
+"""Beam's DirectRunner against the local preprocess tool, same input.
+
+Usage: python benchmarks/beam_bench.py [--examples=20000] [--repeats=3]
+
+Synthetic input (Zipf-distributed words, N=3000 classes) and the reference
+teacher (`models.make_teacher`, untrained, saved as .keras). Alternating
+in each repeat: A = `preprocess` (the local tool), B = `preprocess_with_beam`
+on the DirectRunner (in-process, one worker), both K=20 into 8 shards, both
+timed from loading the teacher to the metadata.
+Reports medians and B/A, and checks that both wrote the same number of
+records. The DirectRunner is Beam's test runner: this measures the
+pipeline's overhead on one machine, not what a cluster runner gives.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import keras
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from preprocess_bench import synthetic_input  # noqa: E402
+from topk_distill import (beam, inputs, models, preprocessing,  # noqa: E402
+                          records, teacher)
+
+N, K = 3000, 20
+
+
+def prepare(work, examples):
+    rng = np.random.default_rng(0)
+    path = os.path.join(work, "in.tsv")
+    synthetic_input(path, examples, rng)
+    lines = open(path, encoding="utf-8").read().splitlines()
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(f"{t}\tc{y}\n" for t, y in zip(
+            lines, rng.integers(0, N, size=examples)))
+    labels = os.path.join(work, "labels.txt")
+    inputs.write_labels(labels, [f"c{i}" for i in range(N)])
+    keras.utils.set_random_seed(0)
+    model_path = os.path.join(work, "teacher.keras")
+    models.make_teacher(lines[:5000], N).save(model_path)
+    return path, labels, model_path
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=20000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; examples={args.examples} N={N} "
+          f"K={K}", flush=True)
+    times = {"local": [], "beam": []}
+    with tempfile.TemporaryDirectory() as work:
+        data, labels, model_path = prepare(work, args.examples)
+        for repeat in range(args.repeats):
+            local = os.path.join(work, f"local{repeat}")
+            beamed = os.path.join(work, f"beam{repeat}")
+            times["local"].append(timed(lambda: preprocessing.preprocess(
+                teacher.load_teacher(model_path), data, labels, local,
+                top_k=K, verbose=0)))
+            times["beam"].append(timed(lambda: beam.preprocess_with_beam(
+                model_path, data, labels, beamed, top_k=K,
+                pipeline_args=["--runner=DirectRunner"])))
+            counts = [records.read_metadata(p)["num_examples"]
+                      for p in (local, beamed)]
+            assert counts == [args.examples] * 2, counts
+            print(f"repeat {repeat}: local {times['local'][-1]:.1f} s, "
+                  f"DirectRunner {times['beam'][-1]:.1f} s", flush=True)
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    print(f"median: local {medians['local']:.1f} s "
+          f"({args.examples / medians['local']:.0f} examples/s), "
+          f"DirectRunner {medians['beam']:.1f} s "
+          f"({args.examples / medians['beam']:.0f} examples/s); "
+          f"DirectRunner/local {medians['beam'] / medians['local']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
