@@ -2,7 +2,8 @@
 
 The data flow, top to bottom:
 text (`inputs`) -> teacher (`teacher`) -> top-K records (`preprocessing`,
-`records`) -> tf.data (`make_distillation_dataset`) -> dense targets
+or `beam` on an Apache Beam runner; `records`) -> tf.data
+(`make_distillation_dataset`) -> dense targets
 (`targets`) -> loss (`losses`) -> `DistillationStudent.fit` (`student`,
 `callbacks`) -> SavedModel / TFLite (`export`) -> classify and evaluate
 (`evaluation`).
