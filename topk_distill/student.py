@@ -23,8 +23,11 @@ class DistillationStudent(keras.Model):
     """Wraps a student model for top-K distillation with `fit`.
 
     Each loss term is a per-example mean over the whole batch (examples of
-    the other kind weigh 0), computed by a `keras.losses.Loss`, so reduction
-    and tf.distribute scaling (division by the global batch) are Keras's.
+    the other kind weigh 0), computed by a `keras.losses.Loss` on the rows
+    of its kind only (hard and soft: labeled; pseudo: unlabeled) and scaled
+    by their share of the batch, so reduction and tf.distribute scaling
+    (division by the global batch) are Keras's, and no term spends [B, N]
+    work on rows that weigh 0.
 
     Soft-loss scaling: `"inverse_t"` (the source document's 1/T, the
     default) or `"t2"` (Hinton's T², which keeps the soft term's gradients
@@ -132,22 +135,31 @@ class DistillationStudent(keras.Model):
             scalars already scaled for tf.distribute.
         """
         logits = tf.cast(logits, tf.float32)
-        label, labeled = _labels(batch)
-        terms = {"hard_loss": self.hard_loss(label, logits,
-                                             sample_weight=labeled)}
+        # Each term runs on the rows of its kind only ([rows, N] work, not
+        # [B, N]), then counts as a mean over the whole batch.
+        labeled, labeled_share = _rows(batch["label"] >= 0)
+        unlabeled, unlabeled_share = _rows(batch["label"] < 0)
+        terms = {"hard_loss": _term(
+            self.hard_loss, labeled_share, tf.gather(batch["label"], labeled),
+            tf.gather(logits, labeled))}
         if "topk_ids" in batch:
-            ids, scores = batch["topk_ids"], batch["topk_logits"]
             if self.tail == "bucket" and "tail_mass" not in batch:
                 raise ValueError("tail='bucket' needs records written with "
                                  "--tail_temperature (no tail_mass found)")
-            tail = batch["tail_mass"] if self.tail == "bucket" else None
-            terms["soft_loss"] = self.soft_loss(
-                targets.soft_targets(ids, scores, self.num_classes,
-                                     self.temperature, tail),
-                logits, sample_weight=labeled)
-            terms["pseudo_loss"] = self.pseudo_loss(
-                targets.pseudo_targets(ids, scores, self.num_classes),
-                logits, sample_weight=1.0 - labeled)
+            tail = tf.gather(batch["tail_mass"], labeled) if (
+                self.tail == "bucket") else None
+            terms["soft_loss"] = _term(
+                self.soft_loss, labeled_share, targets.soft_targets(
+                    tf.gather(batch["topk_ids"], labeled),
+                    tf.gather(batch["topk_logits"], labeled),
+                    self.num_classes, self.temperature, tail),
+                tf.gather(logits, labeled))
+            terms["pseudo_loss"] = _term(
+                self.pseudo_loss, unlabeled_share, targets.pseudo_targets(
+                    tf.gather(batch["topk_ids"], unlabeled),
+                    tf.gather(batch["topk_logits"], unlabeled),
+                    self.num_classes),
+                tf.gather(logits, unlabeled))
         total = self.alpha * terms["hard_loss"] + (
             (1.0 - self.alpha) * terms.get("soft_loss", 0.0) +
             self.beta * terms.get("pseudo_loss", 0.0))
@@ -191,6 +203,19 @@ class DistillationStudent(keras.Model):
         return {"num_classes": self.num_classes, "alpha": self.alpha,
                 "beta": self.beta, "temperature": self.temperature,
                 "soft_scaling": self.soft_loss.scaling, "tail": self.tail}
+
+
+def _term(loss, share, y_true, y_pred):
+    """`loss`'s mean over some rows, times their share of the batch: the
+    mean over the whole batch with the other rows counting 0."""
+    # With no rows, a Keras loss returns an empty tensor; its sum is 0.
+    return share * tf.reduce_sum(loss(y_true, y_pred))
+
+
+def _rows(mask):
+    """Returns (indices of the rows where `mask` holds, their share of B)."""
+    share = tf.reduce_mean(tf.cast(mask, tf.float32))
+    return tf.where(mask)[:, 0], share
 
 
 def _labels(batch):
