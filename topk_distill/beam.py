@@ -18,9 +18,6 @@ Beam's (training shuffles anyway). Needs the `beam` extra:
 `pip install topk-distill[beam]`.
 """
 
-import datetime
-import os
-
 import apache_beam as beam
 import tensorflow as tf
 
@@ -69,15 +66,11 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
     teacher_args = (teacher_path, teacher_outputs, teacher_signature,
                     teacher_output_key)
     model = teacher.load_teacher(*teacher_args)
-    names = inputs.read_labels(labels_path)
-    scores = scores or ("probabilities" if unlabeled else "logits")
-    preprocessing.check_arguments(model, len(names), top_k, scores,
-                                  score_dtype, compression, num_shards,
-                                  labels_path, tail_temperature)
+    scores, label_ids = preprocessing.checked_settings(
+        model, labels_path, unlabeled, top_k, scores, score_dtype,
+        compression, num_shards, tail_temperature)
     settings = dict(top_k=top_k, scores=scores, score_dtype=score_dtype,
                     tail_temperature=tail_temperature)
-    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
-    suffix = ".tfrecord.gz" if compression == "gzip" else ".tfrecord"
     options = beam.options.pipeline_options.PipelineOptions(list(
         pipeline_args))
     with beam.Pipeline(options=options) as pipeline:
@@ -89,14 +82,23 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                                              max_batch_size=batch_size)
              | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, settings))
              | "Write" >> beam.io.WriteToTFRecord(
-                 output_prefix, file_name_suffix=suffix, num_shards=num_shards,
+                 output_prefix,
+                 file_name_suffix=records.shard_suffix(compression),
+                 num_shards=num_shards,
                  shard_name_template="-SSSSS-of-NNNNN",
                  compression_type=_compression(compression)))
-    skipped = _counter(pipeline.result, "skipped_unknown_labels")
-    return _write_metadata(model, input_path, labels_path, output_prefix,
-                           num_shards, skipped, dict(
-                               settings, unlabeled=unlabeled,
-                               compression=compression), command)
+    # Count and check the shards Beam wrote, then write the metadata, last.
+    counts = records.verify_shards(
+        f"{output_prefix}-*-of-{num_shards:05d}.tfrecord*",
+        {"compression": compression})
+    plan = preprocessing.record_set_plan(
+        model, input_path, labels_path, top_k, unlabeled, scores, score_dtype,
+        compression, tail_temperature, num_shards,
+        sum(n for n, _ in counts.values()),
+        _counter(pipeline.result, "skipped_unknown_labels"))
+    return preprocessing.write_final_metadata(
+        output_prefix, plan,
+        [(path, n) for path, (n, _) in sorted(counts.items())], command)
 
 
 def _parse(line, path, label_ids, skip_unknown_labels):
@@ -104,21 +106,15 @@ def _parse(line, path, label_ids, skip_unknown_labels):
     (with `skip_unknown_labels`) an unknown label."""
     if not line.strip():
         return
-    text, label = inputs.parse_line(line, path, f"line {line[:40]!r}")
-    if label_ids is None:
-        yield text, -1
-    elif label is None:
-        raise inputs.InputError(f"{path}: line {line[:40]!r} has no label; "
-                                "expected a labeled set (or pass --unlabeled)")
-    elif label in label_ids:
-        yield text, label_ids[label]
-    elif skip_unknown_labels:
+    where = f"line {line[:40]!r}"
+    text, label = inputs.parse_line(line, path, where)
+    label = preprocessing.label_id(label, label_ids, skip_unknown_labels,
+                                   f"{path}: {where}")
+    if label is None:
         beam.metrics.Metrics.counter(COUNTERS,
                                      "skipped_unknown_labels").inc()
     else:
-        raise inputs.InputError(f"{path}: line {line[:40]!r}: label {label!r}"
-                                " is not in the labels file (or pass "
-                                "--skip_unknown_labels)")
+        yield text, label
 
 
 class _ScoreBatch(beam.DoFn):
@@ -156,23 +152,3 @@ def _counter(result, name):
     found = result.metrics().query(beam.metrics.MetricsFilter().with_name(
         name))["counters"]
     return sum(c.committed or 0 for c in found)
-
-
-def _write_metadata(model, input_path, labels_path, prefix, num_shards,
-                    skipped, settings, command):
-    """Counts and checks the shards, then writes the metadata, last."""
-    pattern = f"{prefix}-*-of-{num_shards:05d}.tfrecord*"
-    counts = records.verify_shards(pattern, {
-        "compression": settings["compression"]})
-    plan = preprocessing.record_set_plan(
-        model, input_path, labels_path, settings["top_k"],
-        settings["unlabeled"], settings["scores"], settings["score_dtype"],
-        settings["compression"], settings["tail_temperature"], num_shards,
-        sum(n for n, _ in counts.values()), skipped)
-    metadata = dict(
-        plan, command=command,
-        shards=[{"file": os.path.basename(path), "examples": n}
-                for path, (n, _) in sorted(counts.items())],
-        created=datetime.datetime.now(datetime.timezone.utc).isoformat())
-    records.write_metadata(prefix, metadata)
-    return metadata

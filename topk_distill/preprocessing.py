@@ -72,12 +72,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     >>> teacher = topk_distill.load_teacher("teacher/teacher.keras")
     >>> preprocess(teacher, "train.tsv", "teacher/labels.txt", "out/train")
     """
-    names = inputs.read_labels(labels_path)
-    num_classes = len(names)
-    scores = scores or ("probabilities" if unlabeled else "logits")
-    check_arguments(teacher, num_classes, top_k, scores, score_dtype,
-                    compression, num_shards, labels_path, tail_temperature)
-    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
+    scores, label_ids = checked_settings(
+        teacher, labels_path, unlabeled, top_k, scores, score_dtype,
+        compression, num_shards, tail_temperature)
     num_rows, num_examples = _check_input(input_spec, data_dir, label_ids,
                                           skip_unknown_labels)
     if getattr(teacher, "num_rows", num_rows) != num_rows:
@@ -101,16 +98,14 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         teacher_bytes = _write(dataset, writer, num_examples, verbose)
     seconds = time.perf_counter() - start
     written = num_examples - writer.bounds[first]
-    metadata = dict(
-        plan, command=command,
-        shards=[{"file": os.path.basename(writer.path(i)), "examples": n}
-                for i, n in enumerate(writer.counts)],
-        created=datetime.datetime.now(datetime.timezone.utc).isoformat())
-    records.write_metadata(output_prefix, metadata)
+    metadata = write_final_metadata(
+        output_prefix, plan, [(writer.path(i), n)
+                              for i, n in enumerate(writer.counts)], command)
     os.remove(output_prefix + ".run.json")
     summary = dict(metadata, resumed_at_shard=first,
                    teacher_bytes_per_example=teacher_bytes / max(written, 1),
-                   dense_bytes_per_example=4 * num_classes, seconds=seconds)
+                   dense_bytes_per_example=4 * teacher.num_classes,
+                   seconds=seconds)
     if verbose:
         _print_summary(summary, output_prefix)
     return summary
@@ -136,6 +131,27 @@ def record_set_plan(teacher, input_spec, labels_path, top_k, unlabeled,
         "teacher": teacher.identity,
         "input": input_spec,
     }
+
+
+def write_final_metadata(prefix, plan, shards, command):
+    """Writes `PREFIX.meta.json` once every shard is complete.
+
+    Args:
+        prefix: the record set's prefix.
+        plan: its `record_set_plan`.
+        shards: `(path, examples)` of each shard, in order.
+        command: the command line, or `None`.
+
+    Returns:
+        The metadata written.
+    """
+    metadata = dict(
+        plan, command=command,
+        shards=[{"file": os.path.basename(path), "examples": n}
+                for path, n in shards],
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat())
+    records.write_metadata(prefix, metadata)
+    return metadata
 
 
 def _resume_from(prefix, plan):
@@ -169,10 +185,22 @@ def _read_json(path):
 
 
 
-def check_arguments(teacher, num_classes, top_k, scores, score_dtype,
-                    compression, num_shards, labels_path,
-                    tail_temperature=None):
-    """Refuses settings that cannot make a record set, naming them."""
+def checked_settings(teacher, labels_path, unlabeled, top_k, scores,
+                     score_dtype, compression, num_shards,
+                     tail_temperature=None):
+    """Checks the settings of a record set against its teacher and labels.
+
+    Returns:
+        `(scores, label ids)`: the score kind to store (`scores`, or its
+        default for the set's kind) and `{class name: id}` from the labels
+        file (`None` for an unlabeled set).
+
+    Raises:
+        ValueError: naming a setting that cannot make a record set.
+    """
+    names = inputs.read_labels(labels_path)
+    num_classes = len(names)
+    scores = scores or ("probabilities" if unlabeled else "logits")
     if tail_temperature is not None and (tail_temperature <= 0 or not top_k):
         raise ValueError(f"tail_temperature={tail_temperature}; expected a "
                          "positive temperature, with top_k > 0")
@@ -192,6 +220,7 @@ def check_arguments(teacher, num_classes, top_k, scores, score_dtype,
             raise ValueError(f"{name}={value!r}; expected one of {allowed}")
     if num_shards < 1:
         raise ValueError(f"num_shards={num_shards}; expected at least 1")
+    return scores, None if unlabeled else {n: i for i, n in enumerate(names)}
 
 
 def _examples(input_spec, data_dir, label_ids, skip_unknown_labels):
@@ -200,20 +229,28 @@ def _examples(input_spec, data_dir, label_ids, skip_unknown_labels):
     has label id None."""
     for row, (text, label) in enumerate(inputs.iter_examples(input_spec,
                                                              data_dir)):
-        if label_ids is None:
-            yield row, text, -1
-        elif label is None:
-            raise inputs.InputError(f"{input_spec}: example {row + 1} has no "
-                                    "label; expected a labeled set (or pass "
-                                    "--unlabeled)")
-        elif label in label_ids:
-            yield row, text, label_ids[label]
-        elif skip_unknown_labels:
-            yield row, text, None
-        else:
-            raise inputs.InputError(
-                f"{input_spec}: example {row + 1}: label {label!r} is not in "
-                "the labels file (or pass --skip_unknown_labels)")
+        yield row, text, label_id(label, label_ids, skip_unknown_labels,
+                                  f"{input_spec}: example {row + 1}")
+
+
+def label_id(label, label_ids, skip_unknown_labels, where):
+    """An example's class id: -1 in an unlabeled set (`label_ids` None);
+    None for an unknown label with `skip_unknown_labels` (left out).
+
+    Raises:
+        InputError: naming `where`, for a missing or unknown label.
+    """
+    if label_ids is None:
+        return -1
+    if label is None:
+        raise inputs.InputError(f"{where} has no label; expected a labeled "
+                                "set (or pass --unlabeled)")
+    if label in label_ids:
+        return label_ids[label]
+    if skip_unknown_labels:
+        return None
+    raise inputs.InputError(f"{where}: label {label!r} is not in the labels "
+                            "file (or pass --skip_unknown_labels)")
 
 
 def _check_input(input_spec, data_dir, label_ids, skip_unknown_labels):

@@ -40,8 +40,13 @@ class RecordFormatError(ValueError):
 
 def shard_path(prefix, index, num_shards, compression="none"):
     """Returns the path of shard `index`, e.g. `p-00003-of-00008.tfrecord.gz`."""
-    suffix = ".tfrecord.gz" if compression == "gzip" else ".tfrecord"
+    suffix = shard_suffix(compression)
     return f"{prefix}-{index:05d}-of-{num_shards:05d}{suffix}"
+
+
+def shard_suffix(compression="none"):
+    """Returns a shard's file suffix: `.tfrecord` or `.tfrecord.gz`."""
+    return ".tfrecord.gz" if compression == "gzip" else ".tfrecord"
 
 
 def metadata_path(prefix):
@@ -484,10 +489,10 @@ def make_distillation_dataset(labeled_pattern=None, unlabeled_pattern=None,
 
     Each batch holds `round(batch_size / (1 + r))` labeled examples and the
     rest unlabeled (label -1), `r = unlabeled_per_labeled`, spread evenly
-    over the batch (so each replica's slice of it holds both kinds). An epoch is one
-    pass over the labeled set; the unlabeled set repeats as needed. With no
-    labeled set, an epoch is one pass over the unlabeled set; with
-    `r = 0` or no unlabeled set, batches are labeled only.
+    over the batch (so each replica's slice of it holds both kinds). An
+    epoch is one pass over the labeled set; the unlabeled set repeats as
+    needed. With no labeled set, an epoch is one pass over the unlabeled
+    set; with `r = 0` or no unlabeled set, batches are labeled only.
 
     Teacher scores become log-space: stored probabilities p become log p
     (logits up to a per-example constant), so a batch's `topk_logits` mean
