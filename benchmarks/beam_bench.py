@@ -19,31 +19,13 @@ import sys
 import tempfile
 import time
 
-import keras
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from preprocess_bench import synthetic_input  # noqa: E402
-from topk_distill import (beam, inputs, models, preprocessing,  # noqa: E402
-                          records, teacher)
+from preprocess_bench import labeled_input_and_teacher  # noqa: E402
+from topk_distill import beam, preprocessing, records, teacher  # noqa: E402
 
 N, K = 3000, 20
-
-
-def prepare(work, examples):
-    rng = np.random.default_rng(0)
-    path = os.path.join(work, "in.tsv")
-    synthetic_input(path, examples, rng)
-    lines = open(path, encoding="utf-8").read().splitlines()
-    with open(path, "w", encoding="utf-8") as f:
-        f.writelines(f"{t}\tc{y}\n" for t, y in zip(
-            lines, rng.integers(0, N, size=examples)))
-    labels = os.path.join(work, "labels.txt")
-    inputs.write_labels(labels, [f"c{i}" for i in range(N)])
-    keras.utils.set_random_seed(0)
-    model_path = os.path.join(work, "teacher.keras")
-    models.make_teacher(lines[:5000], N).save(model_path)
-    return path, labels, model_path
 
 
 def timed(fn):
@@ -61,7 +43,8 @@ def main():
           f"K={K}", flush=True)
     times = {"local": [], "beam": []}
     with tempfile.TemporaryDirectory() as work:
-        data, labels, model_path = prepare(work, args.examples)
+        data, labels, model_path = labeled_input_and_teacher(
+            work, args.examples, np.random.default_rng(0))
         for repeat in range(args.repeats):
             local = os.path.join(work, f"local{repeat}")
             beamed = os.path.join(work, f"beam{repeat}")

@@ -43,6 +43,26 @@ def synthetic_input(path, count, rng):
             f.write(" ".join(vocab[w] for w in words) + "\n")
 
 
+def labeled_input_and_teacher(work, examples, rng):
+    """Writes WORK/in.tsv (synthetic texts, labels uniform over N), its
+    labels.txt and the reference teacher (untrained, fitted to the first
+    5,000 texts) as WORK/teacher.keras; returns the three paths."""
+    import keras
+
+    path = os.path.join(work, "in.tsv")
+    synthetic_input(path, examples, rng)
+    lines = open(path, encoding="utf-8").read().splitlines()
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(f"{t}\tc{y}\n" for t, y in zip(
+            lines, rng.integers(0, N, size=examples)))
+    labels = os.path.join(work, "labels.txt")
+    inputs.write_labels(labels, [f"c{i}" for i in range(N)])
+    keras.utils.set_random_seed(0)
+    teacher_path = os.path.join(work, "teacher.keras")
+    models.make_teacher(lines[:5000], N).save(teacher_path)
+    return path, labels, teacher_path
+
+
 def realistic_logits(z):
     """Scales logits to a standard deviation of 5 per example, as trained
     classifiers' are (an untrained head's are nearly all equal)."""

@@ -59,6 +59,8 @@ def write_input(path, examples, classes, seed=0):
 def synthetic_teacher(classes, seed=0):
     import tensorflow as tf
 
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from preprocess_bench import realistic_logits
     from topk_distill.teacher import Teacher
 
     rng = np.random.default_rng(seed)
@@ -71,9 +73,7 @@ def synthetic_teacher(classes, seed=0):
         words = tf.strings.split(texts)
         ids = tf.strings.to_hash_bucket_fast(words, WORDS)
         hidden = tf.reduce_mean(tf.gather(table, ids), axis=1)
-        logits = tf.matmul(hidden, weights)
-        mean, variance = tf.nn.moments(logits, axes=[-1], keepdims=True)
-        return 5.0 * (logits - mean) / tf.sqrt(variance + 1e-12) + prior
+        return realistic_logits(tf.matmul(hidden, weights)) + prior
 
     return Teacher(scores, classes, "logits",
                    {"kind": "synthetic", "path": "benchmarks/scale_bench.py",

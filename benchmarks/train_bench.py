@@ -34,28 +34,17 @@ METHODS = ("topk", "dense", "online")
 
 
 def prepare(work, examples):
-    import keras
     import numpy as np
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from preprocess_bench import synthetic_input
-    from topk_distill import inputs, models, preprocessing, teacher
+    from preprocess_bench import labeled_input_and_teacher
+    from topk_distill import preprocessing, teacher
 
-    rng = np.random.default_rng(0)
-    path = os.path.join(work, "in.tsv")
-    synthetic_input(path, examples, rng)
-    labels = rng.integers(0, N, size=examples)
-    lines = open(path, encoding="utf-8").read().splitlines()
-    with open(path, "w", encoding="utf-8") as f:
-        f.writelines(f"{t}\tc{y}\n" for t, y in zip(lines, labels))
-    inputs.write_labels(os.path.join(work, "labels.txt"),
-                        [f"c{i}" for i in range(N)])
-    keras.utils.set_random_seed(0)
-    model = models.make_teacher(lines[:5000], N)
-    model.save(os.path.join(work, "teacher.keras"))
-    loaded = teacher.load_teacher(os.path.join(work, "teacher.keras"))
+    path, labels, teacher_path = labeled_input_and_teacher(
+        work, examples, np.random.default_rng(0))
+    loaded = teacher.load_teacher(teacher_path)
     for name, top_k, dtype in (("topk", K, "float16"), ("dense", 0, "float32")):
-        preprocessing.preprocess(loaded, path, os.path.join(work, "labels.txt"),
+        preprocessing.preprocess(loaded, path, labels,
                                  os.path.join(work, name), top_k=top_k,
                                  score_dtype=dtype, verbose=0)
 
