@@ -54,7 +54,7 @@ def main():
             times["beam"].append(timed(lambda: beam.preprocess_with_beam(
                 model_path, data, labels, beamed, top_k=K,
                 pipeline_args=["--runner=DirectRunner"])))
-            counts = [records.read_metadata(p)["num_examples"]
+            counts = [records.RecordSet.read(p).num_examples
                       for p in (local, beamed)]
             assert counts == [args.examples] * 2, counts
             print(f"repeat {repeat}: local {times['local'][-1]:.1f} s, "

@@ -29,7 +29,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import inputs, models, preprocessing, records
+from topk_distill import inputs, models, preprocessing, reader
 from topk_distill.teacher import Teacher
 
 N, K, T = 3000, 20, 2.0
@@ -72,12 +72,13 @@ def realistic_logits(z):
 
 def bare_forward(teacher, path, batch_size):
     dataset = tf.data.Dataset.from_generator(
-        lambda: preprocessing._text_batches(path, None, None, False,
-                                            batch_size),
+        lambda: preprocessing.text_batches(path, None, None, False,
+                                           batch_size),
         output_signature=(tf.TensorSpec([None], tf.int64),
                           tf.TensorSpec([None], tf.string),
+                          tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.int64)))
-    dataset = dataset.map(lambda r, t, l: teacher(t, r)).prefetch(2)
+    dataset = dataset.map(lambda r, w, t, l: teacher(t, r)).prefetch(2)
     start = time.perf_counter()
     for _ in dataset:
         pass
@@ -86,16 +87,16 @@ def bare_forward(teacher, path, batch_size):
 
 def timed_preprocess(teacher, path, labels, prefix, batch_size, **kwargs):
     start = time.perf_counter()
-    summary = preprocessing.preprocess(teacher, path, labels, prefix, top_k=K,
-                                       unlabeled=True, scores="logits",
-                                       batch_size=batch_size, verbose=0,
-                                       **kwargs)
+    _, summary = preprocessing.preprocess(
+        teacher, path, labels, prefix, top_k=K, unlabeled=True,
+        scores="logits", batch_size=batch_size, overwrite=True, verbose=0,
+        **kwargs)
     return time.perf_counter() - start, summary
 
 
 def float16_effect(prefix16, prefix32):
     def soft(prefix):
-        batches = records.make_dataset(prefix + "-*", 4096)
+        batches = reader.make_dataset(prefix, 4096)
         return np.concatenate([tf.nn.softmax(b["topk_scores"] / T).numpy()
                                for b in batches])
     diff = np.abs(soft(prefix16) - soft(prefix32))

@@ -88,24 +88,23 @@ def run_preprocess(work, args):
         synthetic_teacher(args.classes), os.path.join(work, "in.tsv"),
         os.path.join(work, "labels.txt"), os.path.join(work, "rec"),
         top_k=args.top_k, num_shards=16, batch_size=args.batch_size,
-        verbose=0)
+        overwrite=True, verbose=0)
     return time.perf_counter() - start
 
 
 def run_train(work, args):
     import keras
 
-    from topk_distill import models, records, student
+    from topk_distill import mixer, models, reader, records, student
 
-    pattern = os.path.join(work, "rec-*")
+    record_set = records.RecordSet.read(os.path.join(work, "rec"))
     keras.utils.set_random_seed(0)
-    texts = records.make_dataset(pattern, 4096, verify=False).map(
-        lambda b: b["text"])
+    texts = reader.texts([record_set], 4096)
     model = student.DistillationStudent(
         models.make_student(texts, args.classes), args.classes)
     model.compile(optimizer="adam")
-    data = records.make_distillation_dataset(pattern, None, args.batch_size,
-                                             seed=0)
+    data = mixer.make_distillation_dataset(record_set, None, args.batch_size,
+                                           seed=0)
     start = time.perf_counter()
     model.fit(data, epochs=args.epochs, verbose=0)
     return time.perf_counter() - start

@@ -50,7 +50,7 @@ def main():
         if num_classes < 10_000:
             runs.append((0, "float32"))
         for top_k, dtype in runs:
-            summary = preprocessing.preprocess(
+            _, summary = preprocessing.preprocess(
                 teacher(num_classes), path, labels,
                 os.path.join(work, f"r{num_classes}_{top_k}_{dtype}"),
                 top_k=top_k, unlabeled=True, scores="logits",

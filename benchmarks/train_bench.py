@@ -46,7 +46,8 @@ def prepare(work, examples):
     for name, top_k, dtype in (("topk", K, "float16"), ("dense", 0, "float32")):
         preprocessing.preprocess(loaded, path, labels,
                                  os.path.join(work, name), top_k=top_k,
-                                 score_dtype=dtype, verbose=0)
+                                 score_dtype=dtype, overwrite=True,
+                                 verbose=0)
 
 
 class EpochTimer:
@@ -79,19 +80,17 @@ def online_teacher(kind, work):
 
 def child(method, work, teacher_kind):
     import keras
-    import tensorflow as tf
 
-    from topk_distill import models, records, student
+    from topk_distill import mixer, models, reader, records, student
 
     keras.utils.set_random_seed(0)
-    texts = records.make_dataset(os.path.join(work, "topk-*"), 1024).map(
-        lambda b: b["text"])
+    topk = records.RecordSet.read(os.path.join(work, "topk"))
+    texts = reader.texts([topk])
     small = models.make_student(texts, N)
     timer = EpochTimer()
     if method == "online":
         teacher = online_teacher(teacher_kind, work)
-        data = records.make_dataset(os.path.join(work, "topk-*"), BATCH,
-                                    shuffle=True, seed=0).map(
+        data = reader.make_dataset(topk, BATCH, shuffle=True, seed=0).map(
             lambda b: (b["text"], b["label"]))
         model = keras.distillation.Distiller(
             teacher=teacher, student=small,
@@ -102,14 +101,13 @@ def child(method, work, teacher_kind):
                       loss=keras.losses.SparseCategoricalCrossentropy(
                           from_logits=True))
     else:
-        data = records.make_distillation_dataset(
-            os.path.join(work, f"{method}-*"), batch_size=BATCH, seed=0)
+        data = mixer.make_distillation_dataset(
+            os.path.join(work, method), batch_size=BATCH, seed=0)
         model = student.DistillationStudent(small, N, alpha=0.9, beta=0.0,
                                             temperature=2.0)
         model.compile(optimizer="adam")
     model.fit(data, epochs=2, verbose=0, callbacks=[timer.callback])
-    examples = records.read_metadata(os.path.join(work, "topk"))[
-        "num_examples"]
+    examples = topk.num_examples
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": timer.seconds[-1], "peak_rss_mb": peak,
                       "examples_per_s": examples / timer.seconds[-1]}))

@@ -23,11 +23,11 @@ import sys
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from topk_distill import inputs, models, preprocessing, records, student
-from topk_distill.commands.demo import SETTINGS
+from topk_distill import (inputs, mixer, models, preprocessing, reader,
+                          records, student)
+from topk_distill.commands.demo import TRAINING as SETTINGS
 from topk_distill.teacher import load_teacher
 
 # The configuration every variant changes one thing of (the T^2 scaling
@@ -93,12 +93,11 @@ def test_set(work, names):
 def run(folder, labeled, unlabeled, settings, seed, epochs, test, names):
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
-    data = records.make_distillation_dataset(
-        os.path.join(folder, f"{labeled}-*"),
-        unlabeled and os.path.join(folder, f"{unlabeled}-*"),
+    data = mixer.make_distillation_dataset(
+        os.path.join(folder, labeled),
+        unlabeled and os.path.join(folder, unlabeled),
         batch_size=SETTINGS["batch_size"], seed=seed)
-    texts = records.make_dataset(os.path.join(folder, f"{labeled}-*"),
-                                 2048).map(lambda b: b["text"])
+    texts = reader.texts([os.path.join(folder, labeled)], 2048)
     model = student.DistillationStudent(
         models.make_student(texts, len(names)), len(names), **settings)
     model.compile(optimizer=keras.optimizers.Adam(SETTINGS["learning_rate"]))

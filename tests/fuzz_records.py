@@ -2,9 +2,9 @@
 
 Usage: python tests/fuzz_records.py [--cases=200000] [--seed=0]
 
-Each case goes the way the reader takes a record: `records.check_record`
+Each case goes the way the reader takes a record: `codec.check_record`
 (Python's protobuf parser) first, then TensorFlow's `parse_example`
-(`records.parse_batch`). It must parse into tensors of the declared shapes
+(`codec.parse_batch`). It must parse into tensors of the declared shapes
 or be rejected: RecordFormatError from the check, or
 tf.errors.InvalidArgumentError (or UnicodeDecodeError, when TF quotes bad
 bytes in its message) from TF; anything else, or a crash, is a bug.
@@ -19,19 +19,19 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import records
+from topk_distill import codec
+from topk_distill.records import RecordFormatError, RecordSet
 
-METADATA = {"top_k": 5, "dense": False, "score_dtype": "float16",
-            "tail_temperature": None}
+RECORD_SET = RecordSet(kind="labeled", num_classes=50, top_k=5)
 
 
 @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
 def _parse(serialized):
-    return records.parse_batch(serialized, METADATA)
+    return codec.parse_batch(serialized, RECORD_SET)
 
 
 def _valid(rng, count):
-    serialized, _ = records.serialize_batch(
+    serialized, _ = codec.serialize_batch(
         tf.constant([bytes(rng.integers(0, 256, rng.integers(0, 40),
                                         dtype=np.uint8)) for _ in range(count)]),
         tf.constant(rng.integers(-1, 50, count), tf.int64),
@@ -40,41 +40,51 @@ def _valid(rng, count):
     return list(serialized.numpy())
 
 
+KINDS = ("random", "truncation", "mutation")
+
+
 def cases(rng, count):
-    """Random bytes, truncations and byte flips of valid records."""
+    """Yields (kind, bytes): random bytes, truncations and byte flips of
+    valid records, in turn."""
     valid = _valid(rng, 64)
     for i in range(count):
-        kind = i % 3
-        if kind == 0:
-            yield bytes(rng.integers(0, 256, rng.integers(0, 200),
-                                     dtype=np.uint8))
-        else:
-            record = bytearray(valid[i % len(valid)])
-            if kind == 1:
-                yield bytes(record[:rng.integers(0, len(record))])
-            else:
-                for _ in range(rng.integers(1, 4)):
-                    record[rng.integers(0, len(record))] = rng.integers(0, 256)
-                yield bytes(record)
+        kind = KINDS[i % 3]
+        if kind == "random":
+            yield kind, bytes(rng.integers(0, 256, rng.integers(0, 200),
+                                           dtype=np.uint8))
+            continue
+        record = bytearray(valid[i % len(valid)])
+        if kind == "truncation":
+            yield kind, bytes(record[:rng.integers(0, len(record))])
+            continue
+        for _ in range(rng.integers(1, 4)):
+            record[rng.integers(0, len(record))] = rng.integers(0, 256)
+        yield kind, bytes(record)
 
 
 def fuzz(count, seed=0):
-    """Runs `count` cases; returns (parsed, rejected) counts."""
+    """Runs `count` cases; each parses into the declared shapes or is
+    rejected with one of the reader's errors (anything else raises).
+
+    Returns:
+        Counts: `{"parsed", "rejected", "parsed_mutations"}`.
+    """
     rng = np.random.default_rng(seed)
-    parsed = rejected = 0
-    for case in cases(rng, count):
+    counts = {"parsed": 0, "rejected": 0, "parsed_mutations": 0}
+    for kind, case in cases(rng, count):
         try:
-            records.check_record(case)
+            codec.check_record(case)
             batch = _parse(tf.constant([case]))
-        except (records.RecordFormatError, tf.errors.InvalidArgumentError,
+        except (RecordFormatError, tf.errors.InvalidArgumentError,
                 UnicodeDecodeError):
-            rejected += 1
+            counts["rejected"] += 1
             continue
-        assert batch["topk_ids"].shape == (1, 5)
-        assert batch["topk_scores"].shape == (1, 5)
+        assert batch["topk_ids"].shape == (1, 5), case
+        assert batch["topk_scores"].shape == (1, 5), case
         assert batch["topk_scores"].dtype == tf.float32
-        parsed += 1
-    return parsed, rejected
+        counts["parsed"] += 1
+        counts["parsed_mutations"] += kind == "mutation"
+    return counts
 
 
 def main():
@@ -83,9 +93,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     start = time.perf_counter()
-    parsed, rejected = fuzz(args.cases, args.seed)
+    counts = fuzz(args.cases, args.seed)
     print(f"{args.cases} cases in {time.perf_counter() - start:.0f} s: "
-          f"{parsed} parsed, {rejected} rejected, no crash")
+          f"{counts['parsed']} parsed, {counts['rejected']} rejected, no "
+          "crash")
 
 
 if __name__ == "__main__":

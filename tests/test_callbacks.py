@@ -77,3 +77,32 @@ def test_target_metric_stopping():
     model.stop_training = False
     low.on_epoch_end(0, {"val_loss": 0.9})
     assert model.stop_training
+
+
+def test_plateau_needs_two_points_spanning_the_window():
+    # Steps longer than the window: each window holds one point; max - min
+    # of one point is 0, which once stopped training at the first batch.
+    clock = FakeClock()
+    stop = LossPlateauStopping(window_seconds=5, min_delta=0.01, clock=clock)
+    assert _drive(stop, [5.0, 4.0, 3.0, 2.0], seconds_per_batch=6.0,
+                  clock=clock) is None
+    # Flat from the third step: the points at 18 s and 24 s span 6 s.
+    assert _drive(stop, [5.0, 4.0, 3.0, 3.0, 3.0], seconds_per_batch=6.0,
+                  clock=clock) == 3
+
+
+def test_a_pause_longer_than_the_window_compares_across_it():
+    # A 61 s epoch-end pause with a 60 s window: the first batch after the
+    # pause is compared with the last one before it.
+    clock = FakeClock()
+    stop = LossPlateauStopping(window_seconds=60, min_delta=0.01, clock=clock)
+    model = types.SimpleNamespace(stop_training=False)
+    stop.set_model(model)
+    stop.on_train_begin()
+    for step, (seconds, loss) in enumerate([(1, 2.0), (61, 1.5), (1, 1.5)]):
+        clock.now += seconds
+        stop.on_train_batch_end(step, {"loss": loss})
+        assert not model.stop_training, step
+    clock.now += 61
+    stop.on_train_batch_end(3, {"loss": 1.5})
+    assert model.stop_training and stop.stopped_at == 124.0

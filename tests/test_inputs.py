@@ -69,9 +69,10 @@ def test_tfds_reader(tmp_path):
     spec = "tfds:topk_distill_tiny_text:test"
     assert sorted(inputs.iter_examples(spec, data_dir)) == [
         ("text 0", "neg"), ("text 1", "pos")]
-    default_split = inputs.iter_examples("tfds:topk_distill_tiny_text",
-                                         data_dir)
-    assert len(list(default_split)) == 3
+    default_split = inputs.iter_located("tfds:topk_distill_tiny_text",
+                                        data_dir)
+    assert [where for where, _, _ in default_split] == [
+        f"tfds:topk_distill_tiny_text:train example {i}" for i in (1, 2, 3)]
 
 
 def test_labels_round_trip_and_hash(tmp_path):
@@ -96,3 +97,26 @@ def test_labels_errors(tmp_path, content, expected):
 
 def test_build_labels_sorted_unique(labeled_tsv):
     assert inputs.build_labels(labeled_tsv) == ["animal", "finance", "food"]
+
+
+def test_label_ids_and_their_errors_name_file_and_line(tmp_path):
+    path = tmp_path / "a.tsv"
+    path.write_text("one\tx\n\ntwo\n", encoding="utf-8")
+    with pytest.raises(inputs.InputError, match=r"a.tsv:3: no label; "
+                       "expected a labeled set"):
+        inputs.read_labeled(str(path), ["x"])
+    path.write_text("one\tx\n\n\ntwo\ty\n", encoding="utf-8")
+    with pytest.raises(inputs.InputError, match=r"a.tsv:4: label 'y' is not "
+                       "in the labels file"):
+        inputs.read_labeled(str(path), ["x"])
+    assert inputs.read_labeled(str(path), ["y", "x"]) == (["one", "two"],
+                                                          [1, 0])
+    assert inputs.label_id("y", {"x": 0}, "here", skip_unknown=True) is None
+    assert inputs.label_id("y", None, "here") == -1
+
+
+def test_an_input_without_examples_is_refused(tmp_path):
+    path = tmp_path / "empty.tsv"
+    path.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(inputs.InputError, match="empty.tsv: no examples"):
+        inputs.read_labeled(str(path), ["x"])

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from topk_distill import losses, targets
+from topk_distill.loss_config import LossConfig
 
 
 def _log_softmax(z):
@@ -41,38 +42,15 @@ def test_bucket_tail_matches_numpy(rng):
     np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
-def test_top_k_equal_to_n_is_dense_distillation(rng):
+def test_dense_soft_term_is_keras_kl_divergence_plus_entropy(rng):
     teacher = rng.normal(0, 4, size=(5, 9)).astype(np.float32)
     student = rng.normal(0, 4, size=(5, 9)).astype(np.float32)
-    order = np.argsort(-teacher, axis=1)
-    sparse = targets.soft_targets(tf.constant(order), tf.constant(
-        np.take_along_axis(teacher, order, 1)), 9, 3.0)
     dense = tf.nn.softmax(teacher / 3.0)
-    np.testing.assert_allclose(sparse, dense, rtol=1e-6, atol=1e-7)
     kd = keras.losses.KLDivergence(reduction=None)(dense, tf.nn.softmax(
         student / 3.0)) - tf.reduce_sum(dense * tf.math.log(dense), -1)
     np.testing.assert_allclose(
-        losses.soft_target_crossentropy(sparse, student, 3.0, "t2"),
+        losses.soft_target_crossentropy(dense, student, 3.0, "t2"),
         kd * 9.0, rtol=1e-4)
-
-
-def test_renormalised_top_k_targets(rng):
-    ids = tf.constant([[4, 1, -1], [0, 2, 3]])
-    logits = tf.constant([[2.0, 0.0, 99.0], [1.0, 1.0, 1.0]])
-    got = targets.soft_targets(ids, logits, 5, 2.0).numpy()
-    e = np.exp(1.0)
-    np.testing.assert_allclose(got[0], [0, 1 / (1 + e), 0, 0, e / (1 + e)],
-                               rtol=1e-6)
-    np.testing.assert_allclose(got[1], [1 / 3, 0, 1 / 3, 1 / 3, 0], rtol=1e-6)
-
-
-def test_pseudo_targets_one_hot_and_normalised():
-    one = targets.pseudo_targets(tf.constant([[3], [-1]]),
-                                 tf.constant([[np.log(0.2)], [0.0]]), 4)
-    np.testing.assert_array_equal(one, [[0, 0, 0, 1], [0, 0, 0, 0]])
-    two = targets.pseudo_targets(tf.constant([[1, 2]]),
-                                 tf.math.log([[0.6, 0.2]]), 4)
-    np.testing.assert_allclose(two, [[0, 0.75, 0.25, 0]], rtol=1e-6)
 
 
 @pytest.mark.parametrize("tail", [False, True])
@@ -90,10 +68,23 @@ def test_extreme_logits_give_finite_loss_and_gradients(tail):
 
 
 def test_loss_config_round_trip_and_validation():
-    loss = losses.SoftTargetCrossentropy(3.0, "inverse_t")
+    loss = losses.SoftTargetCrossentropy(3.0, "t2")
     again = keras.losses.deserialize(keras.losses.serialize(loss))
-    assert (again.temperature, again.scaling) == (3.0, "inverse_t")
+    assert (again.temperature, again.scaling) == (3.0, "t2")
     with pytest.raises(ValueError, match="temperature=0"):
         losses.SoftTargetCrossentropy(0.0)
-    with pytest.raises(ValueError, match="scaling='t'"):
+    with pytest.raises(ValueError, match="soft_scaling='t'"):
         losses.SoftTargetCrossentropy(1.0, "t")
+
+
+def test_the_default_scaling_is_the_students(rng):
+    # One default everywhere: the function, the Keras loss, the student and
+    # the command line all scale by 1/T unless told otherwise.
+    y_true = rng.dirichlet(np.ones(4), size=2).astype(np.float32)
+    logits = rng.normal(size=(2, 4)).astype(np.float32)
+    plain = -(y_true * _log_softmax(logits / 4.0)).sum(-1)
+    np.testing.assert_allclose(
+        losses.soft_target_crossentropy(y_true, logits, 4.0), plain / 4.0,
+        rtol=1e-5)
+    assert losses.SoftTargetCrossentropy(4.0).scaling == "inverse_t"
+    assert LossConfig().soft_scaling == "inverse_t"

@@ -2,9 +2,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import write_record_set
-from topk_distill import losses, models, records, targets
+from topk_distill import mixer, models, targets
 from topk_distill.student import DistillationStudent
 
 N = 5
@@ -32,23 +34,12 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-@pytest.mark.parametrize("alpha, beta, message", [
-    (0.5, 0.1, "alpha=0.5; expected 0.5 < alpha < 1"),
-    (1.0, 0.1, "alpha=1.0; expected 0.5 < alpha < 1"),
-    (0.8, 0.9, "beta=0.9; expected 0 <= beta <= alpha=0.8"),
-    (0.8, -0.1, "beta=-0.1"),
-])
-def test_alpha_beta_ranges(alpha, beta, message):
-    with pytest.raises(ValueError, match=message):
-        DistillationStudent(_student(), N, alpha=alpha, beta=beta)
-
-
-def test_strict_false_lifts_the_ranges():
+def test_loss_settings_are_checked():
+    with pytest.raises(ValueError, match="alpha=0.5; expected 0.5 < alpha"):
+        DistillationStudent(_student(), N, alpha=0.5, beta=0.1)
     model = DistillationStudent(_student(), N, alpha=0.3, beta=0.9,
                                 strict=False)
     assert (model.alpha, model.beta) == (0.3, 0.9)
-    with pytest.raises(ValueError, match="expected 0 <= alpha <= 1"):
-        DistillationStudent(_student(), N, alpha=1.5, strict=False)
 
 
 def test_three_term_loss_matches_numpy():
@@ -84,14 +75,20 @@ def test_one_kind_batches():
     assert only_unlabeled["pseudo_loss"] > 0
 
 
-def test_bucket_tail_needs_tail_mass():
-    model = DistillationStudent(_student(), N, tail="bucket")
+def test_bucket_tail_needs_masses_taken_at_its_temperature():
+    model = DistillationStudent(_student(), N, tail="bucket", temperature=2.0)
     batch = _batch([1], [[1, 0]], [[1.0, 0.0]])
     with pytest.raises(ValueError, match="--tail_temperature"):
         model.compute_losses(batch, model(batch["text"]))
-    batch = _batch([1], [[1, 0]], [[1.0, 0.0]], tail=[0.25])
+    batch = _batch([1, -1], [[1, 0], [2, -1]], [[1.0, 0.0], [0.0, 0.0]],
+                   tail=[0.25, 0.0])
+    batch["tail_temperature"] = tf.constant([2.0, 0.0])
     _, terms = model.compute_losses(batch, model(batch["text"]))
     assert np.isfinite(terms["soft_loss"])
+    batch["tail_temperature"] = tf.constant([1.0, 0.0])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="records' tail "
+                       "masses were taken at another tail_temperature"):
+        model.compute_losses(batch, model(batch["text"]))
 
 
 def test_gradients_reach_only_the_student():
@@ -109,7 +106,7 @@ def test_gradients_reach_only_the_student():
                          "top1", "top5"}
 
 
-def test_fit_on_mixed_records_and_evaluate(tmp_path):
+def test_fit_on_mixed_records_lowers_the_loss_and_evaluates(tmp_path):
     labeled = write_record_set(str(tmp_path / "lab"), TEXTS[:6],
                                [0, 1, 2, 0, 1, 2],
                                [[i % N, (i + 1) % N] for i in range(6)],
@@ -117,68 +114,16 @@ def test_fit_on_mixed_records_and_evaluate(tmp_path):
     unlabeled = write_record_set(str(tmp_path / "unl"), TEXTS[6:],
                                  [-1, -1], [[0], [1]], [[0.9], [0.8]], N,
                                  scores_kind="probabilities")
-    ds = records.make_distillation_dataset(labeled, unlabeled, batch_size=4,
-                                           unlabeled_per_labeled=1.0, seed=0)
-    batches = list(ds)
-    assert len(batches) == ds.cardinality() == 3
-    # Kinds alternate, so each half of a batch (a replica's share) has both.
-    assert [b["label"].numpy().tolist()[1::2] for b in batches] == [
-        [-1, -1]] * 3
-    assert all(min(b["label"].numpy()[0::2]) >= 0 for b in batches)
-    assert batches[0]["topk_ids"].shape == (4, 2)
-    np.testing.assert_allclose(batches[0]["topk_logits"][1::2, 0],
-                               np.log([0.9, 0.8])[[0, 1]] if (
-                                   batches[0]["topk_ids"][1, 0] == 0) else
-                               np.log([0.8, 0.9]), rtol=1e-6)
+    ds = mixer.make_distillation_dataset(labeled, unlabeled, batch_size=4,
+                                         seed=0)
     model = DistillationStudent(_student(), N)
-    model.compile(optimizer="adam")
-    history = model.fit(ds, epochs=2, verbose=0)
-    assert len(history.history["loss"]) == 2
-    only_unlabeled = records.make_distillation_dataset(None, unlabeled, 2)
-    assert model.evaluate(only_unlabeled, return_dict=True,
-                          verbose=0)["pseudo_loss"] > 0
-
-
-def test_tf_data_service_serves_the_same_batches(tmp_path):
-    labeled = write_record_set(str(tmp_path / "lab"), TEXTS[:6],
-                               [0, 1, 2, 0, 1, 2],
-                               [[i % N, (i + 1) % N] for i in range(6)],
-                               [[2.0, 0.0]] * 6, N, num_shards=2)
-    unlabeled = write_record_set(str(tmp_path / "unl"), TEXTS[6:], [-1, -1],
-                                 [[0], [1]], [[0.9], [0.8]], N,
-                                 scores_kind="probabilities")
-    service = tf.data.experimental.service
-    dispatcher = service.DispatchServer()
-    workers = [service.WorkerServer(service.WorkerConfig(
-        dispatcher.target.split("://")[1])) for _ in range(2)]
-
-    def texts(data_service):
-        """(labeled texts, unlabeled texts) of one epoch."""
-        ds = records.make_distillation_dataset(
-            labeled, unlabeled, batch_size=4, shuffle=False,
-            data_service=data_service)
-        pairs = [(t, y) for b in ds for t, y in zip(
-            b["text"].numpy().tolist(), b["label"].numpy())]
-        return (sorted(t for t, y in pairs if y >= 0),
-                {t for t, y in pairs if y < 0})
-
-    # Each labeled record once per epoch, split among the service's workers
-    # (each batches its share, so there may be more, smaller batches).
-    served, local = texts(dispatcher.target), texts(None)
-    assert served[0] == local[0] and len(local[0]) == 6
-    assert served[1] == local[1] == {t.encode() for t in TEXTS[6:]}
-    model = DistillationStudent(_student(), N)
-    model.compile(optimizer="adam")
-    served = records.make_distillation_dataset(labeled, unlabeled, 4,
-                                               data_service=dispatcher.target)
-    history = model.fit(served, epochs=2, verbose=0)
-    assert len(history.history["loss"]) == 2
-    del workers
-
-
-def test_uneven_mix_is_spread_over_the_batch():
-    kinds = tf.gather(["L"] * 6 + ["U"] * 2, records._interleaving(6, 2))
-    assert b"".join(kinds.numpy()) == b"LLULLLUL"
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    history = model.fit(ds, epochs=5, verbose=0)
+    assert len(history.history["loss"]) == 5
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    only_unlabeled = mixer.make_distillation_dataset(None, unlabeled, 2)
+    logs = model.evaluate(only_unlabeled, return_dict=True, verbose=0)
+    assert logs["pseudo_loss"] > 0 and logs["hard_loss"] == 0
 
 
 def test_validation_without_teacher_scores():
@@ -188,8 +133,12 @@ def test_validation_without_teacher_scores():
                                         "label": tf.constant([0, 1, 2],
                                                              tf.int64)})
     logs = model.evaluate(val, return_dict=True, verbose=0)
-    assert logs["soft_loss"] == 0 and logs["hard_loss"] > 0
-    assert 0 <= logs["top1"] <= logs["top5"] <= 1
+    logits = model(tf.constant(TEXTS[:3])).numpy()
+    assert logs["soft_loss"] == 0 and logs["pseudo_loss"] == 0
+    np.testing.assert_allclose(logs["hard_loss"], -np.mean(
+        _log_softmax(logits)[[0, 1, 2], [0, 1, 2]]), rtol=1e-5)
+    assert logs["top1"] == pytest.approx(
+        np.mean(logits.argmax(1) == [0, 1, 2]))
 
 
 def test_mixed_precision_keeps_a_float32_finite_loss():
@@ -231,3 +180,40 @@ def test_mirrored_strategy_matches_one_device():
     np.testing.assert_allclose(two_loss, one_loss, atol=1e-5)
     for a, b in zip(one_weights, two_weights):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 60), st.integers(1, 10), st.integers(1, 10),
+       st.integers(1, 16), st.sampled_from([1.0, 100.0, 1e4]),
+       st.integers(0, 2**32 - 1))
+def test_loss_is_finite_and_targets_are_distributions(n, k, h, b, scale,
+                                                      seed):
+    k, h = min(k, n), min(h, n)
+    rng = np.random.default_rng(seed)
+    width = max(k, h)
+    labels = rng.integers(-1, n, b)
+    ids = np.full((b, width), -1)
+    for i, label in enumerate(labels):
+        count = k if label >= 0 else h
+        ids[i, :count] = rng.choice(n, count, replace=False)
+    logits = (rng.normal(size=(b, width)) * scale).astype(np.float32)
+    soft = targets.soft_targets(tf.constant(ids), tf.constant(logits), n, 2.0)
+    np.testing.assert_allclose(tf.reduce_sum(soft, -1), 1.0, rtol=1e-5)
+    student_logits = tf.constant(rng.normal(size=(b, n)) * scale, tf.float32)
+    batch = {"label": tf.constant(labels, tf.int64),
+             "topk_ids": tf.constant(ids), "topk_logits": tf.constant(logits)}
+    total, terms = _losses(n)(batch, student_logits)
+    assert np.isfinite(total.numpy()) and total.numpy() >= 0
+    for value in terms.values():
+        assert np.isfinite(value.numpy()) and value.numpy() >= 0
+
+
+_MODELS = {}
+
+
+def _losses(n):
+    """One DistillationStudent per N (its student is never called)."""
+    if n not in _MODELS:
+        student = keras.Sequential([keras.Input((1,)), keras.layers.Dense(n)])
+        _MODELS[n] = DistillationStudent(student, n).compute_losses
+    return _MODELS[n]

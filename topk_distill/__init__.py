@@ -1,12 +1,13 @@
 """topk-distill: top-K knowledge distillation for text classification.
 
 The data flow, top to bottom:
-text (`inputs`) -> teacher (`teacher`) -> top-K records (`preprocessing`,
-or `beam` on an Apache Beam runner; `records`) -> tf.data
-(`make_distillation_dataset`) -> dense targets
-(`targets`) -> loss (`losses`) -> `DistillationStudent.fit` (`student`,
-`callbacks`) -> SavedModel / TFLite (`export`) -> classify and evaluate
-(`evaluation`).
+text (`inputs`) -> teacher (`teacher`, trained by `teacher_training`) ->
+top-K records (`preprocessing`, or `beam` on an Apache Beam runner; the
+record set is `records`, its codec `codec`, its files `shards`) -> tf.data
+(`reader`, `mixer`) -> dense targets (`targets`) -> loss (`loss_config`,
+`losses`) -> `DistillationStudent.fit` (`student`, `callbacks`; run by
+`training`, on a cluster with `distribute`) -> SavedModel / TFLite
+(`export`) -> classify (`serving`) and evaluate (`evaluation`).
 
 Names are imported on first use, so `import topk_distill` (and the command
 line's `--help`) does not import TensorFlow.
@@ -23,12 +24,17 @@ _EXPORTS = {
     "iter_examples": "inputs",
     "Teacher": "teacher",
     "load_teacher": "teacher",
+    "train_teacher": "teacher_training",
     "preprocess": "preprocessing",
     "preprocess_with_beam": "beam",
-    "make_dataset": "records",
-    "read_metadata": "records",
+    "RecordSet": "records",
     "RecordFormatError": "records",
-    "make_distillation_dataset": "records",
+    "read_metadata": "records",
+    "ShardWriter": "shards",
+    "verify_shards": "shards",
+    "make_dataset": "reader",
+    "make_distillation_dataset": "mixer",
+    "LossConfig": "loss_config",
     "DistillationStudent": "student",
     "SoftTargetCrossentropy": "losses",
     "soft_target_crossentropy": "losses",
@@ -37,9 +43,11 @@ _EXPORTS = {
     "LossPlateauStopping": "callbacks",
     "TargetMetricStopping": "callbacks",
     "NonFiniteLossStopping": "callbacks",
-    "verify_shards": "records",
+    "train_student": "training",
     "export_saved_model": "export",
     "export_tflite": "export",
+    "load_saved_model": "serving",
+    "classify": "serving",
     "evaluate": "evaluation",
     "precision_at_k": "evaluation",
     "make_teacher": "models",

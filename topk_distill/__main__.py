@@ -2,4 +2,5 @@
 
 from topk_distill import cli
 
-cli.run()
+if __name__ == "__main__":
+    cli.run()

@@ -18,10 +18,13 @@ Beam's (training shuffles anyway). Needs the `beam` extra:
 `pip install topk-distill[beam]`.
 """
 
+import dataclasses
+import os
+
 import apache_beam as beam
 import tensorflow as tf
 
-from topk_distill import inputs, preprocessing, records, teacher
+from topk_distill import inputs, preprocessing, records, shards, teacher
 
 COUNTERS = "topk_distill"
 
@@ -31,9 +34,8 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                          compression="none", batch_size=256,
                          score_dtype="float16", tail_temperature=None,
                          skip_unknown_labels=False, teacher_outputs="logits",
-                         teacher_signature="serving_default",
-                         teacher_output_key=None, pipeline_args=(),
-                         command=None):
+                         teacher_signature=None, teacher_output_key=None,
+                         pipeline_args=(), command=None, overwrite=False):
     """Writes the teacher's top-K records for one input with Apache Beam.
 
     Args:
@@ -47,15 +49,18 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
             `["--runner=DataflowRunner", "--project=p", "--region=r",
             "--temp_location=gs://b/tmp"]` (default: the DirectRunner).
         command: the command line, stored in the metadata.
+        labels_path: `None` takes the teacher's own `labels.txt`.
         Others: as in `preprocessing.preprocess`.
 
     Returns:
-        The metadata dict written to `PREFIX.meta.json`.
+        The `RecordSet` written.
 
     Example:
-    >>> preprocess_with_beam("teacher.keras", "train.tsv", "labels.txt",
-    ...                      "records/train",
-    ...                      pipeline_args=["--runner=DirectRunner"])
+
+    ```python
+    preprocess_with_beam("teacher", "train.tsv", None, "records/train",
+                         pipeline_args=["--runner=DirectRunner"])
+    ```
     """
     if teacher_path.endswith(".npy") or input_path.startswith(
             inputs.TFDS_PREFIX):
@@ -66,39 +71,52 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
     teacher_args = (teacher_path, teacher_outputs, teacher_signature,
                     teacher_output_key)
     model = teacher.load_teacher(*teacher_args)
-    scores, label_ids = preprocessing.checked_settings(
+    labels_path = labels_path or model.labels_path
+    if labels_path is None:
+        raise ValueError(f"--teacher={teacher_path} has no labels.txt beside "
+                         "it; pass --labels")
+    scores, names = preprocessing.checked_settings(
         model, labels_path, unlabeled, top_k, scores, score_dtype,
         compression, num_shards, tail_temperature)
+    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
+    plan = preprocessing.record_set_plan(
+        model, input_path, labels_path, names, top_k, unlabeled, scores,
+        score_dtype, compression, tail_temperature, num_shards, 0, 0)
+    preprocessing.prepare_output(output_prefix, plan, overwrite=overwrite)
     settings = dict(top_k=top_k, scores=scores, score_dtype=score_dtype,
                     tail_temperature=tail_temperature)
     options = beam.options.pipeline_options.PipelineOptions(list(
         pipeline_args))
-    with beam.Pipeline(options=options) as pipeline:
-        _ = (pipeline
-             | "Read" >> beam.io.ReadFromText(input_path)
-             | "Parse" >> beam.FlatMap(_parse, input_path, label_ids,
-                                       skip_unknown_labels)
-             | "Batch" >> beam.BatchElements(min_batch_size=1,
-                                             max_batch_size=batch_size)
-             | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, settings))
-             | "Write" >> beam.io.WriteToTFRecord(
-                 output_prefix,
-                 file_name_suffix=records.shard_suffix(compression),
-                 num_shards=num_shards,
-                 shard_name_template="-SSSSS-of-NNNNN",
-                 compression_type=_compression(compression)))
+    try:
+        with beam.Pipeline(options=options) as pipeline:
+            _ = (pipeline
+                 | "Read" >> beam.io.ReadFromText(input_path)
+                 | "Parse" >> beam.FlatMap(_parse, input_path, label_ids,
+                                           skip_unknown_labels)
+                 | "Batch" >> beam.BatchElements(min_batch_size=1,
+                                                 max_batch_size=batch_size)
+                 | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, settings))
+                 | "Write" >> beam.io.WriteToTFRecord(
+                     output_prefix,
+                     file_name_suffix=records.shard_suffix(compression),
+                     num_shards=num_shards,
+                     shard_name_template="-SSSSS-of-NNNNN",
+                     compression_type=_compression(compression)))
+    except Exception:
+        # Beam names the shards only when the pipeline succeeds; the plan
+        # goes too, so that nothing of the run is left.
+        tf.io.gfile.remove(records.run_path(output_prefix))
+        raise
     # Count and check the shards Beam wrote, then write the metadata, last.
-    counts = records.verify_shards(
-        f"{output_prefix}-*-of-{num_shards:05d}.tfrecord*",
-        {"compression": compression})
-    plan = preprocessing.record_set_plan(
-        model, input_path, labels_path, top_k, unlabeled, scores, score_dtype,
-        compression, tail_temperature, num_shards,
-        sum(n for n, _ in counts.values()),
-        _counter(pipeline.result, "skipped_unknown_labels"))
-    return preprocessing.write_final_metadata(
-        output_prefix, plan,
-        [(path, n) for path, (n, _) in sorted(counts.items())], command)
+    written = [records.Shard(os.path.basename(path), n) for path, (n, _) in
+               sorted(shards.verify_shards(plan, files=tf.io.gfile.glob(
+                   f"{output_prefix}-*-of-{num_shards:05d}.tfrecord*")
+               ).items())]
+    plan = dataclasses.replace(
+        plan, num_examples=sum(s.examples for s in written),
+        skipped_unknown_labels=_counter(pipeline.result,
+                                        "skipped_unknown_labels"))
+    return preprocessing.finish(output_prefix, plan, written, command)
 
 
 def _parse(line, path, label_ids, skip_unknown_labels):
@@ -108,8 +126,8 @@ def _parse(line, path, label_ids, skip_unknown_labels):
         return
     where = f"line {line[:40]!r}"
     text, label = inputs.parse_line(line, path, where)
-    label = preprocessing.label_id(label, label_ids, skip_unknown_labels,
-                                   f"{path}: {where}")
+    label = inputs.label_id(label, label_ids, f"{path}: {where}",
+                            skip_unknown_labels)
     if label is None:
         beam.metrics.Metrics.counter(COUNTERS,
                                      "skipped_unknown_labels").inc()

@@ -15,10 +15,12 @@ import keras
 class LossPlateauStopping(keras.callbacks.Callback):
     """Stops when the loss varied by less than `min_delta` over `window_seconds`.
 
-    Checked after every batch: the callback keeps the (time, loss) pairs of
-    the last `window_seconds` of wall-clock time; once it has seen a whole
-    window, it stops training if max - min of the monitored value over the
-    window is below `min_delta`.
+    Checked after every batch. The loss must have been watched over the
+    whole window: the callback keeps the (time, loss) points from the last
+    one at or before `now - window_seconds` on, so at least two points span
+    the window, and stops training when max - min of those points is below
+    `min_delta`. With steps (or an epoch-end pause) longer than the window,
+    that compares the two points around it, never one point with itself.
 
     Args:
         window_seconds: the window ("set duration"), in seconds.
@@ -29,8 +31,19 @@ class LossPlateauStopping(keras.callbacks.Callback):
             (tests pass a fake one).
 
     Example:
-    >>> stop = LossPlateauStopping(window_seconds=600, min_delta=1e-3)
-    >>> model.fit(dataset, epochs=1000, callbacks=[stop])
+    >>> import types
+    >>> now = [0.0]
+    >>> stop = LossPlateauStopping(window_seconds=10, min_delta=0.01,
+    ...                            clock=lambda: now[0])
+    >>> stop.set_model(types.SimpleNamespace(stop_training=False))
+    >>> stop.on_train_begin()
+    >>> for batch, loss in enumerate([3.0, 2.0, 1.0, 1.0, 1.0]):
+    ...     now[0] += 6.0  # 6 s a step, longer than half the window
+    ...     stop.on_train_batch_end(batch, {"loss": loss})
+    ...     if stop.model.stop_training:
+    ...         break
+    >>> batch, stop.stopped_at  # 1.0 at 18 s and 24 s and 30 s: flat over 12 s
+    (4, 30.0)
     """
 
     def __init__(self, window_seconds, min_delta, monitor="loss",
@@ -56,10 +69,12 @@ class LossPlateauStopping(keras.callbacks.Callback):
             return
         now = self.clock()
         self.history.append((now, float(logs[self.monitor])))
-        while self.history[0][0] < now - self.window_seconds:
+        edge = now - self.window_seconds
+        # Keep one point at or before the window's start: the anchor.
+        while len(self.history) > 1 and self.history[1][0] <= edge:
             self.history.popleft()
-        if now - self.start < self.window_seconds:
-            return
+        if len(self.history) < 2 or self.history[0][0] > edge:
+            return  # The points do not span the window yet.
         values = [value for _, value in self.history]
         if max(values) - min(values) < self.min_delta:
             self.model.stop_training = True
@@ -75,8 +90,13 @@ class TargetMetricStopping(keras.callbacks.Callback):
         mode: `"max"` (reach or exceed) or `"min"` (reach or go below).
 
     Example:
-    >>> model.fit(train, validation_data=val, epochs=100,
-    ...           callbacks=[TargetMetricStopping("val_top1", 0.45)])
+    >>> import types
+    >>> stop = TargetMetricStopping("val_top1", 0.45)
+    >>> stop.set_model(types.SimpleNamespace(stop_training=False))
+    >>> stop.on_epoch_end(0, {"val_top1": 0.40})
+    >>> stop.on_epoch_end(1, {"val_top1": 0.46})
+    >>> stop.model.stop_training, stop.stopped_epoch
+    (True, 1)
     """
 
     def __init__(self, monitor, target, mode="max"):
@@ -110,9 +130,12 @@ class NonFiniteLossStopping(keras.callbacks.Callback):
     precision.
 
     Example:
+    >>> import types
     >>> stop = NonFiniteLossStopping()
-    >>> model.fit(dataset, callbacks=[stop])
-    >>> stop.message  # None, or what happened and what to try
+    >>> stop.set_model(types.SimpleNamespace(stop_training=False))
+    >>> stop.on_train_batch_end(7, {"loss": float("nan")})
+    >>> stop.model.stop_training, stop.message[:39]
+    (True, 'the training loss became nan at batch 7')
     """
 
     def __init__(self):

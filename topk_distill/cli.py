@@ -7,6 +7,7 @@ so `--help` answers at once.
 """
 
 import importlib
+import re
 import sys
 
 from absl import flags
@@ -27,8 +28,13 @@ USAGE = "usage: topk-distill COMMAND [--flags]   (topk-distill COMMAND --help)"
 def main(argv):
     """Runs `topk-distill` with `argv` (program name first); returns exit code.
 
+    Every error a user can cause ends in one line on stderr,
+    `topk-distill COMMAND: error: ...`, and exit status 1 (2 for a bad
+    flag or command).
+
     Example:
-    >>> main(["topk-distill", "preprocess", "--help"])
+    >>> main(["topk-distill", "nonsense"])  # doctest: +ELLIPSIS
+    2
     """
     if len(argv) < 2 or argv[1] in ("-h", "--help", "--helpfull", "help"):
         print(_overview())
@@ -45,9 +51,30 @@ def main(argv):
         return e.code
     try:
         return command.main(args) or 0
-    except (ValueError, OSError) as e:
-        print(f"topk-distill {name}: error: {e}", file=sys.stderr)
+    except _user_errors() as e:
+        print(f"topk-distill {name}: error: {_one_line(e)}", file=sys.stderr)
         return 1
+
+
+def _user_errors():
+    """The exceptions bad input raises: ours (ValueError, OSError), a missing
+    extra (ImportError) and TensorFlow's own, if it is loaded."""
+    errors = (ValueError, OSError, ImportError)
+    tf = sys.modules.get("tensorflow")
+    errors_module = getattr(tf, "errors", None)
+    return errors + ((errors_module.OpError,) if errors_module else ())
+
+
+def _one_line(error):
+    """An error's message on one line: TensorFlow wraps it in the graph's
+    function and op names, and appends more of them on further lines."""
+    message = getattr(error, "message", None) or str(error)
+    lines = [line.strip() for line in message.strip().splitlines()]
+    if not lines:
+        return type(error).__name__
+    return re.sub(r"^\{\{function_node [^}]*\}\}\s*(Error in user-defined "
+                  r"function passed to .*?transformation with iterator: "
+                  r"\S+: )?", "", lines[0])
 
 
 def parse_flags(command, argv):
@@ -72,15 +99,6 @@ def parse_flags(command, argv):
     except flags.Error as e:
         print(f"{argv[0]}: error: {e}\n(see {argv[0]} --help)", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-def invocation(command):
-    """Returns the command line that set `command.FLAGS`, for metadata."""
-    fv = command.FLAGS
-    name = command.__name__.rsplit(".", 1)[-1]
-    return ["topk-distill", name] + [
-        f"--{flag}={fv[flag].serialize().split('=', 1)[-1]}"
-        for flag in fv if fv[flag].present and len(flag) > 1]
 
 
 def _overview():

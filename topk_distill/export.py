@@ -77,9 +77,18 @@ def export_saved_model(model, path, labels, top_n=5):
         `path`.
 
     Example:
-    >>> export_saved_model(student, "export/student", names, top_n=5)
-    >>> served = tf.saved_model.load("export/student")
-    >>> served.signatures["serving_default"](text=tf.constant(["a text"]))
+    >>> import os, tempfile
+    >>> import tensorflow as tf
+    >>> from topk_distill import models
+    >>> names = ["animal", "finance", "food"]
+    >>> student = models.make_student(["a cat", "the bank"], len(names))
+    >>> path = export_saved_model(student, os.path.join(tempfile.mkdtemp(),
+    ...                                                 "export"), names,
+    ...                           top_n=2)
+    >>> served = tf.saved_model.load(path)
+    >>> answer = served.signatures["serving_default"](text=tf.constant(["x"]))
+    >>> answer["top_labels"].shape, answer["top_scores"].dtype
+    (TensorShape([1, 2]), tf.float32)
     """
     served = _Served(model, labels, top_n)
     tf.saved_model.save(served, path, signatures={
@@ -132,8 +141,12 @@ def export_tflite(model, path, top_n=5, token_ids=False):
         `path`.
 
     Example:
-    >>> export_tflite(student, "student.tflite")
-    >>> interpreter = tf.lite.Interpreter("student.tflite")
+
+    ```python
+    export_tflite(student, "student_ids.tflite", token_ids=True)
+    runner = tf.lite.Interpreter("student_ids.tflite").get_signature_runner()
+    runner(token_ids=token_ids)  # {"top_ids": ..., "top_scores": ...}
+    ```
     """
     if token_ids:
         model, vocabulary = _after_vectorization(model)

@@ -35,12 +35,23 @@ def iter_examples(spec, data_dir=None):
         example carries none.
 
     Example:
-    >>> for text, label in iter_examples("train.tsv"):
-    ...     print(text, label)
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "train.tsv")
+    >>> _ = open(path, "w").write("a cat\\tanimal\\n\\nno label here\\n")
+    >>> list(iter_examples(path))
+    [('a cat', 'animal'), ('no label here', None)]
     """
+    return ((text, label) for _, text, label in iter_located(spec, data_dir))
+
+
+def iter_located(spec, data_dir=None):
+    """Yields `(where, text, label_name)`: `iter_examples` with each
+    example's place for error messages (`FILE:LINE`, or `tfds:NAME:SPLIT
+    example N`)."""
     if spec.startswith(TFDS_PREFIX):
         return _iter_tfds(spec, data_dir)
-    return (parse_line(line, spec, number) for number, line in _lines(spec))
+    return ((f"{spec}:{number}",) + parse_line(line, spec, number)
+            for number, line in _lines(spec))
 
 
 def _lines(path):
@@ -121,9 +132,12 @@ def _iter_tfds(spec, data_dir):
     features = builder.info.features
     text_key = _tfds_text_key(spec, features)
     label = features["label"] if "label" in features else None
-    for example in tfds.as_numpy(builder.as_dataset(split=split)):
+    name = f"{TFDS_PREFIX}{builder.name}:{split}"
+    for number, example in enumerate(
+            tfds.as_numpy(builder.as_dataset(split=split)), start=1):
         text = example[text_key].decode("utf-8")
-        yield text, None if label is None else label.int2str(example["label"])
+        yield (f"{name} example {number}", text,
+               None if label is None else label.int2str(example["label"]))
 
 
 def _tfds_text_key(spec, features):
@@ -179,6 +193,42 @@ def labels_sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def label_id(label, label_ids, where, skip_unknown=False):
+    """An example's class id: the one rule that maps label names to ids.
+
+    Args:
+        label: the example's label name, or `None`.
+        label_ids: `{class name: id}`, or `None` for an unlabeled set.
+        where: the example's place (`FILE:LINE`), for errors.
+        skip_unknown: return `None` for a label not in `label_ids` (the
+            caller leaves the example out) instead of raising.
+
+    Returns:
+        The class id; -1 in an unlabeled set; `None` for a skipped label.
+
+    Raises:
+        InputError: naming `where`, for a missing or unknown label.
+
+    Example:
+    >>> label_id("cat", {"cat": 0, "dog": 1}, "train.tsv:3")
+    0
+    >>> label_id("cow", {"cat": 0, "dog": 1}, "train.tsv:4")
+    Traceback (most recent call last):
+    ...
+    topk_distill.inputs.InputError: train.tsv:4: label 'cow' is not in the labels file (or pass --skip_unknown_labels)
+    """
+    if label_ids is None:
+        return -1
+    if label is None:
+        raise InputError(f"{where}: no label; expected a labeled set "
+                         "(or pass --unlabeled)")
+    if label in label_ids:
+        return label_ids[label]
+    if skip_unknown:
+        return None
+    raise InputError(f"{where}: label {label!r} is not in the labels file "
+                     "(or pass --skip_unknown_labels)")
+
 
 def read_labeled(spec, names, data_dir=None):
     """Reads a labeled input whole, mapping labels to class ids.
@@ -193,14 +243,13 @@ def read_labeled(spec, names, data_dir=None):
 
     Raises:
         InputError: naming the first example whose label is missing or not
-            in `names`.
+            in `names`, or an input with no example.
     """
     ids = {name: i for i, name in enumerate(names)}
     texts, labels = [], []
-    for number, (text, label) in enumerate(iter_examples(spec, data_dir), 1):
-        if label not in ids:
-            raise InputError(f"{spec}: example {number}: label {label!r} is "
-                             "not in the labels file")
+    for where, text, label in iter_located(spec, data_dir):
         texts.append(text)
-        labels.append(ids[label])
+        labels.append(label_id(label, ids, where))
+    if not texts:
+        raise InputError(f"{spec}: no examples")
     return texts, labels

@@ -13,15 +13,16 @@ is `SoftTargetCrossentropy` here.
 import keras
 import tensorflow as tf
 
-SCALINGS = ("t2", "inverse_t")
+from topk_distill import loss_config
 
 
-def soft_target_crossentropy(y_true, y_pred, temperature=1.0, scaling="t2"):
+def soft_target_crossentropy(y_true, y_pred, temperature=1.0,
+                             scaling=loss_config.LossConfig.soft_scaling):
     """Cross-entropy of soft targets against the student's softmax at T.
 
-    `-sum_j y_true[j] * log softmax(y_pred / T)[j]`, times `T**2` (Hinton et
-    al. 2015, keeps gradient magnitudes independent of T) or `1/T` (the
-    source document's factor).
+    `-sum_j y_true[j] * log softmax(y_pred / T)[j]`, times `1/T` (the
+    source document's factor, the default) or `T**2` (Hinton et al. 2015,
+    keeps gradient magnitudes independent of T).
 
     With `N + 1` target columns (the "bucket" tail: see
     `targets.soft_targets`), the last column is the teacher's mass outside
@@ -32,15 +33,22 @@ def soft_target_crossentropy(y_true, y_pred, temperature=1.0, scaling="t2"):
         y_true: float [B, N] (or [B, N + 1]) targets, rows summing to 1.
         y_pred: float [B, N] student logits.
         temperature: T > 0.
-        scaling: `"t2"` or `"inverse_t"`.
+        scaling: `"inverse_t"` or `"t2"`.
 
     Returns:
         float [B] per-example losses.
 
     Example:
-    >>> soft_target_crossentropy(tf.constant([[0.5, 0.5]]),
-    ...                          tf.constant([[0.0, 0.0]]))
-    <tf.Tensor: ... numpy=array([0.6931472], dtype=float32)>
+    >>> import tensorflow as tf
+    >>> loss = soft_target_crossentropy(tf.constant([[0.5, 0.5]]),
+    ...                                 tf.constant([[0.0, 0.0]]))
+    >>> round(float(loss[0]), 4)  # log 2
+    0.6931
+    >>> loss = soft_target_crossentropy(tf.constant([[0.5, 0.5]]),
+    ...                                 tf.constant([[0.0, 0.0]]),
+    ...                                 temperature=2.0, scaling="t2")
+    >>> round(float(loss[0]), 4)  # 4 log 2
+    2.7726
     """
     y_pred = tf.cast(y_pred, tf.float32)
     y_true = tf.cast(y_true, tf.float32)
@@ -54,8 +62,7 @@ def soft_target_crossentropy(y_true, y_pred, temperature=1.0, scaling="t2"):
         # (not -inf) keeps the gradient finite when every class is kept.
         outside = tf.where(kept > 0, tf.fill(tf.shape(log_p), -1e9), log_p)
         loss -= y_true[:, -1] * tf.reduce_logsumexp(outside, axis=-1)
-    factor = temperature**2 if scaling == "t2" else 1.0 / temperature
-    return loss * factor
+    return loss * loss_config.soft_factor(temperature, scaling)
 
 
 @keras.saving.register_keras_serializable(package="topk_distill")
@@ -64,24 +71,27 @@ class SoftTargetCrossentropy(keras.losses.Loss):
 
     Args:
         temperature: T > 0.
-        scaling: `"t2"` (Hinton's T², default) or `"inverse_t"` (the
-            source document's 1/T).
+        scaling: `"inverse_t"` (the source document's 1/T, the default) or
+            `"t2"` (Hinton's T²).
         reduction: Keras reduction; the default `"sum_over_batch_size"`
             also scales for tf.distribute.
         name: loss name.
 
     Example:
+    >>> import tensorflow as tf
     >>> loss = SoftTargetCrossentropy(temperature=2.0)
-    >>> loss(targets, student_logits, sample_weight=labeled_mask)
+    >>> targets = tf.constant([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])
+    >>> logits = tf.constant([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> round(float(loss(targets, logits)), 4)  # mean of log 3 / 2
+    0.5493
     """
 
-    def __init__(self, temperature=1.0, scaling="t2",
+    def __init__(self, temperature=1.0,
+                 scaling=loss_config.LossConfig.soft_scaling,
                  reduction="sum_over_batch_size", name="soft_crossentropy"):
         super().__init__(name=name, reduction=reduction)
-        if temperature <= 0:
-            raise ValueError(f"temperature={temperature}; expected > 0")
-        if scaling not in SCALINGS:
-            raise ValueError(f"scaling={scaling!r}; expected one of {SCALINGS}")
+        loss_config.check_temperature(temperature)
+        loss_config.check_scaling(scaling)
         self.temperature = temperature
         self.scaling = scaling
 

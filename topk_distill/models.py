@@ -20,6 +20,7 @@ def make_teacher(texts, num_classes, max_tokens=50_000, hidden_units=512):
         An uncompiled `keras.Model` mapping string[B] to logits[B, N].
 
     Example:
+    >>> import tensorflow as tf
     >>> teacher = make_teacher(["a cat", "a dog"], num_classes=2)
     >>> teacher(tf.constant(["a cat"])).shape
     TensorShape([1, 2])
@@ -50,6 +51,7 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
         An uncompiled `keras.Model` mapping string[B] to logits[B, N].
 
     Example:
+    >>> import tensorflow as tf
     >>> student = make_student(["a cat", "a dog"], num_classes=2)
     >>> student(tf.constant(["a dog"])).shape
     TensorShape([1, 2])
@@ -89,9 +91,11 @@ def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128):
         An uncompiled `keras.Model` mapping string[B] to logits[B, N].
 
     Example:
-    >>> teacher = make_encoder_teacher("all-MiniLM-L6-v2/", num_classes=4123)
-    >>> embed = keras.Model(teacher.input,
-    ...                     teacher.get_layer("embedding").output)
+
+    ```python
+    teacher = make_encoder_teacher("all-MiniLM-L6-v2/", num_classes=4123)
+    embed = keras.Model(teacher.input, teacher.get_layer("embedding").output)
+    ```
     """
     import keras_hub
 
@@ -130,8 +134,11 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
         teacher's `"head"` layer.
 
     Example:
-    >>> head = train_head(embeddings, labels, 4123)
-    >>> teacher.get_layer("head").set_weights(head.get_weights())
+    >>> import numpy as np
+    >>> embeddings = np.eye(4, dtype="float32")  # 4 examples, 4 features
+    >>> head = train_head(embeddings, np.array([0, 1, 2, 0]), 3, epochs=200)
+    >>> head(embeddings).numpy().argmax(axis=1).tolist()
+    [0, 1, 2, 0]
     """
     keras.utils.set_random_seed(seed)
     head = keras.layers.Dense(num_classes, name="head")

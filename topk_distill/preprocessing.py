@@ -8,30 +8,30 @@ pipeline, prefetched, so the teacher's next batch is computed while the
 current one is serialized and written.
 """
 
+import dataclasses
 import datetime
-import json
 import os
+import sys
 import time
 
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import inputs, records
-
-SCORE_KINDS = ("logits", "probabilities")
+from topk_distill import codec, inputs, records, shards
 
 
 def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                unlabeled=False, scores=None, num_shards=8, compression="none",
                batch_size=256, score_dtype="float16", tail_temperature=None,
                data_dir=None, skip_unknown_labels=False, command=None,
-               resume=False, verbose=1):
+               resume=False, overwrite=False, verbose=1):
     """Writes the teacher's top-K records for one input.
 
     Args:
         teacher: a `topk_distill.Teacher` (see `load_teacher`).
         input_spec: `.tsv`, `.jsonl` or `tfds:NAME[:SPLIT]`.
-        labels_path: `labels.txt`; its line count must equal the teacher's N.
+        labels_path: `labels.txt`; its line count must equal the teacher's
+            N. `None` takes the teacher's own (`teacher.labels_path`).
         output_prefix: records go to `PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]`,
             metadata to `PREFIX.meta.json`.
         top_k: K (or H for an unlabeled set); 0 keeps all N scores (dense).
@@ -41,7 +41,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
             a labeled set and probabilities for an unlabeled one. Logits from
             probabilities are `log(p)` (equal to the logits up to a constant
             per example, which softmax ignores).
-        num_shards: number of output shards.
+        num_shards: number of output shards (at most one per example).
         compression: `"none"` or `"gzip"`.
         batch_size: teacher batch size.
         score_dtype: `"float16"` (default, half the bytes) or `"float32"`.
@@ -61,97 +61,150 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
             The run must be the same (teacher, labels file, input, K/H,
             scores, shards...): `PREFIX.run.json`, written when a run
             starts and removed when it ends, is compared with it.
+        overwrite: remove a record set already at `output_prefix` first
+            (without it, or `resume`, an existing set is refused).
         verbose: 1 shows a progress bar and a summary line.
 
     Returns:
-        The metadata dict written to `PREFIX.meta.json`, plus the summary
-        entries `teacher_bytes_per_example` (over the examples this run
-        wrote), `dense_bytes_per_example`, `seconds`, `resumed_at_shard`.
+        `(record_set, summary)`: the `RecordSet` written and a dict with
+        `teacher_bytes_per_example` (over the examples this run wrote),
+        `dense_bytes_per_example`, `seconds`, `resumed_at_shard`.
+
+    Raises:
+        ValueError: naming the flag, file or example at fault; nothing of
+            this run is left behind (shards of an interrupted earlier run
+            stay, for `resume`).
 
     Example:
-    >>> teacher = topk_distill.load_teacher("teacher/teacher.keras")
-    >>> preprocess(teacher, "train.tsv", "teacher/labels.txt", "out/train")
+
+    ```python
+    teacher = topk_distill.load_teacher("teacher")
+    record_set, summary = preprocess(teacher, "train.tsv", None,
+                                     "records/train", top_k=20)
+    ```
     """
-    scores, label_ids = checked_settings(
+    labels_path = labels_path or teacher.labels_path
+    if labels_path is None:
+        raise ValueError(f"--teacher={teacher.identity.get('path')} has no "
+                         "labels.txt beside it; pass --labels")
+    scores, names = checked_settings(
         teacher, labels_path, unlabeled, top_k, scores, score_dtype,
         compression, num_shards, tail_temperature)
+    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
     num_rows, num_examples = _check_input(input_spec, data_dir, label_ids,
                                           skip_unknown_labels)
     if getattr(teacher, "num_rows", num_rows) != num_rows:
         raise ValueError(f"--teacher={teacher.identity['path']}: "
                          f"{teacher.num_rows} score rows for {num_rows} "
                          f"examples in {input_spec}; expected one row each")
-    plan = record_set_plan(teacher, input_spec, labels_path, top_k, unlabeled,
-                           scores, score_dtype, compression, tail_temperature,
-                           num_shards, num_examples, num_rows - num_examples)
-    os.makedirs(os.path.dirname(os.path.abspath(output_prefix)), exist_ok=True)
-    first = _resume_from(output_prefix, plan) if resume else 0
-    writer = records.ShardWriter(output_prefix, num_examples, num_shards,
-                                 compression, first_shard=first)
-    records.write_json(output_prefix + ".run.json", plan)
+    if num_shards > num_examples:
+        raise ValueError(f"num_shards={num_shards}, but {input_spec} has "
+                         f"{num_examples} examples; expected at most one "
+                         "shard per example")
+    plan = record_set_plan(teacher, input_spec, labels_path, names, top_k,
+                           unlabeled, scores, score_dtype, compression,
+                           tail_temperature, num_shards, num_examples,
+                           num_rows - num_examples)
+    first = prepare_output(output_prefix, plan, resume, overwrite)
+    writer = shards.ShardWriter(output_prefix, num_examples, num_shards,
+                                compression, first_shard=first)
     dataset = _teacher_batches(teacher, input_spec, data_dir, label_ids,
                                skip_unknown_labels, batch_size, top_k, scores,
                                score_dtype, tail_temperature,
                                writer.bounds[first])
     start = time.perf_counter()
-    with writer:
-        teacher_bytes = _write(dataset, writer, num_examples, verbose)
+    try:
+        with writer:
+            teacher_bytes = _write(dataset, writer, num_examples, verbose,
+                                   teacher.identity.get("path"))
+    except (ValueError, tf.errors.OpError):
+        _remove_this_run(writer, first)
+        raise
     seconds = time.perf_counter() - start
     written = num_examples - writer.bounds[first]
-    metadata = write_final_metadata(
-        output_prefix, plan, [(writer.path(i), n)
-                              for i, n in enumerate(writer.counts)], command)
-    os.remove(output_prefix + ".run.json")
-    summary = dict(metadata, resumed_at_shard=first,
+    record_set = finish(output_prefix, plan, writer.shards(), command)
+    summary = dict(resumed_at_shard=first,
                    teacher_bytes_per_example=teacher_bytes / max(written, 1),
                    dense_bytes_per_example=4 * teacher.num_classes,
                    seconds=seconds)
     if verbose:
-        _print_summary(summary, output_prefix)
-    return summary
+        print(summary_line(record_set, summary))
+    return record_set, summary
 
 
-def record_set_plan(teacher, input_spec, labels_path, top_k, unlabeled,
-                    scores, score_dtype, compression, tail_temperature,
-                    num_shards, num_examples, skipped_unknown_labels):
-    """The metadata of a record set, before its shards are written."""
-    return {
-        "kind": "unlabeled" if unlabeled else "labeled",
-        "num_classes": teacher.num_classes,
-        "top_k": top_k or teacher.num_classes,
-        "dense": top_k == 0,
-        "scores": scores,
-        "score_dtype": score_dtype,
-        "compression": compression,
-        "tail_temperature": tail_temperature,
-        "num_examples": num_examples,
-        "skipped_unknown_labels": skipped_unknown_labels,
-        "num_shards": num_shards,
-        "labels_sha256": inputs.labels_sha256(labels_path),
-        "teacher": teacher.identity,
-        "input": input_spec,
-    }
+def record_set_plan(teacher, input_spec, labels_path, names, top_k,
+                    unlabeled, scores, score_dtype, compression,
+                    tail_temperature, num_shards, num_examples,
+                    skipped_unknown_labels):
+    """The `RecordSet` of a run, before its shards are written."""
+    return records.RecordSet(
+        kind="unlabeled" if unlabeled else "labeled",
+        num_classes=teacher.num_classes,
+        top_k=top_k or teacher.num_classes, dense=top_k == 0, scores=scores,
+        score_dtype=score_dtype, compression=compression,
+        tail_temperature=tail_temperature, num_examples=num_examples,
+        num_shards=num_shards, labels=tuple(names),
+        labels_sha256=inputs.labels_sha256(labels_path),
+        skipped_unknown_labels=skipped_unknown_labels,
+        teacher=teacher.identity, input=input_spec)
 
 
-def write_final_metadata(prefix, plan, shards, command):
-    """Writes `PREFIX.meta.json` once every shard is complete.
+def prepare_output(prefix, plan, resume=False, overwrite=False):
+    """Makes `prefix` ready for a run: refuses or removes an existing set,
+    and writes the run's plan (`PREFIX.run.json`).
+
+    Returns:
+        The first shard to write: 0, or with `resume` the first one an
+        interrupted run left incomplete.
+
+    Raises:
+        ValueError: a record set is already there (without `resume` or
+            `overwrite`), or `resume` finds another run's files.
+        OSError: `prefix` cannot be written.
+    """
+    found = records.existing_files(prefix)
+    if found and overwrite:
+        shards.remove_files(prefix)
+    elif found and not resume:
+        raise ValueError(
+            f"--output={prefix}: a record set is already there "
+            f"({os.path.basename(found[0])}, {len(found)} files); pass "
+            "--overwrite to replace it, or --resume to continue an "
+            "interrupted run")
+    first = _resume_from(prefix, plan) if resume else 0
+    try:
+        tf.io.gfile.makedirs(os.path.dirname(os.path.abspath(prefix)))
+        records.write_json(records.run_path(prefix), plan.to_json())
+    except (OSError, tf.errors.OpError) as e:
+        raise OSError(f"--output={prefix}: cannot write there "
+                      f"({str(e).splitlines()[0]})") from None
+    return first
+
+
+def finish(prefix, plan, written_shards, command):
+    """Writes `PREFIX.meta.json` once every shard is complete, and removes
+    the run's plan.
 
     Args:
         prefix: the record set's prefix.
         plan: its `record_set_plan`.
-        shards: `(path, examples)` of each shard, in order.
+        written_shards: the `records.Shard`s, in order.
         command: the command line, or `None`.
 
     Returns:
-        The metadata written.
+        The `RecordSet` written.
     """
-    metadata = dict(
-        plan, command=command,
-        shards=[{"file": os.path.basename(path), "examples": n}
-                for path, n in shards],
-        created=datetime.datetime.now(datetime.timezone.utc).isoformat())
-    records.write_metadata(prefix, metadata)
-    return metadata
+    record_set = dataclasses.replace(
+        plan, shards=tuple(written_shards),
+        command=None if command is None else tuple(command),
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat()
+    ).write(prefix)
+    if tf.io.gfile.exists(records.run_path(prefix)):
+        tf.io.gfile.remove(records.run_path(prefix))
+    return record_set
+
+
+_RUN_FIELDS = ("shards", "command", "created")
 
 
 def _resume_from(prefix, plan):
@@ -160,29 +213,34 @@ def _resume_from(prefix, plan):
     Raises:
         ValueError: if the interrupted run differs from this one.
     """
-    previous = _read_json(prefix + ".run.json") or _read_json(
-        records.metadata_path(prefix))
+    previous = records.read_json(records.run_path(prefix)) or (
+        records.read_json(records.metadata_path(prefix)))
     if previous is None:
         return 0
-    different = sorted(key for key in plan if previous.get(key) != plan[key])
+    wanted = plan.to_json()
+    different = sorted(key for key in wanted if key not in _RUN_FIELDS
+                       and previous.get(key) != wanted[key])
     if different:
         raise ValueError(
             f"--resume: {prefix} was written by another run (its "
             f"{', '.join(different)} differ); use a new --output or remove "
             "the old files")
     first = 0
-    while first < plan["num_shards"] and os.path.exists(records.shard_path(
-            prefix, first, plan["num_shards"], plan["compression"])):
+    while first < plan.num_shards and tf.io.gfile.exists(
+            plan.shard_path(first, prefix)):
         first += 1
     return first
 
 
-def _read_json(path):
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
+def _remove_this_run(writer, first):
+    """Removes the shards a failed run wrote (finished or `.tmp`); the plan
+    too unless an earlier run's shards stay for `--resume`."""
+    for index in range(first, writer.num_shards):
+        for path in (writer.path(index), writer.path(index) + ".tmp"):
+            if tf.io.gfile.exists(path):
+                tf.io.gfile.remove(path)
+    if first == 0 and tf.io.gfile.exists(records.run_path(writer.prefix)):
+        tf.io.gfile.remove(records.run_path(writer.prefix))
 
 
 def checked_settings(teacher, labels_path, unlabeled, top_k, scores,
@@ -191,9 +249,8 @@ def checked_settings(teacher, labels_path, unlabeled, top_k, scores,
     """Checks the settings of a record set against its teacher and labels.
 
     Returns:
-        `(scores, label ids)`: the score kind to store (`scores`, or its
-        default for the set's kind) and `{class name: id}` from the labels
-        file (`None` for an unlabeled set).
+        `(scores, names)`: the score kind to store (`scores`, or its default
+        for the set's kind) and the class names of the labels file.
 
     Raises:
         ValueError: naming a setting that cannot make a record set.
@@ -211,7 +268,7 @@ def checked_settings(teacher, labels_path, unlabeled, top_k, scores,
     if not 0 <= top_k <= num_classes:
         raise ValueError(f"top_k={top_k}; expected 1..N={num_classes}, or 0 "
                          "for all N scores")
-    for name, value, allowed in (("scores", scores, SCORE_KINDS),
+    for name, value, allowed in (("scores", scores, records.SCORE_KINDS),
                                  ("score_dtype", score_dtype,
                                   records.SCORE_DTYPES),
                                  ("compression", compression,
@@ -220,37 +277,17 @@ def checked_settings(teacher, labels_path, unlabeled, top_k, scores,
             raise ValueError(f"{name}={value!r}; expected one of {allowed}")
     if num_shards < 1:
         raise ValueError(f"num_shards={num_shards}; expected at least 1")
-    return scores, None if unlabeled else {n: i for i, n in enumerate(names)}
+    return scores, names
 
 
 def _examples(input_spec, data_dir, label_ids, skip_unknown_labels):
-    """Yields (row, text, label id) for each example, row = its position in
-    the input; an unknown label is refused, or with `skip_unknown_labels`
-    has label id None."""
-    for row, (text, label) in enumerate(inputs.iter_examples(input_spec,
-                                                             data_dir)):
-        yield row, text, label_id(label, label_ids, skip_unknown_labels,
-                                  f"{input_spec}: example {row + 1}")
-
-
-def label_id(label, label_ids, skip_unknown_labels, where):
-    """An example's class id: -1 in an unlabeled set (`label_ids` None);
-    None for an unknown label with `skip_unknown_labels` (left out).
-
-    Raises:
-        InputError: naming `where`, for a missing or unknown label.
-    """
-    if label_ids is None:
-        return -1
-    if label is None:
-        raise inputs.InputError(f"{where} has no label; expected a labeled "
-                                "set (or pass --unlabeled)")
-    if label in label_ids:
-        return label_ids[label]
-    if skip_unknown_labels:
-        return None
-    raise inputs.InputError(f"{where}: label {label!r} is not in the labels "
-                            "file (or pass --skip_unknown_labels)")
+    """Yields (row, where, text, label id) for each example, row = its
+    position in the input; an unknown label is refused, or with
+    `skip_unknown_labels` has label id None."""
+    for row, (where, text, label) in enumerate(inputs.iter_located(
+            input_spec, data_dir)):
+        yield row, where, text, inputs.label_id(label, label_ids, where,
+                                                skip_unknown_labels)
 
 
 def _check_input(input_spec, data_dir, label_ids, skip_unknown_labels):
@@ -260,53 +297,78 @@ def _check_input(input_spec, data_dir, label_ids, skip_unknown_labels):
         `(rows in the input, examples kept)`.
 
     Raises:
-        InputError: naming the first bad example.
+        InputError: naming the first bad example, or an input with none.
     """
     rows = kept = 0
-    for _, _, label in _examples(input_spec, data_dir, label_ids,
-                                 skip_unknown_labels):
+    for _, _, _, label in _examples(input_spec, data_dir, label_ids,
+                                    skip_unknown_labels):
         rows += 1
         kept += label is not None
+    if not kept:
+        raise inputs.InputError(
+            f"{input_spec}: no examples" + (
+                f" (all {rows} have labels not in the labels file)"
+                if rows else ""))
     return rows, kept
 
 
-def _text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
-                  batch_size, start=0):
-    """Yields (rows, texts, labels) numpy batches, from kept example `start`."""
-    rows, texts, labels = [], [], []
+def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
+                 batch_size, start=0):
+    """Yields the input's examples in numpy batches, as `preprocess` runs
+    the teacher on them.
+
+    Args:
+        input_spec, data_dir, skip_unknown_labels: as in `preprocess`.
+        label_ids: `{class name: id}`, or `None` for an unlabeled set.
+        batch_size: examples per batch.
+        start: skip the first `start` kept examples.
+
+    Returns:
+        A generator of `(rows, wheres, texts, labels)`: int64 input
+        positions, the examples' places (`FILE:LINE`) and texts as bytes,
+        and int64 class ids.
+    """
+    batch = []
     kept = _examples(input_spec, data_dir, label_ids, skip_unknown_labels)
-    kept = (example for example in kept if example[2] is not None)
-    for index, (row, text, label) in enumerate(kept):
+    kept = (example for example in kept if example[3] is not None)
+    for index, (row, where, text, label) in enumerate(kept):
         if index < start:
             continue
-        rows.append(row)
-        texts.append(text.encode("utf-8"))
-        labels.append(label)
-        if len(rows) == batch_size:
-            yield np.array(rows), np.array(texts, object), np.array(labels)
-            rows, texts, labels = [], [], []
-    if rows:
-        yield np.array(rows), np.array(texts, object), np.array(labels)
+        batch.append((row, where.encode("utf-8"), text.encode("utf-8"),
+                      label))
+        if len(batch) == batch_size:
+            yield _columns(batch)
+            batch = []
+    if batch:
+        yield _columns(batch)
+
+
+def _columns(batch):
+    rows, wheres, texts, labels = zip(*batch)
+    return (np.array(rows, np.int64), np.array(wheres, object),
+            np.array(texts, object), np.array(labels, np.int64))
 
 
 def _teacher_batches(teacher, input_spec, data_dir, label_ids,
                      skip_unknown_labels, batch_size, top_k, scores,
                      score_dtype, tail_temperature, start):
-    """Returns a dataset of batches `(rows, records, teacher_bytes, finite)`.
+    """Returns a dataset of batches `(wheres, records, teacher_bytes,
+    finite)`.
 
     Teacher, top-K and serialization all run inside tf.data, prefetched, so
     the Python loop that writes shards only moves bytes.
     """
     dataset = tf.data.Dataset.from_generator(
-        lambda: _text_batches(input_spec, data_dir, label_ids,
-                              skip_unknown_labels, batch_size, start),
+        lambda: text_batches(input_spec, data_dir, label_ids,
+                             skip_unknown_labels, batch_size, start),
         output_signature=(tf.TensorSpec([None], tf.int64),
+                          tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.int64)))
 
-    def score(rows, texts, labels):
-        return (rows,) + score_batch(teacher, texts, labels, top_k, scores,
-                                     score_dtype, tail_temperature, rows)
+    def score(rows, wheres, texts, labels):
+        return (wheres,) + score_batch(teacher, texts, labels, top_k, scores,
+                                       score_dtype, tail_temperature, rows)
 
     return dataset.map(score).prefetch(2)
 
@@ -343,7 +405,7 @@ def score_batch(teacher, texts, labels, top_k, scores, score_dtype,
         # Shift so the top logit is 0, where float16 is most precise;
         # softmax is unchanged by a per-example shift.
         values -= tf.reduce_max(values, axis=-1, keepdims=True)
-    serialized, teacher_bytes = records.serialize_batch(
+    serialized, teacher_bytes = codec.serialize_batch(
         texts, labels, ids, values, score_dtype, tail)
     return serialized, teacher_bytes, finite
 
@@ -357,14 +419,15 @@ def _tail_mass(logits, ids, temperature):
 
 
 def _convert(values, have, want):
+    """Teacher outputs of kind `have` as kind `want`."""
     if have == want:
         return values
     if want == "probabilities":
         return tf.nn.softmax(values, axis=-1)
-    return tf.math.log(tf.maximum(values, np.finfo(np.float32).tiny))
+    return codec.as_logits(values, have)
 
 
-def _write(dataset, writer, num_examples, verbose):
+def _write(dataset, writer, num_examples, verbose, teacher_path):
     """Writes every batch; returns the bytes spent on teacher output."""
     import keras
 
@@ -373,26 +436,43 @@ def _write(dataset, writer, num_examples, verbose):
                                    stateful_metrics=["examples/s"],
                                    unit_name="example")
     teacher_bytes, start, initial = 0, time.perf_counter(), done
-    for rows, serialized, sizes, finite in dataset.as_numpy_iterator():
+    for wheres, serialized, sizes, finite in dataset.as_numpy_iterator():
         if not finite.all():
-            raise ValueError(f"example {rows[~finite][0] + 1}: the teacher "
-                             "returned NaN or Inf scores; expected finite "
-                             "numbers")
+            if verbose:
+                sys.stdout.write("\n")  # End the progress bar's line.
+            raise ValueError(
+                f"--teacher={teacher_path}: the teacher returned NaN or Inf "
+                f"scores for the example at {wheres[~finite][0].decode()}; "
+                "expected finite numbers (nothing was kept of this run)")
         for record in serialized:
             writer.write(record)
         teacher_bytes += int(sizes.sum())
-        done += len(rows)
+        done += len(wheres)
         progress.update(done, [("examples/s", (done - initial) / (
             time.perf_counter() - start))])
     return teacher_bytes
 
 
-def _print_summary(summary, prefix):
+def summary_line(record_set, summary):
+    """The one-line summary `preprocess` prints.
+
+    Example:
+    >>> from topk_distill.records import RecordSet, Shard
+    >>> done = RecordSet(kind="labeled", num_classes=10, top_k=5,
+    ...                  num_examples=4, shards=(Shard("a", 4),))
+    >>> summary_line(done, {"seconds": 1.0, "dense_bytes_per_example": 40,
+    ...                     "teacher_bytes_per_example": 54.0}).split("; ")[1]
+    'teacher output 54.0 B/example vs 40 B dense float32 (1.4x larger)'
+    """
     per_example = summary["teacher_bytes_per_example"]
     dense = summary["dense_bytes_per_example"]
-    skipped = summary["skipped_unknown_labels"]
-    print(f"{prefix}: {summary['num_examples']} examples"
-          f"{f' ({skipped} with unknown labels skipped)' if skipped else ''} in "
-          f"{len(summary['shards'])} shards, {summary['seconds']:.1f} s; "
-          f"teacher output {per_example:.1f} B/example vs {dense} B dense "
-          f"float32 ({dense / max(per_example, 1e-9):.1f}x smaller)")
+    ratio = dense / max(per_example, 1e-9)
+    compared = (f"{ratio:.1f}x smaller" if ratio >= 1 else
+                f"{1 / ratio:.1f}x larger")
+    skipped = record_set.skipped_unknown_labels
+    prefix = record_set.prefix or "records"
+    return (f"{prefix}: {record_set.num_examples} examples"
+            f"{f' ({skipped} with unknown labels skipped)' if skipped else ''}"
+            f" in {len(record_set.shards)} shards, {summary['seconds']:.1f} s;"
+            f" teacher output {per_example:.1f} B/example vs {dense} B dense "
+            f"float32 ({compared})")

@@ -14,9 +14,8 @@ and it is what gets saved and exported.
 import keras
 import tensorflow as tf
 
-from topk_distill import losses, targets
-
-TAILS = ("renormalize", "bucket")
+from topk_distill import distribute, losses, targets
+from topk_distill.loss_config import LossConfig
 
 
 class DistillationStudent(keras.Model):
@@ -29,46 +28,45 @@ class DistillationStudent(keras.Model):
     (division by the global batch) are Keras's, and no term spends [B, N]
     work on rows that weigh 0.
 
-    Soft-loss scaling: `"inverse_t"` (the source document's 1/T, the
-    default) or `"t2"` (Hinton's T², which keeps the soft term's gradients
-    the same size whatever T is). 1/T is the default because it measured
-    better: on the bundled WordNet data (top-20 + unlabeled, a=0.9, b=0.5,
-    T=2, 3 seeds) 1/T gave test P@1 0.367 against 0.359 for T² (see
-    BENCHMARKS.md). At T=2, T² weighs the soft term 8x more than 1/T; a
-    top-K teacher distribution renormalised over K classes is a truncated
-    target, and pulling the student hard toward it costs accuracy.
-
     Args:
         student: a Keras model mapping inputs to [B, N] logits.
         num_classes: N.
         alpha: a, the hard-label weight; 0.5 < a < 1.
         beta: b, the pseudo-label weight; 0 <= b <= a.
         temperature: T > 0 for the soft term.
-        soft_scaling: `"inverse_t"` or `"t2"`.
+        soft_scaling: `"inverse_t"` (1/T, the source document's) or `"t2"`
+            (Hinton's T²); see `LossConfig`.
         tail: `"renormalize"` (teacher top-K renormalised to sum to 1) or
             `"bucket"` (its mass outside the top-K kept as one "rest" target
             matched against the student's mass outside those K classes;
-            needs records written with `tail_temperature` = T).
+            needs records written with `tail_temperature` = T, checked at
+            the first step).
         strict: `False` lifts the a/b ranges (for research); a and b must
             still be non-negative.
         name: model name.
 
     Example:
-    >>> student = topk_distill.make_student(texts, num_classes=3000)
-    >>> model = DistillationStudent(student, 3000, alpha=0.9, beta=0.5,
-    ...                             temperature=2.0)
-    >>> model.compile(optimizer="adam")
-    >>> model.fit(make_distillation_dataset("rec/train-*", "rec/unl-*"))
-    >>> model.student.save("student.keras")
+    >>> import keras, numpy as np, tensorflow as tf
+    >>> student = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    >>> model = DistillationStudent(student, num_classes=3, alpha=0.9,
+    ...                             beta=0.5, temperature=2.0)
+    >>> model.compile(optimizer="sgd")
+    >>> batch = {"text": np.ones((2, 2), "float32"),
+    ...          "label": np.array([1, -1]),            # labeled, unlabeled
+    ...          "topk_ids": np.array([[1, 0], [2, -1]]),  # -1: padding
+    ...          "topk_logits": np.array([[2.0, 0.0], [0.0, 0.0]], "float32")}
+    >>> logs = model.train_on_batch(batch, return_dict=True)
+    >>> sorted(logs)
+    ['hard_loss', 'loss', 'pseudo_loss', 'soft_loss', 'top1', 'top5']
     """
 
-    def __init__(self, student, num_classes, alpha=0.9, beta=0.5,
-                 temperature=2.0, soft_scaling="inverse_t", tail="renormalize",
+    def __init__(self, student, num_classes, alpha=LossConfig.alpha,
+                 beta=LossConfig.beta, temperature=LossConfig.temperature,
+                 soft_scaling=LossConfig.soft_scaling, tail=LossConfig.tail,
                  strict=True, name="distillation_student", **kwargs):
         super().__init__(name=name, **kwargs)
-        _check_weights(alpha, beta, strict)
-        if tail not in TAILS:
-            raise ValueError(f"tail={tail!r}; expected one of {TAILS}")
+        self.config = LossConfig(alpha, beta, temperature, soft_scaling,
+                                 tail, strict)
         self.student = student
         self.num_classes = num_classes
         self.alpha, self.beta = alpha, beta
@@ -143,11 +141,7 @@ class DistillationStudent(keras.Model):
             self.hard_loss, labeled_share, tf.gather(batch["label"], labeled),
             tf.gather(logits, labeled))}
         if "topk_ids" in batch:
-            if self.tail == "bucket" and "tail_mass" not in batch:
-                raise ValueError("tail='bucket' needs records written with "
-                                 "--tail_temperature (no tail_mass found)")
-            tail = tf.gather(batch["tail_mass"], labeled) if (
-                self.tail == "bucket") else None
+            tail = self._tail_mass(batch, labeled)
             terms["soft_loss"] = _term(
                 self.soft_loss, labeled_share, targets.soft_targets(
                     tf.gather(batch["topk_ids"], labeled),
@@ -164,6 +158,24 @@ class DistillationStudent(keras.Model):
             (1.0 - self.alpha) * terms.get("soft_loss", 0.0) +
             self.beta * terms.get("pseudo_loss", 0.0))
         return total, terms
+
+    def _tail_mass(self, batch, labeled):
+        """The labeled rows' tail masses for the bucket tail (else None),
+        refusing masses taken at another temperature than the student's."""
+        if self.tail != "bucket":
+            return None
+        if "tail_mass" not in batch:
+            raise ValueError("tail='bucket' needs records written with "
+                             "--tail_temperature (no tail_mass found)")
+        if "tail_temperature" in batch:
+            tf.debugging.assert_near(
+                tf.gather(batch["tail_temperature"], labeled),
+                tf.cast(self.temperature, tf.float32), message=(
+                    f"tail='bucket' at temperature={self.temperature}: the "
+                    "records' tail masses were taken at another "
+                    "tail_temperature; write them at the training "
+                    "temperature (preprocess --tail_temperature)"))
+        return tf.gather(batch["tail_mass"], labeled)
 
     def train_step(self, data):
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -192,7 +204,7 @@ class DistillationStudent(keras.Model):
         self.top1.update_state(label, logits, sample_weight=labeled)
         self.top5.update_state(label, logits, sample_weight=labeled)
         results = {m.name: m.result() for m in self.metrics}
-        if _multi_worker(tf.distribute.get_strategy()):
+        if distribute.is_multi_worker(tf.distribute.get_strategy()):
             # Keras averages a multi-worker step's outputs with
             # strategy.reduce("MEAN", value, axis=0), which needs rank 1
             # (tensorflow/tensorflow#72388); a [1] value reduces to a scalar.
@@ -222,21 +234,3 @@ def _labels(batch):
     """Returns (class ids with -1 made 0, float weights: 1 labeled, 0 not)."""
     return (tf.maximum(batch["label"], 0),
             tf.cast(batch["label"] >= 0, tf.float32))
-
-
-def _multi_worker(strategy):
-    """Whether `strategy` is a MultiWorkerMirroredStrategy over >1 worker."""
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
-
-
-def _check_weights(alpha, beta, strict):
-    if strict and not 0.5 < alpha < 1:
-        raise ValueError(f"alpha={alpha}; expected 0.5 < alpha < 1 (pass "
-                         "strict=False to lift the range)")
-    if strict and not 0 <= beta <= alpha:
-        raise ValueError(f"beta={beta}; expected 0 <= beta <= alpha={alpha} "
-                         "(pass strict=False to lift the range)")
-    if alpha < 0 or beta < 0 or alpha > 1:
-        raise ValueError(f"alpha={alpha}, beta={beta}; expected 0 <= alpha "
-                         "<= 1 and beta >= 0")

@@ -1,15 +1,20 @@
 """Teachers: whatever turns a batch of raw texts into [B, N] class scores.
 
-Three kinds load from a path:
+Four kinds load from a path:
 
 * `model.keras`: a Keras model taking a string tensor [B];
-* a SavedModel directory: one of its signatures, taking a string tensor [B];
+* a SavedModel directory: one of its signatures, taking a string tensor [B]
+  (by default `logits` when it has one, as exports of this package do,
+  else `serving_default`);
 * `scores.npy`: precomputed scores of shape [num_examples, N], row-aligned
-  with the input file (e.g. from a PyTorch BERT run elsewhere).
+  with the input file (e.g. from a PyTorch BERT run elsewhere);
+* the folder `topk-distill teacher --output=DIR` wrote: its `teacher.keras`
+  or `saved_model/`.
 
 Each gives a `Teacher` whose `__call__(texts, rows)` returns float32 [B, N].
 `rows` (the examples' positions in the input) only matters for precomputed
-scores; models look at the texts alone.
+scores; models look at the texts alone. A `labels.txt` in the teacher's
+folder (or beside its file) is the teacher's label vocabulary.
 """
 
 import hashlib
@@ -18,7 +23,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-OUTPUT_KINDS = ("logits", "probabilities")
+from topk_distill import records, serving
+
+OUTPUT_KINDS = records.SCORE_KINDS
+LABELS_FILE = "labels.txt"
 
 
 class Teacher:
@@ -30,14 +38,18 @@ class Teacher:
         outputs: what `fn` returns: `"logits"` or `"probabilities"`.
         identity: dict naming the teacher (kind, path, content hash); it goes
             into the records' metadata.
+        labels_path: the teacher's `labels.txt`, if it has one.
 
     Example:
-    >>> teacher = load_teacher("teacher/model.keras")
+    >>> import tensorflow as tf
+    >>> teacher = Teacher(lambda texts, rows: tf.ones([tf.size(texts), 3]),
+    ...                   num_classes=3, outputs="logits",
+    ...                   identity={"kind": "function"})
     >>> teacher(tf.constant(["a text"]), tf.constant([0], tf.int64)).shape
-    TensorShape([1, 3000])
+    TensorShape([1, 3])
     """
 
-    def __init__(self, fn, num_classes, outputs, identity):
+    def __init__(self, fn, num_classes, outputs, identity, labels_path=None):
         if outputs not in OUTPUT_KINDS:
             raise ValueError(f"outputs={outputs!r}; expected one of "
                              f"{OUTPUT_KINDS}")
@@ -45,32 +57,70 @@ class Teacher:
         self.num_classes = num_classes
         self.outputs = outputs
         self.identity = identity
+        self.labels_path = labels_path
 
     def __call__(self, texts, rows):
         return tf.cast(self.fn(texts, rows), tf.float32)
 
 
-def load_teacher(path, outputs="logits", signature="serving_default",
-                 output_key=None):
-    """Loads a teacher from a `.keras` file, SavedModel folder or `.npy` file.
+def load_teacher(path, outputs="logits", signature=None, output_key=None):
+    """Loads a teacher from a `.keras` file, SavedModel folder, `.npy` file or
+    the folder `topk-distill teacher` wrote.
 
     Args:
         path: where the teacher is.
         outputs: whether it returns `"logits"` or `"probabilities"`.
-        signature: SavedModel signature to call.
+        signature: SavedModel signature to call (default: `logits` if the
+            SavedModel has it, else `serving_default`).
         output_key: SavedModel output to use when the signature has several.
 
     Returns:
         A `Teacher`.
+
+    Raises:
+        ValueError: naming `--teacher` and what is wrong with it.
+
+    Example:
+
+    ```python
+    teacher = load_teacher("teacher")          # the `teacher` command's folder
+    teacher = load_teacher("scores.npy")       # precomputed [examples, N]
+    ```
     """
+    path = path.rstrip("/") or path
+    folder = _teacher_folder_model(path)
+    if folder:
+        return load_teacher(folder, outputs, signature, output_key)
     if path.endswith(".npy"):
         return _precomputed_teacher(path, outputs)
     if path.endswith(".keras"):
         return _keras_teacher(path, outputs)
     if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
         return _saved_model_teacher(path, outputs, signature, output_key)
+    if not tf.io.gfile.exists(path):
+        raise ValueError(f"--teacher={path}: no such file or folder")
     raise ValueError(f"--teacher={path}: expected a .keras file, a SavedModel "
-                     "folder (with saved_model.pb) or a .npy score file")
+                     "folder (with saved_model.pb), a .npy score file or the "
+                     "folder `topk-distill teacher` wrote")
+
+
+def _teacher_folder_model(path):
+    """The model inside a folder `topk-distill teacher` wrote, or None."""
+    for name in ("teacher.keras", "saved_model"):
+        candidate = os.path.join(path, name)
+        if tf.io.gfile.exists(candidate) and not tf.io.gfile.exists(
+                os.path.join(path, "saved_model.pb")):
+            return candidate
+    return None
+
+
+def _labels_beside(path):
+    """The `labels.txt` in a teacher's folder or beside its file, if any."""
+    for folder in (path, os.path.dirname(path)):
+        candidate = os.path.join(folder, LABELS_FILE)
+        if folder and tf.io.gfile.exists(candidate):
+            return candidate
+    return None
 
 
 def _identity(kind, path, hashed_file):
@@ -91,28 +141,37 @@ def _keras_teacher(path, outputs):
         import keras_hub  # noqa: F401 (registers them)
     except ImportError:
         pass
-    # The teacher is the user's own model; safe_mode=False also lets an
-    # encoder teacher read the vocabulary in its encoder folder.
-    model = keras.saving.load_model(path, safe_mode=False)
+    if not tf.io.gfile.exists(path):
+        raise ValueError(f"--teacher={path}: no such file")
+    try:
+        # The teacher is the user's own model; safe_mode=False also lets an
+        # encoder teacher read the vocabulary in its encoder folder.
+        model = keras.saving.load_model(path, safe_mode=False)
+    except (ValueError, OSError, KeyError) as e:
+        raise ValueError(f"--teacher={path}: not a loadable .keras model "
+                         f"({str(e).splitlines()[0][:200]})") from None
     teacher = Teacher(lambda texts, rows: model(texts, training=False),
                       int(model(tf.constant(["x"])).shape[-1]), outputs,
-                      _identity("keras", path, path))
+                      _identity("keras", path, path), _labels_beside(path))
     teacher.model = model
     return teacher
 
 
 def _saved_model_teacher(path, outputs, signature, output_key):
-    loaded = tf.saved_model.load(path)
+    loaded = serving.load_saved_model(path)
+    if signature is None:
+        signature = ("logits" if "logits" in loaded.signatures else
+                     "serving_default")
     if signature not in loaded.signatures:
-        raise ValueError(f"{path}: no signature {signature!r}; it has "
-                         f"{sorted(loaded.signatures)}")
+        raise ValueError(f"--teacher={path}: no signature {signature!r}; it "
+                         f"has {sorted(loaded.signatures)}")
     fn = loaded.signatures[signature]
     (input_name, _), = fn.structured_input_signature[1].items()
     output_specs = fn.structured_outputs
     if output_key is None:
         if len(output_specs) != 1:
-            raise ValueError(f"{path}: signature {signature!r} has outputs "
-                             f"{sorted(output_specs)}; name one with "
+            raise ValueError(f"--teacher={path}: signature {signature!r} has "
+                             f"outputs {sorted(output_specs)}; name one with "
                              "--teacher_output_key")
         output_key, = output_specs
     num_classes = output_specs[output_key].shape[-1]
@@ -121,16 +180,22 @@ def _saved_model_teacher(path, outputs, signature, output_key):
         return fn(**{input_name: texts})[output_key]
 
     teacher = Teacher(call, num_classes, outputs, _identity(
-        "saved_model", path, os.path.join(path, "saved_model.pb")))
+        "saved_model", path, os.path.join(path, "saved_model.pb")),
+        _labels_beside(path))
     teacher.model = loaded  # Keeps the SavedModel's variables alive.
     return teacher
 
 
 def _precomputed_teacher(path, outputs):
-    scores = np.load(path, mmap_mode="r")
+    try:
+        scores = np.load(path, mmap_mode="r")
+    except (ValueError, OSError) as e:
+        raise ValueError(f"--teacher={path}: not a readable .npy array "
+                         f"({e}); expected float scores [examples, N]"
+                         ) from None
     if scores.ndim != 2:
-        raise ValueError(f"{path}: scores of shape {scores.shape}; expected "
-                         "[num_examples, num_classes]")
+        raise ValueError(f"--teacher={path}: scores of shape {scores.shape}; "
+                         "expected [num_examples, num_classes]")
 
     def gather(rows):
         return np.asarray(scores[rows], np.float32)
@@ -140,6 +205,7 @@ def _precomputed_teacher(path, outputs):
         return tf.ensure_shape(out, [None, scores.shape[1]])
 
     teacher = Teacher(call, scores.shape[1], outputs,
-                      _identity("precomputed", path, path))
+                      _identity("precomputed", path, path),
+                      _labels_beside(path))
     teacher.num_rows = scores.shape[0]
     return teacher

@@ -80,7 +80,7 @@ def main():
             os.path.join(args.work, f"{split}.tsv"), labels_path,
             os.path.join(args.output, prefix), num_shards=1,
             compression="gzip", command=["examples/wordnet/build_data.py"],
-            **extra)
+            overwrite=True, **extra)
 
 
 if __name__ == "__main__":

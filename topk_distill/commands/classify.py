@@ -27,7 +27,7 @@ flags.mark_flag_as_required("model", flag_values=FLAGS)
 def main(argv):
     import json
 
-    import tensorflow as tf
+    from topk_distill import serving
 
     texts = [t.encode("utf-8") for t in argv[1:]]
     if FLAGS.input:
@@ -36,31 +36,14 @@ def main(argv):
     if not texts:
         raise ValueError("no text to classify; give texts as arguments or "
                          "--input=FILE")
-    predict = tf.saved_model.load(FLAGS.model).signatures["serving_default"]
-    for start in range(0, len(texts), FLAGS.batch_size):
-        batch = texts[start:start + FLAGS.batch_size]
-        answer = predict(text=tf.constant(batch))
-        labels = answer["top_labels"].numpy()
-        scores = answer["top_scores"].numpy()
-        n = _top_n(labels.shape[1])
-        for text, names, values in zip(batch, labels[:, :n], scores[:, :n]):
-            shown = text.decode("utf-8", "replace")
-            names = [name.decode("utf-8") for name in names]
-            if FLAGS.format == "json":
-                print(json.dumps({"text": shown, "labels": names,
-                                  "scores": [round(float(v), 6)
-                                             for v in values]}))
-            else:
-                print(shown)
-                for name, value in zip(names, values):
-                    print(f"  {value:8.4f}  {name}")
-
-
-def _top_n(exported):
-    if FLAGS.top_n is None:
-        return exported
-    if FLAGS.top_n > exported:
-        raise ValueError(f"--top_n={FLAGS.top_n}, but {FLAGS.model} answers "
-                         f"{exported} labels; export again with a larger "
-                         "--top_n")
-    return FLAGS.top_n
+    answers = serving.classify(FLAGS.model, texts, FLAGS.top_n,
+                               FLAGS.batch_size)
+    for text, (names, scores) in zip(texts, answers):
+        shown = text.decode("utf-8", "replace")
+        if FLAGS.format == "json":
+            print(json.dumps({"text": shown, "labels": names,
+                              "scores": [round(v, 6) for v in scores]}))
+            continue
+        print(shown)
+        for name, value in zip(names, scores):
+            print(f"  {value:8.4f}  {name}")

@@ -24,8 +24,8 @@ flags.DEFINE_bool("quick", False, "A fast run: fewer epochs, fewer "
 flags.DEFINE_integer("epochs", None, "Training epochs (default: 20, or 4 "
                      "with --quick).", lower_bound=1, flag_values=FLAGS)
 flags.DEFINE_string("teacher_export", None, "An exported teacher SavedModel "
-                    "(benchmarks/wordnet_teacher.py writes one), to measure "
-                    "its speed and size too.", flag_values=FLAGS)
+                    "(benchmarks/serving_bench.py --keep=DIR writes one), to "
+                    "measure its speed and size too.", flag_values=FLAGS)
 
 EXAMPLES = ["a large river in Europe flowing into the North Sea",
             "the capital city of an Asian country",
@@ -33,71 +33,54 @@ EXAMPLES = ["a large river in Europe flowing into the North Sea",
             "a shrub with fragrant white flowers"]
 
 # Chosen by measurement on this data (BENCHMARKS.md, "WordNet accuracy").
-SETTINGS = dict(alpha=0.9, beta=0.5, temperature=2.0,
-                soft_scaling="inverse_t", batch_size=128, learning_rate=5e-3)
+LOSS = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="inverse_t")
+TRAINING = dict(batch_size=128, learning_rate=5e-3)
 
 
 def main(argv):
     import os
 
-    from topk_distill import cli, records
+    from topk_distill import loss_config, serving, training
 
     del argv
     data = os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))), "data", "wordnet")
+    labels = os.path.join(data, "labels.txt")
     epochs = FLAGS.epochs or (4 if FLAGS.quick else 20)
-    labeled, unlabeled = (os.path.join(data, "labeled-*"),
-                          os.path.join(data, "unlabeled-*"))
+    labeled, unlabeled = (os.path.join(data, "labeled"),
+                          os.path.join(data, "unlabeled"))
     if FLAGS.quick:
-        labeled, unlabeled = _subsets(records, data, FLAGS.workdir)
-    common = [f"--labels={data}/labels.txt", f"--epochs={epochs}"] + [
-        f"--{key}={value}" for key, value in SETTINGS.items()
-        if key in ("batch_size", "learning_rate")]
-    runs = {
-        "distilled": [f"--labeled={labeled}", f"--unlabeled={unlabeled}"] + [
-            f"--{key}={value}" for key, value in SETTINGS.items()
-            if key not in ("batch_size", "learning_rate")],
-        "baseline": [f"--labeled={labeled}", "--baseline=hard"],
-    }
+        labeled, unlabeled = _subsets(labeled, unlabeled, FLAGS.workdir)
+    runs = {"distilled": dict(unlabeled=unlabeled, loss=loss_config.LossConfig(
+                **LOSS)),
+            "baseline": dict(baseline="hard")}
     exports = {}
     for name, extra in runs.items():
         print(f"\n== training the {name} student ==")
-        model_dir = os.path.join(FLAGS.workdir, name)
-        _run(cli, ["train", f"--output={model_dir}"] + common + extra)
-        exports[name] = os.path.join(model_dir, "export")
+        output = os.path.join(FLAGS.workdir, name)
+        training.train_student(output, labeled=labeled, labels_path=labels,
+                               epochs=epochs, **TRAINING, **extra)
+        exports[name] = os.path.join(output, "export")
     print("\n== evaluating on the test split ==")
     print(_comparison(data, exports, 1500 if FLAGS.quick else None))
     print("\n== classifying with the distilled student ==")
-    _run(cli, ["classify", f"--model={exports['distilled']}", "--top_n=3"]
-         + EXAMPLES)
+    for text, (names, scores) in zip(EXAMPLES, serving.classify(
+            exports["distilled"], EXAMPLES, top_n=3)):
+        print(text)
+        for name, value in zip(names, scores):
+            print(f"  {value:8.4f}  {name}")
 
 
-def _run(cli, args):
-    code = cli.main(["topk-distill"] + args)
-    if code:
-        raise RuntimeError(f"topk-distill {args[0]} failed (exit {code})")
-
-
-def _subsets(records, data, workdir):
+def _subsets(labeled, unlabeled, workdir):
     """The first 6,000 labeled and unlabeled records, for --quick."""
     import os
 
-    import tensorflow as tf
+    from topk_distill import records, shards
 
-    patterns = []
-    for name in ("labeled", "unlabeled"):
-        source = os.path.join(data, f"{name}-00000-of-00001.tfrecord.gz")
-        metadata = records.read_metadata(source)
-        prefix = os.path.join(workdir, "quick", name)
-        with records.ShardWriter(prefix, 6000, 1, "gzip") as writer:
-            for record in tf.data.TFRecordDataset(source, "GZIP").take(6000):
-                writer.write(record.numpy())
-        records.write_metadata(prefix, dict(
-            metadata, num_examples=6000,
-            shards=[{"file": os.path.basename(writer.path(0)),
-                     "examples": 6000}]))
-        patterns.append(prefix + "-*")
-    return patterns
+    return [shards.copy_records(records.RecordSet.read(prefix),
+                                os.path.join(workdir, "quick", name), 6000)
+            for name, prefix in (("labeled", labeled),
+                                 ("unlabeled", unlabeled))]
 
 
 def _comparison(data, exports, limit):
@@ -108,8 +91,7 @@ def _comparison(data, exports, limit):
 
     import numpy as np
 
-    from topk_distill import evaluation, inputs, records
-    from topk_distill.commands.evaluate import format_table
+    from topk_distill import evaluation, inputs, reader
 
     texts, labels = inputs.read_labeled(
         os.path.join(data, "test.tsv"),
@@ -117,8 +99,8 @@ def _comparison(data, exports, limit):
     keep = slice(None, None, len(texts) // limit) if limit else slice(None)
     texts, labels = texts[keep], np.array(labels[keep])
     answers = np.concatenate([
-        batch["topk_ids"].numpy() for batch in records.make_dataset(
-            os.path.join(data, "teacher_test-*"), 4096)])[keep]
+        batch["topk_ids"].numpy() for batch in reader.make_dataset(
+            os.path.join(data, "teacher_test"), 4096)])[keep]
     teacher = evaluation.accuracy(answers, labels)
     if FLAGS.teacher_export:
         teacher.update(evaluation.speed(FLAGS.teacher_export, texts))
@@ -128,4 +110,4 @@ def _comparison(data, exports, limit):
     note = ("" if FLAGS.teacher_export else "\nteacher speed and size: the "
             "teacher is not shipped; pass --teacher_export (an exported "
             "teacher, e.g. from benchmarks/serving_bench.py --keep=DIR)")
-    return format_table(table) + note
+    return evaluation.format_table(table) + note

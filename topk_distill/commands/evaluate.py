@@ -41,23 +41,4 @@ def main(argv):
     if FLAGS.format == "json":
         print(json.dumps(dict(result, model=FLAGS.model)))
         return
-    print(format_table([(FLAGS.model, result)]))
-
-
-def format_table(rows):
-    """Formats (name, evaluate() result) rows as a text table; a figure a
-    row lacks shows as n/a."""
-    columns = [("P@1", "p@1", 6, ".3f", 1), ("P@3", "p@3", 6, ".3f", 1),
-               ("P@5", "p@5", 6, ".3f", 1), ("mP@1", "macro_p@1", 6, ".3f", 1),
-               ("p50 ms", "latency_p50_ms", 7, ".2f", 1),
-               ("p99 ms", "latency_p99_ms", 7, ".2f", 1),
-               ("ex/s@256", "throughput_per_s", 9, ".0f", 1),
-               ("MB", "size_bytes", 8, ".2f", 1e-6)]
-    header = f"{'model':<28}" + "".join(f" {title:>{width}}" for title, _,
-                                        width, _, _ in columns)
-    lines = [header, "-" * len(header)]
-    for name, result in rows:
-        cells = [f"{result[key] * scale:{width}{form}}" if key in result else
-                 f"{'n/a':>{width}}" for _, key, width, form, scale in columns]
-        lines.append(f"{name[-28:]:<28} " + " ".join(cells))
-    return "\n".join(lines)
+    print(evaluation.format_table([(FLAGS.model, result)]))

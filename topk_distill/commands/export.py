@@ -2,7 +2,8 @@ r"""Export a trained model as a SavedModel answering its top-n labels.
 
 Signatures: serving_default (Predict: text -> top_ids, top_labels,
 top_scores), classify (TF Serving Classify: serialized tf.Example with a
-'text' feature -> classes, scores) and probabilities (text -> all N).
+'text' feature -> classes, scores), probabilities (text -> all N) and
+logits (text -> all N).
 With --tflite, also OUTPUT/model.tflite (raw text in; needs the Flex
 delegate for its string ops) and OUTPUT/model_token_ids.tflite (token ids
 in, builtin ops only; vocabulary in model_token_ids.tflite.vocab.txt).
@@ -35,22 +36,23 @@ def main(argv):
     from topk_distill import export, inputs, teacher
 
     del argv
-    labels_path = FLAGS.labels or os.path.join(
-        os.path.dirname(os.path.abspath(FLAGS.model)), "labels.txt")
-    names = inputs.read_labels(labels_path)
     loaded = teacher.load_teacher(FLAGS.model)
-    model = loaded.model
+    labels_path = FLAGS.labels or loaded.labels_path
+    if labels_path is None:
+        raise ValueError(f"--model={FLAGS.model} has no labels.txt beside "
+                         "it; pass --labels")
+    names = inputs.read_labels(labels_path)
     if loaded.num_classes != len(names):
         raise ValueError(f"--model={FLAGS.model} returns {loaded.num_classes}"
                          f" scores but {labels_path} names {len(names)} "
                          "classes")
-    export.export_saved_model(model, FLAGS.output, names, FLAGS.top_n)
+    export.export_saved_model(loaded.model, FLAGS.output, names, FLAGS.top_n)
     written = [FLAGS.output]
     if FLAGS.tflite:
         for name, token_ids in (("model.tflite", False),
                                 ("model_token_ids.tflite", True)):
             path = os.path.join(FLAGS.output, name)
-            export.export_tflite(model, path, FLAGS.top_n, token_ids)
+            export.export_tflite(loaded.model, path, FLAGS.top_n, token_ids)
             written.append(path)
     for path in written:
         print(f"wrote {path} ({export.saved_model_size(path) / 1e6:.2f} MB)")

@@ -4,7 +4,10 @@ A labeled set keeps the K best teacher scores per example (raw logits by
 default); with --unlabeled, the H best (softmax probabilities by default).
 Output: PREFIX-NNNNN-of-NNNNN.tfrecord[.gz] shards and PREFIX.meta.json.
 Each shard is written as NAME.tmp and renamed when complete; the metadata
-comes last. An interrupted run continues with --resume (same flags).
+comes last. An interrupted run continues with --resume (same flags); an
+existing record set is replaced only with --overwrite. --teacher may be the
+folder `topk-distill teacher` wrote; its labels.txt is then the default
+--labels.
 With --runner, an Apache Beam pipeline does the same work on that runner
 (DirectRunner, DataflowRunner, FlinkRunner, SparkRunner...; needs
 `pip install topk-distill[beam]`), e.g. on Dataflow:
@@ -14,25 +17,26 @@ With --runner, an Apache Beam pipeline does the same work on that runner
     --input='gs://B/train-*.tsv' --output=gs://B/records/train
 
 Example:
-  topk-distill preprocess --teacher=teacher/teacher.keras \
-    --labels=teacher/labels.txt --input=train.tsv --output=records/train
-  topk-distill preprocess --teacher=teacher/teacher.keras \
-    --labels=teacher/labels.txt --input=unlabeled.tsv --unlabeled \
-    --output=records/unlabeled
+  topk-distill preprocess --teacher=teacher --input=train.tsv \
+    --output=records/train
+  topk-distill preprocess --teacher=teacher --input=unlabeled.tsv \
+    --unlabeled --output=records/unlabeled
 """
-
-import sys
 
 from absl import flags
 
+from topk_distill import commands, records
+
 FLAGS = flags.FlagValues()
-flags.DEFINE_string("teacher", None, "Teacher: a .keras file, a SavedModel "
-                    "folder, or a .npy of precomputed scores [examples, N] "
-                    "row-aligned with --input.", flag_values=FLAGS)
-flags.DEFINE_enum("teacher_outputs", "logits", ["logits", "probabilities"],
+flags.DEFINE_string("teacher", None, "Teacher: the folder `topk-distill "
+                    "teacher` wrote, a .keras file, a SavedModel folder, or "
+                    "a .npy of precomputed scores [examples, N] row-aligned "
+                    "with --input.", flag_values=FLAGS)
+flags.DEFINE_enum("teacher_outputs", "logits", records.SCORE_KINDS,
                   "What the teacher returns.", flag_values=FLAGS)
-flags.DEFINE_string("teacher_signature", "serving_default",
-                    "SavedModel signature to call.", flag_values=FLAGS)
+flags.DEFINE_string("teacher_signature", None, "SavedModel signature to call "
+                    "(default: logits if it has one, else serving_default).",
+                    flag_values=FLAGS)
 flags.DEFINE_string("teacher_output_key", None, "SavedModel output to use "
                     "when the signature has several.", flag_values=FLAGS)
 flags.DEFINE_string("input", None, "Input: .tsv (text<TAB>label), .jsonl "
@@ -41,7 +45,8 @@ flags.DEFINE_string("input", None, "Input: .tsv (text<TAB>label), .jsonl "
 flags.DEFINE_string("data_dir", None, "TensorFlow Datasets data directory.",
                     flag_values=FLAGS)
 flags.DEFINE_string("labels", None, "labels.txt: one class name per line, "
-                    "line number = class id.", flag_values=FLAGS)
+                    "line number = class id (default: the teacher's own).",
+                    flag_values=FLAGS)
 flags.DEFINE_string("output", None, "Output prefix, e.g. records/train.",
                     flag_values=FLAGS)
 flags.DEFINE_integer("top_k", 20, "K: teacher scores kept per labeled "
@@ -52,18 +57,18 @@ flags.DEFINE_bool("unlabeled", False, "The input is unlabeled: keep --top_h "
 flags.DEFINE_integer("top_h", 1, "H: teacher scores kept per unlabeled "
                      "example (1 = one pseudo label).", lower_bound=1,
                      flag_values=FLAGS)
-flags.DEFINE_enum("scores", None, ["logits", "probabilities"], "Scores to "
-                  "store (default: logits if labeled, probabilities if "
+flags.DEFINE_enum("scores", None, records.SCORE_KINDS, "Scores to store "
+                  "(default: logits if labeled, probabilities if "
                   "--unlabeled).", flag_values=FLAGS)
-flags.DEFINE_enum("score_dtype", "float16", ["float16", "float32"],
+flags.DEFINE_enum("score_dtype", "float16", records.SCORE_DTYPES,
                   "Stored score precision.", flag_values=FLAGS)
 flags.DEFINE_float("tail_temperature", None, "If set to T, also keep the "
                    "teacher's softmax(z/T) mass outside its top-K per "
                    "example, for `train --tail=bucket` at the same T.",
                    flag_values=FLAGS)
-flags.DEFINE_integer("num_shards", 8, "Output shards.", lower_bound=1,
-                     flag_values=FLAGS)
-flags.DEFINE_enum("compression", "none", ["none", "gzip"], "Shard "
+flags.DEFINE_integer("num_shards", 8, "Output shards (at most one per "
+                     "example).", lower_bound=1, flag_values=FLAGS)
+flags.DEFINE_enum("compression", "none", records.COMPRESSIONS, "Shard "
                   "compression.", flag_values=FLAGS)
 flags.DEFINE_integer("batch_size", 256, "Teacher batch size.", lower_bound=1,
                      flag_values=FLAGS)
@@ -73,6 +78,9 @@ flags.DEFINE_bool("skip_unknown_labels", False, "Leave out examples whose "
 flags.DEFINE_bool("resume", False, "Continue an interrupted run with the "
                   "same flags: complete shards are kept, not recomputed.",
                   flag_values=FLAGS)
+flags.DEFINE_bool("overwrite", False, "Replace a record set already at "
+                  "--output (all its shards and metadata are removed first).",
+                  flag_values=FLAGS)
 flags.DEFINE_string("runner", None, "Run as an Apache Beam pipeline on this "
                     "runner (DirectRunner, DataflowRunner, FlinkRunner, "
                     "SparkRunner...) instead of locally.", flag_values=FLAGS)
@@ -80,7 +88,7 @@ flags.DEFINE_string("pipeline_options", "", "With --runner: more Beam "
                     "pipeline options, space-separated, e.g. '--project=P "
                     "--region=R --temp_location=gs://B/tmp'.",
                     flag_values=FLAGS)
-for _name in ("teacher", "input", "labels", "output"):
+for _name in ("teacher", "input", "output"):
     flags.mark_flag_as_required(_name, flag_values=FLAGS)
 
 
@@ -93,48 +101,48 @@ def _check_runner(values):
                                         values["data_dir"])
 
 
-def main(argv):
-    from topk_distill import cli
+@flags.multi_flags_validator(["resume", "overwrite"],
+                             message="--resume continues a run, --overwrite "
+                             "replaces it: give one", flag_values=FLAGS)
+def _check_resume(values):
+    return not (values["resume"] and values["overwrite"])
 
+
+def main(argv):
     del argv
-    command = cli.invocation(sys.modules[__name__])
+    command = commands.command_line("preprocess", FLAGS)
+    settings = dict(
+        top_k=FLAGS.top_h if FLAGS.unlabeled else FLAGS.top_k,
+        unlabeled=FLAGS.unlabeled, scores=FLAGS.scores,
+        num_shards=FLAGS.num_shards, compression=FLAGS.compression,
+        batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
+        tail_temperature=FLAGS.tail_temperature,
+        skip_unknown_labels=FLAGS.skip_unknown_labels,
+        overwrite=FLAGS.overwrite, command=command)
     if FLAGS.runner:
-        return _run_beam(command)
+        return _run_beam(settings)
     from topk_distill import preprocessing, teacher
 
     model = teacher.load_teacher(FLAGS.teacher, FLAGS.teacher_outputs,
                                  FLAGS.teacher_signature,
                                  FLAGS.teacher_output_key)
-    preprocessing.preprocess(
-        model, FLAGS.input, FLAGS.labels, FLAGS.output,
-        top_k=FLAGS.top_h if FLAGS.unlabeled else FLAGS.top_k,
-        unlabeled=FLAGS.unlabeled, scores=FLAGS.scores,
-        num_shards=FLAGS.num_shards, compression=FLAGS.compression,
-        batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
-        tail_temperature=FLAGS.tail_temperature,
-        data_dir=FLAGS.data_dir, resume=FLAGS.resume,
-        skip_unknown_labels=FLAGS.skip_unknown_labels,
-        command=command)
+    preprocessing.preprocess(model, FLAGS.input, FLAGS.labels, FLAGS.output,
+                             data_dir=FLAGS.data_dir, resume=FLAGS.resume,
+                             **settings)
 
 
-def _run_beam(command):
+def _run_beam(settings):
     try:
         from topk_distill import beam
     except ImportError as e:
         raise ImportError(f"--runner needs Apache Beam ({e}); install it with"
                           " `pip install topk-distill[beam]`") from e
-    metadata = beam.preprocess_with_beam(
+    record_set = beam.preprocess_with_beam(
         FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
-        top_k=FLAGS.top_h if FLAGS.unlabeled else FLAGS.top_k,
-        unlabeled=FLAGS.unlabeled, scores=FLAGS.scores,
-        num_shards=FLAGS.num_shards, compression=FLAGS.compression,
-        batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
-        tail_temperature=FLAGS.tail_temperature,
-        skip_unknown_labels=FLAGS.skip_unknown_labels,
         teacher_outputs=FLAGS.teacher_outputs,
         teacher_signature=FLAGS.teacher_signature,
         teacher_output_key=FLAGS.teacher_output_key,
         pipeline_args=[f"--runner={FLAGS.runner}"] +
-        FLAGS.pipeline_options.split(), command=command)
-    print(f"{FLAGS.output}: {metadata['num_examples']} examples in "
-          f"{FLAGS.num_shards} shards, written on {FLAGS.runner}")
+        FLAGS.pipeline_options.split(), **settings)
+    print(f"{FLAGS.output}: {record_set.num_examples} examples in "
+          f"{record_set.num_shards} shards, written on {FLAGS.runner}")

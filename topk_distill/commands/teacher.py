@@ -1,26 +1,29 @@
 """Train a teacher on a labeled file and save it with labels.txt.
 
+With --encoder=DIR (the teacher to use): a pre-trained BERT-family encoder
+(a local checkpoint folder, e.g. all-MiniLM-L6-v2; needs
+`pip install topk-distill[encoder]`) with a linear head trained on the
+labeled file; the encoder stays frozen, so its sentence embeddings are
+computed once (or read from --embeddings) and the head trains on them.
+Saved as the SavedModel OUTPUT/saved_model. --cross_fit_folds=k also writes
+OUTPUT/cross_fit_logits.npy: logits for every input row from a head that
+did not see it, for `preprocess --teacher=OUTPUT/cross_fit_logits.npy` on
+the same file (soft targets of a head on its own training texts are nearly
+one-hot).
+
 Without --encoder: the reference teacher (topk_distill.models.make_teacher:
-TF-IDF over word uni- and bigrams, then an MLP), saved as DIR/teacher.keras.
+TF-IDF over word uni- and bigrams, then an MLP), saved as
+OUTPUT/teacher.keras: a small fixture for tests and quick checks, no
+stronger than a bag-of-words student.
 
-With --encoder=DIR: a pre-trained BERT-family encoder (a local checkpoint
-folder, e.g. all-MiniLM-L6-v2; needs `pip install topk-distill[encoder]`)
-with a linear head trained on the labeled file; the encoder stays frozen,
-so its sentence embeddings are computed once (or read from --embeddings)
-and the head trains on them. Saved as the SavedModel DIR/saved_model (its
-`logits` signature is what preprocess calls: --teacher=DIR/saved_model
---teacher_signature=logits). --cross_fit_folds=k also writes
-DIR/cross_fit_logits.npy: logits for every input row from a head that did
-not see it, for `preprocess --teacher=DIR/cross_fit_logits.npy` on the same
-file (soft targets of a head on its own training texts are nearly one-hot).
-
-The labeled file is read into memory; labels.txt is built from it unless
---labels is given.
+OUTPUT (with its labels.txt) is a valid `preprocess --teacher`. The labeled
+file is read into memory; labels.txt is built from it unless --labels is
+given.
 
 Example:
-  topk-distill teacher --input=train.tsv --output=teacher --epochs=10
   topk-distill teacher --input=train.tsv --output=teacher \
     --encoder=all-MiniLM-L6-v2 --cross_fit_folds=5
+  topk-distill teacher --input=train.tsv --output=teacher --epochs=10
 """
 
 from absl import flags
@@ -56,65 +59,15 @@ flags.register_validator("cross_fit_folds", lambda k: k != 1,
 
 
 def main(argv):
-    import os
-
-    import keras
-    import numpy as np
-
-    from topk_distill import inputs
+    from topk_distill import teacher_training
 
     del argv
-    keras.utils.set_random_seed(FLAGS.seed)
-    names = (inputs.read_labels(FLAGS.labels) if FLAGS.labels else
-             inputs.build_labels(FLAGS.input, FLAGS.data_dir))
-    texts, labels = inputs.read_labeled(FLAGS.input, names, FLAGS.data_dir)
-    texts, labels = np.array(texts, object), np.array(labels)
-    os.makedirs(FLAGS.output, exist_ok=True)
-    inputs.write_labels(os.path.join(FLAGS.output, "labels.txt"), names)
-    if FLAGS.encoder:
-        return _encoder_teacher(texts, labels, names)
-    from topk_distill import models
-
-    model = models.make_teacher(texts, len(names))
-    model.compile(optimizer="adam",
-                  loss=keras.losses.SparseCategoricalCrossentropy(
-                      from_logits=True),
-                  metrics=["accuracy"])
-    model.fit(texts, labels, batch_size=FLAGS.batch_size, epochs=FLAGS.epochs)
-    model.save(os.path.join(FLAGS.output, "teacher.keras"))
-    print(f"saved {FLAGS.output}/teacher.keras and labels.txt "
-          f"({len(names)} classes)")
-
-
-def _encoder_teacher(texts, labels, names):
-    import os
-
-    import keras
-    import numpy as np
-
-    from topk_distill import export, models
-
-    teacher = models.make_encoder_teacher(FLAGS.encoder, len(names))
-    if FLAGS.embeddings:
-        embeddings = np.load(FLAGS.embeddings).astype(np.float32)
-        if embeddings.shape[0] != len(texts):
-            raise ValueError(f"--embeddings={FLAGS.embeddings}: "
-                             f"{embeddings.shape[0]} rows for {len(texts)} "
-                             f"examples in {FLAGS.input}")
-    else:
-        embed = keras.Model(teacher.input, teacher.get_layer(
-            "embedding").output)
-        embeddings = embed.predict(texts, batch_size=FLAGS.batch_size)
-    settings = dict(epochs=FLAGS.epochs, seed=FLAGS.seed, verbose=1)
-    head = models.train_head(embeddings, labels, len(names), **settings)
-    teacher.get_layer("head").set_weights(head.get_weights())
-    path = export.export_saved_model(
-        teacher, os.path.join(FLAGS.output, "saved_model"), names)
-    print(f"saved {path} and labels.txt ({len(names)} classes)")
-    if FLAGS.cross_fit_folds:
-        logits = models.cross_fit_logits(embeddings, labels, len(names),
-                                         folds=FLAGS.cross_fit_folds,
-                                         **settings)
-        np.save(os.path.join(FLAGS.output, "cross_fit_logits.npy"), logits)
-        print(f"saved {FLAGS.output}/cross_fit_logits.npy "
-              f"({FLAGS.cross_fit_folds} folds)")
+    written = teacher_training.train_teacher(
+        FLAGS.input, FLAGS.output, labels_path=FLAGS.labels,
+        encoder=FLAGS.encoder, embeddings=FLAGS.embeddings,
+        cross_fit_folds=FLAGS.cross_fit_folds, epochs=FLAGS.epochs,
+        batch_size=FLAGS.batch_size, seed=FLAGS.seed, data_dir=FLAGS.data_dir)
+    for path in written:
+        print(f"saved {path}")
+    print(f"{FLAGS.output} is a teacher: topk-distill preprocess "
+          f"--teacher={FLAGS.output} ...")

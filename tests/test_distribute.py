@@ -1,4 +1,5 @@
-"""Two-worker MultiWorkerMirroredStrategy training on loopback."""
+"""Clusters: the strategy TF_CONFIG asks for, who writes, two workers on
+loopback training together."""
 
 import json
 import os
@@ -11,11 +12,9 @@ import types
 import pytest
 import tensorflow as tf
 
-from tests.conftest import TEXTS, write_record_set
-from topk_distill import inputs
-from topk_distill.commands import train
-
-NAMES = sorted(TEXTS)
+from tests.conftest import NAMES, write_record_set
+from topk_distill import distribute, inputs
+from topk_distill.records import RecordSet
 
 
 def _free_ports(count):
@@ -34,17 +33,16 @@ def _cluster(workers):
     return spec.as_dict()
 
 
-def test_two_workers_train_together(tmp_path, labeled_tsv, labels_txt):
+def test_two_workers_train_together(tmp_path, labeled_tsv):
     rows = [(t, NAMES.index(l)) for t, l in inputs.iter_examples(labeled_tsv)]
-    sha = inputs.labels_sha256(labels_txt)
     labeled = write_record_set(
         str(tmp_path / "lab"), [t for t, _ in rows], [y for _, y in rows],
         [[y, (y + 1) % 3] for _, y in rows], [[3.0, 1.0]] * len(rows), 3,
-        num_shards=2, labels_sha256=sha)
+        num_shards=2, names=NAMES)
     unlabeled = write_record_set(
         str(tmp_path / "unl"), [t for t, _ in rows], [-1] * len(rows),
         [[y] for _, y in rows], [[0.9]] * len(rows), 3,
-        scores_kind="probabilities", num_shards=2, labels_sha256=sha)
+        scores_kind="probabilities", num_shards=2, names=NAMES)
     out = tmp_path / "student"
     cluster = _cluster(2)
     procs = []
@@ -54,7 +52,7 @@ def test_two_workers_train_together(tmp_path, labeled_tsv, labels_txt):
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "topk_distill", "train",
              f"--labeled={labeled}", f"--unlabeled={unlabeled}",
-             f"--labels={labels_txt}", f"--output={out}", "--epochs=2",
+             f"--output={out}", "--epochs=2",
              "--batch_size=6", "--embedding_dim=8", "--learning_rate=0.05"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True))
@@ -75,28 +73,42 @@ def test_two_workers_train_together(tmp_path, labeled_tsv, labels_txt):
         ["lab-00000-of-00002.tfrecord", "lab-00001-of-00002.tfrecord",
          "lab.meta.json", "unl-00000-of-00002.tfrecord",
          "unl-00001-of-00002.tfrecord", "unl.meta.json", "student",
-         "train.tsv", "labels.txt"])
+         "train.tsv"])
 
 
-def test_cluster_refuses_a_clock_based_stop(tmp_path, monkeypatch,
-                                            labels_txt, capsys):
-    from topk_distill import cli
+def _strategy(cluster, task_type, task_id):
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id)
+    return types.SimpleNamespace(cluster_resolver=resolver)
 
-    monkeypatch.setenv("TF_CONFIG", json.dumps(
-        {"cluster": _cluster(2), "task": {"type": "worker", "index": 0}}))
-    assert cli.main(["topk-distill", "train", "--labeled=x-*",
-                     f"--labels={labels_txt}", f"--output={tmp_path}",
-                     "--plateau_seconds=60"]) == 1
-    assert "--plateau_seconds stops on each worker's own clock" in (
-        capsys.readouterr().err)
+
+def test_worker_names_and_the_chief():
+    workers = _cluster(3)
+    assert distribute.worker_name(_strategy(workers, "worker", 0)) is None
+    assert distribute.worker_name(_strategy(workers, "worker", 1)) == \
+        "worker-1"
+    with_chief = dict(workers, chief=["127.0.0.1:1"])
+    assert distribute.worker_name(_strategy(with_chief, "worker", 0)) == \
+        "worker-0"
+    assert distribute.worker_name(_strategy(with_chief, "chief", 0)) is None
+    assert distribute.num_workers(_strategy(with_chief, "chief", 0)) == 4
+    assert distribute.worker_name(tf.distribute.get_strategy()) is None
 
 
 def test_too_few_shards_for_the_workers():
-    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
-        tf.train.ClusterSpec(_cluster(3)), task_type="worker", task_id=1)
-    strategy = types.SimpleNamespace(cluster_resolver=resolver)
-    assert train._worker_name(strategy) == "worker-1"
-    with pytest.raises(ValueError, match=r"rec-\*: 2 shard\(s\) for 3 "
+    strategy = _strategy(_cluster(3), "worker", 1)
+    spec = RecordSet(kind="labeled", num_classes=3, top_k=1, num_shards=2,
+                     prefix="rec")
+    with pytest.raises(ValueError, match=r"rec: 2 shard\(s\) for 3 "
                        "workers.*--num_shards"):
-        train._check_shards("rec-*", {"shards": [{}, {}]}, strategy)
-    train._check_shards("rec-*", {"shards": [{}] * 3}, strategy)
+        distribute.check_shards_per_worker(spec, strategy)
+    distribute.check_shards_per_worker(
+        RecordSet(kind="labeled", num_classes=3, top_k=1, num_shards=3),
+        strategy)
+
+
+def test_bad_tf_config_is_named(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG='{not json': expected "
+                       "JSON with \"cluster\""):
+        distribute.strategy_from_environment()

@@ -1,0 +1,54 @@
+"""`topk-distill train`: flags in, a student out."""
+
+import json
+
+from tests.conftest import NAMES, run_command, write_record_set
+
+
+def _sets(tmp_path):
+    texts = [f"text {i}" for i in range(6)]
+    labeled = write_record_set(str(tmp_path / "lab"), texts,
+                               [i % 3 for i in range(6)],
+                               [[i % 3, (i + 1) % 3] for i in range(6)],
+                               [[2.0, 0.0]] * 6, 3, names=NAMES)
+    unlabeled = write_record_set(str(tmp_path / "unl"), texts[:2], [-1, -1],
+                                 [[0], [1]], [[0.9], [0.8]], 3,
+                                 scores_kind="probabilities", names=NAMES)
+    return labeled, unlabeled
+
+
+def test_train_from_records_alone(tmp_path, capsys):
+    labeled, unlabeled = _sets(tmp_path)
+    out = tmp_path / "student"
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--unlabeled={unlabeled}", f"--output={out}",
+                        "--epochs=2", "--batch_size=4", "--alpha=0.8",
+                        "--beta=0.4", "--temperature=3"]) == 0
+    assert f"saved {out}/student.keras" in capsys.readouterr().out
+    saved = json.loads((out / "history.json").read_text())
+    assert saved["flags"] == {"alpha": 0.8, "batch_size": 4, "beta": 0.4,
+                              "epochs": 2, "labeled": labeled,
+                              "output": str(out), "temperature": 3.0,
+                              "unlabeled": unlabeled}
+    assert (out / "labels.txt").read_text().split() == NAMES
+
+
+def test_bad_flags_and_settings(tmp_path, capsys):
+    labeled, _ = _sets(tmp_path)
+    assert run_command(["topk-distill", "train",
+                        f"--output={tmp_path}/o"]) == 2
+    assert "--labeled or --unlabeled is required" in capsys.readouterr().err
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--output={tmp_path}/o",
+                        "--target_accuracy=0.5"]) == 2
+    assert "--target_accuracy needs --validation" in capsys.readouterr().err
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--output={tmp_path}/o", "--alpha=0.3"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "topk-distill train: error: alpha=0.3; expected 0.5 < alpha < 1 "
+        "(pass strict=False to lift the range)")
+    other = tmp_path / "other.txt"
+    other.write_text("x\ny\nz\n")
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--labels={other}", f"--output={tmp_path}/o"]) == 1
+    assert "another labels file" in capsys.readouterr().err

@@ -1,0 +1,77 @@
+"""The `topk-distill` entry point: commands, help, and errors on one line."""
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import write_record_set
+from topk_distill import cli
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMANDS))
+@pytest.mark.parametrize("flag", ["--help", "--helpfull"])
+def test_help_of_every_command_lists_its_flags(command, flag, capsys):
+    assert cli.main(["topk-distill", command, flag]) == 0
+    out = capsys.readouterr().out
+    assert f"usage: topk-distill {command}" in out
+    module = importlib.import_module(f"topk_distill.commands.{command}")
+    for defined in module.FLAGS.get_flags_for_module(module.__name__):
+        assert defined.name in out
+    assert ("--flagfile" in out) == (flag == "--helpfull")
+
+
+def test_help_runs_without_tensorflow():
+    code = ("import sys; from topk_distill import cli; "
+            "cli.main(['topk-distill', 'train', '--help']); "
+            "print('tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip().endswith("False")
+    result = subprocess.run([sys.executable, "-m", "topk_distill", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "preprocess" in result.stdout
+
+
+def test_unknown_commands_and_bad_flags_exit_2(capsys):
+    assert cli.main(["topk-distill", "nope"]) == 2
+    assert "unknown command 'nope'" in capsys.readouterr().err
+    assert cli.main(["topk-distill", "preprocess", "--top_k=-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--top_k" in err and "(see topk-distill preprocess --help)" in err
+    assert cli.main(["topk-distill"]) == 2
+
+
+def _errors(capsys):
+    err = capsys.readouterr().err
+    return [line for line in err.splitlines() if line.strip()]
+
+
+def test_library_errors_end_in_one_line(tmp_path, labeled_tsv, capsys):
+    assert cli.main(["topk-distill", "preprocess", "--teacher=x.bin",
+                     f"--input={labeled_tsv}", "--output=o"]) == 1
+    lines = _errors(capsys)
+    assert lines == ["topk-distill preprocess: error: --teacher=x.bin: no "
+                     "such file or folder"]
+
+
+def test_tensorflow_errors_end_in_one_line(tmp_path, monkeypatch, capsys):
+    # Records from another writer that repeat a class, read without the
+    # Python check: TensorFlow's in-graph check raises InvalidArgumentError,
+    # whose message goes on with the graph's op names.
+    from topk_distill import reader
+    from topk_distill.commands import classify
+
+    write_record_set(str(tmp_path / "dup"), [f"text {i}" for i in range(4)],
+                     [0, 1, 2, 0], [[1, 1]] * 4, [[1.0, 0.0]] * 4, 3)
+
+    def read_unverified(argv):
+        list(reader.make_dataset(str(tmp_path / "dup"), 2, verify=False))
+
+    monkeypatch.setattr(classify, "main", read_unverified)
+    assert cli.main(["topk-distill", "classify", "--model=m", "x"]) == 1
+    lines = _errors(capsys)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("topk-distill classify: error: assertion "
+                               "failed: [a record has duplicate topk_ids")

@@ -1,0 +1,103 @@
+"""The examples: WordNet's preparation, the bundled data, the quickstart and
+the custom-student script."""
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, encoder_folder, run_command, shell_commands
+from topk_distill import inputs, records
+
+DATA = os.path.join(ROOT, "topk_distill", "data", "wordnet")
+EXAMPLES = os.path.join(ROOT, "examples")
+DATA_NOUN = "/usr/share/wordnet/data.noun"
+# SHA-256 of wordnet_noun_glosses.tsv, the TSV the bundled data was built
+# from (58,307 glosses).
+GLOSSES_SHA256 = ("269fb2834a2f254f98bf6a9efb261d5c"
+                  "26ef53d8a093c0b200d65eced0553a2f")
+
+
+def _example(name):
+    path = os.path.join(EXAMPLES, "wordnet", f"{name}.py")
+    sys.path.insert(0, os.path.dirname(path))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not os.path.exists(DATA_NOUN),
+                    reason="needs Debian's wordnet-base (.ci/run installs it)")
+def test_prepare_rebuilds_the_glosses_tsv(tmp_path):
+    out = subprocess.run([sys.executable, os.path.join(
+        EXAMPLES, "wordnet", "prepare.py"), DATA_NOUN], capture_output=True,
+        check=True).stdout
+    assert hashlib.sha256(out).hexdigest() == GLOSSES_SHA256
+
+
+def test_split_is_fixed_and_disjoint():
+    data = _example("data")
+    parts = data.split(58307)
+    assert {k: len(v) for k, v in parts.items()} == {
+        "test": 11661, "labeled": 23323, "unlabeled": 23323}
+    assert len(np.unique(np.concatenate(list(parts.values())))) == 58307
+    # The bundled test.tsv starts with glosses 0, 9 and 24 of the TSV.
+    assert parts["test"][:3].tolist() == [0, 9, 24]
+
+
+def test_shipped_teacher_output():
+    names = inputs.read_labels(os.path.join(DATA, "labels.txt"))
+    assert len(names) == 4123
+    expected = {"labeled": (20, "logits", 23323),
+                "unlabeled": (1, "probabilities", 23323),
+                "teacher_test": (20, "logits", 11661)}
+    for name, (k, scores, count) in expected.items():
+        record_set = records.RecordSet.read(os.path.join(DATA, name))
+        assert (record_set.top_k, record_set.scores, record_set.num_examples,
+                record_set.num_classes) == (k, scores, count, 4123)
+        assert record_set.labels_sha256 == inputs.labels_sha256(
+            os.path.join(DATA, "labels.txt"))
+    shipped = sum(os.path.getsize(os.path.join(DATA, f))
+                  for f in os.listdir(DATA))
+    assert shipped < 8e6  # vs 961 MB of dense float32 scores
+    assert len(list(inputs.iter_examples(os.path.join(DATA, "test.tsv")))) \
+        == 11661
+
+
+def test_embeddings_recompute_with_keras_hub():
+    # 12 rows of the shared embeddings (tests/data), recomputed here.
+    embed = _example("embed")
+    stored = np.load(os.path.join(ROOT, "tests", "data",
+                                  "wordnet_minilm_rows.npz"))
+    ours = embed.embedder(encoder_folder()).predict(
+        stored["texts"].astype(object), verbose=0)
+    shared = stored["embeddings"].astype(np.float32)
+    cosine = np.sum(ours * shared, axis=1) / np.linalg.norm(shared, axis=1)
+    assert np.all(cosine > 0.99), cosine
+
+
+def test_quickstart_and_custom_student_run(tmp_path, capsys):
+    script = open(os.path.join(EXAMPLES, "quickstart.sh")).read()
+    work = str(tmp_path / "quick")
+    commands = [argv for argv in shell_commands(
+        script, {"here": EXAMPLES, "work": work, "ENCODER": encoder_folder()})
+        if argv[0] == "topk-distill"]
+    assert [argv[1] for argv in commands] == [
+        "teacher", "preprocess", "preprocess", "train", "export", "classify"]
+    for argv in commands:
+        assert run_command(argv) == 0, argv
+    out = capsys.readouterr().out
+    assert out.splitlines()[-8] == "a large natural stream of water"
+    assert os.path.exists(os.path.join(work, "export",
+                                       "model_token_ids.tflite"))
+    custom = importlib.util.spec_from_file_location(
+        "custom_student", os.path.join(EXAMPLES, "custom_student.py"))
+    module = importlib.util.module_from_spec(custom)
+    custom.loader.exec_module(module)
+    module.main(work)
+    assert os.path.exists(os.path.join(work, "my_student.keras"))

@@ -1,0 +1,96 @@
+"""Training batches mixing labeled top-K and unlabeled top-H records."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import write_record_set
+from topk_distill import mixer
+
+LABELED = [f"labeled {i}" for i in range(6)]
+UNLABELED = {"unlabeled a": ([0], [0.9]), "unlabeled b": ([3], [0.8])}
+
+
+@pytest.fixture
+def record_sets(tmp_path):
+    labeled = write_record_set(
+        str(tmp_path / "lab"), LABELED, [i % 3 for i in range(6)],
+        [[i % 5, (i + 1) % 5] for i in range(6)], [[2.0, 0.0]] * 6, 5,
+        num_shards=2, tail_mass=[0.25] * 6, tail_temperature=2.0)
+    unlabeled = write_record_set(
+        str(tmp_path / "unl"), list(UNLABELED), [-1, -1],
+        [v[0] for v in UNLABELED.values()], [v[1] for v in UNLABELED.values()],
+        5, scores_kind="probabilities")
+    return labeled, unlabeled
+
+
+def test_batches_interleave_the_kinds_in_log_space(record_sets):
+    ds = mixer.make_distillation_dataset(*record_sets, batch_size=4,
+                                         unlabeled_per_labeled=1.0,
+                                         shuffle=False)
+    batches = list(ds)
+    assert len(batches) == ds.cardinality() == 3  # 6 labeled, 2 a batch
+    for batch in batches:
+        labels = batch["label"].numpy()
+        # Kinds alternate, so each half of a batch (a replica's share under
+        # tf.distribute) holds both.
+        assert (labels[0::2] >= 0).all() and (labels[1::2] == -1).all()
+        ids, logits = batch["topk_ids"].numpy(), batch["topk_logits"].numpy()
+        for row in (1, 3):  # Unlabeled: H=1 padded to K=2.
+            text = batch["text"].numpy()[row].decode()
+            want_ids, want_p = UNLABELED[text]
+            assert ids[row].tolist() == want_ids + [-1]
+            np.testing.assert_allclose(logits[row], [np.log(want_p[0]), 0],
+                                       rtol=1e-6)
+        np.testing.assert_array_equal(logits[0::2], [[2.0, 0.0]] * 2)
+        # Tail columns: the labeled set's; 0 on unlabeled rows.
+        np.testing.assert_array_equal(batch["tail_mass"], [0.25, 0] * 2)
+        np.testing.assert_array_equal(batch["tail_temperature"], [2.0, 0] * 2)
+    assert [t.decode() for b in batches for t in b["text"].numpy()[0::2]] \
+        == LABELED
+
+
+def test_one_kind_only(record_sets):
+    labeled, unlabeled = record_sets
+    only_labeled = mixer.make_distillation_dataset(labeled, unlabeled,
+                                                   batch_size=4,
+                                                   unlabeled_per_labeled=0)
+    assert [len(b["label"]) for b in only_labeled] == [4, 2]
+    only_unlabeled = mixer.make_distillation_dataset(None, unlabeled, 4)
+    batch, = list(only_unlabeled)
+    assert sorted(batch["label"].numpy()) == [-1, -1]
+    assert "tail_mass" not in batch
+    with pytest.raises(ValueError, match="expected a labeled or an "
+                       "unlabeled record set"):
+        mixer.make_distillation_dataset()
+
+
+def test_interleaving_spreads_the_smaller_kind():
+    kinds = tf.gather(["L"] * 6 + ["U"] * 2, mixer.interleaving(6, 2))
+    assert b"".join(kinds.numpy()) == b"LLULLLUL"
+    kinds = tf.gather(["L"] * 2 + ["U"] * 3, mixer.interleaving(2, 3))
+    assert b"".join(kinds.numpy()) == b"ULULU"
+
+
+def test_tf_data_service_serves_each_record_once_an_epoch(record_sets):
+    service = tf.data.experimental.service
+    dispatcher = service.DispatchServer()
+    workers = [service.WorkerServer(service.WorkerConfig(
+        dispatcher.target.split("://")[1])) for _ in range(2)]
+
+    def texts(data_service):
+        """(labeled texts, unlabeled texts) of one epoch."""
+        ds = mixer.make_distillation_dataset(*record_sets, batch_size=4,
+                                             shuffle=False,
+                                             data_service=data_service)
+        pairs = [(t.decode(), y) for b in ds for t, y in zip(
+            b["text"].numpy(), b["label"].numpy())]
+        return (sorted(t for t, y in pairs if y >= 0),
+                {t for t, y in pairs if y < 0})
+
+    # Each labeled record once per epoch, split among the service's workers
+    # (each batches its share, so there may be more, smaller batches).
+    served, local = texts(dispatcher.target), texts(None)
+    assert served[0] == local[0] == sorted(LABELED)
+    assert served[1] == local[1] == set(UNLABELED)
+    del workers

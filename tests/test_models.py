@@ -1,0 +1,64 @@
+"""The reference teacher and student, and the encoder teacher's head."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import encoder_folder
+from topk_distill import models
+
+
+def test_student_averages_real_tokens_only():
+    student = models.make_student(["a cat", "a dog"], num_classes=4,
+                                  embedding_dim=3, sequence_length=8)
+    logits = student(tf.constant(["cat", "cat cat cat", "", "dog"])).numpy()
+    assert logits.shape == (4, 4)
+    # Padding does not count: one "cat" and three average the same.
+    np.testing.assert_allclose(logits[0], logits[1], rtol=1e-6)
+    # An empty text averages nothing: the output layer's bias alone.
+    bias = student.get_layer("logits").bias.numpy()
+    np.testing.assert_allclose(logits[2], bias, atol=1e-7)
+    assert not np.allclose(logits[0], logits[3])
+
+
+def test_teacher_maps_texts_to_logits():
+    teacher = models.make_teacher(["a cat", "a dog", "red apple"],
+                                  num_classes=5, hidden_units=4)
+    assert teacher(tf.constant(["a red cat"])).shape == (1, 5)
+
+
+def test_cross_fit_logits_come_from_heads_that_did_not_see_the_row(rng):
+    embeddings = rng.normal(size=(40, 6)).astype(np.float32)
+    labels = rng.integers(0, 3, 40)
+    logits = models.cross_fit_logits(embeddings, labels, 3, folds=2, seed=7,
+                                     epochs=2)
+    assert logits.shape == (40, 3)
+    fold = np.random.default_rng(7).permutation(40) % 2
+    head = models.train_head(embeddings[fold != 0], labels[fold != 0], 3,
+                             epochs=2, seed=7)
+    np.testing.assert_allclose(logits[fold == 0],
+                               head(embeddings[fold == 0]), rtol=1e-5)
+    everything = models.train_head(embeddings, labels, 3, epochs=2, seed=7)
+    assert not np.allclose(logits, everything(embeddings), atol=1e-3)
+
+
+def test_encoder_teacher_embeds_with_unit_norm():
+    import keras
+
+    teacher = models.make_encoder_teacher(encoder_folder(), num_classes=2,
+                                          sequence_length=16)
+    embed = keras.Model(teacher.input, teacher.get_layer("embedding").output)
+    vectors = embed(tf.constant(["a river in Europe", "a small bird"]))
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0,
+                               rtol=1e-5)
+    # Only the head trains; the encoder stays frozen.
+    assert sorted(w.path for w in teacher.trainable_weights) == [
+        "head/bias", "head/kernel"]
+
+
+@pytest.mark.parametrize("folds", [2, 3])
+def test_every_row_gets_out_of_fold_logits(rng, folds):
+    embeddings = rng.normal(size=(9, 4)).astype(np.float32)
+    logits = models.cross_fit_logits(embeddings, rng.integers(0, 2, 9), 2,
+                                     folds=folds, epochs=1)
+    assert np.all(np.any(logits != 0, axis=1))

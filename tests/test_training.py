@@ -1,0 +1,147 @@
+"""train_student: records -> fit -> student.keras, labels, history, export."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import NAMES, write_record_set
+from topk_distill import inputs, mixer, models, records, training
+from topk_distill.loss_config import LossConfig
+from topk_distill.student import DistillationStudent
+
+
+@pytest.fixture
+def record_sets(tmp_path, labeled_tsv):
+    rows = [(t, NAMES.index(l)) for t, l in inputs.iter_examples(labeled_tsv)]
+    labeled = write_record_set(
+        str(tmp_path / "lab"), [t for t, _ in rows], [y for _, y in rows],
+        [[y, (y + 1) % 3] for _, y in rows], [[3.0, 1.0]] * len(rows), 3,
+        num_shards=2, names=NAMES, tail_mass=[0.1] * len(rows),
+        tail_temperature=2.0)
+    unlabeled = write_record_set(
+        str(tmp_path / "unl"), [t for t, _ in rows[:6]], [-1] * 6,
+        [[y] for _, y in rows[:6]], [[0.9]] * 6, 3,
+        scores_kind="probabilities", names=NAMES)
+    return labeled, unlabeled
+
+
+def test_distilled_student_and_its_outputs(tmp_path, record_sets,
+                                           labeled_tsv, labels_txt):
+    labeled, unlabeled = record_sets
+    out = tmp_path / "student"
+    history = training.train_student(
+        str(out), labeled=labeled, unlabeled=unlabeled,
+        validation=labeled_tsv, epochs=3, batch_size=6, learning_rate=0.05,
+        target_accuracy=0.0, embedding_dim=8, settings={"epochs": 3},
+        verbose=0)
+    assert len(history.history["loss"]) == 1  # Target 0.0 is reached at once.
+    saved = json.loads((out / "history.json").read_text())
+    assert saved["flags"] == {"epochs": 3}
+    assert {"soft_loss", "pseudo_loss", "val_top1", "val_top5"} <= set(
+        saved["history"])
+    student = keras.saving.load_model(str(out / "student.keras"))
+    assert student(tf.constant(["a cat"])).shape == (1, 3)
+    # The class names came from the records' metadata.
+    assert (out / "labels.txt").read_text() == open(labels_txt).read()
+    served = tf.saved_model.load(str(out / "export"))
+    answer = served.signatures["serving_default"](text=tf.constant(["x"]))
+    assert answer["top_labels"].shape == (1, 3)
+    assert sorted(os.listdir(out)) == ["export", "history.json", "labels.txt",
+                                       "student.keras"]
+
+
+def test_hard_baseline_ignores_the_teacher(tmp_path, record_sets):
+    labeled, unlabeled = record_sets
+    out = tmp_path / "baseline"
+    history = training.train_student(str(out), labeled=labeled,
+                                     unlabeled=unlabeled, baseline="hard",
+                                     epochs=2, batch_size=4, verbose=0)
+    # alpha=1: the total is the hard term alone; no unlabeled set is read.
+    np.testing.assert_allclose(history.history["loss"],
+                               history.history["hard_loss"], rtol=1e-6)
+    assert history.history["pseudo_loss"] == [0.0, 0.0]
+
+
+def test_class_names_from_metadata_or_a_matching_labels_file(
+        tmp_path, record_sets, labels_txt):
+    labeled, unlabeled = record_sets
+    sets = [records.RecordSet.read(p) for p in record_sets]
+    assert training.class_names(sets) == NAMES
+    assert training.class_names(sets, labels_txt) == NAMES
+    other = tmp_path / "other.txt"
+    other.write_text("x\ny\nz\n")
+    with pytest.raises(ValueError, match=r"lab-\*: records were made with "
+                       "another labels file than --labels=.*other.txt"):
+        training.class_names(sets, str(other))
+    old = write_record_set(str(tmp_path / "old"), ["t"], [0], [[0]], [[1.0]],
+                           3)
+    meta = json.loads((tmp_path / "old.meta.json").read_text())
+    del meta["labels"]
+    (tmp_path / "old.meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"old-\*: its metadata does not name"
+                       " the classes .*pass --labels"):
+        training.class_names([records.RecordSet.read(old)])
+
+
+def test_bucket_tail_at_another_temperature_is_refused(tmp_path,
+                                                       record_sets):
+    labeled, _ = record_sets
+    with pytest.raises(ValueError, match=r"tail masses taken at "
+                       r"tail_temperature=2.0, but --temperature=1.0"):
+        training.train_student(str(tmp_path / "o"), labeled=labeled,
+                               loss=LossConfig(temperature=1.0,
+                                               tail="bucket"), verbose=0)
+    history = training.train_student(
+        str(tmp_path / "o"), labeled=labeled, epochs=1,
+        loss=LossConfig(temperature=2.0, tail="bucket"), verbose=0)
+    assert np.isfinite(history.history["soft_loss"][0])
+
+
+def test_plateau_stop_is_refused_on_a_cluster(tmp_path, monkeypatch,
+                                              record_sets):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({
+        "cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+        "task": {"type": "worker", "index": 0}}))
+    with pytest.raises(ValueError, match="--plateau_seconds stops on each "
+                       "worker's own clock"):
+        training.train_student(str(tmp_path), labeled=record_sets[0],
+                               plateau_seconds=60)
+
+
+class _Crash(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt("simulated kill after epoch 2")
+
+
+def test_backup_and_restore_continues_after_a_crash(tmp_path, record_sets):
+    labeled, unlabeled = record_sets
+    backup = str(tmp_path / "backup")
+
+    def fit(extra):
+        keras.utils.set_random_seed(0)
+        data = mixer.make_distillation_dataset(labeled, unlabeled, 6, seed=0)
+        model = DistillationStudent(models.make_student(["a cat"], 3), 3)
+        model.compile(optimizer="adam")
+        return model.fit(data, epochs=4, verbose=0, callbacks=[
+            keras.callbacks.BackupAndRestore(backup)] + extra)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit([_Crash()])
+    resumed = fit([])
+    assert len(resumed.history["loss"]) == 2  # epochs 3 and 4 only
+
+
+def test_nan_loss_stops_with_causes(tmp_path, all_texts):
+    bad = write_record_set(str(tmp_path / "nan"), all_texts,
+                           [i % 3 for i in range(len(all_texts))],
+                           [[0, 1]] * len(all_texts),
+                           [[float("nan"), 0.0]] * len(all_texts), 3)
+    with pytest.raises(ValueError, match="loss became nan.*learning rate"):
+        training.train_student(str(tmp_path / "o"), labeled=bad, epochs=2,
+                               verbose=0)
+    assert not os.path.exists(tmp_path / "o" / "student.keras")

@@ -1,0 +1,230 @@
+"""The record codec: batches of tensors <-> serialized `tf.train.Example`s.
+
+Both directions run in the TensorFlow graph, so `preprocess` serializes
+inside its tf.data pipeline and the reader parses whole batches at once.
+The features are those `records` describes. Stored scores mean one thing
+to every reader: `as_logits` is the one rule that turns probabilities into
+log-space.
+"""
+
+import numpy as np
+import tensorflow as tf
+from google.protobuf import message
+
+from topk_distill.records import RecordFormatError
+
+
+def serialize_batch(text, label, ids, scores, score_dtype="float16",
+                    tail_mass=None):
+    """Serializes a batch of records, in the graph (runs inside tf.data).
+
+    Args:
+        text: string tensor [B].
+        label: int64 tensor [B]: true class ids, -1 when unlabeled.
+        ids: int tensor [B, K] of class ids, best first, or `None` for dense
+            records (scores of all N classes in class order).
+        scores: float tensor [B, K] (or [B, N] when dense).
+        score_dtype: `"float16"` (clipped to float16's range, packed
+            little-endian into one bytes value) or `"float32"`.
+        tail_mass: optional float [B]: the teacher's probability mass outside
+            its top-K at the set's `tail_temperature`.
+
+    Returns:
+        `(records, teacher_bytes)`: string [B] serialized `tf.train.Example`s
+        and int32 [B], the bytes each record spends on the teacher's output
+        (its `topk_ids`, `topk_scores` and `tail_mass` entries).
+
+    Example:
+    >>> import tensorflow as tf
+    >>> records, sizes = serialize_batch(
+    ...     tf.constant(["a text"]), tf.constant([7], tf.int64),
+    ...     ids=tf.constant([[7, 2]]), scores=tf.constant([[3.5, 1.0]]))
+    >>> example = tf.train.Example.FromString(records[0].numpy())
+    >>> list(example.features.feature["topk_ids"].int64_list.value)
+    [7, 2]
+    >>> int(sizes[0])  # Bytes of its teacher entries, framing included.
+    45
+    """
+    teacher = []
+    if ids is not None:
+        teacher.append(_entry("topk_ids", _feature(
+            "int64_list", "Int64List", tf.cast(ids, tf.int64))))
+    if score_dtype == "float16":
+        teacher.append(_entry("topk_scores", _feature(
+            "bytes_list", "BytesList", _packed_float16(scores)[:, None])))
+    else:
+        teacher.append(_entry("topk_scores", _feature(
+            "float_list", "FloatList", tf.cast(scores, tf.float32))))
+    if tail_mass is not None:
+        teacher.append(_entry("tail_mass", _feature(
+            "float_list", "FloatList", tf.cast(tail_mass, tf.float32)[:, None])))
+    entries = [_entry("text", _feature("bytes_list", "BytesList",
+                                       text[:, None])),
+               _entry("label", _feature("int64_list", "Int64List",
+                                        tf.cast(label, tf.int64)[:, None]))]
+    features = _message("tensorflow.Features",
+                        feature=tf.stack(entries + teacher, axis=1))
+    example = _message("tensorflow.Example", features=features[:, None])
+    return example, tf.add_n([_field_size(entry) for entry in teacher])
+
+
+def parse_batch(serialized, record_set):
+    """Parses a batch of serialized records into a dict of dense tensors.
+
+    Args:
+        serialized: string tensor [B].
+        record_set: the set's `RecordSet` (its K, dtype, density, tail).
+
+    Returns:
+        `{"text": string[B], "label": int64[B], "topk_ids": int64[B, K],
+        "topk_scores": float32[B, K]}`, plus `"tail_mass": float32[B]` when
+        the set was written with a tail temperature.
+
+    Example:
+    >>> import tensorflow as tf
+    >>> from topk_distill.records import RecordSet
+    >>> spec = RecordSet(kind="labeled", num_classes=9, top_k=2)
+    >>> records, _ = serialize_batch(tf.constant(["a"]),
+    ...                              tf.constant([7], tf.int64),
+    ...                              tf.constant([[7, 2]]),
+    ...                              tf.constant([[0.0, -1.5]]))
+    >>> parse_batch(records, spec)["topk_scores"].numpy().tolist()
+    [[0.0, -1.5]]
+    """
+    k, dense = record_set.top_k, record_set.dense
+    float16 = record_set.score_dtype == "float16"
+    spec = {
+        "text": tf.io.FixedLenFeature([], tf.string),
+        "label": tf.io.FixedLenFeature([], tf.int64),
+        "topk_scores": (tf.io.FixedLenFeature([], tf.string) if float16 else
+                        tf.io.FixedLenFeature([k], tf.float32)),
+    }
+    if not dense:
+        spec["topk_ids"] = tf.io.FixedLenFeature([k], tf.int64)
+    if record_set.tail_temperature:
+        spec["tail_mass"] = tf.io.FixedLenFeature([], tf.float32)
+    batch = tf.io.parse_example(serialized, spec)
+    if not dense:
+        _assert_distinct_ids(batch)
+    if float16:
+        bits = tf.io.decode_raw(batch["topk_scores"], tf.uint16,
+                                fixed_length=2 * k)
+        batch["topk_scores"] = tf.cast(tf.bitcast(bits, tf.float16),
+                                       tf.float32)
+    if dense:
+        batch["topk_ids"] = tf.broadcast_to(
+            tf.range(k, dtype=tf.int64), tf.shape(batch["topk_scores"]))
+    return batch
+
+
+def as_logits(scores, kind):
+    """Stored scores in log-space: probabilities p become log p.
+
+    log p equals the logits up to a per-example constant, which softmax
+    ignores, so every reader treats both kinds alike. Zero probabilities
+    become log of float32's smallest normal number, not -inf.
+
+    Args:
+        scores: float tensor.
+        kind: `"logits"` (returned as is) or `"probabilities"`.
+
+    Returns:
+        float32 log-space scores.
+
+    Example:
+    >>> import tensorflow as tf
+    >>> logits = as_logits(tf.constant([1.0, 0.0]), "probabilities")
+    >>> [round(float(x), 2) for x in logits]
+    [0.0, -87.34]
+    """
+    scores = tf.cast(scores, tf.float32)
+    if kind == "logits":
+        return scores
+    return tf.math.log(tf.maximum(scores, np.finfo(np.float32).tiny))
+
+
+def check_record(record, where="record"):
+    """Refuses bytes that are not a well-formed record.
+
+    Python's protobuf parser checks them safely; TensorFlow's C++
+    `parse_example` can crash the process on some malformed messages (a
+    fuzzer found one), so the reader checks every record before TensorFlow
+    parses it. A record whose `topk_ids` repeat a class (no top-K does) is
+    refused too.
+
+    Args:
+        record: serialized bytes.
+        where: names the record in the error.
+
+    Raises:
+        RecordFormatError: naming `where`.
+
+    Example:
+    >>> check_record(b"not a record", "shard-0: record 3")
+    Traceback (most recent call last):
+    ...
+    topk_distill.records.RecordFormatError: shard-0: record 3: not a valid tf.train.Example (corrupt record)
+    """
+    try:
+        example = tf.train.Example.FromString(record)
+    except message.DecodeError:
+        raise RecordFormatError(f"{where}: not a valid tf.train.Example "
+                                "(corrupt record)") from None
+    feature = example.features.feature
+    if "topk_ids" in feature:
+        ids = feature["topk_ids"].int64_list.value
+        if len(set(ids)) != len(ids):
+            raise RecordFormatError(
+                f"{where}: duplicate topk_ids {list(ids)}; expected distinct "
+                "class ids (records from another writer?)")
+
+
+def _message(message_type, **fields):
+    """Encodes one protobuf message per row; each field is a [B, n] tensor."""
+    names = sorted(fields)
+    values = [fields[name] for name in names]
+    rows = tf.shape(values[0])[0]
+    sizes = tf.stack([tf.fill([rows], tf.shape(v)[1]) for v in values], 1)
+    return tf.io.encode_proto(sizes, values, names, message_type)
+
+
+def _feature(kind, list_type, values):
+    inner = _message(f"tensorflow.{list_type}", value=values)
+    return _message("tensorflow.Feature", **{kind: inner[:, None]})
+
+
+def _entry(key, feature):
+    keys = tf.fill([tf.shape(feature)[0], 1], key)
+    return _message("tensorflow.Features.FeatureEntry", key=keys,
+                    value=feature[:, None])
+
+
+def _field_size(message):
+    """Bytes a length-delimited field holding `message` takes: tag + varint
+    length + the message itself."""
+    length = tf.strings.length(message)
+    varint = 1 + sum(tf.cast(length >= 1 << (7 * i), tf.int32)
+                     for i in range(1, 4))
+    return 1 + varint + length
+
+
+_BYTES = [bytes([i]) for i in range(256)]
+
+
+def _packed_float16(scores):
+    limit = np.finfo(np.float16).max
+    half = tf.cast(tf.clip_by_value(tf.cast(scores, tf.float32), -limit,
+                                    limit), tf.float16)
+    octets = tf.reshape(tf.bitcast(half, tf.uint8), [tf.shape(half)[0], -1])
+    return tf.strings.reduce_join(tf.gather(_BYTES, tf.cast(octets, tf.int32)),
+                                  axis=1)
+
+
+def _assert_distinct_ids(batch):
+    """Refuses a record whose topk_ids repeat a class (no top-K does)."""
+    ids = tf.sort(batch["topk_ids"], axis=1)
+    repeated = tf.reduce_any(ids[:, 1:] == ids[:, :-1], axis=1)
+    tf.debugging.Assert(
+        tf.logical_not(tf.reduce_any(repeated)),
+        ["a record has duplicate topk_ids; expected K distinct class ids. "
+         "Its text:", tf.boolean_mask(batch["text"], repeated)[:1]])
