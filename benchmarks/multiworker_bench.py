@@ -16,22 +16,13 @@ a speed-up.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+from topk_distill import distribute
 
 
 def train(flags, output, workers):
@@ -39,14 +30,13 @@ def train(flags, output, workers):
     final loss)."""
     command = [sys.executable, "-m", "topk_distill", "train",
                f"--output={output}"] + flags
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(workers)]}
+    configs = distribute.loopback_configs(workers)
     start = time.perf_counter()
     procs = []
     for index in range(workers):
         env = dict(os.environ, CI="true")
         if workers > 1:
-            env["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {
-                "type": "worker", "index": index}})
+            env["TF_CONFIG"] = configs[index]
         procs.append(subprocess.Popen(command, env=env,
                                       stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True))

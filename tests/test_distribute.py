@@ -4,7 +4,6 @@ loopback training together."""
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import types
@@ -17,20 +16,8 @@ from topk_distill import distribute, inputs
 from topk_distill.records import RecordSet
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _cluster(workers):
-    spec = tf.train.ClusterSpec({"worker": [f"127.0.0.1:{p}" for p in
-                                            _free_ports(workers)]})
-    return spec.as_dict()
+    return json.loads(distribute.loopback_configs(workers)[0])["cluster"]
 
 
 def test_two_workers_train_together(tmp_path, labeled_tsv):
@@ -44,11 +31,9 @@ def test_two_workers_train_together(tmp_path, labeled_tsv):
         [[y] for _, y in rows], [[0.9]] * len(rows), 3,
         scores_kind="probabilities", num_shards=2, names=NAMES)
     out = tmp_path / "student"
-    cluster = _cluster(2)
     procs = []
-    for index in range(2):
-        env = dict(os.environ, CI="true", TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+    for config in distribute.loopback_configs(2):
+        env = dict(os.environ, CI="true", TF_CONFIG=config)
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "topk_distill", "train",
              f"--labeled={labeled}", f"--unlabeled={unlabeled}",

@@ -145,3 +145,18 @@ def test_nan_loss_stops_with_causes(tmp_path, all_texts):
         training.train_student(str(tmp_path / "o"), labeled=bad, epochs=2,
                                verbose=0)
     assert not os.path.exists(tmp_path / "o" / "student.keras")
+
+
+def test_each_record_sets_metadata_is_read_once(tmp_path, record_sets,
+                                                monkeypatch):
+    reads = []
+    read = records.RecordSet.read.__func__
+
+    def counted(cls, path):
+        reads.append(path)
+        return read(cls, path)
+
+    monkeypatch.setattr(records.RecordSet, "read", classmethod(counted))
+    training.train_student(str(tmp_path / "o"), *record_sets, epochs=1,
+                           verbose=0)
+    assert reads == list(record_sets)

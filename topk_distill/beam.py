@@ -24,7 +24,8 @@ import os
 import apache_beam as beam
 import tensorflow as tf
 
-from topk_distill import inputs, preprocessing, records, shards, teacher
+from topk_distill import (inputs, preprocessing, records, scoring, shards,
+                          teacher)
 
 COUNTERS = "topk_distill"
 
@@ -145,7 +146,7 @@ class _ScoreBatch(beam.DoFn):
     def setup(self):
         model = teacher.load_teacher(*self._teacher_args)
         self._score = tf.function(
-            lambda texts, labels: preprocessing.score_batch(
+            lambda texts, labels: scoring.score_batch(
                 model, texts, labels, **self._settings),
             input_signature=[tf.TensorSpec([None], tf.string),
                              tf.TensorSpec([None], tf.int64)])
