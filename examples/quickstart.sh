@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end on the bundled sample (24 WordNet classes, 384 training and 96
+# End to end on the bundled sample (24 WordNet classes, 480 training and 120
 # other glosses): an encoder teacher (all-MiniLM-L6-v2 + a linear head,
 # cross-fitted), its top-5 logits for the training glosses and its top-1
 # pseudo label for the others (used as unlabeled text), a student trained

@@ -97,3 +97,19 @@ def test_bad_tf_config_is_named(monkeypatch):
     with pytest.raises(ValueError, match="TF_CONFIG='{not json': expected "
                        "JSON with \"cluster\""):
         distribute.strategy_from_environment()
+
+
+def test_importing_the_package_leaves_tensorflow_unconfigured():
+    # MultiWorkerMirroredStrategy must configure collective ops before
+    # TensorFlow's eager context starts: importing the package must not
+    # start it (a module-level tf.constant once did).
+    modules = ", ".join(f"topk_distill.{m}" for m in (
+        "codec", "shards", "reader", "mixer", "student", "export",
+        "preprocessing", "training", "serving"))
+    code = ("import tensorflow as tf\n"
+            "from tensorflow.python.eager import context\n"
+            f"import {modules}\n"
+            "print(context.context()._initialized)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip().endswith("False")
