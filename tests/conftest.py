@@ -107,35 +107,38 @@ _two_logical_cpus()
 def write_record_set(prefix, texts, labels, ids, scores, num_classes,
                      scores_kind="logits", score_dtype="float32",
                      compression="none", num_shards=1, tail_mass=None,
-                     tail_temperature=None, names=None):
+                     tail_temperature=None, names=None, **fields):
     """Writes a record set from Python lists, as `preprocess` would.
 
     `ids=None` writes a dense set (scores of all N classes in class order).
-    `names` (default `c0, c1, ...`) are the class names its metadata keeps.
+    `names` (default `c0, c1, ...`) are the class names its metadata keeps;
+    `fields` more `RecordSet` fields (targets, sampling_temperature...).
     Returns the set's shard glob.
     """
+    import dataclasses
+
     import tensorflow as tf
 
     from topk_distill import codec, records, shards
 
+    names = names or [f"c{i}" for i in range(num_classes)]
+    spec = records.RecordSet(
+        kind="labeled" if labels[0] >= 0 else "unlabeled",
+        num_classes=num_classes, top_k=len(scores[0]), dense=ids is None,
+        scores=scores_kind, score_dtype=score_dtype, compression=compression,
+        tail_temperature=tail_temperature, num_examples=len(texts),
+        num_shards=num_shards, labels=tuple(names),
+        labels_sha256=_sha256("".join(n + "\n" for n in names)), **fields)
     serialized, _ = codec.serialize_batch(
         tf.constant(texts), tf.constant(labels, tf.int64),
         None if ids is None else tf.constant(np.array(ids)),
-        tf.constant(np.array(scores, np.float32)), score_dtype,
+        tf.constant(np.array(scores, np.float32)), spec,
         None if tail_mass is None else tf.constant(tail_mass, tf.float32))
     with shards.ShardWriter(prefix, len(texts), num_shards,
                             compression) as writer:
         for record in serialized.numpy():
             writer.write(record)
-    names = names or [f"c{i}" for i in range(num_classes)]
-    records.RecordSet(
-        kind="labeled" if labels[0] >= 0 else "unlabeled",
-        num_classes=num_classes, top_k=len(scores[0]), dense=ids is None,
-        scores=scores_kind, score_dtype=score_dtype, compression=compression,
-        tail_temperature=tail_temperature, num_examples=len(texts),
-        num_shards=num_shards, shards=writer.shards(), labels=tuple(names),
-        labels_sha256=_sha256("".join(n + "\n" for n in names))
-    ).write(prefix)
+    dataclasses.replace(spec, shards=writer.shards()).write(prefix)
     return prefix + "-*"
 
 

@@ -22,31 +22,33 @@ import tensorflow as tf
 from topk_distill import codec
 from topk_distill.records import RecordFormatError, RecordSet
 
-RECORD_SET = RecordSet(kind="labeled", num_classes=50, top_k=5)
+# Both encodings: format version 1's features and the packed "q8" one.
+RECORD_SETS = [RecordSet(kind="labeled", num_classes=50, top_k=5,
+                         score_dtype=dtype) for dtype in ("float16", "q8")]
+_PARSE = [tf.function(lambda s, r=r: codec.parse_batch(s, r),
+                      input_signature=[tf.TensorSpec([None], tf.string)])
+          for r in RECORD_SETS]
 
 
-@tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-def _parse(serialized):
-    return codec.parse_batch(serialized, RECORD_SET)
-
-
-def _valid(rng, count):
+def _valid(rng, count, record_set):
+    ids = np.stack([rng.choice(50, 5, replace=False) for _ in range(count)])
     serialized, _ = codec.serialize_batch(
         tf.constant([bytes(rng.integers(0, 256, rng.integers(0, 40),
-                                        dtype=np.uint8)) for _ in range(count)]),
+                                        dtype=np.uint8))
+                     for _ in range(count)]),
         tf.constant(rng.integers(-1, 50, count), tf.int64),
-        tf.constant(rng.integers(0, 50, (count, 5))),
-        tf.constant(rng.normal(0, 10, (count, 5)), tf.float32))
+        tf.constant(ids), tf.constant(rng.normal(0, 10, (count, 5)),
+                                      tf.float32), record_set)
     return list(serialized.numpy())
 
 
 KINDS = ("random", "truncation", "mutation")
 
 
-def cases(rng, count):
+def cases(rng, count, record_set):
     """Yields (kind, bytes): random bytes, truncations and byte flips of
     valid records, in turn."""
-    valid = _valid(rng, 64)
+    valid = _valid(rng, 64, record_set)
     for i in range(count):
         kind = KINDS[i % 3]
         if kind == "random":
@@ -71,10 +73,14 @@ def fuzz(count, seed=0):
     """
     rng = np.random.default_rng(seed)
     counts = {"parsed": 0, "rejected": 0, "parsed_mutations": 0}
-    for kind, case in cases(rng, count):
+    half = count // 2
+    for i, (kind, case) in enumerate(
+            [c for r in RECORD_SETS for c in cases(rng, half, r)]):
+        record_set, parse = ((RECORD_SETS[0], _PARSE[0]) if i < half else
+                             (RECORD_SETS[1], _PARSE[1]))
         try:
-            codec.check_record(case)
-            batch = _parse(tf.constant([case]))
+            codec.check_record(case, record_set=record_set)
+            batch = parse(tf.constant([case]))
         except (RecordFormatError, tf.errors.InvalidArgumentError,
                 UnicodeDecodeError):
             counts["rejected"] += 1
@@ -82,6 +88,8 @@ def fuzz(count, seed=0):
         assert batch["topk_ids"].shape == (1, 5), case
         assert batch["topk_scores"].shape == (1, 5), case
         assert batch["topk_scores"].dtype == tf.float32
+        ids = batch["topk_ids"].numpy()
+        assert ids.max() < 50 and np.isfinite(batch["topk_scores"]).all()
         counts["parsed"] += 1
         counts["parsed_mutations"] += kind == "mutation"
     return counts

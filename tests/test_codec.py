@@ -11,10 +11,11 @@ from topk_distill import codec
 from topk_distill.records import RecordFormatError, RecordSet
 
 
-def _spec(k, dense=False, score_dtype="float16", tail=None):
-    return RecordSet(kind="labeled", num_classes=max(k, 1000), top_k=k,
+def _spec(k, dense=False, score_dtype="float16", tail=None, n=None,
+          scores="logits"):
+    return RecordSet(kind="labeled", num_classes=n or max(k, 1000), top_k=k,
                      dense=dense, score_dtype=score_dtype,
-                     tail_temperature=tail)
+                     tail_temperature=tail, scores=scores)
 
 
 @st.composite
@@ -36,10 +37,11 @@ def record_batches(draw):
 @given(record_batches(), st.sampled_from(["float16", "float32"]))
 def test_round_trip_property(batch, score_dtype):
     k, texts, labels, ids, scores = batch
+    spec = _spec(k, score_dtype=score_dtype)
     serialized, teacher_bytes = codec.serialize_batch(
         tf.constant(texts), tf.constant(labels, tf.int64), tf.constant(ids),
-        tf.constant(scores), score_dtype)
-    got = codec.parse_batch(serialized, _spec(k, score_dtype=score_dtype))
+        tf.constant(scores), spec)
+    got = codec.parse_batch(serialized, spec)
     assert list(got["text"].numpy()) == texts
     np.testing.assert_array_equal(got["label"], labels)
     np.testing.assert_array_equal(got["topk_ids"], ids)
@@ -56,20 +58,20 @@ def test_round_trip_property(batch, score_dtype):
 def test_float16_clips_to_its_range():
     serialized, _ = codec.serialize_batch(
         tf.constant(["t"]), tf.constant([0], tf.int64), tf.constant([[0, 1]]),
-        tf.constant([[1e6, -1e6]]))
+        tf.constant([[1e6, -1e6]]), _spec(2))
     got = codec.parse_batch(serialized, _spec(2))
     np.testing.assert_array_equal(got["topk_scores"], [[65504, -65504]])
 
 
 def test_dense_records_have_no_ids_and_read_with_all_classes():
     scores = np.array([[0.5, -1.0, 2.0], [3.0, 0.0, 1.0]], np.float32)
+    spec = _spec(3, dense=True, score_dtype="float32")
     serialized, _ = codec.serialize_batch(
         tf.constant(["a", "b"]), tf.constant([0, 2], tf.int64), None,
-        tf.constant(scores), "float32")
+        tf.constant(scores), spec)
     assert "topk_ids" not in tf.train.Example.FromString(
         serialized[0].numpy()).features.feature
-    got = codec.parse_batch(serialized, _spec(3, dense=True,
-                                              score_dtype="float32"))
+    got = codec.parse_batch(serialized, spec)
     np.testing.assert_array_equal(got["topk_ids"], [[0, 1, 2], [0, 1, 2]])
     np.testing.assert_array_equal(got["topk_scores"], scores)
 
@@ -79,7 +81,7 @@ def test_records_are_tf_train_examples_and_bytes_are_counted(score_dtype):
     serialized, teacher_bytes = codec.serialize_batch(
         tf.constant(["hi", "there"]), tf.constant([3, -1], tf.int64),
         tf.constant([[3, 1], [200, 0]]), tf.constant([[2.0, 1.0], [0.5, 0.25]]),
-        score_dtype, tail_mass=tf.constant([0.1, 0.2]))
+        _spec(2, score_dtype=score_dtype), tail_mass=tf.constant([0.1, 0.2]))
     for i, (ids, scores) in enumerate([([3, 1], [2.0, 1.0]),
                                        ([200, 0], [0.5, 0.25])]):
         feature = tf.train.Example.FromString(
@@ -108,7 +110,8 @@ def test_as_logits_is_log_of_probabilities_and_finite_at_zero():
 def test_check_record_refuses_malformed_and_repeated_ids():
     serialized, _ = codec.serialize_batch(
         tf.constant(["fine", "twice"]), tf.constant([0, 1], tf.int64),
-        tf.constant([[1, 2], [3, 3]]), tf.constant([[1.0, 0.0]] * 2))
+        tf.constant([[1, 2], [3, 3]]), tf.constant([[1.0, 0.0]] * 2),
+        _spec(2))
     codec.check_record(serialized[0].numpy(), "r0")
     with pytest.raises(RecordFormatError, match=r"r1: duplicate topk_ids "
                        r"\[3, 3\]"):
@@ -127,3 +130,40 @@ def test_parser_survives_random_and_mutated_records():
     assert outcomes["rejected"] > 5_000
     assert outcomes["parsed"] > 100  # The parse path is exercised too.
     assert outcomes["parsed_mutations"] > 0
+
+
+@pytest.mark.parametrize("kind", ["logits", "probabilities"])
+def test_q8_packs_ids_and_8_bit_values(rng, kind):
+    n = 4123
+    ids = np.stack([rng.choice(n, 20, replace=False) for _ in range(30)])
+    ids[3, 15:] = -1  # A record storing fewer classes.
+    if kind == "logits":
+        scores = rng.normal(0, 3, size=(30, 20)).astype(np.float32)
+    else:
+        scores = rng.dirichlet(np.ones(20), size=30).astype(np.float32)
+    spec = _spec(20, score_dtype="q8", n=n, scores=kind)
+    serialized, sizes = codec.serialize_batch(
+        tf.constant([f"t{i}" for i in range(30)]), tf.zeros([30], tf.int64),
+        tf.constant(ids), tf.constant(scores), spec)
+    got = {k: v.numpy() for k, v in codec.parse_batch(serialized,
+                                                       spec).items()}
+    for row in range(30):
+        valid = ids[row] >= 0
+        order = np.argsort(ids[row][valid])
+        count = valid.sum()
+        np.testing.assert_array_equal(got["topk_ids"][row, :count],
+                                      ids[row][valid][order])
+        assert (got["topk_ids"][row, count:] == -1).all()
+        want = scores[row][valid][order]
+        if kind == "logits":  # Relative to the best, within 8 bits' step.
+            want = want - want.max()
+            step = -want.min() / 255
+            np.testing.assert_allclose(got["topk_scores"][row, :count], want,
+                                       atol=step * 0.51 + 1e-3 * -want.min())
+        else:  # Absolute probabilities, within 8 bits of log p.
+            step = -np.log(want).min() / 255
+            np.testing.assert_allclose(
+                np.log(got["topk_scores"][row, :count]), np.log(want),
+                atol=step * 0.51 + 2e-3 * -np.log(want).min())
+    # 20 of 4,123 ids and values, framing included, within 60 bytes.
+    assert sizes.numpy()[np.arange(30) != 3].max() <= 60

@@ -94,3 +94,33 @@ def test_tf_data_service_serves_each_record_once_an_epoch(record_sets):
     assert served[0] == local[0] == sorted(LABELED)
     assert served[1] == local[1] == set(UNLABELED)
     del workers
+
+
+def test_sampled_targets_reach_the_loss_as_they_were_stored(tmp_path):
+    from topk_distill import targets
+
+    q_labeled = [[0.5, 0.25, 0.25], [0.75, 0.25, 0.0]]
+    labeled = write_record_set(
+        str(tmp_path / "lab"), ["a", "b"], [0, 1], [[0, 1, 2], [3, 4, -1]],
+        q_labeled, 5, scores_kind="probabilities", targets="sampled",
+        samples=4, sampling_temperature=2.0, seed=0)
+    unlabeled = write_record_set(
+        str(tmp_path / "unl"), ["c", "d"], [-1, -1], [[1, 2], [0, -1]],
+        [[0.5, 0.5], [1.0, 0.0]], 5, scores_kind="probabilities",
+        targets="sampled", samples=2, sampling_temperature=3.0, seed=0)
+    batch = next(iter(mixer.make_distillation_dataset(
+        labeled, unlabeled, batch_size=4, shuffle=False)))
+    labeled_rows = batch["label"].numpy() >= 0
+    ids = batch["topk_ids"].numpy()
+    logits = batch["topk_logits"]
+    # Labeled: T log q, so the soft term's softmax(./T) at the records' T
+    # gives q back, with no second softmax at another temperature.
+    soft = targets.soft_targets(ids[labeled_rows], tf.boolean_mask(
+        logits, labeled_rows), 5, temperature=2.0).numpy()
+    np.testing.assert_allclose(soft, [[0.5, 0.25, 0.25, 0, 0],
+                                      [0, 0, 0, 0.75, 0.25]], atol=1e-6)
+    # Unlabeled: log q, used at T=1 by the pseudo term whatever T drew them.
+    pseudo = targets.pseudo_targets(ids[~labeled_rows], tf.boolean_mask(
+        logits, ~labeled_rows), 5).numpy()
+    np.testing.assert_allclose(pseudo, [[0, 0.5, 0.5, 0, 0],
+                                        [1, 0, 0, 0, 0]], atol=1e-6)

@@ -338,3 +338,59 @@ def test_resume_refuses_another_run(tmp_path, resumable, rng):
     before = _files(prefix)
     _, summary = _run(resumable, prefix, top_k=3, num_shards=2, resume=True)
     assert summary["resumed_at_shard"] == 2 and _files(prefix) == before
+
+
+@pytest.mark.parametrize("targets, width", [("sampled", 6), ("mixed", 8)])
+def test_sampled_and_mixed_targets(tmp_path, labeled_tsv, labels_txt, rng,
+                                   targets, width):
+    logits = rng.normal(0, 2, size=(12, 3)).astype(np.float32)
+    teacher = _npy_teacher(tmp_path, logits)
+    prefix = str(tmp_path / targets)
+    record_set, _ = preprocess(
+        teacher, labeled_tsv, labels_txt, prefix, top_k=2, targets=targets,
+        samples=6, sampling_temperature=2.0, seed=3, num_shards=2,
+        score_dtype="q8", verbose=0)
+    assert (record_set.targets, record_set.top_k, record_set.samples,
+            record_set.sampling_temperature, record_set.seed,
+            record_set.scores) == (targets, width, 6, 2.0, 3,
+                                   "probabilities")
+    assert record_set.exact_top == (2 if targets == "mixed" else None)
+    got = _read(prefix)
+    p = np.exp(logits / 2) / np.exp(logits / 2).sum(1, keepdims=True)
+    for row in range(12):
+        valid = got["topk_ids"][row] >= 0
+        ids, q = got["topk_ids"][row][valid], got["topk_scores"][row][valid]
+        np.testing.assert_allclose(q.sum(), 1.0, atol=0.02)
+        if targets == "mixed":  # The 2 best of 3 exactly; the third drawn.
+            best = np.argsort(-p[row])[:2]
+            for c in best:
+                np.testing.assert_allclose(q[ids == c], p[row, c], rtol=0.02)
+        else:
+            np.testing.assert_allclose(q * 6, np.round(q * 6), atol=0.05)
+    # The same run again: the same bytes (draws depend on text and seed).
+    again = str(tmp_path / "again")
+    preprocess(teacher, labeled_tsv, labels_txt, again, top_k=2,
+               targets=targets, samples=6, sampling_temperature=2.0, seed=3,
+               num_shards=2, score_dtype="q8", verbose=0)
+    assert [open(p, "rb").read() for p in records.RecordSet.read(
+        again).files()] == [open(p, "rb").read() for p in record_set.files()]
+
+
+@pytest.mark.parametrize("settings, expected", [
+    (dict(targets="sampled", samples=None), "samples=None; targets='sampled' "
+     "needs S >= 1"),
+    (dict(targets="mixed", top_k=3, samples=2), "top_k=3 with "
+     "targets='mixed'; expected 1..N-1=2"),
+    (dict(targets="sampled", samples=2, scores="logits"), "scores='logits' "
+     "with targets='sampled'"),
+    (dict(targets="sampled", samples=2, tail_temperature=2.0),
+     "tail_temperature=2.0; expected a positive temperature, with top-K"),
+    (dict(top_k=0, score_dtype="q8"), "score_dtype='q8' packs 1..255"),
+    (dict(targets="sampled", samples=300, score_dtype="q8"), "not 300"),
+])
+def test_target_settings_are_checked(tmp_path, labeled_tsv, labels_txt,
+                                     settings, expected):
+    teacher = _npy_teacher(tmp_path, np.zeros((12, 3), np.float32))
+    with pytest.raises(ValueError, match=expected):
+        preprocess(teacher, labeled_tsv, labels_txt, str(tmp_path / "x"),
+                   verbose=0, **dict(dict(top_k=2), **settings))

@@ -217,3 +217,33 @@ def _losses(n):
         student = keras.Sequential([keras.Input((1,)), keras.layers.Dense(n)])
         _MODELS[n] = DistillationStudent(student, n).compute_losses
     return _MODELS[n]
+
+
+@pytest.mark.parametrize("scaling, factor", [("t2", 1.0),
+                                             ("inverse_t", 1 / 3.0**3)])
+def test_dense_soft_term_has_keras_logits_distillations_gradient(
+        rng, scaling, factor):
+    # All N classes kept (dense records): the soft term's gradient with
+    # respect to the student's logits is keras.distillation's, up to the
+    # documented scaling (Keras: T^2; 1/T is T^2 / T^3 of it). Keras 3.15's
+    # default loss="kl_divergence" resolves to the function, which its
+    # isinstance(KLDivergence) check misses: the KL is then taken on the
+    # tempered logits as if they were probabilities. The class is what its
+    # documentation describes.
+    n, temperature = 7, 3.0
+    teacher = tf.constant(rng.normal(0, 3, size=(4, n)), tf.float32)
+    student = tf.Variable(rng.normal(0, 3, size=(4, n)).astype(np.float32))
+    batch = {"label": tf.constant([0, 1, 2, 3], tf.int64),
+             "topk_ids": tf.tile(tf.range(n, dtype=tf.int64)[None], [4, 1]),
+             "topk_logits": teacher}
+    model = DistillationStudent(
+        keras.Sequential([keras.Input((1,)), keras.layers.Dense(n)]), n,
+        alpha=0.9, temperature=temperature, soft_scaling=scaling)
+    with tf.GradientTape(persistent=True) as tape:
+        ours = model.compute_losses(batch, student)[1]["soft_loss"]
+        theirs = keras.distillation.LogitsDistillation(
+            temperature=temperature, loss=keras.losses.KLDivergence()
+        ).compute_loss(teacher, student)
+    ours = tf.convert_to_tensor(tape.gradient(ours, student))
+    np.testing.assert_allclose(ours, factor * tape.gradient(theirs, student),
+                               rtol=1e-4, atol=1e-7)

@@ -160,3 +160,20 @@ def test_each_record_sets_metadata_is_read_once(tmp_path, record_sets,
     training.train_student(str(tmp_path / "o"), *record_sets, epochs=1,
                            verbose=0)
     assert reads == list(record_sets)
+
+
+def test_sampled_targets_train_at_their_temperature(tmp_path, labeled_tsv):
+    rows = [(t, NAMES.index(l)) for t, l in inputs.iter_examples(labeled_tsv)]
+    sampled = write_record_set(
+        str(tmp_path / "s"), [t for t, _ in rows], [y for _, y in rows],
+        [[y, (y + 1) % 3] for _, y in rows], [[0.75, 0.25]] * len(rows), 3,
+        names=NAMES, scores_kind="probabilities", targets="sampled",
+        samples=4, sampling_temperature=2.0, seed=0)
+    with pytest.raises(ValueError, match=r"s-\*: sampled targets drawn at "
+                       r"sampling_temperature=2.0, but --temperature=3.0"):
+        training.train_student(str(tmp_path / "o"), labeled=sampled,
+                               loss=LossConfig(temperature=3.0), verbose=0)
+    history = training.train_student(str(tmp_path / "o"), labeled=sampled,
+                                     loss=LossConfig(temperature=2.0),
+                                     epochs=1, verbose=0)
+    assert history.history["soft_loss"][0] > 0

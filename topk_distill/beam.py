@@ -34,6 +34,8 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                          top_k=20, unlabeled=False, scores=None, num_shards=8,
                          compression="none", batch_size=256,
                          score_dtype="float16", tail_temperature=None,
+                         targets="topk", samples=None,
+                         sampling_temperature=1.0, seed=0,
                          skip_unknown_labels=False, teacher_outputs="logits",
                          teacher_signature=None, teacher_output_key=None,
                          pipeline_args=(), command=None, overwrite=False):
@@ -76,16 +78,15 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
     if labels_path is None:
         raise ValueError(f"--teacher={teacher_path} has no labels.txt beside "
                          "it; pass --labels")
-    scores, names = preprocessing.checked_settings(
-        model, labels_path, unlabeled, top_k, scores, score_dtype,
-        compression, num_shards, tail_temperature)
-    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
-    plan = preprocessing.record_set_plan(
-        model, input_path, labels_path, names, top_k, unlabeled, scores,
-        score_dtype, compression, tail_temperature, num_shards, 0, 0)
+    plan = preprocessing.plan_record_set(
+        model, labels_path, input_path, unlabeled=unlabeled, top_k=top_k,
+        scores=scores, score_dtype=score_dtype, compression=compression,
+        num_shards=num_shards, tail_temperature=tail_temperature,
+        targets=targets, samples=samples,
+        sampling_temperature=sampling_temperature, seed=seed)
+    label_ids = None if unlabeled else {n: i for i, n in
+                                        enumerate(plan.labels)}
     preprocessing.prepare_output(output_prefix, plan, overwrite=overwrite)
-    settings = dict(top_k=top_k, scores=scores, score_dtype=score_dtype,
-                    tail_temperature=tail_temperature)
     options = beam.options.pipeline_options.PipelineOptions(list(
         pipeline_args))
     try:
@@ -96,7 +97,7 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                                            skip_unknown_labels)
                  | "Batch" >> beam.BatchElements(min_batch_size=1,
                                                  max_batch_size=batch_size)
-                 | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, settings))
+                 | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, plan))
                  | "Write" >> beam.io.WriteToTFRecord(
                      output_prefix,
                      file_name_suffix=records.shard_suffix(compression),
@@ -139,15 +140,15 @@ def _parse(line, path, label_ids, skip_unknown_labels):
 class _ScoreBatch(beam.DoFn):
     """A batch of `(text, label id)` -> its serialized top-K records."""
 
-    def __init__(self, teacher_args, settings):
+    def __init__(self, teacher_args, plan):
         self._teacher_args = teacher_args
-        self._settings = settings
+        self._plan = plan
 
     def setup(self):
         model = teacher.load_teacher(*self._teacher_args)
         self._score = tf.function(
             lambda texts, labels: scoring.score_batch(
-                model, texts, labels, **self._settings),
+                model, texts, labels, self._plan),
             input_signature=[tf.TensorSpec([None], tf.string),
                              tf.TensorSpec([None], tf.int64)])
 

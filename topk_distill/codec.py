@@ -11,53 +11,67 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import message
 
+from topk_distill import packing
 from topk_distill.records import RecordFormatError
 
 
-def serialize_batch(text, label, ids, scores, score_dtype="float16",
-                    tail_mass=None):
+def serialize_batch(text, label, ids, scores, record_set, tail_mass=None):
     """Serializes a batch of records, in the graph (runs inside tf.data).
 
     Args:
         text: string tensor [B].
         label: int64 tensor [B]: true class ids, -1 when unlabeled.
-        ids: int tensor [B, K] of class ids, best first, or `None` for dense
-            records (scores of all N classes in class order).
-        scores: float tensor [B, K] (or [B, N] when dense).
-        score_dtype: `"float16"` (clipped to float16's range, packed
-            little-endian into one bytes value) or `"float32"`.
+        ids: int tensor [B, W] of class ids (-1 pads a record with fewer),
+            or `None` for dense records (scores of all N classes in class
+            order).
+        scores: float tensor [B, W] (or [B, N] when dense), of the set's
+            kind (`record_set.scores`).
+        record_set: the set's `RecordSet`: its `score_dtype` (`"float16"`,
+            clipped to float16's range and packed little-endian into one
+            bytes value; `"float32"`; `"q8"`, see `packing`), score kind,
+            N and W (`top_k`).
         tail_mass: optional float [B]: the teacher's probability mass outside
             its top-K at the set's `tail_temperature`.
 
     Returns:
         `(records, teacher_bytes)`: string [B] serialized `tf.train.Example`s
         and int32 [B], the bytes each record spends on the teacher's output
-        (its `topk_ids`, `topk_scores` and `tail_mass` entries).
+        (its `topk_ids`, `topk_scores`, `t` and `tail_mass` entries).
 
     Example:
     >>> import tensorflow as tf
+    >>> from topk_distill.records import RecordSet
+    >>> spec = RecordSet(kind="labeled", num_classes=9, top_k=2)
     >>> records, sizes = serialize_batch(
     ...     tf.constant(["a text"]), tf.constant([7], tf.int64),
-    ...     ids=tf.constant([[7, 2]]), scores=tf.constant([[3.5, 1.0]]))
+    ...     ids=tf.constant([[7, 2]]), scores=tf.constant([[3.5, 1.0]]),
+    ...     record_set=spec)
     >>> example = tf.train.Example.FromString(records[0].numpy())
     >>> list(example.features.feature["topk_ids"].int64_list.value)
     [7, 2]
     >>> int(sizes[0])  # Bytes of its teacher entries, framing included.
     45
     """
+    dtype = record_set.score_dtype
     teacher = []
-    if ids is not None:
-        teacher.append(_entry("topk_ids", _feature(
-            "int64_list", "Int64List", tf.cast(ids, tf.int64))))
-    if score_dtype == "float16":
-        teacher.append(_entry("topk_scores", _feature(
-            "bytes_list", "BytesList", _packed_float16(scores)[:, None])))
+    if dtype == "q8":
+        teacher.append(_entry("t", _feature(
+            "bytes_list", "BytesList", _packed_targets(
+                ids, scores, record_set)[:, None])))
     else:
-        teacher.append(_entry("topk_scores", _feature(
-            "float_list", "FloatList", tf.cast(scores, tf.float32))))
+        if ids is not None:
+            teacher.append(_entry("topk_ids", _feature(
+                "int64_list", "Int64List", tf.cast(ids, tf.int64))))
+        if dtype == "float16":
+            teacher.append(_entry("topk_scores", _feature(
+                "bytes_list", "BytesList", _packed_float16(scores)[:, None])))
+        else:
+            teacher.append(_entry("topk_scores", _feature(
+                "float_list", "FloatList", tf.cast(scores, tf.float32))))
     if tail_mass is not None:
         teacher.append(_entry("tail_mass", _feature(
-            "float_list", "FloatList", tf.cast(tail_mass, tf.float32)[:, None])))
+            "float_list", "FloatList",
+            tf.cast(tail_mass, tf.float32)[:, None])))
     entries = [_entry("text", _feature("bytes_list", "BytesList",
                                        text[:, None])),
                _entry("label", _feature("int64_list", "Int64List",
@@ -77,8 +91,11 @@ def parse_batch(serialized, record_set):
 
     Returns:
         `{"text": string[B], "label": int64[B], "topk_ids": int64[B, K],
-        "topk_scores": float32[B, K]}`, plus `"tail_mass": float32[B]` when
-        the set was written with a tail temperature.
+        "topk_scores": float32[B, K]}` (ids -1 and scores 0 where a record
+        stores fewer than K classes), plus `"tail_mass": float32[B]` when
+        the set was written with a tail temperature. `"q8"` sets give their
+        ids ascending and their logits relative to the example's largest
+        (probabilities as they were).
 
     Example:
     >>> import tensorflow as tf
@@ -87,26 +104,35 @@ def parse_batch(serialized, record_set):
     >>> records, _ = serialize_batch(tf.constant(["a"]),
     ...                              tf.constant([7], tf.int64),
     ...                              tf.constant([[7, 2]]),
-    ...                              tf.constant([[0.0, -1.5]]))
+    ...                              tf.constant([[0.0, -1.5]]), spec)
     >>> parse_batch(records, spec)["topk_scores"].numpy().tolist()
     [[0.0, -1.5]]
     """
     k, dense = record_set.top_k, record_set.dense
-    float16 = record_set.score_dtype == "float16"
-    spec = {
-        "text": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.int64),
-        "topk_scores": (tf.io.FixedLenFeature([], tf.string) if float16 else
-                        tf.io.FixedLenFeature([k], tf.float32)),
-    }
-    if not dense:
-        spec["topk_ids"] = tf.io.FixedLenFeature([k], tf.int64)
+    dtype = record_set.score_dtype
+    spec = {"text": tf.io.FixedLenFeature([], tf.string),
+            "label": tf.io.FixedLenFeature([], tf.int64)}
+    if dtype == "q8":
+        spec["t"] = tf.io.FixedLenFeature([], tf.string)
+    else:
+        spec["topk_scores"] = (
+            tf.io.FixedLenFeature([], tf.string) if dtype == "float16" else
+            tf.io.FixedLenFeature([k], tf.float32))
+        if not dense:
+            spec["topk_ids"] = tf.io.FixedLenFeature([k], tf.int64)
     if record_set.tail_temperature:
         spec["tail_mass"] = tf.io.FixedLenFeature([], tf.float32)
     batch = tf.io.parse_example(serialized, spec)
+    if dtype == "q8":
+        ids, values = packing.unpack(batch.pop("t"), record_set.num_classes,
+                                     k)
+        if record_set.scores == "probabilities":
+            values = tf.where(ids >= 0, tf.exp(values), 0.0)
+        batch.update(topk_ids=ids, topk_scores=values)
+        return batch
     if not dense:
         _assert_distinct_ids(batch)
-    if float16:
+    if dtype == "float16":
         bits = tf.io.decode_raw(batch["topk_scores"], tf.uint16,
                                 fixed_length=2 * k)
         batch["topk_scores"] = tf.cast(tf.bitcast(bits, tf.float16),
@@ -143,7 +169,7 @@ def as_logits(scores, kind):
     return tf.math.log(tf.maximum(scores, np.finfo(np.float32).tiny))
 
 
-def check_record(record, where="record"):
+def check_record(record, where="record", record_set=None):
     """Refuses bytes that are not a well-formed record.
 
     Python's protobuf parser checks them safely; TensorFlow's C++
@@ -155,6 +181,8 @@ def check_record(record, where="record"):
     Args:
         record: serialized bytes.
         where: names the record in the error.
+        record_set: the set's `RecordSet`; with it, a `"q8"` record's
+            packed targets are checked too (`packing.check`).
 
     Raises:
         RecordFormatError: naming `where`.
@@ -171,12 +199,24 @@ def check_record(record, where="record"):
         raise RecordFormatError(f"{where}: not a valid tf.train.Example "
                                 "(corrupt record)") from None
     feature = example.features.feature
+    if record_set is not None and record_set.score_dtype == "q8":
+        payload = feature["t"].bytes_list.value if "t" in feature else []
+        problem = ("no packed targets (feature 't')" if len(payload) != 1
+                   else packing.check(payload[0], record_set.num_classes,
+                                      record_set.top_k))
+        if problem:
+            raise RecordFormatError(f"{where}: {problem}")
     if "topk_ids" in feature:
-        ids = feature["topk_ids"].int64_list.value
+        ids = [i for i in feature["topk_ids"].int64_list.value if i >= 0]
         if len(set(ids)) != len(ids):
             raise RecordFormatError(
                 f"{where}: duplicate topk_ids {list(ids)}; expected distinct "
                 "class ids (records from another writer?)")
+        if record_set is not None and ids and max(ids) >= \
+                record_set.num_classes:
+            raise RecordFormatError(
+                f"{where}: class id {max(ids)}; expected ids below "
+                f"N={record_set.num_classes}")
 
 
 def _message(message_type, **fields):
@@ -221,10 +261,29 @@ def _packed_float16(scores):
 
 
 def _assert_distinct_ids(batch):
-    """Refuses a record whose topk_ids repeat a class (no top-K does)."""
+    """Refuses a record whose topk_ids repeat a class (no top-K does);
+    -1 (padding) may repeat."""
     ids = tf.sort(batch["topk_ids"], axis=1)
-    repeated = tf.reduce_any(ids[:, 1:] == ids[:, :-1], axis=1)
+    repeated = tf.reduce_any((ids[:, 1:] == ids[:, :-1]) & (ids[:, 1:] >= 0),
+                             axis=1)
     tf.debugging.Assert(
         tf.logical_not(tf.reduce_any(repeated)),
         ["a record has duplicate topk_ids; expected K distinct class ids. "
          "Its text:", tf.boolean_mask(batch["text"], repeated)[:1]])
+
+
+def _packed_targets(ids, scores, record_set):
+    """The `"q8"` payload of each record (see `packing`): values in
+    log-space at most 0 (logits relative to the example's largest)."""
+    valid = ids >= 0
+    values = as_logits(scores, record_set.scores)
+    if record_set.scores == "logits":
+        best = tf.reduce_max(tf.where(valid, values, -np.inf), axis=1,
+                             keepdims=True)
+        values = values - best
+    values = tf.where(valid, values, 0.0)
+    num_classes, width = record_set.num_classes, record_set.top_k
+    payload = tf.numpy_function(
+        lambda i, v: packing.pack(i, v, num_classes, width),
+        [tf.cast(ids, tf.int64), values], tf.string, stateful=False)
+    return tf.ensure_shape(payload, [None])

@@ -25,8 +25,12 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
 
     Teacher scores become log-space: stored probabilities p become log p
     (logits up to a per-example constant), so a batch's `topk_logits` mean
-    the same for both kinds. K and H may differ: ids are padded with -1 and
-    logits with 0 to the wider of the two.
+    the same for both kinds. Sampled and mixed targets q, stored at their
+    temperature T, are used as they are: a labeled set's become T log q
+    (so the soft term's softmax(./T) gives back q), an unlabeled set's
+    log q (the pseudo term's softmax at T=1 gives back q). K and H may
+    differ: ids are padded with -1 and logits with 0 to the wider of the
+    two.
 
     Args:
         labeled: the labeled record set (top-K): a `RecordSet`, or its
@@ -109,10 +113,14 @@ def _part(record_set, batch_size, shuffle, seed, num_classes, repeat=False):
     """One set's batches, with scores in log-space as `topk_logits`."""
     kind = record_set.scores
     tail_temperature = record_set.tail_temperature
+    scale = 1.0
+    if record_set.targets != "topk" and record_set.kind == "labeled":
+        scale = float(record_set.sampling_temperature)
 
     def to_logits(batch):
-        out = dict(batch, topk_logits=codec.as_logits(
-            batch.pop("topk_scores"), kind))
+        logits = codec.as_logits(batch.pop("topk_scores"), kind)
+        out = dict(batch, topk_logits=logits * scale if scale != 1.0 else
+                   logits)
         if tail_temperature:
             out["tail_temperature"] = tf.fill(tf.shape(out["label"]),
                                               float(tail_temperature))

@@ -17,13 +17,14 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import inputs, records, scoring, shards
+from topk_distill import inputs, packing, records, scoring, shards
 
 
 def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                unlabeled=False, scores=None, num_shards=8, compression="none",
                batch_size=256, score_dtype="float16", tail_temperature=None,
-               data_dir=None, skip_unknown_labels=False, command=None,
+               targets="topk", samples=None, sampling_temperature=1.0,
+               seed=0, data_dir=None, skip_unknown_labels=False, command=None,
                resume=False, overwrite=False, verbose=1):
     """Writes the teacher's top-K records for one input.
 
@@ -35,6 +36,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         output_prefix: records go to `PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]`,
             metadata to `PREFIX.meta.json`.
         top_k: K (or H for an unlabeled set); 0 keeps all N scores (dense).
+            With `targets="mixed"`, k: the classes kept exactly.
         unlabeled: treat the input as unlabeled (labels, if any, withheld:
             every record gets label -1).
         scores: `"logits"` or `"probabilities"` to store; default logits for
@@ -44,13 +46,26 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         num_shards: number of output shards (at most one per example).
         compression: `"none"` or `"gzip"`.
         batch_size: teacher batch size.
-        score_dtype: `"float16"` (default, half the bytes) or `"float32"`.
-            float16 logits are stored relative to the example's top logit
-            (a shift that leaves every softmax unchanged) and clipped to
-            float16's range.
+        score_dtype: `"float16"` (default), `"float32"` or `"q8"` (ids and
+            8-bit log-space values packed in one bytes value: about half
+            float16's bytes; see `packing`). float16 logits are stored
+            relative to the example's top logit (a shift that leaves every
+            softmax unchanged) and clipped to float16's range.
         tail_temperature: if set to T, each record also keeps `tail_mass`,
             the teacher's softmax(z/T) mass outside its top-K, for training
             with `tail="bucket"` at the same T.
+        targets: `"topk"` (the K best scores, default), `"sampled"`
+            (`samples` draws from softmax(z/T): each distinct class drawn
+            with its share of the draws) or `"mixed"` (the `top_k` best with
+            their probabilities at T, plus `samples` draws from the rest,
+            weighted by its mass); sampled and mixed targets are unbiased
+            estimates of the teacher's softmax(z/T), stored as
+            probabilities.
+        samples: S, the draws of sampled and mixed targets.
+        sampling_temperature: T of sampled and mixed targets (train at the
+            same T; unlabeled sets' targets are used at T=1).
+        seed: the draws' seed; each example's draws depend on its text and
+            the seed only, so resumed runs and Beam write the same bytes.
         data_dir: TFDS data directory, for `tfds:` inputs.
         skip_unknown_labels: leave out examples whose label is not in the
             labels file (counted as `skipped_unknown_labels`) instead of
@@ -87,10 +102,14 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     if labels_path is None:
         raise ValueError(f"--teacher={teacher.identity.get('path')} has no "
                          "labels.txt beside it; pass --labels")
-    scores, names = checked_settings(
-        teacher, labels_path, unlabeled, top_k, scores, score_dtype,
-        compression, num_shards, tail_temperature)
-    label_ids = None if unlabeled else {n: i for i, n in enumerate(names)}
+    plan = plan_record_set(
+        teacher, labels_path, input_spec, unlabeled=unlabeled, top_k=top_k,
+        scores=scores, score_dtype=score_dtype, compression=compression,
+        num_shards=num_shards, tail_temperature=tail_temperature,
+        targets=targets, samples=samples,
+        sampling_temperature=sampling_temperature, seed=seed)
+    label_ids = None if unlabeled else {n: i for i, n in
+                                        enumerate(plan.labels)}
     num_rows, num_examples = _check_input(input_spec, data_dir, label_ids,
                                           skip_unknown_labels)
     if getattr(teacher, "num_rows", num_rows) != num_rows:
@@ -101,16 +120,14 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         raise ValueError(f"num_shards={num_shards}, but {input_spec} has "
                          f"{num_examples} examples; expected at most one "
                          "shard per example")
-    plan = record_set_plan(teacher, input_spec, labels_path, names, top_k,
-                           unlabeled, scores, score_dtype, compression,
-                           tail_temperature, num_shards, num_examples,
-                           num_rows - num_examples)
+    plan = dataclasses.replace(
+        plan, num_examples=num_examples,
+        skipped_unknown_labels=num_rows - num_examples)
     first = prepare_output(output_prefix, plan, resume, overwrite)
     writer = shards.ShardWriter(output_prefix, num_examples, num_shards,
                                 compression, first_shard=first)
     dataset = _teacher_batches(teacher, input_spec, data_dir, label_ids,
-                               skip_unknown_labels, batch_size, top_k, scores,
-                               score_dtype, tail_temperature,
+                               skip_unknown_labels, batch_size, plan,
                                writer.bounds[first])
     start = time.perf_counter()
     try:
@@ -132,21 +149,85 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     return record_set, summary
 
 
-def record_set_plan(teacher, input_spec, labels_path, names, top_k,
-                    unlabeled, scores, score_dtype, compression,
-                    tail_temperature, num_shards, num_examples,
-                    skipped_unknown_labels):
-    """The `RecordSet` of a run, before its shards are written."""
+def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
+                    top_k=20, scores=None, score_dtype="float16",
+                    compression="none", num_shards=8, tail_temperature=None,
+                    targets="topk", samples=None, sampling_temperature=1.0,
+                    seed=0):
+    """Checks a run's settings against its teacher and labels; returns the
+    `RecordSet` it will write (before its examples are counted).
+
+    Args: as in `preprocess`.
+
+    Raises:
+        ValueError: naming a setting that cannot make a record set.
+    """
+    names = inputs.read_labels(labels_path)
+    num_classes = len(names)
+    if teacher.num_classes != num_classes:
+        raise ValueError(f"the teacher returns {teacher.num_classes} scores "
+                         f"per example but {labels_path} names {num_classes} "
+                         "classes; expected the same N")
+    for name, value, allowed in (("targets", targets, records.TARGETS),
+                                 ("scores", scores,
+                                  records.SCORE_KINDS + (None,)),
+                                 ("score_dtype", score_dtype,
+                                  records.SCORE_DTYPES),
+                                 ("compression", compression,
+                                  records.COMPRESSIONS)):
+        if value not in allowed:
+            raise ValueError(f"{name}={value!r}; expected one of {allowed}")
+    if num_shards < 1:
+        raise ValueError(f"num_shards={num_shards}; expected at least 1")
+    sampled = targets != "topk"
+    width = _check_width(targets, top_k, samples, num_classes)
+    if tail_temperature is not None and (tail_temperature <= 0 or not top_k
+                                         or sampled):
+        raise ValueError(f"tail_temperature={tail_temperature}; expected a "
+                         "positive temperature, with top-K targets (top_k "
+                         "> 0; sampled and mixed targets keep the tail)")
+    if sampled and scores == "logits":
+        raise ValueError(f"scores='logits' with targets={targets!r}; sampled "
+                         "targets are stored as probabilities")
+    if sampled and not (sampling_temperature or 0) > 0:
+        raise ValueError(f"sampling_temperature={sampling_temperature}; "
+                         "expected > 0")
+    if score_dtype == "q8" and (top_k == 0 and not sampled or
+                                width > packing.MAX_WIDTH):
+        raise ValueError(f"score_dtype='q8' packs 1..{packing.MAX_WIDTH} "
+                         f"classes per example, not {width}; use float16")
     return records.RecordSet(
         kind="unlabeled" if unlabeled else "labeled",
-        num_classes=teacher.num_classes,
-        top_k=top_k or teacher.num_classes, dense=top_k == 0, scores=scores,
-        score_dtype=score_dtype, compression=compression,
-        tail_temperature=tail_temperature, num_examples=num_examples,
-        num_shards=num_shards, labels=tuple(names),
-        labels_sha256=inputs.labels_sha256(labels_path),
-        skipped_unknown_labels=skipped_unknown_labels,
+        num_classes=num_classes, top_k=width,
+        dense=top_k == 0 and not sampled,
+        scores="probabilities" if sampled else scores or (
+            "probabilities" if unlabeled else "logits"),
+        score_dtype=score_dtype, targets=targets,
+        samples=samples if sampled else None,
+        exact_top=top_k if targets == "mixed" else None,
+        sampling_temperature=sampling_temperature if sampled else None,
+        seed=seed if sampled else None, compression=compression,
+        tail_temperature=tail_temperature, num_shards=num_shards,
+        labels=tuple(names), labels_sha256=inputs.labels_sha256(labels_path),
         teacher=teacher.identity, input=input_spec)
+
+
+def _check_width(targets, top_k, samples, num_classes):
+    """The most classes a record of these targets stores."""
+    if targets == "topk":
+        if not 0 <= top_k <= num_classes:
+            raise ValueError(f"top_k={top_k}; expected 1..N={num_classes}, "
+                             "or 0 for all N scores")
+        return top_k or num_classes
+    if not (samples or 0) >= 1:
+        raise ValueError(f"samples={samples}; targets={targets!r} needs "
+                         "S >= 1 draws")
+    if targets == "sampled":
+        return samples
+    if not 1 <= top_k < num_classes:
+        raise ValueError(f"top_k={top_k} with targets='mixed'; expected "
+                         f"1..N-1={num_classes - 1} classes kept exactly")
+    return top_k + samples
 
 
 def prepare_output(prefix, plan, resume=False, overwrite=False):
@@ -187,7 +268,7 @@ def finish(prefix, plan, written_shards, command):
 
     Args:
         prefix: the record set's prefix.
-        plan: its `record_set_plan`.
+        plan: its `plan_record_set`.
         written_shards: the `records.Shard`s, in order.
         command: the command line, or `None`.
 
@@ -241,43 +322,6 @@ def _remove_this_run(writer, first):
                 tf.io.gfile.remove(path)
     if first == 0 and tf.io.gfile.exists(records.run_path(writer.prefix)):
         tf.io.gfile.remove(records.run_path(writer.prefix))
-
-
-def checked_settings(teacher, labels_path, unlabeled, top_k, scores,
-                     score_dtype, compression, num_shards,
-                     tail_temperature=None):
-    """Checks the settings of a record set against its teacher and labels.
-
-    Returns:
-        `(scores, names)`: the score kind to store (`scores`, or its default
-        for the set's kind) and the class names of the labels file.
-
-    Raises:
-        ValueError: naming a setting that cannot make a record set.
-    """
-    names = inputs.read_labels(labels_path)
-    num_classes = len(names)
-    scores = scores or ("probabilities" if unlabeled else "logits")
-    if tail_temperature is not None and (tail_temperature <= 0 or not top_k):
-        raise ValueError(f"tail_temperature={tail_temperature}; expected a "
-                         "positive temperature, with top_k > 0")
-    if teacher.num_classes != num_classes:
-        raise ValueError(f"the teacher returns {teacher.num_classes} scores "
-                         f"per example but {labels_path} names {num_classes} "
-                         "classes; expected the same N")
-    if not 0 <= top_k <= num_classes:
-        raise ValueError(f"top_k={top_k}; expected 1..N={num_classes}, or 0 "
-                         "for all N scores")
-    for name, value, allowed in (("scores", scores, records.SCORE_KINDS),
-                                 ("score_dtype", score_dtype,
-                                  records.SCORE_DTYPES),
-                                 ("compression", compression,
-                                  records.COMPRESSIONS)):
-        if value not in allowed:
-            raise ValueError(f"{name}={value!r}; expected one of {allowed}")
-    if num_shards < 1:
-        raise ValueError(f"num_shards={num_shards}; expected at least 1")
-    return scores, names
 
 
 def _examples(input_spec, data_dir, label_ids, skip_unknown_labels):
@@ -350,8 +394,7 @@ def _columns(batch):
 
 
 def _teacher_batches(teacher, input_spec, data_dir, label_ids,
-                     skip_unknown_labels, batch_size, top_k, scores,
-                     score_dtype, tail_temperature, start):
+                     skip_unknown_labels, batch_size, plan, start):
     """Returns a dataset of batches `(wheres, records, teacher_bytes,
     finite)`.
 
@@ -367,9 +410,8 @@ def _teacher_batches(teacher, input_spec, data_dir, label_ids,
                           tf.TensorSpec([None], tf.int64)))
 
     def score(rows, wheres, texts, labels):
-        return (wheres,) + scoring.score_batch(
-            teacher, texts, labels, top_k, scores, score_dtype,
-            tail_temperature, rows)
+        return (wheres,) + scoring.score_batch(teacher, texts, labels, plan,
+                                               rows)
 
     return dataset.map(score).prefetch(2)
 

@@ -5,12 +5,23 @@ A record set is `PREFIX-00000-of-00008.tfrecord[.gz]` shards plus
 
 * `text`: bytes, the raw input text;
 * `label`: int64, the true class id, or -1 when unlabeled;
-* `topk_ids`: int64[K], the teacher's K best class ids, best first
-  (absent in dense sets, where K = N and the ids are 0..N-1);
-* `topk_scores`: the matching scores, float32[K] (`score_dtype="float32"`) or
-  K little-endian float16 packed into one bytes value (`"float16"`);
+* the teacher's targets, as `score_dtype` says:
+  * `"float16"`/`"float32"` (format version 1's features): `topk_ids`,
+    int64[K], the stored class ids (best first for top-K; -1 pads a record
+    with fewer), absent in dense sets (K = N, ids 0..N-1); `topk_scores`,
+    their scores, float32[K] or K little-endian float16 in one bytes value;
+  * `"q8"`: `t`, one bytes value holding the ids (Elias-Fano) and their
+    log-space values (8 bits each): see `packing`;
 * `tail_mass`: float, only in sets written with a `tail_temperature` T: the
   teacher's softmax(z/T) mass outside its top-K (for the "bucket" tail).
+
+What the stored classes are is the set's `targets`: the teacher's `"topk"`
+(its K best scores, as the source document keeps them), `"sampled"` (S
+draws from softmax(z/T): the distinct classes drawn, each with its share
+of the draws, an unbiased estimate of the teacher's distribution) or
+`"mixed"` (its k best with their probabilities at T, plus S draws from the
+rest weighted by the rest's mass). Sampled and mixed targets are stored as
+probabilities, already at their temperature.
 
 `RecordSet` is the metadata, as `tfds.core.DatasetInfo` is a dataset's: every
 writer (`preprocess`, the Beam pipeline, the tests) builds it and every
@@ -26,10 +37,12 @@ import json
 import os
 import re
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 KINDS = ("labeled", "unlabeled")
+TARGETS = ("topk", "sampled", "mixed")
 SCORE_KINDS = ("logits", "probabilities")
-SCORE_DTYPES = ("float16", "float32")
+SCORE_DTYPES = ("float16", "float32", "q8")
 COMPRESSIONS = ("none", "gzip")
 _SHARD_RE = re.compile(r"^(?P<prefix>.+)-\d{5}-of-(?P<count>\d{5})"
                        r"\.tfrecord(\.gz)?$")
@@ -55,10 +68,16 @@ class RecordSet:
         kind: `"labeled"` (top-K, true labels) or `"unlabeled"` (top-H,
             label -1).
         num_classes: N.
-        top_k: K (or H) stored per example; N when `dense`.
+        top_k: the most classes a record stores: K (or H) for top-K, S for
+            sampled, k + S for mixed; N when `dense`.
         dense: all N scores stored, in class order, without ids.
         scores: `"logits"` or `"probabilities"`.
-        score_dtype: `"float16"` or `"float32"`.
+        score_dtype: `"float16"`, `"float32"` or `"q8"` (packed).
+        targets: `"topk"`, `"sampled"` or `"mixed"`.
+        samples: S, the draws of sampled and mixed targets.
+        exact_top: k, the classes mixed targets keep exactly.
+        sampling_temperature: T of sampled and mixed targets.
+        seed: their sampling seed.
         compression: `"none"` or `"gzip"`.
         tail_temperature: T of the stored `tail_mass`, or `None`.
         num_examples: records in the set.
@@ -92,6 +111,11 @@ class RecordSet:
     dense: bool = False
     scores: str = "logits"
     score_dtype: str = "float16"
+    targets: str = "topk"
+    samples: int = None
+    exact_top: int = None
+    sampling_temperature: float = None
+    seed: int = None
     compression: str = "none"
     tail_temperature: float = None
     num_examples: int = 0
@@ -110,6 +134,7 @@ class RecordSet:
 
     def __post_init__(self):
         for name, allowed in (("kind", KINDS), ("scores", SCORE_KINDS),
+                              ("targets", TARGETS),
                               ("score_dtype", SCORE_DTYPES),
                               ("compression", COMPRESSIONS)):
             if getattr(self, name) not in allowed:
@@ -180,10 +205,10 @@ class RecordSet:
                 "`preprocess --resume` with the same flags)")
         with gfile.GFile(meta_file) as f:
             value = json.load(f)
-        if value.get("format_version") != FORMAT_VERSION:
+        if value.get("format_version") not in READABLE_VERSIONS:
             raise RecordFormatError(
                 f"{meta_file}: format_version {value.get('format_version')}; "
-                f"this reader reads version {FORMAT_VERSION}")
+                f"this reader reads versions {READABLE_VERSIONS}")
         return cls.from_json(value, prefix,
                              path if _is_glob(path) else None)
 

@@ -1,25 +1,34 @@
-"""One batch through the teacher: its top-K, serialized as records.
+"""One batch through the teacher: its targets, serialized as records.
 
 The step `preprocess` runs inside its tf.data pipeline and the Beam
-pipeline runs in its DoFn: texts -> teacher scores -> the K best (class id,
-score) pairs in the stored kind -> serialized `tf.train.Example`s.
+pipeline runs in its DoFn: texts -> teacher scores -> the classes to keep
+(the K best, or S draws, or both) with their scores in the stored kind ->
+serialized `tf.train.Example`s.
+
+Draws are seeded per example by its text and the set's seed, so a record
+does not depend on the batch it ran in: an interrupted run resumed, or the
+Beam runner, writes the same bytes.
 """
 
 import tensorflow as tf
 
 from topk_distill import codec
 
+# Draws hash each example's text to uniforms of 24 bits: float32 holds them
+# exactly and below 1.
+_HASH_BUCKETS = 1 << 24
 
-def score_batch(teacher, texts, labels, top_k, scores, score_dtype,
-                tail_temperature=None, rows=None):
-    """Runs the teacher on a batch and serializes its top-K records.
+
+def score_batch(teacher, texts, labels, record_set, rows=None):
+    """Runs the teacher on a batch and serializes the records of its targets.
 
     Args:
         teacher: a `Teacher`.
         texts: string [B].
         labels: int64 [B] class ids (-1 for unlabeled examples).
-        top_k: K (or H); 0 keeps all N scores.
-        scores, score_dtype, tail_temperature: as in `preprocess`.
+        record_set: the `RecordSet` being written: its targets (`"topk"`,
+            `"sampled"`, `"mixed"`), K, S, k, T, seed, score kind and dtype,
+            tail temperature.
         rows: int64 [B] input positions (only precomputed teachers use them).
 
     Returns:
@@ -30,21 +39,125 @@ def score_batch(teacher, texts, labels, top_k, scores, score_dtype,
     if rows is None:
         rows = tf.zeros_like(labels)
     raw = teacher(texts, rows)
-    values = _convert(raw, teacher.outputs, scores)
-    finite = tf.reduce_all(tf.math.is_finite(values), axis=-1)
-    ids = tail = None
-    if top_k:
-        values, ids = tf.math.top_k(values, k=top_k)
-    if tail_temperature:
-        tail = _tail_mass(_convert(raw, teacher.outputs, "logits"), ids,
-                          tail_temperature)
-    if scores == "logits" and score_dtype == "float16":
-        # Shift so the top logit is 0, where float16 is most precise;
-        # softmax is unchanged by a per-example shift.
-        values -= tf.reduce_max(values, axis=-1, keepdims=True)
+    finite = tf.reduce_all(tf.math.is_finite(raw), axis=-1)
+    tail = None
+    if record_set.targets == "topk":
+        ids, values = _top_k(_convert(raw, teacher.outputs,
+                                      record_set.scores), record_set)
+        if record_set.tail_temperature:
+            tail = _tail_mass(_convert(raw, teacher.outputs, "logits"), ids,
+                              record_set.tail_temperature)
+    else:
+        log_p = tf.nn.log_softmax(_convert(raw, teacher.outputs, "logits") /
+                                  record_set.sampling_temperature, axis=-1)
+        ids, values = sample_targets(log_p, texts, record_set.samples,
+                                     record_set.seed,
+                                     record_set.exact_top or 0)
     serialized, teacher_bytes = codec.serialize_batch(
-        texts, labels, ids, values, score_dtype, tail)
+        texts, labels, ids, values, record_set, tail)
     return serialized, teacher_bytes, finite
+
+
+def _top_k(values, record_set):
+    """The K best (ids, scores), or all N for a dense set; float16 logits
+    shifted so the best is 0, where float16 is most precise (softmax is
+    unchanged by a per-example shift)."""
+    ids = None
+    if not record_set.dense:
+        values, ids = tf.math.top_k(values, k=record_set.top_k)
+    if record_set.scores == "logits" and record_set.score_dtype == "float16":
+        values -= tf.reduce_max(values, axis=-1, keepdims=True)
+    return ids, values
+
+
+def sample_targets(log_p, texts, samples, seed, exact_top=0):
+    """Sampled targets: the k best classes exactly, plus S draws from the
+    rest, weighted by the rest's mass; an unbiased estimate of p.
+
+    With `exact_top=0`: S draws from p, each distinct class drawn with its
+    share of the draws (count / S). With k > 0: the k most probable
+    classes with their probabilities, and S draws from p renormalised over
+    the other classes, each weighted by (1 - their mass) * count / S.
+    Either way the expected target is p itself.
+
+    Args:
+        log_p: float [B, N] log-probabilities (the teacher's at T).
+        texts: string [B]: each example's draws are seeded by its text.
+        samples: S.
+        seed: the set's seed.
+        exact_top: k.
+
+    Returns:
+        `(ids, targets)`: int [B, k + S] class ids (-1 pads a record that
+        drew fewer distinct classes) and float [B, k + S] target
+        probabilities (0 there), summing to 1 per example.
+
+    Example:
+    >>> import numpy as np, tensorflow as tf
+    >>> log_p = tf.math.log([[0.5, 0.3, 0.2]])
+    >>> ids, q = sample_targets(log_p, tf.constant(["a text"]), samples=4,
+    ...                         seed=0, exact_top=1)
+    >>> int(ids[0, 0]), float(q[0, 0])  # The best class, exactly.
+    (0, 0.5)
+    >>> round(float(tf.reduce_sum(q)), 6)
+    1.0
+    """
+    log_p = tf.cast(log_p, tf.float32)
+    tail = tf.ones_like(log_p[:, 0])
+    top_ids = top_p = None
+    if exact_top:
+        top_lp, top_ids = tf.math.top_k(log_p, k=exact_top)
+        top_p = tf.exp(top_lp)
+        tail = tf.clip_by_value(-tf.math.expm1(tf.reduce_logsumexp(
+            top_lp, axis=-1)), 0.0, 1.0)
+        rows = tf.broadcast_to(tf.range(tf.shape(log_p)[0])[:, None],
+                               tf.shape(top_ids))
+        log_p = tf.tensor_scatter_nd_update(
+            log_p, tf.stack([rows, top_ids], axis=-1),
+            tf.fill(tf.shape(top_ids), -float("inf")))
+    rest = tf.exp(log_p - tf.reduce_logsumexp(log_p, axis=-1, keepdims=True))
+    rest = tf.where(tf.math.is_finite(rest), rest, 0.0)
+    cdf = tf.math.cumsum(rest, axis=-1)
+    draws = tf.searchsorted(cdf, _uniforms(texts, samples, seed) *
+                            cdf[:, -1:], side="right")
+    draws = tf.minimum(draws, tf.shape(log_p)[1] - 1)
+    ids, counts = _distinct(draws)
+    targets = tail[:, None] * tf.cast(counts, tf.float32) / samples
+    ids = tf.where((counts > 0) & (tail[:, None] > 0), ids, -1)
+    targets = tf.where(ids >= 0, targets, 0.0)
+    if exact_top:
+        ids = tf.concat([top_ids, ids], axis=1)
+        targets = tf.concat([top_p, targets], axis=1)
+    return ids, targets
+
+
+def _uniforms(texts, samples, seed):
+    """[B, S] uniforms in [0, 1), a function of each text, the draw's index
+    and the seed only."""
+    shape = [tf.shape(texts)[0], samples]
+    keys = tf.strings.join([
+        tf.broadcast_to(texts[:, None], shape),
+        tf.broadcast_to(tf.strings.as_string(tf.range(samples))[None, :],
+                        shape)], separator="\x1f")
+    buckets = tf.strings.to_hash_bucket_strong(keys, _HASH_BUCKETS,
+                                               key=[int(seed), 0x5eed])
+    return (tf.cast(buckets, tf.float32) + 0.5) / _HASH_BUCKETS
+
+
+def _distinct(draws):
+    """The distinct ids of each row of `draws` [B, S] and their counts, both
+    [B, S] (ids ascending; unused slots have count 0)."""
+    rows, width = tf.shape(draws)[0], tf.shape(draws)[1]
+    ordered = tf.sort(draws, axis=1)
+    new = tf.concat([tf.ones([rows, 1], tf.bool),
+                     ordered[:, 1:] != ordered[:, :-1]], axis=1)
+    slot = tf.cumsum(tf.cast(new, tf.int32), axis=1) - 1
+    segment = slot + tf.range(rows)[:, None] * width
+    counts = tf.math.unsorted_segment_sum(
+        tf.ones_like(ordered), segment, rows * width)
+    ids = tf.math.unsorted_segment_max(ordered, segment, rows * width)
+    return (tf.reshape(tf.where(counts > 0, ids, -1), [rows, width]),
+            tf.reshape(counts, [rows, width]))
 
 
 def _tail_mass(logits, ids, temperature):

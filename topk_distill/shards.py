@@ -131,7 +131,8 @@ def verify_shards(record_set, files=None):
         readable = 0
         try:
             for record in tf.data.TFRecordDataset(path, compression):
-                codec.check_record(record.numpy(), f"{path}: record {readable}")
+                codec.check_record(record.numpy(),
+                                   f"{path}: record {readable}", record_set)
                 readable += 1
         except tf.errors.DataLossError:
             pass

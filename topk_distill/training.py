@@ -159,9 +159,24 @@ def class_names(record_sets, labels_path=None):
 
 
 def check_temperature(record_set, loss):
-    """Refuses records whose tail masses were taken at another temperature
-    than the loss's (`tail="bucket"`)."""
-    if loss.tail != "bucket" or record_set.kind != "labeled":
+    """Refuses records whose targets were made at another temperature than
+    the loss's: sampled or mixed targets of a labeled set (drawn at their
+    T), or tail masses for `tail="bucket"`."""
+    if record_set.kind != "labeled":
+        return
+    if record_set.targets != "topk":
+        if record_set.sampling_temperature != loss.temperature:
+            raise ValueError(
+                f"{_name(record_set)}: {record_set.targets} targets drawn at "
+                f"sampling_temperature={record_set.sampling_temperature}, "
+                f"but --temperature={loss.temperature}; train at the "
+                "records' temperature (or write them at yours)")
+        if loss.tail == "bucket":
+            raise ValueError(f"{_name(record_set)}: tail='bucket' is for "
+                             "top-K targets; sampled and mixed targets keep "
+                             "the tail already")
+        return
+    if loss.tail != "bucket":
         return
     if not record_set.tail_temperature:
         raise ValueError(f"{_name(record_set)}: tail='bucket' needs records "

@@ -49,19 +49,37 @@ flags.DEFINE_string("labels", None, "labels.txt: one class name per line, "
                     flag_values=FLAGS)
 flags.DEFINE_string("output", None, "Output prefix, e.g. records/train.",
                     flag_values=FLAGS)
+flags.DEFINE_enum("targets", "topk", records.TARGETS, "What to keep of the "
+                  "teacher: topk (its K best scores), sampled (--samples "
+                  "draws from softmax(z/T): an unbiased estimate of it) or "
+                  "mixed (its --top_k best exactly + --samples draws from "
+                  "the rest).", flag_values=FLAGS)
 flags.DEFINE_integer("top_k", 20, "K: teacher scores kept per labeled "
-                     "example; 0 keeps all N (dense, for baselines).",
+                     "example; 0 keeps all N (dense, for baselines). With "
+                     "--targets=mixed: the classes kept exactly.",
                      lower_bound=0, flag_values=FLAGS)
+flags.DEFINE_integer("samples", 20, "S: draws per example for "
+                     "--targets=sampled|mixed (at most 255 with "
+                     "--score_dtype=q8).", lower_bound=1, flag_values=FLAGS)
+flags.DEFINE_float("sampling_temperature", 1.0, "T of sampled and mixed "
+                   "targets: draws from softmax(z/T). Train at the same T; "
+                   "unlabeled sets' targets are used at T=1.",
+                   lower_bound=1e-6, flag_values=FLAGS)
+flags.DEFINE_integer("seed", 0, "Seed of the draws (each example's depend "
+                     "on its text and the seed only).", flag_values=FLAGS)
 flags.DEFINE_bool("unlabeled", False, "The input is unlabeled: keep --top_h "
                   "scores and write label -1.", flag_values=FLAGS)
 flags.DEFINE_integer("top_h", 1, "H: teacher scores kept per unlabeled "
-                     "example (1 = one pseudo label).", lower_bound=1,
-                     flag_values=FLAGS)
+                     "example (1 = one pseudo label); with "
+                     "--targets=mixed, the classes kept exactly.",
+                     lower_bound=1, flag_values=FLAGS)
 flags.DEFINE_enum("scores", None, records.SCORE_KINDS, "Scores to store "
                   "(default: logits if labeled, probabilities if "
                   "--unlabeled).", flag_values=FLAGS)
 flags.DEFINE_enum("score_dtype", "float16", records.SCORE_DTYPES,
-                  "Stored score precision.", flag_values=FLAGS)
+                  "Stored score encoding: float16, float32, or q8 (ids and "
+                  "8-bit log-space values packed in one bytes value, about "
+                  "half float16's bytes).", flag_values=FLAGS)
 flags.DEFINE_float("tail_temperature", None, "If set to T, also keep the "
                    "teacher's softmax(z/T) mass outside its top-K per "
                    "example, for `train --tail=bucket` at the same T.",
@@ -116,8 +134,9 @@ def main(argv):
         unlabeled=FLAGS.unlabeled, scores=FLAGS.scores,
         num_shards=FLAGS.num_shards, compression=FLAGS.compression,
         batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
-        tail_temperature=FLAGS.tail_temperature,
-        skip_unknown_labels=FLAGS.skip_unknown_labels,
+        tail_temperature=FLAGS.tail_temperature, targets=FLAGS.targets,
+        samples=FLAGS.samples, sampling_temperature=FLAGS.sampling_temperature,
+        seed=FLAGS.seed, skip_unknown_labels=FLAGS.skip_unknown_labels,
         overwrite=FLAGS.overwrite, command=command)
     if FLAGS.runner:
         return _run_beam(settings)
