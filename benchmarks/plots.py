@@ -3,69 +3,69 @@
 Usage: python benchmarks/plots.py --work=/tmp/wordnet [--epochs=20]
 (needs matplotlib: pip install 'topk-distill[bench]')
 
-Writes benchmarks/figures/p_at_1_vs_k.png (test P@1, mean ± std over seeds,
-against K, with the hard-label and dense lines) and
-benchmarks/figures/loss_terms.png (per-epoch training loss terms of the
-full method, seed 0).
+Writes benchmarks/figures/p_at_1_vs_bytes.png: test P@1 (mean ± std over
+seeds) of every kind of stored target against the teacher bytes it stores
+per labeled example (log x-axis), labeled records alone, with dense targets
+and hard labels as lines; and benchmarks/figures/loss_terms.png, the
+per-epoch loss terms of the full method (seed 0). Only results of the
+current code version are drawn.
 """
 
 import argparse
-import json
 import os
 import statistics
+import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wordnet_accuracy as accuracy  # noqa: E402
+from topk_distill import records  # noqa: E402
+
 FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
+MARKERS = {"top": "o", "sampled": "s", "mixed": "D"}
 
 
-def runs(results, name, epochs):
-    return [v for k, v in results.items()
-            if k.startswith(name + "|") and k.endswith(f"|{epochs}")]
-
-
-def mean_std(values):
-    return statistics.mean(values), (statistics.stdev(values)
-                                     if len(values) > 1 else 0.0)
-
-
-def p_at_1_vs_k(results, epochs):
-    ks, means, stds = [], [], []
-    for k in (1, 5, 20, 100):
-        found = [r["p@1"] for r in runs(results, f"top-{k}", epochs)]
+def p_at_1_vs_bytes(rows):
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for name, summary, sizes, _ in rows:
+        if "unlabeled" in name or name in ("dense", "hard labels only"):
+            continue
+        kind = next(k for k in MARKERS if name.startswith(k))
+        mean, std = summary["p@1"]
+        axes.errorbar([sizes[0]], [mean], yerr=[std], marker=MARKERS[kind],
+                      capsize=3, linestyle="none", label=name)
+        axes.annotate(name, (sizes[0], mean), textcoords="offset points",
+                      xytext=(5, 4), fontsize=7)
+    for name, style in (("dense", "--"), ("hard labels only", ":")):
+        found = [r for r in rows if r[0] == name]
         if found:
-            m, s = mean_std(found)
-            ks.append(k), means.append(m), stds.append(s)
-    figure, axes = plt.subplots(figsize=(6, 4))
-    axes.errorbar(ks, means, yerr=stds, marker="o", capsize=3,
-                  label="top-K distillation (labeled split)")
-    for name, style in (("dense (K=N)", "--"), ("hard labels only", ":")):
-        found = [r["p@1"] for r in runs(results, name, epochs)]
-        if found:
-            axes.axhline(statistics.mean(found), linestyle=style, color="gray",
-                         label=name)
+            axes.axhline(found[0][1]["p@1"][0], linestyle=style,
+                         color="gray", label=f"{name} (dense: "
+                         f"{found[0][2][0]:,.0f} B)" if name == "dense" else
+                         name)
     axes.set_xscale("log")
-    axes.set_xlabel("K (teacher scores kept per example)")
-    axes.set_ylabel("test P@1")
-    axes.set_title("WordNet (N = 4,123): student P@1 vs K")
-    axes.legend()
+    axes.set_xlabel("teacher bytes per labeled example (log scale)")
+    axes.set_ylabel("test P@1 (3 seeds)")
+    axes.set_title("WordNet (N = 4,123): what each kind of target teaches")
+    axes.legend(fontsize=7, loc="lower right")
     figure.tight_layout()
-    figure.savefig(os.path.join(FIGURES, "p_at_1_vs_k.png"), dpi=120)
+    figure.savefig(os.path.join(FIGURES, "p_at_1_vs_bytes.png"), dpi=120)
 
 
-def loss_terms(results, epochs):
-    run = results.get(f"top-20 + unlabeled|0|{epochs}")
+def loss_terms(results, name, epochs, version):
+    run = results.get(f"{name}|0|{epochs}|{version}")
     if not run:
         return
     figure, axes = plt.subplots(figsize=(6, 4))
     for term in ("hard_loss", "soft_loss", "pseudo_loss", "loss"):
         axes.plot(range(1, epochs + 1), run["history"][term], label=term)
     axes.set_xlabel("epoch")
-    axes.set_ylabel("training loss (batch mean)")
-    axes.set_title("Top-20 + unlabeled: the three loss terms")
+    axes.set_ylabel("training loss (epoch mean)")
+    axes.set_title(f"{name}: the three loss terms")
     axes.legend()
     figure.tight_layout()
     figure.savefig(os.path.join(FIGURES, "loss_terms.png"), dpi=120)
@@ -75,11 +75,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", required=True)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--full_method", default="sampled20 + unlabeled "
+                        "soft20", help="configuration whose loss terms "
+                        "loss_terms.png shows")
     args = parser.parse_args()
-    results = json.load(open(os.path.join(args.work, "accuracy.json")))
+    results = records.read_json(os.path.join(args.work, "accuracy.json"))
+    made = accuracy.make_records(args.work)
+    version = accuracy.code_version()
+    rows = accuracy.table(results, list(accuracy.CONFIGS), args.epochs,
+                          version, made)
     os.makedirs(FIGURES, exist_ok=True)
-    p_at_1_vs_k(results, args.epochs)
-    loss_terms(results, args.epochs)
+    p_at_1_vs_bytes(rows)
+    loss_terms(results, args.full_method, args.epochs, version)
+    print(f"wrote {FIGURES}/p_at_1_vs_bytes.png and loss_terms.png "
+          f"({len(rows)} configurations)")
 
 
 if __name__ == "__main__":

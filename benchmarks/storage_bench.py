@@ -1,12 +1,14 @@
-"""Storage: teacher-output bytes per example, top-K vs dense, as N grows.
+"""Storage: teacher-output bytes per example, by kind and encoding, as N grows.
 
 Usage: python benchmarks/storage_bench.py [--examples=2000]
 
 A synthetic teacher with long-tailed logits (Gumbel noise plus a Zipf-shaped
 class prior) at N = 4,123 (the WordNet label count) and N = 100,000 runs
-through `preprocess` with K=20 (float16 and float32 scores) and, at
-N=4,123, in dense mode (all N float32 scores, no ids). The bytes are those
-of the teacher's features in each serialized record (`serialize_batch`).
+through `preprocess`: top-20 (float16, float32 and q8), 20 sampled draws
+at T=2 (q8), the mix of the 5 best + 15 draws (q8) and, at N=4,123, dense
+mode (all N float32 scores, no ids). The bytes are those of the teacher's
+features in each serialized record (`codec.serialize_batch`), framing
+included; "classes" is the mean number of classes a record stores.
 """
 
 import argparse
@@ -16,7 +18,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import inputs, preprocessing
+from topk_distill import inputs, preprocessing, reader
 from topk_distill.teacher import Teacher
 
 
@@ -40,23 +42,32 @@ def main():
     with open(path, "w") as f:
         f.writelines(f"text {i}\n" for i in range(args.examples))
     print(f"machine: {os.cpu_count()} cores; examples={args.examples}")
-    print("| N | K | scores | teacher bytes/example | dense float32 (4N) | "
-          "ratio |")
-    print("|---|---|---|---|---|---|")
+    print("| N | targets | encoding | classes stored | teacher bytes/example |"
+          " dense float32 (4N) | ratio |")
+    print("|---|---|---|---|---|---|---|")
     for num_classes in (4123, 100_000):
         labels = os.path.join(work, f"labels{num_classes}.txt")
         inputs.write_labels(labels, [f"c{i}" for i in range(num_classes)])
-        runs = [(20, "float16"), (20, "float32")]
+        top20 = dict(top_k=20, scores="logits")
+        runs = [("top-20", top20, "float16"), ("top-20", top20, "float32"),
+                ("top-20", top20, "q8"),
+                ("20 draws, T=2", dict(targets="sampled", samples=20), "q8"),
+                ("5 best + 15 draws, T=2",
+                 dict(targets="mixed", top_k=5, samples=15), "q8")]
         if num_classes < 10_000:
-            runs.append((0, "float32"))
-        for top_k, dtype in runs:
-            _, summary = preprocessing.preprocess(
+            runs.append(("dense (N)", dict(top_k=0, scores="logits"),
+                         "float32"))
+        for index, (name, kwargs, dtype) in enumerate(runs):
+            record_set, summary = preprocessing.preprocess(
                 teacher(num_classes), path, labels,
-                os.path.join(work, f"r{num_classes}_{top_k}_{dtype}"),
-                top_k=top_k, unlabeled=True, scores="logits",
-                score_dtype=dtype, num_shards=1, verbose=0)
+                os.path.join(work, f"r{num_classes}_{index}"),
+                unlabeled=True, score_dtype=dtype, num_shards=1, verbose=0,
+                sampling_temperature=2.0, **kwargs)
             per = summary["teacher_bytes_per_example"]
-            print(f"| {num_classes:,} | {top_k or 'N (dense)'} | {dtype} | "
+            stored = np.mean([np.sum(b["topk_ids"].numpy() >= 0, axis=1)
+                              for b in reader.make_dataset(record_set,
+                                                           args.examples)])
+            print(f"| {num_classes:,} | {name} | {dtype} | {stored:.1f} | "
                   f"{per:,.1f} | {4 * num_classes:,} | "
                   f"{4 * num_classes / per:,.1f}x |")
 

@@ -1,21 +1,25 @@
-"""WordNet accuracy: hard labels vs top-K distillation variants, over seeds.
+"""WordNet accuracy: what each kind of stored target teaches, per byte.
 
 Usage:
   python examples/wordnet/build_data.py ... --work=/tmp/wordnet  (once)
   python benchmarks/wordnet_accuracy.py --work=/tmp/wordnet --seeds=3 \
-    --epochs=20 [--only="NAME;NAME..."]
+    --epochs=20 [--only="NAME;NAME..."] [--report]
 
-Writes record variants into WORK/records (top-K for K in 1, 5, 20, 100 and
-dense from the cross-fitted labeled logits; K=20 from the head that saw the
-texts; K=20 with tail mass at T=2; the unlabeled top-1), trains the
-reference student (embedding 64, the demo's learning rate and batch;
-a=0.9, b=0.5, T=2, T^2 scaling unless the name says otherwise) for
-each configuration and seed, and reports test P@1 and P@5, mean and std.
-Results (and per-epoch loss curves) go to WORK/accuracy.json, updated after
-every run.
+Writes record variants into WORK/records from the dense teacher logits
+build_data.py saved (the cross-fitted labeled logits; the unlabeled split's
+logits): top-K (K = 5, 20, 100), sampled (S = 10, 20, 50 draws at T=2), the
+mix (k=5 exact + S=15 draws), dense; unlabeled: the top-1 pseudo label, or
+20 draws at T=1 (soft pseudo targets). Then trains the reference student
+(the demo's batch and learning rate) for each configuration and seed, and
+reports test P@1, P@5, the expected calibration error (15 bins) and the
+teacher bytes per example. Results go to WORK/accuracy.json, keyed by
+configuration, seed, epochs and the code's version (a hash of this file and
+of the package modules a run goes through), so a table never mixes rows
+from other code; `plots.py` draws them.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -23,87 +27,143 @@ import sys
 import time
 
 import keras
-import tensorflow as tf
+import numpy as np
 
-from topk_distill import (inputs, mixer, models, preprocessing, reader,
-                          records, student)
-from topk_distill.commands.demo import TRAINING as SETTINGS
+from topk_distill import (evaluation, inputs, mixer, models, preprocessing,
+                          reader, records, student)
+from topk_distill.commands.demo import TRAINING
 from topk_distill.teacher import load_teacher
 
-# The configuration every variant changes one thing of (the T^2 scaling
-# here; the demo's defaults were then chosen from these results).
-BASE = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
-CONFIGS = {
-    "hard labels only": ("k20", None, dict(alpha=1.0, beta=0.0, strict=False)),
-    "top-1": ("k1", None, BASE),
-    "top-5": ("k5", None, BASE),
-    "top-20": ("k20", None, BASE),
-    "top-100": ("k100", None, BASE),
-    "dense (K=N)": ("dense", None, BASE),
-    "top-20, head saw the texts": ("seen20", None, BASE),
-    "top-20 + unlabeled": ("k20", "unlabeled", BASE),
-    "hard + unlabeled (no soft term)": ("k20", "unlabeled",
-                                        dict(BASE, alpha=1.0, strict=False)),
-    "top-20 + unlabeled, tail bucket": ("tail20", "unlabeled",
-                                        dict(BASE, tail="bucket")),
-    "top-20 + unlabeled, 1/T scaling": ("k20", "unlabeled",
-                                        dict(BASE, soft_scaling="inverse_t")),
-    "top-20 + unlabeled, a=0.7": ("k20", "unlabeled", dict(BASE, alpha=0.7)),
-    "top-20 + unlabeled, T=4": ("k20", "unlabeled",
-                                dict(BASE, temperature=4.0)),
-    "top-20 + unlabeled, b=0.2": ("k20", "unlabeled", dict(BASE, beta=0.2)),
-    "top-20, T=1": ("k20", None, dict(BASE, temperature=1.0)),
-    "dense (K=N), T=1": ("dense", None, dict(BASE, temperature=1.0)),
+T = 2.0
+LABELED = {  # name: (preprocess arguments); all from the cross-fitted logits
+    "top5": dict(top_k=5), "top20": dict(top_k=20),
+    "top20_f16": dict(top_k=20, score_dtype="float16"),
+    "top100": dict(top_k=100), "dense": dict(top_k=0, score_dtype="float16"),
+    "sampled10": dict(targets="sampled", samples=10),
+    "sampled20": dict(targets="sampled", samples=20),
+    "sampled20_f16": dict(targets="sampled", samples=20,
+                          score_dtype="float16"),
+    "sampled50": dict(targets="sampled", samples=50),
+    "mixed5+15": dict(targets="mixed", top_k=5, samples=15),
 }
-VARIANTS = {  # name: (score file, top_k, extra preprocess arguments)
-    "k1": ("labeled_cross_fit", 1, {}), "k5": ("labeled_cross_fit", 5, {}),
-    "k20": ("labeled_cross_fit", 20, {}),
-    "k100": ("labeled_cross_fit", 100, {}),
-    "dense": ("labeled_cross_fit", 0, {}),
-    "seen20": ("labeled", 20, {}),
-    "tail20": ("labeled_cross_fit", 20,
-               {"tail_temperature": BASE["temperature"]}),
+UNLABELED = {
+    "hard": dict(top_k=1),
+    "soft20": dict(targets="sampled", samples=20, sampling_temperature=1.0),
 }
+# The configuration every row changes one thing of: a=0.9, T=2, Hinton's T^2
+# (the unbiased targets want the soft term strong), b=0.5 with unlabeled.
+BASE = dict(alpha=0.9, beta=0.5, temperature=T, soft_scaling="t2")
+HARD = dict(alpha=1.0, beta=0.0, strict=False)
+
+
+def _configs():
+    configs = {"hard labels only": ("top20", None, HARD)}
+    for name in LABELED:
+        configs[name] = (name, None, BASE)
+    for name in ("top20", "sampled20", "mixed5+15", "dense"):
+        for unlabeled in UNLABELED:
+            configs[f"{name} + unlabeled {unlabeled}"] = (name, unlabeled,
+                                                          BASE)
+    configs["hard + unlabeled soft20"] = ("top20", "soft20",
+                                          dict(BASE, alpha=1.0, strict=False))
+    return configs
+
+
+CONFIGS = _configs()
+
+
+# The package modules a run goes through: records, targets, loss, student.
+MODULES = ("inputs", "teacher", "records", "codec", "packing", "scoring",
+           "preprocessing", "shards", "reader", "mixer", "targets",
+           "loss_config", "losses", "student", "models", "evaluation")
+
+
+def code_version():
+    """A hash of this file and the modules a run goes through: results of
+    other code are not reused."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digest = hashlib.sha256()
+    for path in [os.path.join(root, "topk_distill", f"{m}.py")
+                 for m in MODULES] + [os.path.abspath(__file__)]:
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()[:12]
 
 
 def make_records(work):
+    """Writes (once) every record variant; returns {name: (set, bytes)}."""
     folder = os.path.join(work, "records")
     labels = os.path.join(work, "labels.txt")
-    jobs = dict(VARIANTS, unlabeled=("unlabeled", 1, {"unlabeled": True}))
-    for name, (scores, top_k, extra) in jobs.items():
+    made = {}
+    jobs = [(name, "labeled", "labeled_cross_fit", False, kwargs)
+            for name, kwargs in LABELED.items()] + [
+        (f"unlabeled_{name}", "unlabeled", "unlabeled", True, kwargs)
+        for name, kwargs in UNLABELED.items()]
+    for name, split, scores, unlabeled, kwargs in jobs:
         prefix = os.path.join(folder, name)
-        if os.path.exists(records.metadata_path(prefix)):
-            continue
-        split = "unlabeled" if name == "unlabeled" else "labeled"
-        preprocessing.preprocess(
-            load_teacher(os.path.join(work, f"{scores}_logits.npy")),
-            os.path.join(work, f"{split}.tsv"), labels, prefix, top_k=top_k,
-            num_shards=2, verbose=0, **extra)
-    return folder
+        summary_path = prefix + ".summary.json"
+        if not os.path.exists(summary_path):
+            settings = dict(dict(score_dtype="q8", sampling_temperature=T,
+                                 seed=0), **kwargs)
+            _, summary = preprocessing.preprocess(
+                load_teacher(os.path.join(work, f"{scores}_logits.npy")),
+                os.path.join(work, f"{split}.tsv"), labels, prefix,
+                unlabeled=unlabeled, num_shards=2, overwrite=True, verbose=0,
+                **settings)
+            records.write_json(summary_path, summary)
+        made[name] = (records.RecordSet.read(prefix),
+                      records.read_json(summary_path)[
+                          "teacher_bytes_per_example"])
+    return made
 
 
-def test_set(work, names):
-    ids = {name: i for i, name in enumerate(names)}
-    rows = list(inputs.iter_examples(os.path.join(work, "test.tsv")))
-    return tf.data.Dataset.from_tensor_slices({
-        "text": tf.constant([t for t, _ in rows]),
-        "label": tf.constant([ids[l] for _, l in rows], tf.int64)}).batch(512)
+def test_split(work, names):
+    return inputs.read_labeled(os.path.join(work, "test.tsv"), names)
 
 
-def run(folder, labeled, unlabeled, settings, seed, epochs, test, names):
+def run(made, labeled, unlabeled, settings, seed, epochs, test):
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
+    labeled_set = made[labeled][0]
+    unlabeled_set = made[f"unlabeled_{unlabeled}"][0] if unlabeled else None
     data = mixer.make_distillation_dataset(
-        os.path.join(folder, labeled),
-        unlabeled and os.path.join(folder, unlabeled),
-        batch_size=SETTINGS["batch_size"], seed=seed)
-    texts = reader.texts([os.path.join(folder, labeled)], 2048)
+        labeled_set, unlabeled_set, batch_size=TRAINING["batch_size"],
+        seed=seed)
+    n = labeled_set.num_classes
     model = student.DistillationStudent(
-        models.make_student(texts, len(names)), len(names), **settings)
-    model.compile(optimizer=keras.optimizers.Adam(SETTINGS["learning_rate"]))
+        models.make_student(reader.texts([labeled_set], 2048), n), n,
+        **settings)
+    model.compile(optimizer=keras.optimizers.Adam(TRAINING["learning_rate"]))
     history = model.fit(data, epochs=epochs, verbose=0, shuffle=False)
-    scores = model.evaluate(test, return_dict=True, verbose=0)
-    return scores["top1"], scores["top5"], history.history
+    texts, labels = test
+    logits = model.student.predict(np.array(texts, object), batch_size=1024,
+                                   verbose=0)
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
+    answers = np.argsort(-probabilities, axis=1)[:, :5]
+    return {"p@1": evaluation.precision_at_k(answers, np.array(labels), 1),
+            "p@5": evaluation.precision_at_k(answers, np.array(labels), 5),
+            "ece": evaluation.expected_calibration_error(probabilities,
+                                                         labels),
+            "history": history.history}
+
+
+def table(results, chosen, epochs, version, made):
+    rows = []
+    for name in chosen:
+        found = [v for k, v in results.items()
+                 if k.startswith(name + "|") and k.endswith(
+                     f"|{epochs}|{version}")]
+        if not found:
+            continue
+        labeled, unlabeled, settings = CONFIGS[name]
+        summary = {key: (statistics.mean(r[key] for r in found),
+                         statistics.stdev(r[key] for r in found)
+                         if len(found) > 1 else 0.0)
+                   for key in ("p@1", "p@5", "ece")}
+        sizes = (0.0 if settings is HARD else made[labeled][1],
+                 made[f"unlabeled_{unlabeled}"][1] if unlabeled else None)
+        rows.append((name, summary, sizes, len(found)))
+    return rows
 
 
 def main():
@@ -115,39 +175,38 @@ def main():
     parser.add_argument("--report", action="store_true",
                         help="only print the table of the runs made so far")
     args = parser.parse_args()
-    folder = make_records(args.work)
+    made = make_records(args.work)
     names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
-    test = test_set(args.work, names)
+    test = test_split(args.work, names)
+    version = code_version()
     out = os.path.join(args.work, "accuracy.json")
-    results = json.load(open(out)) if os.path.exists(out) else {}
+    results = records.read_json(out) or {}
     chosen = args.only.split(";") if args.only else list(CONFIGS)
     for seed in range(0 if args.report else args.seeds):
         for name in chosen:
-            key = f"{name}|{seed}|{args.epochs}"
+            key = f"{name}|{seed}|{args.epochs}|{version}"
             if key in results:
                 continue
             start = time.perf_counter()
-            top1, top5, history = run(folder, *CONFIGS[name], seed,
-                                      args.epochs, test, names)
-            results[key] = {"p@1": top1, "p@5": top5, "history": history,
-                            "seconds": time.perf_counter() - start}
-            print(f"{name:<36} seed {seed}: P@1 {top1:.4f} P@5 {top5:.4f} "
-                  f"({results[key]['seconds']:.0f} s)", flush=True)
-            json.dump(results, open(out + ".tmp", "w"))
-            os.replace(out + ".tmp", out)
-    print(f"\nmachine: {os.cpu_count()} cores; epochs={args.epochs}")
-    print("| configuration | test P@1 | test P@5 | seeds |")
-    print("|---|---|---|---|")
-    for name in chosen:
-        runs = [v for k, v in results.items()
-                if k.startswith(name + "|") and k.endswith(f"|{args.epochs}")]
-        if not runs:
-            continue
-        p1 = [r["p@1"] for r in runs]
-        p5 = [r["p@5"] for r in runs]
-        spread = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
-        print(f"| {name} | {statistics.mean(p1):.4f} ± {spread(p1):.4f} | "
-              f"{statistics.mean(p5):.4f} ± {spread(p5):.4f} | {len(runs)} |")
+            results[key] = dict(run(made, *CONFIGS[name], seed, args.epochs,
+                                    test),
+                                seconds=time.perf_counter() - start)
+            r = results[key]
+            print(f"{name:<34} seed {seed}: P@1 {r['p@1']:.4f} "
+                  f"P@5 {r['p@5']:.4f} ECE {r['ece']:.4f} "
+                  f"({r['seconds']:.0f} s)", flush=True)
+            records.write_json(out, results)
+    print(f"\nmachine: {os.cpu_count()} cores; epochs={args.epochs}; "
+          f"code version {version}")
+    print("| configuration | teacher bytes per labeled / unlabeled example "
+          "| test P@1 | test P@5 | ECE | seeds |")
+    print("|---|---|---|---|---|---|")
+    for name, summary, sizes, count in table(results, chosen, args.epochs,
+                                             version, made):
+        cells = " | ".join(f"{summary[k][0]:.4f} ± {summary[k][1]:.4f}"
+                           for k in ("p@1", "p@5", "ece"))
+        unlabeled = "" if sizes[1] is None else f" / {sizes[1]:,.1f}"
+        print(f"| {name} | {sizes[0]:,.1f}{unlabeled} | {cells} | {count} |")
 
 
 if __name__ == "__main__":

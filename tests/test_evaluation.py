@@ -50,3 +50,16 @@ def test_format_table_marks_missing_figures():
     assert student.split()[0] == "path/to/the/distilled/export"  # Last 28.
     assert student.split()[1:] == ["0.374", "n/a", "n/a", "n/a", "0.43",
                                    "n/a", "n/a", "6.60"]
+
+
+def test_expected_calibration_error_by_hand():
+    # Two bins used: [0.8, 0.867) holds 0.8 and 0.85 (1 of 2 right), the
+    # last holds 0.95 and 0.99 (2 of 2 right).
+    probabilities = np.array([[0.8, 0.2], [0.15, 0.85], [0.95, 0.05],
+                              [0.01, 0.99]])
+    labels = np.array([0, 0, 0, 1])
+    want = (2 * abs(0.5 - 0.825) + 2 * abs(1.0 - 0.97)) / 4
+    assert evaluation.expected_calibration_error(
+        probabilities, labels, bins=15) == pytest.approx(want)
+    assert evaluation.expected_calibration_error(
+        np.eye(3), np.arange(3)) == 0.0

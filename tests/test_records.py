@@ -11,7 +11,7 @@ from tests.conftest import ROOT, write_record_set
 from topk_distill import records
 from topk_distill.records import RecordFormatError, RecordSet
 
-BUNDLED = os.path.join(ROOT, "topk_distill", "data", "wordnet")
+V1 = os.path.join(ROOT, "tests", "data", "v1")
 
 
 def _small_set(tmp_path, name="s", num_shards=2, count=4):
@@ -45,14 +45,18 @@ def test_schema_refuses_values_it_does_not_know(field, value):
 
 
 def test_sets_written_by_the_previous_version_still_read():
-    # The bundled WordNet sets were written before the metadata kept the
-    # class names: format version 1 without "labels".
-    for name in ("labeled", "unlabeled", "teacher_test"):
-        with open(os.path.join(BUNDLED, name + ".meta.json")) as f:
-            assert "labels" not in json.load(f)
-        record_set = RecordSet.read(os.path.join(BUNDLED, name))
-        assert record_set.labels is None and record_set.num_classes == 4123
-        assert len(record_set.files()) == record_set.num_shards == 1
+    # 40 records of the WordNet bundle as version 1 wrote it: no class
+    # names, no targets fields, float16 topk_ids/topk_scores features.
+    from topk_distill import reader
+
+    with open(os.path.join(V1, "labeled.meta.json")) as f:
+        assert json.load(f)["format_version"] == 1
+    record_set = RecordSet.read(os.path.join(V1, "labeled-*"))
+    assert record_set.labels is None and record_set.targets == "topk"
+    assert (record_set.num_classes, record_set.top_k) == (4123, 20)
+    batch = next(iter(reader.make_dataset(record_set, 40)))
+    assert batch["topk_ids"].shape == (40, 20)
+    assert (batch["topk_scores"][:, 0].numpy() == 0).all()  # Best first.
 
 
 def test_missing_metadata_and_other_versions_are_named(tmp_path):

@@ -34,6 +34,40 @@ def precision_at_k(top_ids, labels, k):
     return float(np.mean(np.any(top_ids[:, :k] == labels[:, None], axis=1)))
 
 
+def expected_calibration_error(probabilities, labels, bins=15):
+    """Expected calibration error of the top answer's probability.
+
+    Examples are binned by their top probability (`bins` equal-width bins
+    over [0, 1]); ECE is the examples-weighted mean, over bins, of
+    |accuracy - mean confidence|.
+
+    Args:
+        probabilities: float [M, N].
+        labels: int [M] true class ids.
+        bins: how many bins.
+
+    Returns:
+        A float in [0, 1].
+
+    Example:
+    >>> import numpy as np
+    >>> probabilities = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4]])
+    >>> round(expected_calibration_error(probabilities, np.array([0, 1, 0])),
+    ...       4)  # bin 0.9: |0.5 - 0.9| * 2/3; bin 0.6: |1 - 0.6| * 1/3
+    0.4
+    """
+    probabilities = np.asarray(probabilities)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == np.asarray(labels)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in np.unique(which):
+        inside = which == b
+        total += inside.sum() * abs(correct[inside].mean() -
+                                    confidence[inside].mean())
+    return float(total / len(confidence))
+
+
 def macro_precision_at_1(top_ids, labels):
     """P@1 computed per true class, then averaged over the classes present."""
     hits = top_ids[:, 0] == labels
