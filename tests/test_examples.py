@@ -53,18 +53,21 @@ def test_split_is_fixed_and_disjoint():
 def test_shipped_teacher_output():
     names = inputs.read_labels(os.path.join(DATA, "labels.txt"))
     assert len(names) == 4123
-    expected = {"labeled": (20, "logits", 23323),
-                "unlabeled": (1, "probabilities", 23323),
-                "teacher_test": (20, "logits", 11661)}
-    for name, (k, scores, count) in expected.items():
+    expected = {"labeled_topk": ("topk", 20, "logits", 23323),
+                "labeled_sampled": ("sampled", 20, "probabilities", 23323),
+                "unlabeled_hard": ("topk", 1, "probabilities", 23323),
+                "unlabeled_soft": ("sampled", 20, "probabilities", 23323),
+                "teacher_test": ("topk", 20, "logits", 11661)}
+    for name, (targets, k, scores, count) in expected.items():
         record_set = records.RecordSet.read(os.path.join(DATA, name))
-        assert (record_set.top_k, record_set.scores, record_set.num_examples,
-                record_set.num_classes) == (k, scores, count, 4123)
-        assert record_set.labels_sha256 == inputs.labels_sha256(
-            os.path.join(DATA, "labels.txt"))
+        assert (record_set.targets, record_set.top_k, record_set.scores,
+                record_set.num_examples, record_set.num_classes,
+                record_set.score_dtype) == (targets, k, scores, count, 4123,
+                                            "q8")
+        assert record_set.labels == tuple(names)
     shipped = sum(os.path.getsize(os.path.join(DATA, f))
                   for f in os.listdir(DATA))
-    assert shipped < 8e6  # vs 961 MB of dense float32 scores
+    assert shipped < 10e6  # vs 961 MB of dense float32 scores
     assert len(list(inputs.iter_examples(os.path.join(DATA, "test.tsv")))) \
         == 11661
 

@@ -2,13 +2,15 @@ r"""Run the method end to end on the bundled WordNet data, in one command.
 
 The package ships a teacher's output, not the teacher: all-MiniLM-L6-v2 with
 a classification head, run once over WordNet 3.0 noun glosses (4,123
-hypernym classes): its top-20 logits for 23,323 labeled glosses, its top-1
-pseudo label for 23,323 unlabeled ones, and its top-20 logits for the 11,661
-test glosses. The demo trains the distilled student from those records (no
-teacher needed) and the same student on the labels alone (each exported as
-a SavedModel),
-evaluates teacher, distilled and baseline side by side, and classifies a
-few texts. --quick trains fewer epochs on part of the data.
+hypernym classes): for 23,323 labeled glosses its sampled targets (20 draws
+at T=2) and, as the source document keeps them, its top-20 logits; for
+23,323 unlabeled ones its soft targets (20 draws at T=1) and its top-1
+pseudo label; and its top-20 logits for the 11,661 test glosses. The demo
+trains the distilled student from the sampled records (no teacher needed),
+the same student from the source document's top-K records, and on the
+labels alone (each exported as a SavedModel), evaluates them beside the
+teacher, and classifies a few texts. --quick trains fewer epochs on part
+of the data.
 
 Example:
   topk-distill demo --workdir=runs/demo
@@ -32,8 +34,17 @@ EXAMPLES = ["a large river in Europe flowing into the North Sea",
             "a small songbird with brown plumage",
             "a shrub with fragrant white flowers"]
 
-# Chosen by measurement on this data (BENCHMARKS.md, "WordNet accuracy").
-LOSS = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="inverse_t")
+# Chosen by measurement on this data (BENCHMARKS.md, "What stored targets
+# teach"): each student's records and loss settings.
+RUNS = {
+    "distilled": ("labeled_sampled", "unlabeled_soft",
+                  dict(alpha=0.9, beta=0.5, temperature=2.0,
+                       soft_scaling="t2")),
+    "top-K": ("labeled_topk", "unlabeled_hard",
+              dict(alpha=0.9, beta=0.5, temperature=2.0,
+                   soft_scaling="inverse_t")),
+    "baseline": ("labeled_topk", None, None),
+}
 TRAINING = dict(batch_size=128, learning_rate=5e-3)
 
 
@@ -47,19 +58,20 @@ def main(argv):
         os.path.abspath(__file__))), "data", "wordnet")
     labels = os.path.join(data, "labels.txt")
     epochs = FLAGS.epochs or (4 if FLAGS.quick else 20)
-    labeled, unlabeled = (os.path.join(data, "labeled"),
-                          os.path.join(data, "unlabeled"))
+    sets = {name: os.path.join(data, name) for name in (
+        "labeled_sampled", "labeled_topk", "unlabeled_soft", "unlabeled_hard")}
     if FLAGS.quick:
-        labeled, unlabeled = _subsets(labeled, unlabeled, FLAGS.workdir)
-    runs = {"distilled": dict(unlabeled=unlabeled, loss=loss_config.LossConfig(
-                **LOSS)),
-            "baseline": dict(baseline="hard")}
+        sets = _subsets(sets, FLAGS.workdir)
     exports = {}
-    for name, extra in runs.items():
+    for name, (labeled, unlabeled, loss) in RUNS.items():
         print(f"\n== training the {name} student ==")
-        output = os.path.join(FLAGS.workdir, name)
-        training.train_student(output, labeled=labeled, labels_path=labels,
-                               epochs=epochs, **TRAINING, **extra)
+        output = os.path.join(FLAGS.workdir, name.split()[0].lower())
+        training.train_student(
+            output, labeled=sets[labeled],
+            unlabeled=sets[unlabeled] if unlabeled else None,
+            baseline=None if loss else "hard", labels_path=labels,
+            loss=loss_config.LossConfig(**loss) if loss else None,
+            epochs=epochs, **TRAINING)
         exports[name] = os.path.join(output, "export")
     print("\n== evaluating on the test split ==")
     print(_comparison(data, exports, 1500 if FLAGS.quick else None))
@@ -71,16 +83,16 @@ def main(argv):
             print(f"  {value:8.4f}  {name}")
 
 
-def _subsets(labeled, unlabeled, workdir):
-    """The first 6,000 labeled and unlabeled records, for --quick."""
+def _subsets(sets, workdir):
+    """The first 6,000 records of each set, for --quick."""
     import os
 
     from topk_distill import records, shards
 
-    return [shards.copy_records(records.RecordSet.read(prefix),
-                                os.path.join(workdir, "quick", name), 6000)
-            for name, prefix in (("labeled", labeled),
-                                 ("unlabeled", unlabeled))]
+    return {name: shards.copy_records(records.RecordSet.read(prefix),
+                                      os.path.join(workdir, "quick", name),
+                                      6000)
+            for name, prefix in sets.items()}
 
 
 def _comparison(data, exports, limit):
@@ -98,9 +110,12 @@ def _comparison(data, exports, limit):
         inputs.read_labels(os.path.join(data, "labels.txt")))
     keep = slice(None, None, len(texts) // limit) if limit else slice(None)
     texts, labels = texts[keep], np.array(labels[keep])
+    # The teacher's answers, best first (q8 records keep ids ascending).
     answers = np.concatenate([
-        batch["topk_ids"].numpy() for batch in reader.make_dataset(
-            os.path.join(data, "teacher_test"), 4096)])[keep]
+        np.take_along_axis(batch["topk_ids"].numpy(), np.argsort(
+            -batch["topk_scores"].numpy(), axis=1, kind="stable"), 1)
+        for batch in reader.make_dataset(os.path.join(data, "teacher_test"),
+                                         4096)])[keep]
     teacher = evaluation.accuracy(answers, labels)
     if FLAGS.teacher_export:
         teacher.update(evaluation.speed(FLAGS.teacher_export, texts))
