@@ -74,18 +74,13 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
     teacher_args = (teacher_path, teacher_outputs, teacher_signature,
                     teacher_output_key)
     model = teacher.load_teacher(*teacher_args)
-    labels_path = labels_path or model.labels_path
-    if labels_path is None:
-        raise ValueError(f"--teacher={teacher_path} has no labels.txt beside "
-                         "it; pass --labels")
     plan = preprocessing.plan_record_set(
         model, labels_path, input_path, unlabeled=unlabeled, top_k=top_k,
         scores=scores, score_dtype=score_dtype, compression=compression,
         num_shards=num_shards, tail_temperature=tail_temperature,
         targets=targets, samples=samples,
         sampling_temperature=sampling_temperature, seed=seed)
-    label_ids = None if unlabeled else {n: i for i, n in
-                                        enumerate(plan.labels)}
+    label_ids = preprocessing.class_ids(plan)
     preprocessing.prepare_output(output_prefix, plan, overwrite=overwrite)
     options = beam.options.pipeline_options.PipelineOptions(list(
         pipeline_args))

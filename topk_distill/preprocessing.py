@@ -98,18 +98,13 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                                      "records/train", top_k=20)
     ```
     """
-    labels_path = labels_path or teacher.labels_path
-    if labels_path is None:
-        raise ValueError(f"--teacher={teacher.identity.get('path')} has no "
-                         "labels.txt beside it; pass --labels")
     plan = plan_record_set(
         teacher, labels_path, input_spec, unlabeled=unlabeled, top_k=top_k,
         scores=scores, score_dtype=score_dtype, compression=compression,
         num_shards=num_shards, tail_temperature=tail_temperature,
         targets=targets, samples=samples,
         sampling_temperature=sampling_temperature, seed=seed)
-    label_ids = None if unlabeled else {n: i for i, n in
-                                        enumerate(plan.labels)}
+    label_ids = class_ids(plan)
     num_rows, num_examples = _check_input(input_spec, data_dir, label_ids,
                                           skip_unknown_labels)
     if getattr(teacher, "num_rows", num_rows) != num_rows:
@@ -157,11 +152,15 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
     """Checks a run's settings against its teacher and labels; returns the
     `RecordSet` it will write (before its examples are counted).
 
-    Args: as in `preprocess`.
+    Args: as in `preprocess` (`labels_path` `None`: the teacher's own).
 
     Raises:
         ValueError: naming a setting that cannot make a record set.
     """
+    labels_path = labels_path or teacher.labels_path
+    if labels_path is None:
+        raise ValueError(f"--teacher={teacher.identity.get('path')} has no "
+                         "labels.txt beside it; pass --labels")
     names = inputs.read_labels(labels_path)
     num_classes = len(names)
     if teacher.num_classes != num_classes:
@@ -210,6 +209,14 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
         tail_temperature=tail_temperature, num_shards=num_shards,
         labels=tuple(names), labels_sha256=inputs.labels_sha256(labels_path),
         teacher=teacher.identity, input=input_spec)
+
+
+def class_ids(plan):
+    """`{class name: id}` for a labeled set's labels, `None` for an
+    unlabeled set (its examples get label -1)."""
+    if plan.kind == "unlabeled":
+        return None
+    return {name: i for i, name in enumerate(plan.labels)}
 
 
 def _check_width(targets, top_k, samples, num_classes):
