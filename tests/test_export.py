@@ -1,15 +1,17 @@
 import contextlib
 import io
+import os
 import subprocess
 import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from tests.conftest import NAMES, SAMPLES
-from topk_distill import export
+from topk_distill import export, models
 
 
 def _example(text):
@@ -133,3 +135,26 @@ def test_tflite_token_ids_variant_agrees_and_text_variant_uses_flex(
                     "FlexStringSplitV2"}
     # Not run here: the tensorflow-cpu wheel's tf.lite.Interpreter does not
     # link the Flex delegate (README, "Export").
+
+
+@pytest.mark.parametrize("architecture", ["bigram", "cnn"])
+def test_every_student_exports_to_builtin_tflite(architecture, tmp_path):
+    texts = ["hot soup today", "cold soup", "a hot day", "rain today"]
+    # Big enough that quantisation applies (tensors of >= 1,024 weights).
+    model = models.make_student(texts, 4, embedding_dim=32,
+                                architecture=architecture, hash_buckets=64,
+                                filters=32)
+    vectorize = model.layers[1]
+    for quantize in (False, True):
+        path = export.export_tflite(model, str(tmp_path / f"{quantize}.tflite"),
+                                    top_n=4, token_ids=True,
+                                    quantize=quantize)
+        runner = tf.lite.Interpreter(path).get_signature_runner()
+        for text in texts:
+            lite = runner(token_ids=vectorize(tf.constant([text])).numpy())
+            want = tf.nn.softmax(model(tf.constant([text])))[0].numpy()
+            np.testing.assert_allclose(
+                lite["top_scores"][0], np.sort(want)[::-1],
+                atol=2e-2 if quantize else 1e-5)
+    assert os.path.getsize(tmp_path / "True.tflite") < os.path.getsize(
+        tmp_path / "False.tflite")

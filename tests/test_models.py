@@ -62,3 +62,41 @@ def test_every_row_gets_out_of_fold_logits(rng, folds):
     logits = models.cross_fit_logits(embeddings, rng.integers(0, 2, 9), 2,
                                      folds=folds, epochs=1)
     assert np.all(np.any(logits != 0, axis=1))
+
+
+def test_bigram_student_sees_word_order_the_mean_does_not():
+    texts = ["cat dog", "dog cat"]
+    mean = models.make_student(texts, 3, embedding_dim=4)
+    bigram = models.make_student(texts, 3, embedding_dim=4,
+                                 architecture="bigram", hash_buckets=50)
+    for model, same in ((mean, True), (bigram, False)):
+        a, b = model(tf.constant(texts)).numpy()
+        assert np.allclose(a, b, atol=1e-6) == same
+    # Padding makes no bigram: a text and itself padded answer the same,
+    # and one word alone averages its own vector only.
+    table = bigram.get_layer("embedding").embeddings.numpy()
+    dense = bigram.get_layer("logits")
+    cat = bigram.layers[1].get_vocabulary().index("cat")
+    np.testing.assert_allclose(bigram(tf.constant(["cat"])).numpy()[0],
+                               dense(table[cat:cat + 1]).numpy()[0],
+                               rtol=1e-5)
+
+
+def test_cnn_student_is_order_aware_and_ignores_padding():
+    cnn = models.make_student(["a b c d"], 3, embedding_dim=4,
+                              architecture="cnn", filters=8,
+                              sequence_length=10)
+    out = cnn(tf.constant(["a b c", "c b a", "a b c"])).numpy()
+    assert out.shape == (3, 3)
+    assert not np.allclose(out[0], out[1])
+    short = models.make_student(["a b c d"], 3, embedding_dim=4,
+                                architecture="cnn", filters=8,
+                                sequence_length=4)
+    short.set_weights(cnn.get_weights())
+    np.testing.assert_allclose(short(tf.constant(["a b c"])).numpy()[0],
+                               out[0], rtol=1e-5)
+
+
+def test_unknown_student_architecture():
+    with pytest.raises(ValueError, match="expected one of mean, bigram, cnn"):
+        models.make_student(["a"], 2, architecture="lstm")

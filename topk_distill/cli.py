@@ -16,6 +16,7 @@ COMMANDS = {
     "demo": "Run the method end to end on the bundled WordNet data.",
     "teacher": "Train a teacher (reference, or encoder + head) on a labeled file.",
     "preprocess": "Run a teacher once; write its top-K records.",
+    "student-init": "Start a student's word vectors from the teacher's encoder.",
     "train": "Train the student from top-K records (or hard labels only).",
     "export": "Export a model: SavedModel top-n signatures, TFLite.",
     "classify": "Print the top-n labels of texts from an exported model.",
@@ -44,7 +45,8 @@ def main(argv):
         print(f"topk-distill: unknown command {name!r}\n\n{_overview()}",
               file=sys.stderr)
         return 2
-    command = importlib.import_module(f"topk_distill.commands.{name}")
+    command = importlib.import_module(
+        f"topk_distill.commands.{name.replace('-', '_')}")
     try:
         args = parse_flags(command, [f"topk-distill {name}"] + argv[2:])
     except SystemExit as e:

@@ -36,39 +36,104 @@ def make_teacher(texts, num_classes, max_tokens=50_000, hidden_units=512):
     return keras.Model(text, logits, name="teacher")
 
 
+STUDENTS = ("mean", "bigram", "cnn")
+
+
 def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
-                 sequence_length=64):
-    """Builds the reference student: mean of word embeddings -> linear layer.
+                 sequence_length=64, architecture="mean", embeddings=None,
+                 hash_buckets=20_000, filters=256):
+    """Builds a student: word embeddings -> pooled text vector -> linear layer.
+
+    Three architectures (`architecture`), all mapping raw strings to logits
+    through one `TextVectorization` (so all export the same way, TFLite's
+    token-id variant included):
+
+    * `"mean"` (the reference): the mean of the words' embeddings.
+    * `"bigram"`: fastText's model: the mean of the embeddings of the words
+      and of their word bigrams, bigrams hashed into a table of
+      `hash_buckets` rows (layer `"bigram_embedding"`).
+    * `"cnn"`: a width-3 convolution (`filters` channels, ReLU) over the
+      word embeddings, max-pooled over the text (Kim, 2014).
 
     Args:
-        texts: a list or `tf.data.Dataset` of strings to fit the vocabulary.
+        texts: a list or `tf.data.Dataset` of strings to fit the vocabulary
+            (unused when `embeddings` brings one).
         num_classes: N, the number of output logits.
         max_tokens: vocabulary size.
-        embedding_dim: embedding width.
+        embedding_dim: embedding width (taken from `embeddings` if given).
         sequence_length: tokens kept per text.
+        architecture: one of `STUDENTS`.
+        embeddings: optional `(vocabulary, vectors)` to start from, e.g.
+            `student_init.load(path)`: the vocabulary ("" and "[UNK]" first)
+            replaces the adapted one and the word rows start from `vectors`
+            float [V, D].
+        hash_buckets: bigram rows (`"bigram"` only).
+        filters: convolution channels (`"cnn"` only).
 
     Returns:
-        An uncompiled `keras.Model` mapping string[B] to logits[B, N].
+        An uncompiled `keras.Model` mapping string[B] to logits[B, N]; its
+        embedding table is the layer named `"embedding"`.
 
     Example:
     >>> import tensorflow as tf
     >>> student = make_student(["a cat", "a dog"], num_classes=2)
     >>> student(tf.constant(["a dog"])).shape
     TensorShape([1, 2])
+    >>> bigram = make_student(["a cat", "a dog"], 2, architecture="bigram")
+    >>> bigram.get_layer("embedding").input_dim  # "", [UNK], a, cat, dog
+    5
     """
-    vectorize = keras.layers.TextVectorization(
-        max_tokens=max_tokens, output_sequence_length=sequence_length)
-    vectorize.adapt(texts)
+    if architecture not in STUDENTS:
+        raise ValueError(f"unknown student architecture {architecture!r}; "
+                         f"expected one of {', '.join(STUDENTS)}")
+    if embeddings is not None:
+        vocabulary, vectors = embeddings
+        embedding_dim = vectors.shape[1]
+        vectorize = keras.layers.TextVectorization(
+            vocabulary=list(vocabulary)[2:],
+            output_sequence_length=sequence_length)
+    else:
+        vectorize = keras.layers.TextVectorization(
+            max_tokens=max_tokens, output_sequence_length=sequence_length)
+        vectorize.adapt(texts)
+    words = vectorize.vocabulary_size()
     text = keras.Input(shape=(), dtype="string", name="text")
     tokens = vectorize(text)
-    embedded = keras.layers.Embedding(max_tokens, embedding_dim)(tokens)
-    # Mean over real tokens; an empty text averages nothing and gives zeros.
-    present = keras.ops.cast(keras.ops.not_equal(tokens, 0), embedded.dtype)
-    total = keras.ops.einsum("bt,btd->bd", present, embedded)
-    count = keras.ops.maximum(keras.ops.sum(present, axis=1, keepdims=True), 1)
-    x = total / count
+    present = keras.ops.not_equal(tokens, 0)
+    embedding = keras.layers.Embedding(words, embedding_dim, name="embedding")
+    embedded = embedding(tokens)
+    if architecture == "bigram":
+        # fastText-style bigram hash: a bigram of words (u, v) takes row
+        # (u * P - v) mod buckets of its own table. int32 arithmetic (no
+        # overflow below 68,000 words) and a subtraction (an int addition
+        # becomes a BiasAdd TFLite lacks) keep to TFLite's builtin ops.
+        ids = keras.ops.cast(tokens, "int32")
+        hashed = (ids[:, :-1] * 31_337 - ids[:, 1:]) % hash_buckets
+        bigrams = keras.layers.Embedding(hash_buckets, embedding_dim,
+                                         name="bigram_embedding")(hashed)
+        embedded = keras.ops.concatenate([embedded, bigrams], axis=1)
+        present = keras.ops.concatenate(
+            [present, keras.ops.logical_and(present[:, :-1], present[:, 1:])],
+            axis=1)
+    present = keras.ops.cast(present, embedded.dtype)
+    if architecture == "cnn":
+        x = keras.layers.Conv1D(filters, 3, padding="same",
+                                activation="relu")(embedded)
+        # ReLU outputs are >= 0: zeroing padding keeps it out of the max.
+        x = keras.ops.max(x * present[:, :, None], axis=1)
+    else:
+        # Mean over real tokens; an empty text averages nothing: zeros.
+        total = keras.ops.einsum("bt,btd->bd", present, embedded)
+        count = keras.ops.maximum(
+            keras.ops.sum(present, axis=1, keepdims=True), 1)
+        x = total / count
     logits = keras.layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(text, logits, name="student")
+    model = keras.Model(text, logits, name="student")
+    if embeddings is not None:
+        table = keras.ops.convert_to_numpy(embedding.embeddings).copy()
+        table[:len(vectors)] = vectors
+        embedding.embeddings.assign(table)
+    return model
 
 
 def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128):

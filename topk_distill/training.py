@@ -18,10 +18,11 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                   validation=None, baseline=None, loss=None,
                   unlabeled_per_labeled=1.0, epochs=10, batch_size=128,
                   learning_rate=1e-3, embedding_dim=64, max_tokens=20_000,
+                  architecture="mean", init_embeddings=None,
                   plateau_seconds=None, plateau_delta=1e-3,
                   target_accuracy=None, data_service=None, logdir=None,
                   backup_dir=None, seed=0, settings=None, verbose="auto"):
-    """Trains the reference student (`models.make_student`) from records.
+    """Trains a student (`models.make_student`) from records.
 
     Args:
         output: the output folder.
@@ -37,6 +38,10 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         unlabeled_per_labeled: unlabeled examples per labeled one per batch.
         epochs, batch_size, learning_rate: training settings (Adam).
         embedding_dim, max_tokens: the student's width and vocabulary.
+        architecture: the student, one of `models.STUDENTS`.
+        init_embeddings: a `student_init` file (`topk-distill
+            student-init`): the student's vocabulary and starting word
+            vectors (its width then overrides `embedding_dim`).
         plateau_seconds, plateau_delta: stop when the loss varied by less
             than `plateau_delta` over `plateau_seconds` (not on a cluster).
         target_accuracy: stop once `val_top1` reaches it (needs
@@ -64,7 +69,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     import keras
 
     from topk_distill import (callbacks, export, mixer, models, reader,
-                              student)
+                              student, student_init)
 
     if plateau_seconds and distribute.cluster_config():
         # Each worker would time the window on its own clock and could stop
@@ -77,6 +82,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     if target_accuracy is not None and not validation:
         raise ValueError("--target_accuracy needs --validation")
     keras.utils.set_random_seed(seed)
+    embeddings = (student_init.load(init_embeddings) if init_embeddings
+                  else None)
     if baseline == "hard":
         unlabeled, loss = None, LossConfig(alpha=1.0, beta=0.0, strict=False)
     loss = loss or LossConfig()
@@ -95,9 +102,10 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         num_classes=len(names), data_service=data_service)
     with strategy.scope():
         model = student.DistillationStudent(
-            models.make_student(reader.texts(chosen), len(names),
-                                max_tokens=max_tokens,
-                                embedding_dim=embedding_dim),
+            models.make_student(
+                None if embeddings else reader.texts(chosen), len(names),
+                max_tokens=max_tokens, embedding_dim=embedding_dim,
+                architecture=architecture, embeddings=embeddings),
             len(names), **dataclasses.asdict(loss))
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()

@@ -30,9 +30,10 @@ def default_encoder():
                         "model")
 
 
-def embedder(encoder_dir):
+def embedder(encoder_dir, sequence_length=128):
     """A model mapping texts to their MiniLM sentence embeddings."""
-    teacher = models.make_encoder_teacher(encoder_dir, num_classes=1)
+    teacher = models.make_encoder_teacher(encoder_dir, num_classes=1,
+                                          sequence_length=sequence_length)
     return keras.Model(teacher.input, teacher.get_layer("embedding").output)
 
 

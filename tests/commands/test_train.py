@@ -52,3 +52,34 @@ def test_bad_flags_and_settings(tmp_path, capsys):
     assert run_command(["topk-distill", "train", f"--labeled={labeled}",
                         f"--labels={other}", f"--output={tmp_path}/o"]) == 1
     assert "another labels file" in capsys.readouterr().err
+
+
+def test_student_choice_and_teacher_initialised_vectors(tmp_path, capsys):
+    import keras
+    import numpy as np
+
+    from topk_distill import models, student_init
+    from topk_distill.commands import train
+
+    assert tuple(train.FLAGS["student"].parser.enum_values) == models.STUDENTS
+    labeled, _ = _sets(tmp_path)
+    words = ["", "[UNK]", "text", "0", "1", "2"]
+    vectors = np.arange(len(words) * 4, dtype=np.float32).reshape(-1, 4) / 9
+    init = str(tmp_path / "init.npz")
+    student_init.save(init, words, vectors)
+    out = tmp_path / "student"
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--output={out}", "--epochs=1", "--batch_size=4",
+                        "--student=bigram", f"--init_embeddings={init}",
+                        "--learning_rate=1e-9"]) == 0
+    model = keras.models.load_model(str(out / "student.keras"))
+    assert model.layers[1].get_vocabulary() == words
+    np.testing.assert_allclose(model.get_layer("embedding").embeddings,
+                               vectors, atol=1e-3)
+    assert model.get_layer("bigram_embedding") is not None
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, vectors=vectors)
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--output={tmp_path}/o",
+                        f"--init_embeddings={bad}"]) == 1
+    assert "bad.npz: not a student-init file" in capsys.readouterr().err

@@ -3,8 +3,11 @@ r"""Train the reference student from top-K records (or on hard labels only).
 Reads the labeled top-K records (--labeled) and, optionally, the unlabeled
 top-H records (--unlabeled), and minimises
   alpha*CE(true, s) + (1-alpha)*softCE_T(teacher top-K, s) + beta*CE(pseudo, s)
-with the reference student (topk_distill.models.make_student: word embeddings
-averaged, then a linear layer; text preprocessing inside the model).
+with a student from topk_distill.models.make_student (--student: "mean", the
+reference, averages word embeddings; "bigram" adds hashed word bigrams, as
+fastText; "cnn" convolves them; then a linear layer; text preprocessing
+inside the model), its word vectors random or, with --init_embeddings, from
+`topk-distill student-init` (the teacher's encoder).
 --baseline=hard trains the same student on the labels alone.
 Stops after --epochs, or earlier when the training loss varied by less than
 --plateau_delta over --plateau_seconds, or when validation top-1 accuracy
@@ -68,6 +71,12 @@ flags.DEFINE_integer("batch_size", 128, "Batch size.", lower_bound=1,
                      flag_values=FLAGS)
 flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.",
                    lower_bound=0, flag_values=FLAGS)
+flags.DEFINE_enum("student", "mean", ["mean", "bigram", "cnn"],
+                  "Student architecture (models.make_student).",
+                  flag_values=FLAGS)
+flags.DEFINE_string("init_embeddings", None, "A student-init .npz: the "
+                    "student's vocabulary and starting word vectors (its "
+                    "width overrides --embedding_dim).", flag_values=FLAGS)
 flags.DEFINE_integer("embedding_dim", 64, "Student embedding width.",
                      lower_bound=1, flag_values=FLAGS)
 flags.DEFINE_integer("max_tokens", 20000, "Student vocabulary size.",
@@ -124,7 +133,8 @@ def main(argv):
         unlabeled_per_labeled=FLAGS.unlabeled_per_labeled,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
         learning_rate=FLAGS.learning_rate, embedding_dim=FLAGS.embedding_dim,
-        max_tokens=FLAGS.max_tokens, plateau_seconds=FLAGS.plateau_seconds,
+        max_tokens=FLAGS.max_tokens, architecture=FLAGS.student,
+        init_embeddings=FLAGS.init_embeddings, plateau_seconds=FLAGS.plateau_seconds,
         plateau_delta=FLAGS.plateau_delta,
         target_accuracy=FLAGS.target_accuracy,
         data_service=FLAGS.data_service, logdir=FLAGS.logdir,

@@ -1,0 +1,180 @@
+"""WordNet students: which student, started how, distilled from what.
+
+Usage:
+  python examples/wordnet/build_data.py ... --work=/tmp/wordnet   (once)
+  python examples/wordnet/augment.py --work=/tmp/wordnet          (for aug)
+  python benchmarks/students.py --work=/tmp/wordnet --init=INIT.npz \
+    --seeds=3 [--only="NAME;NAME..."] [--report]
+
+Trains each configuration of CONFIGS (student architecture and width,
+random or teacher-initialised word vectors (`student_init`), labeled
+targets, unlabeled or augmented transfer set, loss weights, learning rate,
+epochs) and reports test P@1 and P@5, training seconds, the SavedModel's
+size and its p50 latency at batch 1. Record sets come from
+wordnet_accuracy.py's WORK/records (and WORK/records/augmented*, made here
+from augment.py's copies). Results are cached in WORK/students.json keyed by
+configuration, seed and code version.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import keras
+import numpy as np
+
+import wordnet_accuracy
+from topk_distill import (evaluation, export, inputs, mixer, models,
+                          preprocessing, reader, records, student,
+                          student_init)
+from topk_distill.teacher import load_teacher
+
+HARD = dict(alpha=1.0, beta=0.0, strict=False)
+SOFT_UNLABELED = dict(alpha=1.0, beta=0.5, temperature=2.0,
+                      soft_scaling="t2", strict=False)
+DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
+
+
+def config(architecture="mean", dim=64, init=False, labeled="top20",
+           unlabeled=None, loss=HARD, learning_rate=5e-3, epochs=20,
+           unlabeled_per_labeled=1.0):
+    return dict(architecture=architecture, dim=dim, init=init,
+                labeled=labeled, unlabeled=unlabeled, loss=loss,
+                learning_rate=learning_rate, epochs=epochs,
+                unlabeled_per_labeled=unlabeled_per_labeled)
+
+
+CONFIGS = {
+    "mean64 hard": config(),
+    "mean64 distilled": config(labeled="sampled20", unlabeled="soft20",
+                               loss=DISTILLED),
+    "mean256 init hard": config(dim=256, init=True),
+    "mean256 init hard+soft": config(dim=256, init=True, unlabeled="soft20",
+                                     loss=SOFT_UNLABELED),
+    "mean256 init distilled": config(dim=256, init=True, labeled="sampled20",
+                                     unlabeled="soft20", loss=DISTILLED),
+}
+
+MODULES = wordnet_accuracy.MODULES + ("student_init", "export")
+
+
+def code_version():
+    wordnet_accuracy.MODULES = MODULES
+    return wordnet_accuracy.code_version() + _own_hash()
+
+
+def _own_hash():
+    import hashlib
+
+    with open(os.path.abspath(__file__), "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:6]
+
+
+def latency(model, texts, runs=300):
+    """p50 and p99 seconds of the exported SavedModel at batch 1."""
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "export")
+        export.export_saved_model(model, path,
+                                  [str(i) for i in range(
+                                      model.outputs[0].shape[-1])])
+        size = export.saved_model_size(path)
+        served = tf.saved_model.load(path).signatures["serving_default"]
+        times = []
+        for i in range(runs + 20):
+            text = tf.constant([texts[i % len(texts)]])
+            start = time.perf_counter()
+            served(text=text)
+            if i >= 20:
+                times.append(time.perf_counter() - start)
+    return float(np.percentile(times, 50)), float(np.percentile(times, 99)), \
+        size
+
+
+def run(made, settings, seed, test, init_path):
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    labeled_set = made[settings["labeled"]][0]
+    unlabeled_set = (made[f"unlabeled_{settings['unlabeled']}"][0]
+                     if settings["unlabeled"] else None)
+    loss = settings["loss"]
+    if loss is HARD:
+        unlabeled_set = None
+    data = mixer.make_distillation_dataset(
+        labeled_set, unlabeled_set, batch_size=128, seed=seed,
+        unlabeled_per_labeled=settings["unlabeled_per_labeled"])
+    n = labeled_set.num_classes
+    embeddings = student_init.load(init_path) if settings["init"] else None
+    if embeddings is not None and settings["dim"] < embeddings[1].shape[1]:
+        embeddings = (embeddings[0], embeddings[1][:, :settings["dim"]])
+    net = models.make_student(
+        reader.texts([s for s in (labeled_set, unlabeled_set) if s]), n,
+        embedding_dim=settings["dim"], architecture=settings["architecture"],
+        embeddings=embeddings)
+    model = student.DistillationStudent(net, n, **loss)
+    model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]))
+    start = time.perf_counter()
+    model.fit(data, epochs=settings["epochs"], verbose=0, shuffle=False)
+    seconds = time.perf_counter() - start
+    texts, labels = test
+    logits = net.predict(np.array(texts, object), batch_size=1024, verbose=0)
+    answers = np.argsort(-logits, axis=1)[:, :5]
+    p50, p99, size = latency(net, texts)
+    return {"p@1": evaluation.precision_at_k(answers, np.array(labels), 1),
+            "p@5": evaluation.precision_at_k(answers, np.array(labels), 5),
+            "train_seconds": seconds, "p50": p50, "p99": p99, "bytes": size}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--init", required=True)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--only", default="")
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    made = wordnet_accuracy.make_records(args.work)
+    names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
+    test = wordnet_accuracy.test_split(args.work, names)
+    version = code_version()
+    out = os.path.join(args.work, "students.json")
+    results = records.read_json(out) or {}
+    chosen = args.only.split(";") if args.only else list(CONFIGS)
+    for seed in range(0 if args.report else args.seeds):
+        for name in chosen:
+            key = f"{name}|{seed}|{version}"
+            if key in results:
+                continue
+            results[key] = run(made, CONFIGS[name], seed, test, args.init)
+            r = results[key]
+            print(f"{name:<30} seed {seed}: P@1 {r['p@1']:.4f} "
+                  f"P@5 {r['p@5']:.4f} train {r['train_seconds']:.0f} s "
+                  f"p50 {r['p50'] * 1e3:.2f} ms "
+                  f"{r['bytes'] / 1e6:.1f} MB", flush=True)
+            records.write_json(out, results)
+    print(f"\nmachine: {os.cpu_count()} cores; code version {version}")
+    print("| student | test P@1 | test P@5 | p50 batch 1 (ms) | size (MB) "
+          "| training (s) | seeds |")
+    print("|---|---|---|---|---|---|---|")
+    for name in chosen:
+        found = [v for k, v in results.items()
+                 if k.startswith(name + "|") and k.endswith(f"|{version}")]
+        if not found:
+            continue
+        def cell(key, scale=1.0, digits=4):
+            values = [r[key] * scale for r in found]
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"
+        print(f"| {name} | {cell('p@1')} | {cell('p@5')} | "
+              f"{statistics.median(r['p50'] for r in found) * 1e3:.2f} | "
+              f"{found[0]['bytes'] / 1e6:.1f} | "
+              f"{statistics.median(r['train_seconds'] for r in found):.0f} "
+              f"| {len(found)} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

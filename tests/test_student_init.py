@@ -1,0 +1,67 @@
+"""Student word vectors from the teacher's encoder."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import encoder_folder
+from topk_distill import models, student_init
+
+TEXTS = ["a river in europe", "a small bird", "a large river",
+         "the bird sings"]
+
+
+def test_pca_keeps_the_widest_directions(rng):
+    x = rng.normal(size=(500, 4)) * [5.0, 2.0, 0.5, 0.1]
+    reduced = student_init.pca(x, 2)
+    np.testing.assert_allclose(reduced.var(axis=0), [25.0, 4.0], rtol=0.15)
+    with pytest.raises(ValueError, match="at least that wide"):
+        student_init.pca(x, 5)
+
+
+def test_vocabulary_counts_words():
+    words, counts = student_init.vocabulary(TEXTS)
+    assert words[:2] == ["", "[UNK]"]
+    assert counts[words.index("a")] == 3
+    assert counts[words.index("sings")] == 1
+
+
+def test_make_init_from_the_encoder_matches_words_alone(tmp_path):
+    words, vectors = student_init.make_init(encoder_folder(), TEXTS, dim=4,
+                                            verbose=0)
+    assert vectors.shape == (len(words), 4)
+    np.testing.assert_array_equal(vectors[0], 0.0)
+    assert np.isfinite(vectors).all()
+    # At the encoder's full width PCA only centres and rotates: distances
+    # between words are those of each word alone through the encoder.
+    alone = student_init.encode_words(encoder_folder(), words[2:], verbose=0)
+    _, full = student_init.make_init(encoder_folder(), TEXTS,
+                                     dim=alone.shape[1], verbose=0)
+
+    def distances(x):
+        return np.linalg.norm(x[:, None] - x[None], axis=-1)
+
+    ratio = distances(full[2:]) / np.maximum(distances(alone), 1e-9)
+    off_diagonal = ~np.eye(len(alone), dtype=bool)
+    np.testing.assert_allclose(ratio[off_diagonal],
+                               np.median(ratio[off_diagonal]), rtol=1e-3)
+    path = str(tmp_path / "init.npz")
+    student_init.save(path, words, vectors, encoder="minilm")
+    loaded_words, loaded = student_init.load(path)
+    assert loaded_words == words
+    np.testing.assert_allclose(loaded, vectors, rtol=1e-3, atol=1e-5)
+    # The student starts from them, its vocabulary the file's.
+    student = models.make_student(None, 3, embeddings=(words, loaded))
+    table = student.get_layer("embedding").embeddings.numpy()
+    np.testing.assert_allclose(table, loaded)
+    assert student.layers[1].get_vocabulary() == words
+
+
+def test_load_refuses_other_files(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, something=np.zeros(3))
+    with pytest.raises(ValueError, match="other.npz: not a student-init"):
+        student_init.load(str(path))
+    np.savez(path, vocabulary=np.array(["", "[UNK]", "a"]),
+             vectors=np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="do not match a vocabulary of 3"):
+        student_init.load(str(path))

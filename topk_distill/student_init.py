@@ -1,0 +1,168 @@
+"""Student word vectors distilled from the teacher's encoder.
+
+A student that starts from random word vectors must learn what every word
+means from the training texts alone; the teacher's encoder already knows.
+As Model2Vec does for all-MiniLM-L6-v2 ("potion" static embeddings), each
+word of the student's vocabulary is passed alone through the encoder and
+its pooled output becomes the word's vector; PCA reduces the vectors to the
+student's width, and optionally each is weighted by its word's frequency
+(SIF: `a / (a + p(word))`, so that frequent words weigh less in the
+student's mean). The result is an `.npz` file that `train --init_embeddings`
+(and `models.make_student(embeddings=...)`) starts the student from.
+
+File format (one owner: this module): `vocabulary` (str [V], the student's
+`TextVectorization` vocabulary, padding "" and "[UNK]" first), `vectors`
+(float16 [V, D]), `encoder` (str, the checkpoint it came from).
+"""
+
+import os
+
+import numpy as np
+
+SIF_A = 1e-3
+
+
+def vocabulary(texts, max_tokens=20_000):
+    """The student's vocabulary: what `TextVectorization.adapt` makes.
+
+    Args:
+        texts: strings.
+        max_tokens: vocabulary size, padding and "[UNK]" included.
+
+    Returns:
+        (a list of V words, padding "" and "[UNK]" first; int64 counts
+        [V] of each word in texts, 0 for the first two).
+    """
+    import keras
+
+    layer = keras.layers.TextVectorization(max_tokens=max_tokens)
+    layer.adapt(np.array(list(texts), object))
+    words = layer.get_vocabulary()
+    ids = keras.ops.convert_to_numpy(layer(np.array(list(texts), object)))
+    counts = np.bincount(ids.ravel(), minlength=len(words)).astype(np.int64)
+    counts[:2] = 0
+    return words, counts
+
+
+def pca(vectors, dim):
+    """Projects rows onto their `dim` principal components (centred).
+
+    Args:
+        vectors: float [V, D0], D0 >= dim.
+        dim: output width.
+
+    Returns:
+        float32 [V, dim], columns in order of decreasing variance (zero
+        columns beyond the rank when V <= dim).
+
+    Example:
+    >>> x = np.random.default_rng(0).normal(size=(100, 1)) * [3.0, 1.0, 0.0]
+    >>> reduced = pca(x, 1)  # x varies along one direction only
+    >>> reduced.shape, bool(np.isclose(reduced.var(), x.var(axis=0).sum()))
+    ((100, 1), True)
+    """
+    vectors = np.asarray(vectors, np.float64)
+    if dim > vectors.shape[1]:
+        raise ValueError(f"PCA to {dim} dimensions needs vectors at least "
+                         f"that wide, got {vectors.shape[1]}")
+    centred = vectors - vectors.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    reduced = centred @ components[:dim].T
+    return np.pad(reduced, [(0, 0), (0, dim - reduced.shape[1])]).astype(
+        np.float32)
+
+
+def sif_weights(counts, a=SIF_A):
+    """SIF weights `a / (a + p(word))` from word counts (0 for count 0).
+
+    Example:
+    >>> sif_weights(np.array([0, 1, 999]), a=1e-3).round(3).tolist()
+    [0.0, 0.5, 0.001]
+    """
+    counts = np.asarray(counts, np.float64)
+    p = counts / max(counts.sum(), 1)
+    return np.where(counts > 0, a / (a + p), 0.0)
+
+
+def encode_words(encoder_dir, words, batch_size=512, verbose=1):
+    """Each word alone through the encoder: float32 [len(words), D0].
+
+    The vector is the encoder teacher's `"embedding"` layer
+    (`models.make_encoder_teacher`): mean-pooled token vectors, L2
+    normalised.
+    """
+    import keras
+
+    from topk_distill import models
+
+    teacher = models.make_encoder_teacher(encoder_dir, num_classes=1,
+                                          sequence_length=16)
+    embed = keras.Model(teacher.input, teacher.get_layer("embedding").output)
+    return embed.predict(np.array(words, object), batch_size=batch_size,
+                         verbose=verbose).astype(np.float32)
+
+
+def make_init(encoder_dir, texts, dim=256, max_tokens=20_000,
+              frequency_weighting=False, verbose=1):
+    """Builds the student's initial word vectors from the teacher's encoder.
+
+    Args:
+        encoder_dir: the encoder checkpoint folder (as `teacher --encoder`).
+        texts: the student's training texts (they fix its vocabulary).
+        dim: the student's embedding width (PCA; at most the encoder's).
+        max_tokens: the student's vocabulary size.
+        frequency_weighting: weight each vector by SIF (`sif_weights`).
+        verbose: 1 shows a progress bar over the words.
+
+    Returns:
+        (vocabulary: list of V strings, vectors: float32 [V, dim]); the
+        padding row is zeros, "[UNK]" the mean of the others.
+
+    Example:
+
+    ```python
+    words, vectors = make_init("all-MiniLM-L6-v2/", texts, dim=256)
+    save("init.npz", words, vectors, encoder="all-MiniLM-L6-v2/")
+    ```
+    """
+    words, counts = vocabulary(texts, max_tokens)
+    encoded = encode_words(encoder_dir, words[2:], verbose=verbose)
+    if dim > encoded.shape[1]:
+        raise ValueError(f"--dim={dim} is wider than the encoder's "
+                         f"{encoded.shape[1]}-d output")
+    reduced = pca(encoded, dim)
+    if frequency_weighting:
+        reduced *= sif_weights(counts[2:])[:, None].astype(np.float32)
+    # Scale so the vectors' RMS matches Keras' default embedding init
+    # (uniform(-0.05, 0.05): RMS 0.029): the student's learning rate fits.
+    reduced *= 0.05 / np.sqrt(3) / max(np.sqrt(np.mean(reduced ** 2)), 1e-12)
+    vectors = np.concatenate([np.zeros((1, dim), np.float32),
+                              reduced.mean(axis=0, keepdims=True), reduced])
+    return words, vectors
+
+
+def save(path, words, vectors, encoder=""):
+    """Writes the init file atomically (see the module docstring)."""
+    tmp = path + ".tmp.npz"
+    np.savez_compressed(tmp, vocabulary=np.array(words, dtype=str),
+                        vectors=np.asarray(vectors, np.float16),
+                        encoder=np.array(str(encoder)))
+    os.replace(tmp, path)
+
+
+def load(path):
+    """Reads an init file: (vocabulary list, float32 vectors [V, D]).
+
+    Raises:
+        ValueError: one line naming the file, when it is not one.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            words, vectors = list(f["vocabulary"]), f["vectors"]
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"{path}: not a student-init file (expected .npz "
+                         f"with vocabulary and vectors): {e}") from None
+    if vectors.ndim != 2 or len(words) != vectors.shape[0] or len(words) < 2:
+        raise ValueError(f"{path}: vectors {vectors.shape} do not match a "
+                         f"vocabulary of {len(words)} words")
+    return [str(w) for w in words], vectors.astype(np.float32)
