@@ -1,6 +1,5 @@
 """The `topk-distill` entry point: commands, help, and errors on one line."""
 
-import importlib
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ def test_help_of_every_command_lists_its_flags(command, flag, capsys):
     assert cli.main(["topk-distill", command, flag]) == 0
     out = capsys.readouterr().out
     assert f"usage: topk-distill {command}" in out
-    module = importlib.import_module(f"topk_distill.commands.{command}")
+    module = cli.command_module(command)
     for defined in module.FLAGS.get_flags_for_module(module.__name__):
         assert defined.name in out
     assert ("--flagfile" in out) == (flag == "--helpfull")

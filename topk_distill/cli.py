@@ -45,8 +45,7 @@ def main(argv):
         print(f"topk-distill: unknown command {name!r}\n\n{_overview()}",
               file=sys.stderr)
         return 2
-    command = importlib.import_module(
-        f"topk_distill.commands.{name.replace('-', '_')}")
+    command = command_module(name)
     try:
         args = parse_flags(command, [f"topk-distill {name}"] + argv[2:])
     except SystemExit as e:
@@ -56,6 +55,12 @@ def main(argv):
     except _user_errors() as e:
         print(f"topk-distill {name}: error: {_one_line(e)}", file=sys.stderr)
         return 1
+
+
+def command_module(name):
+    """The module of command `name` (`student-init` -> `student_init`)."""
+    return importlib.import_module(
+        f"topk_distill.commands.{name.replace('-', '_')}")
 
 
 def _user_errors():
