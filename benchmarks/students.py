@@ -40,8 +40,8 @@ DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
 
 def config(architecture="mean", dim=64, init=False, labeled="top20",
            unlabeled=None, loss=HARD, learning_rate=5e-3, epochs=20,
-           unlabeled_per_labeled=1.0):
-    return dict(architecture=architecture, dim=dim, init=init,
+           unlabeled_per_labeled=1.0, frozen=False):
+    return dict(architecture=architecture, dim=dim, init=init, frozen=frozen,
                 labeled=labeled, unlabeled=unlabeled, loss=loss,
                 learning_rate=learning_rate, epochs=epochs,
                 unlabeled_per_labeled=unlabeled_per_labeled)
@@ -56,6 +56,15 @@ CONFIGS = {
                                      loss=SOFT_UNLABELED),
     "mean256 init distilled": config(dim=256, init=True, labeled="sampled20",
                                      unlabeled="soft20", loss=DISTILLED),
+    "mean256 frozen hard": config(dim=256, init=True, frozen=True),
+    "mean256 frozen hard+soft": config(dim=256, init=True, frozen=True,
+                                       unlabeled="soft20",
+                                       loss=SOFT_UNLABELED),
+    "mean256 frozen hard+aug2": config(dim=256, init=True, frozen=True,
+                                       unlabeled="aug2", loss=SOFT_UNLABELED),
+    "mean256 init hard+aug2": config(dim=256, init=True, unlabeled="aug2",
+                                     loss=SOFT_UNLABELED),
+    "mean64 hard+aug2": config(unlabeled="aug2", loss=SOFT_UNLABELED),
 }
 
 MODULES = wordnet_accuracy.MODULES + ("student_init", "export")
@@ -114,7 +123,7 @@ def run(made, settings, seed, test, init_path):
     net = models.make_student(
         reader.texts([s for s in (labeled_set, unlabeled_set) if s]), n,
         embedding_dim=settings["dim"], architecture=settings["architecture"],
-        embeddings=embeddings)
+        embeddings=embeddings, train_embeddings=not settings["frozen"])
     model = student.DistillationStudent(net, n, **loss)
     model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]))
     start = time.perf_counter()
@@ -138,6 +147,11 @@ def main():
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     made = wordnet_accuracy.make_records(args.work)
+    for copies in (2, 4):  # augment.py's transfer sets, when made
+        prefix = os.path.join(args.work, "records", f"unlabeled_aug{copies}")
+        if os.path.exists(prefix + ".meta.json"):
+            made[f"unlabeled_aug{copies}"] = (records.RecordSet.read(prefix),
+                                              None)
     names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
     test = wordnet_accuracy.test_split(args.work, names)
     version = code_version()

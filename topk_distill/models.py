@@ -41,7 +41,7 @@ STUDENTS = ("mean", "bigram", "cnn")
 
 def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
                  sequence_length=64, architecture="mean", embeddings=None,
-                 hash_buckets=20_000, filters=256):
+                 hash_buckets=20_000, filters=256, train_embeddings=True):
     """Builds a student: word embeddings -> pooled text vector -> linear layer.
 
     Three architectures (`architecture`), all mapping raw strings to logits
@@ -69,6 +69,8 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
             float [V, D].
         hash_buckets: bigram rows (`"bigram"` only).
         filters: convolution channels (`"cnn"` only).
+        train_embeddings: `False` freezes the word vectors (e.g. those of
+            `embeddings`): only the rest of the student trains.
 
     Returns:
         An uncompiled `keras.Model` mapping string[B] to logits[B, N]; its
@@ -100,7 +102,8 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
     text = keras.Input(shape=(), dtype="string", name="text")
     tokens = vectorize(text)
     present = keras.ops.not_equal(tokens, 0)
-    embedding = keras.layers.Embedding(words, embedding_dim, name="embedding")
+    embedding = keras.layers.Embedding(words, embedding_dim, name="embedding",
+                                       trainable=train_embeddings)
     embedded = embedding(tokens)
     if architecture == "bigram":
         # fastText-style bigram hash: a bigram of words (u, v) takes row
@@ -216,13 +219,39 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
     return head
 
 
+def cross_fit_heads(embeddings, labels, num_classes, folds=5, seed=0,
+                    **train_args):
+    """Heads for cross-fitting: head k is trained on every fold but k.
+
+    Args:
+        embeddings: float [M, D].
+        labels: int [M].
+        num_classes: N.
+        folds: k >= 2.
+        seed: fold assignment and training seed.
+        **train_args: passed to `train_head`.
+
+    Returns:
+        (fold: int [M], the fold of each row; heads: a list of `folds`
+        trained heads). Row i, and anything derived from it (an augmented
+        copy), is scored by `heads[fold[i]]`, which never saw it.
+    """
+    import numpy as np
+
+    fold = np.random.default_rng(seed).permutation(len(labels)) % folds
+    heads = [train_head(embeddings[fold != k], labels[fold != k], num_classes,
+                        seed=seed + k, **train_args) for k in range(folds)]
+    return fold, heads
+
+
 def cross_fit_logits(embeddings, labels, num_classes, folds=5, seed=0,
                      **train_args):
     """Out-of-fold head logits: each example scored by a head that never saw it.
 
     A head trained on the very texts it scores is nearly one-hot on them, so
     its soft targets carry little; cross-fitting gives each labeled text the
-    scores of a head trained on the other `folds - 1` folds.
+    scores of a head trained on the other `folds - 1` folds
+    (`cross_fit_heads`).
 
     Args:
         embeddings: float [M, D].
@@ -237,11 +266,10 @@ def cross_fit_logits(embeddings, labels, num_classes, folds=5, seed=0,
     """
     import numpy as np
 
-    fold = np.random.default_rng(seed).permutation(len(labels)) % folds
+    fold, heads = cross_fit_heads(embeddings, labels, num_classes, folds,
+                                  seed, **train_args)
     logits = np.zeros((len(labels), num_classes), np.float32)
-    for k in range(folds):
-        head = train_head(embeddings[fold != k], labels[fold != k],
-                          num_classes, seed=seed + k, **train_args)
+    for k, head in enumerate(heads):
         logits[fold == k] = keras.ops.convert_to_numpy(
             head(embeddings[fold == k]))
     return logits
