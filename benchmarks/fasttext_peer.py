@@ -26,11 +26,13 @@ import sys
 import tempfile
 import time
 
-import fasttext
 import numpy as np
 
 GRID = [dict(lr=lr, epoch=epoch, dim=100) for lr in (0.2, 0.5, 1.0)
         for epoch in (20, 50)]
+
+
+DATA = ("labeled", "labeled + unlabeled pseudo labels")
 
 
 def clean(text):
@@ -51,6 +53,8 @@ def read(path, labeled=True):
 
 
 def train(texts, labels, settings, seed):
+    import fasttext
+
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         for text, label in zip(texts, labels):
             f.write(f"__label__{label} {text}\n")
@@ -86,8 +90,7 @@ def main():
     parser.add_argument("--work", required=True)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
-    with open(__file__, "rb") as f:
-        version = hashlib.sha256(f.read()).hexdigest()[:12]
+    version = code_version()
     out = os.path.join(args.work, "fasttext.json")
     results = json.load(open(out)) if os.path.exists(out) else {}
     names = open(os.path.join(args.work, "labels.txt")).read().split("\n")
@@ -96,9 +99,8 @@ def main():
     unl_texts, _ = read(os.path.join(args.work, "unlabeled.tsv"), False)
     pseudo = [names[i] for i in np.load(os.path.join(
         args.work, "unlabeled_logits.npy")).argmax(axis=1)]
-    data = {"labeled": (texts, labels),
-            "labeled + unlabeled pseudo labels": (texts + unl_texts,
-                                                  labels + pseudo)}
+    data = dict(zip(DATA, [(texts, labels),
+                           (texts + unl_texts, labels + pseudo)]))
     order = np.random.default_rng(0).permutation(len(texts))
     valid = set(order[:len(texts) // 10].tolist())
     for name, (x, y) in data.items():
@@ -134,22 +136,38 @@ def main():
     print("| fastText trained on | settings | test P@1 | test P@5 | "
           "p50 batch 1 (ms) | size (MB) | training (s) | seeds |")
     print("|---|---|---|---|---|---|---|---|")
-    for name in data:
+    for name, row in summarize(results, version):
+        print(f"| {name} | {row['settings']} | {row['p1'][0]:.4f} ± "
+              f"{row['p1'][1]:.4f} | {row['p5'][0]:.4f} ± {row['p5'][1]:.4f}"
+              f" | {row['p50'] * 1e3:.3f} | {row['bytes'] / 1e6:.1f} | "
+              f"{row['seconds']:.0f} | {row['seeds']} |")
+
+
+def code_version():
+    with open(os.path.abspath(__file__), "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:12]
+
+
+def summarize(results, version=None):
+    """[(training data, {"p1": (mean, std), "p5", "p50", "bytes", "seconds"
+    (medians), "settings", "seeds"})] of the runs of `version`."""
+    version = version or code_version()
+    rows = []
+    for name in DATA:
         found = [v for k, v in results.items()
-                 if k.startswith(name + "|") and not k.endswith("grid|"
-                                                                + version)
-                 and k.endswith(version) and "|grid|" not in k]
+                 if k.startswith(name + "|") and k.endswith("|" + version)
+                 and "|grid|" not in k]
         if not found:
             continue
-        cells = " | ".join(
-            f"{statistics.mean(r[m] for r in found):.4f} ± "
-            f"{statistics.stdev(r[m] for r in found) if len(found) > 1 else 0:.4f}"
-            for m in ("p1", "p5"))
-        print(f"| {name} | {results[f'{name}|grid|{version}']} | {cells} | "
-              f"{statistics.median(r['p50'] for r in found) * 1e3:.3f} | "
-              f"{found[0]['bytes'] / 1e6:.1f} | "
-              f"{statistics.median(r['seconds'] for r in found):.0f} | "
-              f"{len(found)} |")
+        row = {key: (statistics.mean(r[key] for r in found),
+                     statistics.stdev(r[key] for r in found)
+                     if len(found) > 1 else 0.0) for key in ("p1", "p5")}
+        row.update({key: statistics.median(r[key] for r in found)
+                    for key in ("p50", "bytes", "seconds")})
+        row.update(settings=results[f"{name}|grid|{version}"],
+                   seeds=len(found))
+        rows.append((name, row))
+    return rows
 
 
 if __name__ == "__main__":

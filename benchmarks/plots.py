@@ -7,8 +7,10 @@ Writes benchmarks/figures/p_at_1_vs_bytes.png: test P@1 (mean ± std over
 seeds) of every kind of stored target against the teacher bytes it stores
 per labeled example (log x-axis), labeled records alone, with dense targets
 and hard labels as lines; and benchmarks/figures/loss_terms.png, the
-per-epoch loss terms of the full method (seed 0). Only results of the
-current code version are drawn.
+per-epoch loss terms of the full method (seed 0); and, from students.py's
+and fasttext_peer.py's results, benchmarks/figures/p_at_1_vs_latency.png:
+test P@1 of every student, the teacher and fastText against p50 latency at
+batch 1 (log x-axis). Only results of the current code version are drawn.
 """
 
 import argparse
@@ -71,6 +73,47 @@ def loss_terms(results, name, epochs, version):
     figure.savefig(os.path.join(FIGURES, "loss_terms.png"), dpi=120)
 
 
+def p_at_1_vs_latency(work):
+    """Every student of students.py (and fastText, and the teacher): test
+    P@1 against p50 latency at batch 1."""
+    import fasttext_peer
+    import students
+
+    results = records.read_json(os.path.join(work, "students.json")) or {}
+    rows = students.summarize(results, ["teacher"] + list(students.CONFIGS),
+                              students.code_version())
+    peers = fasttext_peer.summarize(
+        records.read_json(os.path.join(work, "fasttext.json")) or {})
+    if not rows:
+        return 0
+    figure, axes = plt.subplots(figsize=(7.5, 5))
+    for name, row in rows:
+        distilled = "hard" not in name or "+" in name
+        style = dict(marker="*" if name == "teacher" else
+                     "o" if distilled else "s",
+                     color="black" if name == "teacher" else
+                     "tab:blue" if distilled else "tab:gray")
+        axes.errorbar([row["p50"] * 1e3], [row["p@1"][0]],
+                      yerr=[row["p@1"][1]], capsize=3, linestyle="none",
+                      **style)
+        axes.annotate(name, (row["p50"] * 1e3, row["p@1"][0]),
+                      textcoords="offset points", xytext=(5, 3), fontsize=6)
+    for name, row in peers:
+        axes.errorbar([row["p50"] * 1e3], [row["p1"][0]],
+                      yerr=[row["p1"][1]], marker="^", color="tab:red",
+                      capsize=3, linestyle="none")
+        axes.annotate(f"fastText: {name}", (row["p50"] * 1e3, row["p1"][0]),
+                      textcoords="offset points", xytext=(5, 3), fontsize=6)
+    axes.set_xscale("log")
+    axes.set_xlabel("p50 latency at batch 1, ms (log scale)")
+    axes.set_ylabel("test P@1")
+    axes.set_title("WordNet (N = 4,123): students, teacher and fastText "
+                   "(blue: distilled, gray: hard labels)", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(os.path.join(FIGURES, "p_at_1_vs_latency.png"), dpi=120)
+    return len(rows) + len(peers)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", required=True)
@@ -89,6 +132,9 @@ def main():
     loss_terms(results, args.full_method, args.epochs, version)
     print(f"wrote {FIGURES}/p_at_1_vs_bytes.png and loss_terms.png "
           f"({len(rows)} configurations)")
+    drawn = p_at_1_vs_latency(args.work)
+    if drawn:
+        print(f"wrote {FIGURES}/p_at_1_vs_latency.png ({drawn} models)")
 
 
 if __name__ == "__main__":

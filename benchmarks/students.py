@@ -40,8 +40,9 @@ DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
 
 def config(architecture="mean", dim=64, init=False, labeled="top20",
            unlabeled=None, loss=HARD, learning_rate=5e-3, epochs=20,
-           unlabeled_per_labeled=1.0, frozen=False):
+           unlabeled_per_labeled=1.0, frozen=False, normalize=False):
     return dict(architecture=architecture, dim=dim, init=init, frozen=frozen,
+                normalize=normalize,
                 labeled=labeled, unlabeled=unlabeled, loss=loss,
                 learning_rate=learning_rate, epochs=epochs,
                 unlabeled_per_labeled=unlabeled_per_labeled)
@@ -65,6 +66,27 @@ CONFIGS = {
     "mean256 init hard+aug2": config(dim=256, init=True, unlabeled="aug2",
                                      loss=SOFT_UNLABELED),
     "mean64 hard+aug2": config(unlabeled="aug2", loss=SOFT_UNLABELED),
+    "mean256 frozen norm hard+soft": config(
+        dim=256, init=True, frozen=True, normalize=True, unlabeled="soft20",
+        loss=SOFT_UNLABELED),
+    "mean256 frozen norm hard+aug2": config(
+        dim=256, init=True, frozen=True, normalize=True, unlabeled="aug2",
+        loss=SOFT_UNLABELED),
+    "mean256 frozen norm hard+aug2 r2": config(
+        dim=256, init=True, frozen=True, normalize=True, unlabeled="aug2",
+        loss=SOFT_UNLABELED, unlabeled_per_labeled=2.0),
+    "mean384 frozen norm hard+soft": config(
+        dim=384, init=True, frozen=True, normalize=True, unlabeled="soft20",
+        loss=SOFT_UNLABELED),
+    "mean128 frozen norm hard+soft": config(
+        dim=128, init=True, frozen=True, normalize=True, unlabeled="soft20",
+        loss=SOFT_UNLABELED),
+    "mean256 frozen norm distilled": config(
+        dim=256, init=True, frozen=True, normalize=True, labeled="sampled20",
+        unlabeled="soft20", loss=DISTILLED),
+    "mean256 init norm hard+soft": config(
+        dim=256, init=True, normalize=True, unlabeled="soft20",
+        loss=SOFT_UNLABELED),
 }
 
 MODULES = wordnet_accuracy.MODULES + ("student_init", "export")
@@ -104,6 +126,24 @@ def latency(model, texts, runs=300):
         size
 
 
+def teacher_row(work, test):
+    """The teacher: P@1/P@5 of its test logits (build_data.py), latency and
+    size of its SavedModel (all-MiniLM-L6-v2 + a linear head; weights do
+    not change speed)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "examples", "wordnet"))
+    from embed import default_encoder
+
+    texts, labels = test
+    logits = np.load(os.path.join(work, "test_logits.npy"))
+    answers = np.argsort(-logits, axis=1)[:, :5]
+    teacher = models.make_encoder_teacher(default_encoder(), logits.shape[1])
+    p50, p99, size = latency(teacher, texts, runs=200)
+    return {"p@1": evaluation.precision_at_k(answers, np.array(labels), 1),
+            "p@5": evaluation.precision_at_k(answers, np.array(labels), 5),
+            "train_seconds": 0.0, "p50": p50, "p99": p99, "bytes": size}
+
+
 def run(made, settings, seed, test, init_path):
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
@@ -123,7 +163,8 @@ def run(made, settings, seed, test, init_path):
     net = models.make_student(
         reader.texts([s for s in (labeled_set, unlabeled_set) if s]), n,
         embedding_dim=settings["dim"], architecture=settings["architecture"],
-        embeddings=embeddings, train_embeddings=not settings["frozen"])
+        embeddings=embeddings, train_embeddings=not settings["frozen"],
+        normalize=settings["normalize"])
     model = student.DistillationStudent(net, n, **loss)
     model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]))
     start = time.perf_counter()
@@ -158,9 +199,12 @@ def main():
     out = os.path.join(args.work, "students.json")
     results = records.read_json(out) or {}
     chosen = args.only.split(";") if args.only else list(CONFIGS)
+    if not args.report and f"teacher|0|{version}" not in results:
+        results[f"teacher|0|{version}"] = teacher_row(args.work, test)
+        records.write_json(out, results)
     for seed in range(0 if args.report else args.seeds):
         for name in chosen:
-            key = f"{name}|{seed}|{version}"
+            key = f"{name}|{seed}|{os.path.basename(args.init)}|{version}"
             if key in results:
                 continue
             results[key] = run(made, CONFIGS[name], seed, test, args.init)
@@ -174,20 +218,30 @@ def main():
     print("| student | test P@1 | test P@5 | p50 batch 1 (ms) | size (MB) "
           "| training (s) | seeds |")
     print("|---|---|---|---|---|---|---|")
-    for name in chosen:
+    for name, row in summarize(results, ["teacher"] + chosen, version):
+        print(f"| {name} | {row['p@1'][0]:.4f} ± {row['p@1'][1]:.4f} | "
+              f"{row['p@5'][0]:.4f} ± {row['p@5'][1]:.4f} | "
+              f"{row['p50'] * 1e3:.2f} | {row['bytes'] / 1e6:.1f} | "
+              f"{row['train_seconds']:.0f} | {row['seeds']} |")
+
+
+def summarize(results, names, version):
+    """[(name, {"p@1": (mean, std), "p@5": ..., "p50", "bytes",
+    "train_seconds" (medians), "seeds"})] of the runs of `version`."""
+    rows = []
+    for name in names:
         found = [v for k, v in results.items()
                  if k.startswith(name + "|") and k.endswith(f"|{version}")]
         if not found:
             continue
-        def cell(key, scale=1.0, digits=4):
-            values = [r[key] * scale for r in found]
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"
-        print(f"| {name} | {cell('p@1')} | {cell('p@5')} | "
-              f"{statistics.median(r['p50'] for r in found) * 1e3:.2f} | "
-              f"{found[0]['bytes'] / 1e6:.1f} | "
-              f"{statistics.median(r['train_seconds'] for r in found):.0f} "
-              f"| {len(found)} |")
+        row = {key: (statistics.mean(r[key] for r in found),
+                     statistics.stdev(r[key] for r in found)
+                     if len(found) > 1 else 0.0) for key in ("p@1", "p@5")}
+        row.update({key: statistics.median(r[key] for r in found)
+                    for key in ("p50", "bytes", "train_seconds")})
+        row["seeds"] = len(found)
+        rows.append((name, row))
+    return rows
 
 
 if __name__ == "__main__":

@@ -100,3 +100,16 @@ def test_cnn_student_is_order_aware_and_ignores_padding():
 def test_unknown_student_architecture():
     with pytest.raises(ValueError, match="expected one of mean, bigram, cnn"):
         models.make_student(["a"], 2, architecture="lstm")
+
+
+def test_normalized_student_scores_the_unit_text_vector():
+    student = models.make_student(["a cat", "a dog"], 3, embedding_dim=4,
+                                  normalize=True, train_embeddings=False)
+    table = student.get_layer("embedding").embeddings.numpy()
+    cat = student.layers[1].get_vocabulary().index("cat")
+    unit = table[cat] / np.linalg.norm(table[cat])
+    np.testing.assert_allclose(
+        student(tf.constant(["cat"])).numpy()[0],
+        student.get_layer("logits")(unit[None]).numpy()[0], rtol=1e-5)
+    assert [w.path for w in student.trainable_weights] == [
+        "logits/kernel", "logits/bias"]

@@ -41,7 +41,8 @@ STUDENTS = ("mean", "bigram", "cnn")
 
 def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
                  sequence_length=64, architecture="mean", embeddings=None,
-                 hash_buckets=20_000, filters=256, train_embeddings=True):
+                 hash_buckets=20_000, filters=256, train_embeddings=True,
+                 normalize=False):
     """Builds a student: word embeddings -> pooled text vector -> linear layer.
 
     Three architectures (`architecture`), all mapping raw strings to logits
@@ -71,6 +72,8 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
         filters: convolution channels (`"cnn"` only).
         train_embeddings: `False` freezes the word vectors (e.g. those of
             `embeddings`): only the rest of the student trains.
+        normalize: L2-normalise the pooled text vector before the linear
+            layer (as sentence encoders and Model2Vec do).
 
     Returns:
         An uncompiled `keras.Model` mapping string[B] to logits[B, N]; its
@@ -130,6 +133,8 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
         count = keras.ops.maximum(
             keras.ops.sum(present, axis=1, keepdims=True), 1)
         x = total / count
+    if normalize:
+        x = keras.layers.UnitNormalization(name="normalize")(x)
     logits = keras.layers.Dense(num_classes, name="logits")(x)
     model = keras.Model(text, logits, name="student")
     if embeddings is not None:

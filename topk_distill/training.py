@@ -19,6 +19,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                   unlabeled_per_labeled=1.0, epochs=10, batch_size=128,
                   learning_rate=1e-3, embedding_dim=64, max_tokens=20_000,
                   architecture="mean", init_embeddings=None,
+                  freeze_embeddings=False, normalize=False,
                   plateau_seconds=None, plateau_delta=1e-3,
                   target_accuracy=None, data_service=None, logdir=None,
                   backup_dir=None, seed=0, settings=None, verbose="auto"):
@@ -42,6 +43,9 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         init_embeddings: a `student_init` file (`topk-distill
             student-init`): the student's vocabulary and starting word
             vectors (its width then overrides `embedding_dim`).
+        freeze_embeddings: keep the word vectors as they start (with
+            `init_embeddings`: the teacher's); only the rest trains.
+        normalize: L2-normalise the student's pooled text vector.
         plateau_seconds, plateau_delta: stop when the loss varied by less
             than `plateau_delta` over `plateau_seconds` (not on a cluster).
         target_accuracy: stop once `val_top1` reaches it (needs
@@ -105,7 +109,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
             models.make_student(
                 None if embeddings else reader.texts(chosen), len(names),
                 max_tokens=max_tokens, embedding_dim=embedding_dim,
-                architecture=architecture, embeddings=embeddings),
+                architecture=architecture, embeddings=embeddings,
+                train_embeddings=not freeze_embeddings, normalize=normalize),
             len(names), **dataclasses.asdict(loss))
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()

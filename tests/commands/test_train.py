@@ -71,11 +71,14 @@ def test_student_choice_and_teacher_initialised_vectors(tmp_path, capsys):
     assert run_command(["topk-distill", "train", f"--labeled={labeled}",
                         f"--output={out}", "--epochs=1", "--batch_size=4",
                         "--student=bigram", f"--init_embeddings={init}",
-                        "--learning_rate=1e-9"]) == 0
+                        "--freeze_embeddings", "--normalize"]) == 0
     model = keras.models.load_model(str(out / "student.keras"))
     assert model.layers[1].get_vocabulary() == words
+    # Frozen: the teacher's vectors as they were (float16 in the file).
     np.testing.assert_allclose(model.get_layer("embedding").embeddings,
                                vectors, atol=1e-3)
+    assert not model.get_layer("embedding").trainable
+    assert model.get_layer("normalize") is not None
     assert model.get_layer("bigram_embedding") is not None
     bad = tmp_path / "bad.npz"
     np.savez(bad, vectors=vectors)

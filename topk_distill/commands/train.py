@@ -77,6 +77,11 @@ flags.DEFINE_enum("student", "mean", ["mean", "bigram", "cnn"],
 flags.DEFINE_string("init_embeddings", None, "A student-init .npz: the "
                     "student's vocabulary and starting word vectors (its "
                     "width overrides --embedding_dim).", flag_values=FLAGS)
+flags.DEFINE_bool("freeze_embeddings", False, "Keep the word vectors as "
+                  "they start (the teacher's, with --init_embeddings).",
+                  flag_values=FLAGS)
+flags.DEFINE_bool("normalize", False, "L2-normalise the student's pooled "
+                  "text vector before its linear layer.", flag_values=FLAGS)
 flags.DEFINE_integer("embedding_dim", 64, "Student embedding width.",
                      lower_bound=1, flag_values=FLAGS)
 flags.DEFINE_integer("max_tokens", 20000, "Student vocabulary size.",
@@ -134,7 +139,9 @@ def main(argv):
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
         learning_rate=FLAGS.learning_rate, embedding_dim=FLAGS.embedding_dim,
         max_tokens=FLAGS.max_tokens, architecture=FLAGS.student,
-        init_embeddings=FLAGS.init_embeddings, plateau_seconds=FLAGS.plateau_seconds,
+        init_embeddings=FLAGS.init_embeddings,
+        freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
+        plateau_seconds=FLAGS.plateau_seconds,
         plateau_delta=FLAGS.plateau_delta,
         target_accuracy=FLAGS.target_accuracy,
         data_service=FLAGS.data_service, logdir=FLAGS.logdir,
