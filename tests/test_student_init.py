@@ -27,7 +27,7 @@ def test_vocabulary_counts_words():
 
 def test_make_init_from_the_encoder_matches_words_alone(tmp_path):
     words, vectors = student_init.make_init(encoder_folder(), TEXTS, dim=4,
-                                            verbose=0)
+                                            method="words", verbose=0)
     assert vectors.shape == (len(words), 4)
     np.testing.assert_array_equal(vectors[0], 0.0)
     assert np.isfinite(vectors).all()
@@ -35,7 +35,8 @@ def test_make_init_from_the_encoder_matches_words_alone(tmp_path):
     # between words are those of each word alone through the encoder.
     alone = student_init.encode_words(encoder_folder(), words[2:], verbose=0)
     _, full = student_init.make_init(encoder_folder(), TEXTS,
-                                     dim=alone.shape[1], verbose=0)
+                                     dim=alone.shape[1], method="words",
+                                     verbose=0)
 
     def distances(x):
         return np.linalg.norm(x[:, None] - x[None], axis=-1)
@@ -68,3 +69,27 @@ def test_load_refuses_other_files(tmp_path):
              vectors=np.zeros((2, 4), np.int8), scales=np.ones(2))
     with pytest.raises(ValueError, match="do not match a vocabulary of 3"):
         student_init.load(str(path))
+
+
+def test_context_vectors_average_each_words_uses():
+    import keras_hub
+
+    texts = ["a small bird", "The bird sings!"]
+    words, _ = student_init.vocabulary(texts)
+    vectors, uses = student_init.context_vectors(encoder_folder(), texts,
+                                                 words, verbose=0)
+    assert uses[words.index("bird")] == 2 and uses[words.index("sings")] == 1
+    # Independently: each text through keras-hub's own preprocessing.
+    preprocess = keras_hub.models.BertTextClassifierPreprocessor(
+        keras_hub.models.BertTokenizer.from_preset(encoder_folder()),
+        sequence_length=8)
+    backbone = keras_hub.models.BertBackbone.from_preset(encoder_folder())
+    out = backbone(preprocess(texts))["sequence_output"].numpy()
+    # [CLS] a small bird [SEP]; the student drops "!", so the second use is
+    # in [CLS] the bird sings [SEP].
+    np.testing.assert_allclose(vectors[words.index("small")], out[0, 2],
+                               atol=1e-4)
+    no_bang = backbone(preprocess(["the bird sings"]))["sequence_output"]
+    np.testing.assert_allclose(vectors[words.index("bird")],
+                               (out[0, 3] + no_bang.numpy()[0, 2]) / 2,
+                               atol=1e-4)

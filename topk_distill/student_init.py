@@ -19,10 +19,25 @@ it came from).
 """
 
 import os
+import re
 
 import numpy as np
 
 SIF_A = 1e-3
+# Keras TextVectorization's default standardisation ("lower_and_strip_
+# punctuation"), so that words here are the student's words.
+_PUNCTUATION = re.compile(r"[!\"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~']")
+
+
+def standardize(text):
+    """A text as the student's `TextVectorization` sees it: lowercase, no
+    punctuation.
+
+    Example:
+    >>> standardize("A Cat's toy, (red)!")
+    'a cats toy red'
+    """
+    return _PUNCTUATION.sub("", text.lower())
 
 
 def vocabulary(texts, max_tokens=20_000):
@@ -105,8 +120,76 @@ def encode_words(encoder_dir, words, batch_size=512, verbose=1):
                          verbose=verbose).astype(np.float32)
 
 
+def context_vectors(encoder_dir, texts, words, batch_size=128,
+                    sequence_length=64, verbose=1):
+    """Each word's contextual vector, averaged over its uses in texts.
+
+    Every text goes through the encoder once (word by word: the words the
+    student sees, each split in the encoder's WordPieces); a use of a word
+    is the mean of its pieces' output vectors; a word's vector is the mean
+    of its uses. The mean of a text's word vectors then approximates the
+    encoder's own mean-pooled output for it, which is what a mean-pooling
+    teacher's head reads.
+
+    Args:
+        encoder_dir: the encoder checkpoint folder.
+        texts: the texts (raw; standardised as the student does).
+        words: the vocabulary (`vocabulary`'s first value).
+        batch_size: texts per encoder call.
+        sequence_length: WordPieces per text ([CLS] and [SEP] included;
+            words past it are not counted).
+        verbose: 1 shows a progress bar.
+
+    Returns:
+        (float32 [V, D] vectors, int64 [V] uses); rows of unused words are 0.
+    """
+    import keras
+    import keras_hub
+
+    tokenizer = keras_hub.models.BertTokenizer.from_preset(encoder_dir)
+    backbone = keras_hub.models.BertBackbone.from_preset(encoder_dir)
+    index = {word: i for i, word in enumerate(words) if i >= 2}
+    split = [standardize(text).split() for text in texts]
+    unique = sorted({word for text in split for word in text})
+    pieces = dict(zip(unique, (list(map(int, p)) for p in tokenizer(unique))))
+    sums = np.zeros((len(words), backbone.hidden_dim), np.float64)
+    uses = np.zeros(len(words), np.float64)
+    bar = keras.utils.Progbar(len(texts), verbose=verbose, unit_name="text")
+    for start in range(0, len(texts), batch_size):
+        batch = split[start:start + batch_size]
+        ids = np.full((len(batch), sequence_length), tokenizer.pad_token_id)
+        owner = np.full(ids.shape, -1)
+        weight = np.zeros(ids.shape, np.float32)
+        mask = np.zeros(ids.shape, bool)
+        for b, text in enumerate(batch):
+            row, owners, weights = [tokenizer.cls_token_id], [-1], [0.0]
+            for word in text:
+                word_pieces = pieces[word]
+                if len(row) + len(word_pieces) >= sequence_length:
+                    break
+                row += word_pieces
+                owners += [index.get(word, -1)] * len(word_pieces)
+                weights += [1.0 / max(len(word_pieces), 1)] * len(word_pieces)
+            row.append(tokenizer.sep_token_id)
+            ids[b, :len(row)] = row
+            owner[b, :len(owners)] = owners
+            weight[b, :len(weights)] = weights
+            mask[b, :len(row)] = True
+        out = keras.ops.convert_to_numpy(backbone.predict_on_batch({
+            "token_ids": ids, "segment_ids": np.zeros_like(ids),
+            "padding_mask": mask})["sequence_output"])
+        used = owner >= 0
+        np.add.at(sums, owner[used], out[used] * weight[used][:, None])
+        # A use's piece weights sum to 1: summed, they count the uses.
+        np.add.at(uses, owner[used], weight[used])
+        bar.add(len(batch))
+    uses = np.round(uses).astype(np.int64)
+    vectors = sums / np.maximum(uses, 1)[:, None]
+    return vectors.astype(np.float32), uses
+
+
 def make_init(encoder_dir, texts, dim=256, max_tokens=20_000,
-              frequency_weighting=False, verbose=1):
+              frequency_weighting=False, method="context", verbose=1):
     """Builds the student's initial word vectors from the teacher's encoder.
 
     Args:
@@ -115,6 +198,10 @@ def make_init(encoder_dir, texts, dim=256, max_tokens=20_000,
         dim: the student's embedding width (PCA; at most the encoder's).
         max_tokens: the student's vocabulary size.
         frequency_weighting: weight each vector by SIF (`sif_weights`).
+        method: `"context"` (default): each word's vector averaged over its
+            uses in texts (`context_vectors`; words never reached, e.g.
+            past the sequence length, fall back to `"words"`); `"words"`:
+            each word alone through the encoder (Model2Vec's way, faster).
         verbose: 1 shows a progress bar over the words.
 
     Returns:
@@ -128,8 +215,20 @@ def make_init(encoder_dir, texts, dim=256, max_tokens=20_000,
     save("init.npz", words, vectors, encoder="all-MiniLM-L6-v2/")
     ```
     """
+    if method not in ("context", "words"):
+        raise ValueError(f"method={method!r}; expected 'context' or 'words'")
+    texts = list(texts)
     words, counts = vocabulary(texts, max_tokens)
-    encoded = encode_words(encoder_dir, words[2:], verbose=verbose)
+    if method == "context":
+        encoded, uses = context_vectors(encoder_dir, texts, words,
+                                        verbose=verbose)
+        encoded, unused = encoded[2:], np.flatnonzero(uses[2:] == 0)
+        if len(unused):  # unit vectors, scaled as the used words' are
+            scale = np.median(np.linalg.norm(encoded[uses[2:] > 0], axis=1))
+            encoded[unused] = scale * encode_words(
+                encoder_dir, [words[2 + i] for i in unused], verbose=0)
+    else:
+        encoded = encode_words(encoder_dir, words[2:], verbose=verbose)
     if dim > encoded.shape[1]:
         raise ValueError(f"--dim={dim} is wider than the encoder's "
                          f"{encoded.shape[1]}-d output")
