@@ -229,18 +229,33 @@ def make_init(encoder_dir, texts, dim=256, max_tokens=20_000,
                 encoder_dir, [words[2 + i] for i in unused], verbose=0)
     else:
         encoded = encode_words(encoder_dir, words[2:], verbose=verbose)
+    return words, reduce(encoded, counts[2:], dim, frequency_weighting)
+
+
+def reduce(encoded, counts, dim, frequency_weighting=False):
+    """The encoder's word vectors -> the student's starting table.
+
+    Args:
+        encoded: float [V - 2, D0], the vectors of the vocabulary's words
+            (padding and "[UNK]" excluded).
+        counts: int [V - 2], the words' counts (for SIF weighting).
+        dim: the student's width (PCA).
+        frequency_weighting: weight each vector by SIF (`sif_weights`).
+
+    Returns:
+        float32 [V, dim]: padding zeros, "[UNK]" the mean, then the words.
+    """
     if dim > encoded.shape[1]:
         raise ValueError(f"--dim={dim} is wider than the encoder's "
                          f"{encoded.shape[1]}-d output")
     reduced = pca(encoded, dim)
     if frequency_weighting:
-        reduced *= sif_weights(counts[2:])[:, None].astype(np.float32)
+        reduced *= sif_weights(counts)[:, None].astype(np.float32)
     # Scale so the vectors' RMS matches Keras' default embedding init
     # (uniform(-0.05, 0.05): RMS 0.029): the student's learning rate fits.
     reduced *= 0.05 / np.sqrt(3) / max(np.sqrt(np.mean(reduced ** 2)), 1e-12)
-    vectors = np.concatenate([np.zeros((1, dim), np.float32),
-                              reduced.mean(axis=0, keepdims=True), reduced])
-    return words, vectors
+    return np.concatenate([np.zeros((1, dim), np.float32),
+                           reduced.mean(axis=0, keepdims=True), reduced])
 
 
 def save(path, words, vectors, encoder=""):

@@ -9,13 +9,14 @@ def test_demo_quick_runs_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split() for line in out.splitlines()
             if len(line.split()) == 9 and line.split()[0] in (
-                "teacher", "distilled", "top-K", "baseline")}
-    assert set(rows) == {"teacher", "distilled", "top-K", "baseline"}
+                "teacher", "distilled", "labels-only", "ref-distilled",
+                "ref-labels-only")}
+    assert set(rows) == {"teacher", "distilled", "labels-only",
+                         "ref-distilled", "ref-labels-only"}
     # The teacher's shipped test scores; its speed needs --teacher_export.
     assert float(rows["teacher"][1]) > 0.4 and "n/a" in rows["teacher"]
     assert "a large river in Europe" in out
     assert (tmp_path / "distilled" / "export" / "saved_model.pb").exists()
     assert sorted(p.name for p in (tmp_path / "quick").iterdir()
                   if p.name.endswith(".json")) == [
-        "labeled_sampled.meta.json", "labeled_topk.meta.json",
-        "unlabeled_hard.meta.json", "unlabeled_soft.meta.json"]
+        "labeled_sampled.meta.json", "unlabeled_soft.meta.json"]

@@ -5,12 +5,15 @@ a classification head, run once over WordNet 3.0 noun glosses (4,123
 hypernym classes): for 23,323 labeled glosses its sampled targets (20 draws
 at T=2) and, as the source document keeps them, its top-20 logits; for
 23,323 unlabeled ones its soft targets (20 draws at T=1) and its top-1
-pseudo label; and its top-20 logits for the 11,661 test glosses. The demo
-trains the distilled student from the sampled records (no teacher needed),
-the same student from the source document's top-K records, and on the
-labels alone (each exported as a SavedModel), evaluates them beside the
-teacher, and classifies a few texts. --quick trains fewer epochs on part
-of the data.
+pseudo label; its top-20 logits for the 11,661 test glosses; and word
+vectors made from its encoder (`topk-distill student-init`: each of the
+student's 20,000 words, averaged over its uses, PCA to 256). The demo
+trains the distilled student (those vectors, frozen, averaged and
+normalised, then a linear layer) from the sampled and soft records (no
+teacher needed), the same student on the labels alone ("labels-only"), and
+the reference student (64-d word vectors learnt from scratch) both ways
+("ref-..."), each exported as a SavedModel; evaluates them beside the
+teacher, and classifies a few texts. --quick trains fewer epochs on part of the data.
 
 Example:
   topk-distill demo --workdir=runs/demo
@@ -34,16 +37,16 @@ EXAMPLES = ["a large river in Europe flowing into the North Sea",
             "a small songbird with brown plumage",
             "a shrub with fragrant white flowers"]
 
-# Chosen by measurement on this data (BENCHMARKS.md, "What stored targets
-# teach"): each student's records and loss settings.
+# Chosen by measurement on this data (BENCHMARKS.md, "Students"): each
+# student's records, loss settings (None: the labels alone) and model.
+DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
+STUDENT = dict(init_embeddings="student_init.npz", freeze_embeddings=True,
+               normalize=True)
 RUNS = {
-    "distilled": ("labeled_sampled", "unlabeled_soft",
-                  dict(alpha=0.9, beta=0.5, temperature=2.0,
-                       soft_scaling="t2")),
-    "top-K": ("labeled_topk", "unlabeled_hard",
-              dict(alpha=0.9, beta=0.5, temperature=2.0,
-                   soft_scaling="inverse_t")),
-    "baseline": ("labeled_topk", None, None),
+    "distilled": ("labeled_sampled", "unlabeled_soft", DISTILLED, STUDENT),
+    "labels-only": ("labeled_sampled", None, None, STUDENT),
+    "ref-distilled": ("labeled_sampled", "unlabeled_soft", DISTILLED, {}),
+    "ref-labels-only": ("labeled_sampled", None, None, {}),
 }
 TRAINING = dict(batch_size=128, learning_rate=5e-3)
 
@@ -59,19 +62,22 @@ def main(argv):
     labels = os.path.join(data, "labels.txt")
     epochs = FLAGS.epochs or (4 if FLAGS.quick else 20)
     sets = {name: os.path.join(data, name) for name in (
-        "labeled_sampled", "labeled_topk", "unlabeled_soft", "unlabeled_hard")}
+        "labeled_sampled", "unlabeled_soft")}
     if FLAGS.quick:
         sets = _subsets(sets, FLAGS.workdir)
     exports = {}
-    for name, (labeled, unlabeled, loss) in RUNS.items():
+    for name, (labeled, unlabeled, loss, model) in RUNS.items():
         print(f"\n== training the {name} student ==")
-        output = os.path.join(FLAGS.workdir, name.split()[0].lower())
+        output = os.path.join(FLAGS.workdir, name)
+        if "init_embeddings" in model:
+            model = dict(model, init_embeddings=os.path.join(
+                data, model["init_embeddings"]))
         training.train_student(
             output, labeled=sets[labeled],
             unlabeled=sets[unlabeled] if unlabeled else None,
             baseline=None if loss else "hard", labels_path=labels,
             loss=loss_config.LossConfig(**loss) if loss else None,
-            epochs=epochs, **TRAINING)
+            epochs=epochs, **TRAINING, **model)
         exports[name] = os.path.join(output, "export")
     print("\n== evaluating on the test split ==")
     print(_comparison(data, exports, 1500 if FLAGS.quick else None))
