@@ -3,7 +3,9 @@
 Usage:
   python examples/wordnet/build_data.py ... --work=/tmp/wordnet   (once)
   python examples/wordnet/augment.py --work=/tmp/wordnet          (for aug)
-  python benchmarks/students.py --work=/tmp/wordnet --init=INIT.npz \
+  topk-distill student-init --method=words ... --output=WORDS.npz (once)
+  python benchmarks/students.py --work=/tmp/wordnet \
+    --init=topk_distill/data/wordnet/student_init.npz --words_init=WORDS.npz \
     --seeds=3 [--only="NAME;NAME..."] [--report]
 
 Trains each configuration of CONFIGS (student architecture and width,
@@ -33,12 +35,10 @@ from topk_distill import (evaluation, export, inputs, mixer, models,
 from topk_distill.teacher import load_teacher
 
 HARD = dict(alpha=1.0, beta=0.0, strict=False)
-SOFT_UNLABELED = dict(alpha=1.0, beta=0.5, temperature=2.0,
-                      soft_scaling="t2", strict=False)
 DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
 
 
-def config(architecture="mean", dim=64, init=False, labeled="top20",
+def config(architecture="mean", dim=64, init=None, labeled="top20",
            unlabeled=None, loss=HARD, learning_rate=5e-3, epochs=20,
            unlabeled_per_labeled=1.0, frozen=False, normalize=False):
     return dict(architecture=architecture, dim=dim, init=init, frozen=frozen,
@@ -48,51 +48,33 @@ def config(architecture="mean", dim=64, init=False, labeled="top20",
                 unlabeled_per_labeled=unlabeled_per_labeled)
 
 
+FROZEN = dict(dim=256, init="context", frozen=True, normalize=True)
 CONFIGS = {
+    # The reference student: 64-d word vectors learnt from scratch.
     "mean64 hard": config(),
     "mean64 distilled": config(labeled="sampled20", unlabeled="soft20",
                                loss=DISTILLED),
+    # fastText's model, and a small CNN, from scratch.
     "bigram64 hard": config(architecture="bigram"),
     "bigram64 distilled": config(architecture="bigram", labeled="sampled20",
                                  unlabeled="soft20", loss=DISTILLED),
     "cnn64 hard": config(architecture="cnn"),
     "cnn64 distilled": config(architecture="cnn", labeled="sampled20",
                               unlabeled="soft20", loss=DISTILLED),
-    "mean256 init hard": config(dim=256, init=True),
-    "mean256 init hard+soft": config(dim=256, init=True, unlabeled="soft20",
-                                     loss=SOFT_UNLABELED),
-    "mean256 init distilled": config(dim=256, init=True, labeled="sampled20",
-                                     unlabeled="soft20", loss=DISTILLED),
-    "mean256 frozen hard": config(dim=256, init=True, frozen=True),
-    "mean256 frozen hard+soft": config(dim=256, init=True, frozen=True,
-                                       unlabeled="soft20",
-                                       loss=SOFT_UNLABELED),
-    "mean256 frozen hard+aug2": config(dim=256, init=True, frozen=True,
-                                       unlabeled="aug2", loss=SOFT_UNLABELED),
-    "mean256 init hard+aug2": config(dim=256, init=True, unlabeled="aug2",
-                                     loss=SOFT_UNLABELED),
-    "mean64 hard+aug2": config(unlabeled="aug2", loss=SOFT_UNLABELED),
-    "mean256 frozen norm hard+soft": config(
-        dim=256, init=True, frozen=True, normalize=True, unlabeled="soft20",
-        loss=SOFT_UNLABELED),
-    "mean256 frozen norm hard+aug2": config(
-        dim=256, init=True, frozen=True, normalize=True, unlabeled="aug2",
-        loss=SOFT_UNLABELED),
-    "mean256 frozen norm hard+aug2 r2": config(
-        dim=256, init=True, frozen=True, normalize=True, unlabeled="aug2",
-        loss=SOFT_UNLABELED, unlabeled_per_labeled=2.0),
-    "mean384 frozen norm hard+soft": config(
-        dim=384, init=True, frozen=True, normalize=True, unlabeled="soft20",
-        loss=SOFT_UNLABELED),
-    "mean128 frozen norm hard+soft": config(
-        dim=128, init=True, frozen=True, normalize=True, unlabeled="soft20",
-        loss=SOFT_UNLABELED),
+    # The teacher's encoder's word vectors (in context), frozen, normalised.
+    "mean256 frozen norm hard": config(**FROZEN),
     "mean256 frozen norm distilled": config(
-        dim=256, init=True, frozen=True, normalize=True, labeled="sampled20",
-        unlabeled="soft20", loss=DISTILLED),
-    "mean256 init norm hard+soft": config(
-        dim=256, init=True, normalize=True, unlabeled="soft20",
-        loss=SOFT_UNLABELED),
+        labeled="sampled20", unlabeled="soft20", loss=DISTILLED, **FROZEN),
+    # One lever changed each: augmented transfer set (3x), the words alone
+    # through the encoder, vectors that train.
+    "mean256 frozen norm distilled aug2": config(
+        labeled="sampled20", unlabeled="aug2", loss=DISTILLED, **FROZEN),
+    "mean256 words-init frozen norm distilled": config(
+        labeled="sampled20", unlabeled="soft20", loss=DISTILLED,
+        **dict(FROZEN, init="words")),
+    "mean256 trained norm distilled": config(
+        labeled="sampled20", unlabeled="soft20", loss=DISTILLED,
+        **dict(FROZEN, frozen=False)),
 }
 
 MODULES = wordnet_accuracy.MODULES + ("student_init", "export")
@@ -150,7 +132,7 @@ def teacher_row(work, test):
             "train_seconds": 0.0, "p50": p50, "p99": p99, "bytes": size}
 
 
-def run(made, settings, seed, test, init_path):
+def run(made, settings, seed, test, init_paths):
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     labeled_set = made[settings["labeled"]][0]
@@ -163,7 +145,8 @@ def run(made, settings, seed, test, init_path):
         labeled_set, unlabeled_set, batch_size=128, seed=seed,
         unlabeled_per_labeled=settings["unlabeled_per_labeled"])
     n = labeled_set.num_classes
-    embeddings = student_init.load(init_path) if settings["init"] else None
+    embeddings = (student_init.load(init_paths[settings["init"]])
+                  if settings["init"] else None)
     if embeddings is not None and settings["dim"] < embeddings[1].shape[1]:
         embeddings = (embeddings[0], embeddings[1][:, :settings["dim"]])
     net = models.make_student(
@@ -188,7 +171,10 @@ def run(made, settings, seed, test, init_path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", required=True)
-    parser.add_argument("--init", required=True)
+    parser.add_argument("--init", required=True,
+                        help="student-init file (--method=context)")
+    parser.add_argument("--words_init", default=None,
+                        help="student-init file (--method=words)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", default="")
     parser.add_argument("--report", action="store_true")
@@ -210,15 +196,19 @@ def main():
         records.write_json(out, results)
     for seed in range(0 if args.report else args.seeds):
         for name in chosen:
-            key = f"{name}|{seed}|{os.path.basename(args.init)}|{version}"
+            key = f"{name}|{seed}|{version}"
             if key in results:
                 continue
-            results[key] = run(made, CONFIGS[name], seed, test, args.init)
+            results[key] = run(made, CONFIGS[name], seed, test,
+                               {"context": args.init,
+                                "words": args.words_init})
             r = results[key]
             print(f"{name:<30} seed {seed}: P@1 {r['p@1']:.4f} "
                   f"P@5 {r['p@5']:.4f} train {r['train_seconds']:.0f} s "
                   f"p50 {r['p50'] * 1e3:.2f} ms "
                   f"{r['bytes'] / 1e6:.1f} MB", flush=True)
+            # Other runs may write the file too: merge, then write.
+            results = dict(records.read_json(out) or {}, **results)
             records.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}")
     print("| student | test P@1 | test P@5 | p50 batch 1 (ms) | size (MB) "

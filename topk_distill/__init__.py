@@ -4,7 +4,8 @@ The data flow, top to bottom:
 text (`inputs`) -> teacher (`teacher`, trained by `teacher_training`) ->
 top-K records (`preprocessing`, or `beam` on an Apache Beam runner; the
 record set is `records`, its codec `codec`, its files `shards`) -> tf.data
-(`reader`, `mixer`) -> dense targets (`targets`) -> loss (`loss_config`,
+(`reader`, `mixer`; more texts: `augmentation`) -> the student (`models`,
+its word vectors from the teacher's encoder: `student_init`) -> dense targets (`targets`) -> loss (`loss_config`,
 `losses`) -> `DistillationStudent.fit` (`student`, `callbacks`; run by
 `training`, on a cluster with `distribute`) -> SavedModel / TFLite
 (`export`) -> classify (`serving`) and evaluate (`evaluation`).
@@ -52,6 +53,8 @@ _EXPORTS = {
     "precision_at_k": "evaluation",
     "make_teacher": "models",
     "make_student": "models",
+    "make_init": "student_init",
+    "augment": "augmentation",
 }
 
 __all__ = sorted(_EXPORTS)
