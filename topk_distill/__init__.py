@@ -2,7 +2,8 @@
 
 The data flow, top to bottom:
 text (`inputs`) -> teacher (`teacher`, trained by `teacher_training`) ->
-top-K records (`preprocessing`, or `beam` on an Apache Beam runner; the
+top-K records (`preprocessing`, or `beam` on an Apache Beam runner, or
+`record_writer` for a teacher run elsewhere; the
 record set is `records`, its codec `codec`, its files `shards`) -> tf.data
 (`reader`, `mixer`; more texts: `augmentation`) -> the student (`models`,
 its word vectors from the teacher's encoder: `student_init`) -> dense targets (`targets`) -> loss (`loss_config`,
@@ -28,6 +29,8 @@ _EXPORTS = {
     "train_teacher": "teacher_training",
     "preprocess": "preprocessing",
     "preprocess_with_beam": "beam",
+    "RecordSetWriter": "record_writer",
+    "preprocess_sparse": "record_writer",
     "RecordSet": "records",
     "RecordFormatError": "records",
     "read_metadata": "records",

@@ -54,3 +54,41 @@ def test_an_unwritable_output_is_one_line(tmp_path, labeled_tsv, labels_txt,
     assert err == [err[0]] and err[0].startswith(
         "topk-distill preprocess: error: --output=/proc/x: cannot write "
         "there")
+
+
+def test_a_top_k_file_from_another_framework(tmp_path, labels_txt, capsys):
+    import numpy as np
+
+    data = tmp_path / "in.tsv"
+    data.write_text("".join(f"text {i}\t{NAMES[i % len(NAMES)]}\n"
+                            for i in range(6)))
+    ids = np.array([[(i + j) % len(NAMES) for j in range(3)]
+                    for i in range(6)])
+    scores = np.tile(np.float32([1.0, 3.0, 2.0]), (6, 1))
+    npz = str(tmp_path / "topk.npz")
+    np.savez(npz, ids=ids, scores=scores)
+    prefix = str(tmp_path / "rec")
+    assert _preprocess(f"--teacher={npz}", f"--input={data}",
+                       f"--labels={labels_txt}", f"--output={prefix}",
+                       "--top_k=2", "--num_shards=1") == 0
+    assert f"6 examples in 1 shards from {npz}" in capsys.readouterr().out
+    batch = next(iter(reader.make_dataset(prefix, 6)))
+    # The 2 best of each row, best first.
+    assert batch["topk_ids"].numpy().tolist() == [
+        [ids[i, 1], ids[i, 2]] for i in range(6)]
+    meta = records.RecordSet.read(prefix)
+    assert meta.teacher == {"kind": "external", "path": npz}
+    # Errors name the file, the row and the input line; nothing is left.
+    ids[4, 0] = 99
+    np.savez(npz, ids=ids, scores=scores)
+    assert _preprocess(f"--teacher={npz}", f"--input={data}",
+                       f"--labels={labels_txt}", f"--output={prefix}2",
+                       "--num_shards=1") == 1
+    err = capsys.readouterr().err
+    assert f"--teacher={npz}: row 4 ({data}:5) has a class id outside" in err
+    np.savez(npz, ids=ids[:5], scores=scores[:5])
+    assert _preprocess(f"--teacher={npz}", f"--input={data}",
+                       f"--labels={labels_txt}", f"--output={prefix}2",
+                       "--num_shards=1") == 1
+    assert "5 rows for 6 examples" in capsys.readouterr().err
+    assert not list(tmp_path.glob("rec2*"))

@@ -29,9 +29,11 @@ from topk_distill import commands, records
 
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("teacher", None, "Teacher: the folder `topk-distill "
-                    "teacher` wrote, a .keras file, a SavedModel folder, or "
-                    "a .npy of precomputed scores [examples, N] row-aligned "
-                    "with --input.", flag_values=FLAGS)
+                    "teacher` wrote, a .keras file, a SavedModel folder, "
+                    "an .npz of a teacher's top-K computed elsewhere (ids "
+                    "and scores [examples, K], row-aligned with --input), or "
+                    "a .npy of precomputed scores [examples, N] (dense: "
+                    "small N only).", flag_values=FLAGS)
 flags.DEFINE_enum("teacher_outputs", "logits", records.SCORE_KINDS,
                   "What the teacher returns.", flag_values=FLAGS)
 flags.DEFINE_string("teacher_signature", None, "SavedModel signature to call "
@@ -140,6 +142,8 @@ def main(argv):
         overwrite=FLAGS.overwrite, command=command)
     if FLAGS.runner:
         return _run_beam(settings)
+    if FLAGS.teacher.endswith(".npz"):
+        return _run_sparse(settings)
     from topk_distill import preprocessing, teacher
 
     model = teacher.load_teacher(FLAGS.teacher, FLAGS.teacher_outputs,
@@ -148,6 +152,27 @@ def main(argv):
     preprocessing.preprocess(model, FLAGS.input, FLAGS.labels, FLAGS.output,
                              data_dir=FLAGS.data_dir, resume=FLAGS.resume,
                              **settings)
+
+
+def _run_sparse(settings):
+    """--teacher=FILE.npz: top-K computed elsewhere, written as they are."""
+    from topk_distill import record_writer
+
+    if FLAGS.targets != "topk" or FLAGS.tail_temperature or FLAGS.resume:
+        raise ValueError(f"--teacher={FLAGS.teacher}: a top-K file gives "
+                         "--targets=topk records only (no --tail_temperature"
+                         ", no --resume)")
+    if not FLAGS.labels:
+        raise ValueError(f"--teacher={FLAGS.teacher} needs --labels (the "
+                         "labels.txt its class ids index)")
+    record_writer.preprocess_sparse(
+        FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
+        top_k=settings["top_k"] if FLAGS["top_h" if FLAGS.unlabeled else
+                                       "top_k"].present else None,
+        unlabeled=FLAGS.unlabeled,
+        scores=FLAGS.teacher_outputs, score_dtype=FLAGS.score_dtype,
+        compression=FLAGS.compression, num_shards=FLAGS.num_shards,
+        data_dir=FLAGS.data_dir, overwrite=FLAGS.overwrite)
 
 
 def _run_beam(settings):

@@ -1,0 +1,82 @@
+"""RecordSetWriter: top-K from a teacher that runs elsewhere."""
+
+import glob
+import os
+import re
+
+import numpy as np
+import pytest
+
+from topk_distill import inputs, preprocessing, reader, record_writer
+from topk_distill.teacher import load_teacher
+
+N, K, COUNT = 30, 5, 50
+
+
+def _data(tmp_path, rng):
+    names = [f"class{i}" for i in range(N)]
+    labels_path = str(tmp_path / "labels.txt")
+    inputs.write_labels(labels_path, names)
+    texts = [f"text number {i}" for i in range(COUNT)]
+    labels = rng.integers(0, N, COUNT)
+    ids = np.stack([rng.permutation(N)[:K] for _ in range(COUNT)])
+    scores = rng.uniform(-5, 10, (COUNT, K)).astype(np.float32)
+    with open(tmp_path / "train.tsv", "w") as f:
+        for text, label in zip(texts, labels):
+            f.write(f"{text}\t{names[label]}\n")
+    return names, labels_path, texts, labels, ids, scores
+
+
+@pytest.mark.parametrize("score_dtype", ["float16", "float32", "q8"])
+def test_shards_are_those_preprocess_writes(tmp_path, rng, score_dtype):
+    names, labels_path, texts, labels, ids, scores = _data(tmp_path, rng)
+    dense = np.full((COUNT, N), -50.0, np.float32)
+    np.put_along_axis(dense, ids, scores, axis=1)
+    np.save(tmp_path / "dense.npy", dense)
+    settings = dict(num_shards=2, score_dtype=score_dtype, compression="gzip")
+    preprocessing.preprocess(load_teacher(str(tmp_path / "dense.npy")),
+                             str(tmp_path / "train.tsv"), labels_path,
+                             str(tmp_path / "a"), top_k=K, verbose=0,
+                             **settings)
+    with record_writer.RecordSetWriter(str(tmp_path / "b"), labels_path,
+                                       COUNT, top_k=K, **settings) as w:
+        for start in range(0, COUNT, 7):  # batches of any size
+            rows = slice(start, start + 7)
+            w.write(texts[rows], [names[y] for y in labels[rows]],
+                    ids[rows], scores[rows])
+    made = sorted(glob.glob(str(tmp_path / "b-*")))
+    assert len(made) == 2
+    for path in made:
+        twin = path.replace(f"{os.sep}b-", f"{os.sep}a-")
+        assert open(path, "rb").read() == open(twin, "rb").read()
+    assert w.record_set.num_examples == COUNT
+    batch = next(iter(reader.make_dataset(str(tmp_path / "b"), COUNT)))
+    assert batch["label"].numpy().tolist() == labels.tolist()
+
+
+def test_bad_rows_are_named_and_nothing_is_left(tmp_path, rng):
+    names, labels_path, texts, labels, ids, scores = _data(tmp_path, rng)
+    prefix = str(tmp_path / "b")
+    cases = []
+    out_of_range = ids.copy()
+    out_of_range[8, 2] = N
+    cases.append((out_of_range, scores, "example 8 has a class id outside "
+                  f"0..N-1={N - 1} ({N} at position 2)"))
+    nan = scores.copy()
+    nan[3, 0] = np.nan
+    cases.append((ids, nan, "example 3 has a score that is NaN or Inf"))
+    twice = ids.copy()
+    twice[5, 1] = twice[5, 0]
+    cases.append((twice, scores, "example 5 has a class id twice"))
+    cases.append((ids[:, :3], scores[:, :3], "expected [50, 5] each (K=5)"))
+    for bad_ids, bad_scores, message in cases:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            record_writer.write_record_set(prefix, labels_path, texts,
+                                           labels, bad_ids, bad_scores,
+                                           top_k=K, batch_size=COUNT)
+        assert glob.glob(prefix + "*") == []
+    with pytest.raises(ValueError, match="40 records written, 50 announced"):
+        with record_writer.RecordSetWriter(prefix, labels_path, COUNT,
+                                           top_k=K) as w:
+            w.write(texts[:40], labels[:40], ids[:40], scores[:40])
+    assert glob.glob(prefix + "*") == []
