@@ -80,3 +80,24 @@ def test_bad_rows_are_named_and_nothing_is_left(tmp_path, rng):
                                            top_k=K) as w:
             w.write(texts[:40], labels[:40], ids[:40], scores[:40])
     assert glob.glob(prefix + "*") == []
+
+
+def test_the_readme_loop_without_a_framework(tmp_path, rng):
+    """README's PyTorch loop, with numpy standing in for the model."""
+    names, labels_path, texts, labels, _, _ = _data(tmp_path, rng)
+    weights = rng.normal(size=(8, N)).astype(np.float32)
+    loader = [(texts[i:i + 16], [names[y] for y in labels[i:i + 16]])
+              for i in range(0, COUNT, 16)]
+    with record_writer.RecordSetWriter(str(tmp_path / "train"), labels_path,
+                                       num_examples=COUNT, top_k=K,
+                                       num_shards=2) as writer:
+        for batch_texts, batch_labels in loader:
+            features = np.stack([rng.normal(size=8) for _ in batch_texts])
+            logits = features @ weights                     # [B, N]
+            ids = np.argsort(-logits, axis=1)[:, :K]        # logits.topk(K)
+            scores = np.take_along_axis(logits, ids, 1)
+            writer.write(batch_texts, batch_labels, ids, scores)
+    batch = next(iter(reader.make_dataset(str(tmp_path / "train"), COUNT)))
+    assert batch["topk_ids"].shape == (COUNT, K)
+    assert [names[y] for y in batch["label"].numpy()] == [
+        names[y] for y in labels]
