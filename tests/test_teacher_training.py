@@ -1,5 +1,6 @@
 """train_teacher: a teacher trained on a labeled file, saved as a folder."""
 
+import json
 import os
 
 import numpy as np
@@ -18,8 +19,13 @@ def test_reference_teacher_learns_its_training_file(tmp_path, labeled_tsv,
     written = teacher_training.train_teacher(labeled_tsv, folder, epochs=30,
                                              verbose=0)
     assert written == [os.path.join(folder, "teacher.keras"),
-                       os.path.join(folder, "labels.txt")]
+                       os.path.join(folder, "labels.txt"),
+                       os.path.join(folder, "report.json")]
     assert open(written[1]).read().split() == NAMES
+    # 10% of the 12 examples held out for the teacher-vs-student check.
+    report = json.load(open(written[2]))
+    assert report["examples"] == 1 and "carved off" in report["source"]
+    assert {report["teacher_top1"], report["student_top1"]} <= {0.0, 1.0}
     teacher = load_teacher(folder)
     predicted = teacher(tf.constant(all_texts), tf.zeros([12], tf.int64))
     labels = [NAMES.index(n) for n in ("animal", "food", "finance")
@@ -37,7 +43,7 @@ def test_encoder_teacher_from_precomputed_embeddings(tmp_path, labeled_tsv,
         embeddings=str(tmp_path / "emb.npy"), cross_fit_folds=2, epochs=1,
         verbose=0)
     assert [os.path.basename(p) for p in written] == [
-        "saved_model", "cross_fit_logits.npy", "labels.txt"]
+        "saved_model", "cross_fit_logits.npy", "labels.txt", "report.json"]
     np.save(tmp_path / "short.npy", vectors[:5])
     with pytest.raises(ValueError, match="short.npy: 5 rows for 12 "
                        "examples"):
@@ -50,3 +56,17 @@ def test_one_fold_is_refused(tmp_path, labeled_tsv):
     with pytest.raises(ValueError, match="cross_fit_folds=1"):
         teacher_training.train_teacher(labeled_tsv, str(tmp_path / "t"),
                                        cross_fit_folds=1)
+
+
+def test_held_out_comparison_on_a_validation_file(tmp_path, labeled_tsv):
+    folder = str(tmp_path / "t")
+    written = teacher_training.train_teacher(
+        labeled_tsv, folder, epochs=30, verbose=0, validation=labeled_tsv,
+        student_epochs=30)
+    report = json.load(open(written[-1]))
+    # Both trained on the very file they are measured on: both learn it.
+    assert report["examples"] == 12 and report["source"] == labeled_tsv
+    assert report["teacher_top1"] > 0.9 and report["student_top1"] > 0.9
+    assert teacher_training.train_teacher(
+        labeled_tsv, str(tmp_path / "u"), epochs=1, verbose=0,
+        validation_fraction=0)[-1].endswith("labels.txt")

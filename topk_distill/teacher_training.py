@@ -12,8 +12,14 @@ Two teachers:
   did not see it.
 
 Both write `DIR/labels.txt`; the folder is a valid `preprocess --teacher`.
+A teacher is only worth distilling if it beats the student, so each run
+also measures both on held-out data (`validation`, or a part of the input
+carved off for it): the teacher trained without those examples, and the
+reference student (`models.make_student`) trained on the same labels
+alone; `DIR/report.json` keeps the two accuracies.
 """
 
+import json
 import os
 
 import numpy as np
@@ -23,7 +29,9 @@ from topk_distill import inputs
 
 def train_teacher(input_spec, output, labels_path=None, encoder=None,
                   embeddings=None, cross_fit_folds=0, epochs=10,
-                  batch_size=64, seed=0, data_dir=None, verbose="auto"):
+                  batch_size=64, seed=0, data_dir=None, verbose="auto",
+                  validation=None, validation_fraction=0.1,
+                  student_epochs=10):
     """Trains a teacher on a labeled input and saves it in `output`.
 
     Args:
@@ -41,9 +49,15 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
         epochs, batch_size, seed: training settings.
         data_dir: TFDS data directory.
         verbose: Keras verbosity.
+        validation: a labeled file to measure the teacher and the reference
+            student on; `None` carves `validation_fraction` of the input
+            off for it (those examples then train the final teacher too).
+        validation_fraction: the part carved off (0 skips the comparison).
+        student_epochs: training epochs of the reference student.
 
     Returns:
-        The paths written, e.g. `["DIR/teacher.keras", "DIR/labels.txt"]`.
+        The paths written, e.g. `["DIR/teacher.keras", "DIR/labels.txt",
+        "DIR/report.json"]`.
 
     Raises:
         ValueError: naming the file or setting at fault.
@@ -65,39 +79,122 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
              inputs.build_labels(input_spec, data_dir))
     texts, labels = inputs.read_labeled(input_spec, names, data_dir)
     texts, labels = np.array(texts, object), np.array(labels)
+    held_out = _held_out(texts, labels, names, validation,
+                         validation_fraction, seed, data_dir)
     os.makedirs(output, exist_ok=True)
     labels_out = os.path.join(output, "labels.txt")
     inputs.write_labels(labels_out, names)
     if encoder:
         written = _encoder_teacher(texts, labels, names, output, encoder,
                                    embeddings, cross_fit_folds, epochs, seed,
-                                   batch_size, verbose)
+                                   batch_size, verbose, held_out)
     else:
         written = [_reference_teacher(texts, labels, names, output, epochs,
-                                      batch_size, verbose)]
-    return written + [labels_out]
+                                      batch_size, verbose, held_out)]
+    written.append(labels_out)
+    if held_out:
+        held_out["student_top1"] = _student_top1(
+            texts, labels, names, held_out, student_epochs, seed)
+        report = {key: held_out[key] for key in (
+            "teacher_top1", "student_top1", "examples", "source")}
+        written.append(os.path.join(output, "report.json"))
+        with open(written[-1], "w") as f:
+            json.dump(report, f, indent=1)
+    return written
 
 
-def _reference_teacher(texts, labels, names, output, epochs, batch_size,
-                       verbose):
+def comparison_line(report):
+    """What `topk-distill teacher` prints of `report.json`.
+
+    Example:
+    >>> print(comparison_line({"teacher_top1": 0.68, "student_top1": 0.72,
+    ...                        "examples": 2100, "source": "10% of x.tsv"}))
+    held-out top-1 on 2100 examples (10% of x.tsv): teacher 0.6800, reference student on the labels alone 0.7200
+    warning: the teacher is not stronger than the student; distilling from it will not help (use an encoder teacher: --encoder)
+    """
+    line = (f"held-out top-1 on {report['examples']} examples "
+            f"({report['source']}): teacher {report['teacher_top1']:.4f}, "
+            "reference student on the labels alone "
+            f"{report['student_top1']:.4f}")
+    if report["teacher_top1"] <= report["student_top1"]:
+        line += ("\nwarning: the teacher is not stronger than the student; "
+                 "distilling from it will not help (use an encoder teacher:"
+                 " --encoder)")
+    return line
+
+
+def _held_out(texts, labels, names, validation, fraction, seed, data_dir):
+    """The held-out examples and what trains while they are held out:
+    {"fit": rows of the input, "texts", "labels", "examples", "source"}, or
+    `None` without a comparison."""
+    if validation:
+        held_texts, held_labels = inputs.read_labeled(validation, names,
+                                                      data_dir)
+        return dict(fit=np.arange(len(texts)),
+                    texts=np.array(held_texts, object),
+                    labels=np.array(held_labels), examples=len(held_texts),
+                    source=validation)
+    count = int(round(len(texts) * fraction))
+    if count < 1 or count >= len(texts):
+        return None
+    order = np.random.default_rng(seed).permutation(len(texts))
+    held, fit = np.sort(order[:count]), np.sort(order[count:])
+    return dict(fit=fit, texts=texts[held], labels=labels[held],
+                examples=count,
+                source=f"{fraction:.0%} of the input, carved off")
+
+
+def _student_top1(texts, labels, names, held_out, epochs, seed):
+    """The reference student, on the labels alone, on the held-out data."""
     import keras
 
     from topk_distill import models
 
-    model = models.make_teacher(texts, len(names))
-    model.compile(optimizer="adam",
-                  loss=keras.losses.SparseCategoricalCrossentropy(
-                      from_logits=True),
-                  metrics=["accuracy"])
-    model.fit(texts, labels, batch_size=batch_size, epochs=epochs,
-              verbose=verbose)
+    keras.utils.set_random_seed(seed)
+    fit = held_out["fit"]
+    student = models.make_student(texts[fit], len(names))
+    student.compile(optimizer=keras.optimizers.Adam(5e-3),
+                    loss=keras.losses.SparseCategoricalCrossentropy(
+                        from_logits=True))
+    student.fit(texts[fit], labels[fit], batch_size=128, epochs=epochs,
+                verbose=0)
+    return _top1(student, held_out)
+
+
+def _top1(model, held_out):
+    logits = model.predict(held_out["texts"], batch_size=512, verbose=0)
+    return float(np.mean(np.argmax(logits, axis=1) == held_out["labels"]))
+
+
+def _reference_teacher(texts, labels, names, output, epochs, batch_size,
+                       verbose, held_out):
+    import keras
+
+    from topk_distill import models
+
+    def fitted(rows):
+        model = models.make_teacher(texts[rows], len(names))
+        model.compile(optimizer="adam",
+                      loss=keras.losses.SparseCategoricalCrossentropy(
+                          from_logits=True))
+        model.fit(texts[rows], labels[rows], batch_size=batch_size,
+                  epochs=epochs, verbose=verbose)
+        return model
+
+    everything = np.arange(len(texts))
+    model = fitted(everything)
+    if held_out:
+        same = len(held_out["fit"]) == len(texts)
+        held_out["teacher_top1"] = _top1(
+            model if same else fitted(held_out["fit"]), held_out)
     path = os.path.join(output, "teacher.keras")
     model.save(path)
     return path
 
 
 def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
-                     cross_fit_folds, epochs, seed, batch_size, verbose):
+                     cross_fit_folds, epochs, seed, batch_size, verbose,
+                     held_out):
     import keras
 
     from topk_distill import export, models
@@ -117,6 +214,14 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
                     verbose=1 if verbose == "auto" else verbose)
     head = models.train_head(vectors, labels, len(names), **settings)
     teacher.get_layer("head").set_weights(head.get_weights())
+    if held_out:
+        fit = held_out["fit"]
+        if len(fit) < len(texts):
+            held_head = models.train_head(vectors[fit], labels[fit],
+                                          len(names), **settings)
+            teacher.get_layer("head").set_weights(held_head.get_weights())
+        held_out["teacher_top1"] = _top1(teacher, held_out)
+        teacher.get_layer("head").set_weights(head.get_weights())
     written = [export.export_saved_model(
         teacher, os.path.join(output, "saved_model"), names)]
     if cross_fit_folds:

@@ -19,10 +19,13 @@ def test_encoder_teacher_folder_preprocesses_and_classifies(tmp_path,
     assert run_command(["topk-distill", "teacher", f"--input={labeled_tsv}",
                         f"--output={out}", f"--encoder={encoder_folder()}",
                         "--cross_fit_folds=2", "--epochs=3"]) == 0
-    assert f"saved {out}/cross_fit_logits.npy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"saved {out}/cross_fit_logits.npy" in printed
+    assert ("held-out top-1 on 1 examples (10% of the input, carved off): "
+            "teacher ") in printed
     assert np.load(out / "cross_fit_logits.npy").shape == (12, 3)
     assert sorted(os.listdir(out)) == ["cross_fit_logits.npy", "labels.txt",
-                                       "saved_model"]
+                                       "report.json", "saved_model"]
     prefix = str(tmp_path / "rec")
     assert run_command(["topk-distill", "preprocess", f"--teacher={out}",
                         f"--input={labeled_tsv}", f"--output={prefix}",

@@ -18,7 +18,11 @@ stronger than a bag-of-words student.
 
 OUTPUT (with its labels.txt) is a valid `preprocess --teacher`. The labeled
 file is read into memory; labels.txt is built from it unless --labels is
-given.
+given. Each run also measures the teacher against the reference student
+trained on the labels alone, on --validation or on --validation_fraction
+of the input held out (the final teacher still trains on all of it), prints
+both top-1 accuracies, warns when the teacher is not the stronger one, and
+keeps them in OUTPUT/report.json.
 
 Example:
   topk-distill teacher --input=train.tsv --output=teacher \
@@ -51,6 +55,14 @@ flags.DEFINE_integer("epochs", 10, "Training epochs (default 10; the "
 flags.DEFINE_integer("batch_size", 64, "Batch size.", lower_bound=1,
                      flag_values=FLAGS)
 flags.DEFINE_integer("seed", 0, "Random seed.", flag_values=FLAGS)
+flags.DEFINE_string("validation", None, "A labeled file to measure the "
+                    "teacher and the reference student on (default: carve "
+                    "--validation_fraction of --input off for it).",
+                    flag_values=FLAGS)
+flags.DEFINE_float("validation_fraction", 0.1, "Part of --input held out "
+                   "to compare the teacher with the reference student (0: "
+                   "no comparison).", lower_bound=0.0, upper_bound=0.5,
+                   flag_values=FLAGS)
 for _name in ("input", "output"):
     flags.mark_flag_as_required(_name, flag_values=FLAGS)
 flags.register_validator("cross_fit_folds", lambda k: k != 1,
@@ -66,8 +78,15 @@ def main(argv):
         FLAGS.input, FLAGS.output, labels_path=FLAGS.labels,
         encoder=FLAGS.encoder, embeddings=FLAGS.embeddings,
         cross_fit_folds=FLAGS.cross_fit_folds, epochs=FLAGS.epochs,
-        batch_size=FLAGS.batch_size, seed=FLAGS.seed, data_dir=FLAGS.data_dir)
+        batch_size=FLAGS.batch_size, seed=FLAGS.seed, data_dir=FLAGS.data_dir,
+        validation=FLAGS.validation,
+        validation_fraction=FLAGS.validation_fraction)
     for path in written:
         print(f"saved {path}")
+        if path.endswith("report.json"):
+            import json
+
+            with open(path) as f:
+                print(teacher_training.comparison_line(json.load(f)))
     print(f"{FLAGS.output} is a teacher: topk-distill preprocess "
           f"--teacher={FLAGS.output} ...")
