@@ -22,12 +22,13 @@ includes tracing), examples/s, peak RSS, and the ratios.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from scale_bench import peak_rss_mb
 
 N, K, BATCH = 3000, 20, 128
 METHODS = ("topk", "dense", "online")
@@ -110,7 +111,9 @@ def child(method, work, teacher_kind):
         model.compile(optimizer="adam")
     model.fit(data, epochs=2, verbose=0, callbacks=[timer.callback])
     examples = topk.num_examples
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The child's own peak: VmHWM (ru_maxrss survives execve on Linux and
+    # would report the parent's peak at fork).
+    peak = peak_rss_mb()
     print(json.dumps({"seconds": timer.seconds[-1], "peak_rss_mb": peak,
                       "examples_per_s": examples / timer.seconds[-1]}))
 
