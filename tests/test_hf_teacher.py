@@ -173,3 +173,44 @@ def test_unsupported_folders_are_one_line(tmp_path, rng):
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="id2label does not name classes"):
         hf_teacher.make_hf_teacher(str(tmp_path))
+
+
+def test_preprocess_and_export_take_the_folder(tmp_path, rng, capsys):
+    from tests.conftest import run_command
+    from topk_distill import records
+
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    _write(folder, "distilbert", rng)
+    data = tmp_path / "in.tsv"
+    data.write_text("".join(f"{t}\tclass{i % N}\n" for i, t in
+                            enumerate(TEXTS)))
+    assert run_command(["topk-distill", "preprocess", f"--teacher={folder}",
+                        f"--input={data}", f"--output={tmp_path}/rec",
+                        "--top_k=3", "--num_shards=1"]) == 0
+    # id2label became the teacher's labels.txt, and the records' classes.
+    assert (folder / "labels.txt").read_text().split() == [
+        f"class{i}" for i in range(N)]
+    record_set = records.RecordSet.read(str(tmp_path / "rec"))
+    assert record_set.teacher["kind"] == "huggingface"
+    assert record_set.labels == tuple(f"class{i}" for i in range(N))
+    assert run_command(["topk-distill", "export", f"--model={folder}",
+                        f"--output={tmp_path}/export", "--top_n=2"]) == 0
+    served = tf.saved_model.load(str(tmp_path / "export")).signatures[
+        "logits"](text=tf.constant(TEXTS[:1]))["logits"].numpy()
+    model, _ = hf_teacher.make_hf_teacher(str(folder))
+    np.testing.assert_allclose(served, model(tf.constant(TEXTS[:1])),
+                               atol=1e-5)
+    config = json.loads((folder / "config.json").read_text())
+    config["architectures"] = ["DistilBertForQuestionAnswering"]
+    (folder / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert run_command(["topk-distill", "preprocess", f"--teacher={folder}",
+                        f"--input={data}", f"--output={tmp_path}/rec2",
+                        "--num_shards=1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (f"topk-distill preprocess: error: --teacher={folder}: a "
+                   "DistilBertForQuestionAnswering checkpoint; expected one "
+                   "of BertForSequenceClassification, "
+                   "DistilBertForSequenceClassification")
+    assert not list(tmp_path.glob("rec2*"))

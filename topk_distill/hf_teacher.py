@@ -77,7 +77,8 @@ def make_hf_teacher(folder, sequence_length=128):
         folder: holds `config.json` (`model_type` "bert" or "distilbert",
             `id2label`), `model.safetensors` and the tokenizer files
             (`vocab.txt`, `tokenizer_config.json`).
-        sequence_length: WordPieces per text.
+        sequence_length: WordPieces per text (at most the checkpoint's
+            `max_position_embeddings`).
 
     Returns:
         (a `keras.Model` string [B] -> logits [B, N], the N class names).
@@ -96,6 +97,9 @@ def make_hf_teacher(folder, sequence_length=128):
     config = read_config(folder)
     names = class_names(config, folder)
     family = config["model_type"]
+    sequence_length = min(sequence_length,
+                          config.get("max_position_embeddings",
+                                     sequence_length))
     with safe_open(os.path.join(folder, "model.safetensors"),
                    framework="np") as weights:
         head_names = (["pre_classifier", "classifier"]

@@ -1,6 +1,6 @@
 """Teachers: whatever turns a batch of raw texts into [B, N] class scores.
 
-Four kinds load from a path:
+Five kinds load from a path:
 
 * `model.keras`: a Keras model taking a string tensor [B];
 * a SavedModel directory: one of its signatures, taking a string tensor [B]
@@ -9,7 +9,11 @@ Four kinds load from a path:
 * `scores.npy`: precomputed scores of shape [num_examples, N], row-aligned
   with the input file (e.g. from a PyTorch BERT run elsewhere);
 * the folder `topk-distill teacher --output=DIR` wrote: its `teacher.keras`
-  or `saved_model/`.
+  or `saved_model/`;
+* a fine-tuned Hugging Face classifier folder (`config.json`,
+  `model.safetensors`, tokenizer files; BERT or DistilBERT), built in Keras
+  by `hf_teacher` (its `id2label` written as `labels.txt` when the folder
+  has none).
 
 Each gives a `Teacher` whose `__call__(texts, rows)` returns float32 [B, N].
 `rows` (the examples' positions in the input) only matters for precomputed
@@ -19,11 +23,12 @@ folder (or beside its file) is the teacher's label vocabulary.
 
 import hashlib
 import os
+import tempfile
 
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import records, serving
+from topk_distill import hf_teacher, inputs, records, serving
 
 OUTPUT_KINDS = records.SCORE_KINDS
 LABELS_FILE = "labels.txt"
@@ -97,10 +102,13 @@ def load_teacher(path, outputs="logits", signature=None, output_key=None):
         return _keras_teacher(path, outputs)
     if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
         return _saved_model_teacher(path, outputs, signature, output_key)
+    if hf_teacher.is_hf_folder(path):
+        return _hf_teacher(path, outputs)
     if not tf.io.gfile.exists(path):
         raise ValueError(f"--teacher={path}: no such file or folder")
     raise ValueError(f"--teacher={path}: expected a .keras file, a SavedModel "
-                     "folder (with saved_model.pb), a .npy score file or the "
+                     "folder (with saved_model.pb), a Hugging Face classifier "
+                     "folder (with config.json), a .npy score file or the "
                      "folder `topk-distill teacher` wrote")
 
 
@@ -153,6 +161,25 @@ def _keras_teacher(path, outputs):
     teacher = Teacher(lambda texts, rows: model(texts, training=False),
                       int(model(tf.constant(["x"])).shape[-1]), outputs,
                       _identity("keras", path, path), _labels_beside(path))
+    teacher.model = model
+    return teacher
+
+
+def _hf_teacher(path, outputs):
+    model, names = hf_teacher.make_hf_teacher(path)
+    labels_path = _labels_beside(path)
+    if labels_path is None:  # id2label, written where it can be
+        labels_path = os.path.join(path, LABELS_FILE)
+        try:
+            inputs.write_labels(labels_path, names)
+        except OSError:
+            labels_path = os.path.join(tempfile.mkdtemp(), LABELS_FILE)
+            inputs.write_labels(labels_path, names)
+    teacher = Teacher(lambda texts, rows: model(texts, training=False),
+                      len(names), outputs, _identity(
+                          "huggingface", path,
+                          os.path.join(path, "model.safetensors")),
+                      labels_path)
     teacher.model = model
     return teacher
 
