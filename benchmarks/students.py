@@ -81,15 +81,7 @@ MODULES = wordnet_accuracy.MODULES + ("student_init", "export")
 
 
 def code_version():
-    wordnet_accuracy.MODULES = MODULES
-    return wordnet_accuracy.code_version() + _own_hash()
-
-
-def _own_hash():
-    import hashlib
-
-    with open(os.path.abspath(__file__), "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()[:6]
+    return wordnet_accuracy.code_version(MODULES, [os.path.abspath(__file__)])
 
 
 def latency(model, texts, runs=300):

@@ -78,13 +78,14 @@ MODULES = ("inputs", "teacher", "records", "codec", "packing", "scoring",
            "loss_config", "losses", "student", "models", "evaluation")
 
 
-def code_version():
-    """A hash of this file and the modules a run goes through: results of
-    other code are not reused."""
+def code_version(modules=MODULES, scripts=()):
+    """A hash of this file (and `scripts`) and of the package modules a run
+    goes through: results of other code are not reused."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     digest = hashlib.sha256()
     for path in [os.path.join(root, "topk_distill", f"{m}.py")
-                 for m in MODULES] + [os.path.abspath(__file__)]:
+                 for m in modules] + [os.path.abspath(__file__)] + list(
+                     scripts):
         with open(path, "rb") as f:
             digest.update(f.read())
     return digest.hexdigest()[:12]
