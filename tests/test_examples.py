@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, encoder_folder, run_command, shell_commands
-from topk_distill import inputs, records
+from topk_distill import inputs, reader, records, student_init
 
 DATA = os.path.join(ROOT, "topk_distill", "data", "wordnet")
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -67,7 +67,17 @@ def test_shipped_teacher_output():
         assert record_set.labels == tuple(names)
     shipped = sum(os.path.getsize(os.path.join(DATA, f))
                   for f in os.listdir(DATA))
-    assert shipped < 10e6  # vs 961 MB of dense float32 scores
+    assert shipped < 15e6  # vs 961 MB of dense float32 scores
+    # The student's starting vectors: one per word of the vocabulary the
+    # shipped training texts make, 256 wide.
+    words, vectors = student_init.load(os.path.join(DATA,
+                                                    "student_init.npz"))
+    texts = [t.decode() for batch in reader.texts(
+        [records.RecordSet.read(os.path.join(DATA, name))
+         for name in ("labeled_sampled", "unlabeled_soft")])
+        for t in batch.numpy()]
+    assert words == student_init.vocabulary(texts)[0]
+    assert vectors.shape == (20000, 256) and np.isfinite(vectors).all()
     assert len(list(inputs.iter_examples(os.path.join(DATA, "test.tsv")))) \
         == 11661
 
