@@ -258,13 +258,7 @@ def cross_fit_logits(embeddings, labels, num_classes, folds=5, seed=0,
     scores of a head trained on the other `folds - 1` folds
     (`cross_fit_heads`).
 
-    Args:
-        embeddings: float [M, D].
-        labels: int [M].
-        num_classes: N.
-        folds: k >= 2.
-        seed: fold assignment and training seed.
-        **train_args: passed to `train_head`.
+    Args: as `cross_fit_heads`.
 
     Returns:
         float32 [M, N] logits.
