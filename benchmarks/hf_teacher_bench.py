@@ -71,12 +71,13 @@ def main():
     source = os.path.join(work, "texts.tsv")
     with open(source, "w") as f:
         f.writelines(t + "\n" for t in texts)
-    encoder_teacher = models.make_encoder_teacher(default_encoder(),
-                                                  len(names))
-    encoder_teacher.save(os.path.join(work, "encoder.keras"))
+    encoder_model = models.make_encoder_teacher(default_encoder(),
+                                                len(names))
+    # As load_teacher wraps a Keras model: both run in this process.
     teachers = {"hf": teacher.load_teacher(folder),
-                "encoder": teacher.load_teacher(
-                    os.path.join(work, "encoder.keras"))}
+                "encoder": teacher.Teacher(
+                    lambda texts, rows: encoder_model(texts, training=False),
+                    len(names), "logits", {"kind": "keras"}, labels)}
     seconds = {name: [] for name in teachers}
     for _ in range(args.repeats):
         for name, loaded in teachers.items():
