@@ -45,10 +45,9 @@ def read_config(folder):
         raise ValueError(
             f"--teacher={folder}: a {', '.join(map(str, architectures))} "
             f"checkpoint; expected one of {', '.join(FAMILIES.values())}")
-    for name in ("model.safetensors",):
-        if not os.path.exists(os.path.join(folder, name)):
-            raise ValueError(f"--teacher={folder}: no {name} (the weights, "
-                             "in safetensors format) in the folder")
+    if not os.path.exists(os.path.join(folder, "model.safetensors")):
+        raise ValueError(f"--teacher={folder}: no model.safetensors (the "
+                         "weights, in safetensors format) in the folder")
     return config
 
 

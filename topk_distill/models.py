@@ -137,10 +137,8 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
         x = keras.layers.UnitNormalization(name="normalize")(x)
     logits = keras.layers.Dense(num_classes, name="logits")(x)
     model = keras.Model(text, logits, name="student")
-    if embeddings is not None:
-        table = keras.ops.convert_to_numpy(embedding.embeddings).copy()
-        table[:len(vectors)] = vectors
-        embedding.embeddings.assign(table)
+    if embeddings is not None:  # one row per word of the file's vocabulary
+        embedding.embeddings.assign(vectors)
     return model
 
 

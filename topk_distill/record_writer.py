@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from topk_distill import inputs, preprocessing, records
+from topk_distill import inputs, preprocessing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,11 +138,10 @@ class RecordSetWriter:
         repeated[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
         _check(repeated, "a class id twice", ordered, where)
         label_ids = self._labels(labels, where)
-        # As preprocess keeps them: best first (ties: lower id first), and
-        # float16 logits shifted so the best is 0.
-        order = np.lexsort((ids, -scores), axis=1)
-        ids = np.take_along_axis(ids, order, 1).astype(np.int32)
-        scores = np.take_along_axis(scores, order, 1)
+        # As preprocess keeps them: best first, and float16 logits shifted
+        # so the best is 0.
+        ids, scores = best_first(ids, scores)
+        ids = ids.astype(np.int32)
         if self.plan.scores == "logits" and self.plan.score_dtype == "float16":
             scores = scores - scores[:, :1]
         if self._done + len(texts) > self.plan.num_examples:
@@ -191,6 +190,19 @@ class RecordSetWriter:
         self.record_set = preprocessing.finish(
             self.prefix, self.plan, self._writer.shards(), None)
         return False
+
+
+def best_first(ids, scores, k=None):
+    """Each row's (ids, scores) by descending score, ties by lower id (as
+    `tf.math.top_k` orders a dense row), the first `k` of them.
+
+    Example:
+    >>> best_first(np.array([[4, 2, 9]]), np.array([[1.0, 3.0, 3.0]]), k=2)
+    (array([[2, 9]]), array([[3., 3.]]))
+    """
+    order = np.lexsort((ids, -scores), axis=1)[:, :k]
+    return (np.take_along_axis(ids, order, 1),
+            np.take_along_axis(scores, order, 1))
 
 
 def _check(bad, what, values, where):
@@ -257,10 +269,8 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix, top_k=None,
             batch_values = np.asarray(values[start:start + batch_size],
                                       np.float32)
             if top_k < ids.shape[1]:
-                order = np.lexsort((batch_ids, -batch_values),
-                                   axis=1)[:, :top_k]
-                batch_ids = np.take_along_axis(batch_ids, order, 1)
-                batch_values = np.take_along_axis(batch_values, order, 1)
+                batch_ids, batch_values = best_first(batch_ids, batch_values,
+                                                     top_k)
             writer.write(
                 [text for _, text, _ in rows],
                 None if unlabeled else [label for _, _, label in rows],

@@ -53,10 +53,11 @@ def vocabulary(texts, max_tokens=20_000):
     """
     import keras
 
+    texts = np.array(list(texts), object)
     layer = keras.layers.TextVectorization(max_tokens=max_tokens)
-    layer.adapt(np.array(list(texts), object))
+    layer.adapt(texts)
     words = layer.get_vocabulary()
-    ids = keras.ops.convert_to_numpy(layer(np.array(list(texts), object)))
+    ids = keras.ops.convert_to_numpy(layer(texts))
     counts = np.bincount(ids.ravel(), minlength=len(words)).astype(np.int64)
     counts[:2] = 0
     return words, counts
