@@ -20,13 +20,14 @@ import argparse
 import hashlib
 import json
 import os
-import re
-import statistics
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+import runs
+from topk_distill.student_init import standardize
 
 GRID = [dict(lr=lr, epoch=25, dim=100) for lr in (0.5, 1.0)]
 
@@ -34,19 +35,12 @@ GRID = [dict(lr=lr, epoch=25, dim=100) for lr in (0.5, 1.0)]
 DATA = ("labeled", "labeled + unlabeled pseudo labels")
 
 
-def clean(text):
-    """As TextVectorization's default standardisation: lowercase, no
-    punctuation."""
-    return re.sub(r"[!\"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~']", "",
-                  text.lower())
-
-
 def read(path, labeled=True):
     texts, labels = [], []
     with open(path, encoding="utf-8") as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            texts.append(clean(parts[0]))
+            texts.append(standardize(parts[0]))
             labels.append(parts[1] if labeled else None)
     return texts, labels
 
@@ -158,13 +152,9 @@ def summarize(results, version=None):
                  and "|grid|" not in k]
         if not found:
             continue
-        row = {key: (statistics.mean(r[key] for r in found),
-                     statistics.stdev(r[key] for r in found)
-                     if len(found) > 1 else 0.0) for key in ("p1", "p5")}
-        row.update({key: statistics.median(r[key] for r in found)
-                    for key in ("p50", "bytes", "seconds")})
-        row.update(settings=results[f"{name}|grid|{version}"],
-                   seeds=len(found))
+        row = runs.summarize(found, ("p1", "p5"),
+                             ("p50", "bytes", "seconds"))
+        row["settings"] = results[f"{name}|grid|{version}"]
         rows.append((name, row))
     return rows
 

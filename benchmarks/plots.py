@@ -15,7 +15,6 @@ batch 1 (log x-axis). Only results of the current code version are drawn.
 
 import argparse
 import os
-import statistics
 import sys
 
 import matplotlib

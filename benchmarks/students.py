@@ -20,7 +20,6 @@ configuration, seed and code version.
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -28,11 +27,10 @@ import time
 import keras
 import numpy as np
 
+import runs
 import wordnet_accuracy
-from topk_distill import (evaluation, export, inputs, mixer, models,
-                          preprocessing, reader, records, student,
-                          student_init)
-from topk_distill.teacher import load_teacher
+from topk_distill import (evaluation, export, inputs, mixer, models, reader,
+                          records, student, student_init)
 
 HARD = dict(alpha=1.0, beta=0.0, strict=False)
 DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
@@ -222,13 +220,8 @@ def summarize(results, names, version):
                  if k.startswith(name + "|") and k.endswith(f"|{version}")]
         if not found:
             continue
-        row = {key: (statistics.mean(r[key] for r in found),
-                     statistics.stdev(r[key] for r in found)
-                     if len(found) > 1 else 0.0) for key in ("p@1", "p@5")}
-        row.update({key: statistics.median(r[key] for r in found)
-                    for key in ("p50", "bytes", "train_seconds")})
-        row["seeds"] = len(found)
-        rows.append((name, row))
+        rows.append((name, runs.summarize(
+            found, ("p@1", "p@5"), ("p50", "bytes", "train_seconds"))))
     return rows
 
 

@@ -20,14 +20,13 @@ from other code; `plots.py` draws them.
 
 import argparse
 import hashlib
-import json
 import os
-import statistics
 import sys
 import time
 
 import keras
 import numpy as np
+import runs
 
 from topk_distill import (evaluation, inputs, mixer, models, preprocessing,
                           reader, records, student)
@@ -157,10 +156,7 @@ def table(results, chosen, epochs, version, made):
         if not found:
             continue
         labeled, unlabeled, settings = CONFIGS[name]
-        summary = {key: (statistics.mean(r[key] for r in found),
-                         statistics.stdev(r[key] for r in found)
-                         if len(found) > 1 else 0.0)
-                   for key in ("p@1", "p@5", "ece")}
+        summary = runs.summarize(found, ("p@1", "p@5", "ece"))
         sizes = (0.0 if settings is HARD else made[labeled][1],
                  made[f"unlabeled_{unlabeled}"][1] if unlabeled else None)
         rows.append((name, summary, sizes, len(found)))

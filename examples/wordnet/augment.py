@@ -96,8 +96,8 @@ def score(args, copied):
     ids = {name: i for i, name in enumerate(names)}
     labels = np.array([ids[c] for c in classes])
     embeddings = np.load(args.embeddings).astype(np.float32)
-    train = data.split(len(texts))["labeled"]
-    unlabeled = data.split(len(texts))["unlabeled"]
+    parts = data.split(len(texts))
+    train, unlabeled = parts["labeled"], parts["unlabeled"]
     # As build_data.py: the head on all labeled texts; the cross-fitted ones.
     head = models.train_head(embeddings[train], labels[train], len(names),
                              epochs=args.epochs)
