@@ -70,3 +70,64 @@ def test_held_out_comparison_on_a_validation_file(tmp_path, labeled_tsv):
     assert teacher_training.train_teacher(
         labeled_tsv, str(tmp_path / "u"), epochs=1, verbose=0,
         validation_fraction=0)[-1].endswith("labels.txt")
+
+
+def test_fine_tune_trains_the_top_layers_and_decays_to_zero(all_texts):
+    from topk_distill import models
+
+    labels = np.repeat([0, 1, 2], 4)
+    teacher = models.make_encoder_teacher(encoder_folder(), 3,
+                                          sequence_length=16, hidden_units=8)
+    encoder, = (layer for layer in teacher.layers
+                if hasattr(layer, "transformer_layers"))
+    before = {w.path: w.numpy() for w in encoder.weights + teacher.get_layer(
+        "head").weights}
+    history = teacher_training.fine_tune(
+        teacher, all_texts, labels, layers=1, epochs=3, batch_size=4,
+        learning_rate=1e-3, verbose=0)
+    changed = {w.path for w in encoder.weights + teacher.get_layer(
+        "head").weights if not np.array_equal(w.numpy(), before[w.path])}
+    top = {w.path for w in encoder.transformer_layers[-1].weights}
+    head = {w.path for w in teacher.get_layer("head").weights}
+    assert changed == top | head  # the top layer and the head, nothing else
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0]
+    # 3 epochs of 3 batches: warmup over int(0.9) = 0 steps, then the
+    # cosine reaches 0 at the last step, not before nor after.
+    assert int(teacher.optimizer.iterations) == 9
+    assert float(teacher.optimizer.learning_rate) < 1e-9
+    with pytest.raises(ValueError, match="layers=7; the encoder has 6"):
+        models.set_encoder_trainable(teacher, 7)
+
+
+def test_fine_tuned_teacher_from_the_command_line(tmp_path, labeled_tsv,
+                                                  capsys):
+    from topk_distill.commands import teacher as command
+
+    folder = tmp_path / "t"
+    command.FLAGS([
+        "teacher", f"--input={labeled_tsv}", f"--output={folder}",
+        f"--encoder={encoder_folder()}", "--epochs=2", "--hidden_units=8",
+        "--sequence_length=16", "--fine_tune", "--fine_tune_epochs=1",
+        f"--validation={labeled_tsv}", "--batch_size=6"])
+    try:
+        command.main([])
+    finally:
+        command.FLAGS.unparse_flags()
+    report = json.load(open(folder / "report.json"))
+    assert report["teacher"] == ("encoder fine-tuned (all layers, 1 epochs) "
+                                 "+ MLP head (8)")
+    assert 0 <= report["teacher_top1"] <= 1
+    assert "teacher (encoder fine-tuned" in capsys.readouterr().out
+    assert load_teacher(str(folder)).num_classes == len(NAMES)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(fine_tune=0), "fine-tuning needs an encoder"),
+    (dict(fine_tune=0, encoder="x", cross_fit_folds=2),
+     "a fine-tuned encoder has seen every row")])
+def test_fine_tuning_settings_that_cannot_work(tmp_path, labeled_tsv,
+                                               settings, message):
+    with pytest.raises(ValueError, match=message):
+        teacher_training.train_teacher(labeled_tsv, str(tmp_path / "t"),
+                                       **settings)

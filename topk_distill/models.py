@@ -142,14 +142,17 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
     return model
 
 
-def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128):
+def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128,
+                         hidden_units=0):
     """Builds a teacher: a pre-trained BERT-family encoder + a linear head.
 
     Text -> the encoder's WordPiece tokenizer -> the encoder (frozen) ->
     mean of the token vectors (padding excluded) -> L2 normalisation (the
     sentence embedding, as sentence-transformers computes it; layer
-    `"embedding"`) -> `Dense(num_classes)` (layer `"head"`, the only part
-    that trains). Needs `keras-hub` (`pip install topk-distill[encoder]`).
+    `"embedding"`) -> the head (layer `"head"`, `make_head`: linear, or a
+    small MLP). Only the head trains until `set_encoder_trainable` opens
+    the encoder for fine-tuning. Needs `keras-hub`
+    (`pip install topk-distill[encoder]`).
 
     Args:
         encoder_dir: a local checkpoint folder that
@@ -157,6 +160,7 @@ def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128):
             BERT folder: config.json, model.safetensors, vocab.txt).
         num_classes: N.
         sequence_length: tokens kept per text.
+        hidden_units: 0 for a linear head, else the MLP head's width.
 
     Returns:
         An uncompiled `keras.Model` mapping string[B] to logits[B, N].
@@ -183,13 +187,75 @@ def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128):
     mean = total / keras.ops.maximum(
         keras.ops.sum(present, axis=1, keepdims=True), 1)
     embedding = keras.layers.UnitNormalization(name="embedding")(mean)
-    logits = keras.layers.Dense(num_classes, name="head")(embedding)
+    logits = make_head(num_classes, hidden_units)(embedding)
     return keras.Model(text, logits, name="encoder_teacher")
 
 
+def make_head(num_classes, hidden_units=0, dropout=0.1):
+    """The classification head on sentence embeddings (layer `"head"`).
+
+    Args:
+        num_classes: N.
+        hidden_units: 0 for `Dense(num_classes)`; otherwise a small MLP:
+            `Dense(hidden_units, gelu) -> Dropout(dropout) -> Dense(N)`.
+        dropout: the MLP's dropout rate.
+
+    Returns:
+        An unbuilt layer named `"head"` mapping [B, D] to logits [B, N].
+
+    Example:
+    >>> head = make_head(5, hidden_units=8)
+    >>> head(keras.ops.ones((2, 3))).shape
+    (2, 5)
+    >>> [w.shape for w in head.weights]
+    [(3, 8), (8,), (8, 5), (5,)]
+    """
+    if not hidden_units:
+        return keras.layers.Dense(num_classes, name="head")
+    return keras.Sequential([
+        keras.layers.Dense(hidden_units, activation="gelu"),
+        keras.layers.Dropout(dropout),
+        keras.layers.Dense(num_classes)], name="head")
+
+
+def set_encoder_trainable(teacher, layers=0):
+    """Opens an encoder teacher's encoder for fine-tuning.
+
+    Args:
+        teacher: a model from `make_encoder_teacher`.
+        layers: 0 opens every encoder weight (embeddings included); k > 0
+            only the top k transformer layers (the rest stays frozen).
+
+    Returns:
+        The number of transformer layers that train.
+
+    Raises:
+        ValueError: `layers` is negative or more than the encoder has.
+
+    Example:
+
+    ```python
+    teacher = make_encoder_teacher("all-MiniLM-L6-v2/", num_classes=4123)
+    set_encoder_trainable(teacher, layers=2)  # top 2 of 6 layers + head
+    ```
+    """
+    encoder = next(layer for layer in teacher.layers
+                   if hasattr(layer, "transformer_layers"))
+    blocks = encoder.transformer_layers
+    if layers < 0 or layers > len(blocks):
+        raise ValueError(f"fine-tune layers={layers}; the encoder has "
+                         f"{len(blocks)} transformer layers (0 means all)")
+    encoder.trainable = True
+    for layer in encoder.layers:  # the pooler: the teacher pools by mean
+        layer.trainable = not layers and layer.name != "pooled_dense"
+    for block in blocks[len(blocks) - layers:] if layers else ():
+        block.trainable = True
+    return layers or len(blocks)
+
+
 def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
-               learning_rate=1e-2, seed=0, verbose=0):
-    """Trains a linear classification head on fixed sentence embeddings.
+               learning_rate=1e-2, seed=0, verbose=0, hidden_units=0):
+    """Trains a classification head on fixed sentence embeddings.
 
     Args:
         embeddings: float [M, D], e.g. an encoder teacher's `"embedding"`
@@ -199,10 +265,11 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
         epochs, batch_size, learning_rate: Adam training settings.
         seed: random seed.
         verbose: Keras verbosity.
+        hidden_units: the head's shape, as `make_head`.
 
     Returns:
-        The trained `keras.layers.Dense(num_classes)`; set its weights into a
-        teacher's `"head"` layer.
+        The trained head (`make_head`); set its weights into a teacher's
+        `"head"` layer of the same shape.
 
     Example:
     >>> import numpy as np
@@ -212,7 +279,7 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
     [0, 1, 2, 0]
     """
     keras.utils.set_random_seed(seed)
-    head = keras.layers.Dense(num_classes, name="head")
+    head = make_head(num_classes, hidden_units)
     model = keras.Sequential([keras.Input((embeddings.shape[1],)), head])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(

@@ -5,9 +5,13 @@ Two teachers:
 * the reference teacher (`models.make_teacher`: TF-IDF over word uni- and
   bigrams, then an MLP), trained from scratch: a small fixture for tests
   and quick checks, saved as `DIR/teacher.keras`;
-* with an encoder, a pre-trained BERT-family encoder (frozen) plus a linear
-  head trained on its sentence embeddings (`models.make_encoder_teacher`),
-  saved as the SavedModel `DIR/saved_model`; with cross-fitting it also
+* with an encoder, a pre-trained BERT-family encoder plus a head (linear,
+  or a small MLP) trained on its sentence embeddings
+  (`models.make_encoder_teacher`), saved as the SavedModel
+  `DIR/saved_model`. The encoder stays frozen, unless fine-tuned: then,
+  after the head, the encoder (all of it or its top layers) and the head
+  train together on the texts (`fine_tune`), as the source document's
+  fine-tuned BERT teacher does. With a frozen encoder, cross-fitting also
   writes `DIR/cross_fit_logits.npy`, each input row scored by a head that
   did not see it.
 
@@ -16,7 +20,9 @@ A teacher is only worth distilling if it beats the student, so each run
 also measures both on held-out data (`validation`, or a part of the input
 carved off for it): the teacher trained without those examples, and the
 reference student (`models.make_student`) trained on the same labels
-alone; `DIR/report.json` keeps the two accuracies.
+alone; `DIR/report.json` keeps the two accuracies. A fine-tuned teacher is
+trained once, without the carved-off part (fine-tuning twice would double
+the dearest step); a frozen encoder's head is trained again on everything.
 """
 
 import json
@@ -31,7 +37,9 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                   embeddings=None, cross_fit_folds=0, epochs=10,
                   batch_size=64, seed=0, data_dir=None, verbose="auto",
                   validation=None, validation_fraction=0.1,
-                  student_epochs=10):
+                  student_epochs=10, hidden_units=0, sequence_length=128,
+                  fine_tune=None, fine_tune_epochs=3, learning_rate=5e-5,
+                  warmup_fraction=0.1):
     """Trains a teacher on a labeled input and saves it in `output`.
 
     Args:
@@ -54,6 +62,13 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
             off for it (those examples then train the final teacher too).
         validation_fraction: the part carved off (0 skips the comparison).
         student_epochs: training epochs of the reference student.
+        hidden_units: with `encoder`, 0 for a linear head, else the width
+            of a small MLP head (`models.make_head`).
+        sequence_length: with `encoder`, tokens kept per text.
+        fine_tune: with `encoder`, `None` keeps it frozen; 0 fine-tunes all
+            of it, k > 0 its top k transformer layers (`fine_tune`).
+        fine_tune_epochs, learning_rate, warmup_fraction: the fine-tuning
+            run (AdamW, linear warmup then cosine decay).
 
     Returns:
         The paths written, e.g. `["DIR/teacher.keras", "DIR/labels.txt",
@@ -74,6 +89,14 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
     if cross_fit_folds == 1 or cross_fit_folds < 0:
         raise ValueError(f"cross_fit_folds={cross_fit_folds}; expected 0 "
                          "(none) or at least 2 folds")
+    if fine_tune is not None and not encoder:
+        raise ValueError("fine-tuning needs an encoder (--encoder=DIR); the "
+                         "reference teacher has none")
+    if fine_tune is not None and cross_fit_folds:
+        raise ValueError(f"cross_fit_folds={cross_fit_folds} with "
+                         "fine-tuning: a fine-tuned encoder has seen every "
+                         "row, so no head's logits would be out-of-fold; "
+                         "cross-fit a frozen encoder's heads instead")
     keras.utils.set_random_seed(seed)
     names = (inputs.read_labels(labels_path) if labels_path else
              inputs.build_labels(input_spec, data_dir))
@@ -85,9 +108,14 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
     labels_out = os.path.join(output, "labels.txt")
     inputs.write_labels(labels_out, names)
     if encoder:
+        tuning = None if fine_tune is None else dict(
+            layers=fine_tune, epochs=fine_tune_epochs,
+            learning_rate=learning_rate, warmup_fraction=warmup_fraction,
+            batch_size=batch_size, seed=seed, verbose=verbose)
         written = _encoder_teacher(texts, labels, names, output, encoder,
                                    embeddings, cross_fit_folds, epochs, seed,
-                                   batch_size, verbose, held_out)
+                                   batch_size, verbose, held_out,
+                                   hidden_units, sequence_length, tuning)
     else:
         written = [_reference_teacher(texts, labels, names, output, epochs,
                                       batch_size, verbose, held_out)]
@@ -96,7 +124,7 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
         held_out["student_top1"] = _student_top1(
             texts, labels, names, held_out, student_epochs, seed)
         report = {key: held_out[key] for key in (
-            "teacher_top1", "student_top1", "examples", "source")}
+            "teacher", "teacher_top1", "student_top1", "examples", "source")}
         written.append(os.path.join(output, "report.json"))
         with open(written[-1], "w") as f:
             json.dump(report, f, indent=1)
@@ -107,19 +135,21 @@ def comparison_line(report):
     """What `topk-distill teacher` prints of `report.json`.
 
     Example:
-    >>> print(comparison_line({"teacher_top1": 0.68, "student_top1": 0.72,
+    >>> print(comparison_line({"teacher": "reference (TF-IDF + MLP)",
+    ...                        "teacher_top1": 0.68, "student_top1": 0.72,
     ...                        "examples": 2100, "source": "10% of x.tsv"}))
-    held-out top-1 on 2100 examples (10% of x.tsv): teacher 0.6800, reference student on the labels alone 0.7200
+    held-out top-1 on 2100 examples (10% of x.tsv): teacher (reference (TF-IDF + MLP)) 0.6800, reference student on the labels alone 0.7200
     warning: the teacher is not stronger than the student; distilling from it will not help (use an encoder teacher: --encoder)
     """
     line = (f"held-out top-1 on {report['examples']} examples "
-            f"({report['source']}): teacher {report['teacher_top1']:.4f}, "
+            f"({report['source']}): teacher ({report['teacher']}) "
+            f"{report['teacher_top1']:.4f}, "
             "reference student on the labels alone "
             f"{report['student_top1']:.4f}")
     if report["teacher_top1"] <= report["student_top1"]:
         line += ("\nwarning: the teacher is not stronger than the student; "
                  "distilling from it will not help (use an encoder teacher:"
-                 " --encoder)")
+                 " --encoder, and try --hidden_units or --fine_tune)")
     return line
 
 
@@ -184,6 +214,7 @@ def _reference_teacher(texts, labels, names, output, epochs, batch_size,
     everything = np.arange(len(texts))
     model = fitted(everything)
     if held_out:
+        held_out["teacher"] = "reference (TF-IDF + MLP)"
         same = len(held_out["fit"]) == len(texts)
         held_out["teacher_top1"] = _top1(
             model if same else fitted(held_out["fit"]), held_out)
@@ -194,12 +225,13 @@ def _reference_teacher(texts, labels, names, output, epochs, batch_size,
 
 def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
                      cross_fit_folds, epochs, seed, batch_size, verbose,
-                     held_out):
+                     held_out, hidden_units, sequence_length, tuning):
     import keras
 
     from topk_distill import export, models
 
-    teacher = models.make_encoder_teacher(encoder, len(names))
+    teacher = models.make_encoder_teacher(encoder, len(names),
+                                          sequence_length, hidden_units)
     if embeddings:
         vectors = np.load(embeddings).astype(np.float32)
         if vectors.shape[0] != len(texts):
@@ -210,18 +242,25 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
         embed = keras.Model(teacher.input, teacher.get_layer(
             "embedding").output)
         vectors = embed.predict(texts, batch_size=batch_size, verbose=verbose)
-    settings = dict(epochs=epochs, seed=seed,
+    settings = dict(epochs=epochs, seed=seed, hidden_units=hidden_units,
                     verbose=1 if verbose == "auto" else verbose)
-    head = models.train_head(vectors, labels, len(names), **settings)
-    teacher.get_layer("head").set_weights(head.get_weights())
-    if held_out:
-        fit = held_out["fit"]
-        if len(fit) < len(texts):
-            held_head = models.train_head(vectors[fit], labels[fit],
-                                          len(names), **settings)
-            teacher.get_layer("head").set_weights(held_head.get_weights())
-        held_out["teacher_top1"] = _top1(teacher, held_out)
+    if hidden_units:
+        settings["learning_rate"] = 1e-3
+    fit = held_out["fit"] if held_out else np.arange(len(texts))
+
+    def trained_head(rows):
+        head = models.train_head(vectors[rows], labels[rows], len(names),
+                                 **settings)
         teacher.get_layer("head").set_weights(head.get_weights())
+
+    trained_head(fit)
+    if tuning:
+        fine_tune(teacher, texts[fit], labels[fit], **tuning)
+    if held_out:
+        held_out["teacher"] = _describe(hidden_units, tuning)
+        held_out["teacher_top1"] = _top1(teacher, held_out)
+    if not tuning and len(fit) < len(texts):
+        trained_head(np.arange(len(texts)))
     written = [export.export_saved_model(
         teacher, os.path.join(output, "saved_model"), names)]
     if cross_fit_folds:
@@ -230,3 +269,66 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
         written.append(os.path.join(output, "cross_fit_logits.npy"))
         np.save(written[-1], logits)
     return written
+
+
+def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
+              learning_rate=5e-5, warmup_fraction=0.1, weight_decay=0.01,
+              seed=0, verbose="auto"):
+    """Fine-tunes an encoder teacher end to end on labeled texts.
+
+    The encoder (all of it, or its top `layers` transformer layers) and the
+    head train together with AdamW and keras-hub's usual recipe: a small
+    learning rate, reached by a linear warmup over the first
+    `warmup_fraction` of the steps, then a cosine decay to 0. Train the head
+    on the frozen encoder first (`models.train_head`): a fitted head keeps
+    the first steps from pulling the encoder's features apart.
+
+    Args:
+        teacher: a model from `models.make_encoder_teacher`.
+        texts: string [M]; labels: int [M].
+        layers: 0 fine-tunes every encoder weight, k > 0 the top k layers.
+        epochs, batch_size: the run's length and batch.
+        learning_rate: the peak learning rate (5e-5 as keras-hub's
+            classifiers use).
+        warmup_fraction: the part of the steps spent warming up.
+        weight_decay: AdamW's decoupled weight decay.
+        seed: random seed.
+        verbose: Keras verbosity.
+
+    Returns:
+        The Keras `History` of the run.
+
+    Example:
+
+    ```python
+    teacher = models.make_encoder_teacher("all-MiniLM-L6-v2/", 60)
+    fine_tune(teacher, texts, labels, layers=2, epochs=3)
+    ```
+    """
+    import keras
+
+    from topk_distill import models
+
+    keras.utils.set_random_seed(seed)
+    models.set_encoder_trainable(teacher, layers)
+    steps = epochs * -(-len(texts) // batch_size)
+    warmup = int(steps * warmup_fraction)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, max(steps - warmup, 1), warmup_target=learning_rate,
+        warmup_steps=warmup)
+    teacher.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return teacher.fit(np.asarray(texts, object), np.asarray(labels),
+                       batch_size=batch_size, epochs=epochs, verbose=verbose)
+
+
+def _describe(hidden_units, tuning):
+    """The encoder teacher's choices, as report.json names them."""
+    head = f"MLP head ({hidden_units})" if hidden_units else "linear head"
+    if not tuning:
+        return f"encoder (frozen) + {head}"
+    part = (f"top {tuning['layers']} layers" if tuning["layers"]
+            else "all layers")
+    return (f"encoder fine-tuned ({part}, {tuning['epochs']} epochs) + "
+            f"{head}")
