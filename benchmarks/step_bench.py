@@ -1,27 +1,44 @@
-"""Time of one `DistillationStudent` training step at large N.
+"""Time of one training step at large N: distillation vs the hard-label floor.
 
 Usage: python benchmarks/step_bench.py [--classes=100000] [--batch_size=256]
-       [--labeled_share=0.5] [--steps=20] [--repeats=5]
+       [--labeled_share=0.5] [--steps=20] [--rounds=5]
+       [--baseline_tree=DIR] [--jit_compile]
 
 A random batch (`--labeled_share` of its rows labeled with top-20 teacher
 scores, the rest unlabeled with a top-1 pseudo label) through the reference
-student (`models.make_student`, embedding 64) and the compiled train step,
-as `fit` runs it. Prints the median over repeats of the mean step time over
---steps steps (after one warm-up step that traces). Run it on two checkouts,
-alternating, to compare two versions of the step (see BENCHMARKS.md).
+student (`models.make_student`, embedding 64) and a compiled train step, as
+`fit` runs it:
+
+* distill: `DistillationStudent.train_step` (the three terms);
+* hard: the floor, the same student compiled by Keras with
+  `SparseCategoricalCrossentropy` and the same top-1/top-5 metrics, trained
+  on the labeled rows' labels (unlabeled rows' labels taken as their top-1
+  pseudo label, so the batch has the same size);
+* with --baseline_tree=DIR, also distill with the package of another
+  checkout (DIR, e.g. a `git worktree` of an older commit).
+
+Each timing is a fresh process (the mean step time over --steps steps,
+after one warm-up step that traces); the variants alternate within each of
+--rounds rounds. Reported: each variant's median, and each ratio to
+`distill` as the median over rounds of the paired ratio, with min and max.
 """
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
-import tensorflow as tf
 
-from topk_distill import models, student
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def make_batch(classes, batch_size, labeled_share, rng):
+    import tensorflow as tf
+
     labeled = rng.random(batch_size) < labeled_share
     ids = np.stack([rng.choice(classes, 20, replace=False)
                     for _ in range(batch_size)])
@@ -34,34 +51,86 @@ def make_batch(classes, batch_size, labeled_share, rng):
             "topk_logits": tf.constant(scores, tf.float32)}
 
 
+def child(args):
+    import keras
+    import tensorflow as tf
+
+    from topk_distill import models, student
+
+    keras.utils.set_random_seed(0)
+    batch = make_batch(args.classes, args.batch_size, args.labeled_share,
+                       np.random.default_rng(0))
+    texts = tf.data.Dataset.from_tensor_slices(batch["text"]).batch(64)
+    small = models.make_student(texts, args.classes)
+    if args.child == "hard":
+        model = small
+        model.compile(
+            optimizer="adam", jit_compile=False,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="top1"),
+                     keras.metrics.SparseTopKCategoricalAccuracy(
+                         5, name="top5")])
+        data = (batch["text"], batch["topk_ids"][:, 0])
+    else:
+        model = student.DistillationStudent(small, args.classes)
+        model.compile(optimizer="adam", jit_compile=args.jit_compile)
+        data = batch
+    model.make_train_function()
+    step = model.train_function
+    single = tf.data.Dataset.from_tensors(data).repeat()
+    iterator = iter(single)
+    step(iterator)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        logs = step(iterator)
+    float(logs["loss"])
+    print(json.dumps({"ms": 1000 * (time.perf_counter() - start) /
+                      args.steps}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classes", type=int, default=100_000)
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--labeled_share", type=float, default=0.5)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline_tree")
+    parser.add_argument("--jit_compile", action="store_true")
+    parser.add_argument("--child", choices=["distill", "hard"])
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    batch = make_batch(args.classes, args.batch_size, args.labeled_share, rng)
-    texts = tf.data.Dataset.from_tensor_slices(batch["text"]).batch(64)
-    model = student.DistillationStudent(
-        models.make_student(texts, args.classes), args.classes)
-    model.compile(optimizer="adam")
-    step = tf.function(model.train_step)
-    step(batch)
-    means = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            logs = step(batch)
-        float(logs["loss"])
-        means.append((time.perf_counter() - start) / args.steps)
-    median = 1000 * statistics.median(means)
-    runs = ", ".join(f"{1000 * m:.1f}" for m in means)
-    print(f"N={args.classes} batch={args.batch_size} labeled share="
-          f"{args.labeled_share}: median step {median:.1f} ms (repeats: "
-          f"{runs})")
+    if args.child:
+        return child(args)
+    variants = {"distill": (ROOT, "distill"), "hard": (ROOT, "hard")}
+    if args.baseline_tree:
+        variants["baseline"] = (os.path.abspath(args.baseline_tree),
+                                "distill")
+    settings = [f"--classes={args.classes}",
+                f"--batch_size={args.batch_size}",
+                f"--labeled_share={args.labeled_share}",
+                f"--steps={args.steps}"] + (
+                    ["--jit_compile"] if args.jit_compile else [])
+    runs = {name: [] for name in variants}
+    for _ in range(args.rounds):
+        for name, (tree, kind) in variants.items():
+            env = dict(os.environ, PYTHONPATH=tree)
+            out = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), "--child", kind]
+                + settings, env=env, capture_output=True, text=True,
+                check=True).stdout
+            runs[name].append(json.loads(out.strip().splitlines()[-1])["ms"])
+    print(f"machine: {os.cpu_count()} cores; N={args.classes} batch="
+          f"{args.batch_size} labeled share={args.labeled_share} "
+          f"rounds={args.rounds} jit_compile={args.jit_compile}")
+    for name, times in runs.items():
+        line = (f"{name:>8}: median step {statistics.median(times):.1f} ms "
+                f"(runs {', '.join(f'{t:.1f}' for t in times)})")
+        if name != "distill":
+            ratios = [d / t for d, t in zip(runs["distill"], times)]
+            middle = statistics.median(ratios)
+            line += (f"; distill / {name}: median {middle:.3f} (min "
+                     f"{min(ratios):.3f}, max {max(ratios):.3f})")
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

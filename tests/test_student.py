@@ -247,3 +247,57 @@ def test_dense_soft_term_has_keras_logits_distillations_gradient(
     ours = tf.convert_to_tensor(tape.gradient(ours, student))
     np.testing.assert_allclose(ours, factor * tape.gradient(theirs, student),
                                rtol=1e-4, atol=1e-7)
+
+
+def _dense_terms(batch, logits, n, temperature, scaling):
+    """The three terms as the step computed them before issue 15: Keras
+    losses on dense [rows, N] targets scattered from the records."""
+    from topk_distill import losses
+
+    label = batch["label"].numpy()
+    labeled, unlabeled = np.where(label >= 0)[0], np.where(label < 0)[0]
+    size = len(label)
+
+    def term(loss, rows, y_true):
+        if not len(rows):
+            return 0.0
+        return len(rows) / size * float(loss(
+            y_true, tf.gather(logits, rows)))
+
+    ids, scores = batch["topk_ids"], batch["topk_logits"]
+    return {
+        "hard_loss": term(keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True), labeled, label[labeled]),
+        "soft_loss": term(losses.SoftTargetCrossentropy(
+            temperature, scaling), labeled, targets.soft_targets(
+                tf.gather(ids, labeled), tf.gather(scores, labeled), n,
+                temperature)),
+        "pseudo_loss": term(keras.losses.CategoricalCrossentropy(
+            from_logits=True), unlabeled, targets.pseudo_targets(
+                tf.gather(ids, unlabeled), tf.gather(scores, unlabeled), n))}
+
+
+@pytest.mark.parametrize("temperature, scaling, scale", [
+    (2.0, "inverse_t", 3.0), (1.0, "t2", 3.0), (4.0, "t2", 1e4)])
+def test_sparse_terms_equal_the_dense_keras_losses(rng, temperature,
+                                                   scaling, scale):
+    # The step gathers K logits per row instead of scattering dense
+    # targets: the same values, to 1e-6 (extreme logits included).
+    n, k, b = 300, 20, 32
+    label = np.where(rng.random(b) < 0.6, rng.integers(0, n, b), -1)
+    ids = np.stack([rng.choice(n, k, replace=False) for _ in range(b)])
+    ids[label < 0, 3:] = -1  # unlabeled rows: top-3 pseudo labels
+    ids[0, 10:] = -1  # a labeled row with fewer than K scores
+    batch = {"label": tf.constant(label, tf.int64),
+             "topk_ids": tf.constant(ids, tf.int64),
+             "topk_logits": tf.constant(rng.normal(0, 4, (b, k)),
+                                        tf.float32)}
+    logits = tf.constant(rng.normal(0, scale, (b, n)), tf.float32)
+    model = DistillationStudent(
+        keras.Sequential([keras.Input((1,)), keras.layers.Dense(n)]), n,
+        temperature=temperature, soft_scaling=scaling)
+    _, ours = model.compute_losses(batch, logits)
+    for name, value in _dense_terms(batch, logits, n, temperature,
+                                    scaling).items():
+        np.testing.assert_allclose(float(ours[name]), value, rtol=1e-6,
+                                   err_msg=name)

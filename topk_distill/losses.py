@@ -65,6 +65,37 @@ def soft_target_crossentropy(y_true, y_pred, temperature=1.0,
     return loss * loss_config.soft_factor(temperature, scaling)
 
 
+def sparse_crossentropy(probabilities, picked_logits, log_normalizer):
+    """Cross-entropy of targets that sit on a few classes, without [B, N].
+
+    `-sum_j y[j] * log softmax(z)[j]` where `y` is nonzero on K classes
+    only: `sum_k p[k] * (logsumexp(z) - z[id_k])`. With the student's
+    `log_normalizer = logsumexp(z)` computed once per row, each term costs
+    a gather of K logits instead of a dense [B, N] target and log-softmax.
+
+    Args:
+        probabilities: float [B, K], the targets' nonzero entries (0 at
+            padding), e.g. `targets.topk_probabilities`.
+        picked_logits: float [B, K], the student's logits z at those
+            classes (anything finite at padding).
+        log_normalizer: float [B], `logsumexp(z)` over all N classes.
+
+    Returns:
+        float [B] per-example losses (0 for a row with no target).
+
+    Example:
+    >>> import tensorflow as tf
+    >>> z = tf.constant([[0.0, 0.0, 0.0, 0.0]])
+    >>> loss = sparse_crossentropy(tf.constant([[0.5, 0.5]]),
+    ...                            tf.gather(z, [[1, 3]], batch_dims=1),
+    ...                            tf.reduce_logsumexp(z, axis=-1))
+    >>> round(float(loss[0]), 4)  # log 4
+    1.3863
+    """
+    return tf.reduce_sum(
+        probabilities * (log_normalizer[:, None] - picked_logits), axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="topk_distill")
 class SoftTargetCrossentropy(keras.losses.Loss):
     """Soft-target cross-entropy at temperature T, as a Keras loss.

@@ -205,9 +205,9 @@ def make_head(num_classes, hidden_units=0, dropout=0.1):
 
     Example:
     >>> head = make_head(5, hidden_units=8)
-    >>> head(keras.ops.ones((2, 3))).shape
+    >>> tuple(head(keras.ops.ones((2, 3))).shape)
     (2, 5)
-    >>> [w.shape for w in head.weights]
+    >>> [tuple(w.shape) for w in head.weights]
     [(3, 8), (8,), (8, 5), (5,)]
     """
     if not hidden_units:

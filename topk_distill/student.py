@@ -72,12 +72,10 @@ class DistillationStudent(keras.Model):
         self.alpha, self.beta = alpha, beta
         self.temperature = temperature
         self.tail = tail
-        self.hard_loss = keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, name="hard_loss")
+        self.soft_factor = self.config.soft_factor
+        # The bucket tail's soft term (dense targets with a "rest" column).
         self.soft_loss = losses.SoftTargetCrossentropy(
             temperature, soft_scaling, name="soft_loss")
-        self.pseudo_loss = keras.losses.CategoricalCrossentropy(
-            from_logits=True, name="pseudo_loss")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in
                          ("loss", "hard_loss", "soft_loss", "pseudo_loss")}
         self.top1 = keras.metrics.SparseCategoricalAccuracy(name="top1")
@@ -133,31 +131,51 @@ class DistillationStudent(keras.Model):
             scalars already scaled for tf.distribute.
         """
         logits = tf.cast(logits, tf.float32)
-        # Each term runs on the rows of its kind only ([rows, N] work, not
-        # [B, N]), then counts as a mean over the whole batch.
-        labeled, labeled_share = _rows(batch["label"] >= 0)
-        unlabeled, unlabeled_share = _rows(batch["label"] < 0)
-        terms = {"hard_loss": _term(
-            self.hard_loss, labeled_share, tf.gather(batch["label"], labeled),
-            tf.gather(logits, labeled))}
+        # Every term is a cross-entropy -sum_j y_j log softmax(z)_j whose
+        # targets y sit on a few classes (the label; the stored top-K or
+        # top-H): lse(z) - sum_k y_k z[id_k]. One log-sum-exp over [B, N]
+        # per temperature (shared by the hard and pseudo terms at T = 1)
+        # and a gather of the K scored classes; no dense [B, N] target, no
+        # second softmax. Each term is a mean over the whole batch, rows of
+        # the other kind counting 0.
+        label = batch["label"]
+        labeled, unlabeled = label >= 0, label < 0
+        lse = tf.reduce_logsumexp(logits, axis=-1)
+        hard = lse - tf.gather(logits, tf.maximum(label, 0)[:, None],
+                               batch_dims=1)[:, 0]
+        terms = {"hard_loss": _batch_mean(hard, labeled)}
         if "topk_ids" in batch:
-            tail = self._tail_mass(batch, labeled)
-            terms["soft_loss"] = _term(
-                self.soft_loss, labeled_share, targets.soft_targets(
-                    tf.gather(batch["topk_ids"], labeled),
-                    tf.gather(batch["topk_logits"], labeled),
-                    self.num_classes, self.temperature, tail),
-                tf.gather(logits, labeled))
-            terms["pseudo_loss"] = _term(
-                self.pseudo_loss, unlabeled_share, targets.pseudo_targets(
-                    tf.gather(batch["topk_ids"], unlabeled),
-                    tf.gather(batch["topk_logits"], unlabeled),
-                    self.num_classes),
-                tf.gather(logits, unlabeled))
+            ids = tf.cast(batch["topk_ids"], tf.int32)
+            scores = tf.cast(batch["topk_logits"], tf.float32)
+            picked = tf.gather(logits, tf.maximum(ids, 0), batch_dims=1)
+            if self.tail == "bucket":
+                terms["soft_loss"] = self._bucket_soft_loss(batch, logits)
+            else:
+                lse_t = lse if self.temperature == 1 else (
+                    tf.reduce_logsumexp(logits / self.temperature, axis=-1))
+                soft = losses.sparse_crossentropy(
+                    targets.topk_probabilities(ids, scores / self.temperature),
+                    picked / self.temperature, lse_t)
+                terms["soft_loss"] = self.soft_factor * _batch_mean(
+                    soft, labeled)
+            pseudo = losses.sparse_crossentropy(
+                targets.topk_probabilities(ids, scores), picked, lse)
+            terms["pseudo_loss"] = _batch_mean(pseudo, unlabeled)
         total = self.alpha * terms["hard_loss"] + (
             (1.0 - self.alpha) * terms.get("soft_loss", 0.0) +
             self.beta * terms.get("pseudo_loss", 0.0))
         return total, terms
+
+    def _bucket_soft_loss(self, batch, logits):
+        """The soft term with the "bucket" tail: dense [rows, N] targets
+        (the tail's log-sum-exp runs over the classes outside each row's
+        top-K), on the labeled rows."""
+        rows, share = _rows(batch["label"] >= 0)
+        return _term(self.soft_loss, share, targets.soft_targets(
+            tf.gather(batch["topk_ids"], rows),
+            tf.gather(batch["topk_logits"], rows), self.num_classes,
+            self.temperature, self._tail_mass(batch, rows)),
+            tf.gather(logits, rows))
 
     def _tail_mass(self, batch, labeled):
         """The labeled rows' tail masses for the bucket tail (else None),
@@ -222,6 +240,14 @@ def _term(loss, share, y_true, y_pred):
     mean over the whole batch with the other rows counting 0."""
     # With no rows, a Keras loss returns an empty tensor; its sum is 0.
     return share * tf.reduce_sum(loss(y_true, y_pred))
+
+
+def _batch_mean(per_row, rows):
+    """The mean over the batch of `per_row` where `rows` holds (0 elsewhere),
+    divided by the replica count as Keras losses are under tf.distribute."""
+    size = tf.maximum(tf.cast(tf.shape(per_row)[0], tf.float32), 1.0)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return tf.reduce_sum(tf.where(rows, per_row, 0.0)) / (size * replicas)
 
 
 def _rows(mask):

@@ -34,11 +34,26 @@ def scatter(ids, values, num_classes):
     return tf.scatter_nd(indices, values, [tf.shape(ids)[0], num_classes])
 
 
-def _softmax_over_valid(ids, logits):
-    """Softmax over the valid (id >= 0) entries of each row, in log-space."""
+def topk_probabilities(ids, logits):
+    """Softmax over the valid (id >= 0) entries of each row; 0 at padding.
+
+    Args:
+        ids: int [B, K] class ids (-1 = padding).
+        logits: float [B, K] scores as logits (or log-probabilities).
+
+    Returns:
+        float32 [B, K]: each row's valid entries sum to 1 (a row with none
+        is all zero).
+
+    Example:
+    >>> topk_probabilities(tf.constant([[4, 1, -1]]),
+    ...                    tf.constant([[0.0, 0.0, 9.0]])).numpy().tolist()
+    [[0.5, 0.5, 0.0]]
+    """
+    valid = ids >= 0
     logits = tf.cast(logits, tf.float32)
-    masked = tf.where(ids >= 0, logits, tf.fill(tf.shape(logits), -1e9))
-    return tf.nn.softmax(masked, axis=-1)
+    masked = tf.where(valid, logits, tf.fill(tf.shape(logits), -1e9))
+    return tf.where(valid, tf.nn.softmax(masked, axis=-1), 0.0)
 
 
 def soft_targets(ids, logits, num_classes, temperature, tail_mass=None):
@@ -59,7 +74,7 @@ def soft_targets(ids, logits, num_classes, temperature, tail_mass=None):
         float [B, N] (or [B, N + 1]) targets, each row summing to 1 (rows
         with no valid entry are all zero).
     """
-    probabilities = _softmax_over_valid(
+    probabilities = topk_probabilities(
         ids, tf.cast(logits, tf.float32) / temperature)
     if tail_mass is None:
         return scatter(ids, probabilities, num_classes)
@@ -82,4 +97,4 @@ def pseudo_targets(ids, logits, num_classes):
     Returns:
         float [B, N].
     """
-    return scatter(ids, _softmax_over_valid(ids, logits), num_classes)
+    return scatter(ids, topk_probabilities(ids, logits), num_classes)

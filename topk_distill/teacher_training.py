@@ -139,7 +139,7 @@ def comparison_line(report):
     ...                        "teacher_top1": 0.68, "student_top1": 0.72,
     ...                        "examples": 2100, "source": "10% of x.tsv"}))
     held-out top-1 on 2100 examples (10% of x.tsv): teacher (reference (TF-IDF + MLP)) 0.6800, reference student on the labels alone 0.7200
-    warning: the teacher is not stronger than the student; distilling from it will not help (use an encoder teacher: --encoder)
+    warning: the teacher is not stronger than the student; distilling from it will not help (use an encoder teacher: --encoder, or fine-tune one: --fine_tune)
     """
     line = (f"held-out top-1 on {report['examples']} examples "
             f"({report['source']}): teacher ({report['teacher']}) "
@@ -149,7 +149,7 @@ def comparison_line(report):
     if report["teacher_top1"] <= report["student_top1"]:
         line += ("\nwarning: the teacher is not stronger than the student; "
                  "distilling from it will not help (use an encoder teacher:"
-                 " --encoder, and try --hidden_units or --fine_tune)")
+                 " --encoder, or fine-tune one: --fine_tune)")
     return line
 
 
