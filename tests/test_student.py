@@ -261,8 +261,7 @@ def _dense_terms(batch, logits, n, temperature, scaling):
     def term(loss, rows, y_true):
         if not len(rows):
             return 0.0
-        return len(rows) / size * float(loss(
-            y_true, tf.gather(logits, rows)))
+        return len(rows) / size * loss(y_true, tf.gather(logits, rows))
 
     ids, scores = batch["topk_ids"], batch["topk_logits"]
     return {
@@ -292,12 +291,20 @@ def test_sparse_terms_equal_the_dense_keras_losses(rng, temperature,
              "topk_ids": tf.constant(ids, tf.int64),
              "topk_logits": tf.constant(rng.normal(0, 4, (b, k)),
                                         tf.float32)}
-    logits = tf.constant(rng.normal(0, scale, (b, n)), tf.float32)
+    logits = tf.Variable(rng.normal(0, scale, (b, n)).astype(np.float32))
     model = DistillationStudent(
         keras.Sequential([keras.Input((1,)), keras.layers.Dense(n)]), n,
-        temperature=temperature, soft_scaling=scaling)
-    _, ours = model.compute_losses(batch, logits)
-    for name, value in _dense_terms(batch, logits, n, temperature,
-                                    scaling).items():
-        np.testing.assert_allclose(float(ours[name]), value, rtol=1e-6,
-                                   err_msg=name)
+        alpha=0.7, beta=0.6, temperature=temperature, soft_scaling=scaling)
+    with tf.GradientTape(persistent=True) as tape:
+        total, ours = model.compute_losses(batch, logits)
+        theirs = _dense_terms(batch, logits, n, temperature, scaling)
+        dense_total = (0.7 * theirs["hard_loss"] + 0.3 * theirs["soft_loss"]
+                       + 0.6 * theirs["pseudo_loss"])
+    for name, value in theirs.items():
+        np.testing.assert_allclose(float(ours[name]), float(value),
+                                   rtol=1e-6, err_msg=name)
+    # The fused custom gradient against autodiff of the dense losses.
+    np.testing.assert_allclose(tape.gradient(total, logits),
+                               tf.convert_to_tensor(
+                                   tape.gradient(dense_total, logits)),
+                               rtol=1e-5, atol=1e-8)

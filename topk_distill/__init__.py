@@ -43,7 +43,7 @@ _EXPORTS = {
     "DistillationStudent": "student",
     "SoftTargetCrossentropy": "losses",
     "soft_target_crossentropy": "losses",
-    "sparse_crossentropy": "losses",
+    "row_crossentropies": "losses",
     "topk_probabilities": "targets",
     "soft_targets": "targets",
     "pseudo_targets": "targets",

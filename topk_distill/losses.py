@@ -1,13 +1,14 @@
-"""The soft-target loss term, in log-space.
+"""The distillation loss terms, in log-space.
 
 The three-term distillation loss is
 
     L = a * CE(true label, s) + (1 - a) * softCE_T(teacher top-K, s)
         + b * CE(pseudo label, s on unlabeled)
 
-The two hard terms are Keras's own `SparseCategoricalCrossentropy` and
-`CategoricalCrossentropy` (from logits, stable in log-space); the soft term
-is `SoftTargetCrossentropy` here.
+`DistillationStudent` computes the three terms per row with
+`row_crossentropies` (fused, sparse targets, custom gradient);
+`SoftTargetCrossentropy` is the soft term on dense targets, as a Keras loss
+(the "bucket" tail's soft term, and for models of one's own).
 """
 
 import keras
@@ -65,35 +66,86 @@ def soft_target_crossentropy(y_true, y_pred, temperature=1.0,
     return loss * loss_config.soft_factor(temperature, scaling)
 
 
-def sparse_crossentropy(probabilities, picked_logits, log_normalizer):
-    """Cross-entropy of targets that sit on a few classes, without [B, N].
+def row_crossentropies(logits, labels, ids, soft_probabilities,
+                       pseudo_probabilities, temperature):
+    """The three terms' per-row cross-entropies, fused, without [B, N] targets.
 
-    `-sum_j y[j] * log softmax(z)[j]` where `y` is nonzero on K classes
-    only: `sum_k p[k] * (logsumexp(z) - z[id_k])`. With the student's
-    `log_normalizer = logsumexp(z)` computed once per row, each term costs
-    a gather of K logits instead of a dense [B, N] target and log-softmax.
+    Each target sits on a few classes (the label; the K stored classes), so
+    `-sum_j y[j] log softmax(z / T)[j] = sum_k y[k] (logsumexp(z / T) -
+    z[id_k] / T)`. Forward: one `exp` pass over the student's logits z (the
+    T=2 softmax is its square root: no second `exp`), two sums, gathers of
+    the stored classes. Backward (a custom gradient, as TensorFlow's fused
+    softmax cross-entropy kernels do): `softmax(z / T) * sum(y) / T` minus
+    the targets, scattered at their classes; the softmaxes kept from the
+    forward pass.
 
     Args:
-        probabilities: float [B, K], the targets' nonzero entries (0 at
-            padding), e.g. `targets.topk_probabilities`.
-        picked_logits: float [B, K], the student's logits z at those
-            classes (anything finite at padding).
-        log_normalizer: float [B], `logsumexp(z)` over all N classes.
+        logits: float32 [B, N] student logits z.
+        labels: int [B] true classes (anything in range where unused).
+        ids: int [B, K] stored class ids (-1 = padding).
+        soft_probabilities: float32 [B, K] soft targets at `temperature`
+            (0 at padding and where unused), e.g.
+            `targets.topk_probabilities(ids, scores / T)`.
+        pseudo_probabilities: float32 [B, K] pseudo targets at T=1.
+        temperature: T > 0 (a Python number).
 
     Returns:
-        float [B] per-example losses (0 for a row with no target).
+        `(hard, soft, pseudo)`, float32 [B] each: `logsumexp(z) - z[label]`;
+        the soft targets' cross-entropy against softmax(z / T) (unscaled);
+        the pseudo targets' against softmax(z).
 
     Example:
     >>> import tensorflow as tf
-    >>> z = tf.constant([[0.0, 0.0, 0.0, 0.0]])
-    >>> loss = sparse_crossentropy(tf.constant([[0.5, 0.5]]),
-    ...                            tf.gather(z, [[1, 3]], batch_dims=1),
-    ...                            tf.reduce_logsumexp(z, axis=-1))
-    >>> round(float(loss[0]), 4)  # log 4
-    1.3863
+    >>> hard, soft, pseudo = row_crossentropies(
+    ...     tf.zeros([1, 4]), tf.constant([2]), tf.constant([[1, 3]]),
+    ...     tf.constant([[0.5, 0.5]]), tf.constant([[1.0, 0.0]]), 2.0)
+    >>> [round(float(t[0]), 4) for t in (hard, soft, pseudo)]  # log 4
+    [1.3863, 1.3863, 1.3863]
     """
-    return tf.reduce_sum(
-        probabilities * (log_normalizer[:, None] - picked_logits), axis=-1)
+    temperature = float(temperature)
+    labels = tf.cast(labels, tf.int32)
+    ids = tf.maximum(tf.cast(ids, tf.int32), 0)
+
+    @tf.custom_gradient
+    def fused(z):
+        top = tf.stop_gradient(tf.reduce_max(z, axis=-1))
+        shifted = z - top[:, None]
+        e1 = tf.exp(shifted)
+        s1 = tf.reduce_sum(e1, axis=-1)
+        lse1 = top + tf.math.log(s1)
+        if temperature == 1.0:
+            et, st, lset = e1, s1, lse1
+        else:
+            et = (tf.sqrt(e1) if temperature == 2.0 else
+                  tf.exp(shifted / temperature))
+            st = tf.reduce_sum(et, axis=-1)
+            lset = top / temperature + tf.math.log(st)
+        at_label = tf.gather(z, labels[:, None], batch_dims=1)[:, 0]
+        at_ids = tf.gather(z, ids, batch_dims=1)
+        hard = lse1 - at_label
+        soft = tf.reduce_sum(soft_probabilities * (
+            lset[:, None] - at_ids / temperature), axis=-1)
+        pseudo = tf.reduce_sum(pseudo_probabilities * (
+            lse1[:, None] - at_ids), axis=-1)
+
+        def grad(d_hard, d_soft, d_pseudo):
+            soft_weight = d_soft * tf.reduce_sum(soft_probabilities, -1)
+            one = d_hard + d_pseudo * tf.reduce_sum(pseudo_probabilities, -1)
+            dense = (one / s1)[:, None] * e1
+            dense += (soft_weight / (temperature * st))[:, None] * et
+            rows = tf.broadcast_to(tf.range(tf.shape(ids)[0])[:, None],
+                                   tf.shape(ids))
+            at = tf.concat([tf.stack([rows, ids], -1), tf.stack(
+                [rows[:, 0], labels], -1)[:, None]], axis=1)
+            sparse = tf.concat([
+                d_soft[:, None] * soft_probabilities / temperature +
+                d_pseudo[:, None] * pseudo_probabilities, d_hard[:, None]],
+                axis=1)
+            return tf.tensor_scatter_nd_sub(dense, at, sparse)
+
+        return (hard, soft, pseudo), grad
+
+    return fused(tf.cast(logits, tf.float32))
 
 
 @keras.saving.register_keras_serializable(package="topk_distill")

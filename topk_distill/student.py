@@ -131,35 +131,34 @@ class DistillationStudent(keras.Model):
             scalars already scaled for tf.distribute.
         """
         logits = tf.cast(logits, tf.float32)
-        # Every term is a cross-entropy -sum_j y_j log softmax(z)_j whose
-        # targets y sit on a few classes (the label; the stored top-K or
-        # top-H): lse(z) - sum_k y_k z[id_k]. One log-sum-exp over [B, N]
-        # per temperature (shared by the hard and pseudo terms at T = 1)
-        # and a gather of the K scored classes; no dense [B, N] target, no
-        # second softmax. Each term is a mean over the whole batch, rows of
-        # the other kind counting 0.
+        # Every target sits on a few classes (the label; the stored top-K
+        # or top-H): `losses.row_crossentropies` computes the three terms
+        # per row in one pass over [B, N], with no dense target. Each term
+        # is a mean over the whole batch, rows of the other kind counting 0.
         label = batch["label"]
         labeled, unlabeled = label >= 0, label < 0
-        lse = tf.reduce_logsumexp(logits, axis=-1)
-        hard = lse - tf.gather(logits, tf.maximum(label, 0)[:, None],
-                               batch_dims=1)[:, 0]
+        if "topk_ids" in batch:
+            ids = batch["topk_ids"]
+            scores = tf.cast(batch["topk_logits"], tf.float32)
+            soft_targets = tf.where(
+                labeled[:, None], targets.topk_probabilities(
+                    ids, scores / self.temperature), 0.0)
+            pseudo_targets = tf.where(
+                unlabeled[:, None], targets.topk_probabilities(ids, scores),
+                0.0)
+        else:
+            ids = tf.zeros_like(label)[:, None]
+            soft_targets = pseudo_targets = tf.zeros(tf.shape(ids))
+        if self.tail == "bucket":  # its soft term below, dense
+            soft_targets = tf.zeros_like(soft_targets)
+        hard, soft, pseudo = losses.row_crossentropies(
+            logits, tf.maximum(label, 0), ids, soft_targets, pseudo_targets,
+            self.temperature)
         terms = {"hard_loss": _batch_mean(hard, labeled)}
         if "topk_ids" in batch:
-            ids = tf.cast(batch["topk_ids"], tf.int32)
-            scores = tf.cast(batch["topk_logits"], tf.float32)
-            picked = tf.gather(logits, tf.maximum(ids, 0), batch_dims=1)
-            if self.tail == "bucket":
-                terms["soft_loss"] = self._bucket_soft_loss(batch, logits)
-            else:
-                lse_t = lse if self.temperature == 1 else (
-                    tf.reduce_logsumexp(logits / self.temperature, axis=-1))
-                soft = losses.sparse_crossentropy(
-                    targets.topk_probabilities(ids, scores / self.temperature),
-                    picked / self.temperature, lse_t)
-                terms["soft_loss"] = self.soft_factor * _batch_mean(
-                    soft, labeled)
-            pseudo = losses.sparse_crossentropy(
-                targets.topk_probabilities(ids, scores), picked, lse)
+            terms["soft_loss"] = (
+                self._bucket_soft_loss(batch, logits) if self.tail == "bucket"
+                else self.soft_factor * _batch_mean(soft, labeled))
             terms["pseudo_loss"] = _batch_mean(pseudo, unlabeled)
         total = self.alpha * terms["hard_loss"] + (
             (1.0 - self.alpha) * terms.get("soft_loss", 0.0) +
