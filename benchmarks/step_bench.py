@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/step_bench.py [--classes=100000] [--batch_size=256]
        [--labeled_share=0.5] [--steps=20] [--rounds=5]
-       [--baseline_tree=DIR] [--jit_compile]
+       [--baseline_tree=DIR] [--jit]
 
 A random batch (`--labeled_share` of its rows labeled with top-20 teacher
 scores, the rest unlabeled with a top-1 pseudo label) through the reference
@@ -14,6 +14,7 @@ student (`models.make_student`, embedding 64) and a compiled train step, as
   `SparseCategoricalCrossentropy` and the same top-1/top-5 metrics, trained
   on the labeled rows' labels (unlabeled rows' labels taken as their top-1
   pseudo label, so the batch has the same size);
+* with --jit, also distill compiled with `jit_compile=True` (XLA);
 * with --baseline_tree=DIR, also distill with the package of another
   checkout (DIR, e.g. a `git worktree` of an older commit).
 
@@ -73,7 +74,7 @@ def child(args):
         data = (batch["text"], batch["topk_ids"][:, 0])
     else:
         model = student.DistillationStudent(small, args.classes)
-        model.compile(optimizer="adam", jit_compile=args.jit_compile)
+        model.compile(optimizer="adam", jit_compile=args.child == "jit")
         data = batch
     model.make_train_function()
     step = model.train_function
@@ -96,20 +97,21 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline_tree")
-    parser.add_argument("--jit_compile", action="store_true")
-    parser.add_argument("--child", choices=["distill", "hard"])
+    parser.add_argument("--jit", action="store_true")
+    parser.add_argument("--child", choices=["distill", "hard", "jit"])
     args = parser.parse_args()
     if args.child:
         return child(args)
     variants = {"distill": (ROOT, "distill"), "hard": (ROOT, "hard")}
+    if args.jit:
+        variants["jit"] = (ROOT, "jit")
     if args.baseline_tree:
         variants["baseline"] = (os.path.abspath(args.baseline_tree),
                                 "distill")
     settings = [f"--classes={args.classes}",
                 f"--batch_size={args.batch_size}",
                 f"--labeled_share={args.labeled_share}",
-                f"--steps={args.steps}"] + (
-                    ["--jit_compile"] if args.jit_compile else [])
+                f"--steps={args.steps}"]
     runs = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, (tree, kind) in variants.items():
@@ -121,7 +123,7 @@ def main():
             runs[name].append(json.loads(out.strip().splitlines()[-1])["ms"])
     print(f"machine: {os.cpu_count()} cores; N={args.classes} batch="
           f"{args.batch_size} labeled share={args.labeled_share} "
-          f"rounds={args.rounds} jit_compile={args.jit_compile}")
+          f"rounds={args.rounds}")
     for name, times in runs.items():
         line = (f"{name:>8}: median step {statistics.median(times):.1f} ms "
                 f"(runs {', '.join(f'{t:.1f}' for t in times)})")
