@@ -15,8 +15,9 @@ student (`models.make_student`, embedding 64) and a compiled train step, as
   on the labeled rows' labels (unlabeled rows' labels taken as their top-1
   pseudo label, so the batch has the same size);
 * with --jit, also distill compiled with `jit_compile=True` (XLA);
-* with --baseline_tree=DIR, also distill with the package of another
-  checkout (DIR, e.g. a `git worktree` of an older commit).
+* with --baseline_tree=DIR[,DIR...], also distill with the package of
+  other checkouts (e.g. `git worktree`s of older commits), named by their
+  folder.
 
 Each timing is a fresh process (the mean step time over --steps steps,
 after one warm-up step that traces); the variants alternate within each of
@@ -105,9 +106,10 @@ def main():
     variants = {"distill": (ROOT, "distill"), "hard": (ROOT, "hard")}
     if args.jit:
         variants["jit"] = (ROOT, "jit")
-    if args.baseline_tree:
-        variants["baseline"] = (os.path.abspath(args.baseline_tree),
-                                "distill")
+    for tree in (args.baseline_tree or "").split(","):
+        if tree:
+            variants[os.path.basename(os.path.abspath(tree))] = (
+                os.path.abspath(tree), "distill")
     settings = [f"--classes={args.classes}",
                 f"--batch_size={args.batch_size}",
                 f"--labeled_share={args.labeled_share}",
