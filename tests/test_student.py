@@ -154,7 +154,11 @@ def test_mixed_precision_keeps_a_float32_finite_loss():
         keras.mixed_precision.set_global_policy("float32")
 
 
-def test_mirrored_strategy_matches_one_device():
+@pytest.mark.parametrize("compiled", [False, True])
+def test_mirrored_strategy_matches_one_device(monkeypatch, compiled):
+    from topk_distill import losses
+
+    monkeypatch.setattr(losses, "XLA_MIN_CLASSES", 0 if compiled else 10**9)
     batches = [_batch([i % N, -1, (i + 1) % N, -1],
                       [[i % N, 3], [1, -1], [2, 0], [4, -1]],
                       [[2.0, 1.0], [0.0, 0.0], [1.0, 0.5], [0.0, 0.0]])
@@ -276,12 +280,18 @@ def _dense_terms(batch, logits, n, temperature, scaling):
                 tf.gather(ids, unlabeled), tf.gather(scores, unlabeled), n))}
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("temperature, scaling, scale", [
     (2.0, "inverse_t", 3.0), (1.0, "t2", 3.0), (4.0, "t2", 1e4)])
-def test_sparse_terms_equal_the_dense_keras_losses(rng, temperature,
+def test_sparse_terms_equal_the_dense_keras_losses(rng, monkeypatch,
+                                                   compiled, temperature,
                                                    scaling, scale):
     # The step gathers K logits per row instead of scattering dense
-    # targets: the same values, to 1e-6 (extreme logits included).
+    # targets: the same values, to 1e-6 (extreme logits included), with
+    # and without XLA (used from losses.XLA_MIN_CLASSES classes on).
+    from topk_distill import losses
+
+    monkeypatch.setattr(losses, "XLA_MIN_CLASSES", 0 if compiled else 10**9)
     n, k, b = 300, 20, 32
     label = np.where(rng.random(b) < 0.6, rng.integers(0, n, b), -1)
     ids = np.stack([rng.choice(n, k, replace=False) for _ in range(b)])

@@ -102,17 +102,24 @@ def row_crossentropies(logits, labels, ids, soft_probabilities,
     >>> [round(float(t[0]), 4) for t in (hard, soft, pseudo)]  # log 4
     [1.3863, 1.3863, 1.3863]
     """
-    return _fused_crossentropies(
-        tf.cast(logits, tf.float32), tf.cast(labels, tf.int32),
-        tf.maximum(tf.cast(ids, tf.int32), 0),
-        tf.cast(soft_probabilities, tf.float32),
-        tf.cast(pseudo_probabilities, tf.float32), float(temperature))
+    logits = tf.cast(logits, tf.float32)
+    fused = (_compiled_crossentropies
+             if (logits.shape[-1] or 0) >= XLA_MIN_CLASSES else
+             _fused_crossentropies)
+    return fused(logits, tf.cast(labels, tf.int32),
+                 tf.maximum(tf.cast(ids, tf.int32), 0),
+                 tf.cast(soft_probabilities, tf.float32),
+                 tf.cast(pseudo_probabilities, tf.float32),
+                 float(temperature))
 
 
-# XLA fuses the [B, N] passes (about 2x faster at N=100,000 on CPU:
-# BENCHMARKS.md); the rest of a step (a string-input student) is not
-# compilable, so only this part is.
-@tf.function(jit_compile=True, reduce_retracing=True)
+# From this many classes on, XLA compiles the fused terms: at N=100,000 a
+# training step takes 0.925x the uncompiled one's time, at N=4,123 1.07x
+# (BENCHMARKS.md, "Throughput at the floor"). The rest of a step (a
+# string-input student) is not compilable, so only this part is.
+XLA_MIN_CLASSES = 20_000
+
+
 def _fused_crossentropies(logits, labels, ids, soft_probabilities,
                           pseudo_probabilities, temperature):
     @tf.custom_gradient
@@ -155,6 +162,10 @@ def _fused_crossentropies(logits, labels, ids, soft_probabilities,
         return (hard, soft, pseudo), grad
 
     return fused(logits)
+
+
+_compiled_crossentropies = tf.function(
+    _fused_crossentropies, jit_compile=True, reduce_retracing=True)
 
 
 @keras.saving.register_keras_serializable(package="topk_distill")
