@@ -15,7 +15,9 @@ teacher in --teachers:
   (`models.make_encoder_teacher`), the kind of teacher the package is for
   (--minilm_examples texts: it runs at about 40 texts/s here).
 
-Alternating A and B in each of --rounds rounds:
+Alternating A and B in each of --rounds rounds, each timing in a fresh
+process (the teacher is built there, untimed; in one process, runs after
+the first could stall by several seconds, either kind):
 
 * A, the bare teacher forward pass: the same tf.data input batches through
   the teacher, outputs discarded;
@@ -137,6 +139,34 @@ def make_teacher(kind, classes, path):
                    "logits", {"kind": "benchmark"})
 
 
+def child(args):
+    """Times one run (bare or preprocess) in this fresh process; prints JSON."""
+    labels = os.path.join(args.work, f"labels{args.classes}.txt")
+    teacher = make_teacher(args.teachers, args.classes, args.input)
+    if args.child == "bare":
+        print(json.dumps({"seconds": bare_forward(teacher, args.input,
+                                                  args.batch_size)}))
+        return
+    seconds, summary = timed_preprocess(
+        teacher, args.input, labels, os.path.join(args.work, "f16"),
+        args.batch_size)
+    print(json.dumps({"seconds": seconds,
+                      "bytes16": summary["teacher_bytes_per_example"]}))
+
+
+def run_child(kind, classes, teacher, path, args):
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), f"--child={kind}",
+         f"--classes={classes}", f"--teachers={teacher}", f"--input={path}",
+         f"--work={args.work}", f"--batch_size={args.batch_size}"],
+        capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classes", default="4123,100000")
@@ -147,7 +177,12 @@ def main():
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--work", default="/tmp/preprocess_bench")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--child", choices=["bare", "full"])
+    parser.add_argument("--input")
     args = parser.parse_args()
+    if args.child:
+        args.classes = int(args.classes)
+        return child(args)
     sys.path.insert(0, HERE)
     import wordnet_accuracy
 
@@ -172,19 +207,15 @@ def main():
                 synthetic_input(path, examples, rng)
             settings = (f"N={classes}|{kind}|examples={examples}|"
                         f"batch={args.batch_size}|{version}")
-            teacher = None
             for r in range(args.rounds):
                 key = f"{settings}|{r}"
                 if key in results or args.report:
                     continue
-                teacher = teacher or make_teacher(kind, classes, path)
-                bare = bare_forward(teacher, path, args.batch_size)
-                full, summary = timed_preprocess(
-                    teacher, path, labels, os.path.join(args.work, "f16"),
-                    args.batch_size)
-                results[key] = {"bare": bare, "full": full,
-                                "bytes16": summary[
-                                    "teacher_bytes_per_example"]}
+                bare = run_child("bare", classes, kind, path, args)
+                full = run_child("full", classes, kind, path, args)
+                results[key] = {"bare": bare["seconds"],
+                                "full": full["seconds"],
+                                "bytes16": full["bytes16"]}
                 with open(cache, "w") as f:
                     json.dump(results, f, indent=1)
             found = [results[f"{settings}|{r}"] for r in range(args.rounds)
@@ -204,8 +235,9 @@ def main():
                   + ("met" if middle <= 1.05 else
                      f"missed by {middle / 1.05 - 1:.1%}") + " (<= 1.05)",
                   flush=True)
-            if first and teacher is not None:
+            if first and not args.report:
                 first = False
+                teacher = make_teacher(kind, classes, path)
                 _, summary32 = timed_preprocess(
                     teacher, path, labels, os.path.join(args.work, "f32"),
                     args.batch_size, score_dtype="float32")

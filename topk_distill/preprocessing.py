@@ -416,6 +416,9 @@ def _teacher_batches(teacher, input_spec, data_dir, label_ids,
                           tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.int64)))
 
+    # Plain tracing: the step has no tensor-dependent Python control flow,
+    # and AutoGraph's conversion of it cost about a second per run.
+    @tf.autograph.experimental.do_not_convert
     def score(rows, wheres, texts, labels):
         return (wheres,) + scoring.score_batch(teacher, texts, labels, plan,
                                                rows)
