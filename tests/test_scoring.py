@@ -1,6 +1,7 @@
 """One batch through the teacher: top-K, tail mass, finiteness, records."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from topk_distill import codec, scoring
@@ -114,3 +115,18 @@ def test_draws_depend_on_the_text_and_seed_not_the_batch(rng):
         np.testing.assert_allclose(row_q[row >= 0] * 20,
                                    np.round(row_q[row >= 0] * 20), atol=1e-5)
         np.testing.assert_allclose(row_q.sum(), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("n, k, block", [(1000, 20, 16), (997, 7, 10),
+                                         (300, 30, 8), (64, 5, 64)])
+def test_blocked_top_k_equals_tf_top_k_ties_included(rng, n, k, block):
+    # Few distinct values: many ties, which must still come out lower id
+    # first, as tf.math.top_k gives them; -inf and a constant row too.
+    x = rng.integers(-3, 4, size=(16, n)).astype(np.float32)
+    x[0] = 1.0
+    x[1, : n // 2] = -np.inf
+    expected = tf.math.top_k(x, k=k)
+    values, ids = scoring.top_k(tf.constant(x), k, block=block,
+                                min_classes=0)
+    np.testing.assert_array_equal(ids, expected.indices)
+    np.testing.assert_array_equal(values, expected.values)

@@ -152,9 +152,14 @@ class RecordSet:
 
     def to_json(self):
         """The metadata as a JSON-ready dict (what `PREFIX.meta.json` holds)."""
-        value = dataclasses.asdict(self)
-        value.pop("prefix"), value.pop("pattern")
+        # Shallow (dataclasses.asdict deep-copies N class names: 0.25 s
+        # at N=100,000).
+        value = {f.name: getattr(self, f.name)
+                 for f in dataclasses.fields(self)
+                 if f.name not in ("prefix", "pattern")}
         value["shards"] = [dataclasses.asdict(s) for s in self.shards]
+        if value["teacher"] is not None:
+            value["teacher"] = dict(value["teacher"])
         for name in ("labels", "command"):
             if value[name] is not None:
                 value[name] = list(value[name])
@@ -328,7 +333,7 @@ def write_json(path, value):
     from tensorflow.io import gfile
 
     with gfile.GFile(path + ".tmp", "w") as f:
-        json.dump(value, f, indent=1)
+        f.write(json.dumps(value, indent=1))  # one write, not one per token
     gfile.rename(path + ".tmp", path, overwrite=True)
 
 
