@@ -16,8 +16,7 @@ teacher in --teachers:
   (--minilm_examples texts: it runs at about 40 texts/s here).
 
 Alternating A and B in each of --rounds rounds, each timing in a fresh
-process (the teacher is built there, untimed; in one process, runs after
-the first could stall by several seconds, either kind):
+process (the teacher is built there, seeded and untimed):
 
 * A, the bare teacher forward pass: the same tf.data input batches through
   the teacher, outputs discarded;
@@ -122,8 +121,13 @@ def float16_effect(prefix16, prefix32):
 
 
 def make_teacher(kind, classes, path):
-    """The benchmark's teacher of N=`classes`: see the module docstring."""
+    """The benchmark's teacher of N=`classes`: see the module docstring;
+    seeded, so that every process builds the same one."""
+    import keras
+
     from topk_distill import models
+
+    keras.utils.set_random_seed(0)
 
     if kind == "reference":
         texts = [line for _, (line, _) in zip(range(5000),
