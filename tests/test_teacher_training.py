@@ -102,18 +102,15 @@ def test_fine_tune_trains_the_top_layers_and_decays_to_zero(all_texts):
 
 def test_fine_tuned_teacher_from_the_command_line(tmp_path, labeled_tsv,
                                                   capsys):
-    from topk_distill.commands import teacher as command
+    from tests.conftest import run_command
 
     folder = tmp_path / "t"
-    command.FLAGS([
-        "teacher", f"--input={labeled_tsv}", f"--output={folder}",
-        f"--encoder={encoder_folder()}", "--epochs=2", "--hidden_units=8",
-        "--sequence_length=16", "--fine_tune", "--fine_tune_epochs=1",
-        f"--validation={labeled_tsv}", "--batch_size=6"])
-    try:
-        command.main([])
-    finally:
-        command.FLAGS.unparse_flags()
+    assert run_command([
+        "topk-distill", "teacher", f"--input={labeled_tsv}",
+        f"--output={folder}", f"--encoder={encoder_folder()}", "--epochs=2",
+        "--hidden_units=8", "--sequence_length=16", "--fine_tune",
+        "--fine_tune_epochs=1", f"--validation={labeled_tsv}",
+        "--batch_size=6"]) == 0
     report = json.load(open(folder / "report.json"))
     assert report["teacher"] == ("encoder fine-tuned (all layers, 1 epochs) "
                                  "+ MLP head (8)")
