@@ -43,19 +43,11 @@ def _write(folder, family, rng):
              p + "embeddings.LayerNorm.bias": w(H),
              p + "pooler.dense.weight": w(H, H), p + "pooler.dense.bias": w(H),
              "classifier.weight": w(N, H), "classifier.bias": w(N)}
-        for i in range(LAYERS):
-            q = f"{p}encoder.layer.{i}."
-            for name, shape in (("attention.self.query", (H, H)),
-                                ("attention.self.key", (H, H)),
-                                ("attention.self.value", (H, H)),
-                                ("attention.output.dense", (H, H)),
-                                ("intermediate.dense", (INNER, H)),
-                                ("output.dense", (H, INNER))):
-                t[q + name + ".weight"] = w(*shape)
-                t[q + name + ".bias"] = w(shape[0])
-            for name in ("attention.output.LayerNorm", "output.LayerNorm"):
-                t[q + name + ".weight"] = 1 + w(H)
-                t[q + name + ".bias"] = w(H)
+        layer = f"{p}encoder.layer."
+        linears = ("attention.self.query", "attention.self.key",
+                   "attention.self.value", "attention.output.dense",
+                   "intermediate.dense", "output.dense")
+        norms = ("attention.output.LayerNorm", "output.LayerNorm")
     else:
         config = dict(model_type="distilbert",
                       architectures=["DistilBertForSequenceClassification"],
@@ -70,19 +62,20 @@ def _write(folder, family, rng):
              p + "embeddings.LayerNorm.bias": w(H),
              "pre_classifier.weight": w(H, H), "pre_classifier.bias": w(H),
              "classifier.weight": w(N, H), "classifier.bias": w(N)}
-        for i in range(LAYERS):
-            q = f"{p}transformer.layer.{i}."
-            for name, shape in (("attention.q_lin", (H, H)),
-                                ("attention.k_lin", (H, H)),
-                                ("attention.v_lin", (H, H)),
-                                ("attention.out_lin", (H, H)),
-                                ("ffn.lin1", (INNER, H)),
-                                ("ffn.lin2", (H, INNER))):
-                t[q + name + ".weight"] = w(*shape)
-                t[q + name + ".bias"] = w(shape[0])
-            for name in ("sa_layer_norm", "output_layer_norm"):
-                t[q + name + ".weight"] = 1 + w(H)
-                t[q + name + ".bias"] = w(H)
+        layer = f"{p}transformer.layer."
+        linears = ("attention.q_lin", "attention.k_lin", "attention.v_lin",
+                   "attention.out_lin", "ffn.lin1", "ffn.lin2")
+        norms = ("sa_layer_norm", "output_layer_norm")
+    # Both families' blocks: Q, K, V, attention output, FFN in and out
+    # (PyTorch [out, in] weights), then two layer norms.
+    shapes = [(H, H)] * 4 + [(INNER, H), (H, INNER)]
+    for i in range(LAYERS):
+        for name, shape in zip(linears, shapes):
+            t[f"{layer}{i}.{name}.weight"] = w(*shape)
+            t[f"{layer}{i}.{name}.bias"] = w(shape[0])
+        for name in norms:
+            t[f"{layer}{i}.{name}.weight"] = 1 + w(H)
+            t[f"{layer}{i}.{name}.bias"] = w(H)
     (folder / "config.json").write_text(json.dumps(config))
     save_file(t, str(folder / "model.safetensors"))
     return t
