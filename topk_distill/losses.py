@@ -115,8 +115,8 @@ def row_crossentropies(logits, labels, ids, soft_probabilities,
 
 # From this many classes on, XLA compiles the fused terms: at N=100,000 a
 # training step takes 0.925x the uncompiled one's time, at N=4,123 1.07x
-# (BENCHMARKS.md, "Throughput at the floor"). The rest of a step (a
-# string-input student) is not compilable, so only this part is.
+# (BENCHMARKS.md, "One training step, before and after"). The rest of a
+# step (a string-input student) is not compilable, so only this part is.
 XLA_MIN_CLASSES = 20_000
 
 

@@ -254,7 +254,7 @@ def set_encoder_trainable(teacher, layers=0):
 
 
 def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
-               learning_rate=1e-2, seed=0, verbose=0, hidden_units=0):
+               learning_rate=None, seed=0, verbose=0, hidden_units=0):
     """Trains a classification head on fixed sentence embeddings.
 
     Args:
@@ -262,7 +262,9 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
             layer outputs.
         labels: int [M] class ids.
         num_classes: N.
-        epochs, batch_size, learning_rate: Adam training settings.
+        epochs, batch_size: training settings.
+        learning_rate: Adam's; `None`: 1e-2 for a linear head, 1e-3 for an
+            MLP head.
         seed: random seed.
         verbose: Keras verbosity.
         hidden_units: the head's shape, as `make_head`.
@@ -281,6 +283,8 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
     keras.utils.set_random_seed(seed)
     head = make_head(num_classes, hidden_units)
     model = keras.Sequential([keras.Input((embeddings.shape[1],)), head])
+    if learning_rate is None:
+        learning_rate = 1e-3 if hidden_units else 1e-2
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(
                       from_logits=True))

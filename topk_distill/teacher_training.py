@@ -244,8 +244,6 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
         vectors = embed.predict(texts, batch_size=batch_size, verbose=verbose)
     settings = dict(epochs=epochs, seed=seed, hidden_units=hidden_units,
                     verbose=1 if verbose == "auto" else verbose)
-    if hidden_units:
-        settings["learning_rate"] = 1e-3
     fit = held_out["fit"] if held_out else np.arange(len(texts))
 
     def trained_head(rows):
