@@ -66,11 +66,11 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
     ```
     """
     if teacher_path.endswith(".npy") or input_path.startswith(
-            inputs.TFDS_PREFIX):
-        raise ValueError("the Beam pipeline reads .tsv/.jsonl files and runs "
-                         "a model teacher (.keras or SavedModel); for .npy "
-                         "scores or tfds: inputs use the local tool (no "
-                         "--runner)")
+            inputs.TFDS_PREFIX) or os.path.isdir(input_path):
+        raise ValueError("the Beam pipeline reads text .tsv/.jsonl files and "
+                         "runs a model teacher (.keras or SavedModel); for "
+                         ".npy scores, tfds: inputs or image folders use the "
+                         "local tool (no --runner)")
     teacher_args = (teacher_path, teacher_outputs, teacher_signature,
                     teacher_output_key)
     model = teacher.load_teacher(*teacher_args)
@@ -123,6 +123,10 @@ def _parse(line, path, label_ids, skip_unknown_labels):
         return
     where = f"line {line[:40]!r}"
     text, label = inputs.parse_line(line, path, where)
+    if not isinstance(text, str):
+        raise inputs.InputError(f"{path}: {where}: a feature vector; the "
+                                "Beam pipeline writes text records (use the "
+                                "local tool, no --runner)")
     label = inputs.label_id(label, label_ids, f"{path}: {where}",
                             skip_unknown_labels)
     if label is None:

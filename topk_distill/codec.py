@@ -11,15 +11,16 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import message
 
-from topk_distill import packing
+from topk_distill import input_kinds, packing
 from topk_distill.records import RecordFormatError
 
 
-def serialize_batch(text, label, ids, scores, record_set, tail_mass=None):
+def serialize_batch(inputs, label, ids, scores, record_set, tail_mass=None):
     """Serializes a batch of records, in the graph (runs inside tf.data).
 
     Args:
-        text: string tensor [B].
+        inputs: the examples' inputs, of the set's `input_kind`: string [B]
+            (text or encoded images) or float [B, D] (features).
         label: int64 tensor [B]: true class ids, -1 when unlabeled.
         ids: int tensor [B, W] of class ids (-1 pads a record with fewer),
             or `None` for dense records (scores of all N classes in class
@@ -72,8 +73,11 @@ def serialize_batch(text, label, ids, scores, record_set, tail_mass=None):
         teacher.append(_entry("tail_mass", _feature(
             "float_list", "FloatList",
             tf.cast(tail_mass, tf.float32)[:, None])))
-    entries = [_entry("text", _feature("bytes_list", "BytesList",
-                                       text[:, None])),
+    kind = record_set.input_kind
+    entries = [_entry(kind, _feature(
+                   "float_list", "FloatList", tf.cast(inputs, tf.float32))
+                   if kind == "features" else _feature(
+                   "bytes_list", "BytesList", inputs[:, None])),
                _entry("label", _feature("int64_list", "Int64List",
                                         tf.cast(label, tf.int64)[:, None]))]
     features = _message("tensorflow.Features",
@@ -91,7 +95,8 @@ def parse_batch(serialized, record_set):
 
     Returns:
         `{"text": string[B], "label": int64[B], "topk_ids": int64[B, K],
-        "topk_scores": float32[B, K]}` (ids -1 and scores 0 where a record
+        "topk_scores": float32[B, K]}` (the input under its kind's name:
+        `"image"`: string[B], `"features"`: float32[B, D]) (ids -1 and scores 0 where a record
         stores fewer than K classes), plus `"tail_mass": float32[B]` when
         the set was written with a tail temperature. `"q8"` sets give their
         ids ascending and their logits relative to the example's largest
@@ -110,7 +115,8 @@ def parse_batch(serialized, record_set):
     """
     k, dense = record_set.top_k, record_set.dense
     dtype = record_set.score_dtype
-    spec = {"text": tf.io.FixedLenFeature([], tf.string),
+    spec = {record_set.input_kind: input_kinds.feature_spec(
+                record_set.input_kind, record_set.feature_dim),
             "label": tf.io.FixedLenFeature([], tf.int64)}
     if dtype == "q8":
         spec["t"] = tf.io.FixedLenFeature([], tf.string)
@@ -264,12 +270,13 @@ def _assert_distinct_ids(batch):
     """Refuses a record whose topk_ids repeat a class (no top-K does);
     -1 (padding) may repeat."""
     ids = tf.sort(batch["topk_ids"], axis=1)
+    kind, inputs = input_kinds.batch_input(batch)
     repeated = tf.reduce_any((ids[:, 1:] == ids[:, :-1]) & (ids[:, 1:] >= 0),
                              axis=1)
     tf.debugging.Assert(
         tf.logical_not(tf.reduce_any(repeated)),
         ["a record has duplicate topk_ids; expected K distinct class ids. "
-         "Its text:", tf.boolean_mask(batch["text"], repeated)[:1]])
+         f"Its {kind}:", tf.boolean_mask(inputs, repeated)[:1]])
 
 
 def _packed_targets(ids, scores, record_set):

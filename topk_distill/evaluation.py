@@ -9,7 +9,6 @@ import statistics
 import time
 
 import numpy as np
-import tensorflow as tf
 
 from topk_distill import export, serving
 
@@ -76,11 +75,11 @@ def macro_precision_at_1(top_ids, labels):
 
 def latency_ms(predict_fn, texts, repeats=200):
     """p50 and p99 latency, in ms, of single-example calls."""
-    predict_fn(text=tf.constant(texts[:1]))
+    serving.call(predict_fn, texts[:1])
     times = []
     for i in range(repeats):
         start = time.perf_counter()
-        predict_fn(text=tf.constant([texts[i % len(texts)]]))
+        serving.call(predict_fn, [texts[i % len(texts)]])
         times.append((time.perf_counter() - start) * 1e3)
     quantiles = statistics.quantiles(times, n=100)
     return quantiles[49], quantiles[98]
@@ -89,10 +88,10 @@ def latency_ms(predict_fn, texts, repeats=200):
 def throughput(predict_fn, texts, batch_size=256, batches=20):
     """Examples per second at `batch_size`, over up to `batches` batches."""
     batch = [texts[i % len(texts)] for i in range(batch_size)]
-    predict_fn(text=tf.constant(batch))
+    serving.call(predict_fn, batch)
     start = time.perf_counter()
     for _ in range(batches):
-        predict_fn(text=tf.constant(batch))
+        serving.call(predict_fn, batch)
     return batch_size * batches / (time.perf_counter() - start)
 
 

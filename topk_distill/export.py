@@ -13,6 +13,13 @@ The SavedModel answers with the top-n labels of its class probabilities
 * `logits`: `text` [B] -> `logits` float32 [B, N] (so an exported model can
   serve as a teacher: `preprocess --teacher_signature=logits`).
 
+That is a text model's; the input follows the model's kind
+(`input_kinds`): an image model's signatures take `image_bytes`, the
+encoded files' bytes as string [B] (over TF Serving's REST API:
+`{"instances": [{"b64": "..."}]}`), and its Classify examples hold them in
+an `image` bytes feature; a features model's take `features` float32
+[B, D], in a `features` float feature for Classify.
+
 It loads with TensorFlow alone (`tf.saved_model.load`), no import of this
 package.
 """
@@ -24,42 +31,63 @@ import keras
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from topk_distill import input_kinds
+
 CLASSIFY_METHOD = "tensorflow/serving/classify"
-_TEXT = tf.TensorSpec([None], tf.string, name="text")
 _EXAMPLES = tf.TensorSpec([None], tf.string, name="inputs")
 
 
 class _Served(tf.Module):
-    """The served functions around a Keras classifier (string [B] -> logits)."""
+    """The served functions around a Keras classifier (inputs -> logits)."""
 
     def __init__(self, model, labels, top_n):
         super().__init__()
         self.model = model
+        # Every state the model reads, as plain tf.Variables, so that the
+        # SavedModel reaches them all (e.g. a random augmentation layer's
+        # seed, which Keras keeps outside the layer's weights).
+        self.model_state = [getattr(v, "value", v) for v in model.variables]
         self.labels = tf.constant(labels)
         self.top_n = min(top_n, len(labels))
+        self.kind, self.feature_dim = _kind(model)
+        spec = input_kinds.tensor_spec(self.kind, self.feature_dim)
+        self.logits = tf.function(self._logits, input_signature=[spec])
+        self.probabilities = tf.function(self._probabilities,
+                                         input_signature=[spec])
+        self.predict = tf.function(self._predict, input_signature=[spec])
+        self.classify = tf.function(self._classify,
+                                    input_signature=[_EXAMPLES])
 
-    @tf.function(input_signature=[_TEXT])
-    def logits(self, text):
-        return {"logits": tf.cast(self.model(text, training=False),
+    def _logits(self, inputs):
+        return {"logits": tf.cast(self.model(inputs, training=False),
                                   tf.float32)}
 
-    @tf.function(input_signature=[_TEXT])
-    def probabilities(self, text):
-        return {"probabilities": tf.nn.softmax(self.logits(text)["logits"])}
+    def _probabilities(self, inputs):
+        return {"probabilities": tf.nn.softmax(
+            self._logits(inputs)["logits"])}
 
-    @tf.function(input_signature=[_TEXT])
-    def predict(self, text):
-        scores, ids = tf.math.top_k(self.probabilities(text)["probabilities"],
-                                    k=self.top_n)
+    def _predict(self, inputs):
+        scores, ids = tf.math.top_k(
+            self._probabilities(inputs)["probabilities"], k=self.top_n)
         return {"top_ids": ids, "top_labels": tf.gather(self.labels, ids),
                 "top_scores": scores}
 
-    @tf.function(input_signature=[_EXAMPLES])
-    def classify(self, inputs):
-        text = tf.io.parse_example(inputs, {"text": tf.io.FixedLenFeature(
-            [], tf.string, default_value="")})["text"]
-        answer = self.predict(text)
+    def _classify(self, inputs):
+        spec = input_kinds.feature_spec(self.kind, self.feature_dim)
+        if self.kind != "features":
+            spec = tf.io.FixedLenFeature([], tf.string, default_value="")
+        parsed = tf.io.parse_example(inputs, {self.kind: spec})[self.kind]
+        answer = self._predict(parsed)
         return {"classes": answer["top_labels"], "scores": answer["top_scores"]}
+
+
+def _kind(model):
+    """A Keras model's input kind; text for a model without symbolic
+    inputs (a subclassed one), as before kinds existed."""
+    try:
+        return input_kinds.model_kind(model)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return "text", None
 
 
 def export_saved_model(model, path, labels, top_n=5):
@@ -67,7 +95,8 @@ def export_saved_model(model, path, labels, top_n=5):
     signatures.
 
     Args:
-        model: a Keras model mapping a string tensor [B] to logits [B, N].
+        model: a Keras model mapping a string tensor [B] (texts or encoded
+            images) or float [B, D] to logits [B, N].
         path: output folder.
         labels: the N class names, in id order (also written to
             `PATH/labels.txt`).
@@ -117,7 +146,7 @@ def _set_method_name(path, signature, method_name):
 def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
     """Converts a classifier to TFLite, answering top-n ids and scores.
 
-    Two variants:
+    Two variants for a text model:
 
     * `token_ids=False`: takes the raw text (string [1]); the model's text
       preprocessing (TextVectorization: lowercasing, regex punctuation
@@ -128,6 +157,13 @@ def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
     * `token_ids=True`: takes token ids (int64 [1, L], the output of the
       model's `TextVectorization` layer, whose vocabulary is written beside
       the file as `PATH.vocab.txt`) and runs with builtin ops only.
+
+    An image model's are alike: `token_ids=False` takes the encoded image
+    (string [1], named `image_bytes`; decoding needs the Flex delegate),
+    `token_ids=True` the decoded pixels (float32 [1, size, size, channels]
+    in [0, 1], named `pixels`: the output of its `ImageDecoder`), with
+    builtin ops only. A features model takes float32 [1, D] (builtin ops)
+    either way.
 
     Args:
         model: a Keras model mapping a string tensor [B] to logits [B, N];
@@ -150,14 +186,21 @@ def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
     runner(token_ids=token_ids)  # {"top_ids": ..., "top_scores": ...}
     ```
     """
-    if token_ids:
+    kind, feature_dim = _kind(model)
+    builtin = token_ids or kind == "features"
+    if token_ids and kind == "image":
+        model = _after_decoding(model)
+        spec = tf.TensorSpec([1] + list(model.inputs[0].shape[1:]),
+                             tf.float32, name="pixels")
+    elif token_ids and kind == "text":
         model, vocabulary = _after_vectorization(model)
         with open(path + ".vocab.txt", "w", encoding="utf-8") as f:
             f.writelines(token + "\n" for token in vocabulary)
         spec = tf.TensorSpec([1, model.inputs[0].shape[1]], tf.int64,
                              name="token_ids")
     else:
-        spec = tf.TensorSpec([1], tf.string, name="text")
+        spec = input_kinds.tensor_spec(kind, feature_dim)
+        spec = tf.TensorSpec([1] + spec.shape[1:], spec.dtype, spec.name)
     top_n = min(top_n, model.outputs[0].shape[-1])
 
     def answer(inputs):
@@ -177,13 +220,26 @@ def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if quantize:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if not token_ids:
+        if not builtin:
             converter.target_spec.supported_ops.append(
                 tf.lite.OpsSet.SELECT_TF_OPS)
         flatbuffer = converter.convert()
     with open(path, "wb") as f:
         f.write(flatbuffer)
     return path
+
+
+def _after_decoding(model):
+    """An image model without its `ImageDecoder`: pixels in."""
+    from topk_distill import models
+
+    layers = [layer for layer in model.layers
+              if isinstance(layer, models.ImageDecoder)]
+    if len(layers) != 1:
+        raise ValueError(f"{model.name}: the pixels variant needs a "
+                         "functional model with one ImageDecoder layer; "
+                         f"found {len(layers)}")
+    return keras.Model(layers[0].output, model.outputs)
 
 
 def _after_vectorization(model):

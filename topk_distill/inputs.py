@@ -1,13 +1,22 @@
-"""Text inputs: TSV, JSONL and TensorFlow Datasets, and the label vocabulary.
+"""Inputs: TSV, JSONL, image folders and TensorFlow Datasets; the labels.
 
-Every later step sees an input as a stream of `(text, label_name)` pairs read
-one at a time, so no input is ever held in memory whole. Three spellings:
+Every later step sees an input as a stream of `(input, label_name)` pairs
+read one at a time, so no input is ever held in memory whole. The input is
+a `str` (text), `bytes` (an encoded image) or a list of floats (a feature
+vector): its kind (`input_kinds`) is what `describe` finds. Four spellings:
 
 * `path.tsv` (or any other name): `text<TAB>label` per line; an unlabeled
   file may carry the text column only.
-* `path.jsonl` / `path.json`: one `{"text": ..., "label": ...}` object a line.
+* `path.jsonl` / `path.json`: one `{"text": ..., "label": ...}` object a
+  line, or `{"features": [float, ...], "label": ...}` (every vector as
+  long as the first).
+* a folder of images: class subfolders holding PNG, JPEG, GIF or BMP files
+  (the `keras.utils.image_dataset_from_directory` convention: the
+  subfolder's name is the label), or, unlabeled, the image files alone.
+  Every file must be an image that decodes.
 * `tfds:NAME[:SPLIT]`: a TensorFlow Datasets split (default `train`), read
-  from `data_dir` (prepared offline copies work; see `tfds build`).
+  from `data_dir` (prepared offline copies work; see `tfds build`): its
+  text feature, or its image feature (as PNG bytes).
 
 The label vocabulary is `labels.txt`: one class name per line, the line
 number (from 0) is the class id.
@@ -15,6 +24,9 @@ number (from 0) is the class id.
 
 import hashlib
 import json
+import os
+
+from topk_distill import input_kinds
 
 TFDS_PREFIX = "tfds:"
 
@@ -45,13 +57,98 @@ def iter_examples(spec, data_dir=None):
 
 
 def iter_located(spec, data_dir=None):
-    """Yields `(where, text, label_name)`: `iter_examples` with each
-    example's place for error messages (`FILE:LINE`, or `tfds:NAME:SPLIT
-    example N`)."""
+    """Yields `(where, input, label_name)`: `iter_examples` with each
+    example's place for error messages (`FILE:LINE`, an image's path, or
+    `tfds:NAME:SPLIT example N`)."""
     if spec.startswith(TFDS_PREFIX):
         return _iter_tfds(spec, data_dir)
-    return ((f"{spec}:{number}",) + parse_line(line, spec, number)
-            for number, line in _lines(spec))
+    if os.path.isdir(spec):
+        return _iter_image_folder(spec)
+    return _same_length(((f"{spec}:{number}",) + parse_line(
+        line, spec, number) for number, line in _lines(spec)))
+
+
+def describe(spec, data_dir=None):
+    """The kind of an input's examples, from its first one.
+
+    Returns:
+        `(input_kind, feature_dim or None)`; `("text", None)` for an
+        input with no example (refused later for having none).
+
+    Example:
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "train.jsonl")
+    >>> _ = open(path, "w").write('{"features": [0.5, 2], "label": "a"}\\n')
+    >>> describe(path)
+    ('features', 2)
+    """
+    for _, value, _ in iter_located(spec, data_dir):
+        return kind_of(value)
+    return "text", None
+
+
+def kind_of(value):
+    """`(input_kind, feature_dim or None)` of one example's input."""
+    if isinstance(value, str):
+        return "text", None
+    if isinstance(value, bytes):
+        return "image", None
+    return "features", len(value)
+
+
+def _same_length(located):
+    """Refuses feature vectors of another length than the first's."""
+    dim = None
+    for where, value, label in located:
+        if isinstance(value, list):
+            dim = dim or len(value)
+            if len(value) != dim:
+                raise InputError(f"{where}: {len(value)} features; expected "
+                                 f"{dim} (as the first example)")
+        yield where, value, label
+
+
+def _iter_image_folder(folder):
+    """A folder of class subfolders of images, or (unlabeled) of images."""
+    entries = sorted(e for e in os.listdir(folder) if not e.startswith("."))
+    classes = [e for e in entries if os.path.isdir(os.path.join(folder, e))]
+    if not classes:
+        for name in entries:
+            path = os.path.join(folder, name)
+            yield path, read_image(path), None
+        return
+    loose = [e for e in entries if e not in classes]
+    if loose:
+        raise InputError(f"{os.path.join(folder, loose[0])}: a file beside "
+                         "the class subfolders; expected every image in a "
+                         "subfolder named for its class")
+    for label in classes:
+        for root, dirs, files in os.walk(os.path.join(folder, label)):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(f for f in files if not f.startswith(".")):
+                path = os.path.join(root, name)
+                yield path, read_image(path), label
+
+
+def read_image(path):
+    """An image file's bytes, once they are known to decode."""
+    import tensorflow as tf
+
+    if not path.lower().endswith(input_kinds.IMAGE_EXTENSIONS):
+        raise InputError(f"{path}: not an image file; expected one of "
+                         f"{', '.join(input_kinds.IMAGE_EXTENSIONS)} in an "
+                         "image folder")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        tf.io.decode_image(data, channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, ValueError) as e:
+        problem = str(e).strip().splitlines()[0][:120] if str(e).strip() \
+            else type(e).__name__
+        raise InputError(f"{path}: the image does not decode ({problem}); "
+                         "expected a whole PNG, JPEG, GIF or BMP file"
+                         ) from None
+    return data
 
 
 def _lines(path):
@@ -84,6 +181,8 @@ def parse_line(line, path, number):
     """
     if path.endswith((".jsonl", ".json")):
         return _parse_jsonl(line, path, number)
+    if os.path.isdir(path):
+        raise InputError(f"{path}: a folder of images has no lines")
     columns = line.split("\t")
     if len(columns) > 2:
         raise InputError(
@@ -99,13 +198,21 @@ def _parse_jsonl(line, path, number):
     except json.JSONDecodeError as e:
         raise InputError(f"{path}:{number}: not valid JSON ({e.msg}); "
                          'expected {"text": ..., "label": ...}') from None
+    label = None if not isinstance(record, dict) or record.get(
+        "label") is None else str(record["label"])
+    if isinstance(record, dict) and "features" in record:
+        values = record["features"]
+        if not (isinstance(values, list) and values and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool)
+                for v in values)):
+            raise InputError(f"{path}:{number}: \"features\" is not a "
+                             "non-empty list of numbers")
+        return [float(v) for v in values], label
     if not isinstance(record, dict) or not isinstance(
             record.get("text"), str):
         raise InputError(f"{path}:{number}: expected an object with a "
-                         'string "text" field')
-    label = record.get("label")
-    return _checked_text(record["text"], path, number), (
-        None if label is None else str(label))
+                         'string "text" field (or a "features" list)')
+    return _checked_text(record["text"], path, number), label
 
 
 def _checked_text(text, path, number):
@@ -128,28 +235,34 @@ def _tfds_builder(spec, data_dir):
 def _iter_tfds(spec, data_dir):
     import tensorflow_datasets as tfds
 
+    import tensorflow as tf
+
     builder, split = _tfds_builder(spec, data_dir)
     features = builder.info.features
-    text_key = _tfds_text_key(spec, features)
+    key, is_image = _tfds_input_key(spec, features)
     label = features["label"] if "label" in features else None
     name = f"{TFDS_PREFIX}{builder.name}:{split}"
     for number, example in enumerate(
             tfds.as_numpy(builder.as_dataset(split=split)), start=1):
-        text = example[text_key].decode("utf-8")
-        yield (f"{name} example {number}", text,
+        value = (tf.io.encode_png(example[key]).numpy() if is_image else
+                 example[key].decode("utf-8"))
+        yield (f"{name} example {number}", value,
                None if label is None else label.int2str(example["label"]))
 
 
-def _tfds_text_key(spec, features):
+def _tfds_input_key(spec, features):
+    """The feature a TFDS dataset's input is: `(key, is an image)`."""
     import tensorflow_datasets as tfds
 
     if "text" in features:
-        return "text"
-    keys = [k for k, v in features.items() if isinstance(v, tfds.features.Text)]
-    if len(keys) != 1:
-        raise InputError(f"{spec}: cannot tell the text feature among "
-                         f"{sorted(features)}; expected one named 'text'")
-    return keys[0]
+        return "text", False
+    for kind in (tfds.features.Text, tfds.features.Image):
+        keys = [k for k, v in features.items() if isinstance(v, kind)]
+        if len(keys) == 1:
+            return keys[0], kind is tfds.features.Image
+    raise InputError(f"{spec}: cannot tell the input among "
+                     f"{sorted(features)}; expected one text feature (or "
+                     "one named 'text') or one image feature")
 
 
 def build_labels(spec, data_dir=None):
@@ -239,7 +352,8 @@ def read_labeled(spec, names, data_dir=None):
         data_dir: TFDS data directory.
 
     Returns:
-        `(texts, ids)`: lists of str and int.
+        `(inputs, ids)`: lists of inputs (str, bytes or float lists) and
+        int.
 
     Raises:
         InputError: naming the first example whose label is missing or not

@@ -1,7 +1,10 @@
-"""Reference text models: a larger teacher and a small, fast student.
+"""Reference models: a larger teacher and a small, fast student per input.
 
-Both take a batch of raw strings (text preprocessing lives inside the model,
-so a saved model classifies raw text) and return [B, N] logits.
+Text models take a batch of raw strings (text preprocessing lives inside
+the model, so a saved model classifies raw text); image models take the
+encoded image files' bytes (decoded inside, by `ImageDecoder`); feature
+models take float32 [B, D]. All return [B, N] logits. `reference_teacher`
+and `reference_student` pick the pair for an input kind (`input_kinds`).
 """
 
 import keras
@@ -341,3 +344,177 @@ def cross_fit_logits(embeddings, labels, num_classes, folds=5, seed=0,
         logits[fold == k] = keras.ops.convert_to_numpy(
             head(embeddings[fold == k]))
     return logits
+
+
+@keras.saving.register_keras_serializable(package="topk_distill")
+class ImageDecoder(keras.layers.Layer):
+    """Encoded images (PNG, JPEG, GIF, BMP bytes) [B] -> float32 pixels in
+    [0, 1], [B, size, size, channels], resized (bilinear) as they come.
+
+    Inside the model, so a saved model classifies the image files' bytes.
+
+    Args:
+        size: the side of the decoded square images.
+        channels: 3 (RGB) or 1 (grey).
+
+    Example:
+    >>> import tensorflow as tf
+    >>> png = tf.io.encode_png(tf.zeros([5, 7, 3], tf.uint8))
+    >>> ImageDecoder(size=4)(tf.stack([png, png])).shape
+    TensorShape([2, 4, 4, 3])
+    """
+
+    def __init__(self, size=32, channels=3, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+        self.channels = channels
+
+    def call(self, images):
+        import tensorflow as tf
+
+        shape = [self.size, self.size, self.channels]
+
+        def decode(data):
+            image = tf.io.decode_image(data, channels=self.channels,
+                                       expand_animations=False)
+            image = tf.image.resize(tf.cast(image, tf.float32), shape[:2])
+            return tf.ensure_shape(image / 255.0, shape)
+
+        return tf.map_fn(decode, images, fn_output_signature=tf.TensorSpec(
+            shape, tf.float32))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, self.channels)
+
+    def get_config(self):
+        return dict(super().get_config(), size=self.size,
+                    channels=self.channels)
+
+
+def make_image_student(num_classes, image_size=32, channels=3,
+                       filters=(16, 32)):
+    """Builds the reference image student: a small convolutional network.
+
+    Encoded image bytes -> `ImageDecoder` -> per width in `filters`: a 3x3
+    convolution (ReLU) and 2x2 max-pooling -> global average pooling ->
+    a linear layer.
+
+    Args:
+        num_classes: N.
+        image_size: the side images are resized to.
+        channels: 3 (RGB) or 1.
+        filters: the convolutions' widths.
+
+    Returns:
+        An uncompiled `keras.Model` mapping string[B] (image bytes) to
+        logits[B, N]; its input is named `image`.
+
+    Example:
+    >>> import tensorflow as tf
+    >>> student = make_image_student(num_classes=5, image_size=8)
+    >>> png = tf.io.encode_png(tf.zeros([8, 8, 3], tf.uint8))
+    >>> student(tf.stack([png])).shape
+    TensorShape([1, 5])
+    """
+    image = keras.Input(shape=(), dtype="string", name="image")
+    x = ImageDecoder(image_size, channels)(image)
+    for width in filters:
+        x = keras.layers.Conv2D(width, 3, padding="same",
+                                activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(image, logits, name="image_student")
+
+
+def make_image_teacher(num_classes, image_size=32, channels=3,
+                       widths=(32, 64, 128), dropout=0.3, shift=0.1):
+    """Builds the reference image teacher: a wider, deeper network.
+
+    Encoded image bytes -> `ImageDecoder` -> random shifts while training
+    (by up to `shift` of the side) -> per width in `widths`: two 3x3
+    convolutions with batch normalisation (ReLU) and 2x2 max-pooling ->
+    global average pooling -> dropout -> a linear layer.
+
+    Args:
+        num_classes: N.
+        image_size: the side images are resized to.
+        channels: 3 (RGB) or 1.
+        widths: the blocks' convolution widths.
+        dropout: before the last layer.
+        shift: the training-time translation, as a fraction of the side.
+
+    Returns:
+        An uncompiled `keras.Model` mapping string[B] (image bytes) to
+        logits[B, N]; its input is named `image`.
+    """
+    image = keras.Input(shape=(), dtype="string", name="image")
+    x = ImageDecoder(image_size, channels)(image)
+    if shift:
+        x = keras.layers.RandomTranslation(shift, shift,
+                                           fill_mode="nearest")(x)
+    for width in widths:
+        for _ in range(2):
+            x = keras.layers.Conv2D(width, 3, padding="same",
+                                    use_bias=False)(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.Activation("relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(dropout)(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(image, logits, name="image_teacher")
+
+
+def make_features_model(num_classes, feature_dim, hidden_units=0,
+                        dropout=0.3):
+    """Builds a model on feature vectors: linear, or one hidden layer.
+
+    The reference features student is linear (`hidden_units=0`); the
+    reference features teacher has 512 hidden units (ReLU) and dropout.
+
+    Args:
+        num_classes: N.
+        feature_dim: D.
+        hidden_units: 0 for a linear model, else the hidden layer's width.
+        dropout: after the hidden layer.
+
+    Returns:
+        An uncompiled `keras.Model` mapping float32[B, D] (input named
+        `features`) to logits[B, N].
+
+    Example:
+    >>> import numpy as np
+    >>> make_features_model(3, feature_dim=4)(np.ones([2, 4])).shape
+    TensorShape([2, 3])
+    """
+    features = keras.Input(shape=(feature_dim,), name="features")
+    x = features
+    if hidden_units:
+        x = keras.layers.Dense(hidden_units, activation="relu")(x)
+        x = keras.layers.Dropout(dropout)(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(features, logits, name="features_model")
+
+
+def reference_teacher(kind, examples, num_classes, feature_dim=None):
+    """The reference teacher for an input kind (`input_kinds`): `make_teacher`
+    fitted on `examples` (text), `make_image_teacher` or a features MLP."""
+    if kind == "image":
+        return make_image_teacher(num_classes)
+    if kind == "features":
+        return make_features_model(num_classes, feature_dim,
+                                   hidden_units=512)
+    return make_teacher(examples, num_classes)
+
+
+def reference_student(kind, examples, num_classes, feature_dim=None,
+                      **text_options):
+    """The reference student for an input kind: `make_student` fitted on
+    `examples` with `text_options` (text), `make_image_student` or a linear
+    model on the features."""
+    if kind == "image":
+        return make_image_student(num_classes)
+    if kind == "features":
+        return make_features_model(num_classes, feature_dim)
+    return make_student(examples, num_classes, **text_options)

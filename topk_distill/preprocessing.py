@@ -1,6 +1,6 @@
-"""Run a teacher once over a text set and keep its top-K scores as records.
+"""Run a teacher once over an input and keep its top-K scores as records.
 
-text -> teacher -> top-K (class id, score) pairs -> sharded TFRecords plus
+text (or images, or feature vectors: `input_kinds`) -> teacher -> top-K (class id, score) pairs -> sharded TFRecords plus
 metadata. A labeled set keeps the K best scores (default raw logits); an
 unlabeled set keeps the H best (default softmax probabilities; H=1 makes the
 top class a pseudo label). The teacher runs in batches inside a tf.data
@@ -17,7 +17,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import inputs, packing, records, scoring, shards
+from topk_distill import (input_kinds, inputs, packing, records, scoring,
+                          shards)
 
 
 def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
@@ -30,7 +31,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
 
     Args:
         teacher: a `topk_distill.Teacher` (see `load_teacher`).
-        input_spec: `.tsv`, `.jsonl` or `tfds:NAME[:SPLIT]`.
+        input_spec: `.tsv`, `.jsonl`, a folder of images or
+            `tfds:NAME[:SPLIT]`; what its examples are (text, images,
+            feature vectors) becomes the set's `input_kind`.
         labels_path: `labels.txt`; its line count must equal the teacher's
             N. `None` takes the teacher's own (`teacher.labels_path`).
         output_prefix: records go to `PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]`,
@@ -98,12 +101,14 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                                      "records/train", top_k=20)
     ```
     """
+    input_kind, feature_dim = inputs.describe(input_spec, data_dir)
     plan = plan_record_set(
         teacher, labels_path, input_spec, unlabeled=unlabeled, top_k=top_k,
         scores=scores, score_dtype=score_dtype, compression=compression,
         num_shards=num_shards, tail_temperature=tail_temperature,
         targets=targets, samples=samples,
-        sampling_temperature=sampling_temperature, seed=seed)
+        sampling_temperature=sampling_temperature, seed=seed,
+        input_kind=input_kind, feature_dim=feature_dim)
     label_ids = class_ids(plan)
     num_rows, num_examples = _check_input(input_spec, data_dir, label_ids,
                                           skip_unknown_labels)
@@ -148,11 +153,12 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
                     top_k=20, scores=None, score_dtype="float16",
                     compression="none", num_shards=8, tail_temperature=None,
                     targets="topk", samples=None, sampling_temperature=1.0,
-                    seed=0):
+                    seed=0, input_kind="text", feature_dim=None):
     """Checks a run's settings against its teacher and labels; returns the
     `RecordSet` it will write (before its examples are counted).
 
-    Args: as in `preprocess` (`labels_path` `None`: the teacher's own).
+    Args: as in `preprocess` (`labels_path` `None`: the teacher's own),
+        and the input's kind and feature length (`inputs.describe`).
 
     Raises:
         ValueError: naming a setting that cannot make a record set.
@@ -163,6 +169,16 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
                          "labels.txt beside it; pass --labels")
     names = inputs.read_labels(labels_path)
     num_classes = len(names)
+    expected = getattr(teacher, "input_kind", None)
+    if expected and expected[0] != input_kind:
+        raise ValueError(f"--teacher={teacher.identity.get('path')} takes "
+                         f"{expected[0]} inputs, but {input_spec} holds "
+                         f"{input_kind} inputs; expected a teacher made for "
+                         f"{input_kind}")
+    if expected and expected[1] != feature_dim:
+        raise ValueError(f"--teacher={teacher.identity.get('path')} takes "
+                         f"feature vectors of length {expected[1]}, but "
+                         f"{input_spec} holds length {feature_dim}")
     if teacher.num_classes != num_classes:
         raise ValueError(f"the teacher returns {teacher.num_classes} scores "
                          f"per example but {labels_path} names {num_classes} "
@@ -208,7 +224,8 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
         seed=seed if sampled else None, compression=compression,
         tail_temperature=tail_temperature, num_shards=num_shards,
         labels=tuple(names), labels_sha256=inputs.labels_sha256(labels_path),
-        teacher=teacher.identity, input=input_spec)
+        teacher=teacher.identity, input=input_spec, input_kind=input_kind,
+        feature_dim=feature_dim)
 
 
 def class_ids(plan):
@@ -375,9 +392,9 @@ def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
         start: skip the first `start` kept examples.
 
     Returns:
-        A generator of `(rows, wheres, texts, labels)`: int64 input
-        positions, the examples' places (`FILE:LINE`) and texts as bytes,
-        and int64 class ids.
+        A generator of `(rows, wheres, payloads, labels)`: int64 input
+        positions, the examples' places (`FILE:LINE`) and payloads as bytes
+        (`input_kinds.payload_bytes`), and int64 class ids.
     """
     batch = []
     kept = _examples(input_spec, data_dir, label_ids, skip_unknown_labels)
@@ -385,8 +402,8 @@ def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
     for index, (row, where, text, label) in enumerate(kept):
         if index < start:
             continue
-        batch.append((row, where.encode("utf-8"), text.encode("utf-8"),
-                      label))
+        batch.append((row, where.encode("utf-8"),
+                      input_kinds.payload_bytes(text), label))
         if len(batch) == batch_size:
             yield _columns(batch)
             batch = []

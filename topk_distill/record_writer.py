@@ -254,6 +254,11 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix, top_k=None,
                          f"{ids.shape[1]} classes per row; expected "
                          f"1..{ids.shape[1]}")
     located = list(inputs.iter_located(input_spec, data_dir))
+    if located and not isinstance(located[0][1], str):
+        raise ValueError(f"--teacher={npz_path}: a top-K file writes text "
+                         f"records; {input_spec} holds "
+                         f"{inputs.kind_of(located[0][1])[0]} inputs (run "
+                         "their teacher with preprocess instead)")
     if len(located) != len(ids):
         raise ValueError(f"--teacher={npz_path}: {len(ids)} rows for "
                          f"{len(located)} examples in {input_spec}; expected "

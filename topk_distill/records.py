@@ -3,7 +3,9 @@
 A record set is `PREFIX-00000-of-00008.tfrecord[.gz]` shards plus
 `PREFIX.meta.json`. Each record is a `tf.train.Example` (see `codec`) with
 
-* `text`: bytes, the raw input text;
+* its input, as the set's `input_kind` says (see `input_kinds`): `text`,
+  bytes, the raw text (the default); `image`, bytes, an encoded image;
+  or `features`, float[D];
 * `label`: int64, the true class id, or -1 when unlabeled;
 * the teacher's targets, as `score_dtype` says:
   * `"float16"`/`"float32"` (format version 1's features): `topk_ids`,
@@ -36,6 +38,8 @@ import dataclasses
 import json
 import os
 import re
+
+from topk_distill import input_kinds
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -89,7 +93,10 @@ class RecordSet:
         labels_sha256: SHA-256 of the labels file (`inputs.labels_sha256`).
         skipped_unknown_labels: input examples left out for an unknown label.
         teacher: what wrote the scores (kind, path, SHA-256).
-        input: the input the texts came from.
+        input: the input the examples came from.
+        input_kind: what each record's input is: `"text"` (default),
+            `"image"` or `"features"` (see `input_kinds`).
+        feature_dim: D, the length of `"features"` inputs.
         command: the command line that wrote the set.
         created: when (ISO 8601, UTC).
         format_version: the record format's version.
@@ -126,6 +133,8 @@ class RecordSet:
     skipped_unknown_labels: int = 0
     teacher: dict = None
     input: str = None
+    input_kind: str = "text"
+    feature_dim: int = None
     command: tuple = None
     created: str = None
     format_version: int = FORMAT_VERSION
@@ -141,6 +150,10 @@ class RecordSet:
                 raise RecordFormatError(f"{self._where()}{name}="
                                         f"{getattr(self, name)!r}; expected "
                                         f"one of {allowed}")
+        try:
+            input_kinds.check(self.input_kind, self.feature_dim)
+        except ValueError as e:
+            raise RecordFormatError(f"{self._where()}{e}") from None
 
     def _where(self):
         return f"{metadata_path(self.prefix)}: " if self.prefix else ""

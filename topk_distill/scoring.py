@@ -12,7 +12,7 @@ Beam runner, writes the same bytes.
 
 import tensorflow as tf
 
-from topk_distill import codec
+from topk_distill import codec, input_kinds
 
 # Draws hash each example's text to uniforms of 24 bits: float32 holds them
 # exactly and below 1.
@@ -24,7 +24,8 @@ def score_batch(teacher, texts, labels, record_set, rows=None):
 
     Args:
         teacher: a `Teacher`.
-        texts: string [B].
+        texts: string [B]: the examples' payloads (`input_kinds`: texts,
+            encoded images, or feature vectors as float32 bytes).
         labels: int64 [B] class ids (-1 for unlabeled examples).
         record_set: the `RecordSet` being written: its targets (`"topk"`,
             `"sampled"`, `"mixed"`), K, S, k, T, seed, score kind and dtype,
@@ -38,7 +39,9 @@ def score_batch(teacher, texts, labels, record_set, rows=None):
     """
     if rows is None:
         rows = tf.zeros_like(labels)
-    raw = teacher(texts, rows)
+    inputs = input_kinds.model_input(texts, record_set.input_kind,
+                                     record_set.feature_dim)
+    raw = teacher(inputs, rows)
     finite = tf.reduce_all(tf.math.is_finite(raw), axis=-1)
     tail = None
     if record_set.targets == "topk":
@@ -54,7 +57,7 @@ def score_batch(teacher, texts, labels, record_set, rows=None):
                                      record_set.seed,
                                      record_set.exact_top or 0)
     serialized, teacher_bytes = codec.serialize_batch(
-        texts, labels, ids, values, record_set, tail)
+        inputs, labels, ids, values, record_set, tail)
     return serialized, teacher_bytes, finite
 
 

@@ -1,4 +1,8 @@
-"""Using an exported SavedModel: load it, and classify texts with it.
+"""Using an exported SavedModel: load it, and classify inputs with it.
+
+Inputs are what the export takes (`input_kinds`): texts (str or bytes),
+encoded images (bytes) or feature vectors (float lists); `call` feeds a
+batch of them to a signature by its own input name.
 
 The source document's classification step: feed the texts to the trained
 model, sort its class probabilities, answer the labels of the top n. Any
@@ -49,12 +53,30 @@ def load_saved_model(path):
                       ) from None
 
 
+def signature_input(fn):
+    """A served function's input: `(name, kind, feature_dim)`."""
+    from topk_distill import input_kinds
+
+    (name, spec), = fn.structured_input_signature[1].items()
+    return (name,) + input_kinds.model_kind(spec)
+
+
+def call(fn, batch):
+    """Calls a served signature on a batch of Python inputs (texts, image
+    bytes or feature vectors), by its own input name."""
+    from topk_distill import input_kinds
+
+    name, kind, _ = signature_input(fn)
+    return fn(**{name: input_kinds.as_batch(batch, kind)})
+
+
 def classify(model, texts, top_n=None, batch_size=256):
-    """Answers the top-n labels and probabilities of each text.
+    """Answers the top-n labels and probabilities of each input.
 
     Args:
         model: an exported SavedModel (a path or a loaded one).
-        texts: str or bytes texts.
+        texts: str or bytes texts, or what the export takes instead
+            (image bytes, feature vectors).
         top_n: labels per text (default: as many as the export answers).
         batch_size: texts per call.
 
@@ -72,8 +94,6 @@ def classify(model, texts, top_n=None, batch_size=256):
     # [(['river.n.01', 'stream.n.01'], [0.41, 0.12])]
     ```
     """
-    import tensorflow as tf
-
     served = load_saved_model(model) if isinstance(model, str) else model
     predict = served.signatures["serving_default"]
     answered = predict.structured_outputs["top_labels"].shape[-1]
@@ -82,7 +102,7 @@ def classify(model, texts, top_n=None, batch_size=256):
                          "labels; export again with a larger --top_n")
     answers = []
     for start in range(0, len(texts), batch_size):
-        out = predict(text=tf.constant(texts[start:start + batch_size]))
+        out = call(predict, texts[start:start + batch_size])
         labels = out["top_labels"].numpy()[:, :top_n]
         scores = out["top_scores"].numpy()[:, :top_n]
         answers += [([name.decode("utf-8") for name in names],
@@ -92,17 +112,15 @@ def classify(model, texts, top_n=None, batch_size=256):
 
 
 def top_ids(probabilities_fn, texts, k, batch_size=256):
-    """Runs a `probabilities` signature over texts in batches.
+    """Runs a `probabilities` signature over inputs in batches.
 
     Returns:
-        int [M, k]: each text's k most probable class ids, best first.
+        int [M, k]: each input's k most probable class ids, best first.
     """
-    import tensorflow as tf
-
     answers = []
     for start in range(0, len(texts), batch_size):
-        probabilities = probabilities_fn(tf.constant(
-            texts[start:start + batch_size]))["probabilities"].numpy()
+        probabilities = call(probabilities_fn, texts[
+            start:start + batch_size])["probabilities"].numpy()
         best = np.argpartition(-probabilities, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(probabilities, best, 1),
                            axis=1, kind="stable")

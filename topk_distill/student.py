@@ -14,7 +14,7 @@ and it is what gets saved and exported.
 import keras
 import tensorflow as tf
 
-from topk_distill import distribute, losses, targets
+from topk_distill import distribute, input_kinds, losses, targets
 from topk_distill.loss_config import LossConfig
 
 
@@ -27,6 +27,10 @@ class DistillationStudent(keras.Model):
     by their share of the batch, so reduction and tf.distribute scaling
     (division by the global batch) are Keras's, and no term spends [B, N]
     work on rows that weigh 0.
+
+    A batch carries its input under its kind's name (`"text"`, `"image"` or
+    `"features"`: `input_kinds`); a student whose input is of another kind
+    is refused at the first step, naming both.
 
     Args:
         student: a Keras model mapping inputs to [B, N] logits.
@@ -51,7 +55,7 @@ class DistillationStudent(keras.Model):
     >>> model = DistillationStudent(student, num_classes=3, alpha=0.9,
     ...                             beta=0.5, temperature=2.0)
     >>> model.compile(optimizer="sgd")
-    >>> batch = {"text": np.ones((2, 2), "float32"),
+    >>> batch = {"features": np.ones((2, 2), "float32"),
     ...          "label": np.array([1, -1]),            # labeled, unlabeled
     ...          "topk_ids": np.array([[1, 0], [2, -1]]),  # -1: padding
     ...          "topk_logits": np.array([[2.0, 0.0], [0.0, 0.0]], "float32")}
@@ -83,6 +87,10 @@ class DistillationStudent(keras.Model):
             k=min(5, num_classes), name="top5")
         # Nothing of its own to build: ready when the student is.
         self.built = student.built
+        try:
+            self.input_kind = input_kinds.model_kind(student)[0]
+        except (AttributeError, IndexError, TypeError, ValueError):
+            self.input_kind = None  # A subclassed student: not checked.
 
     def compile(self, optimizer="adam", **kwargs):
         """Configures training; the loss and metrics are the model's own.
@@ -197,7 +205,7 @@ class DistillationStudent(keras.Model):
     def train_step(self, data):
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
-            logits = self(batch["text"], training=True)
+            logits = self(self._inputs(batch), training=True)
             total, terms = self.compute_losses(batch, logits)
             scaled = self.optimizer.scale_loss(total)
         weights = self.student.trainable_weights
@@ -207,9 +215,17 @@ class DistillationStudent(keras.Model):
 
     def test_step(self, data):
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        logits = self(batch["text"], training=False)
+        logits = self(self._inputs(batch), training=False)
         total, terms = self.compute_losses(batch, logits)
         return self._update_metrics(batch, logits, total, terms)
+
+    def _inputs(self, batch):
+        """The batch's input, once it is of the student's kind."""
+        kind, inputs = input_kinds.batch_input(batch)
+        if self.input_kind is not None:
+            input_kinds.check_matches(self.input_kind, kind,
+                                      f"student {self.student.name!r}")
+        return inputs
 
     def _update_metrics(self, batch, logits, total, terms):
         # Losses come divided by the replica count (see Keras's

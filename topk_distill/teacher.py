@@ -1,9 +1,12 @@
-"""Teachers: whatever turns a batch of raw texts into [B, N] class scores.
+"""Teachers: whatever turns a batch of raw inputs into [B, N] class scores.
 
-Five kinds load from a path:
+Inputs are texts, encoded images or feature vectors (`input_kinds`); a
+model teacher knows which it takes (`Teacher.input_kind`), and `preprocess`
+refuses an input of another kind. Five kinds of teacher load from a path:
 
-* `model.keras`: a Keras model taking a string tensor [B];
+* `model.keras`: a Keras model taking a string tensor [B] (or float [B, D]);
 * a SavedModel directory: one of its signatures, taking a string tensor [B]
+  (or float [B, D])
   (by default `logits` when it has one, as exports of this package do,
   else `serving_default`);
 * `scores.npy`: precomputed scores of shape [num_examples, N], row-aligned
@@ -28,7 +31,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import hf_teacher, inputs, records, serving
+from topk_distill import hf_teacher, input_kinds, inputs, records, serving
 
 OUTPUT_KINDS = records.SCORE_KINDS
 LABELS_FILE = "labels.txt"
@@ -44,6 +47,8 @@ class Teacher:
         identity: dict naming the teacher (kind, path, content hash); it goes
             into the records' metadata.
         labels_path: the teacher's `labels.txt`, if it has one.
+        input_kind: `(kind, feature_dim)` of the inputs `fn` takes
+            (`input_kinds`), or `None` when unknown (precomputed scores).
 
     Example:
     >>> import tensorflow as tf
@@ -54,7 +59,8 @@ class Teacher:
     TensorShape([1, 3])
     """
 
-    def __init__(self, fn, num_classes, outputs, identity, labels_path=None):
+    def __init__(self, fn, num_classes, outputs, identity, labels_path=None,
+                 input_kind=None):
         if outputs not in OUTPUT_KINDS:
             raise ValueError(f"outputs={outputs!r}; expected one of "
                              f"{OUTPUT_KINDS}")
@@ -63,6 +69,7 @@ class Teacher:
         self.outputs = outputs
         self.identity = identity
         self.labels_path = labels_path
+        self.input_kind = input_kind
 
     def __call__(self, texts, rows):
         return tf.cast(self.fn(texts, rows), tf.float32)
@@ -158,9 +165,16 @@ def _keras_teacher(path, outputs):
     except (ValueError, OSError, KeyError) as e:
         raise ValueError(f"--teacher={path}: not a loadable .keras model "
                          f"({str(e).splitlines()[0][:200]})") from None
+    try:
+        kind = input_kinds.model_kind(model)
+        num_classes = int(model.outputs[0].shape[-1])
+    except (AttributeError, IndexError, TypeError, ValueError):
+        # A subclassed model: no symbolic inputs; text, as before kinds.
+        kind = ("text", None)
+        num_classes = int(model(tf.constant(["x"])).shape[-1])
     teacher = Teacher(lambda texts, rows: model(texts, training=False),
-                      int(model(tf.constant(["x"])).shape[-1]), outputs,
-                      _identity("keras", path, path), _labels_beside(path))
+                      num_classes, outputs, _identity("keras", path, path),
+                      _labels_beside(path), kind)
     teacher.model = model
     return teacher
 
@@ -179,7 +193,7 @@ def _hf_teacher(path, outputs):
                       len(names), outputs, _identity(
                           "huggingface", path,
                           os.path.join(path, "model.safetensors")),
-                      labels_path)
+                      labels_path, ("text", None))
     teacher.model = model
     return teacher
 
@@ -193,7 +207,7 @@ def _saved_model_teacher(path, outputs, signature, output_key):
         raise ValueError(f"--teacher={path}: no signature {signature!r}; it "
                          f"has {sorted(loaded.signatures)}")
     fn = loaded.signatures[signature]
-    (input_name, _), = fn.structured_input_signature[1].items()
+    (input_name, input_spec), = fn.structured_input_signature[1].items()
     output_specs = fn.structured_outputs
     if output_key is None:
         if len(output_specs) != 1:
@@ -208,7 +222,7 @@ def _saved_model_teacher(path, outputs, signature, output_key):
 
     teacher = Teacher(call, num_classes, outputs, _identity(
         "saved_model", path, os.path.join(path, "saved_model.pb")),
-        _labels_beside(path))
+        _labels_beside(path), input_kinds.model_kind(input_spec))
     teacher.model = loaded  # Keeps the SavedModel's variables alive.
     return teacher
 

@@ -2,9 +2,10 @@
 
 Two teachers:
 
-* the reference teacher (`models.make_teacher`: TF-IDF over word uni- and
-  bigrams, then an MLP), trained from scratch: a small fixture for tests
-  and quick checks, saved as `DIR/teacher.keras`;
+* the reference teacher for the input's kind (`models.reference_teacher`:
+  for text, TF-IDF over word uni- and bigrams, then an MLP; for images, a
+  convolutional network; for feature vectors, an MLP), trained from
+  scratch, saved as `DIR/teacher.keras`;
 * with an encoder, a pre-trained BERT-family encoder plus a head (linear,
   or a small MLP) trained on its sentence embeddings
   (`models.make_encoder_teacher`), saved as the SavedModel
@@ -43,7 +44,8 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
     """Trains a teacher on a labeled input and saves it in `output`.
 
     Args:
-        input_spec: a labeled `.tsv`, `.jsonl` or `tfds:NAME[:SPLIT]`.
+        input_spec: a labeled `.tsv`, `.jsonl`, image folder or
+            `tfds:NAME[:SPLIT]`.
         output: the output folder.
         labels_path: a `labels.txt` to use (default: the sorted label names
             of the input).
@@ -97,13 +99,18 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                          "fine-tuning: a fine-tuned encoder has seen every "
                          "row, so no head's logits would be out-of-fold; "
                          "cross-fit a frozen encoder's heads instead")
+    kind = inputs.describe(input_spec, data_dir)
+    if encoder and kind[0] != "text":
+        raise ValueError(f"--encoder={encoder} encodes text, but "
+                         f"{input_spec} holds {kind[0]} inputs; train the "
+                         "reference teacher (no --encoder)")
     keras.utils.set_random_seed(seed)
     names = (inputs.read_labels(labels_path) if labels_path else
              inputs.build_labels(input_spec, data_dir))
     texts, labels = inputs.read_labeled(input_spec, names, data_dir)
-    texts, labels = np.array(texts, object), np.array(labels)
+    texts, labels = _as_array(texts, kind[0]), np.array(labels)
     held_out = _held_out(texts, labels, names, validation,
-                         validation_fraction, seed, data_dir)
+                         validation_fraction, seed, data_dir, kind)
     os.makedirs(output, exist_ok=True)
     labels_out = os.path.join(output, "labels.txt")
     inputs.write_labels(labels_out, names)
@@ -118,11 +125,11 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                                    hidden_units, sequence_length, tuning)
     else:
         written = [_reference_teacher(texts, labels, names, output, epochs,
-                                      batch_size, verbose, held_out)]
+                                      batch_size, verbose, held_out, kind)]
     written.append(labels_out)
     if held_out:
         held_out["student_top1"] = _student_top1(
-            texts, labels, names, held_out, student_epochs, seed)
+            texts, labels, names, held_out, student_epochs, seed, kind)
         report = {key: held_out[key] for key in (
             "teacher", "teacher_top1", "student_top1", "examples", "source")}
         written.append(os.path.join(output, "report.json"))
@@ -153,15 +160,40 @@ def comparison_line(report):
     return line
 
 
-def _held_out(texts, labels, names, validation, fraction, seed, data_dir):
+def _as_array(examples, kind):
+    """Inputs as one array: objects (str or bytes), or float32 [M, D]."""
+    if kind == "features":
+        return np.asarray(examples, np.float32)
+    out = np.empty(len(examples), object)
+    out[:] = examples
+    return out
+
+
+def _fit_input(examples):
+    """What Keras `fit` takes: image bytes as a string tensor (its array
+    adapter refuses object arrays of bytes), other inputs as they are."""
+    if examples.dtype == object and len(examples) and isinstance(
+            examples[0], bytes):
+        import tensorflow as tf
+
+        return tf.constant(list(examples))
+    return examples
+
+
+def _held_out(texts, labels, names, validation, fraction, seed, data_dir,
+              kind=("text", None)):
     """The held-out examples and what trains while they are held out:
     {"fit": rows of the input, "texts", "labels", "examples", "source"}, or
     `None` without a comparison."""
     if validation:
+        if inputs.describe(validation, data_dir) != kind:
+            raise ValueError(f"--validation={validation}: holds "
+                             f"{inputs.describe(validation, data_dir)[0]} "
+                             f"inputs; expected {kind[0]} as the input's")
         held_texts, held_labels = inputs.read_labeled(validation, names,
                                                       data_dir)
         return dict(fit=np.arange(len(texts)),
-                    texts=np.array(held_texts, object),
+                    texts=_as_array(held_texts, kind[0]),
                     labels=np.array(held_labels), examples=len(held_texts),
                     source=validation)
     count = int(round(len(texts) * fraction))
@@ -174,7 +206,8 @@ def _held_out(texts, labels, names, validation, fraction, seed, data_dir):
                 source=f"{fraction:.0%} of the input, carved off")
 
 
-def _student_top1(texts, labels, names, held_out, epochs, seed):
+def _student_top1(texts, labels, names, held_out, epochs, seed,
+                  kind=("text", None)):
     """The reference student, on the labels alone, on the held-out data."""
     import keras
 
@@ -182,39 +215,44 @@ def _student_top1(texts, labels, names, held_out, epochs, seed):
 
     keras.utils.set_random_seed(seed)
     fit = held_out["fit"]
-    student = models.make_student(texts[fit], len(names))
+    student = models.reference_student(kind[0], texts[fit], len(names),
+                                       kind[1])
     student.compile(optimizer=keras.optimizers.Adam(5e-3),
                     loss=keras.losses.SparseCategoricalCrossentropy(
                         from_logits=True))
-    student.fit(texts[fit], labels[fit], batch_size=128, epochs=epochs,
+    student.fit(_fit_input(texts[fit]), labels[fit], batch_size=128, epochs=epochs,
                 verbose=0)
     return _top1(student, held_out)
 
 
 def _top1(model, held_out):
-    logits = model.predict(held_out["texts"], batch_size=512, verbose=0)
+    logits = model.predict(_fit_input(held_out["texts"]), batch_size=512, verbose=0)
     return float(np.mean(np.argmax(logits, axis=1) == held_out["labels"]))
 
 
 def _reference_teacher(texts, labels, names, output, epochs, batch_size,
-                       verbose, held_out):
+                       verbose, held_out, kind=("text", None)):
     import keras
 
     from topk_distill import models
 
     def fitted(rows):
-        model = models.make_teacher(texts[rows], len(names))
+        model = models.reference_teacher(kind[0], texts[rows], len(names),
+                                         kind[1])
         model.compile(optimizer="adam",
                       loss=keras.losses.SparseCategoricalCrossentropy(
                           from_logits=True))
-        model.fit(texts[rows], labels[rows], batch_size=batch_size,
+        model.fit(_fit_input(texts[rows]), labels[rows], batch_size=batch_size,
                   epochs=epochs, verbose=verbose)
         return model
 
     everything = np.arange(len(texts))
     model = fitted(everything)
     if held_out:
-        held_out["teacher"] = "reference (TF-IDF + MLP)"
+        held_out["teacher"] = {
+            "text": "reference (TF-IDF + MLP)",
+            "image": "reference (convolutional network)",
+            "features": "reference (MLP)"}[kind[0]]
         same = len(held_out["fit"]) == len(texts)
         held_out["teacher_top1"] = _top1(
             model if same else fitted(held_out["fit"]), held_out)

@@ -1,5 +1,8 @@
 """Train the reference student from record sets: what `topk-distill train` does.
 
+The student is the reference one for the records' input kind
+(`models.reference_student`: text, images or feature vectors).
+
 records -> `make_distillation_dataset` -> `DistillationStudent.fit` (with
 the stopping rules, checkpoints for restarts and, on a cluster, the
 strategy `TF_CONFIG` asks for) -> `DIR/student.keras`, `DIR/labels.txt`,
@@ -10,7 +13,7 @@ import dataclasses
 import json
 import os
 
-from topk_distill import distribute, inputs, records
+from topk_distill import distribute, input_kinds, inputs, records
 from topk_distill.loss_config import LossConfig
 
 
@@ -22,6 +25,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                   freeze_embeddings=False, normalize=False,
                   plateau_seconds=None, plateau_delta=1e-3,
                   target_accuracy=None, data_service=None, logdir=None,
+                  data_dir=None,
                   backup_dir=None, seed=0, settings=None, verbose="auto"):
     """Trains a student (`models.make_student`) from records.
 
@@ -32,20 +36,23 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         unlabeled: the unlabeled record set, or `None`.
         labels_path: `labels.txt`; default: the class names the records'
             metadata holds.
-        validation: a labeled file (`.tsv`/`.jsonl`); reports `val_top1` and
-            `val_top5` each epoch.
+        validation: a labeled input of the records' kind (`.tsv`/`.jsonl`,
+            an image folder, `tfds:`); reports `val_top1` and `val_top5`
+            each epoch.
         baseline: `"hard"` trains on the labels alone (a=1, no teacher).
         loss: a `LossConfig` (default: its defaults).
         unlabeled_per_labeled: unlabeled examples per labeled one per batch.
         epochs, batch_size, learning_rate: training settings (Adam).
-        embedding_dim, max_tokens: the student's width and vocabulary.
-        architecture: the student, one of `models.STUDENTS`.
+        embedding_dim, max_tokens: the text student's width and vocabulary.
+        architecture: the text student, one of `models.STUDENTS` (image
+            and feature records get `models.reference_student`'s).
         init_embeddings: a `student_init` file (`topk-distill
             student-init`): the student's vocabulary and starting word
             vectors (its width then overrides `embedding_dim`).
         freeze_embeddings: keep the word vectors as they start (with
             `init_embeddings`: the teacher's); only the rest trains.
         normalize: L2-normalise the student's pooled text vector.
+        data_dir: TFDS data directory, for a `tfds:` validation input.
         plateau_seconds, plateau_delta: stop when the loss varied by less
             than `plateau_delta` over `plateau_seconds` (not on a cluster).
         target_accuracy: stop once `val_top1` reaches it (needs
@@ -97,6 +104,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     if not chosen:
         raise ValueError("--labeled or --unlabeled is required")
     names = class_names(chosen, labels_path)
+    kind, feature_dim = input_kind(chosen)
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)
         check_temperature(record_set, loss)
@@ -110,7 +118,9 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                 None if embeddings else reader.texts(chosen), len(names),
                 max_tokens=max_tokens, embedding_dim=embedding_dim,
                 architecture=architecture, embeddings=embeddings,
-                train_embeddings=not freeze_embeddings, normalize=normalize),
+                train_embeddings=not freeze_embeddings, normalize=normalize)
+            if kind == "text" else models.reference_student(
+                kind, None, len(names), feature_dim),
             len(names), **dataclasses.asdict(loss))
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
@@ -118,7 +128,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                                   plateau_delta, target_accuracy, logdir)
     history = model.fit(
         train, epochs=epochs, callbacks=chosen_callbacks + [nan_stop],
-        validation_data=_validation(validation, names, batch_size),
+        validation_data=_validation(validation, names, batch_size, kind,
+                                    feature_dim, data_dir),
         shuffle=False, verbose=2 if worker else verbose)
     if nan_stop.message:
         raise ValueError(nan_stop.message)
@@ -171,6 +182,21 @@ def class_names(record_sets, labels_path=None):
     return list(stored[0])
 
 
+def input_kind(record_sets):
+    """The input kind and feature length the record sets share.
+
+    Raises:
+        ValueError: the sets hold inputs of different kinds.
+    """
+    kinds = {(r.input_kind, r.feature_dim) for r in record_sets}
+    if len(kinds) > 1:
+        raise ValueError(f"{_name(record_sets[-1])}: its records hold "
+                         f"{record_sets[-1].input_kind} inputs, but "
+                         f"{_name(record_sets[0])}'s hold "
+                         f"{record_sets[0].input_kind}; expected one kind")
+    return kinds.pop()
+
+
 def check_temperature(record_set, loss):
     """Refuses records whose targets were made at another temperature than
     the loss's: sampled or mixed targets of a labeled set (drawn at their
@@ -206,15 +232,23 @@ def _name(record_set):
     return record_set.pattern or record_set.prefix
 
 
-def _validation(path, names, batch_size):
+def _validation(path, names, batch_size, kind="text", feature_dim=None,
+                data_dir=None):
     if not path:
         return None
     import tensorflow as tf
 
-    texts, labels = inputs.read_labeled(path, names)
+    if inputs.describe(path, data_dir) != (kind, feature_dim):
+        found, dim = inputs.describe(path, data_dir)
+        raise ValueError(f"--validation={path}: holds {found} inputs"
+                         f"{f' of length {dim}' if dim else ''}, but the "
+                         f"records hold {kind}"
+                         f"{f' of length {feature_dim}' if feature_dim else ''}"
+                         )
+    examples, labels = inputs.read_labeled(path, names, data_dir)
     return tf.data.Dataset.from_tensor_slices({
-        "text": tf.constant(texts), "label": tf.constant(labels, tf.int64)
-    }).batch(batch_size)
+        kind: input_kinds.as_batch(examples, kind),
+        "label": tf.constant(labels, tf.int64)}).batch(batch_size)
 
 
 def _callbacks(output, backup_dir, worker, plateau_seconds, plateau_delta,

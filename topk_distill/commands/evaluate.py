@@ -14,7 +14,10 @@ from absl import flags
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("model", None, "An exported SavedModel folder.",
                     flag_values=FLAGS)
-flags.DEFINE_string("test", None, "Labeled test file (.tsv or .jsonl).",
+flags.DEFINE_string("test", None, "Labeled test input of the model's kind "
+                    "(.tsv, .jsonl, image folder or tfds:NAME[:SPLIT]).",
+                    flag_values=FLAGS)
+flags.DEFINE_string("data_dir", None, "TensorFlow Datasets data directory.",
                     flag_values=FLAGS)
 flags.DEFINE_string("labels", None, "labels.txt (default: the export's).",
                     flag_values=FLAGS)
@@ -35,7 +38,7 @@ def main(argv):
     del argv
     names = inputs.read_labels(FLAGS.labels or os.path.join(FLAGS.model,
                                                             "labels.txt"))
-    texts, labels = inputs.read_labeled(FLAGS.test, names)
+    texts, labels = inputs.read_labeled(FLAGS.test, names, FLAGS.data_dir)
     result = evaluation.evaluate(FLAGS.model, texts, labels,
                                  latency_repeats=FLAGS.latency_repeats)
     if FLAGS.format == "json":

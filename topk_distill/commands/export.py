@@ -3,10 +3,15 @@ r"""Export a trained model as a SavedModel answering its top-n labels.
 Signatures: serving_default (Predict: text -> top_ids, top_labels,
 top_scores), classify (TF Serving Classify: serialized tf.Example with a
 'text' feature -> classes, scores), probabilities (text -> all N) and
-logits (text -> all N).
+logits (text -> all N). An image model's take image_bytes (the encoded
+files; {"b64": ...} over REST) and an 'image' feature; a feature-vector
+model's take features (float [B, D]) and a 'features' feature.
 With --tflite, also OUTPUT/model.tflite (raw text in; needs the Flex
 delegate for its string ops) and OUTPUT/model_token_ids.tflite (token ids
-in, builtin ops only; vocabulary in model_token_ids.tflite.vocab.txt).
+in, builtin ops only; vocabulary in model_token_ids.tflite.vocab.txt); for
+an image model, model.tflite (image bytes in, Flex) and model_pixels.tflite
+(decoded pixels in, builtin ops only); for a feature-vector model,
+model.tflite (builtin ops).
 
 Example:
   topk-distill export --model=student/student.keras --output=export/student \
@@ -16,7 +21,7 @@ Example:
 from absl import flags
 
 FLAGS = flags.FlagValues()
-flags.DEFINE_string("model", None, "A .keras model (string [B] -> logits "
+flags.DEFINE_string("model", None, "A .keras model (inputs [B] -> logits "
                     "[B, N]), e.g. student/student.keras.", flag_values=FLAGS)
 flags.DEFINE_string("labels", None, "labels.txt (default: the one beside "
                     "--model).", flag_values=FLAGS)
@@ -48,9 +53,14 @@ def main(argv):
                          "classes")
     export.export_saved_model(loaded.model, FLAGS.output, names, FLAGS.top_n)
     written = [FLAGS.output]
+    variants = {"text": (("model.tflite", False),
+                         ("model_token_ids.tflite", True)),
+                "image": (("model.tflite", False),
+                          ("model_pixels.tflite", True)),
+                "features": (("model.tflite", False),)}
     if FLAGS.tflite:
-        for name, token_ids in (("model.tflite", False),
-                                ("model_token_ids.tflite", True)):
+        kind = loaded.input_kind[0] if loaded.input_kind else "text"
+        for name, token_ids in variants[kind]:
             path = os.path.join(FLAGS.output, name)
             export.export_tflite(loaded.model, path, FLAGS.top_n, token_ids)
             written.append(path)

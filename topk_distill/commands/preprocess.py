@@ -1,4 +1,9 @@
-r"""Run a teacher once over a text set; write its top-K (or top-H) records.
+r"""Run a teacher once over an input; write its top-K (or top-H) records.
+
+The input is text (.tsv, .jsonl, tfds:), images (a folder of class
+subfolders of image files, or a TFDS image dataset) or feature vectors
+(.jsonl of {"features": [...], "label": ...}); the records hold the same
+kind (their metadata's input_kind), and the teacher must take it.
 
 A labeled set keeps the K best teacher scores per example (raw logits by
 default); with --unlabeled, the H best (softmax probabilities by default).
@@ -42,7 +47,8 @@ flags.DEFINE_string("teacher_signature", None, "SavedModel signature to call "
 flags.DEFINE_string("teacher_output_key", None, "SavedModel output to use "
                     "when the signature has several.", flag_values=FLAGS)
 flags.DEFINE_string("input", None, "Input: .tsv (text<TAB>label), .jsonl "
-                    "({\"text\", \"label\"}) or tfds:NAME[:SPLIT].",
+                    "({\"text\" or \"features\", \"label\"}), a folder "
+                    "of images (class subfolders) or tfds:NAME[:SPLIT].",
                     flag_values=FLAGS)
 flags.DEFINE_string("data_dir", None, "TensorFlow Datasets data directory.",
                     flag_values=FLAGS)

@@ -17,10 +17,13 @@ did not see it, for `preprocess --teacher=OUTPUT/cross_fit_logits.npy` on
 the same file (soft targets of a head on its own training texts are nearly
 one-hot).
 
-Without --encoder: the reference teacher (topk_distill.models.make_teacher:
-TF-IDF over word uni- and bigrams, then an MLP), saved as
-OUTPUT/teacher.keras: a small fixture for tests and quick checks, no
-stronger than a bag-of-words student.
+Without --encoder: the reference teacher for the input's kind
+(topk_distill.models.reference_teacher), saved as OUTPUT/teacher.keras.
+For text, TF-IDF over word uni- and bigrams, then an MLP: a small fixture
+for tests and quick checks, no stronger than a bag-of-words student. For
+images (a folder of class subfolders, or a TFDS image dataset), a
+convolutional network (models.make_image_teacher; train it for more
+--epochs). For feature vectors (.jsonl of "features"), an MLP.
 
 OUTPUT (with its labels.txt) is a valid `preprocess --teacher`. The labeled
 file is read into memory; labels.txt is built from it unless --labels is
@@ -42,8 +45,9 @@ Example:
 from absl import flags
 
 FLAGS = flags.FlagValues()
-flags.DEFINE_string("input", None, "Labeled input: .tsv, .jsonl or "
-                    "tfds:NAME[:SPLIT].", flag_values=FLAGS)
+flags.DEFINE_string("input", None, "Labeled input: .tsv, .jsonl, a folder "
+                    "of images in class subfolders or tfds:NAME[:SPLIT].",
+                    flag_values=FLAGS)
 flags.DEFINE_string("data_dir", None, "TensorFlow Datasets data directory.",
                     flag_values=FLAGS)
 flags.DEFINE_string("labels", None, "An existing labels.txt to use (default: "
@@ -72,6 +76,9 @@ flags.DEFINE_float("validation_fraction", 0.1, "Part of --input held out "
                    "to compare the teacher with the reference student (0: "
                    "no comparison).", lower_bound=0.0, upper_bound=0.5,
                    flag_values=FLAGS)
+flags.DEFINE_integer("student_epochs", 10, "Training epochs of the "
+                     "reference student the teacher is measured against.",
+                     lower_bound=1, flag_values=FLAGS)
 flags.DEFINE_integer("hidden_units", 0, "With --encoder: 0 for a linear "
                      "head, else the width of a small MLP head.",
                      lower_bound=0, flag_values=FLAGS)
@@ -108,7 +115,7 @@ def main(argv):
         batch_size=FLAGS.batch_size, seed=FLAGS.seed, data_dir=FLAGS.data_dir,
         validation=FLAGS.validation,
         validation_fraction=FLAGS.validation_fraction,
-        hidden_units=FLAGS.hidden_units,
+        student_epochs=FLAGS.student_epochs, hidden_units=FLAGS.hidden_units,
         sequence_length=FLAGS.sequence_length,
         fine_tune=FLAGS.fine_tune_layers if FLAGS.fine_tune else None,
         fine_tune_epochs=FLAGS.fine_tune_epochs,

@@ -3,11 +3,15 @@ r"""Train the reference student from top-K records (or on hard labels only).
 Reads the labeled top-K records (--labeled) and, optionally, the unlabeled
 top-H records (--unlabeled), and minimises
   alpha*CE(true, s) + (1-alpha)*softCE_T(teacher top-K, s) + beta*CE(pseudo, s)
-with a student from topk_distill.models.make_student (--student: "mean", the
+with, for text records, a student from topk_distill.models.make_student
+(--student: "mean", the
 reference, averages word embeddings; "bigram" adds hashed word bigrams, as
 fastText; "cnn" convolves them; then a linear layer; text preprocessing
 inside the model), its word vectors random or, with --init_embeddings, from
 `topk-distill student-init` (the teacher's encoder).
+Image and feature-vector records get their kind's reference student
+(models.reference_student: a small convolutional network; a linear
+layer); the text flags do not apply to them.
 --baseline=hard trains the same student on the labels alone.
 Stops after --epochs, or earlier when the training loss varied by less than
 --plateau_delta over --plateau_seconds, or when validation top-1 accuracy
@@ -42,9 +46,12 @@ flags.DEFINE_string("unlabeled", None, "Glob of the unlabeled top-H records.",
 flags.DEFINE_string("labels", None, "labels.txt the records were made with "
                     "(default: the class names in their metadata).",
                     flag_values=FLAGS)
-flags.DEFINE_string("validation", None, "Labeled validation file (.tsv or "
-                    ".jsonl); reports val_top1/val_top5 each epoch.",
-                    flag_values=FLAGS)
+flags.DEFINE_string("validation", None, "Labeled validation input of the "
+                    "records' kind (.tsv, .jsonl, image folder or "
+                    "tfds:NAME[:SPLIT]); reports val_top1/val_top5 each "
+                    "epoch.", flag_values=FLAGS)
+flags.DEFINE_string("data_dir", None, "TensorFlow Datasets data directory "
+                    "(for a tfds: --validation).", flag_values=FLAGS)
 flags.DEFINE_string("output", None, "Output folder.", flag_values=FLAGS)
 flags.DEFINE_float("alpha", LossConfig.alpha, "a: hard-label weight, "
                    "0.5 < a < 1.", flag_values=FLAGS)
@@ -132,6 +139,7 @@ def main(argv):
     training.train_student(
         FLAGS.output, labeled=FLAGS.labeled, unlabeled=FLAGS.unlabeled,
         labels_path=FLAGS.labels, validation=FLAGS.validation,
+        data_dir=FLAGS.data_dir,
         baseline=FLAGS.baseline, loss=LossConfig(
             FLAGS.alpha, FLAGS.beta, FLAGS.temperature, FLAGS.soft_scaling,
             FLAGS.tail),

@@ -1,0 +1,260 @@
+"""Inputs beyond text: the image example end to end (tiny), image and
+feature-vector record sets, their models, exports and errors."""
+
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import ROOT, run_command, shell_commands
+from topk_distill import (export, inputs, models, preprocessing, reader,
+                          records, serving, student, teacher)
+
+IMAGES = os.path.join(ROOT, "examples", "images")
+
+
+def _make_images():
+    spec = importlib.util.spec_from_file_location(
+        "make_images", os.path.join(IMAGES, "make_images.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tiny(argv):
+    """The example's command with its long runs cut to one epoch."""
+    return [("--epochs=1" if a.startswith("--epochs=") else
+             "--student_epochs=1" if a.startswith("--student_epochs=") else a)
+            for a in argv]
+
+
+def test_image_example_runs_end_to_end(tmp_path, capsys):
+    work = str(tmp_path / "images")
+    _make_images().main([os.path.join(work, "data"), "--labeled=3",
+                         "--unlabeled=2", "--test=1"])
+    script = open(os.path.join(IMAGES, "run.sh")).read()
+    commands = [_tiny(argv) for argv in shell_commands(
+        script, {"here": IMAGES, "work": work})
+        if argv[0] == "topk-distill"]
+    assert [argv[1] for argv in commands] == [
+        "teacher", "preprocess", "preprocess", "train", "train", "export",
+        "export", "evaluate", "evaluate", "evaluate", "classify"]
+    for argv in commands:
+        assert run_command(argv) == 0, argv
+    out = capsys.readouterr().out.splitlines()
+    # classify names the file, then its 5 best labels.
+    assert out[-6].endswith("test/ring_blue/0000.png")
+    assert len(out[-5].split()) == 2
+    labeled = records.RecordSet.read(os.path.join(work, "records",
+                                                  "labeled"))
+    assert (labeled.input_kind, labeled.num_examples, labeled.top_k) == (
+        "image", 48 * 3, 5)
+    first = next(iter(reader.make_dataset(labeled, 4)))
+    assert first["image"].numpy()[0].startswith(b"\x89PNG")
+    assert "text" not in first
+    report = json.load(open(os.path.join(work, "teacher", "report.json")))
+    assert report["teacher"] == "reference (convolutional network)"
+    # Served as TF Serving image models are: image_bytes in.
+    served = serving.load_saved_model(os.path.join(work, "student",
+                                                   "export"))
+    predict = served.signatures["serving_default"]
+    assert serving.signature_input(predict) == ("image_bytes", "image",
+                                                None)
+    image = open(os.path.join(work, "data", "test", "ring_blue",
+                              "0000.png"), "rb").read()
+    probabilities = served.signatures["probabilities"](
+        image_bytes=tf.constant([image]))["probabilities"].numpy()[0]
+    # The builtin-ops TFLite file takes the decoded pixels and agrees.
+    runner = tf.lite.Interpreter(os.path.join(
+        work, "student", "export", "model_pixels.tflite")
+    ).get_signature_runner()
+    pixels = models.ImageDecoder(32)(tf.constant([image])).numpy()
+    answer = runner(pixels=pixels)
+    np.testing.assert_allclose(
+        answer["top_scores"][0], np.sort(probabilities)[::-1][:5],
+        atol=1e-5)
+    # Classify: a tf.Example with the image under "image".
+    example = tf.train.Example(features=tf.train.Features(feature={
+        "image": tf.train.Feature(bytes_list=tf.train.BytesList(
+            value=[image]))}))
+    classes = served.signatures["classify"](inputs=tf.constant(
+        [example.SerializeToString()]))["classes"].numpy()[0]
+    assert classes[0].decode() == served.signatures["serving_default"](
+        image_bytes=tf.constant([image]))["top_labels"].numpy()[0, 0].decode()
+
+
+def _image_folder(root, classes=("a", "b"), per_class=2, size=8):
+    rng = np.random.default_rng(0)
+    for name in classes:
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+            with open(os.path.join(root, name, f"{i}.png"), "wb") as f:
+                f.write(tf.io.encode_png(pixels).numpy())
+    return root
+
+
+def test_image_folder_reads_labels_and_refuses_bad_files(tmp_path):
+    folder = _image_folder(str(tmp_path / "images"))
+    located = list(inputs.iter_located(folder))
+    assert [(os.path.relpath(w, folder), label) for w, _, label in located
+            ] == [("a/0.png", "a"), ("a/1.png", "a"), ("b/0.png", "b"),
+                  ("b/1.png", "b")]
+    assert inputs.describe(folder) == ("image", None)
+    assert inputs.build_labels(folder) == ["a", "b"]
+    notes = os.path.join(folder, "b", "notes.txt")
+    open(notes, "w").write("not an image")
+    with pytest.raises(inputs.InputError, match=f"^{notes}: not an image "
+                       "file; expected one of .png"):
+        list(inputs.iter_located(folder))
+    os.remove(notes)
+    broken = os.path.join(folder, "a", "2.png")
+    open(broken, "wb").write(open(os.path.join(folder, "a", "0.png"),
+                                  "rb").read()[:30])
+    with pytest.raises(inputs.InputError, match=f"^{broken}: the image does "
+                       "not decode"):
+        list(inputs.iter_located(folder))
+
+
+def test_bad_image_leaves_nothing_written(tmp_path):
+    folder = _image_folder(str(tmp_path / "images"))
+    model = models.make_image_student(2, image_size=8)
+    path = str(tmp_path / "teacher.keras")
+    model.save(path)
+    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    broken = os.path.join(folder, "b", "9.png")
+    open(broken, "wb").write(b"\x89PNG\r\n\x1a\n truncated")
+    prefix = str(tmp_path / "records" / "train")
+    with pytest.raises(inputs.InputError, match=broken):
+        preprocessing.preprocess(teacher.load_teacher(path), folder,
+                                 str(tmp_path / "labels.txt"), prefix,
+                                 top_k=2, num_shards=1, verbose=0)
+    assert not os.path.exists(os.path.dirname(prefix)) or not os.listdir(
+        os.path.dirname(prefix))
+
+
+def test_text_teacher_and_student_refuse_image_records(tmp_path):
+    folder = _image_folder(str(tmp_path / "images"))
+    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    text_teacher = models.make_teacher(["a cat", "a dog"], 2)
+    text_path = str(tmp_path / "text.keras")
+    text_teacher.save(text_path)
+    with pytest.raises(ValueError, match="takes text inputs, but .* holds "
+                       "image inputs"):
+        preprocessing.preprocess(teacher.load_teacher(text_path), folder,
+                                 str(tmp_path / "labels.txt"),
+                                 str(tmp_path / "r" / "x"), top_k=2,
+                                 num_shards=1, verbose=0)
+    image_path = str(tmp_path / "image.keras")
+    models.make_image_student(2, image_size=8).save(image_path)
+    record_set, _ = preprocessing.preprocess(
+        teacher.load_teacher(image_path), folder,
+        str(tmp_path / "labels.txt"), str(tmp_path / "r" / "train"), top_k=2,
+        num_shards=1, verbose=0)
+    model = student.DistillationStudent(
+        models.make_student(["a cat"], 2), 2)
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="the model takes text inputs but "
+                       "the records hold image inputs"):
+        model.fit(reader.make_dataset(record_set, 2), epochs=1, verbose=0)
+
+
+def test_tfds_image_dataset_reads_as_png(tmp_path):
+    import tensorflow_datasets as tfds
+
+    class TopkDistillTinyImages(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(
+                builder=self,
+                features=tfds.features.FeaturesDict({
+                    "image": tfds.features.Image(shape=(6, 6, 3)),
+                    "label": tfds.features.ClassLabel(names=["x", "y"])}))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples()}
+
+        def _generate_examples(self):
+            for i in range(3):
+                yield i, {"image": np.full((6, 6, 3), 40 * i, np.uint8),
+                          "label": i % 2}
+
+    data_dir = str(tmp_path / "tfds")
+    TopkDistillTinyImages(data_dir=data_dir).download_and_prepare()
+    located = list(inputs.iter_located("tfds:topk_distill_tiny_images",
+                                       data_dir))
+    assert [label for _, _, label in located] == ["x", "y", "x"]
+    decoded = tf.io.decode_png(located[1][1]).numpy()
+    assert decoded.shape == (6, 6, 3) and (decoded == 40).all()
+    assert inputs.describe("tfds:topk_distill_tiny_images", data_dir) == (
+        "image", None)
+
+
+def _features_file(path, rows):
+    with open(path, "w") as f:
+        for values, label in rows:
+            f.write(json.dumps({"features": values, "label": label}) + "\n")
+    return path
+
+
+def test_feature_vectors_through_records_training_and_export(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [((rng.normal(size=4) + 3 * (i % 2)).tolist(), "ab"[i % 2])
+            for i in range(40)]
+    train = _features_file(str(tmp_path / "train.jsonl"), rows)
+    assert inputs.describe(train) == ("features", 4)
+    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    model = models.make_features_model(2, feature_dim=4, hidden_units=8)
+    path = str(tmp_path / "teacher.keras")
+    model.save(path)
+    loaded = teacher.load_teacher(path)
+    record_set, _ = preprocessing.preprocess(
+        loaded, train, str(tmp_path / "labels.txt"),
+        str(tmp_path / "r" / "train"), top_k=2, num_shards=2, verbose=0)
+    assert (record_set.input_kind, record_set.feature_dim) == ("features", 4)
+    batch = next(iter(reader.make_dataset(record_set, 40)))
+    np.testing.assert_allclose(batch["features"].numpy(),
+                               np.array([r[0] for r in rows], np.float32))
+    expected = model.predict(np.array([r[0] for r in rows]), verbose=0)
+    best = np.argmax(expected, axis=1)
+    assert (batch["topk_ids"].numpy()[:, 0] == best).all()
+    from topk_distill import training
+    training.train_student(str(tmp_path / "student"), labeled=record_set,
+                           validation=train, epochs=2, batch_size=8,
+                           verbose=0)
+    served = serving.load_saved_model(str(tmp_path / "student" / "export"))
+    assert serving.signature_input(served.signatures["serving_default"]) == (
+        "features", "features", 4)
+    assert len(serving.classify(served, [r[0] for r in rows[:3]], 2)) == 3
+    tflite = export.export_tflite(
+        models.make_features_model(2, feature_dim=4),
+        str(tmp_path / "f.tflite"), top_n=2)
+    assert os.path.getsize(tflite) > 0
+
+
+def test_feature_vectors_of_the_wrong_length_are_refused(tmp_path):
+    path = _features_file(str(tmp_path / "x.jsonl"), [
+        ([1.0, 2.0, 3.0], "a"), ([1.0, 2.0, 3.0], "b"), ([1.0, 2.0], "a")])
+    with pytest.raises(inputs.InputError, match=r"x.jsonl:3: 2 features; "
+                       r"expected 3 \(as the first example\)"):
+        list(inputs.iter_examples(path))
+    open(path, "a").write('{"features": ["x"], "label": "a"}\n')
+    with pytest.raises(inputs.InputError, match='x.jsonl:4: "features" is '
+                       "not a non-empty list of numbers"):
+        inputs.parse_line(open(path).read().splitlines()[3], path, 4)
+
+
+def test_record_sets_written_before_kinds_read_as_text():
+    spec = records.RecordSet.from_json({"kind": "labeled", "num_classes": 3,
+                                        "top_k": 2, "format_version": 2})
+    assert (spec.input_kind, spec.feature_dim) == ("text", None)
+    with pytest.raises(records.RecordFormatError, match="input_kind='audio'"):
+        records.RecordSet(kind="labeled", num_classes=3, top_k=2,
+                          input_kind="audio")
+    with pytest.raises(records.RecordFormatError, match="needs feature_dim"):
+        records.RecordSet(kind="labeled", num_classes=3, top_k=2,
+                          input_kind="features")
