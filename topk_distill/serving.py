@@ -63,9 +63,13 @@ def signature_input(fn):
 
 def call(fn, batch):
     """Calls a served signature on a batch of Python inputs (texts, image
-    bytes or feature vectors), by its own input name."""
+    bytes or feature vectors), by its own input name; a plain function
+    gets them as one tensor."""
     from topk_distill import input_kinds
 
+    if not hasattr(fn, "structured_input_signature"):
+        return fn(input_kinds.as_batch(batch, "text" if isinstance(
+            batch[0], (str, bytes)) else "features"))
     name, kind, _ = signature_input(fn)
     return fn(**{name: input_kinds.as_batch(batch, kind)})
 
