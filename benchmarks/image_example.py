@@ -42,7 +42,7 @@ def commands(work):
         line = line.split(" #")[0].strip()
         if not line or line.startswith(("#", "set ", "here=", "work=")):
             continue
-        line = line.replace('"$here"', HERE).replace('"$work', '"' + work)
+        line = line.replace('"$here', '"' + HERE).replace('"$work', '"' + work)
         steps.append(shlex.split(line))
     return steps
 

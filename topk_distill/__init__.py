@@ -1,7 +1,8 @@
-"""topk-distill: top-K knowledge distillation for text classification.
+"""topk-distill: top-K knowledge distillation for classification with many
+labels: of texts, images or feature vectors (`input_kinds`).
 
 The data flow, top to bottom:
-text (`inputs`) -> teacher (`teacher`, trained by `teacher_training`) ->
+text, images or feature vectors (`inputs`) -> teacher (`teacher`, trained by `teacher_training`) ->
 top-K records (`preprocessing`, or `beam` on an Apache Beam runner, or
 `record_writer` for a teacher run elsewhere; the
 record set is `records`, its codec `codec`, its files `shards`) -> tf.data
@@ -24,6 +25,7 @@ _EXPORTS = {
     "read_labels": "inputs",
     "write_labels": "inputs",
     "iter_examples": "inputs",
+    "INPUT_KINDS": "input_kinds",
     "Teacher": "teacher",
     "load_teacher": "teacher",
     "train_teacher": "teacher_training",
@@ -61,6 +63,10 @@ _EXPORTS = {
     "make_student": "models",
     "make_encoder_teacher": "models",
     "make_head": "models",
+    "ImageDecoder": "models",
+    "make_image_teacher": "models",
+    "make_image_student": "models",
+    "make_features_model": "models",
     "make_init": "student_init",
     "augment": "augmentation",
 }

@@ -24,6 +24,7 @@ Nothing here imports TensorFlow at import time.
 import numpy as np
 
 KINDS = ("text", "image", "features")
+INPUT_KINDS = KINDS  # The package's public name for them.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 _SERVING_NAMES = {"text": "text", "image": "image_bytes",
                   "features": "features"}

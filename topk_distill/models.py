@@ -392,7 +392,7 @@ class ImageDecoder(keras.layers.Layer):
 
 
 def make_image_student(num_classes, image_size=32, channels=3,
-                       filters=(16, 32)):
+                       filters=(16, 32, 64)):
     """Builds the reference image student: a small convolutional network.
 
     Encoded image bytes -> `ImageDecoder` -> per width in `filters`: a 3x3
@@ -427,11 +427,12 @@ def make_image_student(num_classes, image_size=32, channels=3,
     return keras.Model(image, logits, name="image_student")
 
 
-def make_image_teacher(num_classes, image_size=32, channels=3,
-                       widths=(32, 64, 128), dropout=0.3, shift=0.1):
+def make_image_teacher(num_classes, image_size=64, channels=3,
+                       widths=(64, 128, 256, 512), dropout=0.3, shift=0.1):
     """Builds the reference image teacher: a wider, deeper network.
 
-    Encoded image bytes -> `ImageDecoder` -> random shifts while training
+    Encoded image bytes -> `ImageDecoder` (at twice the student's side by
+    default: the teacher sees finer detail) -> random shifts while training
     (by up to `shift` of the side) -> per width in `widths`: two 3x3
     convolutions with batch normalisation (ReLU) and 2x2 max-pooling ->
     global average pooling -> dropout -> a linear layer.

@@ -152,6 +152,8 @@ def _identity(kind, path, hashed_file):
 def _keras_teacher(path, outputs):
     import keras
 
+    from topk_distill import models  # noqa: F401 (registers ImageDecoder)
+
     try:  # A teacher from make_encoder_teacher has keras-hub layers.
         import keras_hub  # noqa: F401 (registers them)
     except ImportError:

@@ -2,7 +2,7 @@
 
 Each class is a shape (circle, ring, square, diamond, cross, triangle,
 horizontal bar, vertical bar) in a colour (red, orange, yellow, green,
-blue, purple): 8 x 6 = 48 classes, named `SHAPE_COLOUR`. An image is 32x32
+blue, purple): 8 x 6 = 48 classes, named `SHAPE_COLOUR`. An image is 64x64
 RGB: a grey background of random brightness, the shape at a random place
 and size, its colour jittered (so neighbouring colours overlap), a smaller
 distractor shape of any class, and pixel noise. Classes share shapes and
@@ -31,7 +31,7 @@ SHAPES = ("circle", "ring", "square", "diamond", "cross", "triangle",
 COLOURS = {"red": (0.9, 0.15, 0.15), "orange": (0.95, 0.55, 0.1),
            "yellow": (0.9, 0.85, 0.15), "green": (0.15, 0.7, 0.25),
            "blue": (0.15, 0.3, 0.9), "purple": (0.6, 0.2, 0.85)}
-SIZE = 32
+SIZE = 64
 
 
 def class_names():
@@ -64,13 +64,13 @@ def _draw(image, shape, colour, rng, radius):
 
 
 def make_image(name, rng):
-    """One float [32, 32, 3] image of class `name` (`SHAPE_COLOUR`)."""
+    """One float [64, 64, 3] image of class `name` (`SHAPE_COLOUR`)."""
     image = np.empty((SIZE, SIZE, 3), np.float32)
     image[:] = rng.uniform(0.25, 0.75)
     other = rng.choice(SHAPES), rng.choice(list(COLOURS))
-    _draw(image, *other, rng, rng.uniform(3, 5))
+    _draw(image, *other, rng, rng.uniform(6, 10))
     shape, colour = name.split("_")
-    _draw(image, shape, colour, rng, rng.uniform(6, 11))
+    _draw(image, shape, colour, rng, rng.uniform(12, 22))
     return np.clip(image + rng.normal(0, 0.15, image.shape), 0, 1)
 
 
