@@ -258,3 +258,24 @@ def test_record_sets_written_before_kinds_read_as_text():
     with pytest.raises(records.RecordFormatError, match="needs feature_dim"):
         records.RecordSet(kind="labeled", num_classes=3, top_k=2,
                           input_kind="features")
+
+
+def test_mixed_folder_is_one_line_naming_the_file(tmp_path, capsys):
+    folder = _image_folder(str(tmp_path / "images"))
+    path = str(tmp_path / "teacher.keras")
+    models.make_image_student(2, image_size=8).save(path)
+    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    stray = os.path.join(folder, "a", "readme.md")
+    open(stray, "w").write("# not an image")
+    out = str(tmp_path / "records" / "train")
+    code = run_command(["topk-distill", "preprocess", f"--teacher={path}",
+                        f"--labels={tmp_path / 'labels.txt'}",
+                        f"--input={folder}", f"--output={out}",
+                        "--num_shards=1", "--top_k=2"])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert error == [f"topk-distill preprocess: error: {stray}: not an image "
+                     "file; expected one of .png, .jpg, .jpeg, .gif, .bmp in "
+                     "an image folder"]
+    assert not os.path.exists(os.path.dirname(out)) or not os.listdir(
+        os.path.dirname(out))
