@@ -59,3 +59,18 @@ def test_the_two_commands_are_what_ci_runs():
     assert install_and_demo.endswith(".venv/bin/topk-distill demo")
     ci = open(os.path.join(ROOT, ".ci", "run")).read()
     assert tests in ci
+
+
+def test_python_api_table_names_what_the_package_exports():
+    import topk_distill
+
+    table = README.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(\w+)`(?= [,(]|,)", table)) | set(
+        re.findall(r"`(\w+)` \(`", table))
+    modules = set(re.findall(r"\(`(\w+)`", table))
+    named -= modules
+    assert len(named) >= 30
+    assert named <= set(topk_distill.__all__), named - set(
+        topk_distill.__all__)
+    for name in named:
+        assert getattr(topk_distill, name) is not None
