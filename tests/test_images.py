@@ -279,3 +279,20 @@ def test_mixed_folder_is_one_line_naming_the_file(tmp_path, capsys):
                      "an image folder"]
     assert not os.path.exists(os.path.dirname(out)) or not os.listdir(
         os.path.dirname(out))
+
+
+def test_export_of_a_model_with_random_layers_saves_each_weight_once(
+        tmp_path):
+    model = models.make_image_teacher(3, image_size=16, widths=(8, 16))
+    path = export.export_saved_model(model, str(tmp_path / "export"),
+                                     ["a", "b", "c"])
+    weights = sum(v.numpy().nbytes for v in model.variables)
+    saved = os.path.getsize(os.path.join(path, "variables",
+                                         "variables.data-00000-of-00001"))
+    assert weights <= saved < 1.1 * weights + 4096
+    png = tf.io.encode_png(tf.zeros([16, 16, 3], tf.uint8))
+    served = serving.load_saved_model(path)
+    np.testing.assert_allclose(
+        served.signatures["logits"](image_bytes=tf.stack([png]))[
+            "logits"].numpy(),
+        model(tf.stack([png]), training=False).numpy(), atol=1e-5)

@@ -43,10 +43,11 @@ class _Served(tf.Module):
     def __init__(self, model, labels, top_n):
         super().__init__()
         self.model = model
-        # Every state the model reads, as plain tf.Variables, so that the
-        # SavedModel reaches them all (e.g. a random augmentation layer's
-        # seed, which Keras keeps outside the layer's weights).
-        self.model_state = [getattr(v, "value", v) for v in model.variables]
+        # Random layers' seeds (e.g. an augmentation layer's), which the
+        # traced call captures but the SavedModel does not reach through
+        # the Keras model; the weights it does reach (not saved twice).
+        self.seed_state = [getattr(v, "value", v) for v in model.variables
+                           if "seed_generator" in getattr(v, "path", "")]
         self.labels = tf.constant(labels)
         self.top_n = min(top_n, len(labels))
         self.kind, self.feature_dim = _kind(model)
@@ -64,11 +65,11 @@ class _Served(tf.Module):
 
     def _probabilities(self, inputs):
         return {"probabilities": tf.nn.softmax(
-            self._logits(inputs)["logits"])}
+            self.logits(inputs)["logits"])}
 
     def _predict(self, inputs):
         scores, ids = tf.math.top_k(
-            self._probabilities(inputs)["probabilities"], k=self.top_n)
+            self.probabilities(inputs)["probabilities"], k=self.top_n)
         return {"top_ids": ids, "top_labels": tf.gather(self.labels, ids),
                 "top_scores": scores}
 
@@ -77,7 +78,7 @@ class _Served(tf.Module):
         if self.kind != "features":
             spec = tf.io.FixedLenFeature([], tf.string, default_value="")
         parsed = tf.io.parse_example(inputs, {self.kind: spec})[self.kind]
-        answer = self._predict(parsed)
+        answer = self.predict(parsed)
         return {"classes": answer["top_labels"], "scores": answer["top_scores"]}
 
 
