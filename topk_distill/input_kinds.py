@@ -141,13 +141,13 @@ def model_kind(model):
     return ("image" if name.startswith("image") else "text"), None
 
 
-def check_matches(model_kind_, record_kind, where):
+def check_matches(model_takes, record_kind, where):
     """Refuses a model whose input kind is not the records'.
 
     Raises:
         ValueError: one line naming `where` and both kinds.
     """
-    if model_kind_ != record_kind:
-        raise ValueError(f"{where}: the model takes {model_kind_} inputs but "
+    if model_takes != record_kind:
+        raise ValueError(f"{where}: the model takes {model_takes} inputs but "
                          f"the records hold {record_kind} inputs; expected "
                          f"a model made for {record_kind}")

@@ -186,9 +186,9 @@ def _held_out(texts, labels, names, validation, fraction, seed, data_dir,
     {"fit": rows of the input, "texts", "labels", "examples", "source"}, or
     `None` without a comparison."""
     if validation:
-        if inputs.describe(validation, data_dir) != kind:
-            raise ValueError(f"--validation={validation}: holds "
-                             f"{inputs.describe(validation, data_dir)[0]} "
+        found = inputs.describe(validation, data_dir)
+        if found != kind:
+            raise ValueError(f"--validation={validation}: holds {found[0]} "
                              f"inputs; expected {kind[0]} as the input's")
         held_texts, held_labels = inputs.read_labeled(validation, names,
                                                       data_dir)

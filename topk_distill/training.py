@@ -238,8 +238,8 @@ def _validation(path, names, batch_size, kind="text", feature_dim=None,
         return None
     import tensorflow as tf
 
-    if inputs.describe(path, data_dir) != (kind, feature_dim):
-        found, dim = inputs.describe(path, data_dir)
+    found, dim = inputs.describe(path, data_dir)
+    if (found, dim) != (kind, feature_dim):
         raise ValueError(f"--validation={path}: holds {found} inputs"
                          f"{f' of length {dim}' if dim else ''}, but the "
                          f"records hold {kind}"
