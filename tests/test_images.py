@@ -297,3 +297,17 @@ def test_export_of_a_model_with_random_layers_saves_each_weight_once(
         served.signatures["logits"](image_bytes=tf.stack([png]))[
             "logits"].numpy(),
         model(tf.stack([png]), training=False).numpy(), atol=1e-5)
+
+
+def test_evaluate_refuses_a_test_input_of_another_kind(tmp_path):
+    from topk_distill import evaluation
+
+    folder = _image_folder(str(tmp_path / "images"))
+    path = export.export_saved_model(
+        models.make_teacher(["a cat", "a dog"], 2), str(tmp_path / "text"),
+        ["a", "b"])
+    images, labels = inputs.read_labeled(folder, ["a", "b"])
+    with pytest.raises(ValueError, match="text takes text inputs, but the "
+                       "test examples are image"):
+        evaluation.evaluate(path, images, labels, latency_repeats=2,
+                            input_kind=inputs.describe(folder)[0])

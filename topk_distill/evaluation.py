@@ -113,15 +113,19 @@ def speed(path, texts, latency_repeats=200, throughput_batches=20):
             "size_bytes": export.saved_model_size(path)}
 
 
-def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20):
+def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20,
+             input_kind=None):
     """Accuracy and speed of an exported SavedModel on a labeled test set.
 
     Args:
         path: a SavedModel written by `export_saved_model`.
-        texts: test texts (str or bytes).
+        texts: test inputs: texts (str or bytes), image bytes or feature
+            vectors, as the export takes them.
         labels: their true class ids.
         latency_repeats: single-example calls timed.
         throughput_batches: batches of 256 timed.
+        input_kind: what the test examples are (`inputs.describe`); if
+            given, an export taking another kind is refused.
 
     Returns:
         A dict: `examples`, `p@1`, `p@3`, `p@5`, `macro_p@1`,
@@ -135,10 +139,26 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20):
     ```
     """
     served = serving.load_saved_model(path)
+    if input_kind:
+        check_kind(path, served, input_kind)
     answers = serving.top_ids(served.signatures["probabilities"], texts,
                               k=min(5, _num_classes(served)))
     return dict(accuracy(answers, np.asarray(labels)), examples=len(texts),
                 **speed(path, texts, latency_repeats, throughput_batches))
+
+
+def check_kind(path, served, found):
+    """Refuses test inputs of another kind (`input_kinds`) than the export
+    takes (images for a text model, texts for an image model...).
+
+    Raises:
+        ValueError: naming the export and both kinds.
+    """
+    _, takes, _ = serving.signature_input(served.signatures["probabilities"])
+    if found != takes:
+        raise ValueError(f"{path} takes {takes} inputs, but the test "
+                         f"examples are {found}; expected a test input "
+                         f"of {takes}")
 
 
 def _num_classes(served):

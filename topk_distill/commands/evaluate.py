@@ -39,8 +39,9 @@ def main(argv):
     names = inputs.read_labels(FLAGS.labels or os.path.join(FLAGS.model,
                                                             "labels.txt"))
     texts, labels = inputs.read_labeled(FLAGS.test, names, FLAGS.data_dir)
-    result = evaluation.evaluate(FLAGS.model, texts, labels,
-                                 latency_repeats=FLAGS.latency_repeats)
+    result = evaluation.evaluate(
+        FLAGS.model, texts, labels, latency_repeats=FLAGS.latency_repeats,
+        input_kind=inputs.describe(FLAGS.test, FLAGS.data_dir)[0])
     if FLAGS.format == "json":
         print(json.dumps(dict(result, model=FLAGS.model)))
         return
