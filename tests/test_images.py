@@ -311,3 +311,19 @@ def test_evaluate_refuses_a_test_input_of_another_kind(tmp_path):
                        "test examples are image"):
         evaluation.evaluate(path, images, labels, latency_repeats=2,
                             input_kind=inputs.describe(folder)[0])
+
+
+def test_teacher_command_trains_a_features_teacher(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    rows = [((rng.normal(size=6) + 2 * (i % 3)).tolist(), "abc"[i % 3])
+            for i in range(60)]
+    train = _features_file(str(tmp_path / "train.jsonl"), rows)
+    out = str(tmp_path / "teacher")
+    assert run_command(["topk-distill", "teacher", f"--input={train}",
+                        f"--output={out}", "--epochs=2",
+                        "--student_epochs=2"]) == 0
+    report = json.load(open(os.path.join(out, "report.json")))
+    assert report["teacher"] == "reference (MLP)"
+    assert report["examples"] == 6
+    loaded = teacher.load_teacher(out)
+    assert loaded.input_kind == ("features", 6)
