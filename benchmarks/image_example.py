@@ -4,7 +4,7 @@ against the teacher.
 
 Usage:
   python benchmarks/image_example.py --work=/tmp/images [--seeds=0,1,2]
-      [--rounds=5] [--report]
+      [--rounds=5] [--report [--code_version=V]]
 
 Runs `examples/images/run.sh`'s commands in this process (same flags, the
 data and teacher once, both students once per seed with `--seed`), then
@@ -69,12 +69,17 @@ def main():
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--code_version", help="with --report: the cached "
+                        "results of this code version (default: this "
+                        "checkout's)")
     args = parser.parse_args()
     import wordnet_accuracy
 
     version = wordnet_accuracy.code_version(
         MODULES, [os.path.abspath(__file__), os.path.join(HERE, "run.sh"),
                   os.path.join(HERE, "make_images.py")])
+    if args.report and args.code_version:
+        version = args.code_version
     cache_path = os.path.join(args.work, "image_example.json")
     cache = json.load(open(cache_path)) if os.path.exists(
         cache_path) else {}
