@@ -327,3 +327,26 @@ def test_teacher_command_trains_a_features_teacher(tmp_path, capsys):
     assert report["examples"] == 6
     loaded = teacher.load_teacher(out)
     assert loaded.input_kind == ("features", 6)
+
+
+def test_export_of_a_trained_keras_file_leaves_its_optimizer_out(tmp_path):
+    model = models.make_features_model(3, feature_dim=4, hidden_units=8)
+    model.compile(optimizer="adam", loss=keras_loss())
+    model.fit(np.ones([6, 4]), np.array([0, 1, 2] * 2), epochs=1, verbose=0)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b", "c"])
+    out = str(tmp_path / "export")
+    assert run_command(["topk-distill", "export", f"--model={path}",
+                        f"--output={out}"]) == 0
+    saved = [shape for name, shape in tf.train.list_variables(
+        os.path.join(out, "variables", "variables"))
+        if name.endswith("VARIABLE_VALUE")]
+    assert sorted(map(tuple, saved)) == sorted(
+        tuple(v.shape) for v in model.variables)
+
+
+def keras_loss():
+    import keras
+
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)

@@ -162,8 +162,10 @@ def _keras_teacher(path, outputs):
         raise ValueError(f"--teacher={path}: no such file")
     try:
         # The teacher is the user's own model; safe_mode=False also lets an
-        # encoder teacher read the vocabulary in its encoder folder.
-        model = keras.saving.load_model(path, safe_mode=False)
+        # encoder teacher read the vocabulary in its encoder folder. Not
+        # compiled: a teacher only answers, and an export of it would
+        # otherwise carry its optimizer's state (twice its weights, Adam).
+        model = keras.saving.load_model(path, safe_mode=False, compile=False)
     except (ValueError, OSError, KeyError) as e:
         raise ValueError(f"--teacher={path}: not a loadable .keras model "
                          f"({str(e).splitlines()[0][:200]})") from None
