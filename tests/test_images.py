@@ -229,6 +229,12 @@ def test_feature_vectors_through_records_training_and_export(tmp_path):
     served = serving.load_saved_model(str(tmp_path / "student" / "export"))
     assert serving.signature_input(served.signatures["serving_default"]) == (
         "features", "features", 4)
+    texts = str(tmp_path / "valid.tsv")
+    open(texts, "w").write("a text\ta\n")
+    with pytest.raises(ValueError, match="valid.tsv: holds text inputs, but "
+                       "the records hold features of length 4"):
+        training.train_student(str(tmp_path / "again"), labeled=record_set,
+                               validation=texts, epochs=1, verbose=0)
     assert len(serving.classify(served, [r[0] for r in rows[:3]], 2)) == 3
     tflite = export.export_tflite(
         models.make_features_model(2, feature_dim=4),

@@ -2,7 +2,8 @@
 labels: of texts, images or feature vectors (`input_kinds`).
 
 The data flow, top to bottom:
-text, images or feature vectors (`inputs`) -> teacher (`teacher`, trained by `teacher_training`) ->
+text, images or feature vectors (`inputs`) -> teacher (`teacher`, trained
+by `teacher_training`) ->
 top-K records (`preprocessing`, or `beam` on an Apache Beam runner, or
 `record_writer` for a teacher run elsewhere; the
 record set is `records`, its codec `codec`, its files `shards`) -> tf.data

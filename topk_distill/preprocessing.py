@@ -1,9 +1,10 @@
 """Run a teacher once over an input and keep its top-K scores as records.
 
-text (or images, or feature vectors: `input_kinds`) -> teacher -> top-K (class id, score) pairs -> sharded TFRecords plus
-metadata. A labeled set keeps the K best scores (default raw logits); an
-unlabeled set keeps the H best (default softmax probabilities; H=1 makes the
-top class a pseudo label). The teacher runs in batches inside a tf.data
+text (or images, or feature vectors: `input_kinds`) -> teacher -> top-K
+(class id, score) pairs -> sharded TFRecords plus metadata. A labeled set
+keeps the K best scores (default raw logits); an unlabeled set keeps the H
+best (default softmax probabilities; H=1 makes the top class a pseudo
+label). The teacher runs in batches inside a tf.data
 pipeline, prefetched, so the teacher's next batch is computed while the
 current one is serialized and written.
 """

@@ -220,13 +220,14 @@ def _student_top1(texts, labels, names, held_out, epochs, seed,
     student.compile(optimizer=keras.optimizers.Adam(5e-3),
                     loss=keras.losses.SparseCategoricalCrossentropy(
                         from_logits=True))
-    student.fit(_fit_input(texts[fit]), labels[fit], batch_size=128, epochs=epochs,
-                verbose=0)
+    student.fit(_fit_input(texts[fit]), labels[fit], batch_size=128,
+                epochs=epochs, verbose=0)
     return _top1(student, held_out)
 
 
 def _top1(model, held_out):
-    logits = model.predict(_fit_input(held_out["texts"]), batch_size=512, verbose=0)
+    logits = model.predict(_fit_input(held_out["texts"]), batch_size=512,
+                           verbose=0)
     return float(np.mean(np.argmax(logits, axis=1) == held_out["labels"]))
 
 

@@ -238,17 +238,20 @@ def _validation(path, names, batch_size, kind="text", feature_dim=None,
         return None
     import tensorflow as tf
 
-    found, dim = inputs.describe(path, data_dir)
-    if (found, dim) != (kind, feature_dim):
-        raise ValueError(f"--validation={path}: holds {found} inputs"
-                         f"{f' of length {dim}' if dim else ''}, but the "
-                         f"records hold {kind}"
-                         f"{f' of length {feature_dim}' if feature_dim else ''}"
-                         )
+    found = inputs.describe(path, data_dir)
+    if found != (kind, feature_dim):
+        raise ValueError(f"--validation={path}: holds {_kind_name(*found)} "
+                         "inputs, but the records hold "
+                         f"{_kind_name(kind, feature_dim)}")
     examples, labels = inputs.read_labeled(path, names, data_dir)
     return tf.data.Dataset.from_tensor_slices({
         kind: input_kinds.as_batch(examples, kind),
         "label": tf.constant(labels, tf.int64)}).batch(batch_size)
+
+
+def _kind_name(kind, feature_dim):
+    """`"image"`, or `"features of length 8"`."""
+    return f"{kind} of length {feature_dim}" if feature_dim else kind
 
 
 def _callbacks(output, backup_dir, worker, plateau_seconds, plateau_delta,
