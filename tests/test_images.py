@@ -356,3 +356,12 @@ def keras_loss():
     import keras
 
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def test_beam_pipeline_refuses_image_folders(tmp_path):
+    from topk_distill import beam
+
+    folder = _image_folder(str(tmp_path / "images"))
+    with pytest.raises(ValueError, match="image folders use the local tool"):
+        beam.preprocess_with_beam("teacher.keras", folder, None,
+                                  str(tmp_path / "out"))
