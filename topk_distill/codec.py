@@ -96,8 +96,8 @@ def parse_batch(serialized, record_set):
     Returns:
         `{"text": string[B], "label": int64[B], "topk_ids": int64[B, K],
         "topk_scores": float32[B, K]}` (the input under its kind's name:
-        `"image"`: string[B], `"features"`: float32[B, D]) (ids -1 and scores 0 where a record
-        stores fewer than K classes), plus `"tail_mass": float32[B]` when
+        `"image"`: string[B], `"features"`: float32[B, D]; ids -1 and
+        scores 0 where a record stores fewer than K classes), plus `"tail_mass": float32[B]` when
         the set was written with a tail temperature. `"q8"` sets give their
         ids ascending and their logits relative to the example's largest
         (probabilities as they were).

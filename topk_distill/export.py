@@ -50,7 +50,9 @@ class _Served(tf.Module):
                            if "seed_generator" in getattr(v, "path", "")]
         self.labels = tf.constant(labels)
         self.top_n = min(top_n, len(labels))
-        self.kind, self.feature_dim = _kind(model)
+        # A subclassed model's kind cannot be told: text, as before kinds.
+        self.kind, self.feature_dim = input_kinds.model_kind(model) or (
+            "text", None)
         spec = input_kinds.tensor_spec(self.kind, self.feature_dim)
         self.logits = tf.function(self._logits, input_signature=[spec])
         self.probabilities = tf.function(self._probabilities,
@@ -74,21 +76,12 @@ class _Served(tf.Module):
                 "top_scores": scores}
 
     def _classify(self, inputs):
-        spec = input_kinds.feature_spec(self.kind, self.feature_dim)
-        if self.kind != "features":
-            spec = tf.io.FixedLenFeature([], tf.string, default_value="")
+        spec = (input_kinds.feature_spec(self.kind, self.feature_dim)
+                if self.kind == "features" else
+                tf.io.FixedLenFeature([], tf.string, default_value=""))
         parsed = tf.io.parse_example(inputs, {self.kind: spec})[self.kind]
         answer = self.predict(parsed)
         return {"classes": answer["top_labels"], "scores": answer["top_scores"]}
-
-
-def _kind(model):
-    """A Keras model's input kind; text for a model without symbolic
-    inputs (a subclassed one), as before kinds existed."""
-    try:
-        return input_kinds.model_kind(model)
-    except (AttributeError, IndexError, TypeError, ValueError):
-        return "text", None
 
 
 def export_saved_model(model, path, labels, top_n=5):
@@ -187,7 +180,7 @@ def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
     runner(token_ids=token_ids)  # {"top_ids": ..., "top_scores": ...}
     ```
     """
-    kind, feature_dim = _kind(model)
+    kind, feature_dim = input_kinds.model_kind(model) or ("text", None)
     builtin = token_ids or kind == "features"
     if token_ids and kind == "image":
         model = _after_decoding(model)

@@ -126,19 +126,29 @@ def model_kind(model):
         model: a Keras model, or a `tf.TensorSpec` of its input.
 
     Returns:
-        `(kind, feature_dim or None)`.
+        `(kind, feature_dim or None)`, or `None` for a model without a
+        symbolic input (a subclassed one), whose kind cannot be told.
 
     Example:
     >>> import keras
     >>> model_kind(keras.Input(shape=(8,), name="features"))
     ('features', 8)
     """
-    spec = model.inputs[0] if hasattr(model, "inputs") else model
-    dtype = str(getattr(spec.dtype, "name", spec.dtype))
+    try:
+        spec = model.inputs[0] if hasattr(model, "inputs") else model
+        dtype = str(getattr(spec.dtype, "name", spec.dtype))
+        shape = spec.shape
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
     if dtype != "string":
-        return "features", int(spec.shape[-1])
+        return "features", int(shape[-1])
     name = (getattr(spec, "name", None) or "").split(":")[0]
     return ("image" if name.startswith("image") else "text"), None
+
+
+def kind_name(kind, feature_dim=None):
+    """A kind as messages name it: `"image"`, `"features of length 8"`."""
+    return f"{kind} of length {feature_dim}" if feature_dim else kind
 
 
 def check_matches(model_takes, record_kind, where):

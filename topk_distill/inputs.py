@@ -87,6 +87,27 @@ def describe(spec, data_dir=None):
     return "text", None
 
 
+def check_kind(spec, kind, feature_dim, holder, data_dir=None, flag=None):
+    """Refuses an input whose examples are of another kind than `kind`.
+
+    Args:
+        spec: the input (e.g. a `--validation` file or folder).
+        kind, feature_dim: the kind expected.
+        holder: what holds that kind, for the message ("the records").
+        data_dir: TFDS data directory.
+        flag: the flag that named `spec`, for the message.
+
+    Raises:
+        InputError: one line naming the flag, `spec` and both kinds.
+    """
+    found = describe(spec, data_dir)
+    if found != (kind, feature_dim):
+        where = f"{flag}={spec}" if flag else spec
+        raise InputError(f"{where}: holds {input_kinds.kind_name(*found)} "
+                         f"inputs, but {holder} hold "
+                         f"{input_kinds.kind_name(kind, feature_dim)}")
+
+
 def kind_of(value):
     """`(input_kind, feature_dim or None)` of one example's input."""
     if isinstance(value, str):
@@ -181,8 +202,6 @@ def parse_line(line, path, number):
     """
     if path.endswith((".jsonl", ".json")):
         return _parse_jsonl(line, path, number)
-    if os.path.isdir(path):
-        raise InputError(f"{path}: a folder of images has no lines")
     columns = line.split("\t")
     if len(columns) > 2:
         raise InputError(

@@ -170,16 +170,13 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
                          "labels.txt beside it; pass --labels")
     names = inputs.read_labels(labels_path)
     num_classes = len(names)
-    expected = getattr(teacher, "input_kind", None)
-    if expected and expected[0] != input_kind:
+    takes = getattr(teacher, "input_kind", None)
+    if takes and takes != (input_kind, feature_dim):
+        found = input_kinds.kind_name(input_kind, feature_dim)
         raise ValueError(f"--teacher={teacher.identity.get('path')} takes "
-                         f"{expected[0]} inputs, but {input_spec} holds "
-                         f"{input_kind} inputs; expected a teacher made for "
-                         f"{input_kind}")
-    if expected and expected[1] != feature_dim:
-        raise ValueError(f"--teacher={teacher.identity.get('path')} takes "
-                         f"feature vectors of length {expected[1]}, but "
-                         f"{input_spec} holds length {feature_dim}")
+                         f"{input_kinds.kind_name(*takes)} inputs, but "
+                         f"{input_spec} holds {found} inputs; expected a "
+                         f"teacher made for {found}")
     if teacher.num_classes != num_classes:
         raise ValueError(f"the teacher returns {teacher.num_classes} scores "
                          f"per example but {labels_path} names {num_classes} "

@@ -87,10 +87,8 @@ class DistillationStudent(keras.Model):
             k=min(5, num_classes), name="top5")
         # Nothing of its own to build: ready when the student is.
         self.built = student.built
-        try:
-            self.input_kind = input_kinds.model_kind(student)[0]
-        except (AttributeError, IndexError, TypeError, ValueError):
-            self.input_kind = None  # A subclassed student: not checked.
+        # A subclassed student's kind cannot be told: not checked.
+        self.input_kind = (input_kinds.model_kind(student) or (None,))[0]
 
     def compile(self, optimizer="adam", **kwargs):
         """Configures training; the loss and metrics are the model's own.

@@ -169,11 +169,10 @@ def _keras_teacher(path, outputs):
     except (ValueError, OSError, KeyError) as e:
         raise ValueError(f"--teacher={path}: not a loadable .keras model "
                          f"({str(e).splitlines()[0][:200]})") from None
-    try:
-        kind = input_kinds.model_kind(model)
+    kind = input_kinds.model_kind(model)
+    if kind:
         num_classes = int(model.outputs[0].shape[-1])
-    except (AttributeError, IndexError, TypeError, ValueError):
-        # A subclassed model: no symbolic inputs; text, as before kinds.
+    else:  # A subclassed model: no symbolic input; text, as before kinds.
         kind = ("text", None)
         num_classes = int(model(tf.constant(["x"])).shape[-1])
     teacher = Teacher(lambda texts, rows: model(texts, training=False),

@@ -181,15 +181,13 @@ def _fit_input(examples):
 
 
 def _held_out(texts, labels, names, validation, fraction, seed, data_dir,
-              kind=("text", None)):
+              kind):
     """The held-out examples and what trains while they are held out:
     {"fit": rows of the input, "texts", "labels", "examples", "source"}, or
     `None` without a comparison."""
     if validation:
-        found = inputs.describe(validation, data_dir)
-        if found != kind:
-            raise ValueError(f"--validation={validation}: holds {found[0]} "
-                             f"inputs; expected {kind[0]} as the input's")
+        inputs.check_kind(validation, *kind, "the training input's examples",
+                          data_dir, flag="--validation")
         held_texts, held_labels = inputs.read_labeled(validation, names,
                                                       data_dir)
         return dict(fit=np.arange(len(texts)),
@@ -206,8 +204,7 @@ def _held_out(texts, labels, names, validation, fraction, seed, data_dir,
                 source=f"{fraction:.0%} of the input, carved off")
 
 
-def _student_top1(texts, labels, names, held_out, epochs, seed,
-                  kind=("text", None)):
+def _student_top1(texts, labels, names, held_out, epochs, seed, kind):
     """The reference student, on the labels alone, on the held-out data."""
     import keras
 
@@ -232,7 +229,7 @@ def _top1(model, held_out):
 
 
 def _reference_teacher(texts, labels, names, output, epochs, batch_size,
-                       verbose, held_out, kind=("text", None)):
+                       verbose, held_out, kind):
     import keras
 
     from topk_distill import models

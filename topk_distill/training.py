@@ -238,20 +238,12 @@ def _validation(path, names, batch_size, kind="text", feature_dim=None,
         return None
     import tensorflow as tf
 
-    found = inputs.describe(path, data_dir)
-    if found != (kind, feature_dim):
-        raise ValueError(f"--validation={path}: holds {_kind_name(*found)} "
-                         "inputs, but the records hold "
-                         f"{_kind_name(kind, feature_dim)}")
+    inputs.check_kind(path, kind, feature_dim, "the records", data_dir,
+                      flag="--validation")
     examples, labels = inputs.read_labeled(path, names, data_dir)
     return tf.data.Dataset.from_tensor_slices({
         kind: input_kinds.as_batch(examples, kind),
         "label": tf.constant(labels, tf.int64)}).batch(batch_size)
-
-
-def _kind_name(kind, feature_dim):
-    """`"image"`, or `"features of length 8"`."""
-    return f"{kind} of length {feature_dim}" if feature_dim else kind
 
 
 def _callbacks(output, backup_dir, worker, plateau_seconds, plateau_delta,
