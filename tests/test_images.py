@@ -365,3 +365,26 @@ def test_beam_pipeline_refuses_image_folders(tmp_path):
     with pytest.raises(ValueError, match="image folders use the local tool"):
         beam.preprocess_with_beam("teacher.keras", folder, None,
                                   str(tmp_path / "out"))
+
+
+def test_preprocess_decodes_each_image_once_to_check_it(tmp_path,
+                                                         monkeypatch):
+    folder = _image_folder(str(tmp_path / "images"), per_class=3)
+    path = str(tmp_path / "teacher.keras")
+    models.make_image_student(2, image_size=8).save(path)
+    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    check, calls = inputs.check_image, []
+
+    def counted(data, where):
+        calls.append(where)
+        return check(data, where)
+
+    loaded = teacher.load_teacher(path)
+    monkeypatch.setattr(inputs, "check_image", counted)
+    record_set, _ = preprocessing.preprocess(
+        loaded, folder, str(tmp_path / "labels.txt"),
+        str(tmp_path / "r" / "train"), top_k=2, num_shards=1, verbose=0)
+    assert record_set.num_examples == 6
+    # `describe` checks the first, the check pass all 6; the batches the
+    # teacher runs on are not decoded again in Python.
+    assert len(calls) == 1 + 6

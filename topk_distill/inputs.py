@@ -56,14 +56,16 @@ def iter_examples(spec, data_dir=None):
     return ((text, label) for _, text, label in iter_located(spec, data_dir))
 
 
-def iter_located(spec, data_dir=None):
+def iter_located(spec, data_dir=None, verify=True):
     """Yields `(where, input, label_name)`: `iter_examples` with each
     example's place for error messages (`FILE:LINE`, an image's path, or
-    `tfds:NAME:SPLIT example N`)."""
+    `tfds:NAME:SPLIT example N`). `verify=False` skips decoding a folder's
+    images to check them, for a second pass over an input already read
+    whole (as `preprocess` does: decoding is most of the reading)."""
     if spec.startswith(TFDS_PREFIX):
         return _iter_tfds(spec, data_dir)
     if os.path.isdir(spec):
-        return _iter_image_folder(spec)
+        return _iter_image_folder(spec, verify)
     return _same_length(((f"{spec}:{number}",) + parse_line(
         line, spec, number) for number, line in _lines(spec)))
 
@@ -129,14 +131,14 @@ def _same_length(located):
         yield where, value, label
 
 
-def _iter_image_folder(folder):
+def _iter_image_folder(folder, verify=True):
     """A folder of class subfolders of images, or (unlabeled) of images."""
     entries = sorted(e for e in os.listdir(folder) if not e.startswith("."))
     classes = [e for e in entries if os.path.isdir(os.path.join(folder, e))]
     if not classes:
         for name in entries:
             path = os.path.join(folder, name)
-            yield path, read_image(path), None
+            yield path, read_image(path, verify), None
         return
     loose = [e for e in entries if e not in classes]
     if loose:
@@ -148,19 +150,31 @@ def _iter_image_folder(folder):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(f for f in files if not f.startswith(".")):
                 path = os.path.join(root, name)
-                yield path, read_image(path), label
+                yield path, read_image(path, verify), label
 
 
-def read_image(path):
-    """An image file's bytes, once they are known to decode."""
-    import tensorflow as tf
-
+def read_image(path, verify=True):
+    """An image file's bytes, once they are known to decode (with
+    `verify`: `check_image`)."""
     if not path.lower().endswith(input_kinds.IMAGE_EXTENSIONS):
         raise InputError(f"{path}: not an image file; expected one of "
                          f"{', '.join(input_kinds.IMAGE_EXTENSIONS)} in an "
                          "image folder")
     with open(path, "rb") as f:
         data = f.read()
+    if verify:
+        check_image(data, path)
+    return data
+
+
+def check_image(data, path):
+    """Refuses image bytes that do not decode.
+
+    Raises:
+        InputError: naming `path` and TensorFlow's reason.
+    """
+    import tensorflow as tf
+
     try:
         tf.io.decode_image(data, channels=3, expand_animations=False)
     except (tf.errors.InvalidArgumentError, ValueError) as e:
@@ -169,7 +183,6 @@ def read_image(path):
         raise InputError(f"{path}: the image does not decode ({problem}); "
                          "expected a whole PNG, JPEG, GIF or BMP file"
                          ) from None
-    return data
 
 
 def _lines(path):

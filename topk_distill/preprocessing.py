@@ -346,12 +346,14 @@ def _remove_this_run(writer, first):
         tf.io.gfile.remove(records.run_path(writer.prefix))
 
 
-def _examples(input_spec, data_dir, label_ids, skip_unknown_labels):
+def _examples(input_spec, data_dir, label_ids, skip_unknown_labels,
+              verify=True):
     """Yields (row, where, text, label id) for each example, row = its
     position in the input; an unknown label is refused, or with
-    `skip_unknown_labels` has label id None."""
+    `skip_unknown_labels` has label id None. `verify=False`: images are
+    not decoded again (`_check_input` did)."""
     for row, (where, text, label) in enumerate(inputs.iter_located(
-            input_spec, data_dir)):
+            input_spec, data_dir, verify)):
         yield row, where, text, inputs.label_id(label, label_ids, where,
                                                 skip_unknown_labels)
 
@@ -389,13 +391,17 @@ def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
         batch_size: examples per batch.
         start: skip the first `start` kept examples.
 
+    Images are not decoded to check them here: `preprocess` has read the
+    whole input once before (`_check_input`), decoding each.
+
     Returns:
         A generator of `(rows, wheres, payloads, labels)`: int64 input
         positions, the examples' places (`FILE:LINE`) and payloads as bytes
         (`input_kinds.payload_bytes`), and int64 class ids.
     """
     batch = []
-    kept = _examples(input_spec, data_dir, label_ids, skip_unknown_labels)
+    kept = _examples(input_spec, data_dir, label_ids, skip_unknown_labels,
+                     verify=False)
     kept = (example for example in kept if example[3] is not None)
     for index, (row, where, text, label) in enumerate(kept):
         if index < start:
