@@ -1,7 +1,8 @@
 """The record codec: batches of tensors <-> serialized `tf.train.Example`s.
 
 Both directions run in the TensorFlow graph, so `preprocess` serializes
-inside its tf.data pipeline and the reader parses whole batches at once.
+whole batches in one `tf.function` and the reader parses whole batches at
+once.
 The features are those `records` describes. Stored scores mean one thing
 to every reader: `as_logits` is the one rule that turns probabilities into
 log-space.
@@ -16,7 +17,7 @@ from topk_distill.records import RecordFormatError
 
 
 def serialize_batch(inputs, label, ids, scores, record_set, tail_mass=None):
-    """Serializes a batch of records, in the graph (runs inside tf.data).
+    """Serializes a batch of records, in the graph (tf.function or tf.data).
 
     Args:
         inputs: the examples' inputs, of the set's `input_kind`: string [B]

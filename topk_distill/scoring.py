@@ -1,9 +1,10 @@
 """One batch through the teacher: its targets, serialized as records.
 
-The step `preprocess` runs inside its tf.data pipeline and the Beam
-pipeline runs in its DoFn: texts -> teacher scores -> the classes to keep
-(the K best, or S draws, or both) with their scores in the stored kind ->
-serialized `tf.train.Example`s.
+The step `preprocess` runs in two `tf.function`s (`run_teacher`, then
+`records_from_scores`, overlapped across batches) and the Beam pipeline
+runs in its DoFn (`score_batch`): texts -> teacher scores -> the classes
+to keep (the K best, or S draws, or both) with their scores in the stored
+kind -> serialized `tf.train.Example`s.
 
 Draws are seeded per example by its text and the set's seed, so a record
 does not depend on the batch it ran in: an interrupted run resumed, or the
@@ -22,6 +23,10 @@ _HASH_BUCKETS = 1 << 24
 def score_batch(teacher, texts, labels, record_set, rows=None):
     """Runs the teacher on a batch and serializes the records of its targets.
 
+    `run_teacher` then `records_from_scores`, in one call (the Beam
+    pipeline's step); `preprocess` runs the two as separate tf.data stages,
+    so one batch's records are made while the teacher runs on the next.
+
     Args:
         teacher: a `Teacher`.
         texts: string [B]: the examples' payloads (`input_kinds`: texts,
@@ -37,21 +42,43 @@ def score_batch(teacher, texts, labels, record_set, rows=None):
         serialized `tf.train.Example`s, the bytes of each spent on teacher
         output, and whether all of each example's scores were finite.
     """
+    raw = run_teacher(teacher, texts, record_set, rows)
+    return records_from_scores(raw, texts, labels, record_set,
+                               teacher.outputs)
+
+
+def run_teacher(teacher, texts, record_set, rows=None):
+    """The teacher's scores float [B, N] for a batch of payloads (string
+    [B]) of the set's input kind; `rows` as in `score_batch`."""
     if rows is None:
-        rows = tf.zeros_like(labels)
+        rows = tf.zeros([tf.shape(texts)[0]], tf.int64)
+    return teacher(input_kinds.model_input(texts, record_set.input_kind,
+                                           record_set.feature_dim), rows)
+
+
+def records_from_scores(raw, texts, labels, record_set, outputs):
+    """The records of a batch from its teacher scores.
+
+    Args:
+        raw: float [B, N]: the teacher's scores, of kind `outputs`
+            (`"logits"` or `"probabilities"`).
+        texts, labels, record_set: as in `score_batch`.
+
+    Returns:
+        As `score_batch`.
+    """
     inputs = input_kinds.model_input(texts, record_set.input_kind,
                                      record_set.feature_dim)
-    raw = teacher(inputs, rows)
     finite = tf.reduce_all(tf.math.is_finite(raw), axis=-1)
     tail = None
     if record_set.targets == "topk":
-        ids, values = _top_k(_convert(raw, teacher.outputs,
-                                      record_set.scores), record_set)
+        ids, values = _top_k(_convert(raw, outputs, record_set.scores),
+                             record_set)
         if record_set.tail_temperature:
-            tail = _tail_mass(_convert(raw, teacher.outputs, "logits"), ids,
+            tail = _tail_mass(_convert(raw, outputs, "logits"), ids,
                               record_set.tail_temperature)
     else:
-        log_p = tf.nn.log_softmax(_convert(raw, teacher.outputs, "logits") /
+        log_p = tf.nn.log_softmax(_convert(raw, outputs, "logits") /
                                   record_set.sampling_temperature, axis=-1)
         ids, values = sample_targets(log_p, texts, record_set.samples,
                                      record_set.seed,
