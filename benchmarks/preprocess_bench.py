@@ -1,7 +1,7 @@
 """Preprocessing benchmark: bytes per example and time over the bare teacher.
 
 Usage: python benchmarks/preprocess_bench.py [--classes=4123,100000]
-       [--teachers=reference,minilm] [--examples=20000]
+       [--teachers=reference,minilm] [--examples=20000] [--bare=function]
        [--minilm_examples=1024] [--rounds=5] [--work=DIR] [--report]
 
 Synthetic input (Zipf-distributed words), for each N in --classes and each
@@ -88,11 +88,13 @@ def realistic_logits(z):
     return 5.0 * (z - mean) / tf.sqrt(variance + 1e-12)
 
 
-def bare_forward(teacher, path, batch_size):
+def bare_forward(teacher, path, batch_size, in_map=False):
     """The teacher alone over the same input batches, run as `preprocess`
     runs it (tf.data reads the input, prefetched; the teacher is a
     `tf.function` called on each batch), timed from building the input
-    pipeline, tracing included, as `preprocess`'s time is."""
+    pipeline, tracing included, as `preprocess`'s time is. `in_map`: the
+    teacher inside the tf.data pipeline's `map` instead, as `preprocess`
+    ran it before."""
     start = time.perf_counter()
     dataset = tf.data.Dataset.from_generator(
         lambda: preprocessing.text_batches(path, None, None, False,
@@ -100,7 +102,12 @@ def bare_forward(teacher, path, batch_size):
         output_signature=(tf.TensorSpec([None], tf.int64),
                           tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.string),
-                          tf.TensorSpec([None], tf.int64))).prefetch(2)
+                          tf.TensorSpec([None], tf.int64)))
+    if in_map:
+        for _ in dataset.map(lambda r, w, t, l: teacher(t, r)).prefetch(2):
+            pass
+        return time.perf_counter() - start
+    dataset = dataset.prefetch(2)
     forward = tf.function(lambda rows, texts: teacher(texts, rows),
                           input_signature=(tf.TensorSpec([None], tf.int64),
                                            tf.TensorSpec([None], tf.string)),
@@ -155,9 +162,10 @@ def child(args):
     """Times one run (bare or preprocess) in this fresh process; prints JSON."""
     labels = os.path.join(args.work, f"labels{args.classes}.txt")
     teacher = make_teacher(args.teachers, args.classes, args.input)
-    if args.child == "bare":
-        print(json.dumps({"seconds": bare_forward(teacher, args.input,
-                                                  args.batch_size)}))
+    if args.child in ("bare", "bare_map"):
+        print(json.dumps({"seconds": bare_forward(
+            teacher, args.input, args.batch_size,
+            in_map=args.child == "bare_map")}))
         return
     seconds, summary = timed_preprocess(
         teacher, args.input, labels, os.path.join(args.work, "f16"),
@@ -189,7 +197,12 @@ def main():
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--work", default="/tmp/preprocess_bench")
     parser.add_argument("--report", action="store_true")
-    parser.add_argument("--child", choices=["bare", "full"])
+    parser.add_argument("--bare", choices=["function", "map"],
+                        default="function",
+                        help="A: the teacher as a tf.function on the input "
+                        "batches (as preprocess runs it), or inside the "
+                        "tf.data map (as preprocess ran it before)")
+    parser.add_argument("--child", choices=["bare", "bare_map", "full"])
     parser.add_argument("--input")
     args = parser.parse_args()
     if args.child:
@@ -218,12 +231,15 @@ def main():
             if not os.path.exists(path):
                 synthetic_input(path, examples, rng)
             settings = (f"N={classes}|{kind}|examples={examples}|"
-                        f"batch={args.batch_size}|{version}")
+                        f"batch={args.batch_size}|"
+                        + ("bare_map|" if args.bare == "map" else "")
+                        + version)
             for r in range(args.rounds):
                 key = f"{settings}|{r}"
                 if key in results or args.report:
                     continue
-                bare = run_child("bare", classes, kind, path, args)
+                bare = run_child("bare_map" if args.bare == "map" else
+                                 "bare", classes, kind, path, args)
                 full = run_child("full", classes, kind, path, args)
                 results[key] = {"bare": bare["seconds"],
                                 "full": full["seconds"],
@@ -239,7 +255,9 @@ def main():
             full = statistics.median(x["full"] for x in found)
             middle = statistics.median(ratios)
             print(f"N={classes} {kind} ({examples} texts, {len(found)} "
-                  f"rounds): bare teacher {bare:.2f} s ({examples / bare:.0f}"
+                  f"rounds): bare teacher"
+                  + (" (in the tf.data map)" if args.bare == "map" else "")
+                  + f" {bare:.2f} s ({examples / bare:.0f}"
                   f" examples/s), preprocess {full:.2f} s "
                   f"({examples / full:.0f} examples/s); preprocess / bare: "
                   f"median of paired rounds {middle:.3f} (min "
