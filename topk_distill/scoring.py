@@ -24,8 +24,9 @@ def score_batch(teacher, texts, labels, record_set, rows=None):
     """Runs the teacher on a batch and serializes the records of its targets.
 
     `run_teacher` then `records_from_scores`, in one call (the Beam
-    pipeline's step); `preprocess` runs the two as separate tf.data stages,
-    so one batch's records are made while the teacher runs on the next.
+    pipeline's step); `preprocess` calls the two as separate
+    `tf.function`s, the second in a worker thread, so one batch's records
+    are made while the teacher runs on the next.
 
     Args:
         teacher: a `Teacher`.
@@ -60,9 +61,10 @@ def records_from_scores(raw, texts, labels, record_set, outputs):
     """The records of a batch from its teacher scores.
 
     Args:
-        raw: float [B, N]: the teacher's scores, of kind `outputs`
-            (`"logits"` or `"probabilities"`).
+        raw: float [B, N]: the teacher's scores.
         texts, labels, record_set: as in `score_batch`.
+        outputs: what `raw` holds: `"logits"` or `"probabilities"` (the
+            teacher's `outputs`).
 
     Returns:
         As `score_batch`.
