@@ -96,21 +96,16 @@ def bare_forward(teacher, path, batch_size, in_map=False):
     teacher inside the tf.data pipeline's `map` instead, as `preprocess`
     ran it before."""
     start = time.perf_counter()
-    dataset = tf.data.Dataset.from_generator(
-        lambda: preprocessing.text_batches(path, None, None, False,
-                                           batch_size),
-        output_signature=(tf.TensorSpec([None], tf.int64),
-                          tf.TensorSpec([None], tf.string),
-                          tf.TensorSpec([None], tf.string),
-                          tf.TensorSpec([None], tf.int64)))
+    dataset = preprocessing.input_dataset(path, None, None, False,
+                                          batch_size)
     if in_map:
         for _ in dataset.map(lambda r, w, t, l: teacher(t, r)).prefetch(2):
             pass
         return time.perf_counter() - start
     dataset = dataset.prefetch(2)
+    rows_spec, _, texts_spec, _ = dataset.element_spec
     forward = tf.function(lambda rows, texts: teacher(texts, rows),
-                          input_signature=(tf.TensorSpec([None], tf.int64),
-                                           tf.TensorSpec([None], tf.string)),
+                          input_signature=(rows_spec, texts_spec),
                           autograph=False)
     for rows, _, texts, _ in dataset:
         forward(rows, texts)

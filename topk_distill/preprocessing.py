@@ -422,6 +422,19 @@ def _columns(batch):
             np.array(texts, object), np.array(labels, np.int64))
 
 
+def input_dataset(input_spec, data_dir, label_ids, skip_unknown_labels,
+                  batch_size, start=0):
+    """`text_batches` as a `tf.data.Dataset` of `(rows, wheres, payloads,
+    labels)`: the input `preprocess` runs the teacher on."""
+    return tf.data.Dataset.from_generator(
+        lambda: text_batches(input_spec, data_dir, label_ids,
+                             skip_unknown_labels, batch_size, start),
+        output_signature=(tf.TensorSpec([None], tf.int64),
+                          tf.TensorSpec([None], tf.string),
+                          tf.TensorSpec([None], tf.string),
+                          tf.TensorSpec([None], tf.int64)))
+
+
 def _teacher_batches(teacher, input_spec, data_dir, label_ids,
                      skip_unknown_labels, batch_size, plan, start):
     """Yields each batch's `(wheres, records, teacher_bytes, finite)` as
@@ -433,19 +446,15 @@ def _teacher_batches(teacher, input_spec, data_dir, label_ids,
     batch's records (top-K, serialization) are made in a worker thread
     while the teacher runs on the next (TensorFlow ops release the GIL).
     """
-    dataset = tf.data.Dataset.from_generator(
-        lambda: text_batches(input_spec, data_dir, label_ids,
-                             skip_unknown_labels, batch_size, start),
-        output_signature=(tf.TensorSpec([None], tf.int64),
-                          tf.TensorSpec([None], tf.string),
-                          tf.TensorSpec([None], tf.string),
-                          tf.TensorSpec([None], tf.int64))).prefetch(2)
+    dataset = input_dataset(input_spec, data_dir, label_ids,
+                            skip_unknown_labels, batch_size, start)
+    dataset = dataset.prefetch(2)
+    rows_spec, _, texts_spec, _ = dataset.element_spec
     # Plain tracing (no AutoGraph): the steps have no tensor-dependent
     # Python control flow, and AutoGraph's conversion cost about a second.
     run_teacher = tf.function(
         lambda rows, texts: scoring.run_teacher(teacher, texts, plan, rows),
-        input_signature=dataset.element_spec[0:1] + dataset.element_spec[2:3],
-        autograph=False)
+        input_signature=(rows_spec, texts_spec), autograph=False)
     make_records = tf.function(
         lambda scores, texts, labels: scoring.records_from_scores(
             scores, texts, labels, plan, teacher.outputs), autograph=False)
