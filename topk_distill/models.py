@@ -146,10 +146,11 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
 
 
 def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128,
-                         hidden_units=0):
+                         hidden_units=0, pad_to_longest=True):
     """Builds a teacher: a pre-trained BERT-family encoder + a linear head.
 
-    Text -> the encoder's WordPiece tokenizer -> the encoder (frozen) ->
+    Text -> the encoder's WordPiece tokenizer (`bert_inputs.BertInputs`:
+    each batch padded to its longest text) -> the encoder (frozen) ->
     mean of the token vectors (padding excluded) -> L2 normalisation (the
     sentence embedding, as sentence-transformers computes it; layer
     `"embedding"`) -> the head (layer `"head"`, `make_head`: linear, or a
@@ -162,8 +163,12 @@ def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128,
             `keras_hub.models.BertBackbone.from_preset` loads (a Hugging Face
             BERT folder: config.json, model.safetensors, vocab.txt).
         num_classes: N.
-        sequence_length: tokens kept per text.
+        sequence_length: the most tokens kept per text (a batch of shorter
+            texts is padded only to its longest).
         hidden_units: 0 for a linear head, else the MLP head's width.
+        pad_to_longest: `False` pads every text to `sequence_length`
+            (keras-hub's `BertTextClassifierPreprocessor`), for an export
+            that needs a fixed shape.
 
     Returns:
         An uncompiled `keras.Model` mapping string[B] to logits[B, N].
@@ -177,9 +182,12 @@ def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128,
     """
     import keras_hub
 
-    preprocess = keras_hub.models.BertTextClassifierPreprocessor(
-        keras_hub.models.BertTokenizer.from_preset(encoder_dir),
-        sequence_length=sequence_length)
+    from topk_distill.bert_inputs import BertInputs
+
+    tokenizer = keras_hub.models.BertTokenizer.from_preset(encoder_dir)
+    preprocess = (BertInputs(tokenizer, sequence_length) if pad_to_longest
+                  else keras_hub.models.BertTextClassifierPreprocessor(
+                      tokenizer, sequence_length=sequence_length))
     encoder = keras_hub.models.BertBackbone.from_preset(encoder_dir)
     encoder.trainable = False
     text = keras.Input(shape=(), dtype="string", name="text")

@@ -12,9 +12,10 @@ Two teachers:
   `DIR/saved_model`. The encoder stays frozen, unless fine-tuned: then,
   after the head, the encoder (all of it or its top layers) and the head
   train together on the texts (`fine_tune`), as the source document's
-  fine-tuned BERT teacher does. With a frozen encoder, cross-fitting also
-  writes `DIR/cross_fit_logits.npy`, each input row scored by a head that
-  did not see it.
+  fine-tuned BERT teacher does. Cross-fitting also writes
+  `DIR/cross_fit_logits.npy`, each input row scored by a head that did not
+  see it (with fine-tuning, by a teacher whose head and encoder were both
+  trained without it: one fine-tuning run per fold).
 
 Both write `DIR/labels.txt`; the folder is a valid `preprocess --teacher`.
 A teacher is only worth distilling if it beats the student, so each run
@@ -55,7 +56,9 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
         embeddings: with `encoder`, a `.npy` of the encoder's embeddings of
             the input ([rows, hidden]), to skip computing them.
         cross_fit_folds: with `encoder`, k >= 2 also writes out-of-fold
-            logits for every input row.
+            logits for every input row (with `fine_tune`, k more
+            fine-tuning runs, each on (k - 1) / k of the rows:
+            `cross_fit_fine_tuned`).
         epochs, batch_size, seed: training settings.
         data_dir: TFDS data directory.
         verbose: Keras verbosity.
@@ -94,11 +97,6 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
     if fine_tune is not None and not encoder:
         raise ValueError("fine-tuning needs an encoder (--encoder=DIR); the "
                          "reference teacher has none")
-    if fine_tune is not None and cross_fit_folds:
-        raise ValueError(f"cross_fit_folds={cross_fit_folds} with "
-                         "fine-tuning: a fine-tuned encoder has seen every "
-                         "row, so no head's logits would be out-of-fold; "
-                         "cross-fit a frozen encoder's heads instead")
     kind = inputs.describe(input_spec, data_dir)
     if encoder and kind[0] != "text":
         raise ValueError(f"--encoder={encoder} encodes text, but "
@@ -223,8 +221,13 @@ def _student_top1(texts, labels, names, held_out, epochs, seed, kind):
 
 
 def _top1(model, held_out):
-    logits = model.predict(_fit_input(held_out["texts"]), batch_size=512,
-                           verbose=0)
+    examples = held_out["texts"]
+    if examples.dtype == object and len(examples) and isinstance(
+            examples[0], str):
+        logits = predict_by_length(model, examples, verbose=0)
+    else:
+        logits = model.predict(_fit_input(examples), batch_size=512,
+                               verbose=0)
     return float(np.mean(np.argmax(logits, axis=1) == held_out["labels"]))
 
 
@@ -277,7 +280,7 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
     else:
         embed = keras.Model(teacher.input, teacher.get_layer(
             "embedding").output)
-        vectors = embed.predict(texts, batch_size=batch_size, verbose=verbose)
+        vectors = predict_by_length(embed, texts, verbose=verbose)
     settings = dict(epochs=epochs, seed=seed, hidden_units=hidden_units,
                     verbose=1 if verbose == "auto" else verbose)
     fit = held_out["fit"] if held_out else np.arange(len(texts))
@@ -297,12 +300,115 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
         trained_head(np.arange(len(texts)))
     written = [export.export_saved_model(
         teacher, os.path.join(output, "saved_model"), names)]
-    if cross_fit_folds:
+    if cross_fit_folds and tuning:
+        def make_teacher():
+            return models.make_encoder_teacher(encoder, len(names),
+                                               sequence_length, hidden_units)
+
+        logits = cross_fit_fine_tuned(make_teacher, texts, labels, vectors,
+                                      cross_fit_folds, settings, tuning)
+    elif cross_fit_folds:
         logits = models.cross_fit_logits(vectors, labels, len(names),
                                          folds=cross_fit_folds, **settings)
+    if cross_fit_folds:
         written.append(os.path.join(output, "cross_fit_logits.npy"))
         np.save(written[-1], logits)
     return written
+
+
+def fold_of_rows(num_rows, folds, seed=0):
+    """The cross-fitting fold of each row, int [num_rows], as
+    `models.cross_fit_heads` assigns them (a seeded permutation mod k)."""
+    return np.random.default_rng(seed).permutation(num_rows) % folds
+
+
+def fine_tuned_fold(make_teacher, texts, labels, vectors, fold, k,
+                    head_settings, tuning):
+    """The encoder teacher of one cross-fitting fold, and its logits on it.
+
+    A fresh teacher (`make_teacher()`) gets a head trained on the frozen
+    encoder's `vectors` of every row outside fold `k`, then is fine-tuned
+    (`fine_tune`) on those rows' texts, then scores the rows of fold `k`,
+    which neither its head nor its encoder saw.
+
+    Args:
+        make_teacher: returns a new `models.make_encoder_teacher` model.
+        texts: string [M]; labels: int [M]; vectors: float [M, D], the
+            pretrained encoder's embeddings of `texts`.
+        fold: int [M], each row's fold (`fold_of_rows`); k: the fold scored.
+        head_settings: `models.train_head` keywords (epochs, seed...).
+        tuning: `fine_tune` keywords (layers, epochs, learning_rate...).
+
+    Returns:
+        `(teacher, logits float32 [rows of fold k, N])`.
+    """
+    from topk_distill import models
+
+    teacher = make_teacher()
+    train = fold != k
+    settings = dict(head_settings)
+    settings["seed"] = settings.get("seed", 0) + k
+    head = models.train_head(vectors[train], labels[train],
+                             teacher.output.shape[-1], **settings)
+    teacher.get_layer("head").set_weights(head.get_weights())
+    fine_tune(teacher, texts[train], labels[train],
+              **{**tuning, "seed": tuning.get("seed", 0) + k})
+    scored = texts[fold == k]
+    if not len(scored):
+        return teacher, np.zeros((0, teacher.output.shape[-1]), np.float32)
+    return teacher, predict_by_length(teacher, scored, verbose=0)
+
+
+def cross_fit_fine_tuned(make_teacher, texts, labels, vectors, folds,
+                         head_settings, tuning):
+    """Out-of-fold logits of fine-tuned teachers: one per fold, each
+    trained (head, then encoder) on the other folds (`fine_tuned_fold`).
+
+    A fine-tuned teacher is nearly one-hot on the texts it trained on, so
+    its soft targets there carry its memory, not its knowledge; each row
+    here is scored by a teacher that never saw it. Costs `folds` fine-tuning
+    runs on `(folds - 1) / folds` of the rows each: with 2 folds, one run's
+    worth in all.
+
+    Args: as `fine_tuned_fold`, with `folds` (k >= 2) for `fold` and `k`;
+        rows are assigned by `fold_of_rows(M, folds, head_settings' seed)`.
+
+    Returns:
+        float32 [M, N] logits.
+    """
+    fold = fold_of_rows(len(texts), folds, head_settings.get("seed", 0))
+    logits = None
+    for k in range(folds):
+        _, part = fine_tuned_fold(make_teacher, texts, labels, vectors, fold,
+                                  k, head_settings, tuning)
+        if logits is None:
+            logits = np.zeros((len(texts), part.shape[1]), np.float32)
+        logits[fold == k] = part
+    return logits
+
+
+def predict_by_length(model, texts, batch_size=256, verbose="auto"):
+    """`model.predict` on texts sorted by length, rows back in input order.
+
+    An encoder that pads each batch to its longest text
+    (`bert_inputs.BertInputs`) runs about twice as fast on batches of texts
+    of similar length (BENCHMARKS.md, "Padding to the longest text").
+
+    Args:
+        model: a Keras model taking string [B].
+        texts: string [M].
+        batch_size: texts per batch.
+        verbose: Keras verbosity.
+
+    Returns:
+        The model's outputs for `texts`, in their order.
+    """
+    texts = np.asarray(texts, object)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = model.predict(texts[order], batch_size=batch_size, verbose=verbose)
+    restored = np.empty_like(out)
+    restored[order] = out
+    return restored
 
 
 def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
@@ -353,8 +459,74 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
     teacher.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return teacher.fit(np.asarray(texts, object), np.asarray(labels),
-                       batch_size=batch_size, epochs=epochs, verbose=verbose)
+    batches = length_batches(texts, labels, batch_size, seed)
+    return teacher.fit(batches, epochs=epochs, verbose=verbose)
+
+
+def length_batches(texts, labels, batch_size, seed=0, window=64):
+    """Shuffled batches of texts of about the same length, for `fit`.
+
+    Each epoch shuffles the texts, sorts each run of `window` batches by
+    length (characters) and cuts it into batches, then shuffles the order of
+    the batches: every batch is random but holds texts of similar length, so
+    an encoder that pads each batch to its longest text
+    (`bert_inputs.BertInputs`) spends little on padding. There are
+    `ceil(M / batch_size)` batches per epoch, as with plain shuffling.
+
+    Args:
+        texts: string [M]; labels: int [M].
+        batch_size: texts per batch.
+        seed: the shuffles' seed (epoch e uses `seed + e`).
+        window: batches sorted together.
+
+    Returns:
+        A `keras.utils.PyDataset` of `(texts, labels)` batches.
+
+    Example:
+    >>> import numpy as np
+    >>> texts = np.array(["a", "bbbb", "cc", "ddd", "eeeeee", "f"], object)
+    >>> batches = length_batches(texts, np.arange(6), batch_size=2)
+    >>> len(batches)
+    3
+    >>> sorted(sorted(len(t) for t in batches[i][0].numpy())
+    ...        for i in range(3))
+    [[1, 1], [2, 3], [4, 6]]
+    """
+    import keras
+
+    texts, labels = np.asarray(texts, object), np.asarray(labels)
+    lengths = np.array([len(t) for t in texts])
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+            self._order()
+
+        def _order(self):
+            rng = np.random.default_rng(seed + self.epoch)
+            order = rng.permutation(len(texts))
+            step = batch_size * window
+            order = np.concatenate([
+                chunk[np.argsort(lengths[chunk], kind="stable")]
+                for chunk in np.split(order, range(step, len(order), step))])
+            cuts = np.split(order, range(batch_size, len(order), batch_size))
+            self.batches = [cuts[i] for i in rng.permutation(len(cuts))]
+
+        def __len__(self):
+            return len(self.batches)
+
+        def __getitem__(self, index):
+            import tensorflow as tf
+
+            rows = self.batches[index]  # Keras takes no object arrays
+            return tf.constant(list(texts[rows])), labels[rows]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._order()
+
+    return Batches()
 
 
 def _describe(hidden_units, tuning):

@@ -11,11 +11,12 @@ trains on them. --fine_tune then trains the encoder (all of it, or its top
 the source document's fine-tuned teacher. Fast on a GPU; on a CPU each
 epoch costs about three forward passes of the encoder (shorten
 --sequence_length for short texts). Saved as the SavedModel
-OUTPUT/saved_model. With a frozen encoder, --cross_fit_folds=k also writes
+OUTPUT/saved_model. --cross_fit_folds=k also writes
 OUTPUT/cross_fit_logits.npy: logits for every input row from a head that
-did not see it, for `preprocess --teacher=OUTPUT/cross_fit_logits.npy` on
-the same file (soft targets of a head on its own training texts are nearly
-one-hot).
+did not see it (with --fine_tune, from a teacher fine-tuned without it: k
+more fine-tuning runs on (k-1)/k of the rows each), for
+`preprocess --teacher=OUTPUT/cross_fit_logits.npy` on the same file (soft
+targets of a teacher on its own training texts are nearly one-hot).
 
 Without --encoder: the reference teacher for the input's kind
 (topk_distill.models.reference_teacher), saved as OUTPUT/teacher.keras.
@@ -60,7 +61,8 @@ flags.DEFINE_string("embeddings", None, "With --encoder: the encoder's "
                     "embeddings of --input (.npy [rows, hidden]), to skip "
                     "computing them.", flag_values=FLAGS)
 flags.DEFINE_integer("cross_fit_folds", 0, "With --encoder: also write "
-                     "out-of-fold logits for --input (k folds, k >= 2).",
+                     "out-of-fold logits for --input (k folds, k >= 2; with "
+                     "--fine_tune, one more fine-tuning run per fold).",
                      lower_bound=0, flag_values=FLAGS)
 flags.DEFINE_integer("epochs", 10, "Training epochs (default 10; the "
                      "encoder head: 30 is a good start).", lower_bound=1,
