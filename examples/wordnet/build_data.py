@@ -4,13 +4,19 @@ Usage:
   python examples/wordnet/build_data.py \
     --tsv=../shared/data/wordnet_noun_glosses.tsv \
     --embeddings=../shared/data/wordnet_minilm_l6.npy \
-    --work=/tmp/wordnet --output=topk_distill/data/wordnet
+    --work=/tmp/wordnet --output=topk_distill/data/wordnet \
+    [--scores=/tmp/wordnet/fine_tuned]
 
 The teacher is all-MiniLM-L6-v2 with a linear head trained on the labeled
 split (`models.make_encoder_teacher`, whose `"embedding"` layer gives the
-precomputed embeddings: recompute them with embed.py). Its logits are the
-head applied to those embeddings. The labeled split is scored with
-cross-fitted heads (--folds: each text by a head that did not see it).
+precomputed embeddings: recompute them with embed.py). Without --scores,
+the encoder is frozen: its logits are the head applied to those
+embeddings, and the labeled split is scored with cross-fitted heads
+(--folds: each text by a head that did not see it). With --scores, the
+teacher is the fine-tuned one of fine_tune_teacher.py, whose saved logits
+(that folder's `labeled_oof_logits.npy`, `unlabeled_logits.npy`,
+`test_logits.npy`) are used instead: the labeled split scored by the
+out-of-fold teachers.
 Written to --output (all q8, gzip): labels.txt, test.tsv, and record sets
 `labeled_topk` (the source document's K=20 logits), `labeled_sampled` (the
 kind benchmarks/wordnet_accuracy.py measured best: see SAMPLED),
@@ -44,6 +50,8 @@ def main():
     parser.add_argument("--output", required=True)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--scores", default=None,
+                        help="fine_tune_teacher.py's output folder")
     args = parser.parse_args()
     texts, classes = data.load(args.tsv)
     names = sorted(set(classes))
@@ -60,18 +68,29 @@ def main():
                        [classes[i] if name != "unlabeled" else None
                         for i in rows])
     train = parts["labeled"]
-    head = models.train_head(embeddings[train], labels[train], len(names),
-                             epochs=args.epochs)
-    scores = {name: np.asarray(head(embeddings[rows])) for name, rows in
-              parts.items()}
-    scores["labeled_cross_fit"] = models.cross_fit_logits(
-        embeddings[train], labels[train], len(names), folds=args.folds,
-        epochs=args.epochs)
+    if args.scores:
+        scores = {name: np.load(os.path.join(args.scores, f"{file}.npy"))
+                  .astype(np.float32) for name, file in (
+                      ("labeled", "labeled_logits"),
+                      ("labeled_cross_fit", "labeled_oof_logits"),
+                      ("unlabeled", "unlabeled_logits"),
+                      ("test", "test_logits"))}
+        work = os.path.join(args.work, "bundle_scores")
+    else:
+        head = models.train_head(embeddings[train], labels[train],
+                                 len(names), epochs=args.epochs)
+        scores = {name: np.asarray(head(embeddings[rows])) for name, rows in
+                  parts.items()}
+        scores["labeled_cross_fit"] = models.cross_fit_logits(
+            embeddings[train], labels[train], len(names), folds=args.folds,
+            epochs=args.epochs)
+        work = args.work
+    os.makedirs(work, exist_ok=True)
     for name, values in scores.items():
-        np.save(os.path.join(args.work, f"{name}_logits.npy"), values)
+        np.save(os.path.join(work, f"{name}_logits.npy"), values)
     test = parts["test"]
     print(f"teacher test P@1: {np.mean(scores['test'].argmax(1) == labels[test]):.4f}")
-    print("labeled-split P@1, head on seen texts: "
+    print("labeled-split P@1, teacher on seen texts: "
           f"{np.mean(scores['labeled'].argmax(1) == labels[train]):.4f}; "
           "cross-fitted: "
           f"{np.mean(scores['labeled_cross_fit'].argmax(1) == labels[train]):.4f}")
@@ -88,7 +107,7 @@ def main():
                 unlabeled=True)),
             ("teacher_test", "test", "test", dict(top_k=20))):
         preprocessing.preprocess(
-            load_teacher(os.path.join(args.work, f"{score_file}_logits.npy")),
+            load_teacher(os.path.join(work, f"{score_file}_logits.npy")),
             os.path.join(args.work, f"{split}.tsv"), labels_path,
             os.path.join(args.output, prefix), num_shards=1,
             compression="gzip", score_dtype="q8",

@@ -1,0 +1,289 @@
+"""WordNet students distilled from the fine-tuned teacher, against the best
+student that uses no teacher output.
+
+Usage:
+  python examples/wordnet/fine_tune_teacher.py ... --work=/tmp/wordnet  (once)
+  python benchmarks/fine_tuned_students.py --work=/tmp/wordnet --seeds=3 \
+    [--teacher=fine_tuned] [--only="NAME;NAME..."] [--report]
+
+Writes record sets (q8, as the bundle's) from the scores fine_tune_teacher.py
+saved in WORK/TEACHER/: the labeled split's targets from the out-of-fold
+teachers (`oof`) or from the teacher that trained on them (`infold`), 20
+draws at T=2; the unlabeled split's soft pseudo targets (20 draws at T=1);
+transfer sets of 3x and 5x the labeled split's size (the unlabeled glosses,
+then one or two augmented copies of every labeled and unlabeled gloss: a
+copy of a labeled gloss scored by the out-of-fold teacher that did not see
+its original, a copy of an unlabeled one by the full teacher). Then trains
+each configuration of CONFIGS for each seed (the demo's batch and learning
+rate; the unlabeled set drawn `r` times per labeled example, r = the
+transfer set's size over the labeled split's) and reports test P@1, P@5,
+ECE (15 bins), training seconds and, with --validation=0.1, P@1 on the
+labeled split's last 10%, which then trains no student: a validation split
+to choose a, b, T on (the bundled frozen-teacher records hold those rows
+too, so that row's validation P@1 is not one). Baseline = the demo's student (the bundled pretrained-encoder
+word vectors, frozen, normalised mean, linear layer) on the labels alone.
+Results are cached in WORK/fine_tuned_students.json by configuration, seed
+and code version.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+
+import runs
+import wordnet_accuracy
+from topk_distill import (evaluation, inputs, mixer, models, preprocessing,
+                          reader, records, student, student_init)
+from topk_distill.commands.demo import TRAINING
+from topk_distill.teacher import load_teacher
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
+import data  # noqa: E402  (examples/wordnet/data.py: the fixed split)
+
+BUNDLE = os.path.join(ROOT, "topk_distill", "data", "wordnet")
+HARD = dict(alpha=1.0, beta=0.0, strict=False)
+DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
+FROZEN = dict(init="pretrained", frozen=True, normalize=True, dim=256)
+
+
+def config(labeled="oof", unlabeled=None, loss=DISTILLED, ratio=1.0,
+           epochs=20, student=FROZEN):
+    return dict(labeled=labeled, unlabeled=unlabeled, loss=loss, ratio=ratio,
+                epochs=epochs, **student)
+
+
+CONFIGS = {
+    "baseline: labels only": config(loss=HARD),
+    "frozen teacher: bundled records": config(labeled="bundle_sampled",
+                                              unlabeled="bundle_soft"),
+    "oof + unlabeled": config(unlabeled="unl_soft"),
+    "infold + unlabeled": config(labeled="infold", unlabeled="unl_soft"),
+    "oof only": config(),
+    "infold only": config(labeled="infold"),
+    "oof + transfer 3x": config(unlabeled="transfer3", ratio=3.0),
+    "oof + transfer 5x": config(unlabeled="transfer5", ratio=5.0),
+    "oof + unlabeled a=0.7 b=0.7": config(unlabeled="unl_soft", loss=dict(
+        DISTILLED, alpha=0.7, beta=0.7)),
+    "oof + unlabeled T=1": config(unlabeled="unl_soft", loss=dict(
+        DISTILLED, temperature=1.0)),
+    "ref64 labels only": config(loss=HARD, student=dict(dim=64)),
+    "ref64 oof + unlabeled": config(unlabeled="unl_soft",
+                                    student=dict(dim=64)),
+}
+
+MODULES = wordnet_accuracy.MODULES + ("student_init",)
+
+
+def code_version():
+    return wordnet_accuracy.code_version(MODULES, [os.path.abspath(__file__)])
+
+
+def split_files(work, tsv, validation):
+    """WORK/{labeled,unlabeled,test}.tsv (build_data.py's split), and the
+    labeled split's last `validation` part apart: WORK/train.tsv and
+    WORK/valid.tsv. Returns the labeled rows kept for training."""
+    texts, classes = data.load(tsv)
+    parts = data.split(len(texts))
+    for name, rows in parts.items():
+        path = os.path.join(work, f"{name}.tsv")
+        if not os.path.exists(path):
+            data.write_tsv(path, [texts[i] for i in rows],
+                           [classes[i] if name != "unlabeled" else None
+                            for i in rows])
+    count = len(parts["labeled"])
+    return np.arange(count - int(round(count * validation)))
+
+
+def make_records(work, teacher, keep, validation):
+    """Writes (once) the record sets; returns {name: RecordSet}."""
+    source = os.path.join(work, teacher)
+    folder = os.path.join(work, f"records_{teacher}_v{validation:g}")
+    os.makedirs(folder, exist_ok=True)
+    labels = os.path.join(work, "labels.txt")
+    sampled = dict(targets="sampled", samples=20, sampling_temperature=2.0)
+    soft = dict(targets="sampled", samples=20, sampling_temperature=1.0,
+                unlabeled=True)
+    with open(os.path.join(work, "labeled.tsv"), encoding="utf-8") as f:
+        labeled_lines = f.readlines()
+    train_tsv = os.path.join(folder, "train.tsv")
+    if not os.path.exists(train_tsv):
+        with open(train_tsv, "w", encoding="utf-8") as f:
+            f.writelines(labeled_lines[i] for i in keep)
+    jobs = {"oof": (train_tsv, "labeled_oof_logits.npy", keep, sampled),
+            "infold": (train_tsv, "labeled_logits.npy", keep, sampled),
+            "unl_soft": (os.path.join(work, "unlabeled.tsv"),
+                         "unlabeled_logits.npy", None, soft)}
+    for copies in (1, 2):
+        jobs[f"transfer{1 + 2 * copies}"] = (
+            *transfer_set(source, folder, copies, keep), None, soft)
+    made = {}
+    for name, (tsv, scores, rows, settings) in jobs.items():
+        prefix = os.path.join(folder, name)
+        if not os.path.exists(prefix + ".meta.json"):
+            logits = np.load(os.path.join(source, scores))
+            if rows is not None:
+                logits = logits[rows]
+            path = os.path.join(folder, f"{name}_logits.npy")
+            np.save(path, logits.astype(np.float32))
+            preprocessing.preprocess(
+                load_teacher(path), tsv, labels, prefix, num_shards=2,
+                score_dtype="q8", seed=0, overwrite=True, verbose=0,
+                **settings)
+            os.remove(path)
+        made[name] = records.RecordSet.read(prefix)
+    for name in ("sampled", "soft"):
+        made[f"bundle_{name}"] = records.RecordSet.read(os.path.join(
+            BUNDLE, "labeled_sampled" if name == "sampled"
+            else "unlabeled_soft"))
+    return made
+
+
+def transfer_set(source, folder, copies, keep):
+    """The unlabeled glosses, then `copies` augmented copies of each
+    unlabeled and each training gloss: (TSV, logits file name)."""
+    tsv = os.path.join(folder, f"transfer{1 + 2 * copies}.tsv")
+    name = f"transfer{1 + 2 * copies}_logits.npy"
+    if os.path.exists(os.path.join(folder, name[:-len("_logits.npy")]
+                                   + ".meta.json")):
+        return tsv, name
+    texts, logits = [], []
+    with open(os.path.join(os.path.dirname(source), "unlabeled.tsv"),
+              encoding="utf-8") as f:
+        texts += [line.rstrip("\n") for line in f]
+    logits.append(np.load(os.path.join(source, "unlabeled_logits.npy")))
+    kept = np.zeros(len(np.load(os.path.join(
+        source, "labeled_oof_logits.npy"), mmap_mode="r")), bool)
+    kept[keep] = True
+    for split, scores, allowed in (
+            ("unlabeled", "unlabeled_aug_logits.npy", None),
+            ("labeled", "labeled_aug_logits.npy", kept)):
+        with open(os.path.join(source, f"{split}_aug.tsv"),
+                  encoding="utf-8") as f:
+            pairs = [line.rstrip("\n").split("\t") for line in f]
+        rows = np.array([int(p[1]) for p in pairs])
+        # the first `copies` copies of each original
+        rank = np.zeros(len(rows), int)
+        seen = {}
+        for i, row in enumerate(rows):
+            rank[i] = seen.get(row, 0)
+            seen[row] = rank[i] + 1
+        chosen = rank < copies
+        if allowed is not None:
+            chosen &= allowed[rows]
+        texts += [pairs[i][0] for i in np.flatnonzero(chosen)]
+        logits.append(np.load(os.path.join(source, scores))[chosen])
+    with open(tsv, "w", encoding="utf-8") as f:
+        f.writelines(text + "\n" for text in texts)
+    np.save(os.path.join(source, name), np.concatenate(logits))
+    return tsv, name
+
+
+def run(made, settings, seed, test, valid):
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    labeled_set = made[settings["labeled"]]
+    unlabeled_set = (made[settings["unlabeled"]]
+                     if settings["unlabeled"] and settings["loss"] is not HARD
+                     else None)
+    batches = mixer.make_distillation_dataset(
+        labeled_set, unlabeled_set, batch_size=TRAINING["batch_size"],
+        seed=seed, unlabeled_per_labeled=settings["ratio"])
+    n = labeled_set.num_classes
+    embeddings = (student_init.load(os.path.join(BUNDLE, "student_init.npz"))
+                  if settings.get("init") else None)
+    net = models.make_student(
+        reader.texts([s for s in (labeled_set, unlabeled_set) if s]), n,
+        embedding_dim=settings["dim"], embeddings=embeddings,
+        train_embeddings=not settings.get("frozen"),
+        normalize=settings.get("normalize", False))
+    model = student.DistillationStudent(net, n, **settings["loss"])
+    model.compile(optimizer=keras.optimizers.Adam(TRAINING["learning_rate"]))
+    start = time.perf_counter()
+    model.fit(batches, epochs=settings["epochs"], verbose=0, shuffle=False)
+    seconds = time.perf_counter() - start
+    out = {"train_seconds": seconds}
+    for split, (texts, labels) in (("test", test), ("valid", valid)):
+        logits = net.predict(np.array(texts, object), batch_size=1024,
+                             verbose=0)
+        probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
+        answers = np.argsort(-probabilities, axis=1)[:, :5]
+        labels = np.array(labels)
+        prefix = "" if split == "test" else "valid_"
+        out[prefix + "p@1"] = evaluation.precision_at_k(answers, labels, 1)
+        if split == "test":
+            out["p@5"] = evaluation.precision_at_k(answers, labels, 5)
+            out["ece"] = evaluation.expected_calibration_error(probabilities,
+                                                               labels)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--tsv", default=os.path.join(
+        ROOT, "..", "shared", "data", "wordnet_noun_glosses.tsv"))
+    parser.add_argument("--teacher", default="fine_tuned")
+    parser.add_argument("--validation", type=float, default=0.0,
+                        help="part of the labeled split kept apart to "
+                        "choose settings on (0: all of it trains)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--only", default="")
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    keep = split_files(args.work, args.tsv, args.validation)
+    names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
+    made = make_records(args.work, args.teacher, keep, args.validation)
+    test = inputs.read_labeled(os.path.join(args.work, "test.tsv"), names)
+    labeled = inputs.read_labeled(os.path.join(args.work, "labeled.tsv"),
+                                  names)
+    # without a validation part, the last 10% of the labeled split (which
+    # then trained every student) stands in: its P@1 is not a validation.
+    start = len(keep) if len(keep) < len(labeled[0]) else int(
+        0.9 * len(keep))
+    valid = (labeled[0][start:], labeled[1][start:])
+    version = code_version()
+    run_name = f"{args.teacher} v{args.validation:g}"
+    out = os.path.join(args.work, "fine_tuned_students.json")
+    results = records.read_json(out) or {}
+    chosen = args.only.split(";") if args.only else list(CONFIGS)
+    teacher_logits = np.load(os.path.join(args.work, args.teacher,
+                                          "test_logits.npy"))
+    teacher_p1 = float(np.mean(teacher_logits.argmax(1) == np.array(test[1])))
+    for seed in range(0 if args.report else args.seeds):
+        for name in chosen:
+            key = f"{run_name}|{name}|{seed}|{version}"
+            if key in results:
+                continue
+            results[key] = run(made, CONFIGS[name], seed, test, valid)
+            r = results[key]
+            print(f"{name:<34} seed {seed}: P@1 {r['p@1']:.4f} "
+                  f"valid {r['valid_p@1']:.4f} P@5 {r['p@5']:.4f} "
+                  f"ECE {r['ece']:.4f} ({r['train_seconds']:.0f} s)",
+                  flush=True)
+            results = dict(records.read_json(out) or {}, **results)
+            records.write_json(out, results)
+    print(f"\nmachine: {os.cpu_count()} cores; code version {version}; "
+          f"teacher {args.teacher}: test P@1 {teacher_p1:.4f}")
+    print("| student | test P@1 | valid P@1 | test P@5 | ECE | training (s) "
+          "| seeds |")
+    print("|---|---|---|---|---|---|---|")
+    for name in chosen:
+        found = [v for k, v in results.items() if k.startswith(
+            f"{run_name}|{name}|") and k.endswith(f"|{version}")]
+        if not found:
+            continue
+        row = runs.summarize(found, ("p@1", "valid_p@1", "p@5", "ece"),
+                             ("train_seconds",))
+        cells = " | ".join(f"{row[k][0]:.4f} ± {row[k][1]:.4f}"
+                           for k in ("p@1", "valid_p@1", "p@5", "ece"))
+        print(f"| {name} | {cells} | {row['train_seconds']:.0f} | "
+              f"{row['seeds']} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
