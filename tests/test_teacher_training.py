@@ -186,7 +186,7 @@ def test_each_fine_tuned_fold_trains_on_the_other_folds(monkeypatch):
     logits = teacher_training.cross_fit_fine_tuned(
         Teacher, texts, np.arange(10) % 3,
         np.eye(10, dtype="float32"), 2, dict(epochs=1), dict(epochs=1))
-    fold = teacher_training.fold_of_rows(10, 2)
+    fold = models.fold_of_rows(10, 2)
     for k in range(2):  # fold k's teacher saw every text but fold k's
         assert trained[k] == set(texts[fold != k])
     np.testing.assert_array_equal(logits[:, 0], np.arange(10))

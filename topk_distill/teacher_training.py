@@ -284,20 +284,14 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
     settings = dict(epochs=epochs, seed=seed, hidden_units=hidden_units,
                     verbose=1 if verbose == "auto" else verbose)
     fit = held_out["fit"] if held_out else np.arange(len(texts))
-
-    def trained_head(rows):
-        head = models.train_head(vectors[rows], labels[rows], len(names),
-                                 **settings)
-        teacher.get_layer("head").set_weights(head.get_weights())
-
-    trained_head(fit)
-    if tuning:
-        fine_tune(teacher, texts[fit], labels[fit], **tuning)
+    train_encoder_teacher(teacher, texts, labels, vectors, fit, settings,
+                          tuning)
     if held_out:
         held_out["teacher"] = _describe(hidden_units, tuning)
         held_out["teacher_top1"] = _top1(teacher, held_out)
     if not tuning and len(fit) < len(texts):
-        trained_head(np.arange(len(texts)))
+        train_encoder_teacher(teacher, texts, labels, vectors,
+                              np.arange(len(texts)), settings, None)
     written = [export.export_saved_model(
         teacher, os.path.join(output, "saved_model"), names)]
     if cross_fit_folds and tuning:
@@ -316,47 +310,55 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
     return written
 
 
-def fold_of_rows(num_rows, folds, seed=0):
-    """The cross-fitting fold of each row, int [num_rows], as
-    `models.cross_fit_heads` assigns them (a seeded permutation mod k)."""
-    return np.random.default_rng(seed).permutation(num_rows) % folds
+def train_encoder_teacher(teacher, texts, labels, vectors, rows,
+                          head_settings, tuning=None):
+    """Trains an encoder teacher on some rows: its head on the frozen
+    encoder's `vectors` (`models.train_head`), then, with `tuning`, encoder
+    and head together on the texts (`fine_tune`).
+
+    Args:
+        teacher: a `models.make_encoder_teacher` model; trained in place.
+        texts: string [M]; labels: int [M]; vectors: float [M, D], the
+            pretrained encoder's embeddings of `texts`.
+        rows: int [R], the rows to train on.
+        head_settings: `models.train_head` keywords (epochs, seed...).
+        tuning: `fine_tune` keywords (layers, epochs, learning_rate...), or
+            `None` to keep the encoder frozen.
+    """
+    from topk_distill import models
+
+    head = models.train_head(vectors[rows], labels[rows],
+                             teacher.output.shape[-1], **head_settings)
+    teacher.get_layer("head").set_weights(head.get_weights())
+    if tuning:
+        fine_tune(teacher, texts[rows], labels[rows], **tuning)
 
 
 def fine_tuned_fold(make_teacher, texts, labels, vectors, fold, k,
                     head_settings, tuning):
     """The encoder teacher of one cross-fitting fold, and its logits on it.
 
-    A fresh teacher (`make_teacher()`) gets a head trained on the frozen
-    encoder's `vectors` of every row outside fold `k`, then is fine-tuned
-    (`fine_tune`) on those rows' texts, then scores the rows of fold `k`,
-    which neither its head nor its encoder saw.
+    A fresh teacher (`make_teacher()`) is trained on every row outside fold
+    `k` (`train_encoder_teacher`: head, then fine-tuning; seeds offset by
+    k), then scores the rows of fold `k`, which neither its head nor its
+    encoder saw.
 
     Args:
         make_teacher: returns a new `models.make_encoder_teacher` model.
-        texts: string [M]; labels: int [M]; vectors: float [M, D], the
-            pretrained encoder's embeddings of `texts`.
-        fold: int [M], each row's fold (`fold_of_rows`); k: the fold scored.
-        head_settings: `models.train_head` keywords (epochs, seed...).
-        tuning: `fine_tune` keywords (layers, epochs, learning_rate...).
+        texts, labels, vectors, head_settings, tuning: as
+            `train_encoder_teacher`.
+        fold: int [M], each row's fold (`models.fold_of_rows`); k: the fold
+            scored.
 
     Returns:
         `(teacher, logits float32 [rows of fold k, N])`.
     """
-    from topk_distill import models
-
     teacher = make_teacher()
-    train = fold != k
-    settings = dict(head_settings)
-    settings["seed"] = settings.get("seed", 0) + k
-    head = models.train_head(vectors[train], labels[train],
-                             teacher.output.shape[-1], **settings)
-    teacher.get_layer("head").set_weights(head.get_weights())
-    fine_tune(teacher, texts[train], labels[train],
-              **{**tuning, "seed": tuning.get("seed", 0) + k})
-    scored = texts[fold == k]
-    if not len(scored):
-        return teacher, np.zeros((0, teacher.output.shape[-1]), np.float32)
-    return teacher, predict_by_length(teacher, scored, verbose=0)
+    train_encoder_teacher(
+        teacher, texts, labels, vectors, np.flatnonzero(fold != k),
+        {**head_settings, "seed": head_settings.get("seed", 0) + k},
+        {**tuning, "seed": tuning.get("seed", 0) + k})
+    return teacher, predict_by_length(teacher, texts[fold == k], verbose=0)
 
 
 def cross_fit_fine_tuned(make_teacher, texts, labels, vectors, folds,
@@ -371,12 +373,16 @@ def cross_fit_fine_tuned(make_teacher, texts, labels, vectors, folds,
     worth in all.
 
     Args: as `fine_tuned_fold`, with `folds` (k >= 2) for `fold` and `k`;
-        rows are assigned by `fold_of_rows(M, folds, head_settings' seed)`.
+        rows are assigned by `models.fold_of_rows(M, folds, head_settings'
+        seed)`, as the frozen encoder's cross-fitted heads are.
 
     Returns:
         float32 [M, N] logits.
     """
-    fold = fold_of_rows(len(texts), folds, head_settings.get("seed", 0))
+    from topk_distill import models
+
+    fold = models.fold_of_rows(len(texts), folds,
+                               head_settings.get("seed", 0))
     logits = None
     for k in range(folds):
         _, part = fine_tuned_fold(make_teacher, texts, labels, vectors, fold,

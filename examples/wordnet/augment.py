@@ -92,9 +92,7 @@ def main():
 def score(args, copied):
     """The teacher's logits for the copies; writes the transfer set."""
     texts, classes = data.load(args.tsv)
-    names = sorted(set(classes))
-    ids = {name: i for i, name in enumerate(names)}
-    labels = np.array([ids[c] for c in classes])
+    names, labels = data.class_ids(classes)
     embeddings = np.load(args.embeddings).astype(np.float32)
     parts = data.split(len(texts))
     train, unlabeled = parts["labeled"], parts["unlabeled"]

@@ -54,9 +54,7 @@ def main():
                         help="fine_tune_teacher.py's output folder")
     args = parser.parse_args()
     texts, classes = data.load(args.tsv)
-    names = sorted(set(classes))
-    ids = {name: i for i, name in enumerate(names)}
-    labels = np.array([ids[c] for c in classes])
+    names, labels = data.class_ids(classes)
     embeddings = np.load(args.embeddings).astype(np.float32)
     parts = data.split(len(texts))
     os.makedirs(args.work, exist_ok=True)

@@ -23,6 +23,13 @@ def load(path):
     return texts, classes
 
 
+def class_ids(classes):
+    """(the sorted class names, int [M] each row's class id)."""
+    names = sorted(set(classes))
+    ids = {name: i for i, name in enumerate(names)}
+    return names, np.array([ids[c] for c in classes])
+
+
 def split(num_rows):
     """Returns {"test", "labeled", "unlabeled"}: sorted row indices."""
     order = np.random.default_rng(SEED).permutation(num_rows)

