@@ -1,7 +1,7 @@
 """Encoder teacher: every text padded to --sequence_length ("fixed") vs
 each batch padded to its longest text ("longest",
 `models.make_encoder_teacher(pad_to_longest=)`), and that with batches of
-texts of similar length ("sorted": `teacher_training.length_batches` for
+texts of similar length ("sorted": `fine_tuning.length_batches` for
 fine-tuning, texts sorted by length for scoring).
 
 Usage:
@@ -12,7 +12,7 @@ Texts are the first --examples of a TSV (text in column --column). Per
 round, the three ways alternate (in reverse on odd rounds): scoring (Keras
 `predict`, batch --batch_size, input order, as `preprocess` runs) and
 fine-tuning (all layers, batch --train_batch, shuffled, --train_examples
-texts, `teacher_training.fine_tune`'s recipe). Prints texts/s of each and
+texts, `fine_tuning.fine_tune`'s recipe). Prints texts/s of each and
 the median of the paired ratios (against fixed) with min and max, and how
 far the two ways' logits are apart on the same weights (max |diff|, top-1
 agreement).
@@ -53,7 +53,7 @@ def main():
 
     import keras
 
-    from topk_distill import models, teacher_training
+    from topk_distill import fine_tuning, models
 
     texts = np.array(read_texts(args.tsv, args.column, args.examples), object)
     labels = np.arange(len(texts)) % args.classes
@@ -84,11 +84,11 @@ def main():
             order = np.random.default_rng(r).permutation(len(texts))
             rows = order[:args.train_examples]
             # one warm epoch traces the step; the second is timed
-            teacher_training.fine_tune(tuned, texts[rows[:args.train_batch]],
+            fine_tuning.fine_tune(tuned, texts[rows[:args.train_batch]],
                                        labels[rows[:args.train_batch]],
                                        epochs=1, batch_size=args.train_batch,
                                        verbose=0)
-            batches = (teacher_training.length_batches(
+            batches = (fine_tuning.length_batches(
                 texts[rows], labels[rows], args.train_batch, seed=r)
                 if way == "sorted" else None)
             start = time.perf_counter()

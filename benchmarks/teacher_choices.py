@@ -72,7 +72,8 @@ def main():
     import wordnet_accuracy
 
     version = wordnet_accuracy.code_version(
-        ("teacher_training", "models", "inputs"), [os.path.abspath(__file__)])
+        ("teacher_training", "fine_tuning", "bert_inputs", "models",
+         "inputs"), [os.path.abspath(__file__)])
     cache = os.path.join(args.work, "teacher_choices.json")
     results = json.load(open(cache)) if os.path.exists(cache) else {}
     settings = (f"classes={args.classes}|length={args.sequence_length}|"

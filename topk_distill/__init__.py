@@ -3,7 +3,7 @@ labels: of texts, images or feature vectors (`input_kinds`).
 
 The data flow, top to bottom:
 text, images or feature vectors (`inputs`) -> teacher (`teacher`, trained
-by `teacher_training`) ->
+by `teacher_training`, fine-tuned by `fine_tuning`) ->
 top-K records (`preprocessing`, or `beam` on an Apache Beam runner, or
 `record_writer` for a teacher run elsewhere; the
 record set is `records`, its codec `codec`, its files `shards`) -> tf.data
@@ -30,7 +30,7 @@ _EXPORTS = {
     "Teacher": "teacher",
     "load_teacher": "teacher",
     "train_teacher": "teacher_training",
-    "fine_tune": "teacher_training",
+    "fine_tune": "fine_tuning",
     "preprocess": "preprocessing",
     "preprocess_with_beam": "beam",
     "RecordSetWriter": "record_writer",

@@ -11,7 +11,7 @@ The teacher is `models.make_encoder_teacher` (linear head, sequence length
 --sequence_length, each batch padded to its longest gloss): its head
 trained on the frozen encoder's embeddings (--embeddings, the precomputed
 ones), then encoder and head fine-tuned together
-(`teacher_training.fine_tune`: all layers, or the top --layers; AdamW,
+(`fine_tuning.fine_tune`: all layers, or the top --layers; AdamW,
 warmup then cosine decay; batches of glosses of similar length). Stages,
 each saved in WORK/NAME/ as it finishes, so a stopped run resumes (NAME is
 `fine_tuned` for all layers, `fine_tuned_top{layers}` otherwise):
@@ -20,7 +20,7 @@ each saved in WORK/NAME/ as it finishes, so a stopped run resumes (NAME is
   (in-fold: it saw them), unlabeled glosses and the unlabeled glosses'
   augmented copies; prints test P@1.
 * `fold{k}` for k < --folds: fine-tuned on the labeled glosses outside fold
-  k (`teacher_training.fine_tuned_fold`, the folds of
+  k (`fine_tuning.fine_tuned_fold`, the folds of
   `models.fold_of_rows`), scores fold k's glosses and their
   augmented copies: out-of-fold targets.
 
@@ -40,7 +40,7 @@ import numpy as np
 
 import data
 from embed import default_encoder
-from topk_distill import augmentation, inputs, models, teacher_training
+from topk_distill import augmentation, fine_tuning, inputs, models
 
 
 def save(path, array):
@@ -124,7 +124,7 @@ def main():
         start = time.time()
         teacher = make_teacher()
         # seed 1, as the run BENCHMARKS.md reports
-        teacher_training.train_encoder_teacher(
+        fine_tuning.train_encoder_teacher(
             teacher, texts[train], labels[train], embeddings[train],
             np.arange(len(train)), dict(head_settings, seed=1),
             dict(tuning, seed=1))
@@ -136,7 +136,7 @@ def main():
                 ("labeled", texts[train]),
                 ("unlabeled", texts[parts["unlabeled"]]),
                 ("unlabeled_aug", aug["unlabeled"][0])):
-            logits = teacher_training.predict_by_length(teacher, examples,
+            logits = fine_tuning.predict_by_length(teacher, examples,
                                                         verbose=0)
             if split in ("test", "labeled"):
                 figures[f"{split}_p_at_1"] = round(float(np.mean(
@@ -153,12 +153,12 @@ def main():
         if stage in report:
             continue
         start = time.time()
-        teacher, logits = teacher_training.fine_tuned_fold(
+        teacher, logits = fine_tuning.fine_tuned_fold(
             make_teacher, texts[train], labels[train], embeddings[train],
             fold, k, head_settings, tuning)
         copies, rows = aug["labeled"]
         mine = fold[rows] == k
-        copy_logits = teacher_training.predict_by_length(
+        copy_logits = fine_tuning.predict_by_length(
             teacher, copies[mine], verbose=0)
         save(os.path.join(out, f"fold{k}_logits.npy"),
              logits.astype(np.float16))
