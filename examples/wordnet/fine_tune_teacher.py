@@ -16,7 +16,9 @@ warmup then cosine decay; batches of glosses of similar length). Stages,
 each saved in WORK/NAME/ as it finishes, so a stopped run resumes (NAME is
 `fine_tuned` for all layers, `fine_tuned_top{layers}` otherwise):
 
-* `full`: fine-tuned on the whole labeled split; scores the test, labeled
+* `full`: fine-tuned on the whole labeled split (its weights in
+  `full.weights.h5`, its encoder as a keras-hub preset in `encoder/`, for
+  `student-init --encoder`); scores the test, labeled
   (in-fold: it saw them), unlabeled glosses and the unlabeled glosses'
   augmented copies; prints test P@1.
 * `fold{k}` for k < --folds: fine-tuned on the labeled glosses outside fold
@@ -47,6 +49,17 @@ def save(path, array):
     """Writes an array atomically (a stopped run never leaves half a file)."""
     np.save(path + ".tmp.npy", array)
     os.replace(path + ".tmp.npy", path)
+
+
+def save_encoder(teacher, encoder, path):
+    """Saves the teacher's fine-tuned backbone and its tokenizer as a
+    keras-hub preset folder (what `student-init --encoder` reads)."""
+    import keras_hub
+
+    backbone = next(layer for layer in teacher.layers
+                    if isinstance(layer, keras_hub.models.Backbone))
+    backbone.save_to_preset(path)
+    keras_hub.models.BertTokenizer.from_preset(encoder).save_to_preset(path)
 
 
 def copies_of(texts, count, seed, path):
@@ -130,6 +143,7 @@ def main():
             dict(tuning, seed=1))
         tuned = time.time() - start
         teacher.save_weights(os.path.join(out, "full.weights.h5"))
+        save_encoder(teacher, encoder, os.path.join(out, "encoder"))
         figures = {}
         for split, examples in (
                 ("test", texts[parts["test"]]),
