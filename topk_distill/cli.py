@@ -7,6 +7,7 @@ so `--help` answers at once.
 """
 
 import importlib
+import math
 import re
 import sys
 
@@ -21,6 +22,14 @@ COMMANDS = {
     "export": "Export a model: SavedModel top-n signatures, TFLite.",
     "classify": "Print the top-n labels of texts from an exported model.",
     "evaluate": "Accuracy (P@k) and speed of an exported model on a test set.",
+}
+
+# What a rerun does after Ctrl-C, by command.
+INTERRUPTED = {
+    "preprocess": "rerun the same command with --resume to continue",
+    "train": "rerun the same command: its backup folder (default "
+             "OUTPUT/backup) resumes it",
+    "teacher": "rerun the same command to start again",
 }
 
 USAGE = "usage: topk-distill COMMAND [--flags]   (topk-distill COMMAND --help)"
@@ -55,6 +64,11 @@ def main(argv):
     except _user_errors() as e:
         print(f"topk-distill {name}: error: {_one_line(e)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"topk-distill {name}: interrupted; "
+              f"{INTERRUPTED.get(name, 'nothing was finished')}",
+              file=sys.stderr)
+        return 130
 
 
 def command_module(name):
@@ -102,10 +116,23 @@ def parse_flags(command, argv):
               f"flags:\n{text}")
         raise SystemExit(0)
     try:
-        return fv(argv)
+        args = fv(argv)
+        _check_finite(fv)
+        return args
     except flags.Error as e:
         print(f"{argv[0]}: error: {e}\n(see {argv[0]} --help)", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _check_finite(fv):
+    """Refuses an infinite or NaN value of any float flag (absl's bounds
+    let `inf` and `nan` through)."""
+    for name in fv:
+        flag = fv[name]
+        if (isinstance(flag.value, float) and len(name) > 1
+                and not math.isfinite(flag.value)):
+            raise flags.IllegalFlagValueError(
+                f"--{name}={flag.value}: expected a finite number")
 
 
 def _overview():

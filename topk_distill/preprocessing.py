@@ -194,7 +194,8 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
     if num_shards < 1:
         raise ValueError(f"num_shards={num_shards}; expected at least 1")
     sampled = targets != "topk"
-    width = _check_width(targets, top_k, samples, num_classes)
+    width = _check_width(targets, top_k, samples, num_classes,
+                         "top_h" if unlabeled else "top_k")
     if tail_temperature is not None and (tail_temperature <= 0 or not top_k
                                          or sampled):
         raise ValueError(f"tail_temperature={tail_temperature}; expected a "
@@ -235,11 +236,12 @@ def class_ids(plan):
     return {name: i for i, name in enumerate(plan.labels)}
 
 
-def _check_width(targets, top_k, samples, num_classes):
-    """The most classes a record of these targets stores."""
+def _check_width(targets, top_k, samples, num_classes, name="top_k"):
+    """The most classes a record of these targets stores (`name`: what the
+    user calls `top_k`: H, `top_h`, for an unlabeled set)."""
     if targets == "topk":
         if not 0 <= top_k <= num_classes:
-            raise ValueError(f"top_k={top_k}; expected 1..N={num_classes}, "
+            raise ValueError(f"{name}={top_k}; expected 1..N={num_classes}, "
                              "or 0 for all N scores")
         return top_k or num_classes
     if not (samples or 0) >= 1:

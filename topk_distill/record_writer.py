@@ -250,7 +250,8 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix, top_k=None,
                          f"{values.shape}; expected the same [examples, K]")
     top_k = top_k or ids.shape[1]
     if not 1 <= top_k <= ids.shape[1]:
-        raise ValueError(f"--top_k={top_k}, but {npz_path} holds "
+        flag = "--top_h" if unlabeled else "--top_k"
+        raise ValueError(f"{flag}={top_k}, but {npz_path} holds "
                          f"{ids.shape[1]} classes per row; expected "
                          f"1..{ids.shape[1]}")
     located = list(inputs.iter_located(input_spec, data_dir))

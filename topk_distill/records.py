@@ -346,7 +346,8 @@ def write_json(path, value):
     from tensorflow.io import gfile
 
     with gfile.GFile(path + ".tmp", "w") as f:
-        f.write(json.dumps(value, indent=1))  # one write, not one per token
+        # One write, not one per token; NaN and infinity are not JSON.
+        f.write(json.dumps(value, indent=1, allow_nan=False))
     gfile.rename(path + ".tmp", path, overwrite=True)
 
 

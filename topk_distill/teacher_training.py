@@ -135,7 +135,7 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
             "teacher", "teacher_top1", "student_top1", "examples", "source")}
         written.append(os.path.join(output, "report.json"))
         with open(written[-1], "w") as f:
-            json.dump(report, f, indent=1)
+            json.dump(report, f, indent=1, allow_nan=False)
     return written
 
 

@@ -100,6 +100,14 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     loss = loss or LossConfig()
     sets = [records.resolve(p) if p else None
             for p in (labeled, unlabeled)]
+    for record_set, flag, expected in zip(sets, ("--labeled", "--unlabeled"),
+                                          records.KINDS):
+        if record_set is not None and record_set.kind != expected:
+            raise ValueError(
+                f"{flag}: {_name(record_set)} holds {record_set.kind} "
+                f"records; expected {expected} ones (preprocess "
+                f"{'without' if expected == 'labeled' else 'with'} "
+                "--unlabeled writes them)")
     chosen = [s for s in sets if s is not None]
     if not chosen:
         raise ValueError("--labeled or --unlabeled is required")
@@ -142,6 +150,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                               names)
     with open(os.path.join(output, "history.json"), "w") as f:
         json.dump({"flags": settings or {}, "history": history.history}, f,
+                  allow_nan=False,
                   indent=1)
     return history
 

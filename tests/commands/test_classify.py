@@ -33,3 +33,8 @@ def test_classify_errors(trained, capsys):
     assert run_command(["topk-distill", "classify",
                         f"--model={export}"]) == 1
     assert "no text to classify" in capsys.readouterr().err
+    assert run_command(["topk-distill", "classify", f"--model={export}",
+                        "  "]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "topk-distill classify: error: argument 1 is an empty text; "
+        "expected text to classify")

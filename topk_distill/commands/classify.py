@@ -81,10 +81,19 @@ def _inputs(kind, args):
                              "arguments or --input=FOLDER (or a file naming "
                              "one image a line)")
         return paths, [inputs.read_image(p) for p in paths]
+    for number, text in enumerate(args, 1):
+        if not text.strip():
+            raise ValueError(f"argument {number} is an empty text; expected "
+                             "text to classify")
     texts = [t.encode("utf-8") for t in args]
     if FLAGS.input:
         with open(FLAGS.input, "rb") as f:
-            texts += [line.rstrip(b"\r\n").split(b"\t")[0] for line in f]
+            for number, line in enumerate(f, 1):
+                text = line.rstrip(b"\r\n").split(b"\t")[0]
+                if not text.strip():
+                    raise ValueError(f"{FLAGS.input}:{number}: empty text; "
+                                     "expected one text a line")
+                texts.append(text)
     if not texts:
         raise ValueError("no text to classify; give texts as arguments or "
                          "--input=FILE")
