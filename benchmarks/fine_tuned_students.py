@@ -22,6 +22,9 @@ labeled split's last 10%, which then trains no student: a validation split
 to choose a, b, T on (the bundled frozen-teacher records hold those rows
 too, so that row's validation P@1 is not one). Baseline = the demo's student (the bundled pretrained-encoder
 word vectors, frozen, normalised mean, linear layer) on the labels alone.
+The `ft vectors` students start from the fine-tuned encoder's word vectors
+instead (`topk-distill student-init --encoder=WORK/TEACHER/encoder
+--output=WORK/TEACHER/student_init.npz`, the bundle's inputs and width).
 Results are cached in WORK/fine_tuned_students.json by configuration, seed
 and code version.
 """
@@ -71,6 +74,11 @@ CONFIGS = {
         DISTILLED, alpha=0.7, beta=0.7)),
     "oof + unlabeled T=1": config(unlabeled="unl_soft", loss=dict(
         DISTILLED, temperature=1.0)),
+    "ft vectors: labels only": config(loss=HARD, student=dict(
+        FROZEN, init="fine_tuned")),
+    "ft vectors: infold + unlabeled": config(
+        labeled="infold", unlabeled="unl_soft",
+        student=dict(FROZEN, init="fine_tuned")),
     "ref64 labels only": config(loss=HARD, student=dict(dim=64)),
     "ref64 oof + unlabeled": config(unlabeled="unl_soft",
                                     student=dict(dim=64)),
@@ -118,9 +126,13 @@ def make_records(work, teacher, keep, validation):
             "infold": (train_tsv, "labeled_logits.npy", keep, sampled),
             "unl_soft": (os.path.join(work, "unlabeled.tsv"),
                          "unlabeled_logits.npy", None, soft)}
-    for copies in (1, 2):
-        jobs[f"transfer{1 + 2 * copies}"] = (
-            *transfer_set(source, folder, copies, keep), None, soft)
+    if not os.path.exists(os.path.join(source, "labeled_oof_logits.npy")):
+        # fine_tune_teacher.py --skip_folds: no out-of-fold scores
+        del jobs["oof"]
+    else:
+        for copies in (1, 2):
+            jobs[f"transfer{1 + 2 * copies}"] = (
+                *transfer_set(source, folder, copies, keep), None, soft)
     made = {}
     for name, (tsv, scores, rows, settings) in jobs.items():
         prefix = os.path.join(folder, name)
@@ -180,10 +192,12 @@ def transfer_set(source, folder, copies, keep):
     return tsv, name
 
 
-def run(made, settings, seed, test, valid):
+def run(made, settings, seed, test, valid, inits):
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
-    labeled_set = made[settings["labeled"]]
+    # on the labels alone any labeled set serves (their labels are the same)
+    labeled_set = made[settings["labeled"] if settings["labeled"] in made
+                       or settings["loss"] is not HARD else "infold"]
     unlabeled_set = (made[settings["unlabeled"]]
                      if settings["unlabeled"] and settings["loss"] is not HARD
                      else None)
@@ -191,7 +205,7 @@ def run(made, settings, seed, test, valid):
         labeled_set, unlabeled_set, batch_size=TRAINING["batch_size"],
         seed=seed, unlabeled_per_labeled=settings["ratio"])
     n = labeled_set.num_classes
-    embeddings = (student_init.load(os.path.join(BUNDLE, "student_init.npz"))
+    embeddings = (student_init.load(inits[settings["init"]])
                   if settings.get("init") else None)
     net = models.make_student(
         reader.texts([s for s in (labeled_set, unlabeled_set) if s]), n,
@@ -250,13 +264,20 @@ def main():
     chosen = args.only.split(";") if args.only else list(CONFIGS)
     teacher_logits = np.load(os.path.join(args.work, args.teacher,
                                           "test_logits.npy"))
+    # word vectors: the bundled ones (the pretrained encoder's), and
+    # `student-init` run with the fine-tuned teacher's encoder
+    # (WORK/TEACHER/encoder, saved by fine_tune_teacher.py) into
+    # WORK/TEACHER/student_init.npz
+    inits = {"pretrained": os.path.join(BUNDLE, "student_init.npz"),
+             "fine_tuned": os.path.join(args.work, args.teacher,
+                                        "student_init.npz")}
     teacher_p1 = float(np.mean(teacher_logits.argmax(1) == np.array(test[1])))
     for seed in range(0 if args.report else args.seeds):
         for name in chosen:
             key = f"{run_name}|{name}|{seed}|{version}"
             if key in results:
                 continue
-            results[key] = run(made, CONFIGS[name], seed, test, valid)
+            results[key] = run(made, CONFIGS[name], seed, test, valid, inits)
             r = results[key]
             print(f"{name:<34} seed {seed}: P@1 {r['p@1']:.4f} "
                   f"valid {r['valid_p@1']:.4f} P@5 {r['p@5']:.4f} "

@@ -16,7 +16,8 @@ embeddings, and the labeled split is scored with cross-fitted heads
 teacher is the fine-tuned one of fine_tune_teacher.py, whose saved logits
 (that folder's `labeled_oof_logits.npy`, `unlabeled_logits.npy`,
 `test_logits.npy`) are used instead: the labeled split scored by the
-out-of-fold teachers.
+out-of-fold teachers, or, if it made none (`--skip_folds`), by the full
+teacher.
 Written to --output (all q8, gzip): labels.txt, test.tsv, and record sets
 `labeled_topk` (the source document's K=20 logits), `labeled_sampled` (the
 kind benchmarks/wordnet_accuracy.py measured best: see SAMPLED),
@@ -67,10 +68,15 @@ def main():
                         for i in rows])
     train = parts["labeled"]
     if args.scores:
+        # Out-of-fold labeled scores when fine_tune_teacher.py made them
+        # (--folds); else the full teacher's own (in-fold): BENCHMARKS.md
+        # measured their students equal (0.4393 and 0.4402).
+        oof = ("labeled_oof_logits" if os.path.exists(os.path.join(
+            args.scores, "labeled_oof_logits.npy")) else "labeled_logits")
         scores = {name: np.load(os.path.join(args.scores, f"{file}.npy"))
                   .astype(np.float32) for name, file in (
                       ("labeled", "labeled_logits"),
-                      ("labeled_cross_fit", "labeled_oof_logits"),
+                      ("labeled_cross_fit", oof),
                       ("unlabeled", "unlabeled_logits"),
                       ("test", "test_logits"))}
         work = os.path.join(args.work, "bundle_scores")
