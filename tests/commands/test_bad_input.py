@@ -6,20 +6,14 @@ import os
 
 import pytest
 
-from tests.conftest import NAMES, run_command, write_record_set
+from tests.commands.test_train import _sets
+from tests.conftest import NAMES, run_command
 from topk_distill import cli
 
 
 @pytest.fixture
 def record_sets(tmp_path):
-    texts = [f"text {i}" for i in range(6)]
-    labeled = write_record_set(str(tmp_path / "lab"), texts,
-                               [i % 3 for i in range(6)],
-                               [[i % 3, (i + 1) % 3] for i in range(6)],
-                               [[2.0, 0.0]] * 6, 3, names=NAMES)
-    unlabeled = write_record_set(str(tmp_path / "unl"), texts[:2], [-1, -1],
-                                 [[0], [1]], [[0.9], [0.8]], 3,
-                                 scores_kind="probabilities", names=NAMES)
+    labeled, unlabeled = _sets(tmp_path)
     return {"lab": labeled, "unl": unlabeled}
 
 
