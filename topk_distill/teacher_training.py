@@ -27,12 +27,11 @@ trained once, without the carved-off part (fine-tuning twice would double
 the dearest step); a frozen encoder's head is trained again on everything.
 """
 
-import json
 import os
 
 import numpy as np
 
-from topk_distill import inputs
+from topk_distill import inputs, records
 from topk_distill.fine_tuning import (cross_fit_fine_tuned, predict_by_length,
                                       train_encoder_teacher)
 
@@ -134,8 +133,7 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
         report = {key: held_out[key] for key in (
             "teacher", "teacher_top1", "student_top1", "examples", "source")}
         written.append(os.path.join(output, "report.json"))
-        with open(written[-1], "w") as f:
-            json.dump(report, f, indent=1, allow_nan=False)
+        records.write_json(written[-1], report)
     return written
 
 

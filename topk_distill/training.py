@@ -10,7 +10,6 @@ strategy `TF_CONFIG` asks for) -> `DIR/student.keras`, `DIR/labels.txt`,
 """
 
 import dataclasses
-import json
 import os
 
 from topk_distill import distribute, input_kinds, inputs, records
@@ -148,10 +147,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     inputs.write_labels(os.path.join(output, "labels.txt"), names)
     export.export_saved_model(model.student, os.path.join(output, "export"),
                               names)
-    with open(os.path.join(output, "history.json"), "w") as f:
-        json.dump({"flags": settings or {}, "history": history.history}, f,
-                  allow_nan=False,
-                  indent=1)
+    records.write_json(os.path.join(output, "history.json"),
+                       {"flags": settings or {}, "history": history.history})
     return history
 
 
