@@ -12,6 +12,16 @@ def test_tsv_labeled_and_text_only(tmp_path):
                                                      ("second", None)]
 
 
+def test_a_byte_order_mark_is_dropped(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes(b"\xef\xbb\xbfanimal\nplant\n")
+    assert inputs.read_labels(str(labels)) == ["animal", "plant"]
+    path = tmp_path / "a.tsv"
+    path.write_bytes(b"\xef\xbb\xbfa dog\tanimal\nfern\tplant\n")
+    assert inputs.read_labeled(str(path), ["animal", "plant"]) == (
+        ["a dog", "fern"], [0, 1])
+
+
 @pytest.mark.parametrize("content, expected", [
     (b"a\tb\tc\n", r"a.tsv:1: 3 tab-separated columns"),
     (b"ok\tx\n \ty\n", r"a.tsv:2: empty text"),

@@ -66,8 +66,9 @@ def test_bad_rows_are_named_and_nothing_is_left(tmp_path, rng):
     nan[3, 0] = np.nan
     cases.append((ids, nan, "example 3 has a score that is NaN or Inf"))
     twice = ids.copy()
-    twice[5, 1] = twice[5, 0]
-    cases.append((twice, scores, "example 5 has a class id twice"))
+    twice[5, 3] = twice[5, 1]
+    cases.append((twice, scores, "example 5 has a class id twice "
+                  f"({twice[5, 1]} at position 3)"))
     cases.append((ids[:, :3], scores[:, :3], "expected [50, 5] each (K=5)"))
     for bad_ids, bad_scores, message in cases:
         with pytest.raises(ValueError, match=re.escape(message)):

@@ -71,8 +71,10 @@ def test_the_teacher_commands_folder_is_a_teacher(tmp_path, labeled_tsv):
     ("scores.npy", None, r"scores.npy: not a readable .npy array \(mmap "
      r"length is greater than file size\)"),
     ("flat.npy", np.zeros(3), r"flat.npy: scores of shape \(3,\); expected"),
-    ("model.keras", b"not a zip file", "model.keras: not a loadable .keras "
-     "model"),
+    ("model.keras", b"not a zip file", r"model.keras: not a .keras model "
+     r"\(a .keras file is a zip archive; this one is not\)"),
+    ("cut.keras", b"PK\x03\x04 cut short", "cut.keras: not a loadable "
+     ".keras model"),
     ("absent.keras", "absent", "absent.keras: no such file"),
     ("weights.bin", b"x", "weights.bin: expected a .keras file, a "
      "SavedModel folder"),

@@ -62,7 +62,8 @@ def main(argv):
     try:
         return command.main(args) or 0
     except _user_errors() as e:
-        print(f"topk-distill {name}: error: {_one_line(e)}", file=sys.stderr)
+        message = _own_suggestions(_one_line(e), command.FLAGS)
+        print(f"topk-distill {name}: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"topk-distill {name}: interrupted; "
@@ -96,6 +97,30 @@ def _one_line(error):
     return re.sub(r"^\{\{function_node [^}]*\}\}\s*(Error in user-defined "
                   r"function passed to .*?transformation with iterator: "
                   r"\S+: )?", "", lines[0])
+
+
+def _own_suggestions(message, fv):
+    """`message` without the suggestions ("(or pass --FLAG)", "(pass
+    strict=False ...)") that name no flag of the command printing it: the
+    library's messages serve its Python API and every command.
+
+    Example:
+    >>> from absl import flags
+    >>> fv = flags.FlagValues()
+    >>> _ = flags.DEFINE_bool("unlabeled", False, "", flag_values=fv)
+    >>> _own_suggestions("x.tsv:3: label 'cow' is not in the labels file "
+    ...                  "(or pass --skip_unknown_labels)", fv)
+    "x.tsv:3: label 'cow' is not in the labels file"
+    >>> _own_suggestions("x.tsv:4: no label (or pass --unlabeled)", fv)
+    'x.tsv:4: no label (or pass --unlabeled)'
+    """
+    def keep(match):
+        flag = match.group(1)
+        return match.group(0) if flag.startswith("--") and (
+            flag[2:] in fv) else ""
+
+    return re.sub(r" \((?:or )?pass (--\w+|\w+=\w+)[^)]*\)", keep,
+                  message)
 
 
 def parse_flags(command, argv):

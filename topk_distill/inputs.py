@@ -190,6 +190,8 @@ def _lines(path):
         for number, raw in enumerate(f, start=1):
             if not raw.strip():
                 continue
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a byte-order mark, as some editors write
             try:
                 yield number, raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as e:
@@ -315,10 +317,12 @@ def write_labels(path, names):
 def read_labels(path):
     """Reads `labels.txt` and returns the class names in id order.
 
+    A UTF-8 byte-order mark at its start is dropped.
+
     Raises:
         InputError: on a blank line or a duplicated name.
     """
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:
         names = [line.rstrip("\r\n") for line in f]
     seen = {}
     for number, name in enumerate(names, start=1):

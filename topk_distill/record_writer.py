@@ -133,10 +133,14 @@ class RecordSetWriter:
                f"{self.plan.num_classes - 1}", ids, where)
         _check(~np.isfinite(scores), "a score that is NaN or Inf", scores,
                where)
-        ordered = np.sort(ids, axis=1)
+        # an id's second (third...) place in its row, in the row's order
+        order = np.argsort(ids, axis=1, kind="stable")
+        ordered = np.take_along_axis(ids, order, 1)
+        again = np.zeros_like(bad)
+        again[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
         repeated = np.zeros_like(bad)
-        repeated[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
-        _check(repeated, "a class id twice", ordered, where)
+        np.put_along_axis(repeated, order, again, 1)
+        _check(repeated, "a class id twice", ids, where)
         label_ids = self._labels(labels, where)
         # As preprocess keeps them: best first, and float16 logits shifted
         # so the best is 0.

@@ -221,8 +221,9 @@ class RecordSet:
                 f"{meta_file}: metadata file not found; every record set "
                 "needs the one `preprocess` writes (an interrupted run: "
                 "`preprocess --resume` with the same flags)")
-        with gfile.GFile(meta_file) as f:
-            value = json.load(f)
+        value = read_json(meta_file)
+        if not isinstance(value, dict):
+            raise RecordFormatError(f"{meta_file}: expected a JSON object")
         if value.get("format_version") not in READABLE_VERSIONS:
             raise RecordFormatError(
                 f"{meta_file}: format_version {value.get('format_version')}; "
@@ -352,13 +353,25 @@ def write_json(path, value):
 
 
 def read_json(path):
-    """Reads a JSON file; `None` if there is none."""
+    """Reads a JSON file; `None` if there is none.
+
+    Raises:
+        RecordFormatError: naming `path`, if it is not valid JSON (cut short
+            or damaged).
+    """
     from tensorflow.io import gfile
 
     if not gfile.exists(path):
         return None
     with gfile.GFile(path) as f:
-        return json.load(f)
+        text = f.read()
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise RecordFormatError(
+            f"{path}: not valid JSON ({getattr(e, 'msg', e)} at line "
+            f"{getattr(e, 'lineno', '?')}); the file is damaged or cut "
+            "short") from None
 
 
 def _is_glob(path):

@@ -26,7 +26,8 @@ def load_saved_model(path):
         path: a SavedModel folder.
 
     Returns:
-        The loaded object (`tf.saved_model.load`).
+        The loaded object (`tf.saved_model.load`), its folder in
+        `.export_path` (for messages).
 
     Raises:
         OSError: naming the folder and what is wrong: no SavedModel there,
@@ -39,7 +40,7 @@ def load_saved_model(path):
     import tensorflow as tf
 
     try:
-        return tf.saved_model.load(path)
+        loaded = tf.saved_model.load(path)
     except tf.errors.NotFoundError as e:
         op = re.search(r"Op type not registered '(\w+)'", str(e))
         if not op:
@@ -51,6 +52,8 @@ def load_saved_model(path):
     except OSError as e:
         raise OSError(f"{path}: not a SavedModel folder ({_first_line(e)})"
                       ) from None
+    loaded.export_path = path
+    return loaded
 
 
 def signature_input(fn):
@@ -102,7 +105,9 @@ def classify(model, texts, top_n=None, batch_size=256):
     predict = served.signatures["serving_default"]
     answered = predict.structured_outputs["top_labels"].shape[-1]
     if top_n is not None and answered is not None and top_n > answered:
-        raise ValueError(f"top_n={top_n}, but {model} answers {answered} "
+        where = model if isinstance(model, str) else getattr(
+            model, "export_path", "the export")
+        raise ValueError(f"top_n={top_n}, but {where} answers {answered} "
                          "labels; export again with a larger --top_n")
     answers = []
     for start in range(0, len(texts), batch_size):

@@ -160,6 +160,10 @@ def _keras_teacher(path, outputs):
         pass
     if not tf.io.gfile.exists(path):
         raise ValueError(f"--teacher={path}: no such file")
+    with tf.io.gfile.GFile(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":  # a zip archive's first bytes
+            raise ValueError(f"--teacher={path}: not a .keras model (a "
+                             ".keras file is a zip archive; this one is not)")
     try:
         # The teacher is the user's own model; safe_mode=False also lets an
         # encoder teacher read the vocabulary in its encoder folder. Not

@@ -109,6 +109,12 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
              inputs.build_labels(input_spec, data_dir))
     texts, labels = inputs.read_labeled(input_spec, names, data_dir)
     texts, labels = _as_array(texts, kind[0]), np.array(labels)
+    present = sorted(set(labels.tolist()))
+    if len(present) < 2:
+        found = (f"only class {names[present[0]]!r}" if present
+                 else "no example")
+        raise ValueError(f"{input_spec}: {found}; a teacher needs examples "
+                         "of at least two classes")
     held_out = _held_out(texts, labels, names, validation,
                          validation_fraction, seed, data_dir, kind)
     os.makedirs(output, exist_ok=True)

@@ -17,8 +17,8 @@ def record_sets(tmp_path):
     return {"lab": labeled, "unl": unlabeled}
 
 
-# (command line with {lab}, {unl}, {out} and {npz}; exit code; what the
-# one line must contain).
+# (command line with the placeholders test_bad_input_is_one_line... fills
+# in; exit code; what the one line must contain).
 CASES = {
     "unlabeled records as --labeled": (
         "train --labeled={unl} --output={out} --epochs=1", 1,
@@ -47,6 +47,30 @@ CASES = {
         "preprocess --teacher={keras_teacher} --input={tsv} "
         "--labels={labels} --output={out}/r --unlabeled --top_h=50", 1,
         "top_h=50; expected 1..N="),
+    "a record set whose metadata is cut short": (
+        "train --labeled={cut} --output={out} --epochs=1", 1,
+        "not valid JSON"),
+    "a teacher input with one class": (
+        "teacher --input={one_class} --output={out}/t", 1,
+        "{one_class}: only class 'animal'; a teacher needs examples of at "
+        "least two classes"),
+    "a .keras teacher that is not a zip archive": (
+        "preprocess --teacher={not_zip} --input={tsv} --labels={labels} "
+        "--output={out}/r", 1,
+        "--teacher={not_zip}: not a .keras model (a .keras file is a zip "
+        "archive; this one is not)"),
+    "export --model that is not a .keras zip names --model": (
+        "export --model={not_zip} --output={out}/e", 1,
+        "--model={not_zip}: not a .keras model"),
+    "export --model that does not exist names --model": (
+        "export --model={out}/missing.keras --output={out}/e", 1,
+        "--model={out}/missing.keras: no such file"),
+    "export into a folder that holds something": (
+        "export --model={keras_teacher} --output={full}", 1,
+        "--output={full} is not empty; pass --overwrite"),
+    "export onto a file": (
+        "export --model={keras_teacher} --output={tsv}", 1,
+        "--output={tsv} is a file; expected a folder"),
 }
 
 
@@ -64,8 +88,17 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, record_sets,
     np.savez(npz, ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
              scores=np.ones((4, 3), np.float32))
     out = tmp_path / "out"
+    one_class = tmp_path / "one.tsv"
+    one_class.write_text("".join(f"text {i}\tanimal\n" for i in range(4)))
+    not_zip = tmp_path / "text.keras"
+    not_zip.write_text("not a model\n")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "old.txt").write_text("kept\n")
+    cut = _with_cut_metadata(tmp_path, record_sets["lab"])
     values = dict(record_sets, out=out, npz=npz, tsv=tsv, labels=labels,
-                  keras_teacher=keras_teacher_path)
+                  keras_teacher=keras_teacher_path, one_class=one_class,
+                  not_zip=not_zip, full=full, cut=cut)
     argv = ["topk-distill"] + line.format(**values).split()
     assert run_command(argv) == code
     err = capsys.readouterr().err.strip().splitlines()
@@ -73,6 +106,28 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, record_sets,
     if code == 1:
         assert len(err) == 1, err
     assert not out.exists() or not os.listdir(out)
+    assert os.listdir(full) == ["old.txt"]
+    assert tsv.read_text() == "".join(f"text {i}\n" for i in range(4))
+
+
+def _with_cut_metadata(tmp_path, pattern):
+    """A copy of the record set `pattern` whose metadata is cut short."""
+    import glob
+    import shutil
+
+    from topk_distill import records
+
+    prefix = pattern[:-len("-*")]
+    copy = str(tmp_path / "cut" / os.path.basename(prefix))
+    os.makedirs(os.path.dirname(copy))
+    for path in glob.glob(pattern):
+        shutil.copy(path, copy + path[len(prefix):])
+    meta = records.metadata_path(copy)
+    with open(records.metadata_path(prefix), "rb") as f:
+        text = f.read()
+    with open(meta, "wb") as f:
+        f.write(text[:len(text) // 2])
+    return copy + "-*"
 
 
 def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):

@@ -29,7 +29,8 @@ def test_classify_errors(trained, capsys):
     export = str(folder / "export")
     assert run_command(["topk-distill", "classify", f"--model={export}",
                         "--top_n=9", "x"]) == 1
-    assert "answers 2 labels" in capsys.readouterr().err
+    assert f"top_n=9, but {export} answers 2 labels" in (
+        capsys.readouterr().err)
     assert run_command(["topk-distill", "classify",
                         f"--model={export}"]) == 1
     assert "no text to classify" in capsys.readouterr().err
@@ -38,3 +39,13 @@ def test_classify_errors(trained, capsys):
     assert capsys.readouterr().err.strip() == (
         "topk-distill classify: error: argument 1 is an empty text; "
         "expected text to classify")
+
+
+def test_classify_drops_a_byte_order_mark(trained, tmp_path, capsys):
+    _, folder = trained
+    texts = tmp_path / "texts.txt"
+    texts.write_bytes(b"\xef\xbb\xbfhot soup\n")
+    assert run_command(["topk-distill", "classify",
+                        f"--model={folder / 'export'}",
+                        f"--input={texts}"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "hot soup"

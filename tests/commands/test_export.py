@@ -30,3 +30,18 @@ def test_export_needs_labels_that_match(trained, tmp_path, capsys):
                         f"--model={folder / 'student.keras'}",
                         f"--labels={other}", f"--output={tmp_path}/x"]) == 1
     assert "returns 3 scores but" in capsys.readouterr().err
+
+
+def test_export_overwrite_removes_the_old_export(trained, tmp_path, capsys):
+    _, folder = trained
+    out = tmp_path / "exp"
+    out.mkdir()
+    (out / "model.tflite").write_text("another model's\n")
+    argv = ["topk-distill", "export", f"--model={folder / 'student.keras'}",
+            f"--output={out}"]
+    assert run_command(argv) == 1
+    assert "is not empty; pass --overwrite" in capsys.readouterr().err
+    assert run_command(argv + ["--overwrite"]) == 0
+    assert "model.tflite" not in os.listdir(out)
+    assert "saved_model.pb" in os.listdir(out)
+    assert [p for p in os.listdir(tmp_path) if ".tmp-" in p] == []

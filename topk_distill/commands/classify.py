@@ -74,7 +74,7 @@ def _inputs(kind, args):
                     [value for _, value, _ in located] + [
                         inputs.read_image(p) for p in paths])
         if FLAGS.input:
-            with open(FLAGS.input, encoding="utf-8") as f:
+            with open(FLAGS.input, encoding="utf-8-sig") as f:
                 paths += [line.strip() for line in f if line.strip()]
         if not paths:
             raise ValueError("no image to classify; give image files as "
@@ -89,6 +89,8 @@ def _inputs(kind, args):
     if FLAGS.input:
         with open(FLAGS.input, "rb") as f:
             for number, line in enumerate(f, 1):
+                if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                    line = line[3:]  # a byte-order mark
                 text = line.rstrip(b"\r\n").split(b"\t")[0]
                 if not text.strip():
                     raise ValueError(f"{FLAGS.input}:{number}: empty text; "

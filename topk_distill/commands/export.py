@@ -11,7 +11,8 @@ delegate for its string ops) and OUTPUT/model_token_ids.tflite (token ids
 in, builtin ops only; vocabulary in model_token_ids.tflite.vocab.txt); for
 an image model, model.tflite (image bytes in, Flex) and model_pixels.tflite
 (decoded pixels in, builtin ops only); for a feature-vector model,
-model.tflite (builtin ops).
+model.tflite (builtin ops). An --output that holds anything is replaced
+only with --overwrite; the export is written beside it and moved in whole.
 
 Example:
   topk-distill export --model=student/student.keras --output=export/student \
@@ -31,17 +32,30 @@ flags.DEFINE_integer("top_n", 5, "Labels per answer.", lower_bound=1,
                      flag_values=FLAGS)
 flags.DEFINE_bool("tflite", False, "Also write the TFLite variants.",
                   flag_values=FLAGS)
+flags.DEFINE_bool("overwrite", False, "Replace what --output already holds "
+                  "(the old export is removed entirely).", flag_values=FLAGS)
 flags.mark_flag_as_required("model", flag_values=FLAGS)
 flags.mark_flag_as_required("output", flag_values=FLAGS)
 
 
 def main(argv):
     import os
+    import shutil
+    import tempfile
 
     from topk_distill import export, inputs, teacher
 
     del argv
-    loaded = teacher.load_teacher(FLAGS.model)
+    output = FLAGS.output.rstrip("/") or FLAGS.output
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ValueError(f"--output={output} is a file; expected a folder")
+    if os.path.isdir(output) and os.listdir(output) and not FLAGS.overwrite:
+        raise ValueError(f"--output={output} is not empty; pass --overwrite "
+                         "to replace what it holds, or choose another folder")
+    try:
+        loaded = teacher.load_teacher(FLAGS.model)
+    except ValueError as e:  # its messages name --teacher, this flag --model
+        raise ValueError(str(e).replace("--teacher=", "--model=", 1)) from None
     labels_path = FLAGS.labels or loaded.labels_path
     if labels_path is None:
         raise ValueError(f"--model={FLAGS.model} has no labels.txt beside "
@@ -51,8 +65,33 @@ def main(argv):
         raise ValueError(f"--model={FLAGS.model} returns {loaded.num_classes}"
                          f" scores but {labels_path} names {len(names)} "
                          "classes")
-    export.export_saved_model(loaded.model, FLAGS.output, names, FLAGS.top_n)
-    written = [FLAGS.output]
+    parent = os.path.dirname(os.path.abspath(output))
+    os.makedirs(parent, exist_ok=True)
+    # Everything is written beside --output, then moved in: an export that
+    # fails leaves no half of itself, and one that succeeds no old file.
+    work = tempfile.mkdtemp(prefix=os.path.basename(output) + ".tmp-",
+                            dir=parent)
+    try:
+        names_written = _write(export, loaded, names, work)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    if os.path.isdir(output):
+        shutil.rmtree(output)
+    os.replace(work, output)
+    for name in names_written:
+        path = os.path.join(output, name) if name else output
+        print(f"wrote {path} ({export.saved_model_size(path) / 1e6:.2f} MB)")
+
+
+def _write(export, loaded, names, folder):
+    """Writes the SavedModel (and TFLite files) into `folder`; returns the
+    names written in it ("" for the SavedModel itself)."""
+    import os
+
+    os.chmod(folder, 0o755)  # mkdtemp's 0700 would hide it from a server
+    export.export_saved_model(loaded.model, folder, names, FLAGS.top_n)
+    written = [""]
     variants = {"text": (("model.tflite", False),
                          ("model_token_ids.tflite", True)),
                 "image": (("model.tflite", False),
@@ -61,8 +100,7 @@ def main(argv):
     if FLAGS.tflite:
         kind = loaded.input_kind[0] if loaded.input_kind else "text"
         for name, token_ids in variants[kind]:
-            path = os.path.join(FLAGS.output, name)
-            export.export_tflite(loaded.model, path, FLAGS.top_n, token_ids)
-            written.append(path)
-    for path in written:
-        print(f"wrote {path} ({export.saved_model_size(path) / 1e6:.2f} MB)")
+            export.export_tflite(loaded.model, os.path.join(folder, name),
+                                 FLAGS.top_n, token_ids)
+            written.append(name)
+    return written

@@ -107,7 +107,7 @@ flags.register_validator("cross_fit_folds", lambda k: k != 1,
 
 
 def main(argv):
-    from topk_distill import teacher_training
+    from topk_distill import records, teacher_training
 
     del argv
     written = teacher_training.train_teacher(
@@ -126,9 +126,6 @@ def main(argv):
     for path in written:
         print(f"saved {path}")
         if path.endswith("report.json"):
-            import json
-
-            with open(path) as f:
-                print(teacher_training.comparison_line(json.load(f)))
+            print(teacher_training.comparison_line(records.read_json(path)))
     print(f"{FLAGS.output} is a teacher: topk-distill preprocess "
           f"--teacher={FLAGS.output} ...")
