@@ -79,6 +79,16 @@ CONFIGS = {
     "ft vectors: infold + unlabeled": config(
         labeled="infold", unlabeled="unl_soft",
         student=dict(FROZEN, init="fine_tuned")),
+    "ft vectors trainable: labels only": config(loss=HARD, student=dict(
+        FROZEN, init="fine_tuned", frozen=False)),
+    "ft vectors trainable: infold + unlabeled": config(
+        labeled="infold", unlabeled="unl_soft",
+        student=dict(FROZEN, init="fine_tuned", frozen=False)),
+    "ft vectors cnn: labels only": config(loss=HARD, student=dict(
+        FROZEN, init="fine_tuned", architecture="cnn")),
+    "ft vectors cnn: infold + unlabeled": config(
+        labeled="infold", unlabeled="unl_soft",
+        student=dict(FROZEN, init="fine_tuned", architecture="cnn")),
     "ref64 labels only": config(loss=HARD, student=dict(dim=64)),
     "ref64 oof + unlabeled": config(unlabeled="unl_soft",
                                     student=dict(dim=64)),
@@ -210,6 +220,7 @@ def run(made, settings, seed, test, valid, inits):
     net = models.make_student(
         reader.texts([s for s in (labeled_set, unlabeled_set) if s]), n,
         embedding_dim=settings["dim"], embeddings=embeddings,
+        architecture=settings.get("architecture", "mean"),
         train_embeddings=not settings.get("frozen"),
         normalize=settings.get("normalize", False))
     model = student.DistillationStudent(net, n, **settings["loss"])

@@ -112,30 +112,6 @@ def test_plateau_stop_is_refused_on_a_cluster(tmp_path, monkeypatch,
                                plateau_seconds=60)
 
 
-class _Crash(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 1:
-            raise KeyboardInterrupt("simulated kill after epoch 2")
-
-
-def test_backup_and_restore_continues_after_a_crash(tmp_path, record_sets):
-    labeled, unlabeled = record_sets
-    backup = str(tmp_path / "backup")
-
-    def fit(extra):
-        keras.utils.set_random_seed(0)
-        data = mixer.make_distillation_dataset(labeled, unlabeled, 6, seed=0)
-        model = DistillationStudent(models.make_student(["a cat"], 3), 3)
-        model.compile(optimizer="adam")
-        return model.fit(data, epochs=4, verbose=0, callbacks=[
-            keras.callbacks.BackupAndRestore(backup)] + extra)
-
-    with pytest.raises(KeyboardInterrupt):
-        fit([_Crash()])
-    resumed = fit([])
-    assert len(resumed.history["loss"]) == 2  # epochs 3 and 4 only
-
-
 def test_nan_loss_stops_with_causes(tmp_path, all_texts):
     bad = write_record_set(str(tmp_path / "nan"), all_texts,
                            [i % 3 for i in range(len(all_texts))],

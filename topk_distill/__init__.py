@@ -9,7 +9,8 @@ top-K records (`preprocessing`, or `beam` on an Apache Beam runner, or
 record set is `records`, its codec `codec`, its files `shards`) -> tf.data
 (`reader`, `mixer`; more texts: `augmentation`) -> the student (`models`,
 its word vectors from the teacher's encoder: `student_init`) -> dense targets (`targets`) -> loss (`loss_config`,
-`losses`) -> `DistillationStudent.fit` (`student`, `callbacks`; run by
+`losses`) -> `DistillationStudent.fit` (`student`, `callbacks`, checkpoints
+`backup`; run by
 `training`, on a cluster with `distribute`) -> SavedModel / TFLite
 (`export`) -> classify (`serving`) and evaluate (`evaluation`).
 
@@ -53,6 +54,7 @@ _EXPORTS = {
     "LossPlateauStopping": "callbacks",
     "TargetMetricStopping": "callbacks",
     "NonFiniteLossStopping": "callbacks",
+    "TrainingBackup": "backup",
     "train_student": "training",
     "export_saved_model": "export",
     "export_tflite": "export",

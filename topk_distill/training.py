@@ -87,6 +87,9 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         raise ValueError("--plateau_seconds stops on each worker's own clock;"
                          " with TF_CONFIG (several workers) use --epochs or "
                          "--target_accuracy")
+    for folder, flag in ((output, "--output"), (backup_dir, "--backup_dir")):
+        if folder:
+            _check_writable(folder, flag)
     strategy = distribute.strategy_from_environment()
     worker = distribute.worker_name(strategy)
     if target_accuracy is not None and not validation:
@@ -131,8 +134,15 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
             len(names), **dataclasses.asdict(loss))
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
+    # what a checkpoint's weights fit: a rerun with others is refused
+    model_settings = dict(
+        num_classes=len(names), input_kind=kind, feature_dim=feature_dim,
+        architecture=architecture, embedding_dim=embedding_dim,
+        max_tokens=max_tokens, init_embeddings=init_embeddings,
+        freeze_embeddings=freeze_embeddings, normalize=normalize)
     chosen_callbacks = _callbacks(output, backup_dir, worker, plateau_seconds,
-                                  plateau_delta, target_accuracy, logdir)
+                                  plateau_delta, target_accuracy, logdir,
+                                  model_settings)
     history = model.fit(
         train, epochs=epochs, callbacks=chosen_callbacks + [nan_stop],
         validation_data=_validation(validation, names, batch_size, kind,
@@ -252,19 +262,35 @@ def _validation(path, names, batch_size, kind="text", feature_dim=None,
         "label": tf.constant(labels, tf.int64)}).batch(batch_size)
 
 
+def _check_writable(folder, flag):
+    """Refuses, before any work, a folder that is a file or cannot be
+    made: its nearest existing ancestor must be a writable folder."""
+    if "://" in folder:
+        return  # remote storage: its own errors name it
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"{flag}={folder}: {existing} is a file; expected a "
+                         "folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag}={folder}: cannot write in {existing} "
+                         "(permission denied)")
+
+
 def _callbacks(output, backup_dir, worker, plateau_seconds, plateau_delta,
-               target_accuracy, logdir):
+               target_accuracy, logdir, model_settings):
     import keras
 
-    from topk_distill import callbacks
+    from topk_distill import backup, callbacks
 
     # Saves weights, optimizer and epoch after every epoch; a killed run
     # started again with the same command continues from there. Each worker
     # of a cluster keeps its own copy (they hold the same weights).
-    backup = backup_dir or os.path.join(output, "backup")
+    folder = backup_dir or os.path.join(output, "backup")
     if worker:
-        backup += f"-{worker}"
-    chosen = [keras.callbacks.BackupAndRestore(backup)]
+        folder += f"-{worker}"
+    chosen = [backup.TrainingBackup(folder, model_settings)]
     if plateau_seconds:
         chosen.append(callbacks.LossPlateauStopping(plateau_seconds,
                                                     plateau_delta))

@@ -47,6 +47,12 @@ CASES = {
         "preprocess --teacher={keras_teacher} --input={tsv} "
         "--labels={labels} --output={out}/r --unlabeled --top_h=50", 1,
         "top_h=50; expected 1..N="),
+    "train --output under a file": (
+        "train --labeled={lab} --output={tsv}/student --epochs=1", 1,
+        "--output={tsv}/student: {tsv} is a file; expected a folder"),
+    "train --backup_dir that is a file": (
+        "train --labeled={lab} --output={out} --backup_dir={tsv} --epochs=1",
+        1, "--backup_dir={tsv}: {tsv} is a file; expected a folder"),
     "a record set whose metadata is cut short": (
         "train --labeled={cut} --output={out} --epochs=1", 1,
         "not valid JSON"),

@@ -45,8 +45,8 @@ def test_bad_flags_and_settings(tmp_path, capsys):
     assert run_command(["topk-distill", "train", f"--labeled={labeled}",
                         f"--output={tmp_path}/o", "--alpha=0.3"]) == 1
     assert capsys.readouterr().err.strip() == (
-        "topk-distill train: error: alpha=0.3; expected 0.5 < alpha < 1 "
-        "(pass strict=False to lift the range)")
+        # no "pass strict=False": train has no such flag (issue 25)
+        "topk-distill train: error: alpha=0.3; expected 0.5 < alpha < 1")
     other = tmp_path / "other.txt"
     other.write_text("x\ny\nz\n")
     assert run_command(["topk-distill", "train", f"--labeled={labeled}",
@@ -86,3 +86,32 @@ def test_student_choice_and_teacher_initialised_vectors(tmp_path, capsys):
                         f"--output={tmp_path}/o",
                         f"--init_embeddings={bad}"]) == 1
     assert "bad.npz: not a student-init file" in capsys.readouterr().err
+
+
+def test_a_backup_of_other_model_flags_is_refused(tmp_path, capsys,
+                                                  monkeypatch):
+    from topk_distill import backup
+
+    labeled, _ = _sets(tmp_path)
+    out = tmp_path / "student"
+    argv = ["topk-distill", "train", f"--labeled={labeled}",
+            f"--output={out}", "--epochs=3", "--batch_size=4"]
+    save = backup.TrainingBackup._save_model
+
+    def killed_after_the_first_save(self):
+        save(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backup.TrainingBackup, "_save_model",
+                        killed_after_the_first_save)
+    assert run_command(argv + ["--embedding_dim=8"]) == 130
+    monkeypatch.setattr(backup.TrainingBackup, "_save_model", save)
+    capsys.readouterr()
+    assert run_command(argv + ["--embedding_dim=4"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"topk-distill train: error: {out}/backup: the backup of a run with "
+        "another model (embedding_dim=8, now 4); remove "
+        f"{out}/backup to start afresh (its epochs are lost), or rerun with "
+        "the flags that made it"], err
+    assert run_command(argv + ["--embedding_dim=8"]) == 0
