@@ -97,3 +97,19 @@ def test_bad_teachers_are_named_with_what_is_wrong(tmp_path, name, content,
 def test_teacher_outputs_must_be_a_known_kind():
     with pytest.raises(ValueError, match="outputs='odds'"):
         teacher.Teacher(lambda texts, rows: texts, 3, "odds", {})
+
+
+def test_a_file_size_limit_while_loading_is_not_blamed_on_the_teacher(
+        keras_teacher_path):
+    import resource
+
+    saved = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2048, saved[1]))
+    try:
+        with pytest.raises(OSError, match=(
+                "loading it writes a temporary copy of its weights in .*, "
+                r"which failed \(File too large\): a file-size limit")):
+            teacher.load_teacher(keras_teacher_path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, saved)
+    assert teacher.load_teacher(keras_teacher_path).num_classes > 0

@@ -151,6 +151,22 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     return record_set, summary
 
 
+def _check_same_labels(names, own, labels_path, own_path):
+    """A --labels file must be the teacher's own vocabulary: the same names
+    in the same order (each score column is the class of its line)."""
+    for line, (given, expected) in enumerate(zip(names, own), start=1):
+        if given != expected:
+            raise ValueError(
+                f"--labels={labels_path}:{line}: {given!r}, but the "
+                f"teacher's own {own_path} has {expected!r} there; a "
+                "teacher's scores follow its labels.txt (pass that file, or "
+                "no --labels)")
+    if len(names) != len(own):
+        raise ValueError(f"--labels={labels_path} names {len(names)} classes"
+                         f", but the teacher's own {own_path} "
+                         f"{len(own)}; expected the same names in order")
+
+
 def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
                     top_k=20, scores=None, score_dtype="float16",
                     compression="none", num_shards=8, tail_temperature=None,
@@ -170,6 +186,9 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
         raise ValueError(f"--teacher={teacher.identity.get('path')} has no "
                          "labels.txt beside it; pass --labels")
     names = inputs.read_labels(labels_path)
+    own = teacher.labels_path
+    if own and os.path.abspath(own) != os.path.abspath(labels_path):
+        _check_same_labels(names, inputs.read_labels(own), labels_path, own)
     num_classes = len(names)
     takes = getattr(teacher, "input_kind", None)
     if takes and takes != (input_kind, feature_dim):

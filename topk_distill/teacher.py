@@ -24,6 +24,7 @@ scores; models look at the texts alone. A `labels.txt` in the teacher's
 folder (or beside its file) is the teacher's label vocabulary.
 """
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -170,7 +171,16 @@ def _keras_teacher(path, outputs):
         # compiled: a teacher only answers, and an export of it would
         # otherwise carry its optimizer's state (twice its weights, Adam).
         model = keras.saving.load_model(path, safe_mode=False, compile=False)
-    except (ValueError, OSError, KeyError) as e:
+    except OSError as e:
+        if e.errno not in (errno.EFBIG, errno.ENOSPC):
+            raise ValueError(f"--teacher={path}: not a loadable .keras model"
+                             f" ({str(e).splitlines()[0][:200]})") from None
+        # Keras unpacks the weights into a temporary file to read them
+        raise OSError(f"--teacher={path}: loading it writes a temporary copy"
+                      f" of its weights in {tempfile.gettempdir()}, which "
+                      f"failed ({os.strerror(e.errno)}): a file-size limit "
+                      "(ulimit -f) or a full disk, not the teacher") from None
+    except (ValueError, KeyError) as e:
         raise ValueError(f"--teacher={path}: not a loadable .keras model "
                          f"({str(e).splitlines()[0][:200]})") from None
     kind = input_kinds.model_kind(model)

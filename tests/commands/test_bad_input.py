@@ -53,6 +53,11 @@ CASES = {
     "train --backup_dir that is a file": (
         "train --labeled={lab} --output={out} --backup_dir={tsv} --epochs=1",
         1, "--backup_dir={tsv}: {tsv} is a file; expected a folder"),
+    "--labels that permute the teacher's own labels.txt": (
+        "preprocess --teacher={keras_teacher} --input={tsv} --labels={rev} "
+        "--output={out}/r", 1,
+        "--labels={rev}:1: " + repr(NAMES[-1]) + ", but the teacher's own "
+        "{labels} has " + repr(NAMES[0]) + " there"),
     "a record set whose metadata is cut short": (
         "train --labeled={cut} --output={out} --epochs=1", 1,
         "not valid JSON"),
@@ -102,9 +107,11 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, record_sets,
     full.mkdir()
     (full / "old.txt").write_text("kept\n")
     cut = _with_cut_metadata(tmp_path, record_sets["lab"])
+    rev = tmp_path / "rev.txt"
+    rev.write_text("".join(f"{name}\n" for name in reversed(NAMES)))
     values = dict(record_sets, out=out, npz=npz, tsv=tsv, labels=labels,
                   keras_teacher=keras_teacher_path, one_class=one_class,
-                  not_zip=not_zip, full=full, cut=cut)
+                  not_zip=not_zip, full=full, cut=cut, rev=rev)
     argv = ["topk-distill"] + line.format(**values).split()
     assert run_command(argv) == code
     err = capsys.readouterr().err.strip().splitlines()
