@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import NAMES
-from topk_distill import inputs, reader, records
+from topk_distill import inputs, preprocessing, reader, records
 from topk_distill.preprocessing import preprocess, summary_line
 from topk_distill.teacher import load_teacher
 
@@ -336,8 +336,32 @@ def test_resume_refuses_another_run(tmp_path, resumable, rng):
                    num_shards=2, resume=True, unlabeled=True, verbose=0)
     # The same run again has nothing left to do and keeps the shards.
     before = _files(prefix)
-    _, summary = _run(resumable, prefix, top_k=3, num_shards=2, resume=True)
+    record_set, summary = _run(resumable, prefix, top_k=3, num_shards=2,
+                               resume=True)
     assert summary["resumed_at_shard"] == 2 and _files(prefix) == before
+    assert preprocessing.summary_line(record_set, summary).endswith(
+        "2 shards, every one complete and readable; nothing written")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_resume_writes_a_damaged_shard_again(tmp_path, resumable, capsys,
+                                             damage):
+    prefix = str(tmp_path / "out")
+    _run(resumable, prefix, top_k=3, num_shards=4)
+    before = _files(prefix)
+    shard = records.shard_path(prefix, 2, 4)
+    with open(shard, "r+b") as f:
+        if damage == "truncate":
+            f.truncate(os.path.getsize(shard) // 2)
+        else:  # one byte of a record's payload
+            f.seek(40)
+            byte = f.read(1)
+            f.seek(40)
+            f.write(bytes([byte[0] ^ 0xFF]))
+    _, summary = _run(resumable, prefix, top_k=3, num_shards=4, resume=True)
+    assert summary["resumed_at_shard"] == 2
+    assert f"--resume: {shard} holds" in capsys.readouterr().err
+    assert _files(prefix) == before
 
 
 @pytest.mark.parametrize("targets, width", [("sampled", 6), ("mixed", 8)])

@@ -88,7 +88,8 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     Returns:
         `(record_set, summary)`: the `RecordSet` written and a dict with
         `teacher_bytes_per_example` (over the examples this run wrote),
-        `dense_bytes_per_example`, `seconds`, `resumed_at_shard`.
+        `dense_bytes_per_example`, `seconds`, `resumed_at_shard`,
+        `examples_written`.
 
     Raises:
         ValueError: naming the flag, file or example at fault; nothing of
@@ -142,7 +143,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
     seconds = time.perf_counter() - start
     written = num_examples - writer.bounds[first]
     record_set = finish(output_prefix, plan, writer.shards(), command)
-    summary = dict(resumed_at_shard=first,
+    summary = dict(resumed_at_shard=first, examples_written=written,
                    teacher_bytes_per_example=teacher_bytes / max(written, 1),
                    dense_bytes_per_example=4 * teacher.num_classes,
                    seconds=seconds)
@@ -354,6 +355,20 @@ def _resume_from(prefix, plan):
     while first < plan.num_shards and tf.io.gfile.exists(
             plan.shard_path(first, prefix)):
         first += 1
+    # A finished shard is trusted only if all its records read back, each
+    # framed and CRC-checked by TFRecord: a truncated or damaged one is
+    # written again, from it on.
+    bounds = [s * plan.num_examples // plan.num_shards
+              for s in range(plan.num_shards + 1)]
+    for index in range(first):
+        path = plan.shard_path(index, prefix)
+        expected = bounds[index + 1] - bounds[index]
+        readable = shards.count_readable(path, plan.compression)
+        if readable != expected:
+            print(f"--resume: {path} holds {readable} readable records of "
+                  f"{expected} (damaged or cut short); writing it again",
+                  file=sys.stderr)
+            return index
     return first
 
 
@@ -533,13 +548,17 @@ def summary_line(record_set, summary):
     ...                     "teacher_bytes_per_example": 54.0}).split("; ")[1]
     'teacher output 54.0 B/example vs 40 B dense float32 (1.4x larger)'
     """
+    skipped = record_set.skipped_unknown_labels
+    prefix = record_set.prefix or "records"
+    if summary.get("examples_written") == 0:  # --resume of a whole set
+        return (f"{prefix}: {record_set.num_examples} examples in "
+                f"{len(record_set.shards)} shards, every one complete and "
+                "readable; nothing written")
     per_example = summary["teacher_bytes_per_example"]
     dense = summary["dense_bytes_per_example"]
     ratio = dense / max(per_example, 1e-9)
     compared = (f"{ratio:.1f}x smaller" if ratio >= 1 else
                 f"{1 / ratio:.1f}x larger")
-    skipped = record_set.skipped_unknown_labels
-    prefix = record_set.prefix or "records"
     return (f"{prefix}: {record_set.num_examples} examples"
             f"{f' ({skipped} with unknown labels skipped)' if skipped else ''}"
             f" in {len(record_set.shards)} shards, {summary['seconds']:.1f} s;"
