@@ -1,5 +1,6 @@
 """The `topk-distill` entry point: commands, help, and errors on one line."""
 
+import os
 import subprocess
 import sys
 
@@ -31,6 +32,22 @@ def test_help_runs_without_tensorflow():
     result = subprocess.run([sys.executable, "-m", "topk_distill", "--help"],
                             capture_output=True, text=True, check=True)
     assert "preprocess" in result.stdout
+
+
+def test_an_error_is_the_only_line_tensorflow_included(tmp_path):
+    # TensorFlow's C++ start-up lines (cuda, oneDNN, absl) are held back
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_CPP_MIN_LOG_LEVEL", "TOPK_DISTILL_TF_LOGS")}
+    missing = tmp_path / "missing"
+    result = subprocess.run(
+        [sys.executable, "-m", "topk_distill", "classify",
+         f"--model={missing}", "a text"],
+        capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"topk-distill classify: error: {missing}: not a SavedModel folder "
+        f"(SavedModel file does not exist at: {missing}/"
+        "{saved_model.pbtxt|saved_model.pb})"], result.stderr
 
 
 def test_unknown_commands_and_bad_flags_exit_2(capsys):

@@ -8,8 +8,10 @@ so `--help` answers at once.
 
 import importlib
 import math
+import os
 import re
 import sys
+import tempfile
 
 from absl import flags
 
@@ -60,6 +62,7 @@ def main(argv):
     except SystemExit as e:
         return e.code
     try:
+        quiet_tensorflow()
         return command.main(args) or 0
     except _user_errors() as e:
         message = _own_suggestions(_one_line(e), command.FLAGS)
@@ -70,6 +73,38 @@ def main(argv):
               f"{INTERRUPTED.get(name, 'nothing was finished')}",
               file=sys.stderr)
         return 130
+
+
+def quiet_tensorflow(environ=os.environ):
+    """Imports TensorFlow with its C++ start-up lines held back.
+
+    TensorFlow's native libraries print lines on loading ("All log messages
+    before absl::InitializeLog() ...", "Could not find cuda drivers", oneDNN
+    notes) that `TF_CPP_MIN_LOG_LEVEL` does not silence, and later INFO to
+    ERROR lines ("failed call to cuInit" on every CPU machine) that it
+    does. So a command's stderr holds its own messages only, TensorFlow's
+    file descriptor 2 is pointed at a temporary file while it loads (shown
+    if the import fails) and `TF_CPP_MIN_LOG_LEVEL` is 3 unless set.
+    `TOPK_DISTILL_TF_LOGS=1` leaves both alone.
+    """
+    if environ.get("TOPK_DISTILL_TF_LOGS") == "1" or (
+            "tensorflow" in sys.modules):
+        return
+    environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def command_module(name):

@@ -13,6 +13,8 @@ them.
 
 import numpy as np
 
+from topk_distill import progress
+
 
 def train_encoder_teacher(teacher, texts, labels, vectors, rows,
                           head_settings, tuning=None):
@@ -115,7 +117,8 @@ def predict_by_length(model, texts, batch_size=256, verbose="auto"):
     """
     texts = np.asarray(texts, object)
     order = np.argsort([len(t) for t in texts], kind="stable")
-    out = model.predict(texts[order], batch_size=batch_size, verbose=verbose)
+    out = model.predict(texts[order], batch_size=batch_size,
+                        verbose=progress.fit_verbose(verbose))
     restored = np.empty_like(out)
     restored[order] = out
     return restored
@@ -170,7 +173,8 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     batches = length_batches(texts, labels, batch_size, seed)
-    return teacher.fit(batches, epochs=epochs, verbose=verbose)
+    return teacher.fit(batches, epochs=epochs,
+                       verbose=progress.fit_verbose(verbose))
 
 
 def length_batches(texts, labels, batch_size, seed=0, window=64):

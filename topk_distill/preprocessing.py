@@ -513,12 +513,12 @@ def _teacher_batches(teacher, input_spec, data_dir, label_ids,
 
 def _write(batches, writer, num_examples, verbose, teacher_path):
     """Writes every batch; returns the bytes spent on teacher output."""
-    import keras
+    from topk_distill import progress as progress_bars
 
     done = writer.bounds[writer.first_shard]
-    progress = keras.utils.Progbar(num_examples, verbose=verbose,
-                                   stateful_metrics=["examples/s"],
-                                   unit_name="example")
+    progress = progress_bars.progress_bar(num_examples, verbose=verbose,
+                                          stateful_metrics=["examples/s"],
+                                          unit_name="example")
     teacher_bytes, start, initial = 0, time.perf_counter(), done
     for wheres, serialized, sizes, finite in batches:
         if not finite.all():

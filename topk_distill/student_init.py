@@ -23,6 +23,8 @@ import re
 
 import numpy as np
 
+from topk_distill import progress
+
 SIF_A = 1e-3
 # Keras TextVectorization's default standardisation ("lower_and_strip_
 # punctuation"), so that words here are the student's words.
@@ -155,7 +157,7 @@ def context_vectors(encoder_dir, texts, words, batch_size=128,
     pieces = dict(zip(unique, (list(map(int, p)) for p in tokenizer(unique))))
     sums = np.zeros((len(words), backbone.hidden_dim), np.float64)
     uses = np.zeros(len(words), np.float64)
-    bar = keras.utils.Progbar(len(texts), verbose=verbose, unit_name="text")
+    bar = progress.progress_bar(len(texts), verbose=verbose, unit_name="text")
     for start in range(0, len(texts), batch_size):
         batch = split[start:start + batch_size]
         ids = np.full((len(batch), sequence_length), tokenizer.pad_token_id)

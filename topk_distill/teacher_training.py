@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-from topk_distill import inputs, records
+from topk_distill import inputs, progress, records
 from topk_distill.fine_tuning import (cross_fit_fine_tuned, predict_by_length,
                                       train_encoder_teacher)
 
@@ -251,7 +251,7 @@ def _reference_teacher(texts, labels, names, output, epochs, batch_size,
                       loss=keras.losses.SparseCategoricalCrossentropy(
                           from_logits=True))
         model.fit(_fit_input(texts[rows]), labels[rows], batch_size=batch_size,
-                  epochs=epochs, verbose=verbose)
+                  epochs=epochs, verbose=progress.fit_verbose(verbose))
         return model
 
     everything = np.arange(len(texts))
@@ -289,7 +289,7 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
             "embedding").output)
         vectors = predict_by_length(embed, texts, verbose=verbose)
     settings = dict(epochs=epochs, seed=seed, hidden_units=hidden_units,
-                    verbose=1 if verbose == "auto" else verbose)
+                    verbose=progress.fit_verbose(verbose))
     fit = held_out["fit"] if held_out else np.arange(len(texts))
     train_encoder_teacher(teacher, texts, labels, vectors, fit, settings,
                           tuning)

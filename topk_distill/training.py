@@ -78,8 +78,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     """
     import keras
 
-    from topk_distill import (callbacks, export, mixer, models, reader,
-                              student, student_init)
+    from topk_distill import (callbacks, export, mixer, models, progress,
+                              reader, student, student_init)
 
     if plateau_seconds and distribute.cluster_config():
         # Each worker would time the window on its own clock and could stop
@@ -147,7 +147,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         train, epochs=epochs, callbacks=chosen_callbacks + [nan_stop],
         validation_data=_validation(validation, names, batch_size, kind,
                                     feature_dim, data_dir),
-        shuffle=False, verbose=2 if worker else verbose)
+        shuffle=False, verbose=2 if worker else progress.fit_verbose(verbose))
     if nan_stop.message:
         raise ValueError(nan_stop.message)
     if worker:

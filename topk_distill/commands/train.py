@@ -131,8 +131,6 @@ def _check_target(values):
 
 
 def main(argv):
-    import os
-
     from topk_distill import training
 
     del argv
@@ -155,7 +153,7 @@ def main(argv):
         data_service=FLAGS.data_service, logdir=FLAGS.logdir,
         backup_dir=FLAGS.backup_dir, seed=FLAGS.seed,
         settings=commands.set_flags(FLAGS),
-        verbose=2 if os.environ.get("CI") else "auto")
+        verbose="auto")
     print(f"saved {FLAGS.output}/student.keras and the SavedModel "
           f"{FLAGS.output}/export (top-5 answers; `topk-distill export` for "
           "other settings)")
