@@ -58,6 +58,90 @@ CASES = {
         "--output={out}/r", 1,
         "--labels={rev}:1: " + repr(NAMES[-1]) + ", but the teacher's own "
         "{labels} has " + repr(NAMES[0]) + " there"),
+    "a TSV line with three columns": (
+        "preprocess --teacher={npz} --input={cols} --labels={labels} "
+        "--output={out}/r", 1,
+        "{cols}:1: 3 tab-separated columns; expected 'text<TAB>label'"),
+    "a JSONL line without a text": (
+        "preprocess --teacher={npz} --input={jsonl} --labels={labels} "
+        "--output={out}/r", 1,
+        "{jsonl}:1: expected an object with a string \"text\" field"),
+    "bytes that are not UTF-8": (
+        "preprocess --teacher={npz} --input={binary} --labels={labels} "
+        "--output={out}/r", 1, "{binary}:1: invalid UTF-8"),
+    "a labels file naming a class twice": (
+        "preprocess --teacher={npz} --input={tsv} --labels={twice} "
+        "--output={out}/r", 1,
+        "{twice}:2: duplicate class name 'animal' (first on line 1)"),
+    "a labels file with a blank line": (
+        "preprocess --teacher={npz} --input={tsv} --labels={blank} "
+        "--output={out}/r", 1,
+        "{blank}:2: blank line; expected one class name per line"),
+    "a top-K file with more rows than the input": (
+        "preprocess --teacher={npz} --input={short} --labels={labels} "
+        "--output={out}/r --unlabeled --num_shards=1", 1,
+        "--teacher={npz}: 4 rows for 1 examples in {short}; expected one "
+        "row each"),
+    "a top-K file that is not there": (
+        "preprocess --teacher={out}/none.npz --input={tsv} --labels={labels} "
+        "--output={out}/r", 1, "--teacher={out}/none.npz: expected an .npz "
+        "with 'ids' and 'scores' arrays"),
+    "more shards than examples": (
+        "preprocess --teacher={npz} --input={tsv} --labels={labels} "
+        "--output={out}/r --num_shards=5", 1,
+        "num_shards=5, but num_examples=4; expected at most one shard"),
+    "an unknown score dtype": (
+        "preprocess --teacher={npz} --input={tsv} --labels={labels} "
+        "--output={out}/r --score_dtype=float8", 2,
+        "flag --score_dtype=float8: value should be one of"),
+    "an unknown compression": (
+        "preprocess --teacher={npz} --input={tsv} --labels={labels} "
+        "--output={out}/r --compression=zip", 2,
+        "flag --compression=zip: value should be one of <none|gzip>"),
+    "a negative sample count": (
+        "preprocess --teacher={npz} --input={tsv} --labels={labels} "
+        "--output={out}/r --samples=-1", 2,
+        "flag --samples=-1: -1 is not a positive integer"),
+    "an unknown flag": (
+        "preprocess --teacher={npz} --input={tsv} --output={out}/r "
+        "--nonsense=1", 2, "Unknown command line flag 'nonsense'"),
+    "a glob that matches no shard": (
+        "train --labeled={out}/nothing-* --output={out}", 1,
+        "{out}/nothing-*: no record shard matches"),
+    "a TSV file given as records": (
+        "train --labeled={tsv} --output={out}", 1,
+        "{tsv}.meta.json: metadata file not found"),
+    "zero epochs": (
+        "train --labeled={lab} --output={out} --epochs=0", 2,
+        "flag --epochs=0: 0 is not a positive integer"),
+    "a zero batch size": (
+        "train --labeled={lab} --output={out} --batch_size=0", 2,
+        "flag --batch_size=0: 0 is not a positive integer"),
+    "alpha out of range": (
+        "train --labeled={lab} --output={out} --alpha=1.5", 1,
+        "alpha=1.5; expected 0.5 < alpha < 1"),
+    "an unknown student": (
+        "train --labeled={lab} --output={out} --student=transformer", 2,
+        "flag --student=transformer: value should be one of"),
+    "classify a folder that is not an export": (
+        "classify --model={full} x", 1, "{full}: not a SavedModel folder"),
+    "evaluate a folder that is not an export": (
+        "evaluate --model={full} --test={one_class}", 1,
+        "--model={full}: not a SavedModel folder (no saved_model.pb in it)"),
+    "export a labels file as a model": (
+        "export --model={labels} --output={out}/e", 1,
+        "--model={labels}: expected a .keras file, a SavedModel folder"),
+    "student-init from an encoder that is not there": (
+        "student-init --encoder={out}/enc --input={tsv} --output={out}/s.npz",
+        1, "--encoder={out}/enc: not a folder"),
+    "a teacher on an empty input": (
+        "teacher --input={empty} --output={out}/t", 1, "{empty}: no examples"),
+    "a teacher with zero epochs": (
+        "teacher --input={one_class} --output={out}/t --epochs=0", 2,
+        "flag --epochs=0: 0 is not a positive integer"),
+    "the demo with zero epochs": (
+        "demo --workdir={out} --epochs=0", 2,
+        "flag --epochs=0: 0 is not a positive integer"),
     "a record set whose metadata is cut short": (
         "train --labeled={cut} --output={out} --epochs=1", 1,
         "not valid JSON"),
@@ -107,11 +191,20 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, record_sets,
     full.mkdir()
     (full / "old.txt").write_text("kept\n")
     cut = _with_cut_metadata(tmp_path, record_sets["lab"])
+    files = {"cols": b"text 1\tanimal\tmore\n", "jsonl": b'{"text": 3}\n',
+             "binary": b"\xff\xfe\n", "twice": b"animal\nanimal\n",
+             "blank": b"animal\n\nplant\n", "empty": b"",
+             "short": b"text 1\n"}
+    for name, content in files.items():
+        files[name] = tmp_path / (name + (".jsonl" if name == "jsonl"
+                                          else ".txt" if name in (
+                                              "twice", "blank") else ".tsv"))
+        files[name].write_bytes(content)
     rev = tmp_path / "rev.txt"
     rev.write_text("".join(f"{name}\n" for name in reversed(NAMES)))
     values = dict(record_sets, out=out, npz=npz, tsv=tsv, labels=labels,
                   keras_teacher=keras_teacher_path, one_class=one_class,
-                  not_zip=not_zip, full=full, cut=cut, rev=rev)
+                  not_zip=not_zip, full=full, cut=cut, rev=rev, **files)
     argv = ["topk-distill"] + line.format(**values).split()
     assert run_command(argv) == code
     err = capsys.readouterr().err.strip().splitlines()
