@@ -67,17 +67,19 @@ def test_shipped_teacher_output():
         assert record_set.labels == tuple(names)
     shipped = sum(os.path.getsize(os.path.join(DATA, f))
                   for f in os.listdir(DATA))
-    assert shipped < 15e6  # vs 961 MB of dense float32 scores
-    # The student's starting vectors: one per word of the vocabulary the
-    # shipped training texts make, 256 wide.
-    words, vectors = student_init.load(os.path.join(DATA,
-                                                    "student_init.npz"))
+    assert shipped < 20e6  # vs 961 MB of dense float32 scores
+    # The student's starting vectors (from the pretrained and from the
+    # fine-tuned encoder): one per word of the vocabulary the shipped
+    # training texts make, 256 wide.
     texts = [t.decode() for batch in reader.texts(
         [records.RecordSet.read(os.path.join(DATA, name))
          for name in ("labeled_sampled", "unlabeled_soft")])
         for t in batch.numpy()]
-    assert words == student_init.vocabulary(texts)[0]
-    assert vectors.shape == (20000, 256) and np.isfinite(vectors).all()
+    vocabulary = student_init.vocabulary(texts)[0]
+    for name in ("student_init.npz", "student_init_fine_tuned.npz"):
+        words, vectors = student_init.load(os.path.join(DATA, name))
+        assert words == vocabulary, name
+        assert vectors.shape == (20000, 256) and np.isfinite(vectors).all()
     assert len(list(inputs.iter_examples(os.path.join(DATA, "test.tsv")))) \
         == 11661
 

@@ -28,8 +28,9 @@ topk-distill train --labeled="$work/records/labeled-*" --baseline=hard \
   --output="$work/hard" --epochs=30 --learning_rate=0.003 --batch_size=64
 topk-distill export --model="$work/teacher/teacher.keras" \
   --output="$work/teacher/export"
+# train exported the student already; this export adds its TFLite files
 topk-distill export --model="$work/student/student.keras" \
-  --output="$work/student/export" --tflite
+  --output="$work/student/export" --tflite --overwrite
 topk-distill evaluate --model="$work/teacher/export" --test="$work/data/test"
 topk-distill evaluate --model="$work/student/export" --test="$work/data/test"
 topk-distill evaluate --model="$work/hard/export" --test="$work/data/test"

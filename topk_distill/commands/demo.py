@@ -6,11 +6,13 @@ hypernym classes): for 23,323 labeled glosses its sampled targets (20 draws
 at T=2) and, as the source document keeps them, its top-20 logits; for
 23,323 unlabeled ones its soft targets (20 draws at T=1) and its top-1
 pseudo label; its top-20 logits for the 11,661 test glosses; and word
-vectors made from its encoder (`topk-distill student-init`: each of the
-student's 20,000 words, averaged over its uses, PCA to 256). The demo
-trains the distilled student (those vectors, frozen, averaged and
-normalised, then a linear layer) from the sampled and soft records (no
-teacher needed), the same student on the labels alone ("labels-only"), and
+vectors made from its fine-tuned encoder and from the pretrained one
+(`topk-distill student-init`: each of the student's 20,000 words, averaged
+over its uses, PCA to 256). The demo trains the distilled student (the
+fine-tuned encoder's vectors, frozen, averaged and normalised, then a
+linear layer) from the sampled and soft records (no teacher needed), the
+best student that uses nothing of the teacher (the same model with the
+pretrained encoder's vectors, on the labels alone: "labels-only"), and
 the reference student (64-d word vectors learnt from scratch) both ways
 ("ref-..."), each exported as a SavedModel; evaluates them beside the
 teacher, and classifies a few texts. --quick trains fewer epochs on part of the data.
@@ -37,13 +39,18 @@ EXAMPLES = ["a large river in Europe flowing into the North Sea",
             "a small songbird with brown plumage",
             "a shrub with fragrant white flowers"]
 
-# Chosen by measurement on this data (BENCHMARKS.md, "Students"): each
-# student's records, loss settings (None: the labels alone) and model.
+# Chosen by measurement on this data (BENCHMARKS.md, issue 23): each
+# student's records, loss settings (None: the labels alone) and model. The
+# distilled student takes the teacher's records and word vectors from its
+# fine-tuned encoder; "labels-only" is the best student that uses nothing
+# of the teacher: the labels and the pretrained encoder's vectors.
 DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
 STUDENT = dict(init_embeddings="student_init.npz", freeze_embeddings=True,
                normalize=True)
+TEACHER_VECTORS = dict(STUDENT, init_embeddings="student_init_fine_tuned.npz")
 RUNS = {
-    "distilled": ("labeled_sampled", "unlabeled_soft", DISTILLED, STUDENT),
+    "distilled": ("labeled_sampled", "unlabeled_soft", DISTILLED,
+                  TEACHER_VECTORS),
     "labels-only": ("labeled_sampled", None, None, STUDENT),
     "ref-distilled": ("labeled_sampled", "unlabeled_soft", DISTILLED, {}),
     "ref-labels-only": ("labeled_sampled", None, None, {}),
