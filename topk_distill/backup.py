@@ -86,9 +86,8 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
                        if isinstance(e, (KeyError, TypeError,
                                          json.JSONDecodeError))
                        else self._weights_path)
-            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
             raise ValueError(f"{damaged}: the checkpoint does not load "
-                             f"({first[:160]}); {fresh}") from None
+                             f"({_reason(e)}); {fresh}") from None
 
     def _save_model(self):
         try:
@@ -107,7 +106,6 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
             raise OSError(f"{self.backup_dir}: cannot write the checkpoint "
                           f"({_reason(e)}); free space there or pass "
                           "--backup_dir=another folder") from None
-
 
     def _room(self):
         """Bytes the weights file will take, with a margin: the last one's

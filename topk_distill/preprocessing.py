@@ -358,8 +358,7 @@ def _resume_from(prefix, plan):
     # A finished shard is trusted only if all its records read back, each
     # framed and CRC-checked by TFRecord: a truncated or damaged one is
     # written again, from it on.
-    bounds = [s * plan.num_examples // plan.num_shards
-              for s in range(plan.num_shards + 1)]
+    bounds = shards.shard_bounds(plan.num_examples, plan.num_shards)
     for index in range(first):
         path = plan.shard_path(index, prefix)
         expected = bounds[index + 1] - bounds[index]

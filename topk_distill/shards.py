@@ -48,8 +48,7 @@ class ShardWriter:
         self.first_shard = first_shard
         self.num_shards = num_shards
         self.compression = compression
-        self.bounds = [s * num_examples // num_shards
-                       for s in range(num_shards + 1)]
+        self.bounds = shard_bounds(num_examples, num_shards)
         self.counts = [b - a for a, b in zip(self.bounds, self.bounds[1:])]
         self._index = first_shard - 1
         self._writer = None
@@ -105,17 +104,24 @@ class ShardWriter:
                              f" {self.bounds[-1]} announced")
 
 
-def count_readable(path, compression="none"):
-    """The records of one shard file that read back whole (TFRecord checks
-    each one's length and CRC), up to the first damaged one."""
-    readable = 0
+def shard_bounds(num_examples, num_shards):
+    """Shard `s` holds examples `[bounds[s], bounds[s + 1])`."""
+    return [s * num_examples // num_shards for s in range(num_shards + 1)]
+
+
+def _readable_records(path, compression):
+    """Yields the records of one shard file that read back whole (TFRecord
+    checks each one's length and CRC), up to the first damaged one."""
     try:
-        for _ in tf.data.TFRecordDataset(
-                path, "GZIP" if compression == "gzip" else ""):
-            readable += 1
+        yield from tf.data.TFRecordDataset(
+            path, "GZIP" if compression == "gzip" else "")
     except tf.errors.DataLossError:
-        pass
-    return readable
+        return
+
+
+def count_readable(path, compression="none"):
+    """How many records of one shard file read back whole."""
+    return sum(1 for _ in _readable_records(path, compression))
 
 
 def verify_shards(record_set, files=None):
@@ -138,17 +144,13 @@ def verify_shards(record_set, files=None):
     record_set = records.resolve(record_set)
     files = record_set.files() if files is None else files
     expected = {s.file: s.examples for s in record_set.shards}
-    compression = "GZIP" if record_set.compression == "gzip" else ""
     counts = {}
     for path in files:
         readable = 0
-        try:
-            for record in tf.data.TFRecordDataset(path, compression):
-                codec.check_record(record.numpy(),
-                                   f"{path}: record {readable}", record_set)
-                readable += 1
-        except tf.errors.DataLossError:
-            pass
+        for record in _readable_records(path, record_set.compression):
+            codec.check_record(record.numpy(), f"{path}: record {readable}",
+                               record_set)
+            readable += 1
         counts[path] = (readable, expected.get(os.path.basename(path),
                                                readable))
     return counts
