@@ -115,3 +115,27 @@ def test_a_backup_of_other_model_flags_is_refused(tmp_path, capsys,
         f"{out}/backup to start afresh (its epochs are lost), or rerun with "
         "the flags that made it"], err
     assert run_command(argv + ["--embedding_dim=8"]) == 0
+
+
+def test_transformer_student_trains_and_exports(tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    from topk_distill import serving, teacher
+
+    labeled, unlabeled = _sets(tmp_path)
+    out = tmp_path / "student"
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--unlabeled={unlabeled}", f"--output={out}",
+                        "--epochs=1", "--batch_size=4", "--embedding_dim=8",
+                        "--student=transformer"]) == 0
+    # the saved student reloads (its keras-hub blocks registered) and its
+    # SavedModel answers as it does
+    loaded = teacher.load_teacher(str(out / "student.keras"))
+    served = serving.load_saved_model(str(out / "export"))
+    answer = served.signatures["serving_default"](
+        text=tf.constant(["text 1 text 2"]))
+    scores = next(v for k, v in answer.items() if "score" in k).numpy()
+    want = tf.nn.softmax(loaded.model(tf.constant(["text 1 text 2"])))
+    np.testing.assert_allclose(np.sort(scores[0])[::-1][:3],
+                               np.sort(want.numpy()[0])[::-1], atol=1e-5)

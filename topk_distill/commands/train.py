@@ -78,8 +78,9 @@ flags.DEFINE_integer("batch_size", 128, "Batch size.", lower_bound=1,
                      flag_values=FLAGS)
 flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.",
                    lower_bound=0, flag_values=FLAGS)
-flags.DEFINE_enum("student", "mean", ["mean", "bigram", "cnn"],
-                  "Student architecture (models.make_student).",
+flags.DEFINE_enum("student", "mean", ["mean", "bigram", "cnn", "transformer"],
+                  "Student architecture (models.make_student; transformer "
+                  "needs keras-hub).",
                   flag_values=FLAGS)
 flags.DEFINE_string("init_embeddings", None, "A student-init .npz: the "
                     "student's vocabulary and starting word vectors (its "
