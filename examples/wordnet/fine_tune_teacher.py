@@ -31,6 +31,12 @@ copies (`topk_distill.augmentation.augment`, --copies per gloss, seeds as
 examples/wordnet/augment.py) are in `WORK/NAME/{split}_aug.tsv` (copy, then
 the row of its original in the split). WORK/NAME/report.json keeps test
 P@1 and the times. `--skip_folds` stops after `full`.
+
+`--more_copies=C` (after `full`) adds C further copies of each unlabeled
+gloss (seed 3) in `unlabeled_aug2.tsv`, scored by the full teacher into
+`unlabeled_aug2_logits.npy` in chunks of 4,096 (a stopped run resumes at
+its last chunk): with `unlabeled_aug`, a transfer set of up to 5x the
+labeled split.
 """
 
 import argparse
@@ -77,6 +83,32 @@ def copies_of(texts, count, seed, path):
             np.array([int(p[1]) for p in pairs]))
 
 
+def score_more_copies(make_teacher, out, unlabeled, count, chunk=4096):
+    """Scores `count` further copies (seed 3) of each unlabeled gloss with
+    the full teacher, chunk by chunk, into unlabeled_aug2_logits.npy."""
+    path = os.path.join(out, "unlabeled_aug2_logits.npy")
+    if os.path.exists(path):
+        return
+    copies, _ = copies_of(list(unlabeled), count, 3,
+                          os.path.join(out, "unlabeled_aug2.tsv"))
+    teacher = make_teacher()
+    teacher.load_weights(os.path.join(out, "full.weights.h5"))
+    parts = []
+    for start in range(0, len(copies), chunk):
+        part = os.path.join(out, f"unlabeled_aug2_{start:07d}.npy")
+        if not os.path.exists(part):
+            t = time.time()
+            logits = fine_tuning.predict_by_length(
+                teacher, copies[start:start + chunk], verbose=0)
+            save(part, logits.astype(np.float16))
+            print(f"scored copies {start}..{start + chunk} of {len(copies)}"
+                  f" ({chunk / (time.time() - t):.0f} texts/s)", flush=True)
+        parts.append(part)
+    save(path, np.concatenate([np.load(p) for p in parts]))
+    for part in parts:
+        os.remove(part)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tsv", required=True)
@@ -93,6 +125,9 @@ def main():
     parser.add_argument("--folds", type=int, default=2)
     parser.add_argument("--copies", type=int, default=2)
     parser.add_argument("--skip_folds", action="store_true")
+    parser.add_argument("--more_copies", type=int, default=0,
+                        help="further copies of each unlabeled gloss, "
+                        "scored by the full teacher")
     parser.add_argument("--limit", type=int, default=0,
                         help="keep the first rows of each split (a smoke run)")
     args = parser.parse_args()
@@ -159,6 +194,9 @@ def main():
                  logits.astype(np.float16))
         done("full", time.time() - start, fine_tune_seconds=round(tuned),
              **figures)
+    if args.more_copies:
+        score_more_copies(make_teacher, out, texts[parts["unlabeled"]],
+                          args.more_copies)
     if args.skip_folds:
         return
     fold = models.fold_of_rows(len(train), args.folds, seed=0)
