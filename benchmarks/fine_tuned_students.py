@@ -4,7 +4,7 @@ student that uses no teacher output.
 Usage:
   python examples/wordnet/fine_tune_teacher.py ... --work=/tmp/wordnet  (once)
   python benchmarks/fine_tuned_students.py --work=/tmp/wordnet --seeds=3 \
-    [--teacher=fine_tuned] [--only="NAME;NAME..."] [--report]
+    [--teacher=fine_tuned|bundle] [--only="NAME;NAME..."] [--report]
 
 Writes record sets (q8, as the bundle's) from the scores fine_tune_teacher.py
 saved in WORK/TEACHER/: the labeled split's targets from the out-of-fold
@@ -25,11 +25,16 @@ word vectors, frozen, normalised mean, linear layer) on the labels alone.
 The `ft vectors` students start from the fine-tuned encoder's word vectors
 instead (`topk-distill student-init --encoder=WORK/TEACHER/encoder
 --output=WORK/TEACHER/student_init.npz`, the bundle's inputs and width).
-Results are cached in WORK/fine_tuned_students.json by configuration, seed
-and code version.
+With --teacher=bundle the bundle's own record sets (made from the same
+full teacher by build_data.py --scores) train the `infold` and `unl_soft`
+configurations, and its student_init_fine_tuned.npz gives the `ft vectors`:
+no fine_tune_teacher.py run is needed (the transfer and `oof`
+configurations are). Results are cached in WORK/fine_tuned_students.json
+by configuration, seed and code version.
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -52,6 +57,7 @@ BUNDLE = os.path.join(ROOT, "topk_distill", "data", "wordnet")
 HARD = dict(alpha=1.0, beta=0.0, strict=False)
 DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
 FROZEN = dict(init="pretrained", frozen=True, normalize=True, dim=256)
+FT_FROZEN = dict(FROZEN, init="fine_tuned")
 
 
 def config(labeled="oof", unlabeled=None, loss=DISTILLED, ratio=1.0,
@@ -89,6 +95,31 @@ CONFIGS = {
     "ft vectors cnn: infold + unlabeled": config(
         labeled="infold", unlabeled="unl_soft",
         student=dict(FROZEN, init="fine_tuned", architecture="cnn")),
+    # the winner on transfer sets of 3x and 5x the labeled split: the
+    # unlabeled glosses and 2 or 4 augmented copies of each, all scored by
+    # the full teacher (fine_tune_teacher.py --more_copies=2)
+    "ft vectors: infold + transfer 3x": config(
+        labeled="infold", unlabeled="unl_transfer3", ratio=3.0,
+        student=FT_FROZEN),
+    "ft vectors: infold + transfer 5x": config(
+        labeled="infold", unlabeled="unl_transfer5", ratio=5.0,
+        student=FT_FROZEN),
+    # a, b, T around the winner's (0.9, 0.5, 2), chosen on --validation
+    **{f"ft vectors: infold + unlabeled {name}": config(
+        labeled="infold", unlabeled="unl_soft", student=FT_FROZEN,
+        loss=dict(DISTILLED, **change))
+       for name, change in (
+           ("a=0.7", dict(alpha=0.7)), ("a=0.8", dict(alpha=0.8)),
+           ("b=0.2", dict(beta=0.2)), ("b=0.8", dict(beta=0.8)),
+           ("T=1", dict(temperature=1.0)), ("T=4", dict(temperature=4.0)))},
+    # the small transformer student (models.make_student): 2 pre-norm
+    # blocks of width 128 on the frozen fine-tuned vectors, added to their
+    # mean, 10 epochs
+    "transformer: labels only": config(loss=HARD, epochs=10, student=dict(
+        FT_FROZEN, architecture="transformer")),
+    "transformer: infold + unlabeled": config(
+        labeled="infold", unlabeled="unl_soft", epochs=10,
+        student=dict(FT_FROZEN, architecture="transformer")),
     "ref64 labels only": config(loss=HARD, student=dict(dim=64)),
     "ref64 oof + unlabeled": config(unlabeled="unl_soft",
                                     student=dict(dim=64)),
@@ -117,8 +148,50 @@ def split_files(work, tsv, validation):
     return np.arange(count - int(round(count * validation)))
 
 
+def bundle_records(work, keep, validation):
+    """The bundle's record sets, made from the full fine-tuned teacher
+    (build_data.py --scores): `infold` (its labeled_sampled, cut to the
+    first `len(keep)` rows when a validation part is kept apart) and
+    `unl_soft`; for a machine without fine_tune_teacher.py's outputs."""
+    made = {"unl_soft": records.RecordSet.read(os.path.join(
+        BUNDLE, "unlabeled_soft"))}
+    source = records.RecordSet.read(os.path.join(BUNDLE, "labeled_sampled"))
+    if len(keep) == source.num_examples:
+        made["infold"] = source
+        return made
+    import tensorflow as tf
+    folder = os.path.join(work, f"records_bundle_v{validation:g}")
+    prefix = os.path.join(folder, "infold")
+    if not os.path.exists(records.metadata_path(prefix)):
+        os.makedirs(folder, exist_ok=True)
+        path = records.shard_path(prefix, 0, 1, source.compression)
+        rows = tf.data.TFRecordDataset(source.files(),
+                                       compression_type="GZIP")
+        with tf.io.TFRecordWriter(path, "GZIP") as writer:
+            for row in rows.take(len(keep)):
+                writer.write(row.numpy())
+        dataclasses.replace(
+            source, num_examples=len(keep), num_shards=1,
+            shards=(records.Shard(os.path.basename(path), len(keep)),),
+            prefix=None, pattern=None).write(prefix)
+    made["infold"] = records.RecordSet.read(prefix)
+    return made
+
+
+def teacher_test_top1():
+    """The teacher's best class for each test gloss, from the bundle's
+    `teacher_test` records (q8 records keep their ids ascending)."""
+    return np.concatenate([
+        np.take_along_axis(batch["topk_ids"].numpy(), np.argmax(
+            batch["topk_scores"].numpy(), axis=1)[:, None], 1)[:, 0]
+        for batch in reader.make_dataset(os.path.join(BUNDLE, "teacher_test"),
+                                         4096)])
+
+
 def make_records(work, teacher, keep, validation):
     """Writes (once) the record sets; returns {name: RecordSet}."""
+    if teacher == "bundle":
+        return bundle_records(work, keep, validation)
     source = os.path.join(work, teacher)
     folder = os.path.join(work, f"records_{teacher}_v{validation:g}")
     os.makedirs(folder, exist_ok=True)
@@ -136,6 +209,13 @@ def make_records(work, teacher, keep, validation):
             "infold": (train_tsv, "labeled_logits.npy", keep, sampled),
             "unl_soft": (os.path.join(work, "unlabeled.tsv"),
                          "unlabeled_logits.npy", None, soft)}
+    for ratio, parts in ((3, ("unlabeled_aug",)),
+                         (5, ("unlabeled_aug", "unlabeled_aug2"))):
+        if all(os.path.exists(os.path.join(source, f"{p}_logits.npy"))
+               for p in parts):
+            jobs[f"unl_transfer{ratio}"] = (
+                *unlabeled_transfer_set(work, source, folder, ratio, parts),
+                None, soft)
     if not os.path.exists(os.path.join(source, "labeled_oof_logits.npy")):
         # fine_tune_teacher.py --skip_folds: no out-of-fold scores
         del jobs["oof"]
@@ -163,6 +243,27 @@ def make_records(work, teacher, keep, validation):
             BUNDLE, "labeled_sampled" if name == "sampled"
             else "unlabeled_soft"))
     return made
+
+
+def unlabeled_transfer_set(work, source, folder, ratio, parts):
+    """The unlabeled glosses and the augmented copies in `parts` (each
+    scored by the full teacher): (TSV, logits file name)."""
+    tsv = os.path.join(folder, f"unl_transfer{ratio}.tsv")
+    name = f"unl_transfer{ratio}_logits.npy"
+    if not (os.path.exists(tsv) and os.path.exists(
+            os.path.join(source, name))):
+        with open(os.path.join(work, "unlabeled.tsv"), encoding="utf-8") as f:
+            texts = [line.rstrip("\n") for line in f]
+        logits = [np.load(os.path.join(source, "unlabeled_logits.npy"))]
+        for part in parts:
+            with open(os.path.join(source, f"{part}.tsv"),
+                      encoding="utf-8") as f:
+                texts += [line.rstrip("\n").split("\t")[0] for line in f]
+            logits.append(np.load(os.path.join(source, f"{part}_logits.npy")))
+        with open(tsv, "w", encoding="utf-8") as f:
+            f.writelines(text + "\n" for text in texts)
+        np.save(os.path.join(source, name), np.concatenate(logits))
+    return tsv, name
 
 
 def transfer_set(source, folder, copies, keep):
@@ -257,6 +358,7 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
+    os.makedirs(args.work, exist_ok=True)
     keep = split_files(args.work, args.tsv, args.validation)
     names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
     made = make_records(args.work, args.teacher, keep, args.validation)
@@ -273,8 +375,6 @@ def main():
     out = os.path.join(args.work, "fine_tuned_students.json")
     results = records.read_json(out) or {}
     chosen = args.only.split(";") if args.only else list(CONFIGS)
-    teacher_logits = np.load(os.path.join(args.work, args.teacher,
-                                          "test_logits.npy"))
     # word vectors: the bundled ones (the pretrained encoder's), and
     # `student-init` run with the fine-tuned teacher's encoder
     # (WORK/TEACHER/encoder, saved by fine_tune_teacher.py) into
@@ -282,7 +382,16 @@ def main():
     inits = {"pretrained": os.path.join(BUNDLE, "student_init.npz"),
              "fine_tuned": os.path.join(args.work, args.teacher,
                                         "student_init.npz")}
-    teacher_p1 = float(np.mean(teacher_logits.argmax(1) == np.array(test[1])))
+    if args.teacher == "bundle":
+        # the bundle's copy of the same file, and the teacher's test top-1
+        # from its stored test records
+        inits["fine_tuned"] = os.path.join(BUNDLE,
+                                           "student_init_fine_tuned.npz")
+        teacher_top1 = teacher_test_top1()
+    else:
+        teacher_top1 = np.load(os.path.join(args.work, args.teacher,
+                                            "test_logits.npy")).argmax(1)
+    teacher_p1 = float(np.mean(teacher_top1 == np.array(test[1])))
     for seed in range(0 if args.report else args.seeds):
         for name in chosen:
             key = f"{run_name}|{name}|{seed}|{version}"
