@@ -36,6 +36,7 @@ by configuration, seed and code version.
 import argparse
 import dataclasses
 import os
+import shutil
 import sys
 import time
 
@@ -360,6 +361,9 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     keep = split_files(args.work, args.tsv, args.validation)
+    if args.teacher == "bundle" and not os.path.exists(
+            os.path.join(args.work, "labels.txt")):
+        shutil.copy(os.path.join(BUNDLE, "labels.txt"), args.work)
     names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
     made = make_records(args.work, args.teacher, keep, args.validation)
     test = inputs.read_labeled(os.path.join(args.work, "test.tsv"), names)
