@@ -10,7 +10,13 @@ and hard labels as lines; and benchmarks/figures/loss_terms.png, the
 per-epoch loss terms of the full method (seed 0); and, from students.py's
 and fasttext_peer.py's results, benchmarks/figures/p_at_1_vs_latency.png:
 test P@1 of every student, the teacher and fastText against p50 latency at
-batch 1 (log x-axis). Only results of the current code version are drawn.
+batch 1 (log x-axis). From fine_tuned_students.py's results (--teacher=bundle)
+and serving_bench.py --architectures --json=benchmarks/figures/
+serving_fine_tuned.json: p_at_1_vs_latency_fine_tuned.png, the students of
+the fine-tuned teacher and the teacher; from benchmarks/figures/
+transfer_size.json (measured points, with their command):
+p_at_1_vs_transfer_size.png. Only results of the current code version are
+drawn.
 """
 
 import argparse
@@ -24,7 +30,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wordnet_accuracy as accuracy  # noqa: E402
-from topk_distill import records  # noqa: E402
+import numpy as np  # noqa: E402
+from topk_distill import inputs, records  # noqa: E402
 
 FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
 MARKERS = {"top": "o", "sampled": "s", "mixed": "D"}
@@ -113,6 +120,102 @@ def p_at_1_vs_latency(work):
     return len(rows) + len(peers)
 
 
+def transfer_size(path):
+    """Test P@1 of the winning student against the transfer set's size
+    (FILE: the measured points, with their command and code version), the
+    teacher and the baseline as lines."""
+    measured = records.read_json(path)
+    if not measured:
+        return 0
+    figure, axes = plt.subplots(figsize=(6, 4))
+    sizes = [p["size"] for p in measured["distilled"]]
+    axes.plot(sizes, [p["p@1"] for p in measured["distilled"]], marker="o",
+              color="tab:blue", label=measured["student"])
+    for name, style in (("teacher", "--"), ("baseline", ":")):
+        axes.axhline(measured[name]["p@1"], linestyle=style, color="gray",
+                     label=measured[name]["name"])
+    axes.set_xticks(sizes, [f"{s:g}x" for s in sizes])
+    axes.set_xlabel("transfer set (unlabeled glosses and augmented copies) "
+                    "/ labeled split", fontsize=8)
+    axes.set_ylabel(f"test P@1 ({measured['seeds']} seed)")
+    axes.set_title(f"WordNet: more augmented transfer data ({measured['date']})",
+                   fontsize=9)
+    axes.legend(fontsize=7, loc="center right")
+    figure.tight_layout()
+    figure.savefig(os.path.join(FIGURES, "p_at_1_vs_transfer_size.png"),
+                   dpi=120)
+    return len(sizes)
+
+
+# fine_tuned_students.py configurations drawn, and the student kind each is
+FINE_TUNED_STUDENTS = {
+    "baseline: labels only": "mean",
+    "ft vectors: labels only": "mean",
+    "ft vectors: infold + unlabeled": "mean",
+    "transformer: labels only": "transformer",
+    "transformer: infold + unlabeled": "transformer",
+}
+
+
+def p_at_1_vs_latency_fine_tuned(work, serving_path, version=None,
+                                 teacher="bundle"):
+    """The students of the fine-tuned teacher (fine_tuned_students.py's
+    results of the current code version, validation 0) and the teacher:
+    test P@1 against p50 latency at batch 1 (serving_bench.py
+    --architectures --json: each student kind in the demo's shape).
+    `version`: the code version whose results to draw (default: the
+    current one)."""
+    import fine_tuned_students
+
+    results = records.read_json(os.path.join(work,
+                                             "fine_tuned_students.json"))
+    served = records.read_json(serving_path)
+    if not results or not served:
+        return 0
+    version = version or fine_tuned_students.code_version()
+    latency = {name.split("(")[-1].rstrip(")"): row["p50_ms"]
+               for name, row in served["models"].items()}
+    points = []
+    for name, kind in FINE_TUNED_STUDENTS.items():
+        found = [v["p@1"] for k, v in results.items()
+                 if k.startswith(f"{teacher} v0|{name}|")
+                 and k.endswith(f"|{version}")]
+        if found and kind in latency:
+            points.append((name, kind, sum(found) / len(found), len(found)))
+    if not points:
+        return 0
+    figure, axes = plt.subplots(figsize=(7.5, 4.8))
+    bundle = fine_tuned_students.BUNDLE
+    _, labels = inputs.read_labeled(
+        os.path.join(bundle, "test.tsv"),
+        inputs.read_labels(os.path.join(bundle, "labels.txt")))
+    teacher_p1 = float(np.mean(fine_tuned_students.teacher_test_top1()
+                               == np.array(labels)))
+    axes.plot([latency["teacher"]], [teacher_p1], marker="*", markersize=12,
+              color="black", linestyle="none")
+    axes.annotate(f"teacher (fine-tuned MiniLM) {teacher_p1:.3f}",
+                  (latency["teacher"], teacher_p1),
+                  textcoords="offset points", xytext=(-150, -12), fontsize=7)
+    for name, kind, p1, seeds in points:
+        distilled = "labels only" not in name
+        axes.plot([latency[kind]], [p1], linestyle="none",
+                  marker="o" if distilled else "s",
+                  color="tab:blue" if distilled else "tab:gray")
+        axes.annotate(f"{name} {p1:.3f} ({seeds} seed{'s' * (seeds > 1)})",
+                      (latency[kind], p1), textcoords="offset points",
+                      xytext=(6, -3), fontsize=7)
+    axes.set_xscale("log")
+    axes.set_xlabel("p50 latency at batch 1, ms (SavedModel serving_default,"
+                    " log scale)")
+    axes.set_ylabel("test P@1")
+    axes.set_title("WordNet (N = 4,123): students of the fine-tuned teacher "
+                   "(blue: distilled, gray: labels only)", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(os.path.join(FIGURES,
+                                "p_at_1_vs_latency_fine_tuned.png"), dpi=120)
+    return len(points) + 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", required=True)
@@ -120,13 +223,29 @@ def main():
     parser.add_argument("--full_method", default="sampled20 + unlabeled "
                         "soft20", help="configuration whose loss terms "
                         "loss_terms.png shows")
+    parser.add_argument("--serving", default=os.path.join(
+        FIGURES, "serving_fine_tuned.json"), help="serving_bench.py "
+        "--architectures --json output")
+    parser.add_argument("--fine_tuned_version", default=None,
+                        help="fine_tuned_students.py's code version to draw "
+                        "(default: the current one)")
     args = parser.parse_args()
+    os.makedirs(FIGURES, exist_ok=True)
+    drawn = transfer_size(os.path.join(FIGURES, "transfer_size.json"))
+    if drawn:
+        print(f"wrote {FIGURES}/p_at_1_vs_transfer_size.png ({drawn} sizes)")
+    drawn = p_at_1_vs_latency_fine_tuned(args.work, args.serving,
+                                         args.fine_tuned_version)
+    if drawn:
+        print(f"wrote {FIGURES}/p_at_1_vs_latency_fine_tuned.png "
+              f"({drawn} models)")
     results = records.read_json(os.path.join(args.work, "accuracy.json"))
+    if not results:
+        return
     made = accuracy.make_records(args.work)
     version = accuracy.code_version()
     rows = accuracy.table(results, list(accuracy.CONFIGS), args.epochs,
                           version, made)
-    os.makedirs(FIGURES, exist_ok=True)
     p_at_1_vs_bytes(rows)
     loss_terms(results, args.full_method, args.epochs, version)
     print(f"wrote {FIGURES}/p_at_1_vs_bytes.png and loss_terms.png "

@@ -1,7 +1,8 @@
 """Serving: the teacher (MiniLM encoder + head) vs the student SavedModel.
 
 Usage: python benchmarks/serving_bench.py [--repeats=3] [--keep=DIR]
-  [--student=runs/demo/distilled/student.keras]
+  [--student=runs/demo/distilled/student.keras | --architectures=mean,...]
+  [--json=FILE]
 
 Builds both as the demo serves them, for N=4,123 WordNet classes: the teacher
 with `models.make_encoder_teacher` (all-MiniLM-L6-v2 from the
@@ -13,7 +14,10 @@ serving_default signatures on WordNet glosses: latency p50/p99 at batch 1,
 throughput at batch 256, size on disk. Medians over repeats and the ratios.
 --keep writes the teacher export there (the demo's --teacher_export).
 --student measures a trained student (e.g. the demo's distilled one)
-instead of the reference student. The ratios are the median of the paired
+instead of the reference student; --architectures measures untrained
+students of the demo's distilled shape (the bundled fine-tuned-encoder
+vectors, 256-d, frozen, normalised) for each `--student` kind, each paired
+with the teacher; --json writes the figures. The ratios are the median of the paired
 (alternated) rounds, with their min and max.
 """
 
@@ -26,10 +30,27 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from topk_distill import evaluation, export, inputs, models
+from topk_distill import (evaluation, export, inputs, models, records,
+                          student_init)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "topk_distill", "data", "wordnet")
+
+
+def make_students(args, texts, names):
+    """{name: Keras model} of the students to measure."""
+    if args.student:
+        return {"student": keras.models.load_model(args.student)}
+    if not args.architectures:
+        return {"student": models.make_student(texts, len(names))}
+    # the demo's distilled student's shape: 256-d bundled word vectors,
+    # frozen, normalised mean (weights do not change speed)
+    embeddings = student_init.load(os.path.join(
+        DATA, "student_init_fine_tuned.npz"))
+    return {f"student ({a})": models.make_student(
+        texts, len(names), embedding_dim=256, embeddings=embeddings,
+        architecture=a, train_embeddings=False, normalize=True)
+        for a in args.architectures.split(",")}
 
 
 def main():
@@ -38,6 +59,11 @@ def main():
     parser.add_argument("--keep", default=None)
     parser.add_argument("--student", default=None,
                         help="a trained student .keras to measure")
+    parser.add_argument("--architectures", default=None,
+                        help="comma-separated `--student` kinds to measure "
+                        "in the demo student's shape, e.g. mean,transformer")
+    parser.add_argument("--json", default=None,
+                        help="write the medians and paired ratios here")
     args = parser.parse_args()
     sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
     from embed import default_encoder
@@ -46,15 +72,13 @@ def main():
     texts = [t for t, _ in inputs.iter_examples(os.path.join(DATA,
                                                              "test.tsv"))]
     work = tempfile.mkdtemp()
-    paths = {
-        "teacher": export.export_saved_model(
-            models.make_encoder_teacher(default_encoder(), len(names)),
-            args.keep or os.path.join(work, "teacher"), names),
-        "student": export.export_saved_model(
-            keras.models.load_model(args.student) if args.student else
-            models.make_student(texts, len(names)),
-            os.path.join(work, "student"), names),
-    }
+    paths = {"teacher": export.export_saved_model(
+        models.make_encoder_teacher(default_encoder(), len(names)),
+        args.keep or os.path.join(work, "teacher"), names)}
+    for i, (name, model) in enumerate(make_students(args, texts,
+                                                    names).items()):
+        paths[name] = export.export_saved_model(
+            model, os.path.join(work, f"student{i}"), names)
     runs = {name: [] for name in paths}
     for _ in range(args.repeats):
         for name, path in paths.items():
@@ -72,15 +96,26 @@ def main():
         print(f"{name}: latency p50 {median[name][0]:.2f} ms, p99 "
               f"{median[name][1]:.2f} ms (batch 1); {median[name][2]:.0f} "
               f"examples/s (batch 256); {size / 1e6:.1f} MB")
-    t, s = median["teacher"], median["student"]
-    paired = [tr[0] / sr[0] for tr, sr in zip(runs["teacher"],
-                                              runs["student"])]
-    print(f"student vs teacher p50 at batch 1, paired rounds: median "
-          f"{statistics.median(paired):.1f}x faster (min {min(paired):.1f}x, "
-          f"max {max(paired):.1f}x)")
-    print(f"student vs teacher (medians): {t[0] / s[0]:.1f}x faster p50 at "
-          f"batch 1, {t[1] / s[1]:.1f}x at p99, {s[2] / t[2]:.1f}x the "
-          f"throughput at batch 256, {t[3] / s[3]:.1f}x smaller")
+    t = median["teacher"]
+    out = {"cores": os.cpu_count(), "repeats": args.repeats, "models": {}}
+    for name in paths:
+        s = median[name]
+        out["models"][name] = dict(zip(("p50_ms", "p99_ms", "per_s",
+                                        "bytes"), s))
+        if name == "teacher":
+            continue
+        paired = [tr[0] / sr[0] for tr, sr in zip(runs["teacher"],
+                                                  runs[name])]
+        out["models"][name]["faster_paired"] = [
+            statistics.median(paired), min(paired), max(paired)]
+        print(f"{name} vs teacher p50 at batch 1, paired rounds: median "
+              f"{statistics.median(paired):.1f}x faster (min "
+              f"{min(paired):.1f}x, max {max(paired):.1f}x)")
+        print(f"{name} vs teacher (medians): {t[0] / s[0]:.1f}x faster p50 "
+              f"at batch 1, {t[1] / s[1]:.1f}x at p99, {s[2] / t[2]:.1f}x "
+              f"the throughput at batch 256, {t[3] / s[3]:.1f}x smaller")
+    if args.json:
+        records.write_json(args.json, out)
 
 
 if __name__ == "__main__":
