@@ -11,7 +11,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="${1:-runs/quickstart}"
 topk-distill teacher --input="$here/data/sample_train.tsv" \
-  --output="$work/teacher" --encoder="$ENCODER" --cross_fit_folds=5 --epochs=30
+  --output="$work/teacher" --encoder="$ENCODER" --cross_fit_folds=5 --epochs=30 \
+  --overwrite
 topk-distill preprocess --teacher="$work/teacher/cross_fit_logits.npy" \
   --input="$here/data/sample_train.tsv" --output="$work/records/train" \
   --top_k=5 --num_shards=2 --overwrite
@@ -22,6 +23,6 @@ topk-distill train --labeled="$work/records/train-*" \
   --unlabeled="$work/records/unlabeled-*" --output="$work/student" \
   --epochs=30 --learning_rate=0.01 --batch_size=32
 topk-distill export --model="$work/student/student.keras" \
-  --output="$work/export" --top_n=3 --tflite
+  --output="$work/export" --top_n=3 --tflite --overwrite
 topk-distill classify --model="$work/export" \
   "a large natural stream of water" "a small songbird"

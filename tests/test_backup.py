@@ -98,3 +98,36 @@ def test_a_file_size_fault_keeps_the_last_good_checkpoint(
     assert not [name for name in os.listdir(folder) if "tmp-" in name]
     # the rerun starts after epoch 1, the last complete save
     assert len(_fit(record_sets, folder).history["loss"]) == 3
+
+
+class _CrashAt(keras.callbacks.Callback):
+    """Ctrl-C at the end of epoch `epoch` (`batch=None`) or after its
+    batch `batch`."""
+
+    def __init__(self, epoch, batch=None):
+        super().__init__()
+        self.crash, self.batch, self.epoch = epoch, batch, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == self.crash and batch == self.batch:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.crash and self.batch is None:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("epoch,batch,left", [
+    (0, None, 3), (2, None, 1), (0, 0, 4), (1, 0, 3), (3, 0, 1)])
+def test_interrupted_anywhere_resumes_from_the_last_good_epoch(
+        tmp_path, record_sets, epoch, batch, left):  # noqa: F811
+    """Five points of a 4-epoch run: the rerun trains only the epochs the
+    last complete checkpoint had not."""
+    folder = str(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):
+        _fit(record_sets, folder, [_CrashAt(epoch, batch)])
+    assert len(_fit(record_sets, folder).history["loss"]) == left
+    assert not os.path.exists(folder)

@@ -46,8 +46,8 @@ def test_an_error_is_the_only_line_tensorflow_included(tmp_path):
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"topk-distill classify: error: {missing}: not a SavedModel folder "
-        f"(SavedModel file does not exist at: {missing}/"
-        "{saved_model.pbtxt|saved_model.pb})"], result.stderr
+        "(no saved_model.pb in it); expected the folder `topk-distill "
+        "export` writes"], result.stderr
 
 
 def test_unknown_commands_and_bad_flags_exit_2(capsys):

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import NAMES
-from topk_distill import inputs, preprocessing, reader, records
+from topk_distill import inputs, preprocessing, reader, records, shards
 from topk_distill.preprocessing import preprocess, summary_line
 from topk_distill.teacher import load_teacher
 
@@ -418,3 +418,41 @@ def test_target_settings_are_checked(tmp_path, labeled_tsv, labels_txt,
     with pytest.raises(ValueError, match=expected):
         preprocess(teacher, labeled_tsv, labels_txt, str(tmp_path / "x"),
                    verbose=0, **dict(dict(top_k=2), **settings))
+
+
+@pytest.mark.parametrize("point", range(0, 120, 6))
+def test_interrupted_at_any_record_then_resumed_is_identical(
+        tmp_path, resumable, monkeypatch, point):
+    """Ctrl-C (KeyboardInterrupt) while record `point` is written, at 20
+    points of the run: `--resume` then writes exactly the clean run's
+    shards and metadata."""
+    settings = dict(top_k=3, num_shards=6, batch_size=10)
+    clean = str(tmp_path / "clean" / "out")
+    _run(resumable, clean, **settings)
+    write = shards.ShardWriter.write
+    count = [0]
+
+    def interrupted(self, record):
+        if count[0] == point:
+            raise KeyboardInterrupt
+        count[0] += 1
+        write(self, record)
+
+    killed = str(tmp_path / "killed" / "out")
+    monkeypatch.setattr(shards.ShardWriter, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _run(resumable, killed, **settings)
+    monkeypatch.setattr(shards.ShardWriter, "write", write)
+    assert not os.path.exists(records.metadata_path(killed))
+    # shards of 20 records; a shard is finished (renamed from .tmp) when
+    # the record after its last is written
+    done = max(0, (point - 1) // 20)
+    finished = [f for f in _files(killed) if not f.endswith(".tmp")]
+    assert len(finished) == done
+    _, summary = _run(resumable, killed, resume=True, **settings)
+    assert summary["resumed_at_shard"] == done
+    assert _files(killed) == _files(clean)
+    meta = [json.load(open(p + ".meta.json")) for p in (killed, clean)]
+    for m in meta:
+        m.pop("created"), m.pop("command")
+    assert meta[0] == meta[1]

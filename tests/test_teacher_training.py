@@ -48,7 +48,7 @@ def test_encoder_teacher_from_precomputed_embeddings(tmp_path, labeled_tsv,
     with pytest.raises(ValueError, match="short.npy: 5 rows for 12 "
                        "examples"):
         teacher_training.train_teacher(
-            labeled_tsv, folder, encoder=encoder_folder(),
+            labeled_tsv, str(tmp_path / "t2"), encoder=encoder_folder(),
             embeddings=str(tmp_path / "short.npy"), verbose=0)
 
 

@@ -125,6 +125,12 @@ def _user_errors():
 def _one_line(error):
     """An error's message on one line: TensorFlow wraps it in the graph's
     function and op names, and appends more of them on further lines."""
+    reason = {FileNotFoundError: "no such file or directory",
+              IsADirectoryError: "a folder; expected a file",
+              NotADirectoryError: "not a folder",
+              PermissionError: "permission denied"}.get(type(error))
+    if reason and getattr(error, "filename", None):
+        return f"{error.filename}: {reason}"
     message = getattr(error, "message", None) or str(error)
     lines = [line.strip() for line in message.strip().splitlines()]
     if not lines:

@@ -320,7 +320,7 @@ def read_labels(path):
     A UTF-8 byte-order mark at its start is dropped.
 
     Raises:
-        InputError: on a blank line or a duplicated name.
+        InputError: on an empty file, a blank line or a duplicated name.
     """
     with open(path, encoding="utf-8-sig") as f:
         names = [line.rstrip("\r\n") for line in f]
@@ -333,6 +333,9 @@ def read_labels(path):
             raise InputError(f"{path}:{number}: duplicate class name {name!r} "
                              f"(first on line {seen[name]})")
         seen[name] = number
+    if not names:
+        raise InputError(f"{path}: no class names; expected one class name "
+                         "per line")
     return names
 
 

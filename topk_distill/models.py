@@ -220,6 +220,26 @@ def _transformer(embedded, present, sequence_length, width, layers, heads):
     return keras.layers.LayerNormalization(name="final_norm")(x)
 
 
+def check_encoder_folder(path, flag="--encoder"):
+    """Refuses, before any work, an encoder that is not a checkpoint
+    folder (a Hugging Face or keras-hub one holds config.json); remote
+    presets (`hf://...`) are left to keras-hub.
+
+    Raises:
+        ValueError: naming `flag=path`.
+    """
+    import os
+
+    if "://" in path:
+        return
+    if not os.path.isdir(path):
+        raise ValueError(f"{flag}={path}: not a folder; expected an encoder "
+                         "checkpoint folder (config.json, weights, vocab.txt)")
+    if not os.path.isfile(os.path.join(path, "config.json")):
+        raise ValueError(f"{flag}={path}: no config.json in it; expected a "
+                         "Hugging Face or keras-hub encoder checkpoint folder")
+
+
 def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128,
                          hidden_units=0, pad_to_longest=True):
     """Builds a teacher: a pre-trained BERT-family encoder + a linear head.

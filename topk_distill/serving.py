@@ -19,6 +19,18 @@ import re
 import numpy as np
 
 
+def require_saved_model(path, flag=None):
+    """Raises OSError, naming `--flag=path` (or the path), unless `path` is a
+    SavedModel folder: checked before any work that needs it."""
+    import os
+
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        where = f"--{flag}={path}" if flag else path
+        raise OSError(f"{where}: not a SavedModel folder (no saved_model.pb "
+                      "in it); expected the folder `topk-distill export` "
+                      "writes")
+
+
 def load_saved_model(path):
     """Loads a SavedModel, with TensorFlow Text's ops registered if present.
 
@@ -39,6 +51,7 @@ def load_saved_model(path):
         pass
     import tensorflow as tf
 
+    require_saved_model(path)
     try:
         loaded = tf.saved_model.load(path)
     except tf.errors.NotFoundError as e:

@@ -284,9 +284,17 @@ def load(path):
         with np.load(path, allow_pickle=False) as f:
             words, vectors = list(f["vocabulary"]), f["vectors"]
             vectors = vectors * f["scales"][:, None]
-    except (OSError, KeyError, ValueError) as e:
-        raise ValueError(f"{path}: not a student-init file (expected .npz "
-                         f"with vocabulary and vectors): {e}") from None
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except KeyError as e:
+        name = str(e.args[0]).split(" is not a file")[0]
+        raise ValueError(f"{path}: not a student-init file (no {name!r} "
+                         "array; expected the .npz `topk-distill "
+                         "student-init` writes)") from None
+    except (OSError, ValueError):
+        raise ValueError(f"{path}: not a student-init file (not an .npz "
+                         "archive; expected the .npz `topk-distill "
+                         "student-init` writes)") from None
     if vectors.ndim != 2 or len(words) != vectors.shape[0] or len(words) < 2:
         raise ValueError(f"{path}: vectors {vectors.shape} do not match a "
                          f"vocabulary of {len(words)} words")

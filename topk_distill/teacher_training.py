@@ -28,10 +28,11 @@ the dearest step); a frozen encoder's head is trained again on everything.
 """
 
 import os
+import shutil
 
 import numpy as np
 
-from topk_distill import inputs, progress, records
+from topk_distill import inputs, outputs, progress, records
 from topk_distill.fine_tuning import (cross_fit_fine_tuned, predict_by_length,
                                       train_encoder_teacher)
 
@@ -42,7 +43,7 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                   validation=None, validation_fraction=0.1,
                   student_epochs=10, hidden_units=0, sequence_length=128,
                   fine_tune=None, fine_tune_epochs=3, learning_rate=5e-5,
-                  warmup_fraction=0.1):
+                  warmup_fraction=0.1, overwrite=False):
     """Trains a teacher on a labeled input and saves it in `output`.
 
     Args:
@@ -76,6 +77,8 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
             (`fine_tuning.fine_tune`).
         fine_tune_epochs, learning_rate, warmup_fraction: the fine-tuning
             run (AdamW, linear warmup then cosine decay).
+        overwrite: replace what `output` holds; without it a non-empty
+            `output` is refused.
 
     Returns:
         The paths written, e.g. `["DIR/teacher.keras", "DIR/labels.txt",
@@ -99,6 +102,16 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
     if fine_tune is not None and not encoder:
         raise ValueError("fine-tuning needs an encoder (--encoder=DIR); the "
                          "reference teacher has none")
+    for name, value in (("cross_fit_folds", cross_fit_folds),
+                        ("embeddings", embeddings)):
+        if value and not encoder:
+            raise ValueError(f"--{name}={value} needs --encoder=DIR (the "
+                             "reference teacher has no such option)")
+    if encoder:
+        from topk_distill import models
+
+        models.check_encoder_folder(encoder)
+    outputs.check_new(output, "--output", overwrite)
     kind = inputs.describe(input_spec, data_dir)
     if encoder and kind[0] != "text":
         raise ValueError(f"--encoder={encoder} encodes text, but "
@@ -115,8 +128,14 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                  else "no example")
         raise ValueError(f"{input_spec}: {found}; a teacher needs examples "
                          "of at least two classes")
+    if cross_fit_folds > len(labels):
+        raise ValueError(f"--cross_fit_folds={cross_fit_folds}, but "
+                         f"{input_spec} has {len(labels)} examples; expected "
+                         "at most one fold per example")
     held_out = _held_out(texts, labels, names, validation,
                          validation_fraction, seed, data_dir, kind)
+    if overwrite and os.path.isdir(output):
+        shutil.rmtree(output)
     os.makedirs(output, exist_ok=True)
     labels_out = os.path.join(output, "labels.txt")
     inputs.write_labels(labels_out, names)

@@ -12,7 +12,7 @@ strategy `TF_CONFIG` asks for) -> `DIR/student.keras`, `DIR/labels.txt`,
 import dataclasses
 import os
 
-from topk_distill import distribute, input_kinds, inputs, records
+from topk_distill import distribute, input_kinds, inputs, outputs, records
 from topk_distill.loss_config import LossConfig
 
 
@@ -89,7 +89,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                          "--target_accuracy")
     for folder, flag in ((output, "--output"), (backup_dir, "--backup_dir")):
         if folder:
-            _check_writable(folder, flag)
+            outputs.check_writable(folder, flag)
     strategy = distribute.strategy_from_environment()
     worker = distribute.worker_name(strategy)
     if target_accuracy is not None and not validation:
@@ -260,22 +260,6 @@ def _validation(path, names, batch_size, kind="text", feature_dim=None,
     return tf.data.Dataset.from_tensor_slices({
         kind: input_kinds.as_batch(examples, kind),
         "label": tf.constant(labels, tf.int64)}).batch(batch_size)
-
-
-def _check_writable(folder, flag):
-    """Refuses, before any work, a folder that is a file or cannot be
-    made: its nearest existing ancestor must be a writable folder."""
-    if "://" in folder:
-        return  # remote storage: its own errors name it
-    existing = os.path.abspath(folder)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise ValueError(f"{flag}={folder}: {existing} is a file; expected a "
-                         "folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{flag}={folder}: cannot write in {existing} "
-                         "(permission denied)")
 
 
 def _callbacks(output, backup_dir, worker, plateau_seconds, plateau_delta,

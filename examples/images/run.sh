@@ -12,7 +12,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 work="${1:-runs/images}"
 python "$here/make_images.py" "$work/data" --labeled=40 --unlabeled=100 \
   --test=20
-topk-distill teacher --input="$work/data/labeled" --output="$work/teacher" \
+topk-distill teacher --input="$work/data/labeled" --output="$work/teacher" --overwrite \
   --validation="$work/data/test" --epochs=20 --batch_size=64 \
   --student_epochs=30
 topk-distill preprocess --teacher="$work/teacher" \

@@ -121,8 +121,8 @@ CASES = {
         "train --labeled={lab} --output={out} --alpha=1.5", 1,
         "alpha=1.5; expected 0.5 < alpha < 1"),
     "an unknown student": (
-        "train --labeled={lab} --output={out} --student=transformer", 2,
-        "flag --student=transformer: value should be one of"),
+        "train --labeled={lab} --output={out} --student=lstm", 2,
+        "flag --student=lstm: value should be one of"),
     "classify a folder that is not an export": (
         "classify --model={full} x", 1, "{full}: not a SavedModel folder"),
     "evaluate a folder that is not an export": (
@@ -166,22 +166,375 @@ CASES = {
     "export onto a file": (
         "export --model={keras_teacher} --output={tsv}", 1,
         "--output={tsv} is a file; expected a folder"),
+    "preprocess without --teacher": (
+        "preprocess --input={labeled} --output={out}/r", 2,
+        "flag --teacher=None: Flag --teacher must have a value"),
+    "preprocess without --input": (
+        "preprocess --teacher={npz} --output={out}/r", 2,
+        "flag --input=None: Flag --input must have a value"),
+    "preprocess without --output": (
+        "preprocess --teacher={npz} --input={tsv} --labels={labels}", 2,
+        "flag --output=None: Flag --output must have a value"),
+    "top_k past N": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=50", 1,
+        "top_k=50; expected 1..N=3, or 0 for all N scores"),
+    "zero shards": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=2 --num_shards=0", 2,
+        "flag --num_shards=0: 0 is not a positive integer"),
+    "a zero preprocess batch": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=2 --batch_size=0", 2,
+        "flag --batch_size=0: 0 is not a positive integer"),
+    "an unknown kind of target": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=2 --targets=best", 2,
+        "flag --targets=best: value should be one of <topk|sampled|mixed>"),
+    "an unknown kind of score": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=2 --scores=odds", 2,
+        "flag --scores=odds: value should be one of <logits|probabilities>"),
+    "an unknown kind of teacher output": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=2 --teacher_outputs=odds", 2,
+        "flag --teacher_outputs=odds: value should be one of"),
+    "an input that is not there": (
+        "preprocess --teacher={keras_teacher} --input={out}/none.tsv "
+        "--output={out}/r", 1,
+        "{out}/none.tsv: no such file or directory"),
+    "a folder of non-images as input": (
+        "preprocess --teacher={keras_teacher} --input={full} "
+        "--output={out}/r", 1,
+        "{full}/old.txt: not an image file"),
+    "a labels file that is not there": (
+        "preprocess --teacher={npz} --input={tsv} --labels={out}/none.txt "
+        "--output={out}/r --num_shards=1", 1,
+        "{out}/none.txt: no such file or directory"),
+    "an empty labels file": (
+        "preprocess --teacher={npz} --input={tsv} --labels={empty} "
+        "--output={out}/r --num_shards=1", 1,
+        "{empty}: no class names; expected one class name per line"),
+    "a label not in the labels file": (
+        "preprocess --teacher={keras_teacher} --input={unknown_label} "
+        "--output={out}/r --num_shards=1 --top_k=2", 1,
+        "{unknown_label}:2: label 'mineral' is not in the labels file (or "
+        "pass --skip_unknown_labels)"),
+    "an empty text": (
+        "preprocess --teacher={keras_teacher} --input={empty_text} "
+        "--output={out}/r --num_shards=1 --top_k=2", 1,
+        "{empty_text}:2: empty text; expected a non-empty text column"),
+    "a whitespace-only text": (
+        "preprocess --teacher={keras_teacher} --input={space_text} "
+        "--output={out}/r --num_shards=1 --top_k=2", 1,
+        "{space_text}:2: empty text"),
+    "a JSONL line that is not JSON": (
+        "preprocess --teacher={keras_teacher} --input={bad_json} "
+        "--output={out}/r --num_shards=1 --top_k=2", 1,
+        "{bad_json}:2: not valid JSON"),
+    "a JSONL line that is an array": (
+        "preprocess --teacher={keras_teacher} --input={json_array} "
+        "--output={out}/r --num_shards=1 --top_k=2", 1,
+        "{json_array}:1: expected an object with a string \"text\" field"),
+    "a JSONL label that is a number": (
+        "preprocess --teacher={keras_teacher} --input={json_label} "
+        "--output={out}/r --num_shards=1 --top_k=2", 1,
+        "{json_label}:1: label '3' is not in the labels file"),
+    "preprocess --output under a file": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={tsv}/r --num_shards=1 --top_k=2", 1,
+        "--output={tsv}/r: cannot write there ({tsv} is not a directory)"),
+    "a negative tail temperature": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=2 --tail_temperature=-1", 1,
+        "tail_temperature=-1.0; expected a positive temperature"),
+    "a zero sampling temperature": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=2 --targets=sampled "
+        "--sampling_temperature=0", 2,
+        "flag --sampling_temperature=0: 0.0 is not number >= 1e-06"),
+    "zero samples": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=2 --targets=sampled "
+        "--samples=0", 2,
+        "flag --samples=0: 0 is not a positive integer"),
+    "a top-K file with an id past N": (
+        "preprocess --teacher={npz_big_id} --input={tsv} --labels={labels} "
+        "--output={out}/r --num_shards=1 --unlabeled", 1,
+        "--teacher={npz_big_id}: row 0 ({tsv}:1) has a class id outside "
+        "0..N-1=2 (9 at position 2); nothing of this run was kept"),
+    "a top-K file with a negative id": (
+        "preprocess --teacher={npz_negative_id} --input={tsv} "
+        "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,
+        "has a class id outside 0..N-1=2 (-2 at position 2)"),
+    "a top-K file with NaN scores": (
+        "preprocess --teacher={npz_nan} --input={tsv} --labels={labels} "
+        "--output={out}/r --num_shards=1 --unlabeled", 1,
+        "--teacher={npz_nan}: row 0 ({tsv}:1) has a score that is NaN or "
+        "Inf"),
+    "a top-K file without scores": (
+        "preprocess --teacher={npz_no_scores} --input={tsv} "
+        "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,
+        "--teacher={npz_no_scores}: expected an .npz with 'ids' and "
+        "'scores' arrays"),
+    "a top-K file whose ids and scores differ in shape": (
+        "preprocess --teacher={npz_shapes} --input={tsv} --labels={labels} "
+        "--output={out}/r --num_shards=1 --unlabeled", 1,
+        "--teacher={npz_shapes}: ids (4, 3) and scores (4, 2); expected "
+        "the same [examples, K]"),
+    "a labels file given as the teacher": (
+        "preprocess --teacher={labels} --input={labeled} --output={out}/r "
+        "--num_shards=1 --top_k=2", 1,
+        "--teacher={labels}: expected a .keras file, a SavedModel folder"),
+    "--labels with fewer classes than the teacher's": (
+        "preprocess --teacher={keras_teacher} --input={labeled} "
+        "--output={out}/r --num_shards=1 --top_k=2 --labels={few}", 1,
+        "--labels={few} names 2 classes, but the teacher's own"),
+    "a top-K file without --labels": (
+        "preprocess --teacher={npz} --input={tsv} --output={out}/r "
+        "--num_shards=1 --unlabeled", 1,
+        "--teacher={npz} needs --labels"),
+    "train without --output": (
+        "train --labeled={lab}", 2,
+        "flag --output=None: Flag --output must have a value"),
+    "train without records": (
+        "train --output={out}", 2,
+        "--labeled or --unlabeled is required"),
+    "a negative beta": (
+        "train --labeled={lab} --output={out} --beta=-0.1", 1,
+        "beta=-0.1; expected 0 <= beta <= alpha=0.9"),
+    "beta above alpha": (
+        "train --labeled={lab} --output={out} --alpha=0.8 --beta=0.9", 1,
+        "beta=0.9; expected 0 <= beta <= alpha=0.8"),
+    "alpha at its open bound": (
+        "train --labeled={lab} --output={out} --alpha=0.5", 1,
+        "alpha=0.5; expected 0.5 < alpha < 1"),
+    "a zero temperature": (
+        "train --labeled={lab} --output={out} --temperature=0", 2,
+        "flag --temperature=0: 0.0 is not number >= 1e-06"),
+    "no unlabeled examples per labeled one": (
+        "train --labeled={lab} --unlabeled={unl} --output={out} "
+        "--unlabeled_per_labeled=0", 2,
+        "flag --unlabeled_per_labeled=0.0: expected a positive number"),
+    "a negative plateau window": (
+        "train --labeled={lab} --output={out} --plateau_seconds=-5", 2,
+        "flag --plateau_seconds=-5.0: expected a positive number of seconds"),
+    "a NaN plateau delta": (
+        "train --labeled={lab} --output={out} --plateau_seconds=10 "
+        "--plateau_delta=nan", 2,
+        "flag --plateau_delta=nan: expected a number >= 0"),
+    "a target accuracy above 1": (
+        "train --labeled={lab} --output={out} --target_accuracy=1.5 "
+        "--validation={labeled}", 2,
+        "flag --target_accuracy=1.5: expected a number in (0, 1]"),
+    "a target accuracy without --validation": (
+        "train --labeled={lab} --output={out} --target_accuracy=0.5", 2,
+        "--target_accuracy needs --validation"),
+    "init embeddings that are not there": (
+        "train --labeled={lab} --output={out} "
+        "--init_embeddings={out}/none.npz", 1,
+        "{out}/none.npz: no such file"),
+    "a TSV as init embeddings": (
+        "train --labeled={lab} --output={out} --init_embeddings={tsv}", 1,
+        "{tsv}: not a student-init file (not an .npz archive"),
+    "a top-K file as init embeddings": (
+        "train --labeled={lab} --output={out} --init_embeddings={npz}", 1,
+        "{npz}: not a student-init file (no 'vocabulary' array"),
+    "a validation file that is not there": (
+        "train --labeled={lab} --output={out} --validation={out}/none.tsv", 1,
+        "{out}/none.tsv: no such file or directory"),
+    "a validation label not in the labels": (
+        "train --labeled={lab} --output={out} --validation={unknown_label}", 1,
+        "{unknown_label}:2: label 'mineral' is not in the labels file"),
+    "an empty validation file": (
+        "train --labeled={lab} --output={out} --validation={empty}", 1,
+        "{empty}: no examples"),
+    "a zero embedding width": (
+        "train --labeled={lab} --output={out} --embedding_dim=0", 2,
+        "flag --embedding_dim=0: 0 is not a positive integer"),
+    "a vocabulary of none": (
+        "train --labeled={lab} --output={out} --max_tokens=0", 2,
+        "flag --max_tokens=0: 0 is not integer >= 2"),
+    "train --labels that is not there": (
+        "train --labeled={lab} --output={out} --labels={out}/none.txt", 1,
+        "{out}/none.txt: no such file or directory"),
+    "train --labels other than the records'": (
+        "train --labeled={lab} --output={out} --labels={rev}", 1,
+        "records were made with another labels file than --labels={rev}"),
+    "a record set whose shard is deleted": (
+        "train --labeled={missing_shard} --output={out}", 1,
+        "lab-00000-of-00001.tfrecord: missing;"),
+    "a record set of a future format": (
+        "train --labeled={future} --output={out}", 1,
+        "format_version 99; this reader reads versions"),
+    "an unknown soft scaling": (
+        "train --labeled={lab} --output={out} --soft_scaling=odd", 2,
+        "flag --soft_scaling=odd: value should be one of"),
+    "an unknown tail": (
+        "train --labeled={lab} --output={out} --tail=odd", 2,
+        "flag --tail=odd: value should be one of"),
+    "an unknown baseline": (
+        "train --labeled={lab} --output={out} --baseline=soft", 2,
+        "flag --baseline=soft: value should be one of <none|hard>"),
+    "frozen vectors with nothing to start from": (
+        "train --labeled={lab} --output={out} --freeze_embeddings", 2,
+        "--freeze_embeddings needs --init_embeddings"),
+    "a zero learning rate": (
+        "train --labeled={lab} --output={out} --learning_rate=0", 2,
+        "flag --learning_rate=0.0: expected a positive number"),
+    "export without --model": (
+        "export --output={out}/e", 2,
+        "flag --model=None: Flag --model must have a value"),
+    "export without --output": (
+        "export --model={keras_teacher}", 2,
+        "flag --output=None: Flag --output must have a value"),
+    "export answering no labels": (
+        "export --model={keras_teacher} --output={out}/e --top_n=0", 2,
+        "flag --top_n=0: 0 is not a positive integer"),
+    "export --labels with another class count": (
+        "export --model={keras_teacher} --output={out}/e --labels={few}", 1,
+        "returns 3 scores but {few} names 2 classes"),
+    "export --labels that is empty": (
+        "export --model={keras_teacher} --output={out}/e --labels={empty}", 1,
+        "{empty}: no class names"),
+    "classify with a missing model folder": (
+        "classify --model={out}/none x", 1,
+        "{out}/none: not a SavedModel folder (no saved_model.pb in it)"),
+    "classify a file as the model": (
+        "classify --model={tsv} x", 1,
+        "{tsv}: not a SavedModel folder"),
+    "classify asking for no labels": (
+        "classify --model={export} --top_n=0 x", 2,
+        "flag --top_n=0: 0 is not a positive integer"),
+    "classify more labels than the export answers": (
+        "classify --model={export} --top_n=3 x", 1,
+        "top_n=3, but {export} answers 2 labels; export again with a "
+        "larger --top_n"),
+    "classify an --input that is not there": (
+        "classify --model={export} --input={out}/none.txt", 1,
+        "{out}/none.txt: no such file or directory"),
+    "classify an empty --input": (
+        "classify --model={export} --input={empty}", 1,
+        "no text to classify; give texts as arguments or --input=FILE"),
+    "classify nothing": (
+        "classify --model={export}", 1,
+        "no text to classify"),
+    "classify a whitespace-only line": (
+        "classify --model={export} --input={spaces}", 1,
+        "{spaces}:1: empty text"),
+    "classify in batches of none": (
+        "classify --model={export} --batch_size=0 x", 2,
+        "flag --batch_size=0: 0 is not a positive integer"),
+    "classify in an unknown format": (
+        "classify --model={export} --format=xml x", 2,
+        "flag --format=xml: value should be one of <table|json>"),
+    "evaluate a test file that is not there": (
+        "evaluate --model={export} --test={out}/none.tsv", 1,
+        "{out}/none.tsv: no such file or directory"),
+    "evaluate a test label not in the labels": (
+        "evaluate --model={export} --test={unknown_label}", 1,
+        "{unknown_label}:2: label 'mineral' is not in the labels file"),
+    "evaluate with too few latency calls": (
+        "evaluate --model={export} --test={labeled} --latency_repeats=0", 2,
+        "flag --latency_repeats=0: 0 is not integer >= 2"),
+    "evaluate an empty test file": (
+        "evaluate --model={export} --test={empty}", 1,
+        "{empty}: no examples"),
+    "evaluate an unlabeled test file": (
+        "evaluate --model={export} --test={tsv}", 1,
+        "{tsv}:1: no label; expected a labeled set"),
+    "evaluate with too few --labels": (
+        "evaluate --model={export} --test={labeled} --labels={few}", 1,
+        "{labeled}:2: label 'food' is not in the labels file"),
+    "teacher on an input that is not there": (
+        "teacher --input={out}/none.tsv --output={out}/t", 1,
+        "{out}/none.tsv: no such file or directory"),
+    "teacher into a non-empty folder": (
+        "teacher --input={labeled} --output={full}", 1,
+        "--output={full} is not empty; pass --overwrite"),
+    "teacher --output under a file": (
+        "teacher --input={labeled} --output={tsv}/t", 1,
+        "--output={tsv}/t: {tsv} is a file; expected a folder"),
+    "a held-out fraction above its range": (
+        "teacher --input={labeled} --output={out}/t "
+        "--validation_fraction=1.5", 2,
+        "flag --validation_fraction=1.5: 1.5 is not a number in the range"),
+    "a NaN teacher learning rate": (
+        "teacher --input={labeled} --output={out}/t --learning_rate=nan", 2,
+        "flag --learning_rate=nan"),
+    "fine-tuning without an encoder": (
+        "teacher --input={labeled} --output={out}/t --fine_tune", 1,
+        "fine-tuning needs an encoder (--encoder=DIR)"),
+    "an encoder folder that is not there": (
+        "teacher --input={labeled} --output={out}/t --encoder={out}/enc", 1,
+        "--encoder={out}/enc: not a folder; expected an encoder checkpoint "
+        "folder"),
+    "an encoder folder without config.json": (
+        "teacher --input={labeled} --output={out}/t --encoder={full}", 1,
+        "--encoder={full}: no config.json in it"),
+    "embeddings without an encoder": (
+        "teacher --input={labeled} --output={out}/t --embeddings={npz}", 1,
+        "--embeddings={npz} needs --encoder=DIR"),
+    "cross-fitting without an encoder": (
+        "teacher --input={labeled} --output={out}/t --cross_fit_folds=3", 1,
+        "--cross_fit_folds=3 needs --encoder=DIR"),
+    "a warmup past all the steps": (
+        "teacher --input={labeled} --output={out}/t --warmup_fraction=2", 2,
+        "flag --warmup_fraction=2: 2.0 is not a number in the range [0.0, "
+        "1.0]"),
+    "one cross-fitting fold": (
+        "teacher --input={labeled} --output={out}/t --cross_fit_folds=1", 2,
+        "--cross_fit_folds needs at least 2 folds"),
+    "a teacher on an unlabeled file": (
+        "teacher --input={tsv} --output={out}/t", 1,
+        "{tsv}: some examples have no label"),
+    "student-init from a folder without config.json": (
+        "student-init --encoder={full} --input={tsv} --output={out}/s.npz", 1,
+        "--encoder={full}: no config.json in it"),
+    "student-init to zero dimensions": (
+        "student-init --encoder={full} --input={tsv} --output={out}/s.npz "
+        "--dim=0", 2,
+        "flag --dim=0: 0 is not a positive integer"),
+    "student-init by an unknown method": (
+        "student-init --encoder={full} --input={tsv} --output={out}/s.npz "
+        "--method=odd", 2,
+        "flag --method=odd: value should be one of <context|words>"),
+    "the demo into a file": (
+        "demo --workdir={tsv}", 1,
+        "{tsv} is a file; expected a folder"),
+    "the demo with a teacher export that is not there": (
+        "demo --workdir={out} --teacher_export={out}/none", 1,
+        "--teacher_export={out}/none: not a SavedModel folder"),
+    "an unknown command": (
+        "frobnicate", 2,
+        "topk-distill: unknown command 'frobnicate'"),
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, record_sets,
-                                                  keras_teacher_path, capsys):
+def bad_inputs(tmp_path, record_sets, keras_teacher_path, line):
+    """The files and folders CASES' placeholders name, made in `tmp_path`
+    (an export only when `line` asks for one)."""
     import numpy as np
 
-    line, code, expected = CASES[case]
     tsv = tmp_path / "in.tsv"
     tsv.write_text("".join(f"text {i}\n" for i in range(4)))
     labels = tmp_path / "labels.txt"
     labels.write_text("".join(f"{name}\n" for name in NAMES))
-    npz = str(tmp_path / "topk.npz")
-    np.savez(npz, ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
-             scores=np.ones((4, 3), np.float32))
+    arrays = {"npz": dict(ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
+                          scores=np.ones((4, 3), np.float32)),
+              "npz_big_id": dict(ids=np.zeros((4, 3), np.int64) + [0, 1, 9],
+                                 scores=np.ones((4, 3), np.float32)),
+              "npz_negative_id": dict(
+                  ids=np.zeros((4, 3), np.int64) + [0, 1, -2],
+                  scores=np.ones((4, 3), np.float32)),
+              "npz_nan": dict(ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
+                              scores=np.full((4, 3), np.nan, np.float32)),
+              "npz_no_scores": dict(ids=np.zeros((4, 3), np.int64)),
+              "npz_shapes": dict(ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
+                                 scores=np.ones((4, 2), np.float32))}
+    for name, content in arrays.items():
+        arrays[name] = str(tmp_path / f"{name}.npz")
+        np.savez(arrays[name], **content)
     out = tmp_path / "out"
     one_class = tmp_path / "one.tsv"
     one_class.write_text("".join(f"text {i}\tanimal\n" for i in range(4)))
@@ -194,44 +547,117 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, record_sets,
     files = {"cols": b"text 1\tanimal\tmore\n", "jsonl": b'{"text": 3}\n',
              "binary": b"\xff\xfe\n", "twice": b"animal\nanimal\n",
              "blank": b"animal\n\nplant\n", "empty": b"",
-             "short": b"text 1\n"}
+             "short": b"text 1\n",
+             "unknown_label": b"text 1\tanimal\ntext 2\tmineral\n",
+             "empty_text": b"text 1\tanimal\n\tfood\n",
+             "space_text": b"text 1\tanimal\n   \tfood\n",
+             "bad_json": b'{"text": "a", "label": "animal"}\n{"text": \n',
+             "json_array": b'["a cat", "animal"]\n',
+             "json_label": b'{"text": "a cat", "label": 3}\n',
+             "labeled": b"text 1\tanimal\ntext 2\tfood\ntext 3\tanimal\n"
+                        b"text 4\tfood\n",
+             "crlf_labels": "".join(f"{n}\r\n" for n in NAMES).encode(),
+             "spaces": b"   \n"}
+    suffix = {"jsonl": ".jsonl", "bad_json": ".jsonl", "json_array": ".jsonl",
+              "json_label": ".jsonl", "twice": ".txt", "blank": ".txt",
+              "crlf_labels": ".txt"}
     for name, content in files.items():
-        files[name] = tmp_path / (name + (".jsonl" if name == "jsonl"
-                                          else ".txt" if name in (
-                                              "twice", "blank") else ".tsv"))
+        files[name] = tmp_path / (name + suffix.get(name, ".tsv"))
         files[name].write_bytes(content)
+    odd = tmp_path / "in.xyz"
+    odd.write_text("text 1\tanimal\n")
     rev = tmp_path / "rev.txt"
     rev.write_text("".join(f"{name}\n" for name in reversed(NAMES)))
-    values = dict(record_sets, out=out, npz=npz, tsv=tsv, labels=labels,
+    few = tmp_path / "few.txt"
+    few.write_text("".join(f"{name}\n" for name in NAMES[:2]))
+    values = dict(record_sets, out=out, tsv=tsv, labels=labels,
                   keras_teacher=keras_teacher_path, one_class=one_class,
-                  not_zip=not_zip, full=full, cut=cut, rev=rev, **files)
+                  not_zip=not_zip, full=full, cut=cut, rev=rev, few=few,
+                  odd=odd, **arrays, **files)
+    for name, make in (("missing_shard", _without_a_shard),
+                       ("future", _from_the_future)):
+        if "{" + name + "}" in line:
+            values[name] = make(tmp_path, record_sets["lab"])
+    if "{export}" in line:
+        import keras
+
+        from topk_distill import export
+
+        values["export"] = export.export_saved_model(
+            keras.models.load_model(keras_teacher_path),
+            str(tmp_path / "export"), NAMES, top_n=2)
+    return values
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, record_sets,
+                                                  keras_teacher_path, capsys):
+    line, code, expected = CASES[case]
+    values = bad_inputs(tmp_path, record_sets, keras_teacher_path, line)
     argv = ["topk-distill"] + line.format(**values).split()
     assert run_command(argv) == code
     err = capsys.readouterr().err.strip().splitlines()
     assert expected.format(**values) in err[0], err
     if code == 1:
         assert len(err) == 1, err
+    out, full = values["out"], values["full"]
     assert not out.exists() or not os.listdir(out)
     assert os.listdir(full) == ["old.txt"]
-    assert tsv.read_text() == "".join(f"text {i}\n" for i in range(4))
+    assert values["tsv"].read_text() == "".join(f"text {i}\n"
+                                                for i in range(4))
 
 
-def _with_cut_metadata(tmp_path, pattern):
-    """A copy of the record set `pattern` whose metadata is cut short."""
+def _copy_set(tmp_path, pattern, name):
+    """A copy of the record set `pattern` in tmp_path/name: (copy's prefix,
+    its metadata's text)."""
     import glob
     import shutil
 
     from topk_distill import records
 
     prefix = pattern[:-len("-*")]
-    copy = str(tmp_path / "cut" / os.path.basename(prefix))
+    copy = str(tmp_path / name / os.path.basename(prefix))
     os.makedirs(os.path.dirname(copy))
     for path in glob.glob(pattern):
         shutil.copy(path, copy + path[len(prefix):])
-    meta = records.metadata_path(copy)
     with open(records.metadata_path(prefix), "rb") as f:
-        text = f.read()
-    with open(meta, "wb") as f:
+        return copy, f.read()
+
+
+def _without_a_shard(tmp_path, pattern):
+    """A copy of the record set `pattern` with its shard file deleted."""
+    import glob
+
+    from topk_distill import records
+
+    copy, text = _copy_set(tmp_path, pattern, "missing")
+    with open(records.metadata_path(copy), "wb") as f:
+        f.write(text)
+    for path in glob.glob(copy + "-*"):
+        os.remove(path)
+    return copy
+
+
+def _from_the_future(tmp_path, pattern):
+    """A copy of the record set `pattern` whose metadata says format 99."""
+    import json
+
+    from topk_distill import records
+
+    copy, text = _copy_set(tmp_path, pattern, "future")
+    meta = json.loads(text)
+    meta["format_version"] = 99
+    with open(records.metadata_path(copy), "w") as f:
+        json.dump(meta, f)
+    return copy + "-*"
+
+
+def _with_cut_metadata(tmp_path, pattern):
+    """A copy of the record set `pattern` whose metadata is cut short."""
+    from topk_distill import records
+
+    copy, text = _copy_set(tmp_path, pattern, "cut")
+    with open(records.metadata_path(copy), "wb") as f:
         f.write(text[:len(text) // 2])
     return copy + "-*"
 

@@ -5,7 +5,7 @@ from tests.conftest import run_command
 
 def test_demo_quick_runs_end_to_end(tmp_path, capsys):
     assert run_command(["topk-distill", "demo", f"--workdir={tmp_path}",
-                        "--quick", "--epochs=1"]) == 0
+                        "--quick", "--epochs=1", "--reference"]) == 0
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split() for line in out.splitlines()
             if len(line.split()) == 9 and line.split()[0] in (

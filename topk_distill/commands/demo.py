@@ -12,10 +12,11 @@ over its uses, PCA to 256). The demo trains the distilled student (the
 fine-tuned encoder's vectors, frozen, averaged and normalised, then a
 linear layer) from the sampled and soft records (no teacher needed), the
 best student that uses nothing of the teacher (the same model with the
-pretrained encoder's vectors, on the labels alone: "labels-only"), and
-the reference student (64-d word vectors learnt from scratch) both ways
-("ref-..."), each exported as a SavedModel; evaluates them beside the
-teacher, and classifies a few texts. --quick trains fewer epochs on part of the data.
+pretrained encoder's vectors, on the labels alone: "labels-only") and,
+with --reference, the reference student (64-d word vectors learnt from
+scratch) both ways ("ref-..."), each exported as a SavedModel; evaluates
+them beside the teacher, and classifies a few texts. --quick trains fewer
+epochs on part of the data.
 
 Example:
   topk-distill demo --workdir=runs/demo
@@ -30,6 +31,9 @@ flags.DEFINE_bool("quick", False, "A fast run: fewer epochs, fewer "
                   "examples.", flag_values=FLAGS)
 flags.DEFINE_integer("epochs", None, "Training epochs (default: 20, or 4 "
                      "with --quick).", lower_bound=1, flag_values=FLAGS)
+flags.DEFINE_bool("reference", False, "Also train the reference student "
+                  "(64-d vectors learnt from scratch), distilled and on the "
+                  "labels alone (about twice the time).", flag_values=FLAGS)
 flags.DEFINE_string("teacher_export", None, "An exported teacher SavedModel "
                     "(benchmarks/serving_bench.py --keep=DIR writes one), to "
                     "measure its speed and size too.", flag_values=FLAGS)
@@ -52,6 +56,7 @@ RUNS = {
     "distilled": ("labeled_sampled", "unlabeled_soft", DISTILLED,
                   TEACHER_VECTORS),
     "labels-only": ("labeled_sampled", None, None, STUDENT),
+    # with --reference
     "ref-distilled": ("labeled_sampled", "unlabeled_soft", DISTILLED, {}),
     "ref-labels-only": ("labeled_sampled", None, None, {}),
 }
@@ -64,6 +69,8 @@ def main(argv):
     from topk_distill import loss_config, serving, training
 
     del argv
+    if FLAGS.teacher_export:
+        serving.require_saved_model(FLAGS.teacher_export, "teacher_export")
     data = os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))), "data", "wordnet")
     labels = os.path.join(data, "labels.txt")
@@ -73,7 +80,8 @@ def main(argv):
     if FLAGS.quick:
         sets = _subsets(sets, FLAGS.workdir)
     exports = {}
-    for name, (labeled, unlabeled, loss, model) in RUNS.items():
+    for name, (labeled, unlabeled, loss, model) in chosen_runs(
+            FLAGS.reference).items():
         print(f"\n== training the {name} student ==")
         output = os.path.join(FLAGS.workdir, name)
         if "init_embeddings" in model:
@@ -94,6 +102,20 @@ def main(argv):
         print(text)
         for name, value in zip(names, scores):
             print(f"  {value:8.4f}  {name}")
+
+
+def chosen_runs(reference):
+    """The students the demo trains: RUNS, without the reference student's
+    two unless `reference`.
+
+    Example:
+    >>> list(chosen_runs(False))
+    ['distilled', 'labels-only']
+    >>> len(chosen_runs(True))
+    4
+    """
+    return {name: run for name, run in RUNS.items()
+            if reference or not name.startswith("ref-")}
 
 
 def _subsets(sets, workdir):

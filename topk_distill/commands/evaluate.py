@@ -33,16 +33,14 @@ def main(argv):
     import json
     import os
 
-    from topk_distill import evaluation, inputs
+    from topk_distill import evaluation, inputs, serving
 
     del argv
+    serving.require_saved_model(FLAGS.model, "model")
     labels_path = FLAGS.labels or os.path.join(FLAGS.model, "labels.txt")
     if not FLAGS.labels and not os.path.exists(labels_path):
-        saved = os.path.exists(os.path.join(FLAGS.model, "saved_model.pb"))
-        raise OSError(f"--model={FLAGS.model}: " + (
-            "no labels.txt beside the SavedModel; pass --labels" if saved
-            else "not a SavedModel folder (no saved_model.pb in it); "
-            "expected the folder `topk-distill export` writes"))
+        raise OSError(f"--model={FLAGS.model}: no labels.txt beside the "
+                      "SavedModel; pass --labels")
     names = inputs.read_labels(labels_path)
     texts, labels = inputs.read_labeled(FLAGS.test, names, FLAGS.data_dir)
     result = evaluation.evaluate(

@@ -43,15 +43,11 @@ def main(argv):
     import shutil
     import tempfile
 
-    from topk_distill import export, inputs, teacher
+    from topk_distill import export, inputs, outputs, teacher
 
     del argv
     output = FLAGS.output.rstrip("/") or FLAGS.output
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise ValueError(f"--output={output} is a file; expected a folder")
-    if os.path.isdir(output) and os.listdir(output) and not FLAGS.overwrite:
-        raise ValueError(f"--output={output} is not empty; pass --overwrite "
-                         "to replace what it holds, or choose another folder")
+    outputs.check_new(output, "--output", FLAGS.overwrite)
     try:
         loaded = teacher.load_teacher(FLAGS.model)
     except ValueError as e:  # its messages name --teacher, this flag --model

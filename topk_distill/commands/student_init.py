@@ -43,11 +43,12 @@ flags.mark_flag_as_required("output", flag_values=FLAGS)
 def main(argv):
     import os
 
-    from topk_distill import inputs, student_init
+    from topk_distill import inputs, models, outputs, student_init
 
     del argv
-    if not os.path.isdir(FLAGS.encoder):
-        raise ValueError(f"--encoder={FLAGS.encoder}: not a folder")
+    models.check_encoder_folder(FLAGS.encoder)
+    outputs.check_writable(os.path.dirname(os.path.abspath(FLAGS.output)),
+                           "--output")
     texts = [text for path in FLAGS.input
              for text, _ in inputs.iter_examples(path)]
     words, vectors = student_init.make_init(

@@ -95,12 +95,18 @@ flags.DEFINE_integer("fine_tune_layers", 0, "With --fine_tune: the top "
 flags.DEFINE_integer("fine_tune_epochs", 3, "With --fine_tune: epochs.",
                      lower_bound=1, flag_values=FLAGS)
 flags.DEFINE_float("learning_rate", 5e-5, "With --fine_tune: the peak "
-                   "learning rate.", lower_bound=0.0, flag_values=FLAGS)
+                   "learning rate (> 0).", flag_values=FLAGS)
 flags.DEFINE_float("warmup_fraction", 0.1, "With --fine_tune: the part of "
                    "the steps spent warming the learning rate up.",
                    lower_bound=0.0, upper_bound=1.0, flag_values=FLAGS)
+flags.DEFINE_bool("overwrite", False, "Replace what --output holds (a "
+                  "non-empty --output is refused without it).",
+                  flag_values=FLAGS)
 for _name in ("input", "output"):
     flags.mark_flag_as_required(_name, flag_values=FLAGS)
+flags.register_validator("learning_rate", lambda v: v > 0,
+                         message="expected a positive number",
+                         flag_values=FLAGS)
 flags.register_validator("cross_fit_folds", lambda k: k != 1,
                          message="--cross_fit_folds needs at least 2 folds",
                          flag_values=FLAGS)
@@ -122,7 +128,7 @@ def main(argv):
         fine_tune=FLAGS.fine_tune_layers if FLAGS.fine_tune else None,
         fine_tune_epochs=FLAGS.fine_tune_epochs,
         learning_rate=FLAGS.learning_rate,
-        warmup_fraction=FLAGS.warmup_fraction)
+        warmup_fraction=FLAGS.warmup_fraction, overwrite=FLAGS.overwrite)
     for path in written:
         print(f"saved {path}")
         if path.endswith("report.json"):

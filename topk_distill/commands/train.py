@@ -68,16 +68,15 @@ flags.DEFINE_enum("tail", LossConfig.tail, TAILS,
                   "as one 'rest' target (records need --tail_temperature at "
                   "the same T).", flag_values=FLAGS)
 flags.DEFINE_float("unlabeled_per_labeled", 1.0, "Unlabeled examples per "
-                   "labeled one in each batch.", lower_bound=0,
-                   flag_values=FLAGS)
+                   "labeled one in each batch (> 0).", flag_values=FLAGS)
 flags.DEFINE_enum("baseline", "none", ["none", "hard"], "hard: train on the "
                   "labels only (alpha=1, no teacher terms).", flag_values=FLAGS)
 flags.DEFINE_integer("epochs", 10, "Maximum epochs.", lower_bound=1,
                      flag_values=FLAGS)
 flags.DEFINE_integer("batch_size", 128, "Batch size.", lower_bound=1,
                      flag_values=FLAGS)
-flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.",
-                   lower_bound=0, flag_values=FLAGS)
+flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate (> 0).",
+                   flag_values=FLAGS)
 flags.DEFINE_enum("student", "mean", ["mean", "bigram", "cnn", "transformer"],
                   "Student architecture (models.make_student; transformer "
                   "needs keras-hub).",
@@ -122,6 +121,26 @@ def _check_sets(values):
     if values["baseline"] == "hard":
         return values["labeled"] is not None
     return values["labeled"] is not None or values["unlabeled"] is not None
+
+
+for _name, _check, _expected in (
+        ("learning_rate", lambda v: v > 0, "a positive number"),
+        ("unlabeled_per_labeled", lambda v: v > 0, "a positive number"),
+        ("plateau_seconds", lambda v: v is None or v > 0,
+         "a positive number of seconds"),
+        ("plateau_delta", lambda v: v >= 0, "a number >= 0"),
+        ("target_accuracy", lambda v: v is None or 0 < v <= 1,
+         "a number in (0, 1]")):
+    flags.register_validator(_name, _check, message=f"expected {_expected}",
+                             flag_values=FLAGS)
+
+
+@flags.multi_flags_validator(["freeze_embeddings", "init_embeddings"],
+                             message="--freeze_embeddings needs "
+                             "--init_embeddings (frozen random vectors learn "
+                             "nothing)", flag_values=FLAGS)
+def _check_freeze(values):
+    return not values["freeze_embeddings"] or values["init_embeddings"]
 
 
 @flags.multi_flags_validator(["target_accuracy", "validation"],

@@ -1,0 +1,53 @@
+"""Where a command writes: refused before any work when it cannot be
+written, or when it holds something the command would mix with or lose."""
+
+import os
+
+
+def check_writable(folder, flag):
+    """Refuses, before any work, a folder that is a file or cannot be made:
+    its nearest existing ancestor must be a writable folder.
+
+    Args:
+        folder: the folder to be written (it need not exist).
+        flag: the flag that named it, for the message (e.g. `"--output"`).
+
+    Raises:
+        ValueError: naming `flag=folder` and what is in the way.
+
+    Example:
+    >>> import tempfile
+    >>> here = tempfile.mkdtemp()
+    >>> check_writable(os.path.join(here, "new", "folder"), "--output")
+    >>> open(os.path.join(here, "a_file"), "w").close()
+    >>> check_writable(os.path.join(here, "a_file", "out"), "--output")
+    Traceback (most recent call last):
+    ...
+    ValueError: --output=.../a_file/out: .../a_file is a file; expected a folder
+    """
+    if "://" in folder:
+        return  # remote storage: its own errors name it
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"{flag}={folder}: {existing} is a file; expected a "
+                         "folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag}={folder}: cannot write in {existing} "
+                         "(permission denied)")
+
+
+def check_new(folder, flag, overwrite):
+    """`check_writable`, and refuses a folder that already holds something
+    unless `overwrite`.
+
+    Raises:
+        ValueError: naming `flag=folder`.
+    """
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ValueError(f"{flag}={folder} is a file; expected a folder")
+    check_writable(folder, flag)
+    if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
+        raise ValueError(f"{flag}={folder} is not empty; pass --overwrite "
+                         "to replace what it holds, or choose another folder")
