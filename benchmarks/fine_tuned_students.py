@@ -113,7 +113,11 @@ CONFIGS = {
        for name, change in (
            ("a=0.7", dict(alpha=0.7)), ("a=0.8", dict(alpha=0.8)),
            ("b=0.2", dict(beta=0.2)), ("b=0.8", dict(beta=0.8)),
-           ("T=1", dict(temperature=1.0)), ("T=4", dict(temperature=4.0)))},
+           ("T=1", dict(temperature=1.0)), ("T=4", dict(temperature=4.0)),
+           # the second round, around the first's best (b=0.8)
+           ("b=0.9", dict(beta=0.9)),
+           ("a=0.8 b=0.8", dict(alpha=0.8, beta=0.8)),
+           ("b=0.8 T=1", dict(beta=0.8, temperature=1.0)))},
     # the small transformer student (models.make_student): 2 pre-norm
     # blocks of width 128 on the frozen fine-tuned vectors, added to their
     # mean, 10 epochs; at the demo's Adam 5e-3 it did not fit (labels only:
