@@ -25,10 +25,13 @@ def _make_images():
 
 
 def _tiny(argv):
-    """The example's command with its long runs cut to one epoch."""
+    """The example's command with its long runs cut to one epoch (and
+    evaluate's timing to a few calls)."""
+    timing = (["--latency_repeats=2", "--throughput_batches=1"]
+              if argv[1:2] == ["evaluate"] else [])
     return [("--epochs=1" if a.startswith("--epochs=") else
              "--student_epochs=1" if a.startswith("--student_epochs=") else a)
-            for a in argv]
+            for a in argv] + timing
 
 
 def test_image_example_runs_end_to_end(tmp_path, capsys):

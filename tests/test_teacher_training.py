@@ -72,25 +72,6 @@ def test_held_out_comparison_on_a_validation_file(tmp_path, labeled_tsv):
         validation_fraction=0)[-1].endswith("labels.txt")
 
 
-def test_fine_tuned_teacher_from_the_command_line(tmp_path, labeled_tsv,
-                                                  capsys):
-    from tests.conftest import run_command
-
-    folder = tmp_path / "t"
-    assert run_command([
-        "topk-distill", "teacher", f"--input={labeled_tsv}",
-        f"--output={folder}", f"--encoder={encoder_folder()}", "--epochs=2",
-        "--hidden_units=8", "--sequence_length=16", "--fine_tune",
-        "--fine_tune_epochs=1", f"--validation={labeled_tsv}",
-        "--batch_size=6"]) == 0
-    report = json.load(open(folder / "report.json"))
-    assert report["teacher"] == ("encoder fine-tuned (all layers, 1 epochs) "
-                                 "+ MLP head (8)")
-    assert 0 <= report["teacher_top1"] <= 1
-    assert "teacher (encoder fine-tuned" in capsys.readouterr().out
-    assert load_teacher(str(folder)).num_classes == len(NAMES)
-
-
 @pytest.mark.parametrize("settings, message", [
     (dict(fine_tune=0), "fine-tuning needs an encoder"),
     (dict(fine_tune=0, encoder="x", cross_fit_folds=1),
@@ -103,16 +84,23 @@ def test_fine_tuning_settings_that_cannot_work(tmp_path, labeled_tsv,
 
 
 def test_fine_tuned_teacher_cross_fits_from_the_command_line(
-        tmp_path, labeled_tsv):
+        tmp_path, labeled_tsv, capsys):
+    """One fine-tuning path end to end (the top layer, an MLP head, 2
+    folds, a held-out comparison): the fold teachers and the full one."""
     from tests.conftest import run_command
 
     folder = tmp_path / "t"
     assert run_command([
         "topk-distill", "teacher", f"--input={labeled_tsv}",
         f"--output={folder}", f"--encoder={encoder_folder()}", "--epochs=2",
-        "--sequence_length=16", "--fine_tune", "--fine_tune_layers=1",
-        "--fine_tune_epochs=1", "--cross_fit_folds=2",
-        "--validation_fraction=0", "--batch_size=6"]) == 0
+        "--hidden_units=8", "--sequence_length=16", "--fine_tune",
+        "--fine_tune_layers=1", "--fine_tune_epochs=1", "--cross_fit_folds=2",
+        f"--validation={labeled_tsv}", "--batch_size=6"]) == 0
     logits = np.load(folder / "cross_fit_logits.npy")
     assert logits.shape == (12, len(NAMES)) and np.isfinite(logits).all()
+    report = json.load(open(folder / "report.json"))
+    assert report["teacher"] == ("encoder fine-tuned (top 1 layers, 1 "
+                                 "epochs) + MLP head (8)")
+    assert 0 <= report["teacher_top1"] <= 1
+    assert "teacher (encoder fine-tuned" in capsys.readouterr().out
     assert load_teacher(str(folder)).num_classes == len(NAMES)

@@ -25,6 +25,9 @@ flags.DEFINE_enum("format", "table", ["table", "json"], "Output format.",
                   flag_values=FLAGS)
 flags.DEFINE_integer("latency_repeats", 200, "Single-text calls timed.",
                      lower_bound=2, flag_values=FLAGS)
+flags.DEFINE_integer("throughput_batches", 20, "Batches of 256 examples "
+                     "timed for the throughput.", lower_bound=1,
+                     flag_values=FLAGS)
 flags.mark_flag_as_required("model", flag_values=FLAGS)
 flags.mark_flag_as_required("test", flag_values=FLAGS)
 
@@ -45,6 +48,7 @@ def main(argv):
     texts, labels = inputs.read_labeled(FLAGS.test, names, FLAGS.data_dir)
     result = evaluation.evaluate(
         FLAGS.model, texts, labels, latency_repeats=FLAGS.latency_repeats,
+        throughput_batches=FLAGS.throughput_batches,
         input_kind=inputs.describe(FLAGS.test, FLAGS.data_dir)[0])
     if FLAGS.format == "json":
         print(json.dumps(dict(result, model=FLAGS.model)))
