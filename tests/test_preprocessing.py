@@ -420,29 +420,40 @@ def test_target_settings_are_checked(tmp_path, labeled_tsv, labels_txt,
                    verbose=0, **dict(dict(top_k=2), **settings))
 
 
-@pytest.mark.parametrize("point", range(0, 120, 6))
+@pytest.mark.parametrize("point,kill", [
+    (point, i % 2 == 1) for i, point in enumerate(range(0, 120, 6))])
 def test_interrupted_at_any_record_then_resumed_is_identical(
-        tmp_path, resumable, monkeypatch, point):
-    """Ctrl-C (KeyboardInterrupt) while record `point` is written, at 20
-    points of the run: `--resume` then writes exactly the clean run's
-    shards and metadata."""
+        tmp_path, resumable, monkeypatch, point, kill):
+    """Ctrl-C (KeyboardInterrupt) or SIGKILL while record `point` is
+    written, at 20 points of the run: `--resume` then writes exactly the
+    clean run's shards and metadata. SIGKILL in-process: the output folder
+    as it is on disk at that instant (before any handler runs) is what the
+    rerun finds."""
+    import shutil
+
     settings = dict(top_k=3, num_shards=6, batch_size=10)
     clean = str(tmp_path / "clean" / "out")
     _run(resumable, clean, **settings)
     write = shards.ShardWriter.write
     count = [0]
+    killed = str(tmp_path / "killed" / "out")
+    at_kill = str(tmp_path / "at_kill")
 
     def interrupted(self, record):
         if count[0] == point:
+            if kill:
+                shutil.copytree(os.path.dirname(killed), at_kill)
             raise KeyboardInterrupt
         count[0] += 1
         write(self, record)
 
-    killed = str(tmp_path / "killed" / "out")
     monkeypatch.setattr(shards.ShardWriter, "write", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _run(resumable, killed, **settings)
     monkeypatch.setattr(shards.ShardWriter, "write", write)
+    if kill:
+        shutil.rmtree(os.path.dirname(killed))
+        shutil.move(at_kill, os.path.dirname(killed))
     assert not os.path.exists(records.metadata_path(killed))
     # shards of 20 records; a shard is finished (renamed from .tmp) when
     # the record after its last is written
