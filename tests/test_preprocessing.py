@@ -420,10 +420,31 @@ def test_target_settings_are_checked(tmp_path, labeled_tsv, labels_txt,
                    verbose=0, **dict(dict(top_k=2), **settings))
 
 
+INTERRUPTED = dict(top_k=3, num_shards=6, batch_size=10)
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory):
+    """The inputs of `resumable` (the same seed), made once, and the prefix
+    of their uninterrupted run."""
+    folder = tmp_path_factory.mktemp("clean")
+    texts = folder / "in.tsv"
+    texts.write_text("".join(f"text number {i}\n" for i in range(120)))
+    labels = folder / "labels.txt"
+    inputs.write_labels(str(labels), [f"c{i}" for i in range(7)])
+    scores = folder / "scores.npy"
+    np.save(scores, np.random.default_rng(0).normal(size=(120, 7)).astype(
+        np.float32))
+    made = str(scores), str(texts), str(labels)
+    clean = str(folder / "out" / "out")
+    _run(made, clean, **INTERRUPTED)
+    return made, clean
+
+
 @pytest.mark.parametrize("point,kill", [
     (point, i % 2 == 1) for i, point in enumerate(range(0, 120, 6))])
 def test_interrupted_at_any_record_then_resumed_is_identical(
-        tmp_path, resumable, monkeypatch, point, kill):
+        tmp_path, clean_run, monkeypatch, point, kill):
     """Ctrl-C (KeyboardInterrupt) or SIGKILL while record `point` is
     written, at 20 points of the run: `--resume` then writes exactly the
     clean run's shards and metadata. SIGKILL in-process: the output folder
@@ -431,9 +452,8 @@ def test_interrupted_at_any_record_then_resumed_is_identical(
     rerun finds."""
     import shutil
 
-    settings = dict(top_k=3, num_shards=6, batch_size=10)
-    clean = str(tmp_path / "clean" / "out")
-    _run(resumable, clean, **settings)
+    resumable, clean = clean_run
+    settings = INTERRUPTED
     write = shards.ShardWriter.write
     count = [0]
     killed = str(tmp_path / "killed" / "out")
