@@ -11,10 +11,29 @@ from tests.conftest import NAMES, run_command
 from topk_distill import cli
 
 
-@pytest.fixture
-def record_sets(tmp_path):
-    labeled, unlabeled = _sets(tmp_path)
-    return {"lab": labeled, "unl": unlabeled}
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """What the cases only read, made once: two record sets, a .keras
+    teacher and its export (answering 2 labels)."""
+    import keras
+
+    from tests.conftest import TEXTS
+    from topk_distill import export, models
+
+    folder = tmp_path_factory.mktemp("shared")
+    labeled, unlabeled = _sets(folder)
+    teacher = models.make_teacher(
+        [text for texts in TEXTS.values() for text in texts],
+        num_classes=len(TEXTS), hidden_units=8)
+    path = str(folder / "teacher.keras")
+    teacher.save(path)
+    labels = folder / "labels.txt"  # beside the teacher: its own
+    labels.write_text("".join(f"{name}\n" for name in NAMES))
+    exported = export.export_saved_model(
+        keras.models.load_model(path), str(folder / "export"), NAMES,
+        top_n=2)
+    return {"lab": labeled, "unl": unlabeled, "keras_teacher": path,
+            "labels": labels, "export": exported}
 
 
 # (command line with the placeholders test_bad_input_is_one_line... fills
@@ -511,15 +530,13 @@ CASES = {
 }
 
 
-def bad_inputs(tmp_path, record_sets, keras_teacher_path, line):
-    """The files and folders CASES' placeholders name, made in `tmp_path`
-    (an export only when `line` asks for one)."""
+def bad_inputs(tmp_path, shared, line):
+    """The files and folders CASES' placeholders name: `shared`'s, and the
+    rest made in `tmp_path`."""
     import numpy as np
 
     tsv = tmp_path / "in.tsv"
     tsv.write_text("".join(f"text {i}\n" for i in range(4)))
-    labels = tmp_path / "labels.txt"
-    labels.write_text("".join(f"{name}\n" for name in NAMES))
     arrays = {"npz": dict(ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
                           scores=np.ones((4, 3), np.float32)),
               "npz_big_id": dict(ids=np.zeros((4, 3), np.int64) + [0, 1, 9],
@@ -543,7 +560,7 @@ def bad_inputs(tmp_path, record_sets, keras_teacher_path, line):
     full = tmp_path / "full"
     full.mkdir()
     (full / "old.txt").write_text("kept\n")
-    cut = _with_cut_metadata(tmp_path, record_sets["lab"])
+    cut = _with_cut_metadata(tmp_path, shared["lab"])
     files = {"cols": b"text 1\tanimal\tmore\n", "jsonl": b'{"text": 3}\n',
              "binary": b"\xff\xfe\n", "twice": b"animal\nanimal\n",
              "blank": b"animal\n\nplant\n", "empty": b"",
@@ -570,30 +587,21 @@ def bad_inputs(tmp_path, record_sets, keras_teacher_path, line):
     rev.write_text("".join(f"{name}\n" for name in reversed(NAMES)))
     few = tmp_path / "few.txt"
     few.write_text("".join(f"{name}\n" for name in NAMES[:2]))
-    values = dict(record_sets, out=out, tsv=tsv, labels=labels,
-                  keras_teacher=keras_teacher_path, one_class=one_class,
+    values = dict(shared, out=out, tsv=tsv, one_class=one_class,
                   not_zip=not_zip, full=full, cut=cut, rev=rev, few=few,
                   odd=odd, **arrays, **files)
     for name, make in (("missing_shard", _without_a_shard),
                        ("future", _from_the_future)):
         if "{" + name + "}" in line:
-            values[name] = make(tmp_path, record_sets["lab"])
-    if "{export}" in line:
-        import keras
-
-        from topk_distill import export
-
-        values["export"] = export.export_saved_model(
-            keras.models.load_model(keras_teacher_path),
-            str(tmp_path / "export"), NAMES, top_n=2)
+            values[name] = make(tmp_path, shared["lab"])
     return values
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, record_sets,
-                                                  keras_teacher_path, capsys):
+def test_bad_input_is_one_line_and_writes_nothing(case, tmp_path, shared,
+                                                  capsys):
     line, code, expected = CASES[case]
-    values = bad_inputs(tmp_path, record_sets, keras_teacher_path, line)
+    values = bad_inputs(tmp_path, shared, line)
     argv = ["topk-distill"] + line.format(**values).split()
     assert run_command(argv) == code
     err = capsys.readouterr().err.strip().splitlines()
