@@ -64,9 +64,9 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
       blocks (`heads` heads, feed-forward width `2 * width`, padding
       masked); their mean over the real tokens, through a linear layer
       that starts at zero (layer `"transformer_out"`), is added to the
-      mean of the word embeddings, so it starts as the `"mean"` student
-      and learns what word order adds. Needs `keras-hub`
-      (`pip install topk-distill[encoder]`).
+      mean of the word embeddings, so it starts as the `"mean"` student.
+      Experimental: on WordNet it did not learn (BENCHMARKS.md, issue 23).
+      Needs `keras-hub` (`pip install topk-distill[encoder]`).
 
     Args:
         texts: a list or `tf.data.Dataset` of strings to fit the vocabulary
@@ -289,10 +289,8 @@ def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128,
     tokens = preprocess(text)
     vectors = encoder(tokens)["sequence_output"]
     present = keras.ops.cast(tokens["padding_mask"], vectors.dtype)
-    total = keras.ops.einsum("bt,btd->bd", present, vectors)
-    mean = total / keras.ops.maximum(
-        keras.ops.sum(present, axis=1, keepdims=True), 1)
-    embedding = keras.layers.UnitNormalization(name="embedding")(mean)
+    embedding = keras.layers.UnitNormalization(name="embedding")(
+        _masked_mean(vectors, present))
     logits = make_head(num_classes, hidden_units)(embedding)
     return keras.Model(text, logits, name="encoder_teacher")
 

@@ -14,6 +14,7 @@ before they load: `load_saved_model` does it when tensorflow-text is
 installed (the `encoder` extra installs it).
 """
 
+import os
 import re
 
 import numpy as np
@@ -22,8 +23,6 @@ import numpy as np
 def require_saved_model(path, flag=None):
     """Raises OSError, naming `--flag=path` (or the path), unless `path` is a
     SavedModel folder: checked before any work that needs it."""
-    import os
-
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         where = f"--{flag}={path}" if flag else path
         raise OSError(f"{where}: not a SavedModel folder (no saved_model.pb "
