@@ -132,6 +132,23 @@ CONFIGS = {
     "ref64 labels only": config(loss=HARD, student=dict(dim=64)),
     "ref64 oof + unlabeled": config(unlabeled="unl_soft",
                                     student=dict(dim=64)),
+    # the candidates a user on other data tries on the labels alone (the
+    # Debian package descriptions, examples/debian/prepare.py): `train`'s
+    # own defaults (mean of 64-wide vectors learned from scratch, Adam
+    # 1e-3, 10 epochs), the pretrained vectors left trainable, fastText's
+    # bigrams; each beside its distilled twin (in-fold labeled targets and
+    # the unlabeled set's soft pseudo targets)
+    **{f"{name}: {kind}": config(
+        labeled="infold", unlabeled=None if kind == "labels only"
+        else "unl_soft", loss=HARD if kind == "labels only" else DISTILLED,
+        epochs=epochs, student=student_settings)
+       for name, epochs, student_settings in (
+           ("train defaults", 10, dict(dim=64, learning_rate=1e-3)),
+           ("ref64 bigram", 20, dict(dim=64, architecture="bigram")),
+           ("pretrained trainable", 20, dict(FROZEN, frozen=False)),
+           ("ft vectors trainable normalize off", 20, dict(
+               FT_FROZEN, frozen=False, normalize=False)))
+       for kind in ("labels only", "infold + unlabeled")},
 }
 
 MODULES = wordnet_accuracy.MODULES + ("student_init",)
@@ -365,6 +382,9 @@ def main():
     parser.add_argument("--validation", type=float, default=0.0,
                         help="part of the labeled split kept apart to "
                         "choose settings on (0: all of it trains)")
+    parser.add_argument("--pretrained_init", default=os.path.join(
+        BUNDLE, "student_init.npz"), help="the pretrained encoder's word "
+        "vectors for the texts of --tsv (student-init)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", default="")
     parser.add_argument("--report", action="store_true")
@@ -393,7 +413,7 @@ def main():
     # `student-init` run with the fine-tuned teacher's encoder
     # (WORK/TEACHER/encoder, saved by fine_tune_teacher.py) into
     # WORK/TEACHER/student_init.npz
-    inits = {"pretrained": os.path.join(BUNDLE, "student_init.npz"),
+    inits = {"pretrained": args.pretrained_init,
              "fine_tuned": os.path.join(args.work, args.teacher,
                                         "student_init.npz")}
     if args.teacher == "bundle":

@@ -1,13 +1,16 @@
 """Linear vs MLP head on all of WordNet, on the precomputed encoder embeddings.
 
 Usage: python benchmarks/wordnet_heads.py --work=/tmp/wordnet --data=../shared/data
+       [--tsv=FILE --embeddings=FILE]
 
 The heads `topk-distill teacher --encoder` trains (`models.train_head`, 30
 epochs; linear: Adam 1e-2; MLP, 512 units: Adam 1e-3), on all 4,123
 classes: the labeled split (--work/labeled.tsv, from
 examples/wordnet/build_data.py) to train, the test split to measure, each
 gloss's all-MiniLM-L6-v2 embedding read from --data/wordnet_minilm_l6.npy
-(rows of wordnet_noun_glosses.tsv).
+(rows of wordnet_noun_glosses.tsv). --tsv and --embeddings name another
+dataset in the same three columns and its embeddings (examples/debian:
+the Debian package descriptions, embedded by examples/wordnet/embed.py).
 """
 
 import argparse
@@ -20,12 +23,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="/tmp/wordnet")
     parser.add_argument("--data", default="../shared/data")
+    parser.add_argument("--tsv", default=None)
+    parser.add_argument("--embeddings", default=None)
     args = parser.parse_args()
     from topk_distill import inputs, models
 
-    vectors = np.load(os.path.join(args.data, "wordnet_minilm_l6.npy"))
+    vectors = np.load(args.embeddings or os.path.join(
+        args.data, "wordnet_minilm_l6.npy"))
     row = {}
-    with open(os.path.join(args.data, "wordnet_noun_glosses.tsv")) as f:
+    with open(args.tsv or os.path.join(args.data,
+                                       "wordnet_noun_glosses.tsv")) as f:
         for i, line in enumerate(f):
             row.setdefault(line.split("\t")[1], i)
     names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
@@ -37,7 +44,7 @@ def main():
 
     (train, y_train), (test, y_test) = split("labeled.tsv"), split("test.tsv")
     print(f"machine: {os.cpu_count()} cores; {len(names)} classes, "
-          f"{len(y_train)} training and {len(y_test)} test glosses")
+          f"{len(y_train)} training and {len(y_test)} test texts")
     for hidden in (0, 512):  # Adam 1e-2 and 1e-3: train_head's defaults
         head = models.train_head(train, y_train, len(names), epochs=30,
                                  hidden_units=hidden)

