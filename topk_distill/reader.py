@@ -54,7 +54,7 @@ def make_dataset(record_set, batch_size, shuffle=False, seed=None,
     files = record_set.files()
     if verify:
         shards.check_shards(record_set, skip_corrupt)
-    compression = "GZIP" if record_set.compression == "gzip" else ""
+    compression = records.tf_compression(record_set.compression)
     ds = tf.data.Dataset.from_tensor_slices(files)
     if shuffle:
         ds = ds.shuffle(len(files), seed=seed)

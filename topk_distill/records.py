@@ -289,6 +289,16 @@ def shard_path(prefix, index, num_shards, compression="none"):
     return f"{prefix}-{index:05d}-of-{num_shards:05d}{suffix}"
 
 
+def tf_compression(compression="none"):
+    """TFRecord's name for a record set's `compression`: `"GZIP"` or `""`.
+
+    Example:
+    >>> tf_compression("gzip"), tf_compression("none")
+    ('GZIP', '')
+    """
+    return "GZIP" if compression == "gzip" else ""
+
+
 def shard_suffix(compression="none"):
     """Returns a shard's file suffix: `.tfrecord` or `.tfrecord.gz`."""
     return ".tfrecord.gz" if compression == "gzip" else ".tfrecord"

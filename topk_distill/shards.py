@@ -88,7 +88,7 @@ class ShardWriter:
         self._index += 1
         self._writer = None
         if self._index < self.num_shards:
-            options = "GZIP" if self.compression == "gzip" else ""
+            options = records.tf_compression(self.compression)
             self._writer = tf.io.TFRecordWriter(
                 self.path(self._index) + ".tmp", options)
 
@@ -114,7 +114,7 @@ def _readable_records(path, compression):
     checks each one's length and CRC), up to the first damaged one."""
     try:
         yield from tf.data.TFRecordDataset(
-            path, "GZIP" if compression == "gzip" else "")
+            path, records.tf_compression(compression))
     except tf.errors.DataLossError:
         return
 
@@ -202,7 +202,7 @@ def copy_records(record_set, prefix, count):
         The copy's `RecordSet`.
     """
     count = min(count, record_set.num_examples)
-    compression = "GZIP" if record_set.compression == "gzip" else ""
+    compression = records.tf_compression(record_set.compression)
     source = tf.data.TFRecordDataset(record_set.files(), compression)
     with ShardWriter(prefix, count, 1, record_set.compression) as writer:
         for record in source.take(count):
