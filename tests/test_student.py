@@ -318,3 +318,23 @@ def test_sparse_terms_equal_the_dense_keras_losses(rng, monkeypatch,
                                tf.convert_to_tensor(
                                    tape.gradient(dense_total, logits)),
                                rtol=1e-5, atol=1e-8)
+
+
+def test_saved_distillation_student_loads_back_with_its_settings(tmp_path):
+    model = DistillationStudent(_student(), N, alpha=0.3, beta=0.9,
+                                temperature=3.0, soft_scaling="t2",
+                                strict=False)
+    model.compile(optimizer="sgd")
+    model.train_on_batch(_batch([1, -1], [[1, 0], [2, -1]],
+                                [[2.0, 0.0], [0.0, 0.0]]))
+    path = str(tmp_path / "distiller.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, DistillationStudent)
+    assert isinstance(loaded.optimizer, keras.optimizers.SGD)
+    assert (loaded.alpha, loaded.beta, loaded.temperature,
+            loaded.soft_loss.scaling, loaded.config.strict) == (
+                0.3, 0.9, 3.0, "t2", False)
+    texts = tf.constant(TEXTS)
+    np.testing.assert_allclose(loaded.student(texts).numpy(),
+                               model.student(texts).numpy(), rtol=1e-6)

@@ -18,6 +18,7 @@ from topk_distill import distribute, input_kinds, losses, targets
 from topk_distill.loss_config import LossConfig
 
 
+@keras.saving.register_keras_serializable(package="topk_distill")
 class DistillationStudent(keras.Model):
     """Wraps a student model for top-K distillation with `fit`.
 
@@ -243,9 +244,25 @@ class DistillationStudent(keras.Model):
         return results
 
     def get_config(self):
-        return {"num_classes": self.num_classes, "alpha": self.alpha,
+        """Everything `__init__` takes, the student serialised: a
+        `DistillationStudent` saved as `.keras` loads back as one."""
+        return {"student": keras.saving.serialize_keras_object(self.student),
+                "num_classes": self.num_classes, "alpha": self.alpha,
                 "beta": self.beta, "temperature": self.temperature,
-                "soft_scaling": self.soft_loss.scaling, "tail": self.tail}
+                "soft_scaling": self.soft_loss.scaling, "tail": self.tail,
+                "strict": self.config.strict, "name": self.name}
+
+    def compile_from_config(self, config):
+        """Compiles a loaded model as it was saved (its optimizer)."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["student"] = keras.saving.deserialize_keras_object(
+            config["student"])
+        return cls(**config)
 
 
 def _term(loss, share, y_true, y_pred):
