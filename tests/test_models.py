@@ -141,3 +141,20 @@ def test_normalized_student_scores_the_unit_text_vector():
         student.get_layer("logits")(unit[None]).numpy()[0], rtol=1e-5)
     assert [w.path for w in student.trainable_weights] == [
         "logits/kernel", "logits/bias"]
+
+
+def test_hidden_layer_sits_between_the_text_vector_and_the_logits():
+    student = models.make_student(["a cat", "a dog"], 3, embedding_dim=4,
+                                  normalize=True, train_embeddings=False,
+                                  hidden_units=5)
+    table = student.get_layer("embedding").embeddings.numpy()
+    cat = student.layers[1].get_vocabulary().index("cat")
+    unit = table[cat] / np.linalg.norm(table[cat])
+    hidden = student.get_layer("hidden")
+    np.testing.assert_allclose(
+        student(tf.constant(["cat"])).numpy()[0],
+        student.get_layer("logits")(hidden(unit[None])).numpy()[0],
+        rtol=1e-5)
+    assert student.get_layer("logits").kernel.shape == (5, 3)
+    assert [w.path for w in student.trainable_weights] == [
+        "hidden/kernel", "hidden/bias", "logits/kernel", "logits/bias"]

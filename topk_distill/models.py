@@ -45,7 +45,8 @@ STUDENTS = ("mean", "bigram", "cnn", "transformer")
 def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
                  sequence_length=None, architecture="mean", embeddings=None,
                  hash_buckets=20_000, filters=256, train_embeddings=True,
-                 normalize=False, width=128, layers=2, heads=4):
+                 normalize=False, width=128, layers=2, heads=4,
+                 hidden_units=0):
     """Builds a student: word embeddings -> pooled text vector -> linear layer.
 
     Four architectures (`architecture`), all mapping raw strings to logits
@@ -90,6 +91,9 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
             `embeddings`): only the rest of the student trains.
         normalize: L2-normalise the pooled text vector before the linear
             layer (as sentence encoders and Model2Vec do).
+        hidden_units: 0 (default) for the linear layer on the pooled
+            vector; H > 0 puts a ReLU layer of H units (layer `"hidden"`)
+            between them.
 
     Returns:
         An uncompiled `keras.Model` mapping string[B] to logits[B, N]; its
@@ -157,6 +161,9 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
                                            context)
     if normalize:
         x = keras.layers.UnitNormalization(name="normalize")(x)
+    if hidden_units:
+        x = keras.layers.Dense(hidden_units, activation="relu",
+                               name="hidden")(x)
     logits = keras.layers.Dense(num_classes, name="logits")(x)
     model = keras.Model(text, logits, name="student")
     if embeddings is not None:  # one row per word of the file's vocabulary
