@@ -31,10 +31,15 @@ configurations, and its student_init_fine_tuned.npz gives the `ft vectors`:
 no fine_tune_teacher.py run is needed (the transfer and `oof`
 configurations are). Results are cached in WORK/fine_tuned_students.json
 by configuration, seed and code version.
+
+Another dataset in the same three columns (examples/debian/prepare.py's
+Debian package descriptions): --tsv=ITS_TSV --work=ITS_WORK after
+fine_tune_teacher.py ran on it, with --pretrained_init=an .npz that
+`student-init` made from the pretrained encoder on WORK/labeled.tsv and
+WORK/unlabeled.tsv (this script writes them first).
 """
 
 import argparse
-import dataclasses
 import os
 import shutil
 import sys
@@ -46,7 +51,7 @@ import numpy as np
 import runs
 import wordnet_accuracy
 from topk_distill import (evaluation, inputs, mixer, models, preprocessing,
-                          reader, records, student, student_init)
+                          reader, records, shards, student, student_init)
 from topk_distill.commands.demo import TRAINING
 from topk_distill.teacher import load_teacher
 
@@ -147,7 +152,11 @@ CONFIGS = {
            ("ref64 bigram", 20, dict(dim=64, architecture="bigram")),
            ("pretrained trainable", 20, dict(FROZEN, frozen=False)),
            ("ft vectors trainable normalize off", 20, dict(
-               FT_FROZEN, frozen=False, normalize=False)))
+               FT_FROZEN, frozen=False, normalize=False)),
+           # a hidden ReLU layer on the frozen vectors: more capacity for
+           # what the teacher's targets say
+           ("ft vectors hidden512", 20, dict(FT_FROZEN, hidden_units=512)),
+           ("pretrained hidden512", 20, dict(FROZEN, hidden_units=512)))
        for kind in ("labels only", "infold + unlabeled")},
 }
 
@@ -185,21 +194,11 @@ def bundle_records(work, keep, validation):
     if len(keep) == source.num_examples:
         made["infold"] = source
         return made
-    import tensorflow as tf
     folder = os.path.join(work, f"records_bundle_v{validation:g}")
     prefix = os.path.join(folder, "infold")
     if not os.path.exists(records.metadata_path(prefix)):
         os.makedirs(folder, exist_ok=True)
-        path = records.shard_path(prefix, 0, 1, source.compression)
-        rows = tf.data.TFRecordDataset(source.files(),
-                                       compression_type="GZIP")
-        with tf.io.TFRecordWriter(path, "GZIP") as writer:
-            for row in rows.take(len(keep)):
-                writer.write(row.numpy())
-        dataclasses.replace(
-            source, num_examples=len(keep), num_shards=1,
-            shards=(records.Shard(os.path.basename(path), len(keep)),),
-            prefix=None, pattern=None).write(prefix)
+        shards.copy_records(source, prefix, len(keep))
     made["infold"] = records.RecordSet.read(prefix)
     return made
 
@@ -349,7 +348,8 @@ def run(made, settings, seed, test, valid, inits):
         embedding_dim=settings["dim"], embeddings=embeddings,
         architecture=settings.get("architecture", "mean"),
         train_embeddings=not settings.get("frozen"),
-        normalize=settings.get("normalize", False))
+        normalize=settings.get("normalize", False),
+        hidden_units=settings.get("hidden_units", 0))
     model = student.DistillationStudent(net, n, **settings["loss"])
     model.compile(optimizer=keras.optimizers.Adam(
         settings.get("learning_rate", TRAINING["learning_rate"]),

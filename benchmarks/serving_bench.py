@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/serving_bench.py [--repeats=3] [--keep=DIR]
   [--student=runs/demo/distilled/student.keras | --architectures=mean,...]
-  [--json=FILE]
+  [--json=FILE] [--data=DIR --init=NPZ]
 
 Builds both as the demo serves them, for N=4,123 WordNet classes: the teacher
 with `models.make_encoder_teacher` (all-MiniLM-L6-v2 from the
@@ -18,7 +18,10 @@ instead of the reference student; --architectures measures untrained
 students of the demo's distilled shape (the bundled fine-tuned-encoder
 vectors, 256-d, frozen, normalised) for each `--student` kind, each paired
 with the teacher; --json writes the figures. The ratios are the median of the paired
-(alternated) rounds, with their min and max.
+(alternated) rounds, with their min and max. --data names another
+dataset's folder (its labels.txt and test.tsv, e.g. /tmp/debian, which
+examples/debian/prepare.py and fine_tune_teacher.py write) and --init the
+word vectors of its students' shape (default: the bundle's).
 """
 
 import argparse
@@ -45,7 +48,7 @@ def make_students(args, texts, names):
         return {"student": models.make_student(texts, len(names))}
     # the demo's distilled student's shape: 256-d bundled word vectors,
     # frozen, normalised mean (weights do not change speed)
-    embeddings = student_init.load(os.path.join(
+    embeddings = student_init.load(args.init or os.path.join(
         DATA, "student_init_fine_tuned.npz"))
     return {f"student ({a})": models.make_student(
         texts, len(names), embedding_dim=256, embeddings=embeddings,
@@ -64,12 +67,16 @@ def main():
                         "in the demo student's shape, e.g. mean,transformer")
     parser.add_argument("--json", default=None,
                         help="write the medians and paired ratios here")
+    parser.add_argument("--data", default=DATA,
+                        help="a folder with labels.txt and test.tsv")
+    parser.add_argument("--init", default=None,
+                        help="a student-init .npz for --architectures")
     args = parser.parse_args()
     sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
     from embed import default_encoder
 
-    names = inputs.read_labels(os.path.join(DATA, "labels.txt"))
-    texts = [t for t, _ in inputs.iter_examples(os.path.join(DATA,
+    names = inputs.read_labels(os.path.join(args.data, "labels.txt"))
+    texts = [t for t, _ in inputs.iter_examples(os.path.join(args.data,
                                                              "test.tsv"))]
     work = tempfile.mkdtemp()
     paths = {"teacher": export.export_saved_model(
@@ -86,7 +93,8 @@ def main():
             p50, p99 = evaluation.latency_ms(predict, texts, repeats=100)
             runs[name].append((p50, p99, evaluation.throughput(
                 predict, texts, batches=4)))
-    print(f"machine: {os.cpu_count()} cores; repeats={args.repeats}")
+    print(f"machine: {os.cpu_count()} cores; repeats={args.repeats}; "
+          f"{len(names)} classes, texts of {args.data}/test.tsv")
     median = {}
     for name, values in runs.items():
         median[name] = [statistics.median(v[i] for v in values)

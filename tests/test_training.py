@@ -9,9 +9,8 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import NAMES, write_record_set
-from topk_distill import inputs, mixer, models, records, training
+from topk_distill import inputs, records, training
 from topk_distill.loss_config import LossConfig
-from topk_distill.student import DistillationStudent
 
 
 @pytest.fixture

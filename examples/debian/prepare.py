@@ -16,7 +16,9 @@ are dropped. Rows are `package<TAB>description<TAB>section`, sorted by
 package, the format of the WordNet TSV, so `examples/wordnet/data.py`'s
 fixed split (20% test, 40% labeled, 40% unlabeled) and the WordNet scripts
 (`embed.py`, `fine_tune_teacher.py`, `benchmarks/fine_tuned_students.py`)
-read it as they read the glosses.
+read it as they read the glosses. Beside --output it writes that split:
+`labeled.tsv` and `test.tsv` (text<TAB>section) and `unlabeled.tsv` (text
+only), the files `student-init` and the students read.
 
 --packages defaults to apt's copy of bookworm's `main` index
 (/var/lib/apt/lists/*_dists_bookworm_main_binary-amd64_Packages*, read
@@ -30,6 +32,11 @@ import glob
 import hashlib
 import os
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "wordnet"))
+import data  # noqa: E402  (examples/wordnet/data.py: the fixed split)
 
 INDEX = "/var/lib/apt/lists/*_dists_bookworm_main_binary-amd64_Packages*"
 
@@ -94,10 +101,16 @@ def main():
         for row in rows:
             f.write("\t".join(row) + "\n")
     os.replace(args.output + ".tmp", args.output)
+    folder = os.path.dirname(os.path.abspath(args.output))
+    for name, chosen in data.split(len(rows)).items():
+        data.write_tsv(os.path.join(folder, f"{name}.tsv"),
+                       [rows[i][1] for i in chosen],
+                       [rows[i][2] if name != "unlabeled" else None
+                        for i in chosen])
     classes = collections.Counter(section for _, _, section in rows)
     print(f"{len(rows)} rows, {len(classes)} sections from {path} "
           f"(index SHA-256 {hashlib.sha256(raw).hexdigest()[:16]}...) "
-          f"-> {args.output}")
+          f"-> {args.output}, and its split beside it")
 
 
 if __name__ == "__main__":
