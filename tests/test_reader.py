@@ -84,10 +84,11 @@ def test_a_malformed_record_is_named_before_tensorflow_parses_it(tmp_path,
                                                                  rng):
     pattern, _ = _random_set(tmp_path, rng, 3, 2, 5)
     path = records.shard_path(str(tmp_path / "s"), 0, 1)
+    good = next(iter(tf.data.TFRecordDataset(path))).numpy()
     # A TFRecord framed correctly (CRCs fine) around bytes that are not an
     # Example; TF's parse_example can crash on such messages.
     with tf.io.TFRecordWriter(path) as writer:
-        writer.write(tf.train.Example().SerializeToString())
+        writer.write(good)
         writer.write(b"\x0a\x02\xff")
     with pytest.raises(RecordFormatError, match=r"s-00000-of-00001.tfrecord: "
                        "record 1: not a valid tf.train.Example"):

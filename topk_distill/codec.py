@@ -10,7 +10,7 @@ log-space.
 
 import numpy as np
 import tensorflow as tf
-from google.protobuf import message
+from google.protobuf import message, unknown_fields
 
 from topk_distill import input_kinds, packing
 from topk_distill.records import RecordFormatError
@@ -116,20 +116,7 @@ def parse_batch(serialized, record_set):
     """
     k, dense = record_set.top_k, record_set.dense
     dtype = record_set.score_dtype
-    spec = {record_set.input_kind: input_kinds.feature_spec(
-                record_set.input_kind, record_set.feature_dim),
-            "label": tf.io.FixedLenFeature([], tf.int64)}
-    if dtype == "q8":
-        spec["t"] = tf.io.FixedLenFeature([], tf.string)
-    else:
-        spec["topk_scores"] = (
-            tf.io.FixedLenFeature([], tf.string) if dtype == "float16" else
-            tf.io.FixedLenFeature([k], tf.float32))
-        if not dense:
-            spec["topk_ids"] = tf.io.FixedLenFeature([k], tf.int64)
-    if record_set.tail_temperature:
-        spec["tail_mass"] = tf.io.FixedLenFeature([], tf.float32)
-    batch = tf.io.parse_example(serialized, spec)
+    batch = tf.io.parse_example(serialized, feature_spec(record_set))
     if dtype == "q8":
         ids, values = packing.unpack(batch.pop("t"), record_set.num_classes,
                                      k)
@@ -148,6 +135,77 @@ def parse_batch(serialized, record_set):
         batch["topk_ids"] = tf.broadcast_to(
             tf.range(k, dtype=tf.int64), tf.shape(batch["topk_scores"]))
     return batch
+
+
+def feature_spec(record_set):
+    """A record's features, as `tf.io.parse_example` reads them: one spec
+    per record set (its input kind, score dtype, density and tail).
+
+    Example:
+    >>> from topk_distill.records import RecordSet
+    >>> sorted(feature_spec(RecordSet(kind="labeled", num_classes=9,
+    ...                                top_k=2)))
+    ['label', 'text', 'topk_ids', 'topk_scores']
+    """
+    k, dtype = record_set.top_k, record_set.score_dtype
+    spec = {record_set.input_kind: input_kinds.feature_spec(
+                record_set.input_kind, record_set.feature_dim),
+            "label": tf.io.FixedLenFeature([], tf.int64)}
+    if dtype == "q8":
+        spec["t"] = tf.io.FixedLenFeature([], tf.string)
+    else:
+        spec["topk_scores"] = (
+            tf.io.FixedLenFeature([], tf.string) if dtype == "float16" else
+            tf.io.FixedLenFeature([k], tf.float32))
+        if not record_set.dense:
+            spec["topk_ids"] = tf.io.FixedLenFeature([k], tf.int64)
+    if record_set.tail_temperature:
+        spec["tail_mass"] = tf.io.FixedLenFeature([], tf.float32)
+    return spec
+
+
+_LISTS = {tf.string: "bytes_list", tf.int64: "int64_list",
+          tf.float32: "float_list"}
+
+
+def _spec_problem(feature, record_set):
+    """The first feature the set's spec needs that the record lacks or
+    holds in another type or length, as a message; `None` if all fit."""
+    for name, spec in feature_spec(record_set).items():
+        kind, size = _LISTS[spec.dtype], int(np.prod(spec.shape))
+        entry = feature[name] if name in feature else None
+        found = entry.WhichOneof("kind") if entry is not None else None
+        count = len(getattr(entry, found).value) if found else 0
+        if found != kind or count != size:
+            return (f"feature {name!r} is {found or 'missing'} of {count}; "
+                    f"expected {kind} of {size}")
+        # TF's parser refuses fields protobuf's keeps as unknown
+        if unknown_fields.UnknownFieldSet(entry) or \
+                unknown_fields.UnknownFieldSet(getattr(entry, found)):
+            return f"feature {name!r} holds fields no tf.train.Feature has"
+    return None
+
+
+def _scores_problem(feature, record_set):
+    """What is wrong with a record's stored scores (not "q8": those are
+    `packing.check`'s), or `None`: float16 bytes of another length than
+    2K, a NaN or an infinity (no writer stores one)."""
+    k = record_set.top_k
+    if record_set.score_dtype == "q8":
+        return None
+    stored = feature["topk_scores"]
+    if record_set.score_dtype == "float16":
+        raw = stored.bytes_list.value[0]
+        if len(raw) != 2 * k:
+            return (f"topk_scores holds {len(raw)} bytes; expected {2 * k} "
+                    f"(K={k} float16 scores)")
+        scores = np.frombuffer(raw, np.float16)
+    else:
+        scores = np.asarray(stored.float_list.value)
+    if not np.isfinite(scores).all():
+        return (f"teacher scores {scores.tolist()}; expected finite "
+                "numbers")
+    return None
 
 
 def as_logits(scores, kind):
@@ -182,8 +240,10 @@ def check_record(record, where="record", record_set=None):
     Python's protobuf parser checks them safely; TensorFlow's C++
     `parse_example` can crash the process on some malformed messages (a
     fuzzer found one), so the reader checks every record before TensorFlow
-    parses it. A record whose `topk_ids` repeat a class (no top-K does) is
-    refused too.
+    parses it. With `record_set`, every feature its spec (`feature_spec`)
+    needs must be there in its type and length, so that what passes parses.
+    A record whose `topk_ids` repeat a class (no top-K does) is refused
+    too.
 
     Args:
         record: serialized bytes.
@@ -206,6 +266,11 @@ def check_record(record, where="record", record_set=None):
         raise RecordFormatError(f"{where}: not a valid tf.train.Example "
                                 "(corrupt record)") from None
     feature = example.features.feature
+    problem = (_spec_problem(feature, record_set) or
+               _scores_problem(feature, record_set)
+               if record_set else None)
+    if problem:
+        raise RecordFormatError(f"{where}: {problem}")
     if record_set is not None and record_set.score_dtype == "q8":
         payload = feature["t"].bytes_list.value if "t" in feature else []
         problem = ("no packed targets (feature 't')" if len(payload) != 1

@@ -194,8 +194,10 @@ def check(payload, num_classes, width):
     if len(ones) < count:
         return f"{count} classes announced, fewer encoded (cut short?)"
     if count:
-        last_low = int(np.dot(bits[(count - 1) * low:count * low],
-                              1 << np.arange(low)))
-        if ((ones[-1] - (count - 1)) << low | last_low) >= num_classes:
+        lows = bits[:count * low].reshape(count, low) @ (1 << np.arange(low))
+        ids = (ones - np.arange(count)) << low | lows
+        if np.any(np.diff(ids) <= 0):
+            return f"class ids {ids.tolist()}; expected them ascending"
+        if ids[-1] >= num_classes:
             return f"an id beyond N={num_classes}"
     return None
