@@ -104,6 +104,21 @@ def _two_logical_cpus():
 _two_logical_cpus()
 
 
+def dense_softmax(ids, scores, num_classes, temperature=1.0):
+    """The oracle of the step's targets, in numpy (float64): each row's
+    softmax of scores / T over its ids (-1 = none) scattered into N
+    columns; a row with no id is all zero."""
+    ids, scores = np.asarray(ids), np.asarray(scores, np.float64)
+    dense = np.zeros((len(ids), num_classes))
+    for row, (i, s) in enumerate(zip(ids, scores)):
+        keep = i >= 0
+        if keep.any():
+            z = s[keep] / temperature
+            e = np.exp(z - z.max())
+            dense[row, i[keep]] = e / e.sum()
+    return dense
+
+
 def write_record_set(prefix, texts, labels, ids, scores, num_classes,
                      scores_kind="logits", score_dtype="float32",
                      compression="none", num_shards=1, tail_mass=None,

@@ -67,7 +67,7 @@ def test_extreme_logits_give_finite_loss_and_gradients(tail):
     assert np.all(np.isfinite(gradient.numpy()))
 
 
-def test_loss_config_round_trip_and_validation():
+def test_soft_target_loss_serializes_and_refuses_bad_settings():
     loss = losses.SoftTargetCrossentropy(3.0, "t2")
     again = keras.losses.deserialize(keras.losses.serialize(loss))
     assert (again.temperature, again.scaling) == (3.0, "t2")

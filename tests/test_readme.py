@@ -72,5 +72,6 @@ def test_python_api_table_names_what_the_package_exports():
     assert len(named) >= 30
     assert named <= set(topk_distill.__all__), named - set(
         topk_distill.__all__)
-    for name in named:
-        assert getattr(topk_distill, name) is not None
+    undocumented = [name for name in named
+                    if not (getattr(topk_distill, name).__doc__ or "").strip()]
+    assert not undocumented

@@ -5,7 +5,7 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import write_record_set
+from tests.conftest import dense_softmax, write_record_set
 from topk_distill import mixer, models, targets
 from topk_distill.student import DistillationStudent
 
@@ -254,10 +254,8 @@ def test_dense_soft_term_has_keras_logits_distillations_gradient(
 
 
 def _dense_terms(batch, logits, n, temperature, scaling):
-    """The three terms as the step computed them before issue 15: Keras
-    losses on dense [rows, N] targets scattered from the records."""
-    from topk_distill import losses
-
+    """The three terms from dense [rows, N] targets built in numpy and
+    Keras's own cross-entropies (the soft one at logits / T, scaled)."""
     label = batch["label"].numpy()
     labeled, unlabeled = np.where(label >= 0)[0], np.where(label < 0)[0]
     size = len(label)
@@ -267,17 +265,17 @@ def _dense_terms(batch, logits, n, temperature, scaling):
             return 0.0
         return len(rows) / size * loss(y_true, tf.gather(logits, rows))
 
-    ids, scores = batch["topk_ids"], batch["topk_logits"]
+    ids, scores = batch["topk_ids"].numpy(), batch["topk_logits"].numpy()
+    crossentropy = keras.losses.CategoricalCrossentropy(from_logits=True)
+    factor = temperature ** 2 if scaling == "t2" else 1 / temperature
     return {
         "hard_loss": term(keras.losses.SparseCategoricalCrossentropy(
             from_logits=True), labeled, label[labeled]),
-        "soft_loss": term(losses.SoftTargetCrossentropy(
-            temperature, scaling), labeled, targets.soft_targets(
-                tf.gather(ids, labeled), tf.gather(scores, labeled), n,
-                temperature)),
-        "pseudo_loss": term(keras.losses.CategoricalCrossentropy(
-            from_logits=True), unlabeled, targets.pseudo_targets(
-                tf.gather(ids, unlabeled), tf.gather(scores, unlabeled), n))}
+        "soft_loss": factor * term(
+            lambda y, z: crossentropy(y, z / temperature), labeled,
+            dense_softmax(ids[labeled], scores[labeled], n, temperature)),
+        "pseudo_loss": term(crossentropy, unlabeled, dense_softmax(
+            ids[unlabeled], scores[unlabeled], n))}
 
 
 @pytest.mark.parametrize("compiled", [False, True])
