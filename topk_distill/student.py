@@ -22,12 +22,12 @@ from topk_distill.loss_config import LossConfig
 class DistillationStudent(keras.Model):
     """Wraps a student model for top-K distillation with `fit`.
 
-    Each loss term is a per-example mean over the whole batch (examples of
-    the other kind weigh 0), computed by a `keras.losses.Loss` on the rows
-    of its kind only (hard and soft: labeled; pseudo: unlabeled) and scaled
-    by their share of the batch, so reduction and tf.distribute scaling
-    (division by the global batch) are Keras's, and no term spends [B, N]
-    work on rows that weigh 0.
+    The three terms come from one fused pass over the student's [B, N]
+    logits (`losses.row_crossentropies`: each target sits on a few classes,
+    so no dense [B, N] target is built). Each term is a per-example mean
+    over the whole batch, rows of the other kind (hard and soft: labeled;
+    pseudo: unlabeled) weighing 0, divided by the replica count under
+    tf.distribute, as Keras losses are.
 
     A batch carries its input under its kind's name (`"text"`, `"image"` or
     `"features"`: `input_kinds`); a student whose input is of another kind
