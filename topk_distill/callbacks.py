@@ -1,6 +1,6 @@
 """Stopping rules: a loss plateau within a wall-clock window, or a target.
 
-The source document stops training when the training loss changes by less
+The method stops training when the training loss changes by less
 than a threshold within a set duration, or when a validation metric reaches
 a set value.
 """

@@ -1,7 +1,7 @@
 """Export a trained classifier: SavedModel signatures and TFLite.
 
 The SavedModel answers with the top-n labels of its class probabilities
-(the source document's classification step) under TF Serving's conventions:
+(the method's classification step) under TF Serving's conventions:
 
 * `serving_default` (Predict): `text` string [B] -> `top_ids` int32 [B, n],
   `top_labels` string [B, n], `top_scores` float32 [B, n] (probabilities,
@@ -50,7 +50,7 @@ class _Served(tf.Module):
                            if "seed_generator" in getattr(v, "path", "")]
         self.labels = tf.constant(labels)
         self.top_n = min(top_n, len(labels))
-        # A subclassed model's kind cannot be told: text, as before kinds.
+        # A subclassed model's input kind cannot be told: text.
         self.kind, self.feature_dim = input_kinds.model_kind(model) or (
             "text", None)
         spec = input_kinds.tensor_spec(self.kind, self.feature_dim)

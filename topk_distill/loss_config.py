@@ -23,7 +23,7 @@ class LossConfig:
         alpha: a, the hard-label weight; 0.5 < a < 1.
         beta: b, the pseudo-label weight; 0 <= b <= a.
         temperature: T > 0 for the soft term.
-        soft_scaling: `"inverse_t"` (the source document's 1/T, the
+        soft_scaling: `"inverse_t"` (the method's 1/T, the
             default: it measured better on the bundled data, see
             BENCHMARKS.md) or `"t2"` (Hinton's T², which keeps the soft
             term's gradients the same size whatever T is).

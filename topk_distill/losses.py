@@ -22,7 +22,7 @@ def soft_target_crossentropy(y_true, y_pred, temperature=1.0,
     """Cross-entropy of soft targets against the student's softmax at T.
 
     `-sum_j y_true[j] * log softmax(y_pred / T)[j]`, times `1/T` (the
-    source document's factor, the default) or `T**2` (Hinton et al. 2015,
+    method's factor, the default) or `T**2` (Hinton et al. 2015,
     keeps gradient magnitudes independent of T).
 
     With `N + 1` target columns (the "bucket" tail: see
@@ -113,10 +113,10 @@ def row_crossentropies(logits, labels, ids, soft_probabilities,
                  float(temperature))
 
 
-# From this many classes on, XLA compiles the fused terms: at N=100,000 a
-# training step takes 0.925x the uncompiled one's time, at N=4,123 1.07x
-# (BENCHMARKS.md, "One training step, before and after"). The rest of a
-# step (a string-input student) is not compilable, so only this part is.
+# From this many classes on, XLA compiles the fused terms: faster at large
+# N, slower at small (measured: BENCHMARKS.md, "One training step, before
+# and after"). The rest of a step (a string-input student) is not
+# compilable, so only this part is.
 XLA_MIN_CLASSES = 20_000
 
 
@@ -174,7 +174,7 @@ class SoftTargetCrossentropy(keras.losses.Loss):
 
     Args:
         temperature: T > 0.
-        scaling: `"inverse_t"` (the source document's 1/T, the default) or
+        scaling: `"inverse_t"` (the method's 1/T, the default) or
             `"t2"` (Hinton's T²).
         reduction: Keras reduction; the default `"sum_over_batch_size"`
             also scales for tf.distribute.

@@ -18,7 +18,7 @@ A record set is `PREFIX-00000-of-00008.tfrecord[.gz]` shards plus
   teacher's softmax(z/T) mass outside its top-K (for the "bucket" tail).
 
 What the stored classes are is the set's `targets`: the teacher's `"topk"`
-(its K best scores, as the source document keeps them), `"sampled"` (S
+(its K best scores, as the method keeps them), `"sampled"` (S
 draws from softmax(z/T): the distinct classes drawn, each with its share
 of the draws, an unbiased estimate of the teacher's distribution) or
 `"mixed"` (its k best with their probabilities at T, plus S draws from the

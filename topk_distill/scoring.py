@@ -102,8 +102,9 @@ def _top_k(values, record_set):
     return ids, values
 
 
-# From this many classes on, `top_k` selects in blocks: at N=100,000, batch
-# 256, 10 ms instead of tf.math.top_k's 28 ms; at N=4,123, 2.6 against 1.9.
+# From this many classes on, `top_k` selects in blocks: faster than
+# tf.math.top_k at large N, slower at small (measured: BENCHMARKS.md,
+# "Preprocessing: storage, and time against the bare teacher").
 BLOCKED_MIN_CLASSES = 16_384
 
 

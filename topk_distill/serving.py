@@ -4,7 +4,7 @@ Inputs are what the export takes (`input_kinds`): texts (str or bytes),
 encoded images (bytes) or feature vectors (float lists); `call` feeds a
 batch of them to a signature by its own input name.
 
-The source document's classification step: feed the texts to the trained
+The method's classification step: feed the texts to the trained
 model, sort its class probabilities, answer the labels of the top n. Any
 export of `export.export_saved_model` (teacher or student) serves.
 

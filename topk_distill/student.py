@@ -39,7 +39,7 @@ class DistillationStudent(keras.Model):
         alpha: a, the hard-label weight; 0.5 < a < 1.
         beta: b, the pseudo-label weight; 0 <= b <= a.
         temperature: T > 0 for the soft term.
-        soft_scaling: `"inverse_t"` (1/T, the source document's) or `"t2"`
+        soft_scaling: `"inverse_t"` (1/T, the method's) or `"t2"`
             (Hinton's T²); see `LossConfig`.
         tail: `"renormalize"` (teacher top-K renormalised to sum to 1) or
             `"bucket"` (its mass outside the top-K kept as one "rest" target

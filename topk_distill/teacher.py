@@ -186,7 +186,7 @@ def _keras_teacher(path, outputs):
     kind = input_kinds.model_kind(model)
     if kind:
         num_classes = int(model.outputs[0].shape[-1])
-    else:  # A subclassed model: no symbolic input; text, as before kinds.
+    else:  # A subclassed model has no symbolic input to tell: text.
         kind = ("text", None)
         num_classes = int(model(tf.constant(["x"])).shape[-1])
     teacher = Teacher(lambda texts, rows: model(texts, training=False),

@@ -19,7 +19,7 @@ teacher is the fine-tuned one of fine_tune_teacher.py, whose saved logits
 out-of-fold teachers, or, if it made none (`--skip_folds`), by the full
 teacher.
 Written to --output (all q8, gzip): labels.txt, test.tsv, and record sets
-`labeled_topk` (the source document's K=20 logits), `labeled_sampled` (the
+`labeled_topk` (the method's K=20 logits), `labeled_sampled` (the
 kind benchmarks/wordnet_accuracy.py measured best: see SAMPLED),
 `unlabeled_hard` (the top-1 pseudo label), `unlabeled_soft` (20 draws at
 T=1: soft pseudo targets) and `teacher_test` (the teacher's own K=20 logits

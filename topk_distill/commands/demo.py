@@ -3,7 +3,7 @@ r"""Run the method end to end on the bundled WordNet data, in one command.
 The package ships a teacher's output, not the teacher: all-MiniLM-L6-v2 with
 a classification head, run once over WordNet 3.0 noun glosses (4,123
 hypernym classes): for 23,323 labeled glosses its sampled targets (20 draws
-at T=2) and, as the source document keeps them, its top-20 logits; for
+at T=2) and, as the method keeps them, its top-20 logits; for
 23,323 unlabeled ones its soft targets (20 draws at T=1) and its top-1
 pseudo label; its top-20 logits for the 11,661 test glosses; and word
 vectors made from its fine-tuned encoder and from the pretrained one

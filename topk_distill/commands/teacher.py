@@ -8,7 +8,7 @@ embeddings are computed once (or read from --embeddings) and the head
 trains on them. --fine_tune then trains the encoder (all of it, or its top
 --fine_tune_layers) with the head on the texts for --fine_tune_epochs
 (AdamW, --learning_rate reached by a linear warmup, then cosine decay):
-the source document's fine-tuned teacher. Fast on a GPU; on a CPU each
+the method's fine-tuned teacher. Fast on a GPU; on a CPU each
 epoch costs about three forward passes of the encoder (shorten
 --sequence_length for short texts). Saved as the SavedModel
 OUTPUT/saved_model. --cross_fit_folds=k also writes

@@ -60,7 +60,7 @@ flags.DEFINE_float("beta", LossConfig.beta, "b: pseudo-label weight, "
 flags.DEFINE_float("temperature", LossConfig.temperature, "T for the soft "
                    "term.", lower_bound=1e-6, flag_values=FLAGS)
 flags.DEFINE_enum("soft_scaling", LossConfig.soft_scaling, SOFT_SCALINGS,
-                  "Soft-term factor: 1/T (inverse_t, the source document; "
+                  "Soft-term factor: 1/T (inverse_t, the method's; "
                   "measured better on WordNet) or T^2 (t2, Hinton).",
                   flag_values=FLAGS)
 flags.DEFINE_enum("tail", LossConfig.tail, TAILS,
