@@ -146,8 +146,9 @@ def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
       preprocessing (TextVectorization: lowercasing, regex punctuation
       stripping, splitting, vocabulary lookup) needs TensorFlow ops outside
       TFLite's builtins, so this file needs the Flex delegate (TFLite's
-      "select TF ops"; the `tensorflow` pip package's
-      `tf.lite.Interpreter` includes it).
+      "select TF ops": on Android the `tensorflow-lite-select-tf-ops`
+      dependency; the Python `tf.lite.Interpreter` of the `tensorflow`
+      2.21 wheel does not link it and refuses to run the file).
     * `token_ids=True`: takes token ids (int64 [1, L], the output of the
       model's `TextVectorization` layer, whose vocabulary is written beside
       the file as `PATH.vocab.txt`) and runs with builtin ops only.
