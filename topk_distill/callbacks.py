@@ -2,7 +2,9 @@
 
 The method stops training when the training loss changes by less
 than a threshold within a set duration, or when a validation metric reaches
-a set value.
+a set value. (The two rules build on `keras.callbacks.Callback`: Keras 3
+keeps its `MonitorCallback` private, and neither rule is `EarlyStopping`'s
+"no improvement for `patience` epochs".)
 """
 
 import collections
@@ -121,12 +123,12 @@ class TargetMetricStopping(keras.callbacks.Callback):
             self.stopped_epoch = epoch
 
 
-class NonFiniteLossStopping(keras.callbacks.Callback):
-    """Stops training when the loss becomes NaN or infinite, saying why.
+class NonFiniteLossStopping(keras.callbacks.TerminateOnNaN):
+    """Keras's `TerminateOnNaN`, keeping a message that says why.
 
-    Checked after every batch. The message names the likely causes: a
+    Checked after every batch. `message` names the likely causes: a
     learning rate too high for the data, non-finite teacher scores in
-    records written by another tool, or float16 overflow under mixed
+    records read without verification, or float16 overflow under mixed
     precision.
 
     Example:
@@ -134,6 +136,7 @@ class NonFiniteLossStopping(keras.callbacks.Callback):
     >>> stop = NonFiniteLossStopping()
     >>> stop.set_model(types.SimpleNamespace(stop_training=False))
     >>> stop.on_train_batch_end(7, {"loss": float("nan")})
+    Batch 7: Invalid loss, terminating training
     >>> stop.model.stop_training, stop.message[:39]
     (True, 'the training loss became nan at batch 7')
     """
@@ -145,14 +148,15 @@ class NonFiniteLossStopping(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.message = None
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch, logs=None):
+        super().on_batch_end(batch, logs)
         loss = (logs or {}).get("loss")
         if loss is None or math.isfinite(float(loss)):
             return
-        self.model.stop_training = True
         self.message = (
             f"the training loss became {float(loss)} at batch {batch}; "
             "training stopped. Likely causes: a learning rate too high "
             "(try a smaller --learning_rate), NaN or Inf teacher scores in "
-            "records not written by `preprocess` (it refuses them), or "
-            "float16 overflow under mixed precision (keep the loss float32)")
+            "records read without verification (the reader refuses them "
+            "otherwise), or float16 overflow under mixed precision (keep "
+            "the loss float32)")
