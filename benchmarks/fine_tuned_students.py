@@ -17,10 +17,13 @@ its original, a copy of an unlabeled one by the full teacher). Then trains
 each configuration of CONFIGS for each seed (the demo's batch and learning
 rate; the unlabeled set drawn `r` times per labeled example, r = the
 transfer set's size over the labeled split's) and reports test P@1, P@5,
-ECE (15 bins), training seconds and, with --validation=0.1, P@1 on the
-labeled split's last 10%, which then trains no student: a validation split
-to choose a, b, T on (the bundled frozen-teacher records hold those rows
-too, so that row's validation P@1 is not one). Baseline = the demo's student (the bundled pretrained-encoder
+ECE (15 bins), training seconds and, with --validation=0.1, P@1 on a
+random 10% of the labeled split (seed 0), which then trains no student: a
+validation split to choose students and a, b, T on (the bundled
+frozen-teacher records hold those rows too, so that row's validation P@1
+is not one). Before 2026-12-04 the validation part was the labeled
+split's last 10%, rows that the split keeps in the TSV's order (WordNet's
+by synset offset, Debian's by package name): not a sample of the split. Baseline = the demo's student (the bundled pretrained-encoder
 word vectors, frozen, normalised mean, linear layer) on the labels alone.
 The `ft vectors` students start from the fine-tuned encoder's word vectors
 instead (`topk-distill student-init --encoder=WORK/TEACHER/encoder
@@ -168,9 +171,9 @@ def code_version():
 
 
 def split_files(work, tsv, validation):
-    """WORK/{labeled,unlabeled,test}.tsv (build_data.py's split), and the
-    labeled split's last `validation` part apart: WORK/train.tsv and
-    WORK/valid.tsv. Returns the labeled rows kept for training."""
+    """WORK/{labeled,unlabeled,test}.tsv (build_data.py's split). Returns
+    the labeled rows kept for training, ascending: all of them, or all but
+    a random `validation` part (seed 0)."""
     texts, classes = data.load(tsv)
     parts = data.split(len(texts))
     for name, rows in parts.items():
@@ -180,13 +183,15 @@ def split_files(work, tsv, validation):
                            [classes[i] if name != "unlabeled" else None
                             for i in rows])
     count = len(parts["labeled"])
-    return np.arange(count - int(round(count * validation)))
+    held = int(round(count * validation))
+    order = np.random.default_rng(0).permutation(count)
+    return np.sort(order[held:])
 
 
 def bundle_records(work, keep, validation):
     """The bundle's record sets, made from the full fine-tuned teacher
-    (build_data.py --scores): `infold` (its labeled_sampled, cut to the
-    first `len(keep)` rows when a validation part is kept apart) and
+    (build_data.py --scores): `infold` (its labeled_sampled, the rows
+    `keep` when a validation part is kept apart) and
     `unl_soft`; for a machine without fine_tune_teacher.py's outputs."""
     made = {"unl_soft": records.RecordSet.read(os.path.join(
         BUNDLE, "unlabeled_soft"))}
@@ -194,11 +199,11 @@ def bundle_records(work, keep, validation):
     if len(keep) == source.num_examples:
         made["infold"] = source
         return made
-    folder = os.path.join(work, f"records_bundle_v{validation:g}")
+    folder = os.path.join(work, f"records_bundle_random{validation:g}")
     prefix = os.path.join(folder, "infold")
     if not os.path.exists(records.metadata_path(prefix)):
         os.makedirs(folder, exist_ok=True)
-        shards.copy_records(source, prefix, len(keep))
+        shards.copy_records(source, prefix, rows=keep)
     made["infold"] = records.RecordSet.read(prefix)
     return made
 
@@ -218,7 +223,9 @@ def make_records(work, teacher, keep, validation):
     if teacher == "bundle":
         return bundle_records(work, keep, validation)
     source = os.path.join(work, teacher)
-    folder = os.path.join(work, f"records_{teacher}_v{validation:g}")
+    folder = os.path.join(
+        work, f"records_{teacher}_" + (f"random{validation:g}" if validation
+                                       else "v0"))
     os.makedirs(folder, exist_ok=True)
     labels = os.path.join(work, "labels.txt")
     sampled = dict(targets="sampled", samples=20, sampling_temperature=2.0)
@@ -401,9 +408,10 @@ def main():
                                   names)
     # without a validation part, the last 10% of the labeled split (which
     # then trained every student) stands in: its P@1 is not a validation.
-    start = len(keep) if len(keep) < len(labeled[0]) else int(
-        0.9 * len(keep))
-    valid = (labeled[0][start:], labeled[1][start:])
+    held = np.setdiff1d(np.arange(len(labeled[0])), keep)
+    if not len(held):
+        held = np.arange(int(0.9 * len(keep)), len(keep))
+    valid = ([labeled[0][i] for i in held], [labeled[1][i] for i in held])
     version = code_version()
     run_name = f"{args.teacher} v{args.validation:g}"
     out = os.path.join(args.work, "fine_tuned_students.json")

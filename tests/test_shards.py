@@ -5,7 +5,7 @@ import os
 import pytest
 
 from tests.conftest import write_record_set
-from topk_distill import records, shards
+from topk_distill import reader, records, shards
 from topk_distill.records import RecordFormatError, RecordSet
 
 
@@ -88,5 +88,11 @@ def test_remove_files_and_copy_records(tmp_path):
         4, 1, (records.Shard("c-00000-of-00001.tfrecord.gz", 4),))
     assert RecordSet.read(str(tmp_path / "copy" / "c")) == copy
     assert copy.labels == source.labels
+    picked = shards.copy_records(source, str(tmp_path / "copy" / "p"),
+                                 rows=[1, 4, 8])
+    assert picked.num_examples == 3
+    texts_of = [t.decode() for batch in
+                reader.texts([picked], 2).as_numpy_iterator() for t in batch]
+    assert texts_of == [texts[1], texts[4], texts[8]]
     assert shards.remove_files(str(tmp_path / "s")) == 4  # 3 shards + meta
     assert sorted(os.listdir(tmp_path)) == ["copy"]

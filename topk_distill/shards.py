@@ -190,22 +190,32 @@ def remove_files(prefix):
     return len(found)
 
 
-def copy_records(record_set, prefix, count):
-    """Writes the first `count` records of a set as a record set of its own.
+def copy_records(record_set, prefix, count=None, rows=None):
+    """Writes some records of a set as a record set of its own: the first
+    `count`, or those at `rows`.
 
     Args:
         record_set: the source `RecordSet`.
         prefix: where the copy goes (one shard).
-        count: how many records (at most the set's).
+        count: how many records from the start (at most the set's).
+        rows: instead of `count`, the positions of the records to keep, in
+            the set's order (e.g. a random part of it, ascending).
 
     Returns:
         The copy's `RecordSet`.
     """
-    count = min(count, record_set.num_examples)
     compression = records.tf_compression(record_set.compression)
     source = tf.data.TFRecordDataset(record_set.files(), compression)
+    if rows is None:
+        count = min(count, record_set.num_examples)
+        chosen = source.take(count)
+    else:
+        wanted = set(int(row) for row in rows)
+        count = len(wanted)
+        chosen = (record for position, record in enumerate(source)
+                  if position in wanted)
     with ShardWriter(prefix, count, 1, record_set.compression) as writer:
-        for record in source.take(count):
+        for record in chosen:
             writer.write(record.numpy())
     return dataclasses.replace(
         record_set, num_examples=count, num_shards=1,
