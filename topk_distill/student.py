@@ -49,6 +49,7 @@ class DistillationStudent(keras.Model):
         strict: `False` lifts the a/b ranges (for research); a and b must
             still be non-negative.
         name: model name.
+        loss_config: a `LossConfig`, instead of `alpha` ... `strict`.
 
     Example:
     >>> import keras, numpy as np, tensorflow as tf
@@ -68,19 +69,18 @@ class DistillationStudent(keras.Model):
     def __init__(self, student, num_classes, alpha=LossConfig.alpha,
                  beta=LossConfig.beta, temperature=LossConfig.temperature,
                  soft_scaling=LossConfig.soft_scaling, tail=LossConfig.tail,
-                 strict=True, name="distillation_student", **kwargs):
+                 strict=True, name="distillation_student", loss_config=None,
+                 **kwargs):
         super().__init__(name=name, **kwargs)
-        self.config = LossConfig(alpha, beta, temperature, soft_scaling,
-                                 tail, strict)
+        # the loss settings, held once (`alpha`, `beta`, ... read them)
+        self.config = loss_config or LossConfig(
+            alpha, beta, temperature, soft_scaling, tail, strict)
         self.student = student
         self.num_classes = num_classes
-        self.alpha, self.beta = alpha, beta
-        self.temperature = temperature
-        self.tail = tail
-        self.soft_factor = self.config.soft_factor
         # The bucket tail's soft term (dense targets with a "rest" column).
         self.soft_loss = losses.SoftTargetCrossentropy(
-            temperature, soft_scaling, name="soft_loss")
+            self.config.temperature, self.config.soft_scaling,
+            name="soft_loss")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in
                          ("loss", "hard_loss", "soft_loss", "pseudo_loss")}
         self.top1 = keras.metrics.SparseCategoricalAccuracy(name="top1")
@@ -119,6 +119,13 @@ class DistillationStudent(keras.Model):
 
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)
+
+    alpha = property(lambda self: self.config.alpha, doc="a")
+    beta = property(lambda self: self.config.beta, doc="b")
+    temperature = property(lambda self: self.config.temperature, doc="T")
+    tail = property(lambda self: self.config.tail, doc="the soft tail")
+    soft_factor = property(lambda self: self.config.soft_factor,
+                           doc="the soft term's factor, 1/T or T**2")
 
     @property
     def metrics(self):
@@ -249,7 +256,7 @@ class DistillationStudent(keras.Model):
         return {"student": keras.saving.serialize_keras_object(self.student),
                 "num_classes": self.num_classes, "alpha": self.alpha,
                 "beta": self.beta, "temperature": self.temperature,
-                "soft_scaling": self.soft_loss.scaling, "tail": self.tail,
+                "soft_scaling": self.config.soft_scaling, "tail": self.tail,
                 "strict": self.config.strict, "name": self.name}
 
     def compile_from_config(self, config):

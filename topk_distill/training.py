@@ -9,7 +9,6 @@ strategy `TF_CONFIG` asks for) -> `DIR/student.keras`, `DIR/labels.txt`,
 `DIR/history.json` and the SavedModel `DIR/export`.
 """
 
-import dataclasses
 import os
 
 from topk_distill import distribute, input_kinds, inputs, outputs, records
@@ -131,7 +130,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                 train_embeddings=not freeze_embeddings, normalize=normalize)
             if kind == "text" else models.reference_student(
                 kind, None, len(names), feature_dim),
-            len(names), **dataclasses.asdict(loss))
+            len(names), loss_config=loss)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
     # what a checkpoint's weights fit: a rerun with others is refused
