@@ -97,7 +97,7 @@ def is_multi_worker(strategy):
     import tensorflow as tf
 
     return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
+            and num_workers(strategy) > 1)
 
 
 def loopback_configs(workers):
