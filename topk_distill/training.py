@@ -20,7 +20,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                   unlabeled_per_labeled=1.0, epochs=10, batch_size=128,
                   learning_rate=1e-3, embedding_dim=64, max_tokens=20_000,
                   architecture="mean", init_embeddings=None,
-                  freeze_embeddings=False, normalize=False,
+                  freeze_embeddings=False, normalize=False, hidden_units=0,
                   plateau_seconds=None, plateau_delta=1e-3,
                   target_accuracy=None, data_service=None, logdir=None,
                   data_dir=None,
@@ -50,6 +50,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         freeze_embeddings: keep the word vectors as they start (with
             `init_embeddings`: the teacher's); only the rest trains.
         normalize: L2-normalise the student's pooled text vector.
+        hidden_units: a ReLU layer of this many units before the student's
+            output layer (0: none).
         data_dir: TFDS data directory, for a `tfds:` validation input.
         plateau_seconds, plateau_delta: stop when the loss varied by less
             than `plateau_delta` over `plateau_seconds` (not on a cluster).
@@ -127,7 +129,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                 None if embeddings else reader.texts(chosen), len(names),
                 max_tokens=max_tokens, embedding_dim=embedding_dim,
                 architecture=architecture, embeddings=embeddings,
-                train_embeddings=not freeze_embeddings, normalize=normalize)
+                train_embeddings=not freeze_embeddings, normalize=normalize,
+                hidden_units=hidden_units)
             if kind == "text" else models.reference_student(
                 kind, None, len(names), feature_dim),
             len(names), loss_config=loss)
@@ -138,7 +141,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         num_classes=len(names), input_kind=kind, feature_dim=feature_dim,
         architecture=architecture, embedding_dim=embedding_dim,
         max_tokens=max_tokens, init_embeddings=init_embeddings,
-        freeze_embeddings=freeze_embeddings, normalize=normalize)
+        freeze_embeddings=freeze_embeddings, normalize=normalize,
+        hidden_units=hidden_units)
     chosen_callbacks = _callbacks(output, backup_dir, worker, plateau_seconds,
                                   plateau_delta, target_accuracy, logdir,
                                   model_settings)

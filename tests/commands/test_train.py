@@ -71,7 +71,8 @@ def test_student_choice_and_teacher_initialised_vectors(tmp_path, capsys):
     assert run_command(["topk-distill", "train", f"--labeled={labeled}",
                         f"--output={out}", "--epochs=1", "--batch_size=4",
                         "--student=bigram", f"--init_embeddings={init}",
-                        "--freeze_embeddings", "--normalize"]) == 0
+                        "--freeze_embeddings", "--normalize",
+                        "--hidden_units=3"]) == 0
     model = keras.models.load_model(str(out / "student.keras"))
     assert model.layers[1].get_vocabulary() == words
     # Frozen: the teacher's vectors as they were (8 bits in the file).
@@ -80,6 +81,7 @@ def test_student_choice_and_teacher_initialised_vectors(tmp_path, capsys):
     assert not model.get_layer("embedding").trainable
     assert model.get_layer("normalize") is not None
     assert model.get_layer("bigram_embedding") is not None
+    assert model.get_layer("hidden").units == 3
     bad = tmp_path / "bad.npz"
     np.savez(bad, vectors=vectors)
     assert run_command(["topk-distill", "train", f"--labeled={labeled}",

@@ -89,6 +89,10 @@ flags.DEFINE_bool("freeze_embeddings", False, "Keep the word vectors as "
                   flag_values=FLAGS)
 flags.DEFINE_bool("normalize", False, "L2-normalise the student's pooled "
                   "text vector before its linear layer.", flag_values=FLAGS)
+flags.DEFINE_integer("hidden_units", 0, "A ReLU layer of this many units "
+                     "between the student's pooled text vector and its "
+                     "output layer (0: none).", lower_bound=0,
+                     flag_values=FLAGS)
 flags.DEFINE_integer("embedding_dim", 64, "Student embedding width.",
                      lower_bound=1, flag_values=FLAGS)
 flags.DEFINE_integer("max_tokens", 20000, "Student vocabulary size.",
@@ -167,6 +171,7 @@ def main(argv):
         max_tokens=FLAGS.max_tokens, architecture=FLAGS.student,
         init_embeddings=FLAGS.init_embeddings,
         freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
+        hidden_units=FLAGS.hidden_units,
         plateau_seconds=FLAGS.plateau_seconds,
         plateau_delta=FLAGS.plateau_delta,
         target_accuracy=FLAGS.target_accuracy,
