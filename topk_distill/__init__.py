@@ -4,9 +4,10 @@ labels: of texts, images or feature vectors (`input_kinds`).
 The data flow, top to bottom:
 text, images or feature vectors (`inputs`) -> teacher (`teacher`, trained
 by `teacher_training`, fine-tuned by `fine_tuning`) ->
-top-K records (`preprocessing`, or `beam` on an Apache Beam runner, or
-`record_writer` for a teacher run elsewhere; the
-record set is `records`, its codec `codec`, its files `shards`) -> tf.data
+top-K records (each run planned by `record_plan`, then written by
+`preprocessing`, or `beam` on an Apache Beam runner, or `record_writer`
+for a teacher run elsewhere; the record set is `records`, its codec
+`codec`, its files `shards`) -> tf.data
 (`reader`, `mixer`; more texts: `augmentation`) -> the student (`models`,
 its word vectors from the teacher's encoder: `student_init`) -> dense targets (`targets`) -> loss (`loss_config`,
 `losses`) -> `DistillationStudent.fit` (`student`, `callbacks`, checkpoints

@@ -24,8 +24,8 @@ import os
 import apache_beam as beam
 import tensorflow as tf
 
-from topk_distill import (inputs, preprocessing, records, scoring, shards,
-                          teacher)
+from topk_distill import (inputs, preprocessing, record_plan, records,
+                          scoring, shards, teacher)
 
 COUNTERS = "topk_distill"
 
@@ -80,7 +80,7 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
         num_shards=num_shards, tail_temperature=tail_temperature,
         targets=targets, samples=samples,
         sampling_temperature=sampling_temperature, seed=seed)
-    label_ids = preprocessing.class_ids(plan)
+    label_ids = record_plan.class_ids(plan)
     preprocessing.prepare_output(output_prefix, plan, overwrite=overwrite)
     options = beam.options.pipeline_options.PipelineOptions(list(
         pipeline_args))

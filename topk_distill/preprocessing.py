@@ -19,7 +19,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import (input_kinds, inputs, packing, records, scoring,
+from topk_distill import (input_kinds, inputs, record_plan, records, scoring,
                           shards)
 
 
@@ -112,7 +112,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         targets=targets, samples=samples,
         sampling_temperature=sampling_temperature, seed=seed,
         input_kind=input_kind, feature_dim=feature_dim)
-    label_ids = class_ids(plan)
+    label_ids = record_plan.class_ids(plan)
     num_rows, num_examples = _check_input(input_spec, data_dir, label_ids,
                                           skip_unknown_labels)
     if getattr(teacher, "num_rows", num_rows) != num_rows:
@@ -169,18 +169,17 @@ def _check_same_labels(names, own, labels_path, own_path):
 
 
 def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
-                    top_k=20, scores=None, score_dtype="float16",
-                    compression="none", num_shards=8, tail_temperature=None,
-                    targets="topk", samples=None, sampling_temperature=1.0,
-                    seed=0, input_kind="text", feature_dim=None):
-    """Checks a run's settings against its teacher and labels; returns the
-    `RecordSet` it will write (before its examples are counted).
+                    input_kind="text", feature_dim=None, **settings):
+    """Checks a teacher against its labels and input; returns the
+    `RecordSet` the run will write (`record_plan.plan`: its settings are
+    checked there).
 
     Args: as in `preprocess` (`labels_path` `None`: the teacher's own),
-        and the input's kind and feature length (`inputs.describe`).
+        and the input's kind and feature length (`inputs.describe`);
+        `settings`: `record_plan.plan`'s.
 
     Raises:
-        ValueError: naming a setting that cannot make a record set.
+        ValueError: naming what does not fit.
     """
     labels_path = labels_path or teacher.labels_path
     if labels_path is None:
@@ -190,7 +189,6 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
     own = teacher.labels_path
     if own and os.path.abspath(own) != os.path.abspath(labels_path):
         _check_same_labels(names, inputs.read_labels(own), labels_path, own)
-    num_classes = len(names)
     takes = getattr(teacher, "input_kind", None)
     if takes and takes != (input_kind, feature_dim):
         found = input_kinds.kind_name(input_kind, feature_dim)
@@ -198,81 +196,13 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
                          f"{input_kinds.kind_name(*takes)} inputs, but "
                          f"{input_spec} holds {found} inputs; expected a "
                          f"teacher made for {found}")
-    if teacher.num_classes != num_classes:
+    if teacher.num_classes != len(names):
         raise ValueError(f"the teacher returns {teacher.num_classes} scores "
-                         f"per example but {labels_path} names {num_classes} "
+                         f"per example but {labels_path} names {len(names)} "
                          "classes; expected the same N")
-    for name, value, allowed in (("targets", targets, records.TARGETS),
-                                 ("scores", scores,
-                                  records.SCORE_KINDS + (None,)),
-                                 ("score_dtype", score_dtype,
-                                  records.SCORE_DTYPES),
-                                 ("compression", compression,
-                                  records.COMPRESSIONS)):
-        if value not in allowed:
-            raise ValueError(f"{name}={value!r}; expected one of {allowed}")
-    if num_shards < 1:
-        raise ValueError(f"num_shards={num_shards}; expected at least 1")
-    sampled = targets != "topk"
-    width = _check_width(targets, top_k, samples, num_classes,
-                         "top_h" if unlabeled else "top_k")
-    if tail_temperature is not None and (tail_temperature <= 0 or not top_k
-                                         or sampled):
-        raise ValueError(f"tail_temperature={tail_temperature}; expected a "
-                         "positive temperature, with top-K targets (top_k "
-                         "> 0; sampled and mixed targets keep the tail)")
-    if sampled and scores == "logits":
-        raise ValueError(f"scores='logits' with targets={targets!r}; sampled "
-                         "targets are stored as probabilities")
-    if sampled and not (sampling_temperature or 0) > 0:
-        raise ValueError(f"sampling_temperature={sampling_temperature}; "
-                         "expected > 0")
-    if score_dtype == "q8" and (top_k == 0 and not sampled or
-                                width > packing.MAX_WIDTH):
-        raise ValueError(f"score_dtype='q8' packs 1..{packing.MAX_WIDTH} "
-                         f"classes per example, not {width}; use float16")
-    return records.RecordSet(
-        kind="unlabeled" if unlabeled else "labeled",
-        num_classes=num_classes, top_k=width,
-        dense=top_k == 0 and not sampled,
-        scores="probabilities" if sampled else scores or (
-            "probabilities" if unlabeled else "logits"),
-        score_dtype=score_dtype, targets=targets,
-        samples=samples if sampled else None,
-        exact_top=top_k if targets == "mixed" else None,
-        sampling_temperature=sampling_temperature if sampled else None,
-        seed=seed if sampled else None, compression=compression,
-        tail_temperature=tail_temperature, num_shards=num_shards,
-        labels=tuple(names), labels_sha256=inputs.labels_sha256(labels_path),
-        teacher=teacher.identity, input=input_spec, input_kind=input_kind,
-        feature_dim=feature_dim)
-
-
-def class_ids(plan):
-    """`{class name: id}` for a labeled set's labels, `None` for an
-    unlabeled set (its examples get label -1)."""
-    if plan.kind == "unlabeled":
-        return None
-    return {name: i for i, name in enumerate(plan.labels)}
-
-
-def _check_width(targets, top_k, samples, num_classes, name="top_k"):
-    """The most classes a record of these targets stores (`name`: what the
-    user calls `top_k`: H, `top_h`, for an unlabeled set)."""
-    if targets == "topk":
-        if not 0 <= top_k <= num_classes:
-            raise ValueError(f"{name}={top_k}; expected 1..N={num_classes}, "
-                             "or 0 for all N scores")
-        return top_k or num_classes
-    if not (samples or 0) >= 1:
-        raise ValueError(f"samples={samples}; targets={targets!r} needs "
-                         "S >= 1 draws")
-    if targets == "sampled":
-        return samples
-    if not 1 <= top_k < num_classes:
-        raise ValueError(f"top_k={top_k} with targets='mixed'; expected "
-                         f"1..N-1={num_classes - 1} classes kept exactly")
-    return top_k + samples
+    return record_plan.plan(labels_path, input_spec, teacher.identity,
+                            unlabeled=unlabeled, input_kind=input_kind,
+                            feature_dim=feature_dim, **settings)
 
 
 def prepare_output(prefix, plan, resume=False, overwrite=False):

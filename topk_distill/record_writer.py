@@ -11,15 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from topk_distill import inputs, preprocessing
-
-
-@dataclasses.dataclass(frozen=True)
-class _External:
-    """What `plan_record_set` reads of a teacher, for one it does not run."""
-    num_classes: int
-    identity: dict
-    labels_path: str = None
+from topk_distill import inputs, preprocessing, record_plan
 
 
 class RecordSetWriter:
@@ -61,20 +53,17 @@ class RecordSetWriter:
                  unlabeled=False, scores=None, score_dtype="float16",
                  compression="none", num_shards=1, teacher="external",
                  input=None, overwrite=False):
-        names = inputs.read_labels(labels_path)
         if num_examples < 1:
             raise ValueError(f"num_examples={num_examples}; expected >= 1")
         if num_shards > num_examples:
             raise ValueError(f"num_shards={num_shards}, but num_examples="
                              f"{num_examples}; expected at most one shard "
                              "per example")
-        external = _External(len(names), {"kind": "external",
-                                          "path": str(teacher)})
-        plan = preprocessing.plan_record_set(
-            external, labels_path, input or "RecordSetWriter",
-            unlabeled=unlabeled, top_k=top_k, scores=scores,
-            score_dtype=score_dtype, compression=compression,
-            num_shards=num_shards)
+        plan = record_plan.plan(
+            labels_path, input or "RecordSetWriter",
+            {"kind": "external", "path": str(teacher)}, unlabeled=unlabeled,
+            top_k=top_k, scores=scores, score_dtype=score_dtype,
+            compression=compression, num_shards=num_shards)
         if plan.dense:
             raise ValueError("top_k=0 (dense) is what this writer avoids; "
                              "expected K >= 1")
@@ -82,7 +71,7 @@ class RecordSetWriter:
         self.prefix = prefix
         self.record_set = None
         self._overwrite = overwrite
-        self._label_ids = preprocessing.class_ids(self.plan)
+        self._label_ids = record_plan.class_ids(self.plan)
         self._writer = None
         self._done = 0
 
