@@ -33,15 +33,9 @@ def plan(labels_path, input_spec, teacher_identity, unlabeled=False,
     """
     names = inputs.read_labels(labels_path)
     num_classes = len(names)
-    for name, value, allowed in (("targets", targets, records.TARGETS),
-                                 ("scores", scores,
-                                  records.SCORE_KINDS + (None,)),
-                                 ("score_dtype", score_dtype,
-                                  records.SCORE_DTYPES),
-                                 ("compression", compression,
-                                  records.COMPRESSIONS)):
-        if value not in allowed:
-            raise ValueError(f"{name}={value!r}; expected one of {allowed}")
+    records.check_choices(targets=targets, score_dtype=score_dtype,
+                          compression=compression,
+                          **({"scores": scores} if scores else {}))
     if num_shards < 1:
         raise ValueError(f"num_shards={num_shards}; expected at least 1")
     sampled = targets != "topk"

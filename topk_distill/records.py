@@ -56,6 +56,25 @@ class RecordFormatError(ValueError):
     """Records or metadata disagree with what the reader was asked for."""
 
 
+CHOICES = {"kind": KINDS, "scores": SCORE_KINDS, "targets": TARGETS,
+           "score_dtype": SCORE_DTYPES, "compression": COMPRESSIONS}
+
+
+def check_choices(where="", **settings):
+    """Refuses a setting outside its choices (`CHOICES`), naming it.
+
+    Example:
+    >>> check_choices(targets="topk", compression="zip")
+    Traceback (most recent call last):
+    ...
+    topk_distill.records.RecordFormatError: compression='zip'; expected one of ('none', 'gzip')
+    """
+    for name, value in settings.items():
+        if value not in CHOICES[name]:
+            raise RecordFormatError(f"{where}{name}={value!r}; expected one "
+                                    f"of {CHOICES[name]}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Shard:
     """One shard of a record set: its file name and how many records it holds."""
@@ -142,14 +161,8 @@ class RecordSet:
     pattern: str = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self):
-        for name, allowed in (("kind", KINDS), ("scores", SCORE_KINDS),
-                              ("targets", TARGETS),
-                              ("score_dtype", SCORE_DTYPES),
-                              ("compression", COMPRESSIONS)):
-            if getattr(self, name) not in allowed:
-                raise RecordFormatError(f"{self._where()}{name}="
-                                        f"{getattr(self, name)!r}; expected "
-                                        f"one of {allowed}")
+        check_choices(self._where(), **{name: getattr(self, name)
+                                        for name in CHOICES})
         try:
             input_kinds.check(self.input_kind, self.feature_dim)
         except ValueError as e:
