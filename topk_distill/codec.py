@@ -137,6 +137,22 @@ def parse_batch(serialized, record_set):
     return batch
 
 
+def relative_to_best(scores, record_set):
+    """Scores as a set stores them: float16 logits shifted so each
+    example's best is 0, where float16 is most precise (a per-example
+    shift leaves the softmax unchanged); anything else as it is.
+
+    Example:
+    >>> from topk_distill.records import RecordSet
+    >>> spec = RecordSet(kind="labeled", num_classes=9, top_k=2)
+    >>> relative_to_best(tf.constant([[3.0, 1.5]]), spec).numpy().tolist()
+    [[0.0, -1.5]]
+    """
+    if record_set.scores == "logits" and record_set.score_dtype == "float16":
+        return scores - tf.reduce_max(scores, axis=-1, keepdims=True)
+    return scores
+
+
 def feature_spec(record_set):
     """A record's features, as `tf.io.parse_example` reads them: one spec
     per record set (its input kind, score dtype, density and tail).

@@ -131,12 +131,10 @@ class RecordSetWriter:
         np.put_along_axis(repeated, order, again, 1)
         _check(repeated, "a class id twice", ids, where)
         label_ids = self._labels(labels, where)
-        # As preprocess keeps them: best first, and float16 logits shifted
-        # so the best is 0.
+        # As preprocess keeps them: best first, and as the set stores them
         ids, scores = best_first(ids, scores)
         ids = ids.astype(np.int32)
-        if self.plan.scores == "logits" and self.plan.score_dtype == "float16":
-            scores = scores - scores[:, :1]
+        scores = codec.relative_to_best(tf.constant(scores), self.plan)
         if self._done + len(texts) > self.plan.num_examples:
             raise ValueError(f"{span}: more examples than the "
                              f"num_examples={self.plan.num_examples} "

@@ -91,15 +91,12 @@ def records_from_scores(raw, texts, labels, record_set, outputs):
 
 
 def _top_k(values, record_set):
-    """The K best (ids, scores), or all N for a dense set; float16 logits
-    shifted so the best is 0, where float16 is most precise (softmax is
-    unchanged by a per-example shift)."""
+    """The K best (ids, scores), or all N for a dense set, as the set
+    stores them (`codec.relative_to_best`)."""
     ids = None
     if not record_set.dense:
         values, ids = top_k(values, record_set.top_k)
-    if record_set.scores == "logits" and record_set.score_dtype == "float16":
-        values -= tf.reduce_max(values, axis=-1, keepdims=True)
-    return ids, values
+    return ids, codec.relative_to_best(values, record_set)
 
 
 # From this many classes on, `top_k` selects in blocks: faster than
