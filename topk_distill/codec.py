@@ -8,11 +8,13 @@ to every reader: `as_logits` is the one rule that turns probabilities into
 log-space.
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 from google.protobuf import message, unknown_fields
 
-from topk_distill import input_kinds, packing
+from topk_distill import input_kinds, packing, records
 from topk_distill.records import RecordFormatError
 
 
@@ -184,11 +186,26 @@ _LISTS = {tf.string: "bytes_list", tf.int64: "int64_list",
           tf.float32: "float_list"}
 
 
+@functools.lru_cache(maxsize=64)
+def _expected_features(input_kind, feature_dim, score_dtype, top_k, dense,
+                       tail_temperature):
+    """(name, list kind, length) of each feature a set's records need (the
+    reader checks every record against them: computed once per set)."""
+    spec = feature_spec(records.RecordSet(
+        kind="labeled", num_classes=max(top_k, 1), top_k=top_k, dense=dense,
+        score_dtype=score_dtype, tail_temperature=tail_temperature,
+        input_kind=input_kind, feature_dim=feature_dim))
+    return tuple((name, _LISTS[s.dtype], int(np.prod(s.shape)))
+                 for name, s in spec.items())
+
+
 def _spec_problem(feature, record_set):
     """The first feature the set's spec needs that the record lacks or
     holds in another type or length, as a message; `None` if all fit."""
-    for name, spec in feature_spec(record_set).items():
-        kind, size = _LISTS[spec.dtype], int(np.prod(spec.shape))
+    for name, kind, size in _expected_features(
+            record_set.input_kind, record_set.feature_dim,
+            record_set.score_dtype, record_set.top_k, record_set.dense,
+            record_set.tail_temperature):
         entry = feature[name] if name in feature else None
         found = entry.WhichOneof("kind") if entry is not None else None
         count = len(getattr(entry, found).value) if found else 0

@@ -196,7 +196,7 @@ def check(payload, num_classes, width):
     if count:
         lows = bits[:count * low].reshape(count, low) @ (1 << np.arange(low))
         ids = (ones - np.arange(count)) << low | lows
-        if np.any(np.diff(ids) <= 0):
+        if (ids[1:] <= ids[:-1]).any():
             return f"class ids {ids.tolist()}; expected them ascending"
         if ids[-1] >= num_classes:
             return f"an id beyond N={num_classes}"

@@ -53,6 +53,7 @@ class RecordSetWriter:
                  unlabeled=False, scores=None, score_dtype="float16",
                  compression="none", num_shards=1, teacher="external",
                  input=None, overwrite=False):
+        inputs.read_labels(labels_path)  # a bad labels file is named first
         if num_examples < 1:
             raise ValueError(f"num_examples={num_examples}; expected >= 1")
         if num_shards > num_examples:
