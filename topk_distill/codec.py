@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import message, unknown_fields
 
-from topk_distill import input_kinds, packing, records
+from topk_distill import input_kinds, packing
 from topk_distill.records import RecordFormatError
 
 
@@ -165,21 +165,31 @@ def feature_spec(record_set):
     ...                                top_k=2)))
     ['label', 'text', 'topk_ids', 'topk_scores']
     """
-    k, dtype = record_set.top_k, record_set.score_dtype
-    spec = {record_set.input_kind: input_kinds.feature_spec(
-                record_set.input_kind, record_set.feature_dim),
+    return dict(_feature_spec(*_layout(record_set)))
+
+
+def _layout(record_set):
+    """What a set's feature spec depends on, as a hashable key."""
+    return (record_set.input_kind, record_set.feature_dim,
+            record_set.score_dtype, record_set.top_k, record_set.dense,
+            bool(record_set.tail_temperature))
+
+
+@functools.lru_cache(maxsize=64)
+def _feature_spec(input_kind, feature_dim, score_dtype, k, dense, tail):
+    spec = {input_kind: input_kinds.feature_spec(input_kind, feature_dim),
             "label": tf.io.FixedLenFeature([], tf.int64)}
-    if dtype == "q8":
+    if score_dtype == "q8":
         spec["t"] = tf.io.FixedLenFeature([], tf.string)
     else:
         spec["topk_scores"] = (
-            tf.io.FixedLenFeature([], tf.string) if dtype == "float16" else
-            tf.io.FixedLenFeature([k], tf.float32))
-        if not record_set.dense:
+            tf.io.FixedLenFeature([], tf.string) if score_dtype == "float16"
+            else tf.io.FixedLenFeature([k], tf.float32))
+        if not dense:
             spec["topk_ids"] = tf.io.FixedLenFeature([k], tf.int64)
-    if record_set.tail_temperature:
+    if tail:
         spec["tail_mass"] = tf.io.FixedLenFeature([], tf.float32)
-    return spec
+    return tuple(spec.items())
 
 
 _LISTS = {tf.string: "bytes_list", tf.int64: "int64_list",
@@ -187,25 +197,17 @@ _LISTS = {tf.string: "bytes_list", tf.int64: "int64_list",
 
 
 @functools.lru_cache(maxsize=64)
-def _expected_features(input_kind, feature_dim, score_dtype, top_k, dense,
-                       tail_temperature):
+def _expected_features(layout):
     """(name, list kind, length) of each feature a set's records need (the
     reader checks every record against them: computed once per set)."""
-    spec = feature_spec(records.RecordSet(
-        kind="labeled", num_classes=max(top_k, 1), top_k=top_k, dense=dense,
-        score_dtype=score_dtype, tail_temperature=tail_temperature,
-        input_kind=input_kind, feature_dim=feature_dim))
     return tuple((name, _LISTS[s.dtype], int(np.prod(s.shape)))
-                 for name, s in spec.items())
+                 for name, s in _feature_spec(*layout))
 
 
 def _spec_problem(feature, record_set):
     """The first feature the set's spec needs that the record lacks or
     holds in another type or length, as a message; `None` if all fit."""
-    for name, kind, size in _expected_features(
-            record_set.input_kind, record_set.feature_dim,
-            record_set.score_dtype, record_set.top_k, record_set.dense,
-            record_set.tail_temperature):
+    for name, kind, size in _expected_features(_layout(record_set)):
         entry = feature[name] if name in feature else None
         found = entry.WhichOneof("kind") if entry is not None else None
         count = len(getattr(entry, found).value) if found else 0
@@ -299,11 +301,11 @@ def check_record(record, where="record", record_set=None):
         raise RecordFormatError(f"{where}: not a valid tf.train.Example "
                                 "(corrupt record)") from None
     feature = example.features.feature
-    problem = (_spec_problem(feature, record_set) or
-               _scores_problem(feature, record_set)
-               if record_set else None)
-    if problem:
-        raise RecordFormatError(f"{where}: {problem}")
+    if record_set is not None:
+        problem = (_spec_problem(feature, record_set) or
+                   _scores_problem(feature, record_set))
+        if problem:
+            raise RecordFormatError(f"{where}: {problem}")
     if record_set is not None and record_set.score_dtype == "q8":
         payload = feature["t"].bytes_list.value if "t" in feature else []
         problem = ("no packed targets (feature 't')" if len(payload) != 1

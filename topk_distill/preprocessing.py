@@ -202,7 +202,7 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
                          "classes; expected the same N")
     return record_plan.plan(labels_path, input_spec, teacher.identity,
                             unlabeled=unlabeled, input_kind=input_kind,
-                            feature_dim=feature_dim, **settings)
+                            feature_dim=feature_dim, names=names, **settings)
 
 
 def prepare_output(prefix, plan, resume=False, overwrite=False):

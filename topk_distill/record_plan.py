@@ -10,7 +10,7 @@ def plan(labels_path, input_spec, teacher_identity, unlabeled=False,
          top_k=20, scores=None, score_dtype="float16", compression="none",
          num_shards=8, tail_temperature=None, targets="topk", samples=None,
          sampling_temperature=1.0, seed=0, input_kind="text",
-         feature_dim=None):
+         feature_dim=None, names=None):
     r"""Checks a run's settings; returns the `RecordSet` it will write
     (before its examples are counted).
 
@@ -19,6 +19,7 @@ def plan(labels_path, input_spec, teacher_identity, unlabeled=False,
         input_spec: the input's name, kept in the metadata.
         teacher_identity: the teacher's description, kept in the metadata.
         unlabeled, top_k, ..., feature_dim: as in `preprocess`.
+        names: the class names, if the caller read `labels_path` already.
 
     Raises:
         ValueError: naming a setting that cannot make a record set.
@@ -31,7 +32,8 @@ def plan(labels_path, input_spec, teacher_identity, unlabeled=False,
     >>> p.kind, p.num_classes, p.top_k, p.scores
     ('labeled', 3, 2, 'logits')
     """
-    names = inputs.read_labels(labels_path)
+    if names is None:
+        names = inputs.read_labels(labels_path)
     num_classes = len(names)
     records.check_choices(targets=targets, score_dtype=score_dtype,
                           compression=compression,

@@ -53,7 +53,7 @@ class RecordSetWriter:
                  unlabeled=False, scores=None, score_dtype="float16",
                  compression="none", num_shards=1, teacher="external",
                  input=None, overwrite=False):
-        inputs.read_labels(labels_path)  # a bad labels file is named first
+        names = inputs.read_labels(labels_path)  # named first if bad
         if num_examples < 1:
             raise ValueError(f"num_examples={num_examples}; expected >= 1")
         if num_shards > num_examples:
@@ -64,7 +64,7 @@ class RecordSetWriter:
             labels_path, input or "RecordSetWriter",
             {"kind": "external", "path": str(teacher)}, unlabeled=unlabeled,
             top_k=top_k, scores=scores, score_dtype=score_dtype,
-            compression=compression, num_shards=num_shards)
+            compression=compression, num_shards=num_shards, names=names)
         if plan.dense:
             raise ValueError("top_k=0 (dense) is what this writer avoids; "
                              "expected K >= 1")
