@@ -1,0 +1,87 @@
+"""Files written by topk-distill 0.1.0 (`tests/data/v0.1.0/`, made by
+`tests/data/make_v0_1_0.py` before the subpackage layout) still read."""
+
+import importlib
+import json
+import os
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import topk_distill
+from tests.conftest import ROOT
+
+V010 = os.path.join(ROOT, "tests", "data", "v0.1.0")
+TEXTS = ["a small dog", "a tall tree", "a sharp knife", "fresh bread",
+         "a grey cat", "green grass", "a heavy hammer", "ripe apple"]
+
+
+@pytest.mark.parametrize("name, dtype, labels", [
+    ("labeled", "float16", [0, 1, 2, 3, 0, 1, 2, 3]),
+    ("packed", "q8", [0, 1, 2, 3, 0, 1, 2, 3]),
+    ("unlabeled", "float32", [-1] * 8)])
+def test_record_sets_of_0_1_0_read(name, dtype, labels):
+    record_set = topk_distill.RecordSet.read(os.path.join(V010, name))
+    assert (record_set.score_dtype, record_set.num_examples,
+            record_set.top_k, record_set.format_version) == (dtype, 8, 3, 2)
+    topk_distill.verify_shards(record_set)
+    batch = next(iter(topk_distill.make_dataset(record_set, batch_size=8,
+                                                shuffle=False)))
+    assert [t.decode() for t in batch["text"].numpy()] == TEXTS
+    assert batch["label"].numpy().tolist() == labels
+    # The fixture's teacher output, stored three ways: the same 3 classes
+    # per example, the same best one (q8 keeps ids in ascending order).
+    ids, scores = batch["topk_ids"].numpy(), batch["topk_scores"].numpy()
+    best = np.take_along_axis(ids, scores.argmax(1)[:, None], 1)[:, 0]
+    assert np.sort(ids, 1).tolist() == [
+        [0, 2, 3], [1, 2, 3], [0, 2, 3], [1, 2, 3], [0, 2, 3], [0, 1, 3],
+        [0, 1, 2], [0, 1, 3]]
+    assert best.tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
+
+
+def _keras_modules(path):
+    """(module, class name) of every class a `.keras` file's config names
+    outside Keras."""
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    found, stack = set(), [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if str(node.get("module", "")).startswith("topk_distill"):
+                found.add((node["module"], node["class_name"]))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def test_keras_files_of_0_1_0_name_modules_that_still_import():
+    # Keras imports a class's saved module when the class is not registered
+    # yet in the process (a fresh `keras.saving.load_model`).
+    named = _keras_modules(os.path.join(V010, "distiller.keras"))
+    assert named == {("topk_distill.student", "DistillationStudent")}
+    for module, class_name in named:
+        cls = getattr(importlib.import_module(module), class_name)
+        assert cls is topk_distill.DistillationStudent
+    for class_name in ("TrimPadding", "ImageDecoder"):
+        assert getattr(importlib.import_module("topk_distill.models"),
+                       class_name).__name__ == class_name
+
+
+def test_keras_files_of_0_1_0_load_and_answer_the_same():
+    expected = np.load(os.path.join(V010, "outputs.npz"))
+    texts = tf.constant(TEXTS)
+    distiller = keras.saving.load_model(os.path.join(V010, "distiller.keras"))
+    assert isinstance(distiller, topk_distill.DistillationStudent)
+    assert (distiller.alpha, distiller.beta, distiller.temperature) == (
+        0.8, 0.4, 3.0)
+    np.testing.assert_allclose(distiller.student(texts).numpy(),
+                               expected["student"], rtol=1e-5, atol=1e-6)
+    for name in ("student", "teacher"):
+        model = keras.saving.load_model(os.path.join(V010, f"{name}.keras"))
+        np.testing.assert_allclose(model(texts).numpy(), expected[name],
+                                   rtol=1e-5, atol=1e-6)
