@@ -3,7 +3,7 @@
 Usage: python benchmarks/beam_bench.py [--examples=20000] [--repeats=3]
 
 Synthetic input (Zipf-distributed words, N=3000 classes) and the reference
-teacher (`models.make_teacher`, untrained, saved as .keras). Alternating
+teacher (`text_models.make_teacher`, untrained, saved as .keras). Alternating
 in each repeat: A = `preprocess` (the local tool), B = `preprocess_with_beam`
 on the DirectRunner (in-process, one worker), both K=20 into 8 shards, both
 timed from loading the teacher to the metadata.
@@ -23,7 +23,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from preprocess_bench import labeled_input_and_teacher  # noqa: E402
-from topk_distill import beam, preprocessing, records, teacher  # noqa: E402
+from topk_distill.preprocessing import beam, preprocessing  # noqa: E402
+from topk_distill.records import records
+from topk_distill.teachers import teacher
 
 N, K = 3000, 20
 

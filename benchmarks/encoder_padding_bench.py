@@ -1,7 +1,7 @@
 """Encoder teacher: every text padded to --sequence_length ("fixed") vs
 each batch padded to its longest text ("longest",
-`models.make_encoder_teacher(pad_to_longest=)`), and that with batches of
-texts of similar length ("sorted": `fine_tuning.length_batches` for
+`encoder_models.make_encoder_teacher(pad_to_longest=)`), and that with batches
+of texts of similar length ("sorted": `fine_tuning.length_batches` for
 fine-tuning, texts sorted by length for scoring).
 
 Usage:
@@ -53,12 +53,13 @@ def main():
 
     import keras
 
-    from topk_distill import fine_tuning, models
+    from topk_distill.models import encoder_models
+    from topk_distill.teachers import fine_tuning
 
     texts = np.array(read_texts(args.tsv, args.column, args.examples), object)
     labels = np.arange(len(texts)) % args.classes
     encoder = args.encoder or default_encoder()
-    built = {way: models.make_encoder_teacher(
+    built = {way: encoder_models.make_encoder_teacher(
         encoder, args.classes, args.sequence_length,
         pad_to_longest=way == "longest") for way in ("fixed", "longest")}
     built["longest"].set_weights(built["fixed"].get_weights())
@@ -77,7 +78,7 @@ def main():
                           batch_size=args.batch_size, verbose=0)
             rates[way, "score"].append(len(texts) /
                                        (time.perf_counter() - start))
-            tuned = models.make_encoder_teacher(
+            tuned = encoder_models.make_encoder_teacher(
                 encoder, args.classes, args.sequence_length,
                 pad_to_longest=way != "fixed")
             keras.utils.set_random_seed(r)
@@ -85,9 +86,9 @@ def main():
             rows = order[:args.train_examples]
             # one warm epoch traces the step; the second is timed
             fine_tuning.fine_tune(tuned, texts[rows[:args.train_batch]],
-                                       labels[rows[:args.train_batch]],
-                                       epochs=1, batch_size=args.train_batch,
-                                       verbose=0)
+                                  labels[rows[:args.train_batch]],
+                                  epochs=1, batch_size=args.train_batch,
+                                  verbose=0)
             batches = (fine_tuning.length_batches(
                 texts[rows], labels[rows], args.train_batch, seed=r)
                 if way == "sorted" else None)

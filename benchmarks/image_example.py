@@ -93,7 +93,8 @@ def main():
     test = os.path.join(args.work, "data", "test")
     seeds = [int(s) for s in args.seeds.split(",")]
     if not args.report and f"teacher|{version}" not in cache:
-        from topk_distill import evaluation, inputs
+        from topk_distill.inputs import labels_file
+        from topk_distill.serving import evaluation
 
         for argv in steps:  # data, teacher and its records: once
             if argv[0] == "python" or argv[1] in ("teacher", "preprocess"):
@@ -101,8 +102,8 @@ def main():
         export = os.path.join(args.work, "teacher", "export")
         run(["topk-distill", "export", "--model=" + os.path.join(
             args.work, "teacher", "teacher.keras"), "--output=" + export])
-        names = inputs.read_labels(os.path.join(export, "labels.txt"))
-        images, labels = inputs.read_labeled(test, names)
+        names = labels_file.read_labels(os.path.join(export, "labels.txt"))
+        images, labels = labels_file.read_labeled(test, names)
         cache[f"teacher|{version}"] = evaluation.evaluate(
             export, images, labels, latency_repeats=20, throughput_batches=2)
         save()
@@ -111,7 +112,8 @@ def main():
             key = f"{name}|{seed}|{version}"
             if key in cache or args.report:
                 continue
-            from topk_distill import evaluation, inputs
+            from topk_distill.inputs import labels_file
+            from topk_distill.serving import evaluation
 
             folder = os.path.join(args.work, f"{name}-{seed}")
             argv = next(a for a in steps if a[:2] == ["topk-distill", "train"]
@@ -120,20 +122,22 @@ def main():
                     for a in argv] + [f"--seed={seed}"]
             run(argv)
             export = os.path.join(folder, "export")
-            names = inputs.read_labels(os.path.join(export, "labels.txt"))
-            images, labels = inputs.read_labeled(test, names)
+            names = labels_file.read_labels(os.path.join(export, "labels.txt"))
+            images, labels = labels_file.read_labeled(test, names)
             cache[key] = evaluation.evaluate(export, images, labels,
                                              latency_repeats=20,
                                              throughput_batches=2)
             save()
     key = f"latency|{args.rounds}|{version}"
     if key not in cache and not args.report:
-        from topk_distill import evaluation, inputs, serving
+        from topk_distill.inputs import labels_file
+        from topk_distill.models import saved_model
+        from topk_distill.serving import evaluation
 
-        names = inputs.read_labels(os.path.join(args.work, "teacher",
-                                                "labels.txt"))
-        images, _ = inputs.read_labeled(test, names)
-        predict = {name: serving.load_saved_model(os.path.join(
+        names = labels_file.read_labels(os.path.join(args.work, "teacher",
+                                                     "labels.txt"))
+        images, _ = labels_file.read_labeled(test, names)
+        predict = {name: saved_model.load_saved_model(os.path.join(
             args.work, folder, "export")).signatures["serving_default"]
             for name, folder in (("teacher", "teacher"),
                                  ("student", f"student-{seeds[0]}"))}

@@ -26,7 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from topk_distill import preprocessing, teacher
+from topk_distill.preprocessing import preprocessing
+from topk_distill.teachers import teacher
 model = teacher.load_teacher(sys.argv[2])
 start = time.perf_counter()
 preprocessing.preprocess(model, sys.argv[3], None, sys.argv[4],

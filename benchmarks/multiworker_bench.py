@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from topk_distill import distribute
+from topk_distill.distillation import distribute
 
 
 def train(flags, output, workers):

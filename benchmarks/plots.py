@@ -31,7 +31,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wordnet_accuracy as accuracy  # noqa: E402
 import numpy as np  # noqa: E402
-from topk_distill import inputs, records  # noqa: E402
+from topk_distill.inputs import labels_file  # noqa: E402
+from topk_distill.records import records
 
 FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
 MARKERS = {"top": "o", "sampled": "s", "mixed": "D"}
@@ -186,9 +187,9 @@ def p_at_1_vs_latency_fine_tuned(work, serving_path, version=None,
         return 0
     figure, axes = plt.subplots(figsize=(7.5, 4.8))
     bundle = fine_tuned_students.BUNDLE
-    _, labels = inputs.read_labeled(
+    _, labels = labels_file.read_labeled(
         os.path.join(bundle, "test.tsv"),
-        inputs.read_labels(os.path.join(bundle, "labels.txt")))
+        labels_file.read_labels(os.path.join(bundle, "labels.txt")))
     teacher_p1 = float(np.mean(fine_tuned_students.teacher_test_top1()
                                == np.array(labels)))
     axes.plot([latency["teacher"]], [teacher_p1], marker="*", markersize=12,

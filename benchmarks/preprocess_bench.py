@@ -7,13 +7,13 @@ Usage: python benchmarks/preprocess_bench.py [--classes=4123,100000]
 Synthetic input (Zipf-distributed words), for each N in --classes and each
 teacher in --teachers:
 
-* reference: the reference teacher (`models.make_teacher`: TF-IDF over
+* reference: the reference teacher (`text_models.make_teacher`: TF-IDF over
   uni- and bigrams, a 512-unit MLP), untrained, logits scaled to a
   standard deviation of 5 per example: a cheap teacher, so the pipeline's
   own costs show;
 * minilm: all-MiniLM-L6-v2 with a head of N classes
-  (`models.make_encoder_teacher`), the kind of teacher the package is for
-  (--minilm_examples texts: it runs at about 40 texts/s here).
+  (`encoder_models.make_encoder_teacher`), the kind of teacher the package is
+  for (--minilm_examples texts: it runs at about 40 texts/s here).
 
 Alternating A and B in each of --rounds rounds, each timing in a fresh
 process (the teacher is built there, seeded and untimed):
@@ -44,8 +44,11 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import inputs, models, preprocessing, reader
-from topk_distill.teacher import Teacher
+from topk_distill.inputs import inputs, labels_file
+from topk_distill.models import text_models
+from topk_distill.preprocessing import input_batches, preprocessing
+from topk_distill.records import reader
+from topk_distill.teachers.teacher import Teacher
 
 N, K, T = 3000, 20, 2.0
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,10 +77,10 @@ def labeled_input_and_teacher(work, examples, rng):
         f.writelines(f"{t}\tc{y}\n" for t, y in zip(
             lines, rng.integers(0, N, size=examples)))
     labels = os.path.join(work, "labels.txt")
-    inputs.write_labels(labels, [f"c{i}" for i in range(N)])
+    labels_file.write_labels(labels, [f"c{i}" for i in range(N)])
     keras.utils.set_random_seed(0)
     teacher_path = os.path.join(work, "teacher.keras")
-    models.make_teacher(lines[:5000], N).save(teacher_path)
+    text_models.make_teacher(lines[:5000], N).save(teacher_path)
     return path, labels, teacher_path
 
 
@@ -96,7 +99,7 @@ def bare_forward(teacher, path, batch_size, in_map=False):
     teacher inside the tf.data pipeline's `map` instead, as `preprocess`
     ran it before."""
     start = time.perf_counter()
-    dataset = preprocessing.input_dataset(path, None, None, False,
+    dataset = input_batches.input_dataset(path, None, None, False,
                                           batch_size)
     if in_map:
         for _ in dataset.map(lambda r, w, t, l: teacher(t, r)).prefetch(2):
@@ -135,20 +138,20 @@ def make_teacher(kind, classes, path):
     seeded, so that every process builds the same one."""
     import keras
 
-    from topk_distill import models
+    from topk_distill.models import encoder_models, text_models
 
     keras.utils.set_random_seed(0)
 
     if kind == "reference":
         texts = [line for _, (line, _) in zip(range(5000),
-                                               inputs.iter_examples(path))]
-        model = models.make_teacher(texts, classes)
+                                              inputs.iter_examples(path))]
+        model = text_models.make_teacher(texts, classes)
     else:
         sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples",
                                         "wordnet"))
         from embed import default_encoder
 
-        model = models.make_encoder_teacher(default_encoder(), classes)
+        model = encoder_models.make_encoder_teacher(default_encoder(), classes)
     return Teacher(lambda t, r: realistic_logits(model(t)), classes,
                    "logits", {"kind": "benchmark"})
 
@@ -218,7 +221,7 @@ def main():
     first = True
     for classes in [int(n) for n in args.classes.split(",")]:
         labels = os.path.join(args.work, f"labels{classes}.txt")
-        inputs.write_labels(labels, [f"c{i}" for i in range(classes)])
+        labels_file.write_labels(labels, [f"c{i}" for i in range(classes)])
         for kind in args.teachers.split(","):
             examples = (args.minilm_examples if kind == "minilm" else
                         args.examples)

@@ -30,25 +30,26 @@ def main():
     sys.path.insert(0, os.path.abspath(args.tree))
     import keras
 
-    from topk_distill import inputs, models, preprocessing, teacher
+    import topk_distill  # public names only: they work in both checkouts
 
-    print("package:", os.path.dirname(models.__file__))
+    print("package:", os.path.dirname(topk_distill.__file__))
     data = os.path.join(ROOT, "examples", "data", "sample_train.tsv")
     path = os.path.join(args.teacher, "teacher.keras")
     labels = os.path.join(args.teacher, "labels.txt")
     if not os.path.exists(path):
         os.makedirs(args.teacher, exist_ok=True)
         keras.utils.set_random_seed(0)
-        names = inputs.build_labels(data)
+        names = sorted({label for _, label in topk_distill.iter_examples(
+            data)})
         texts = [line.split("\t")[0] for line in open(data)]
-        models.make_teacher(texts, len(names)).save(path)
-        inputs.write_labels(labels, names)
+        topk_distill.make_teacher(texts, len(names)).save(path)
+        topk_distill.write_labels(labels, names)
     for name, settings in (("topk", {}), ("q8", dict(score_dtype="q8")),
                            ("sampled", dict(targets="sampled", samples=8)),
                            ("unlabeled", dict(unlabeled=True, top_k=3))):
-        preprocessing.preprocess(teacher.load_teacher(path), data, labels,
-                                 os.path.join(args.out, name), num_shards=2,
-                                 overwrite=True, verbose=0, **settings)
+        topk_distill.preprocess(topk_distill.load_teacher(path), data, labels,
+                                os.path.join(args.out, name), num_shards=2,
+                                overwrite=True, verbose=0, **settings)
     for shard in sorted(glob.glob(os.path.join(args.out, "*.tfrecord"))):
         with open(shard, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()

@@ -9,7 +9,7 @@ run, one after the other:
 
 * preprocess: `preprocessing.preprocess` with a synthetic teacher, keeping
   the top-K of N scores per example, into 16 shards;
-* train: `DistillationStudent` (reference student, `models.make_student`)
+* train: `DistillationStudent` (reference student, `text_models.make_student`)
   for `--epochs` over those records (the hard and soft terms; the soft
   targets scattered to [batch, N] on the fly).
 
@@ -61,7 +61,7 @@ def synthetic_teacher(classes, seed=0):
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from preprocess_bench import realistic_logits
-    from topk_distill.teacher import Teacher
+    from topk_distill.teachers.teacher import Teacher
 
     rng = np.random.default_rng(seed)
     table = tf.constant(rng.normal(size=(WORDS, DIM)), tf.float32)
@@ -81,7 +81,7 @@ def synthetic_teacher(classes, seed=0):
 
 
 def run_preprocess(work, args):
-    from topk_distill import preprocessing
+    from topk_distill.preprocessing import preprocessing
 
     start = time.perf_counter()
     preprocessing.preprocess(
@@ -95,13 +95,15 @@ def run_preprocess(work, args):
 def run_train(work, args):
     import keras
 
-    from topk_distill import mixer, models, reader, records, student
+    from topk_distill.distillation import mixer, student
+    from topk_distill.models import text_models
+    from topk_distill.records import reader, records
 
     record_set = records.RecordSet.read(os.path.join(work, "rec"))
     keras.utils.set_random_seed(0)
     texts = reader.texts([record_set], 4096)
     model = student.DistillationStudent(
-        models.make_student(texts, args.classes), args.classes)
+        text_models.make_student(texts, args.classes), args.classes)
     model.compile(optimizer="adam")
     data = mixer.make_distillation_dataset(record_set, None, args.batch_size,
                                            seed=0)

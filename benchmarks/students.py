@@ -29,8 +29,13 @@ import numpy as np
 
 import runs
 import wordnet_accuracy
-from topk_distill import (evaluation, export, inputs, mixer, models, reader,
-                          records, student, student_init)
+from topk_distill.distillation import mixer, student
+from topk_distill.inputs import labels_file
+from topk_distill.models import (encoder_models, saved_model, student_init,
+                                 text_models)
+from topk_distill.records import reader, records
+from topk_distill.serving import evaluation
+from topk_distill.utils import json_files
 
 HARD = dict(alpha=1.0, beta=0.0, strict=False)
 DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
@@ -88,10 +93,10 @@ def latency(model, texts, runs=300):
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "export")
-        export.export_saved_model(model, path,
-                                  [str(i) for i in range(
+        saved_model.export_saved_model(model, path,
+                                       [str(i) for i in range(
                                       model.outputs[0].shape[-1])])
-        size = export.saved_model_size(path)
+        size = saved_model.saved_model_size(path)
         served = tf.saved_model.load(path).signatures["serving_default"]
         times = []
         for i in range(runs + 20):
@@ -115,7 +120,8 @@ def teacher_row(work, test):
     texts, labels = test
     logits = np.load(os.path.join(work, "test_logits.npy"))
     answers = np.argsort(-logits, axis=1)[:, :5]
-    teacher = models.make_encoder_teacher(default_encoder(), logits.shape[1])
+    teacher = encoder_models.make_encoder_teacher(
+        default_encoder(), logits.shape[1])
     p50, p99, size = latency(teacher, texts, runs=200)
     return {"p@1": evaluation.precision_at_k(answers, np.array(labels), 1),
             "p@5": evaluation.precision_at_k(answers, np.array(labels), 5),
@@ -139,7 +145,7 @@ def run(made, settings, seed, test, init_paths):
                   if settings["init"] else None)
     if embeddings is not None and settings["dim"] < embeddings[1].shape[1]:
         embeddings = (embeddings[0], embeddings[1][:, :settings["dim"]])
-    net = models.make_student(
+    net = text_models.make_student(
         reader.texts([s for s in (labeled_set, unlabeled_set) if s]), n,
         embedding_dim=settings["dim"], architecture=settings["architecture"],
         embeddings=embeddings, train_embeddings=not settings["frozen"],
@@ -175,7 +181,7 @@ def main():
         if os.path.exists(prefix + ".meta.json"):
             made[f"unlabeled_aug{copies}"] = (records.RecordSet.read(prefix),
                                               None)
-    names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
+    names = labels_file.read_labels(os.path.join(args.work, "labels.txt"))
     test = wordnet_accuracy.test_split(args.work, names)
     version = code_version()
     out = os.path.join(args.work, "students.json")
@@ -183,7 +189,7 @@ def main():
     chosen = args.only.split(";") if args.only else list(CONFIGS)
     if not args.report and f"teacher|0|{version}" not in results:
         results[f"teacher|0|{version}"] = teacher_row(args.work, test)
-        records.write_json(out, results)
+        json_files.write_json(out, results)
     for seed in range(0 if args.report else args.seeds):
         for name in chosen:
             key = f"{name}|{seed}|{version}"
@@ -199,7 +205,7 @@ def main():
                   f"{r['bytes'] / 1e6:.1f} MB", flush=True)
             # Other runs may write the file too: merge, then write.
             results = dict(records.read_json(out) or {}, **results)
-            records.write_json(out, results)
+            json_files.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}")
     print("| student | test P@1 | test P@5 | p50 batch 1 (ms) | size (MB) "
           "| training (s) | seeds |")

@@ -85,7 +85,7 @@ def main():
         if key in results or args.report:
             continue
         from embed import default_encoder
-        from topk_distill import teacher_training
+        from topk_distill.teachers import teacher_training
 
         choice = dict(CHOICES[name])
         encoder = default_encoder() if choice.pop("encoder", True) else None

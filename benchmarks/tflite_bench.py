@@ -5,8 +5,8 @@ Usage:
     [--test=topk_distill/data/wordnet/test.tsv] [--runs=2000] [--repeats=3]
 
 Exports the student three ways and measures each on the test split: the
-SavedModel (`export.export_saved_model`, raw text in, serving_default),
-the TFLite token-id variant (`export.export_tflite(token_ids=True)`,
+SavedModel (`saved_model.export_saved_model`, raw text in, serving_default),
+the TFLite token-id variant (`tflite_export.export_tflite(token_ids=True)`,
 builtin ops only), and the same with post-training dynamic-range
 quantisation (int8 weights). For each: p50 and p99 latency at batch 1
 (alternated in rounds, --repeats rounds of --runs calls; the TFLite
@@ -25,7 +25,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import export, inputs
+from topk_distill.inputs import labels_file
+from topk_distill.models import saved_model
+from topk_distill.serving import tflite_export
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,20 +42,20 @@ def main():
     args = parser.parse_args()
     model = keras.models.load_model(args.model)
     labels_path = os.path.join(os.path.dirname(args.model), "labels.txt")
-    names = inputs.read_labels(labels_path)
-    texts, labels = inputs.read_labeled(args.test, names)
+    names = labels_file.read_labels(labels_path)
+    texts, labels = labels_file.read_labeled(args.test, names)
     labels = np.array(labels)
     vectorize = next(layer for layer in model.layers if isinstance(
         layer, keras.layers.TextVectorization))
     ids = vectorize(tf.constant(texts)).numpy()
     folder = tempfile.mkdtemp()
     saved = os.path.join(folder, "export")
-    export.export_saved_model(model, saved, names)
+    saved_model.export_saved_model(model, saved, names)
     served = tf.saved_model.load(saved).signatures["serving_default"]
-    runners, sizes = {}, {"SavedModel": export.saved_model_size(saved)}
+    runners, sizes = {}, {"SavedModel": saved_model.saved_model_size(saved)}
     for name, quantize in (("TFLite", False), ("TFLite int8", True)):
-        path = export.export_tflite(model, os.path.join(folder, name),
-                                    token_ids=True, quantize=quantize)
+        path = tflite_export.export_tflite(model, os.path.join(folder, name),
+                                           token_ids=True, quantize=quantize)
         runners[name] = tf.lite.Interpreter(path).get_signature_runner()
         sizes[name] = os.path.getsize(path)
 

@@ -8,8 +8,9 @@ Usage:
   [--rounds=3] [--methods=hard,topk,topk_unlabeled,dense,online]
   [--online_teacher=minilm|reference] [--batch_size=128] [--report]
 
-The same student (`models.make_student`), batch size and optimizer, trained
-five ways, each in a fresh process (so its peak RSS, VmHWM, is its own):
+The same student (`text_models.make_student`), batch size and optimizer,
+trained five ways, each in a fresh process (so its peak RSS, VmHWM, is its
+own):
 
 * hard: the floor, plain Keras `compile(SparseCategoricalCrossentropy)` on
   the labeled records' (text, label), with the same top-1/top-5 metrics;
@@ -62,8 +63,8 @@ TARGETS = {  # ratio: (bound, "<=" or ">=")
 def prepare(args):
     """Writes what the children read into args.work; returns the record
     prefixes {"labeled", "unlabeled", "dense"}."""
-    from topk_distill import preprocessing
-    from topk_distill.teacher import load_teacher
+    from topk_distill.preprocessing import preprocessing
+    from topk_distill.teachers.teacher import load_teacher
 
     paths = {"dense": os.path.join(args.work, "bench_dense")}
     if args.data == "wordnet":
@@ -129,11 +130,11 @@ class EpochTimer:
 def online_teacher(kind, num_classes, data):
     import keras
 
-    from topk_distill import models
+    from topk_distill.models import encoder_models, text_models
 
     if kind == "reference":
         texts = data.map(lambda text, label: text)
-        teacher = models.make_teacher(texts, num_classes)
+        teacher = text_models.make_teacher(texts, num_classes)
         teacher.compile(optimizer="adam",
                         loss=keras.losses.SparseCategoricalCrossentropy(
                             from_logits=True))
@@ -142,13 +143,15 @@ def online_teacher(kind, num_classes, data):
     sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
     from embed import default_encoder
 
-    return models.make_encoder_teacher(default_encoder(), num_classes)
+    return encoder_models.make_encoder_teacher(default_encoder(), num_classes)
 
 
 def child(args, paths):
     import keras
 
-    from topk_distill import mixer, models, reader, records, student
+    from topk_distill.distillation import mixer, student
+    from topk_distill.models import text_models
+    from topk_distill.records import reader, records
 
     keras.utils.set_random_seed(0)
     labeled = records.RecordSet.read(paths["labeled"])
@@ -156,7 +159,7 @@ def child(args, paths):
     method = args.child
     pairs = reader.make_dataset(labeled, args.batch_size, shuffle=True,
                                 seed=0).map(lambda b: (b["text"], b["label"]))
-    small = models.make_student(reader.texts([labeled]), n)
+    small = text_models.make_student(reader.texts([labeled]), n)
     metrics = [keras.metrics.SparseCategoricalAccuracy(name="top1"),
                keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
     if method == "hard":
@@ -296,7 +299,7 @@ def main():
             bound, sense = TARGETS[name]
             met = middle <= bound if sense == "<=" else middle >= bound
             verdict = f"{sense} {bound}: " + ("met" if met else "missed by "
-                                             f"{abs(middle / bound - 1):.0%}")
+                                              f"{abs(middle / bound - 1):.0%}")
         print(f"| {name} | {middle:.3f} | {min(values):.3f} | "
               f"{max(values):.3f} | {verdict} |")
 

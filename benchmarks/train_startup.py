@@ -25,7 +25,7 @@ import os, sys, time
 sys.path.insert(0, {tree!r})
 import tensorflow  # not timed
 import topk_distill
-from topk_distill import mixer
+from topk_distill.distillation import mixer
 data = os.path.join(os.path.dirname(topk_distill.__file__), "data", "wordnet")
 start = time.perf_counter()
 mixer.make_distillation_dataset(os.path.join(data, "labeled_sampled"),

@@ -28,10 +28,15 @@ import keras
 import numpy as np
 import runs
 
-from topk_distill import (evaluation, inputs, mixer, models, preprocessing,
-                          reader, records, student)
+from topk_distill.distillation import mixer, student
+from topk_distill.inputs import labels_file
+from topk_distill.models import text_models
+from topk_distill.preprocessing import preprocessing
+from topk_distill.records import reader, records
+from topk_distill.serving import evaluation
+from topk_distill.utils import json_files
 from topk_distill.commands.demo import TRAINING
-from topk_distill.teacher import load_teacher
+from topk_distill.teachers.teacher import load_teacher
 
 T = 2.0
 LABELED = {  # name: (preprocess arguments); all from the cross-fitted logits
@@ -110,7 +115,7 @@ def make_records(work):
                 os.path.join(work, f"{split}.tsv"), labels, prefix,
                 unlabeled=unlabeled, num_shards=2, overwrite=True, verbose=0,
                 **settings)
-            records.write_json(summary_path, summary)
+            json_files.write_json(summary_path, summary)
         made[name] = (records.RecordSet.read(prefix),
                       records.read_json(summary_path)[
                           "teacher_bytes_per_example"])
@@ -118,7 +123,7 @@ def make_records(work):
 
 
 def test_split(work, names):
-    return inputs.read_labeled(os.path.join(work, "test.tsv"), names)
+    return labels_file.read_labeled(os.path.join(work, "test.tsv"), names)
 
 
 def run(made, labeled, unlabeled, settings, seed, epochs, test):
@@ -131,7 +136,7 @@ def run(made, labeled, unlabeled, settings, seed, epochs, test):
         seed=seed)
     n = labeled_set.num_classes
     model = student.DistillationStudent(
-        models.make_student(reader.texts([labeled_set], 2048), n), n,
+        text_models.make_student(reader.texts([labeled_set], 2048), n), n,
         **settings)
     model.compile(optimizer=keras.optimizers.Adam(TRAINING["learning_rate"]))
     history = model.fit(data, epochs=epochs, verbose=0, shuffle=False)
@@ -173,7 +178,7 @@ def main():
                         help="only print the table of the runs made so far")
     args = parser.parse_args()
     made = make_records(args.work)
-    names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
+    names = labels_file.read_labels(os.path.join(args.work, "labels.txt"))
     test = test_split(args.work, names)
     version = code_version()
     out = os.path.join(args.work, "accuracy.json")
@@ -192,7 +197,7 @@ def main():
             print(f"{name:<34} seed {seed}: P@1 {r['p@1']:.4f} "
                   f"P@5 {r['p@5']:.4f} ECE {r['ece']:.4f} "
                   f"({r['seconds']:.0f} s)", flush=True)
-            records.write_json(out, results)
+            json_files.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; epochs={args.epochs}; "
           f"code version {version}")
     print("| configuration | teacher bytes per labeled / unlabeled example "

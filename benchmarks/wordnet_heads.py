@@ -3,8 +3,8 @@
 Usage: python benchmarks/wordnet_heads.py --work=/tmp/wordnet --data=../shared/data
        [--tsv=FILE --embeddings=FILE]
 
-The heads `topk-distill teacher --encoder` trains (`models.train_head`, 30
-epochs; linear: Adam 1e-2; MLP, 512 units: Adam 1e-3), on all 4,123
+The heads `topk-distill teacher --encoder` trains (`cross_fitting.train_head`,
+30 epochs; linear: Adam 1e-2; MLP, 512 units: Adam 1e-3), on all 4,123
 classes: the labeled split (--work/labeled.tsv, from
 examples/wordnet/build_data.py) to train, the test split to measure, each
 gloss's all-MiniLM-L6-v2 embedding read from --data/wordnet_minilm_l6.npy
@@ -26,7 +26,8 @@ def main():
     parser.add_argument("--tsv", default=None)
     parser.add_argument("--embeddings", default=None)
     args = parser.parse_args()
-    from topk_distill import inputs, models
+    from topk_distill.inputs import labels_file
+    from topk_distill.teachers import cross_fitting
 
     vectors = np.load(args.embeddings or os.path.join(
         args.data, "wordnet_minilm_l6.npy"))
@@ -35,19 +36,19 @@ def main():
                                        "wordnet_noun_glosses.tsv")) as f:
         for i, line in enumerate(f):
             row.setdefault(line.split("\t")[1], i)
-    names = inputs.read_labels(os.path.join(args.work, "labels.txt"))
+    names = labels_file.read_labels(os.path.join(args.work, "labels.txt"))
 
     def split(name):
-        texts, labels = inputs.read_labeled(os.path.join(args.work, name),
-                                            names)
+        texts, labels = labels_file.read_labeled(os.path.join(args.work, name),
+                                                 names)
         return vectors[[row[t] for t in texts]], np.array(labels)
 
     (train, y_train), (test, y_test) = split("labeled.tsv"), split("test.tsv")
     print(f"machine: {os.cpu_count()} cores; {len(names)} classes, "
           f"{len(y_train)} training and {len(y_test)} test texts")
     for hidden in (0, 512):  # Adam 1e-2 and 1e-3: train_head's defaults
-        head = models.train_head(train, y_train, len(names), epochs=30,
-                                 hidden_units=hidden)
+        head = cross_fitting.train_head(train, y_train, len(names), epochs=30,
+                                        hidden_units=hidden)
         top1 = np.mean(np.argmax(head(test), axis=1) == y_test)
         print(f"{'MLP (512)' if hidden else 'linear'} head: test top-1 "
               f"{top1:.4f}", flush=True)

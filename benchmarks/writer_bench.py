@@ -26,10 +26,11 @@ N, K, BATCH = 100_000, 20, 4096
 
 
 def child(examples, folder):
-    from topk_distill import inputs, record_writer
+    from topk_distill.inputs import labels_file
+    from topk_distill.preprocessing import record_writer
 
     labels = os.path.join(folder, "labels.txt")
-    inputs.write_labels(labels, [f"c{i}" for i in range(N)])
+    labels_file.write_labels(labels, [f"c{i}" for i in range(N)])
     rng = np.random.default_rng(0)
     start = time.perf_counter()
     with record_writer.RecordSetWriter(

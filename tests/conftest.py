@@ -45,10 +45,10 @@ def all_texts():
 
 @pytest.fixture
 def keras_teacher_path(tmp_path, all_texts):
-    from topk_distill import models
+    from topk_distill.models import text_models
 
-    model = models.make_teacher(all_texts, num_classes=len(TEXTS),
-                                hidden_units=8)
+    model = text_models.make_teacher(all_texts, num_classes=len(TEXTS),
+                                     hidden_units=8)
     path = str(tmp_path / "teacher.keras")
     model.save(path)
     return path
@@ -65,20 +65,22 @@ def trained(tmp_path_factory):
     (top 2): `(model, folder)`."""
     import keras
 
-    from topk_distill import export, inputs, models
+    from topk_distill.inputs import labels_file
+    from topk_distill.models import saved_model, text_models
 
     folder = tmp_path_factory.mktemp("student")
     texts = [t for name in NAMES for t in TEXTS[name]]
     labels = np.array([i for i, name in enumerate(NAMES) for _ in TEXTS[name]])
     keras.utils.set_random_seed(0)
-    model = models.make_student(texts, len(NAMES), embedding_dim=8)
+    model = text_models.make_student(texts, len(NAMES), embedding_dim=8)
     model.compile(optimizer=keras.optimizers.Adam(0.05),
                   loss=keras.losses.SparseCategoricalCrossentropy(
                       from_logits=True))
     model.fit(np.array(texts, object), labels, epochs=20, verbose=0)
     model.save(str(folder / "student.keras"))
-    inputs.write_labels(str(folder / "labels.txt"), NAMES)
-    export.export_saved_model(model, str(folder / "export"), NAMES, top_n=2)
+    labels_file.write_labels(str(folder / "labels.txt"), NAMES)
+    saved_model.export_saved_model(model, str(folder / "export"), NAMES,
+                                   top_n=2)
     return model, folder
 
 
@@ -123,18 +125,17 @@ def write_record_set(prefix, texts, labels, ids, scores, num_classes,
                      scores_kind="logits", score_dtype="float32",
                      compression="none", num_shards=1, tail_mass=None,
                      tail_temperature=None, names=None, **fields):
-    """Writes a record set from Python lists, as `preprocess` would.
+    """Writes a record set from Python lists, through the package's one
+    record-set writer (`writing.RecordSetOutput`), as `preprocess` would.
 
     `ids=None` writes a dense set (scores of all N classes in class order).
     `names` (default `c0, c1, ...`) are the class names its metadata keeps;
     `fields` more `RecordSet` fields (targets, sampling_temperature...).
     Returns the set's shard glob.
     """
-    import dataclasses
-
     import tensorflow as tf
 
-    from topk_distill import codec, records, shards
+    from topk_distill.records import codec, records, writing
 
     names = names or [f"c{i}" for i in range(num_classes)]
     spec = records.RecordSet(
@@ -149,11 +150,9 @@ def write_record_set(prefix, texts, labels, ids, scores, num_classes,
         None if ids is None else tf.constant(np.array(ids)),
         tf.constant(np.array(scores, np.float32)), spec,
         None if tail_mass is None else tf.constant(tail_mass, tf.float32))
-    with shards.ShardWriter(prefix, len(texts), num_shards,
-                            compression) as writer:
+    with writing.RecordSetOutput(prefix, spec) as writer:
         for record in serialized.numpy():
             writer.write(record)
-    dataclasses.replace(spec, shards=writer.shards()).write(prefix)
     return prefix + "-*"
 
 

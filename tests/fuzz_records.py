@@ -18,8 +18,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import codec
-from topk_distill.records import RecordFormatError, RecordSet
+from topk_distill.records import codec
+from topk_distill.records.records import RecordFormatError, RecordSet
 
 # Both encodings: format version 1's features and the packed "q8" one.
 RECORD_SETS = [RecordSet(kind="labeled", num_classes=50, top_k=5,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from topk_distill import augmentation
+from topk_distill.inputs import augmentation
 
 TEXT = "one two three four five six seven eight nine ten"
 

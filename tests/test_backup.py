@@ -7,8 +7,9 @@ import keras
 import pytest
 
 from tests.test_training import record_sets  # noqa: F401 (a fixture)
-from topk_distill import backup, mixer, models
-from topk_distill.student import DistillationStudent
+from topk_distill.distillation import backup, mixer
+from topk_distill.models import text_models
+from topk_distill.distillation.student import DistillationStudent
 
 
 class _Crash(keras.callbacks.Callback):
@@ -21,7 +22,7 @@ def _fit(record_sets, folder, extra=(), dim=8, settings=None):  # noqa: F811
     keras.utils.set_random_seed(0)
     data = mixer.make_distillation_dataset(*record_sets, 6, seed=0)
     model = DistillationStudent(
-        models.make_student(["a cat"], 3, embedding_dim=dim), 3)
+        text_models.make_student(["a cat"], 3, embedding_dim=dim), 3)
     model.compile(optimizer="adam")
     callback = backup.TrainingBackup(
         folder, settings or {"embedding_dim": dim})
@@ -85,8 +86,8 @@ def test_a_file_size_fault_keeps_the_last_good_checkpoint(
     # the limit callback runs before the backup's save of the same epoch
     keras.utils.set_random_seed(0)
     data = mixer.make_distillation_dataset(*record_sets, 6, seed=0)
-    model = DistillationStudent(models.make_student(["a cat"], 3,
-                                                    embedding_dim=8), 3)
+    model = DistillationStudent(text_models.make_student(["a cat"], 3,
+                                                         embedding_dim=8), 3)
     model.compile(optimizer="adam")
     try:
         with pytest.raises(OSError, match=f"{folder}: cannot write the "

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 pytest.importorskip("apache_beam", reason="needs the beam extra")
 
-from topk_distill import cli, reader  # noqa: E402
+from topk_distill import cli  # noqa: E402
+from topk_distill.records import reader
 
 
 def _records(pattern):
@@ -46,7 +47,7 @@ def test_direct_runner_writes_the_local_records(tmp_path, keras_teacher_path,
         assert got[text][:2] == (label, ids), text
         np.testing.assert_allclose(got[text][2], scores, atol=1e-3)
     meta = {p: json.loads(open(p + ".meta.json").read()) for p in (local,
-                                                                     beam)}
+                                                                   beam)}
     differ = {key for key in meta[local] if meta[local][key] != meta[beam][
         key]}
     assert differ == {"compression", "shards", "created", "command"}

@@ -4,8 +4,8 @@ import numpy as np
 import tensorflow as tf
 
 from tests.conftest import encoder_folder
-from topk_distill import models
-from topk_distill.bert_inputs import BertInputs
+from topk_distill.models import encoder_models
+from topk_distill.models.bert_inputs import BertInputs
 
 
 def _tokenizer():
@@ -37,11 +37,11 @@ def test_pads_to_the_longest_text_and_truncates_to_the_cap():
 def test_encoder_teacher_logits_do_not_depend_on_padding():
     texts = np.array(["a dog", "a large river in Europe flowing into the "
                       "North Sea", "tree"], object)
-    fixed = models.make_encoder_teacher(encoder_folder(), 4,
-                                        sequence_length=32,
-                                        pad_to_longest=False)
-    longest = models.make_encoder_teacher(encoder_folder(), 4,
-                                          sequence_length=32)
+    fixed = encoder_models.make_encoder_teacher(encoder_folder(), 4,
+                                                sequence_length=32,
+                                                pad_to_longest=False)
+    longest = encoder_models.make_encoder_teacher(encoder_folder(), 4,
+                                                  sequence_length=32)
     longest.set_weights(fixed.get_weights())
     np.testing.assert_allclose(longest.predict(texts, verbose=0),
                                fixed.predict(texts, verbose=0), atol=1e-5)

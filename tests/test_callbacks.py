@@ -2,7 +2,8 @@ import types
 
 import pytest
 
-from topk_distill.callbacks import LossPlateauStopping, TargetMetricStopping
+from topk_distill.distillation.callbacks import (LossPlateauStopping,
+                                                 TargetMetricStopping)
 
 
 class FakeClock:

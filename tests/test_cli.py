@@ -76,7 +76,7 @@ def test_tensorflow_errors_end_in_one_line(tmp_path, monkeypatch, capsys):
     # Records from another writer that repeat a class, read without the
     # Python check: TensorFlow's in-graph check raises InvalidArgumentError,
     # whose message goes on with the graph's op names.
-    from topk_distill import reader
+    from topk_distill.records import reader
     from topk_distill.commands import classify
 
     write_record_set(str(tmp_path / "dup"), [f"text {i}" for i in range(4)],

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import fuzz_records
-from topk_distill import codec
-from topk_distill.records import RecordFormatError, RecordSet
+from topk_distill.records import codec
+from topk_distill.records.records import RecordFormatError, RecordSet
 
 
 def _spec(k, dense=False, score_dtype="float16", tail=None, n=None,
@@ -190,7 +190,7 @@ def test_q8_packs_ids_and_8_bit_values(rng, kind):
         tf.constant([f"t{i}" for i in range(30)]), tf.zeros([30], tf.int64),
         tf.constant(ids), tf.constant(scores), spec)
     got = {k: v.numpy() for k, v in codec.parse_batch(serialized,
-                                                       spec).items()}
+                                                      spec).items()}
     for row in range(30):
         valid = ids[row] >= 0
         order = np.argsort(ids[row][valid])

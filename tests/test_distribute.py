@@ -12,8 +12,9 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import NAMES, write_record_set
-from topk_distill import distribute, inputs
-from topk_distill.records import RecordSet
+from topk_distill.distillation import distribute
+from topk_distill.inputs import inputs
+from topk_distill.records.records import RecordSet
 
 
 def _cluster(workers):
@@ -104,8 +105,10 @@ def test_importing_the_package_leaves_tensorflow_unconfigured():
     # TensorFlow's eager context starts: importing the package must not
     # start it (a module-level tf.constant once did).
     modules = ", ".join(f"topk_distill.{m}" for m in (
-        "codec", "shards", "reader", "mixer", "student", "export",
-        "preprocessing", "training", "serving"))
+        "records.codec", "records.shards", "records.reader",
+        "distillation.mixer", "distillation.student", "models.saved_model",
+        "serving.tflite_export", "preprocessing.preprocessing",
+        "distillation.training", "serving.classification"))
     code = ("import tensorflow as tf\n"
             "from tensorflow.python.eager import context\n"
             f"import {modules}\n"

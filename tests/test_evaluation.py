@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import NAMES, TEXTS
-from topk_distill import evaluation, export
+from topk_distill.models import saved_model
+from topk_distill.serving import evaluation
 
 
 def test_precision_at_k_by_hand():
@@ -33,7 +34,7 @@ def test_evaluate_an_export(trained):
     predicted = model(tf.constant(texts)).numpy().argmax(1)
     assert result["p@1"] == pytest.approx(np.mean(predicted == labels))
     assert result["examples"] == 12
-    assert result["size_bytes"] == export.saved_model_size(
+    assert result["size_bytes"] == saved_model.saved_model_size(
         str(folder / "export"))
     assert result["throughput_per_s"] > 0 and result["latency_p50_ms"] > 0
 

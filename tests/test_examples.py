@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, encoder_folder, run_command, shell_commands
-from topk_distill import inputs, reader, records, student_init
+from topk_distill.inputs import inputs, labels_file
+from topk_distill.models import student_init
+from topk_distill.records import reader, records
 
 DATA = os.path.join(ROOT, "topk_distill", "data", "wordnet")
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -51,7 +53,7 @@ def test_split_is_fixed_and_disjoint():
 
 
 def test_shipped_teacher_output():
-    names = inputs.read_labels(os.path.join(DATA, "labels.txt"))
+    names = labels_file.read_labels(os.path.join(DATA, "labels.txt"))
     assert len(names) == 4123
     expected = {"labeled_topk": ("topk", 20, "logits", 23323),
                 "labeled_sampled": ("sampled", 20, "probabilities", 23323),

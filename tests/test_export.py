@@ -11,7 +11,8 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from tests.conftest import NAMES, SAMPLES
-from topk_distill import export, models
+from topk_distill.models import text_models
+from topk_distill.serving import tflite_export
 
 
 def _example(text):
@@ -111,8 +112,8 @@ def test_tflite_token_ids_variant_agrees_and_text_variant_uses_flex(
     model, folder = trained
     predict = tf.saved_model.load(str(folder / "export")).signatures[
         "serving_default"]
-    ids_path = export.export_tflite(model, str(tmp_path / "ids.tflite"),
-                                    top_n=2, token_ids=True)
+    ids_path = tflite_export.export_tflite(model, str(tmp_path / "ids.tflite"),
+                                           top_n=2, token_ids=True)
     vocabulary = (tmp_path / "ids.tflite.vocab.txt").read_text().split("\n")
     vectorize = next(layer for layer in model.layers if isinstance(
         layer, keras.layers.TextVectorization))
@@ -124,8 +125,8 @@ def test_tflite_token_ids_variant_agrees_and_text_variant_uses_flex(
         assert lite["top_ids"][0, 0] == want["top_ids"][0, 0]
         np.testing.assert_allclose(lite["top_scores"], want["top_scores"],
                                    rtol=1e-5)
-    text_path = export.export_tflite(model, str(tmp_path / "text.tflite"),
-                                     top_n=2)
+    text_path = tflite_export.export_tflite(
+        model, str(tmp_path / "text.tflite"), top_n=2)
     report = io.StringIO()
     with contextlib.redirect_stdout(report):
         tf.lite.experimental.Analyzer.analyze(model_path=text_path)
@@ -144,14 +145,14 @@ def test_tflite_token_ids_variant_agrees_and_text_variant_uses_flex(
 def test_every_student_exports_to_builtin_tflite(architecture, tmp_path):
     texts = ["hot soup today", "cold soup", "a hot day", "rain today"]
     # Big enough that quantisation applies (tensors of >= 1,024 weights).
-    model = models.make_student(texts, 4, embedding_dim=32,
-                                architecture=architecture, hash_buckets=64,
-                                filters=32, width=32, heads=2)
+    model = text_models.make_student(
+        texts, 4, embedding_dim=32, architecture=architecture, hash_buckets=64,
+        filters=32, width=32, heads=2)
     vectorize = model.layers[1]
     for quantize in (False, True):
-        path = export.export_tflite(model, str(tmp_path / f"{quantize}.tflite"),
-                                    top_n=4, token_ids=True,
-                                    quantize=quantize)
+        path = tflite_export.export_tflite(
+            model, str(tmp_path / f"{quantize}.tflite"), top_n=4,
+            token_ids=True, quantize=quantize)
         runner = tf.lite.Interpreter(path).get_signature_runner()
         for text in texts:
             lite = runner(token_ids=vectorize(tf.constant([text])).numpy())

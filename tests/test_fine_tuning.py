@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 
 from tests.conftest import encoder_folder
-from topk_distill import fine_tuning
+from topk_distill.teachers import fine_tuning
 
 
 def test_fine_tune_trains_the_top_layers_and_decays_to_zero(all_texts):
-    from topk_distill import models
+    from topk_distill.models import encoder_models
 
     labels = np.repeat([0, 1, 2], 4)
-    teacher = models.make_encoder_teacher(encoder_folder(), 3,
-                                          sequence_length=16, hidden_units=8)
+    teacher = encoder_models.make_encoder_teacher(
+        encoder_folder(), 3, sequence_length=16, hidden_units=8)
     encoder, = (layer for layer in teacher.layers
                 if hasattr(layer, "transformer_layers"))
     before = {w.path: w.numpy() for w in encoder.weights + teacher.get_layer(
@@ -33,14 +33,13 @@ def test_fine_tune_trains_the_top_layers_and_decays_to_zero(all_texts):
     assert int(teacher.optimizer.iterations) == 9
     assert float(teacher.optimizer.learning_rate) < 1e-9
     with pytest.raises(ValueError, match="layers=7; the encoder has 6"):
-        models.set_encoder_trainable(teacher, 7)
-
+        encoder_models.set_encoder_trainable(teacher, 7)
 
 
 def test_length_batches_cover_every_row_once_and_group_by_length():
     texts = np.array(["w" * n for n in range(1, 101)], object)
     batches = fine_tuning.length_batches(texts, np.arange(100),
-                                              batch_size=10, window=5)
+                                         batch_size=10, window=5)
     epochs = []
     for _ in range(2):
         assert len(batches) == 10
@@ -56,7 +55,6 @@ def test_length_batches_cover_every_row_once_and_group_by_length():
     assert epochs[0] != epochs[1]  # reshuffled each epoch
 
 
-
 def test_predict_by_length_keeps_the_input_order():
     import keras
     import tensorflow as tf
@@ -68,13 +66,12 @@ def test_predict_by_length_keeps_the_input_order():
     model = keras.Model(text, length)
     texts = ["ccc", "a", "bbbbb", "dd"]
     out = fine_tuning.predict_by_length(model, texts, batch_size=2,
-                                             verbose=0)
+                                        verbose=0)
     assert out[:, 0].tolist() == [3, 1, 5, 2]
 
 
-
 def test_each_fine_tuned_fold_trains_on_the_other_folds(monkeypatch):
-    from topk_distill import models
+    from topk_distill.teachers import cross_fitting
 
     trained = []
 
@@ -95,12 +92,12 @@ def test_each_fine_tuned_fold_trains_on_the_other_folds(monkeypatch):
     logits = fine_tuning.cross_fit_fine_tuned(
         Teacher, texts, np.arange(10) % 3,
         np.eye(10, dtype="float32"), 2, dict(epochs=1), dict(epochs=1))
-    fold = models.fold_of_rows(10, 2)
+    fold = cross_fitting.fold_of_rows(10, 2)
     for k in range(2):  # fold k's teacher saw every text but fold k's
         assert trained[k] == set(texts[fold != k])
     np.testing.assert_array_equal(logits[:, 0], np.arange(10))
     # the same folds as the frozen encoder's cross-fitted heads
-    head_fold, _ = models.cross_fit_heads(np.eye(10, dtype="float32"),
-                                          np.arange(10) % 3, 3, folds=2,
-                                          epochs=1)
+    head_fold, _ = cross_fitting.cross_fit_heads(np.eye(10, dtype="float32"),
+                                                 np.arange(10) % 3, 3, folds=2,
+                                                 epochs=1)
     np.testing.assert_array_equal(fold, head_fold)

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from safetensors.numpy import save_file
 
-from topk_distill import hf_teacher
+from topk_distill.teachers import hf_teacher
 
 WORDS = ["a", "cat", "dog", "river", "in", "europe", "small", "bird"]
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -170,7 +170,7 @@ def test_unsupported_folders_are_one_line(tmp_path, rng):
 
 def test_preprocess_and_export_take_the_folder(tmp_path, rng, capsys):
     from tests.conftest import run_command
-    from topk_distill import records
+    from topk_distill.records import records
 
     folder = tmp_path / "hf"
     folder.mkdir()

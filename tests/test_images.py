@@ -10,8 +10,14 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import ROOT, run_command, shell_commands
-from topk_distill import (export, inputs, models, preprocessing, reader,
-                          records, serving, student, teacher)
+from topk_distill.distillation import student
+from topk_distill.inputs import errors, image_files, inputs, labels_file
+from topk_distill.models import (feature_models, image_models, saved_model,
+                                 text_models)
+from topk_distill.preprocessing import preprocessing
+from topk_distill.records import reader, records
+from topk_distill.serving import classification, tflite_export
+from topk_distill.teachers import teacher
 
 IMAGES = os.path.join(ROOT, "examples", "images")
 
@@ -61,11 +67,11 @@ def test_image_example_runs_end_to_end(tmp_path, capsys):
     report = json.load(open(os.path.join(work, "teacher", "report.json")))
     assert report["teacher"] == "reference (convolutional network)"
     # Served as TF Serving image models are: image_bytes in.
-    served = serving.load_saved_model(os.path.join(work, "student",
-                                                   "export"))
+    served = saved_model.load_saved_model(os.path.join(work, "student",
+                                                       "export"))
     predict = served.signatures["serving_default"]
-    assert serving.signature_input(predict) == ("image_bytes", "image",
-                                                None)
+    assert saved_model.signature_input(predict) == ("image_bytes", "image",
+                                                    None)
     image = open(os.path.join(work, "data", "test", "ring_blue",
                               "0000.png"), "rb").read()
     probabilities = served.signatures["probabilities"](
@@ -74,7 +80,7 @@ def test_image_example_runs_end_to_end(tmp_path, capsys):
     runner = tf.lite.Interpreter(os.path.join(
         work, "student", "export", "model_pixels.tflite")
     ).get_signature_runner()
-    pixels = models.ImageDecoder(32)(tf.constant([image])).numpy()
+    pixels = image_models.ImageDecoder(32)(tf.constant([image])).numpy()
     answer = runner(pixels=pixels)
     np.testing.assert_allclose(
         answer["top_scores"][0], np.sort(probabilities)[::-1][:5],
@@ -107,31 +113,31 @@ def test_image_folder_reads_labels_and_refuses_bad_files(tmp_path):
             ] == [("a/0.png", "a"), ("a/1.png", "a"), ("b/0.png", "b"),
                   ("b/1.png", "b")]
     assert inputs.describe(folder) == ("image", None)
-    assert inputs.build_labels(folder) == ["a", "b"]
+    assert labels_file.build_labels(folder) == ["a", "b"]
     notes = os.path.join(folder, "b", "notes.txt")
     open(notes, "w").write("not an image")
-    with pytest.raises(inputs.InputError, match=f"^{notes}: not an image "
+    with pytest.raises(errors.InputError, match=f"^{notes}: not an image "
                        "file; expected one of .png"):
         list(inputs.iter_located(folder))
     os.remove(notes)
     broken = os.path.join(folder, "a", "2.png")
     open(broken, "wb").write(open(os.path.join(folder, "a", "0.png"),
                                   "rb").read()[:30])
-    with pytest.raises(inputs.InputError, match=f"^{broken}: the image does "
+    with pytest.raises(errors.InputError, match=f"^{broken}: the image does "
                        "not decode"):
         list(inputs.iter_located(folder))
 
 
 def test_bad_image_leaves_nothing_written(tmp_path):
     folder = _image_folder(str(tmp_path / "images"))
-    model = models.make_image_student(2, image_size=8)
+    model = image_models.make_image_student(2, image_size=8)
     path = str(tmp_path / "teacher.keras")
     model.save(path)
-    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    labels_file.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
     broken = os.path.join(folder, "b", "9.png")
     open(broken, "wb").write(b"\x89PNG\r\n\x1a\n truncated")
     prefix = str(tmp_path / "records" / "train")
-    with pytest.raises(inputs.InputError, match=broken):
+    with pytest.raises(errors.InputError, match=broken):
         preprocessing.preprocess(teacher.load_teacher(path), folder,
                                  str(tmp_path / "labels.txt"), prefix,
                                  top_k=2, num_shards=1, verbose=0)
@@ -141,8 +147,8 @@ def test_bad_image_leaves_nothing_written(tmp_path):
 
 def test_text_teacher_and_student_refuse_image_records(tmp_path):
     folder = _image_folder(str(tmp_path / "images"))
-    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
-    text_teacher = models.make_teacher(["a cat", "a dog"], 2)
+    labels_file.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    text_teacher = text_models.make_teacher(["a cat", "a dog"], 2)
     text_path = str(tmp_path / "text.keras")
     text_teacher.save(text_path)
     with pytest.raises(ValueError, match="takes text inputs, but .* holds "
@@ -152,13 +158,13 @@ def test_text_teacher_and_student_refuse_image_records(tmp_path):
                                  str(tmp_path / "r" / "x"), top_k=2,
                                  num_shards=1, verbose=0)
     image_path = str(tmp_path / "image.keras")
-    models.make_image_student(2, image_size=8).save(image_path)
+    image_models.make_image_student(2, image_size=8).save(image_path)
     record_set, _ = preprocessing.preprocess(
         teacher.load_teacher(image_path), folder,
         str(tmp_path / "labels.txt"), str(tmp_path / "r" / "train"), top_k=2,
         num_shards=1, verbose=0)
     model = student.DistillationStudent(
-        models.make_student(["a cat"], 2), 2)
+        text_models.make_student(["a cat"], 2), 2)
     model.compile(optimizer="adam")
     with pytest.raises(ValueError, match="the model takes text inputs but "
                        "the records hold image inputs"):
@@ -210,8 +216,9 @@ def test_feature_vectors_through_records_training_and_export(tmp_path):
             for i in range(40)]
     train = _features_file(str(tmp_path / "train.jsonl"), rows)
     assert inputs.describe(train) == ("features", 4)
-    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
-    model = models.make_features_model(2, feature_dim=4, hidden_units=8)
+    labels_file.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    model = feature_models.make_features_model(2, feature_dim=4,
+                                               hidden_units=8)
     path = str(tmp_path / "teacher.keras")
     model.save(path)
     loaded = teacher.load_teacher(path)
@@ -225,12 +232,13 @@ def test_feature_vectors_through_records_training_and_export(tmp_path):
     expected = model.predict(np.array([r[0] for r in rows]), verbose=0)
     best = np.argmax(expected, axis=1)
     assert (batch["topk_ids"].numpy()[:, 0] == best).all()
-    from topk_distill import training
+    from topk_distill.distillation import training
     training.train_student(str(tmp_path / "student"), labeled=record_set,
                            validation=train, epochs=2, batch_size=8,
                            verbose=0)
-    served = serving.load_saved_model(str(tmp_path / "student" / "export"))
-    assert serving.signature_input(served.signatures["serving_default"]) == (
+    served = saved_model.load_saved_model(str(tmp_path / "student" / "export"))
+    signature = served.signatures["serving_default"]
+    assert saved_model.signature_input(signature) == (
         "features", "features", 4)
     texts = str(tmp_path / "valid.tsv")
     open(texts, "w").write("a text\ta\n")
@@ -238,9 +246,10 @@ def test_feature_vectors_through_records_training_and_export(tmp_path):
                        "the records hold features of length 4"):
         training.train_student(str(tmp_path / "again"), labeled=record_set,
                                validation=texts, epochs=1, verbose=0)
-    assert len(serving.classify(served, [r[0] for r in rows[:3]], 2)) == 3
-    tflite = export.export_tflite(
-        models.make_features_model(2, feature_dim=4),
+    answers = classification.classify(served, [r[0] for r in rows[:3]], 2)
+    assert len(answers) == 3
+    tflite = tflite_export.export_tflite(
+        feature_models.make_features_model(2, feature_dim=4),
         str(tmp_path / "f.tflite"), top_n=2)
     assert os.path.getsize(tflite) > 0
 
@@ -248,11 +257,11 @@ def test_feature_vectors_through_records_training_and_export(tmp_path):
 def test_feature_vectors_of_the_wrong_length_are_refused(tmp_path):
     path = _features_file(str(tmp_path / "x.jsonl"), [
         ([1.0, 2.0, 3.0], "a"), ([1.0, 2.0, 3.0], "b"), ([1.0, 2.0], "a")])
-    with pytest.raises(inputs.InputError, match=r"x.jsonl:3: 2 features; "
+    with pytest.raises(errors.InputError, match=r"x.jsonl:3: 2 features; "
                        r"expected 3 \(as the first example\)"):
         list(inputs.iter_examples(path))
     open(path, "a").write('{"features": ["x"], "label": "a"}\n')
-    with pytest.raises(inputs.InputError, match='x.jsonl:4: "features" is '
+    with pytest.raises(errors.InputError, match='x.jsonl:4: "features" is '
                        "not a non-empty list of numbers"):
         inputs.parse_line(open(path).read().splitlines()[3], path, 4)
 
@@ -272,8 +281,8 @@ def test_record_sets_written_before_kinds_read_as_text():
 def test_mixed_folder_is_one_line_naming_the_file(tmp_path, capsys):
     folder = _image_folder(str(tmp_path / "images"))
     path = str(tmp_path / "teacher.keras")
-    models.make_image_student(2, image_size=8).save(path)
-    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    image_models.make_image_student(2, image_size=8).save(path)
+    labels_file.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
     stray = os.path.join(folder, "a", "readme.md")
     open(stray, "w").write("# not an image")
     out = str(tmp_path / "records" / "train")
@@ -292,16 +301,16 @@ def test_mixed_folder_is_one_line_naming_the_file(tmp_path, capsys):
 
 def test_export_of_a_model_with_random_layers_saves_each_weight_once(
         tmp_path):
-    model = models.make_image_teacher(3, image_size=16, widths=(8, 16))
-    path = export.export_saved_model(model, str(tmp_path / "export"),
-                                     ["a", "b", "c"])
+    model = image_models.make_image_teacher(3, image_size=16, widths=(8, 16))
+    path = saved_model.export_saved_model(model, str(tmp_path / "export"),
+                                          ["a", "b", "c"])
     saved = [shape for name, shape in tf.train.list_variables(
         os.path.join(path, "variables", "variables"))
         if name.endswith("VARIABLE_VALUE")]
     assert sorted(map(tuple, saved)) == sorted(
         tuple(v.shape) for v in model.variables)
     png = tf.io.encode_png(tf.zeros([16, 16, 3], tf.uint8))
-    served = serving.load_saved_model(path)
+    served = saved_model.load_saved_model(path)
     np.testing.assert_allclose(
         served.signatures["logits"](image_bytes=tf.stack([png]))[
             "logits"].numpy(),
@@ -309,13 +318,14 @@ def test_export_of_a_model_with_random_layers_saves_each_weight_once(
 
 
 def test_evaluate_refuses_a_test_input_of_another_kind(tmp_path):
-    from topk_distill import evaluation
+    from topk_distill.serving import evaluation
 
     folder = _image_folder(str(tmp_path / "images"))
-    path = export.export_saved_model(
-        models.make_teacher(["a cat", "a dog"], 2), str(tmp_path / "text"),
+    path = saved_model.export_saved_model(
+        text_models.make_teacher(["a cat", "a dog"], 2),
+        str(tmp_path / "text"),
         ["a", "b"])
-    images, labels = inputs.read_labeled(folder, ["a", "b"])
+    images, labels = labels_file.read_labeled(folder, ["a", "b"])
     with pytest.raises(ValueError, match="text takes text inputs, but the "
                        "test examples are image"):
         evaluation.evaluate(path, images, labels, latency_repeats=2,
@@ -339,12 +349,13 @@ def test_teacher_command_trains_a_features_teacher(tmp_path, capsys):
 
 
 def test_export_of_a_trained_keras_file_leaves_its_optimizer_out(tmp_path):
-    model = models.make_features_model(3, feature_dim=4, hidden_units=8)
+    model = feature_models.make_features_model(3, feature_dim=4,
+                                               hidden_units=8)
     model.compile(optimizer="adam", loss=keras_loss())
     model.fit(np.ones([6, 4]), np.array([0, 1, 2] * 2), epochs=1, verbose=0)
     path = str(tmp_path / "model.keras")
     model.save(path)
-    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b", "c"])
+    labels_file.write_labels(str(tmp_path / "labels.txt"), ["a", "b", "c"])
     out = str(tmp_path / "export")
     assert run_command(["topk-distill", "export", f"--model={path}",
                         f"--output={out}"]) == 0
@@ -362,7 +373,7 @@ def keras_loss():
 
 
 def test_beam_pipeline_refuses_image_folders(tmp_path):
-    from topk_distill import beam
+    from topk_distill.preprocessing import beam
 
     folder = _image_folder(str(tmp_path / "images"))
     with pytest.raises(ValueError, match="image folders use the local tool"):
@@ -371,19 +382,19 @@ def test_beam_pipeline_refuses_image_folders(tmp_path):
 
 
 def test_preprocess_decodes_each_image_once_to_check_it(tmp_path,
-                                                         monkeypatch):
+                                                        monkeypatch):
     folder = _image_folder(str(tmp_path / "images"), per_class=3)
     path = str(tmp_path / "teacher.keras")
-    models.make_image_student(2, image_size=8).save(path)
-    inputs.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
-    check, calls = inputs.check_image, []
+    image_models.make_image_student(2, image_size=8).save(path)
+    labels_file.write_labels(str(tmp_path / "labels.txt"), ["a", "b"])
+    check, calls = image_files.check_image, []
 
     def counted(data, where):
         calls.append(where)
         return check(data, where)
 
     loaded = teacher.load_teacher(path)
-    monkeypatch.setattr(inputs, "check_image", counted)
+    monkeypatch.setattr(image_files, "check_image", counted)
     record_set, _ = preprocessing.preprocess(
         loaded, folder, str(tmp_path / "labels.txt"),
         str(tmp_path / "r" / "train"), top_k=2, num_shards=1, verbose=0)

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from topk_distill import inputs
+from topk_distill.inputs import errors, inputs, labels_file
 
 
 def test_tsv_labeled_and_text_only(tmp_path):
@@ -15,10 +15,10 @@ def test_tsv_labeled_and_text_only(tmp_path):
 def test_a_byte_order_mark_is_dropped(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_bytes(b"\xef\xbb\xbfanimal\nplant\n")
-    assert inputs.read_labels(str(labels)) == ["animal", "plant"]
+    assert labels_file.read_labels(str(labels)) == ["animal", "plant"]
     path = tmp_path / "a.tsv"
     path.write_bytes(b"\xef\xbb\xbfa dog\tanimal\nfern\tplant\n")
-    assert inputs.read_labeled(str(path), ["animal", "plant"]) == (
+    assert labels_file.read_labeled(str(path), ["animal", "plant"]) == (
         ["a dog", "fern"], [0, 1])
 
 
@@ -30,7 +30,7 @@ def test_a_byte_order_mark_is_dropped(tmp_path):
 def test_tsv_errors_name_file_and_line(tmp_path, content, expected):
     path = tmp_path / "a.tsv"
     path.write_bytes(content)
-    with pytest.raises(inputs.InputError, match=expected):
+    with pytest.raises(errors.InputError, match=expected):
         list(inputs.iter_examples(str(path)))
 
 
@@ -49,7 +49,7 @@ def test_jsonl(tmp_path):
 def test_jsonl_errors(tmp_path, line, expected):
     path = tmp_path / "a.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
-    with pytest.raises(inputs.InputError, match=expected):
+    with pytest.raises(errors.InputError, match=expected):
         list(inputs.iter_examples(str(path)))
 
 
@@ -87,11 +87,11 @@ def test_tfds_reader(tmp_path):
 
 def test_labels_round_trip_and_hash(tmp_path):
     path = str(tmp_path / "labels.txt")
-    inputs.write_labels(path, ["b", "a"])
-    assert inputs.read_labels(path) == ["b", "a"]
-    before = inputs.labels_sha256(path)
-    inputs.write_labels(path, ["a", "b"])
-    assert inputs.labels_sha256(path) != before
+    labels_file.write_labels(path, ["b", "a"])
+    assert labels_file.read_labels(path) == ["b", "a"]
+    before = labels_file.labels_sha256(path)
+    labels_file.write_labels(path, ["a", "b"])
+    assert labels_file.labels_sha256(path) != before
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -101,32 +101,34 @@ def test_labels_round_trip_and_hash(tmp_path):
 def test_labels_errors(tmp_path, content, expected):
     path = tmp_path / "labels.txt"
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(inputs.InputError, match=expected):
-        inputs.read_labels(str(path))
+    with pytest.raises(errors.InputError, match=expected):
+        labels_file.read_labels(str(path))
 
 
 def test_build_labels_sorted_unique(labeled_tsv):
-    assert inputs.build_labels(labeled_tsv) == ["animal", "finance", "food"]
+    assert labels_file.build_labels(labeled_tsv) == ["animal", "finance",
+                                                     "food"]
 
 
 def test_label_ids_and_their_errors_name_file_and_line(tmp_path):
     path = tmp_path / "a.tsv"
     path.write_text("one\tx\n\ntwo\n", encoding="utf-8")
-    with pytest.raises(inputs.InputError, match=r"a.tsv:3: no label; "
+    with pytest.raises(errors.InputError, match=r"a.tsv:3: no label; "
                        "expected a labeled set"):
-        inputs.read_labeled(str(path), ["x"])
+        labels_file.read_labeled(str(path), ["x"])
     path.write_text("one\tx\n\n\ntwo\ty\n", encoding="utf-8")
-    with pytest.raises(inputs.InputError, match=r"a.tsv:4: label 'y' is not "
+    with pytest.raises(errors.InputError, match=r"a.tsv:4: label 'y' is not "
                        "in the labels file"):
-        inputs.read_labeled(str(path), ["x"])
-    assert inputs.read_labeled(str(path), ["y", "x"]) == (["one", "two"],
-                                                          [1, 0])
-    assert inputs.label_id("y", {"x": 0}, "here", skip_unknown=True) is None
-    assert inputs.label_id("y", None, "here") == -1
+        labels_file.read_labeled(str(path), ["x"])
+    assert labels_file.read_labeled(str(path), ["y", "x"]) == (["one", "two"],
+                                                               [1, 0])
+    assert labels_file.label_id("y", {"x": 0}, "here",
+                                skip_unknown=True) is None
+    assert labels_file.label_id("y", None, "here") == -1
 
 
 def test_an_input_without_examples_is_refused(tmp_path):
     path = tmp_path / "empty.tsv"
     path.write_text("\n\n", encoding="utf-8")
-    with pytest.raises(inputs.InputError, match="empty.tsv: no examples"):
-        inputs.read_labeled(str(path), ["x"])
+    with pytest.raises(errors.InputError, match="empty.tsv: no examples"):
+        labels_file.read_labeled(str(path), ["x"])

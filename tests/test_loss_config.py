@@ -2,7 +2,7 @@
 
 import pytest
 
-from topk_distill.loss_config import LossConfig
+from topk_distill.distillation.loss_config import LossConfig
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from topk_distill import losses, targets
-from topk_distill.loss_config import LossConfig
+from topk_distill.distillation import losses, targets
+from topk_distill.distillation.loss_config import LossConfig
 
 
 def _log_softmax(z):

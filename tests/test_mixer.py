@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import dense_softmax, write_record_set
-from topk_distill import mixer
+from topk_distill.distillation import mixer
 
 LABELED = [f"labeled {i}" for i in range(6)]
 UNLABELED = {"unlabeled a": ([0], [0.9]), "unlabeled b": ([3], [0.8])}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from topk_distill import packing
+from topk_distill.records import packing
 
 
 @pytest.mark.parametrize("num_classes, width", [

@@ -12,9 +12,11 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import NAMES
-from topk_distill import inputs, preprocessing, reader, records, shards
-from topk_distill.preprocessing import preprocess, summary_line
-from topk_distill.teacher import load_teacher
+from topk_distill.inputs import errors, inputs, labels_file
+from topk_distill.preprocessing import preprocessing
+from topk_distill.records import file_names, reader, records, shards
+from topk_distill.preprocessing.preprocessing import preprocess, summary_line
+from topk_distill.teachers.teacher import load_teacher
 
 
 def _read(prefix):
@@ -75,13 +77,13 @@ def test_keras_teacher_metadata(tmp_path, keras_teacher_path, labeled_tsv,
         ("train-00001-of-00002.tfrecord.gz", 6)]
     # --labels defaulted to the labels.txt beside the teacher.
     assert record_set.labels == tuple(NAMES)
-    assert record_set.labels_sha256 == inputs.labels_sha256(labels_txt)
+    assert record_set.labels_sha256 == labels_file.labels_sha256(labels_txt)
     assert record_set.teacher["kind"] == "keras"
     assert (record_set.kind, record_set.top_k, record_set.num_classes,
             record_set.scores) == ("labeled", 2, 3, "logits")
     assert record_set.command == ("topk-distill", "preprocess")
     assert summary["dense_bytes_per_example"] == 12
-    assert not os.path.exists(records.run_path(prefix))
+    assert not os.path.exists(file_names.run_path(prefix))
     logits = keras.saving.load_model(keras_teacher_path)(
         tf.constant(all_texts)).numpy()
     np.testing.assert_allclose(_read(prefix)["topk_scores"],
@@ -188,12 +190,12 @@ def test_empty_input_and_all_labels_unknown(tmp_path, labels_txt):
     empty = tmp_path / "empty.tsv"
     empty.write_text("\n", encoding="utf-8")
     teacher = _npy_teacher(tmp_path, np.zeros((0, 3), np.float32))
-    with pytest.raises(inputs.InputError, match="empty.tsv: no examples$"):
+    with pytest.raises(errors.InputError, match="empty.tsv: no examples$"):
         preprocess(teacher, str(empty), labels_txt, str(tmp_path / "x"),
                    top_k=1, verbose=0)
     unknown = tmp_path / "unknown.tsv"
     unknown.write_text("a text\tsport\n", encoding="utf-8")
-    with pytest.raises(inputs.InputError, match=r"no examples \(all 1 have "
+    with pytest.raises(errors.InputError, match=r"no examples \(all 1 have "
                        r"labels not in the labels file\)"):
         preprocess(_npy_teacher(tmp_path, np.zeros((1, 3), np.float32)),
                    str(unknown), labels_txt, str(tmp_path / "x"), top_k=1,
@@ -208,7 +210,7 @@ def test_unknown_and_missing_labels_name_file_and_line(tmp_path, labels_txt,
                     encoding="utf-8")
     teacher = _npy_teacher(tmp_path, np.array(
         [[0, 0, 1], [5, 5, 5], [1, 0, 0]], np.float32))
-    with pytest.raises(inputs.InputError, match=r"bad.tsv:3: label 'sport'"):
+    with pytest.raises(errors.InputError, match=r"bad.tsv:3: label 'sport'"):
         preprocess(teacher, str(path), labels_txt, str(tmp_path / "x"),
                    top_k=1, num_shards=1, verbose=0)
     record_set, _ = preprocess(teacher, str(path), labels_txt,
@@ -220,7 +222,7 @@ def test_unknown_and_missing_labels_name_file_and_line(tmp_path, labels_txt,
     np.testing.assert_array_equal(got["topk_ids"][:, 0], [2, 0])
     np.testing.assert_array_equal(got["label"], [2, 0])
     path.write_text("ok text\tfood\n\ntext only\n", encoding="utf-8")
-    with pytest.raises(inputs.InputError, match=r"bad.tsv:3: no label; "
+    with pytest.raises(errors.InputError, match=r"bad.tsv:3: no label; "
                        "expected a labeled set"):
         preprocess(teacher, str(path), labels_txt, str(tmp_path / "z"),
                    top_k=1, verbose=0)
@@ -253,8 +255,8 @@ def test_summary_compares_with_dense_both_ways():
 SCRIPT = """
 import sys, time
 import tensorflow as tf
-from topk_distill.preprocessing import preprocess
-from topk_distill.teacher import load_teacher
+from topk_distill.preprocessing.preprocessing import preprocess
+from topk_distill.teachers.teacher import load_teacher
 
 teacher = load_teacher(sys.argv[1])
 fast = teacher.fn
@@ -274,7 +276,7 @@ def resumable(tmp_path, rng):
     texts = tmp_path / "in.tsv"
     texts.write_text("".join(f"text number {i}\n" for i in range(120)))
     labels = tmp_path / "labels.txt"
-    inputs.write_labels(str(labels), [f"c{i}" for i in range(7)])
+    labels_file.write_labels(str(labels), [f"c{i}" for i in range(7)])
     scores = tmp_path / "scores.npy"
     np.save(scores, rng.normal(size=(120, 7)).astype(np.float32))
     return str(scores), str(texts), str(labels)
@@ -296,7 +298,7 @@ def test_sigkill_then_resume_gives_identical_output(tmp_path, resumable):
     killed = str(tmp_path / "killed" / "out")
     process = subprocess.Popen([sys.executable, "-c", SCRIPT, *resumable,
                                 killed])
-    first_shard = records.shard_path(killed, 0, 6)
+    first_shard = file_names.shard_path(killed, 0, 6)
     deadline = time.time() + 120
     while not os.path.exists(first_shard) and process.poll() is None:
         assert time.time() < deadline, "the run never completed a shard"
@@ -304,8 +306,8 @@ def test_sigkill_then_resume_gives_identical_output(tmp_path, resumable):
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
-    assert not os.path.exists(records.metadata_path(killed))
-    assert os.path.exists(records.run_path(killed))
+    assert not os.path.exists(file_names.metadata_path(killed))
+    assert os.path.exists(file_names.run_path(killed))
     left = _files(killed)
     assert 1 <= sum(not f.endswith(".tmp") for f in left) < 6
     settings = dict(top_k=3, num_shards=6, batch_size=10)
@@ -316,7 +318,7 @@ def test_sigkill_then_resume_gives_identical_output(tmp_path, resumable):
     clean = str(tmp_path / "clean" / "out")
     _run(resumable, clean, **settings)
     assert _files(killed) == _files(clean)
-    assert not os.path.exists(records.run_path(killed))
+    assert not os.path.exists(file_names.run_path(killed))
     meta = [json.load(open(p + ".meta.json")) for p in (killed, clean)]
     for m in meta:
         m.pop("created"), m.pop("command")
@@ -349,7 +351,7 @@ def test_resume_writes_a_damaged_shard_again(tmp_path, resumable, capsys,
     prefix = str(tmp_path / "out")
     _run(resumable, prefix, top_k=3, num_shards=4)
     before = _files(prefix)
-    shard = records.shard_path(prefix, 2, 4)
+    shard = file_names.shard_path(prefix, 2, 4)
     with open(shard, "r+b") as f:
         if damage == "truncate":
             f.truncate(os.path.getsize(shard) // 2)
@@ -431,7 +433,7 @@ def clean_run(tmp_path_factory):
     texts = folder / "in.tsv"
     texts.write_text("".join(f"text number {i}\n" for i in range(120)))
     labels = folder / "labels.txt"
-    inputs.write_labels(str(labels), [f"c{i}" for i in range(7)])
+    labels_file.write_labels(str(labels), [f"c{i}" for i in range(7)])
     scores = folder / "scores.npy"
     np.save(scores, np.random.default_rng(0).normal(size=(120, 7)).astype(
         np.float32))
@@ -474,7 +476,7 @@ def test_interrupted_at_any_record_then_resumed_is_identical(
     if kill:
         shutil.rmtree(os.path.dirname(killed))
         shutil.move(at_kill, os.path.dirname(killed))
-    assert not os.path.exists(records.metadata_path(killed))
+    assert not os.path.exists(file_names.metadata_path(killed))
     # shards of 20 records; a shard is finished (renamed from .tmp) when
     # the record after its last is written
     done = max(0, (point - 1) // 20)

@@ -2,7 +2,7 @@
 
 import io
 
-from topk_distill import progress
+from topk_distill.utils import progress
 
 
 def test_off_a_terminal_fit_prints_epochs_and_bars_print_lines(monkeypatch,

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import write_record_set
-from topk_distill import reader, records
-from topk_distill.records import RecordFormatError
+from topk_distill.records import file_names, reader, records
+from topk_distill.records.records import RecordFormatError
 
 
 def _random_set(tmp_path, rng, count, k, n, name="s", **kwargs):
@@ -83,7 +83,7 @@ def test_repeated_ids_are_refused_before_and_inside_the_graph(tmp_path):
 def test_a_malformed_record_is_named_before_tensorflow_parses_it(tmp_path,
                                                                  rng):
     pattern, _ = _random_set(tmp_path, rng, 3, 2, 5)
-    path = records.shard_path(str(tmp_path / "s"), 0, 1)
+    path = file_names.shard_path(str(tmp_path / "s"), 0, 1)
     good = next(iter(tf.data.TFRecordDataset(path))).numpy()
     # A TFRecord framed correctly (CRCs fine) around bytes that are not an
     # Example; TF's parse_example can crash on such messages.

@@ -5,6 +5,7 @@ valid.tsv and test.tsv. `sh` blocks need what a test machine lacks (a
 fresh venv, a cloud project, a TF Serving server, two machines); README
 says so beside each, and the two commands are checked against `.ci/run`."""
 
+import importlib
 import os
 import re
 
@@ -75,3 +76,10 @@ def test_python_api_table_names_what_the_package_exports():
     undocumented = [name for name in named
                     if not (getattr(topk_distill, name).__doc__ or "").strip()]
     assert not undocumented
+    # Each group of names is held by the module named after it.
+    for group, module in re.findall(r"((?:`\w+`, )*`\w+`) \(`([\w.]+)`",
+                                    table):
+        held = importlib.import_module(f"topk_distill.{module}")
+        for name in re.findall(r"`(\w+)`", group):
+            assert getattr(held, name) is getattr(topk_distill, name), (
+                name, module)

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import NAMES
-from topk_distill import record_plan
+from topk_distill.records import record_plan
 
 
 def test_a_plan_needs_only_the_labels_and_settings(labels_txt):

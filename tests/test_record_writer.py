@@ -7,8 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from topk_distill import inputs, preprocessing, reader, record_writer
-from topk_distill.teacher import load_teacher
+from topk_distill.inputs import labels_file
+from topk_distill.preprocessing import preprocessing, record_writer
+from topk_distill.records import reader
+from topk_distill.teachers.teacher import load_teacher
 
 N, K, COUNT = 30, 5, 50
 
@@ -16,7 +18,7 @@ N, K, COUNT = 30, 5, 50
 def _data(tmp_path, rng):
     names = [f"class{i}" for i in range(N)]
     labels_path = str(tmp_path / "labels.txt")
-    inputs.write_labels(labels_path, names)
+    labels_file.write_labels(labels_path, names)
     texts = [f"text number {i}" for i in range(COUNT)]
     labels = rng.integers(0, N, COUNT)
     ids = np.stack([rng.permutation(N)[:K] for _ in range(COUNT)])

@@ -2,14 +2,15 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from tests.conftest import ROOT, write_record_set
-from topk_distill import records
-from topk_distill.records import RecordFormatError, RecordSet
+from topk_distill.records import file_names, records
+from topk_distill.records.records import RecordFormatError, RecordSet
 
 V1 = os.path.join(ROOT, "tests", "data", "v1")
 
@@ -47,7 +48,7 @@ def test_schema_refuses_values_it_does_not_know(field, value):
 def test_sets_written_by_the_previous_version_still_read():
     # 40 records of the WordNet bundle as version 1 wrote it: no class
     # names, no targets fields, float16 topk_ids/topk_scores features.
-    from topk_distill import reader
+    from topk_distill.records import reader
 
     with open(os.path.join(V1, "labeled.meta.json")) as f:
         assert json.load(f)["format_version"] == 1
@@ -93,20 +94,24 @@ def test_prefix_of_globs_shards_and_prefixes(tmp_path):
 def test_files_are_the_listed_shards_not_what_the_glob_finds(tmp_path):
     # Another run's shards at the same prefix (another --num_shards) must
     # not be read as part of this set.
-    _small_set(tmp_path, num_shards=3, count=6)
+    os.mkdir(tmp_path / "other")
+    _small_set(tmp_path / "other", num_shards=3, count=6)
     _small_set(tmp_path, num_shards=2, count=4)
+    for i in range(3):
+        shutil.copy(file_names.shard_path(str(tmp_path / "other" / "s"), i, 3),
+                    tmp_path)
     record_set = RecordSet.read(str(tmp_path / "s-*"))
     with pytest.raises(RecordFormatError, match=r"s-00000-of-00003.tfrecord "
                        r"is not one of the 2 shards .*s.meta.json lists"):
         record_set.files()
     for i in range(3):
-        os.remove(records.shard_path(str(tmp_path / "s"), i, 3))
+        os.remove(file_names.shard_path(str(tmp_path / "s"), i, 3))
     assert [os.path.basename(p) for p in record_set.files()] == [
         "s-00000-of-00002.tfrecord", "s-00001-of-00002.tfrecord"]
     narrow = RecordSet.read(str(tmp_path / "s-00000-*"))
     with pytest.raises(RecordFormatError, match="matches 1 of the 2 shards"):
         narrow.files()
-    os.remove(records.shard_path(str(tmp_path / "s"), 1, 2))
+    os.remove(file_names.shard_path(str(tmp_path / "s"), 1, 2))
     with pytest.raises(RecordFormatError, match="s-00001-of-00002.tfrecord: "
                        "missing"):
         record_set.files()
@@ -118,14 +123,15 @@ def test_existing_files_finds_every_file_of_a_prefix(tmp_path):
     (tmp_path / "s.run.json").write_text("{}")
     (tmp_path / "s2-00000-of-00001.tfrecord").write_bytes(b"")
     names = [os.path.basename(p)
-             for p in records.existing_files(str(tmp_path / "s"))]
+             for p in file_names.existing_files(str(tmp_path / "s"))]
     assert names == ["s-00000-of-00002.tfrecord", "s-00000-of-00005.tfrecord."
                      "tmp", "s-00001-of-00002.tfrecord", "s.meta.json",
                      "s.run.json"]
 
 
 def test_allowed_values_import_without_tensorflow():
-    code = ("import sys; from topk_distill import records, loss_config; "
+    code = ("import sys; from topk_distill.records import records; "
+            "from topk_distill.distillation import loss_config; "
             "print(records.SCORE_DTYPES, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True).stdout

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from topk_distill import codec, scoring
-from topk_distill.records import RecordSet
-from topk_distill.teacher import Teacher
+from topk_distill.preprocessing import scoring
+from topk_distill.records import codec
+from topk_distill.records.records import RecordSet
+from topk_distill.teachers.teacher import Teacher
 
 
 def _teacher(scores, outputs="logits"):

@@ -5,8 +5,8 @@ import os
 import pytest
 
 from tests.conftest import write_record_set
-from topk_distill import reader, records, shards
-from topk_distill.records import RecordFormatError, RecordSet
+from topk_distill.records import file_names, reader, records, shards, writing
+from topk_distill.records.records import RecordFormatError, RecordSet
 
 
 def _rows(count):
@@ -46,7 +46,7 @@ def test_writer_refuses_a_wrong_count(tmp_path):
     with pytest.raises(ValueError, match="1 records written, 3 announced"):
         with shards.ShardWriter(prefix, 3, 1) as writer:
             writer.write(b"x")
-    assert not os.path.exists(records.shard_path(prefix, 0, 1))
+    assert not os.path.exists(file_names.shard_path(prefix, 0, 1))
     with pytest.raises(ValueError, match="more records than the 1 announced"):
         with shards.ShardWriter(prefix, 1, 1) as writer:
             writer.write(b"x")
@@ -83,13 +83,13 @@ def test_remove_files_and_copy_records(tmp_path):
     write_record_set(str(tmp_path / "s"), texts, labels, ids, scores, 5,
                      num_shards=3, compression="gzip")
     source = RecordSet.read(str(tmp_path / "s-*"))
-    copy = shards.copy_records(source, str(tmp_path / "copy" / "c"), 4)
+    copy = writing.copy_records(source, str(tmp_path / "copy" / "c"), 4)
     assert (copy.num_examples, copy.num_shards, copy.shards) == (
         4, 1, (records.Shard("c-00000-of-00001.tfrecord.gz", 4),))
     assert RecordSet.read(str(tmp_path / "copy" / "c")) == copy
     assert copy.labels == source.labels
-    picked = shards.copy_records(source, str(tmp_path / "copy" / "p"),
-                                 rows=[1, 4, 8])
+    picked = writing.copy_records(source, str(tmp_path / "copy" / "p"),
+                                  rows=[1, 4, 8])
     assert picked.num_examples == 3
     texts_of = [t.decode() for batch in
                 reader.texts([picked], 2).as_numpy_iterator() for t in batch]

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import dense_softmax, write_record_set
-from topk_distill import mixer, models, targets
-from topk_distill.student import DistillationStudent
+from topk_distill.distillation import mixer, targets
+from topk_distill.models import text_models
+from topk_distill.distillation.student import DistillationStudent
 
 N = 5
 TEXTS = ["red fox", "blue sea", "green tree", "red sun", "blue sky",
@@ -16,7 +17,7 @@ TEXTS = ["red fox", "blue sea", "green tree", "red sun", "blue sky",
 
 def _student(seed=0):
     keras.utils.set_random_seed(seed)
-    return models.make_student(TEXTS, N, max_tokens=50, embedding_dim=4)
+    return text_models.make_student(TEXTS, N, max_tokens=50, embedding_dim=4)
 
 
 def _batch(labels, ids, logits, tail=None):
@@ -156,7 +157,7 @@ def test_mixed_precision_keeps_a_float32_finite_loss():
 
 @pytest.mark.parametrize("compiled", [False, True])
 def test_mirrored_strategy_matches_one_device(monkeypatch, compiled):
-    from topk_distill import losses
+    from topk_distill.distillation import losses
 
     monkeypatch.setattr(losses, "XLA_MIN_CLASSES", 0 if compiled else 10**9)
     batches = [_batch([i % N, -1, (i + 1) % N, -1],
@@ -287,7 +288,7 @@ def test_sparse_terms_equal_the_dense_keras_losses(rng, monkeypatch,
     # The step gathers K logits per row instead of scattering dense
     # targets: the same values, to 1e-6 (extreme logits included), with
     # and without XLA (used from losses.XLA_MIN_CLASSES classes on).
-    from topk_distill import losses
+    from topk_distill.distillation import losses
 
     monkeypatch.setattr(losses, "XLA_MIN_CLASSES", 0 if compiled else 10**9)
     n, k, b = 300, 20, 32

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import encoder_folder
-from topk_distill import models, student_init
+from topk_distill.models import student_init, text_models
 
 TEXTS = ["a river in europe", "a small bird", "a large river",
          "the bird sings"]
@@ -54,7 +54,7 @@ def test_make_init_from_the_encoder_matches_words_alone(tmp_path):
     step = np.abs(vectors).max(axis=1, keepdims=True) / 127
     assert (np.abs(loaded - vectors) <= step / 2 + 1e-7).all()
     # The student starts from them, its vocabulary the file's.
-    student = models.make_student(None, 3, embeddings=(words, loaded))
+    student = text_models.make_student(None, 3, embeddings=(words, loaded))
     table = student.get_layer("embedding").embeddings.numpy()
     np.testing.assert_allclose(table, loaded)
     assert student.layers[1].get_vocabulary() == words

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from topk_distill import targets
+from topk_distill.distillation import targets
 
 
 def _softmax(z):

@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import NAMES
-from topk_distill import export, teacher
+from topk_distill.models import saved_model
+from topk_distill.teachers import teacher
 
 
 def _rows(count):
@@ -29,7 +30,8 @@ def test_keras_teacher_scores_texts(keras_teacher_path, all_texts,
 def test_saved_model_teacher_defaults_to_the_logits_signature(
         tmp_path, keras_teacher_path, all_texts):
     model = keras.saving.load_model(keras_teacher_path)
-    path = export.export_saved_model(model, str(tmp_path / "export"), NAMES)
+    path = saved_model.export_saved_model(model, str(tmp_path / "export"),
+                                          NAMES)
     loaded = teacher.load_teacher(path)
     np.testing.assert_allclose(
         loaded(tf.constant(all_texts[:3]), _rows(3)),
@@ -57,7 +59,7 @@ def test_precomputed_scores_are_gathered_by_row(tmp_path, rng):
 
 
 def test_the_teacher_commands_folder_is_a_teacher(tmp_path, labeled_tsv):
-    from topk_distill import teacher_training
+    from topk_distill.teachers import teacher_training
 
     folder = str(tmp_path / "teacher")
     teacher_training.train_teacher(labeled_tsv, folder, epochs=1, verbose=0)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import NAMES, encoder_folder
-from topk_distill import inputs, teacher_training
-from topk_distill.teacher import load_teacher
+from topk_distill.inputs import inputs
+from topk_distill.teachers import teacher_training
+from topk_distill.teachers.teacher import load_teacher
 
 
 def test_reference_teacher_learns_its_training_file(tmp_path, labeled_tsv,

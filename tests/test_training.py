@@ -9,8 +9,10 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import NAMES, write_record_set
-from topk_distill import inputs, records, training
-from topk_distill.loss_config import LossConfig
+from topk_distill.distillation import training
+from topk_distill.inputs import inputs
+from topk_distill.records import records
+from topk_distill.distillation.loss_config import LossConfig
 
 
 @pytest.fixture

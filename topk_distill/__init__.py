@@ -1,78 +1,81 @@
 """topk-distill: top-K knowledge distillation for classification with many
-labels: of texts, images or feature vectors (`input_kinds`).
+labels: of texts, images or feature vectors.
 
-The data flow, top to bottom:
-text, images or feature vectors (`inputs`) -> teacher (`teacher`, trained
-by `teacher_training`, fine-tuned by `fine_tuning`) ->
-top-K records (each run planned by `record_plan`, then written by
-`preprocessing`, or `beam` on an Apache Beam runner, or `record_writer`
-for a teacher run elsewhere; the record set is `records`, its codec
-`codec`, its files `shards`) -> tf.data
-(`reader`, `mixer`; more texts: `augmentation`) -> the student (`models`,
-its word vectors from the teacher's encoder: `student_init`) -> dense targets (`targets`) -> loss (`loss_config`,
-`losses`) -> `DistillationStudent.fit` (`student`, `callbacks`, checkpoints
-`backup`; run by
-`training`, on a cluster with `distribute`) -> SavedModel / TFLite
-(`export`) -> classify (`serving`) and evaluate (`evaluation`).
+The package's folders are the stages of its data flow, top to bottom; a
+stage imports only from the stages above it:
+
+* `utils`: shared helpers (where commands write, progress bars, JSON).
+* `inputs`: text, images or feature vectors, and their labels.
+* `models`: the Keras architectures, and the SavedModel format.
+* `teachers`: a teacher loaded (Keras, SavedModel, Hugging Face, scores)
+  or trained.
+* `records`: the record set: schema, codec, shards, writer, reader.
+* `preprocessing`: the teacher run once over an input -> top-K records.
+* `distillation`: records -> tf.data -> `DistillationStudent.fit`.
+* `serving`: the exported student: TFLite, classify, evaluate.
+* `commands` (with `cli`): the `topk-distill` command line.
 
 Names are imported on first use, so `import topk_distill` (and the command
 line's `--help`) does not import TensorFlow.
 """
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "InputError": "inputs",
-    "read_labels": "inputs",
-    "write_labels": "inputs",
-    "iter_examples": "inputs",
-    "INPUT_KINDS": "input_kinds",
-    "Teacher": "teacher",
-    "load_teacher": "teacher",
-    "train_teacher": "teacher_training",
-    "fine_tune": "fine_tuning",
-    "preprocess": "preprocessing",
-    "preprocess_with_beam": "beam",
-    "RecordSetWriter": "record_writer",
-    "preprocess_sparse": "record_writer",
-    "RecordSet": "records",
-    "RecordFormatError": "records",
-    "read_metadata": "records",
-    "ShardWriter": "shards",
-    "verify_shards": "shards",
-    "make_dataset": "reader",
-    "make_distillation_dataset": "mixer",
-    "LossConfig": "loss_config",
-    "DistillationStudent": "student",
-    "SoftTargetCrossentropy": "losses",
-    "soft_target_crossentropy": "losses",
-    "row_crossentropies": "losses",
-    "topk_probabilities": "targets",
-    "soft_targets": "targets",
-    "pseudo_targets": "targets",
-    "LossPlateauStopping": "callbacks",
-    "TargetMetricStopping": "callbacks",
-    "NonFiniteLossStopping": "callbacks",
-    "TrainingBackup": "backup",
-    "train_student": "training",
-    "export_saved_model": "export",
-    "export_tflite": "export",
-    "load_saved_model": "serving",
-    "classify": "serving",
-    "evaluate": "evaluation",
-    "precision_at_k": "evaluation",
-    "make_teacher": "models",
-    "make_student": "models",
-    "make_encoder_teacher": "models",
-    "make_head": "models",
-    "ImageDecoder": "models",
-    "make_image_teacher": "models",
-    "make_image_student": "models",
-    "make_features_model": "models",
-    "make_init": "student_init",
-    "augment": "augmentation",
+    "InputError": "inputs.errors",
+    "read_labels": "inputs.labels_file",
+    "write_labels": "inputs.labels_file",
+    "iter_examples": "inputs.inputs",
+    "INPUT_KINDS": "inputs.input_kinds",
+    "Teacher": "teachers.teacher",
+    "load_teacher": "teachers.teacher",
+    "train_teacher": "teachers.teacher_training",
+    "fine_tune": "teachers.fine_tuning",
+    "preprocess": "preprocessing.preprocessing",
+    "preprocess_with_beam": "preprocessing.beam",
+    "RecordSetWriter": "preprocessing.record_writer",
+    "preprocess_sparse": "preprocessing.record_writer",
+    "RecordSet": "records.records",
+    "RecordFormatError": "records.records",
+    "read_metadata": "records.records",
+    "ShardWriter": "records.shards",
+    "verify_shards": "records.shards",
+    "make_dataset": "records.reader",
+    "make_distillation_dataset": "distillation.mixer",
+    "LossConfig": "distillation.loss_config",
+    "DistillationStudent": "distillation.student",
+    "SoftTargetCrossentropy": "distillation.losses",
+    "soft_target_crossentropy": "distillation.losses",
+    "row_crossentropies": "distillation.losses",
+    "topk_probabilities": "distillation.targets",
+    "soft_targets": "distillation.targets",
+    "pseudo_targets": "distillation.targets",
+    "LossPlateauStopping": "distillation.callbacks",
+    "TargetMetricStopping": "distillation.callbacks",
+    "NonFiniteLossStopping": "distillation.callbacks",
+    "TrainingBackup": "distillation.backup",
+    "train_student": "distillation.training",
+    "export_saved_model": "models.saved_model",
+    "export_tflite": "serving.tflite_export",
+    "load_saved_model": "models.saved_model",
+    "classify": "serving.classification",
+    "evaluate": "serving.evaluation",
+    "precision_at_k": "serving.evaluation",
+    "make_teacher": "models.text_models",
+    "make_student": "models.text_models",
+    "make_encoder_teacher": "models.encoder_models",
+    "make_head": "models.encoder_models",
+    "ImageDecoder": "models.image_models",
+    "make_image_teacher": "models.image_models",
+    "make_image_student": "models.image_models",
+    "make_features_model": "models.feature_models",
+    "make_init": "models.student_init",
+    "augment": "inputs.augmentation",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -85,3 +88,29 @@ def __getattr__(name):
                     name)
     globals()[name] = value
     return value
+
+
+# Modules of 0.1.0 (one flat folder) that files saved by it name: Keras's
+# `.keras` config keeps each registered class's module, and falls back on
+# importing it when the class is not registered yet in this process.
+_MOVED = {"topk_distill.student": "topk_distill.distillation.student",
+          "topk_distill.losses": "topk_distill.distillation.losses",
+          "topk_distill.bert_inputs": "topk_distill.models.bert_inputs"}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports a 0.1.0 module path as the module that holds it now."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name in _MOVED:
+            return importlib.util.spec_from_loader(name, self)
+        return None
+
+    def create_module(self, spec):
+        return importlib.import_module(_MOVED[spec.name])
+
+    def exec_module(self, module):
+        pass
+
+
+sys.meta_path.append(_MovedModules())

@@ -11,18 +11,18 @@ makes `--copies` augmented copies of every labeled and unlabeled text
 (`topk_distill.augmentation.augment`: Tang et al.'s masking, p=0.1, and
 n-gram sampling, p=0.25) and embeds them with all-MiniLM-L6-v2, the
 teacher's encoder (the `"embedding"` layer of
-`models.make_encoder_teacher`). Writes WORK/{split}_aug.tsv (text, and the
-original's row) and WORK/{split}_aug_embeddings.npy (float16, row-aligned).
-The encoder is the slow part (tens of texts per second on 2 cores), so the
-work goes in chunks saved as they finish (WORK/aug_chunks/): a stopped run
-resumes. Then the teacher's heads score the copies, as build_data.py
-scores the originals (same seeds): a copy of an unlabeled text by the head
-trained on the whole labeled split, a copy of a labeled text by the
-cross-fitted head that did not see its original. The unlabeled texts and all
-copies become one transfer set, WORK/transfer{copies}.tsv with its logits
-WORK/transfer{copies}_logits.npy (float16), and the record set
-WORK/records/unlabeled_aug{copies} (20 draws at T=1, q8, as
-`unlabeled_soft` in the bundle) that benchmarks/students.py trains from.
+`encoder_models.make_encoder_teacher`). Writes WORK/{split}_aug.tsv (text, and
+the original's row) and WORK/{split}_aug_embeddings.npy (float16, row-aligned).
+The encoder is the slow part (tens of texts per second on 2 cores), so the work
+goes in chunks saved as they finish (WORK/aug_chunks/): a stopped run resumes.
+Then the teacher's heads score the copies, as build_data.py scores the
+originals (same seeds): a copy of an unlabeled text by the head trained on the
+whole labeled split, a copy of a labeled text by the cross-fitted head that did
+not see its original. The unlabeled texts and all copies become one transfer
+set, WORK/transfer{copies}.tsv with its logits WORK/transfer{copies}_logits.npy
+(float16), and the record set WORK/records/unlabeled_aug{copies} (20 draws at
+T=1, q8, as `unlabeled_soft` in the bundle) that benchmarks/students.py trains
+from.
 """
 
 import argparse
@@ -32,8 +32,10 @@ import numpy as np
 
 import data
 import embed
-from topk_distill import augmentation, models, preprocessing
-from topk_distill.teacher import load_teacher
+from topk_distill.inputs import augmentation
+from topk_distill.preprocessing import preprocessing
+from topk_distill.teachers import cross_fitting
+from topk_distill.teachers.teacher import load_teacher
 
 CHUNK = 2048
 
@@ -97,9 +99,9 @@ def score(args, copied):
     parts = data.split(len(texts))
     train, unlabeled = parts["labeled"], parts["unlabeled"]
     # As build_data.py: the head on all labeled texts; the cross-fitted ones.
-    head = models.train_head(embeddings[train], labels[train], len(names),
-                             epochs=args.epochs)
-    fold, heads = models.cross_fit_heads(
+    head = cross_fitting.train_head(
+        embeddings[train], labels[train], len(names), epochs=args.epochs)
+    fold, heads = cross_fitting.cross_fit_heads(
         embeddings[train], labels[train], len(names), folds=args.folds,
         epochs=args.epochs)
     _, copies, rows, vectors = copied["labeled"]

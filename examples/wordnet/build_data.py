@@ -8,8 +8,8 @@ Usage:
     [--scores=/tmp/wordnet/fine_tuned]
 
 The teacher is all-MiniLM-L6-v2 with a linear head trained on the labeled
-split (`models.make_encoder_teacher`, whose `"embedding"` layer gives the
-precomputed embeddings: recompute them with embed.py). Without --scores,
+split (`encoder_models.make_encoder_teacher`, whose `"embedding"` layer gives
+the precomputed embeddings: recompute them with embed.py). Without --scores,
 the encoder is frozen: its logits are the head applied to those
 embeddings, and the labeled split is scored with cross-fitted heads
 (--folds: each text by a head that did not see it). With --scores, the
@@ -34,8 +34,10 @@ import shutil
 import numpy as np
 
 import data
-from topk_distill import inputs, models, preprocessing
-from topk_distill.teacher import load_teacher
+from topk_distill.inputs import labels_file
+from topk_distill.preprocessing import preprocessing
+from topk_distill.teachers import cross_fitting
+from topk_distill.teachers.teacher import load_teacher
 
 # The labeled targets the demo distils from: the best kind at about top-20's
 # bytes in BENCHMARKS.md ("What stored targets teach").
@@ -60,7 +62,7 @@ def main():
     parts = data.split(len(texts))
     os.makedirs(args.work, exist_ok=True)
     labels_path = os.path.join(args.work, "labels.txt")
-    inputs.write_labels(labels_path, names)
+    labels_file.write_labels(labels_path, names)
     for name, rows in parts.items():
         data.write_tsv(os.path.join(args.work, f"{name}.tsv"),
                        [texts[i] for i in rows],
@@ -81,11 +83,11 @@ def main():
                       ("test", "test_logits"))}
         work = os.path.join(args.work, "bundle_scores")
     else:
-        head = models.train_head(embeddings[train], labels[train],
-                                 len(names), epochs=args.epochs)
+        head = cross_fitting.train_head(embeddings[train], labels[train],
+                                        len(names), epochs=args.epochs)
         scores = {name: np.asarray(head(embeddings[rows])) for name, rows in
                   parts.items()}
-        scores["labeled_cross_fit"] = models.cross_fit_logits(
+        scores["labeled_cross_fit"] = cross_fitting.cross_fit_logits(
             embeddings[train], labels[train], len(names), folds=args.folds,
             epochs=args.epochs)
         work = args.work

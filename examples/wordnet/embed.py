@@ -23,7 +23,8 @@ import keras
 import numpy as np
 
 import data
-from topk_distill import fine_tuning, models
+from topk_distill.models import encoder_models
+from topk_distill.teachers import fine_tuning
 
 
 def default_encoder():
@@ -35,8 +36,8 @@ def default_encoder():
 
 def embedder(encoder_dir, sequence_length=128):
     """A model mapping texts to their MiniLM sentence embeddings."""
-    teacher = models.make_encoder_teacher(encoder_dir, num_classes=1,
-                                          sequence_length=sequence_length)
+    teacher = encoder_models.make_encoder_teacher(
+        encoder_dir, num_classes=1, sequence_length=sequence_length)
     return keras.Model(teacher.input, teacher.get_layer("embedding").output)
 
 

@@ -7,10 +7,10 @@ Usage:
     --embeddings=../shared/data/wordnet_minilm_l6.npy \
     --work=/tmp/wordnet [--layers=0] [--epochs=3] [--folds=2] [--copies=2]
 
-The teacher is `models.make_encoder_teacher` (linear head, sequence length
---sequence_length, each batch padded to its longest gloss): its head
-trained on the frozen encoder's embeddings (--embeddings, the precomputed
-ones), then encoder and head fine-tuned together
+The teacher is `encoder_models.make_encoder_teacher` (linear head,
+sequence length --sequence_length, each batch padded to its longest gloss):
+its head trained on the frozen encoder's embeddings (--embeddings, the
+precomputed ones), then encoder and head fine-tuned together
 (`fine_tuning.fine_tune`: all layers, or the top --layers; AdamW,
 warmup then cosine decay; batches of glosses of similar length). Stages,
 each saved in WORK/NAME/ as it finishes, so a stopped run resumes (NAME is
@@ -23,7 +23,7 @@ each saved in WORK/NAME/ as it finishes, so a stopped run resumes (NAME is
   augmented copies; prints test P@1.
 * `fold{k}` for k < --folds: fine-tuned on the labeled glosses outside fold
   k (`fine_tuning.fine_tuned_fold`, the folds of
-  `models.fold_of_rows`), scores fold k's glosses and their
+  `cross_fitting.fold_of_rows`), scores fold k's glosses and their
   augmented copies: out-of-fold targets.
 
 Scores are float16 logits `WORK/NAME/{split}_logits.npy`; the augmented
@@ -48,7 +48,9 @@ import numpy as np
 
 import data
 from embed import default_encoder
-from topk_distill import augmentation, fine_tuning, inputs, models
+from topk_distill.inputs import augmentation, labels_file
+from topk_distill.models import encoder_models
+from topk_distill.teachers import cross_fitting, fine_tuning
 
 
 def save(path, array):
@@ -142,7 +144,7 @@ def main():
     name = "fine_tuned" + (f"_top{args.layers}" if args.layers else "")
     out = os.path.join(args.work, name)
     os.makedirs(out, exist_ok=True)
-    inputs.write_labels(os.path.join(args.work, "labels.txt"), names)
+    labels_file.write_labels(os.path.join(args.work, "labels.txt"), names)
     train = parts["labeled"]
     aug = {split: copies_of(list(texts[parts[split]]), args.copies, seed,
                             os.path.join(out, f"{split}_aug.tsv"))
@@ -153,8 +155,8 @@ def main():
     encoder = args.encoder or default_encoder()
 
     def make_teacher():
-        return models.make_encoder_teacher(encoder, len(names),
-                                           args.sequence_length)
+        return encoder_models.make_encoder_teacher(encoder, len(names),
+                                                   args.sequence_length)
 
     head_settings = dict(epochs=args.head_epochs, seed=0, verbose=0)
     tuning = dict(layers=args.layers, epochs=args.epochs,
@@ -186,7 +188,7 @@ def main():
                 ("unlabeled", texts[parts["unlabeled"]]),
                 ("unlabeled_aug", aug["unlabeled"][0])):
             logits = fine_tuning.predict_by_length(teacher, examples,
-                                                        verbose=0)
+                                                   verbose=0)
             if split in ("test", "labeled"):
                 figures[f"{split}_p_at_1"] = round(float(np.mean(
                     logits.argmax(1) == labels[parts[split]])), 4)
@@ -199,7 +201,7 @@ def main():
                           args.more_copies)
     if args.skip_folds:
         return
-    fold = models.fold_of_rows(len(train), args.folds, seed=0)
+    fold = cross_fitting.fold_of_rows(len(train), args.folds, seed=0)
     for k in range(args.folds):
         stage = f"fold{k}"
         if stage in report:

@@ -18,18 +18,18 @@ def shared(tmp_path_factory):
     import keras
 
     from tests.conftest import TEXTS
-    from topk_distill import export, models
+    from topk_distill.models import saved_model, text_models
 
     folder = tmp_path_factory.mktemp("shared")
     labeled, unlabeled = _sets(folder)
-    teacher = models.make_teacher(
+    teacher = text_models.make_teacher(
         [text for texts in TEXTS.values() for text in texts],
         num_classes=len(TEXTS), hidden_units=8)
     path = str(folder / "teacher.keras")
     teacher.save(path)
     labels = folder / "labels.txt"  # beside the teacher: its own
     labels.write_text("".join(f"{name}\n" for name in NAMES))
-    exported = export.export_saved_model(
+    exported = saved_model.export_saved_model(
         keras.models.load_model(path), str(folder / "export"), NAMES,
         top_n=2)
     return {"lab": labeled, "unl": unlabeled, "keras_teacher": path,
@@ -621,14 +621,14 @@ def _copy_set(tmp_path, pattern, name):
     import glob
     import shutil
 
-    from topk_distill import records
+    from topk_distill.records import file_names
 
     prefix = pattern[:-len("-*")]
     copy = str(tmp_path / name / os.path.basename(prefix))
     os.makedirs(os.path.dirname(copy))
     for path in glob.glob(pattern):
         shutil.copy(path, copy + path[len(prefix):])
-    with open(records.metadata_path(prefix), "rb") as f:
+    with open(file_names.metadata_path(prefix), "rb") as f:
         return copy, f.read()
 
 
@@ -636,10 +636,10 @@ def _without_a_shard(tmp_path, pattern):
     """A copy of the record set `pattern` with its shard file deleted."""
     import glob
 
-    from topk_distill import records
+    from topk_distill.records import file_names
 
     copy, text = _copy_set(tmp_path, pattern, "missing")
-    with open(records.metadata_path(copy), "wb") as f:
+    with open(file_names.metadata_path(copy), "wb") as f:
         f.write(text)
     for path in glob.glob(copy + "-*"):
         os.remove(path)
@@ -650,22 +650,22 @@ def _from_the_future(tmp_path, pattern):
     """A copy of the record set `pattern` whose metadata says format 99."""
     import json
 
-    from topk_distill import records
+    from topk_distill.records import file_names
 
     copy, text = _copy_set(tmp_path, pattern, "future")
     meta = json.loads(text)
     meta["format_version"] = 99
-    with open(records.metadata_path(copy), "w") as f:
+    with open(file_names.metadata_path(copy), "w") as f:
         json.dump(meta, f)
     return copy + "-*"
 
 
 def _with_cut_metadata(tmp_path, pattern):
     """A copy of the record set `pattern` whose metadata is cut short."""
-    from topk_distill import records
+    from topk_distill.records import file_names
 
     copy, text = _copy_set(tmp_path, pattern, "cut")
-    with open(records.metadata_path(copy), "wb") as f:
+    with open(file_names.metadata_path(copy), "wb") as f:
         f.write(text[:len(text) // 2])
     return copy + "-*"
 
@@ -685,9 +685,9 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
 
 
 def test_json_the_package_writes_refuses_nan(tmp_path):
-    from topk_distill import records
+    from topk_distill.utils import json_files
 
     path = str(tmp_path / "r.json")
     with pytest.raises(ValueError):
-        records.write_json(path, {"temperature": float("inf")})
+        json_files.write_json(path, {"temperature": float("inf")})
     assert not os.path.exists(path)

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests.conftest import NAMES, run_command
-from topk_distill import inputs
+from topk_distill.inputs import labels_file
 
 
 def test_evaluate_prints_json_and_a_table(trained, labeled_tsv, capsys):
@@ -16,7 +16,7 @@ def test_evaluate_prints_json_and_a_table(trained, labeled_tsv, capsys):
                         f"--test={labeled_tsv}", "--format=json",
                         "--latency_repeats=5"]) == 0
     result = json.loads(capsys.readouterr().out)
-    texts, labels = inputs.read_labeled(labeled_tsv, NAMES)
+    texts, labels = labels_file.read_labeled(labeled_tsv, NAMES)
     want = np.mean(model(tf.constant(texts)).numpy().argmax(1) == labels)
     assert result["examples"] == 12 and result["p@1"] == want
     assert result["model"] == export

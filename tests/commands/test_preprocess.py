@@ -3,7 +3,7 @@
 import json
 
 from tests.conftest import NAMES, run_command
-from topk_distill import reader, records
+from topk_distill.records import file_names, reader, records
 
 
 def _preprocess(*flags):
@@ -20,7 +20,7 @@ def test_the_teacher_folder_and_its_labels(tmp_path, labeled_tsv, capsys):
                        "--skip_unknown_labels") == 0
     printed = capsys.readouterr().out
     assert "12 examples in 2 shards" in printed and "B/example" in printed
-    meta = json.loads(open(records.metadata_path(prefix)).read())
+    meta = json.loads(open(file_names.metadata_path(prefix)).read())
     assert meta["command"] == [
         "topk-distill", "preprocess", f"--input={labeled_tsv}",
         "--num_shards=2", f"--output={prefix}", "--skip_unknown_labels=true",

@@ -1,7 +1,7 @@
 """`topk-distill student-init`: the teacher's encoder -> starting vectors."""
 
 from tests.conftest import encoder_folder, run_command
-from topk_distill import student_init
+from topk_distill.models import student_init
 
 
 def test_writes_vectors_train_can_start_from(tmp_path, capsys):

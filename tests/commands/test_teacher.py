@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from tests.conftest import NAMES, encoder_folder, run_command
-from topk_distill import records
+from topk_distill.records import records
 
 
 def test_encoder_teacher_folder_preprocesses_and_classifies(tmp_path,

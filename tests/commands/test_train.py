@@ -58,10 +58,11 @@ def test_student_choice_and_teacher_initialised_vectors(tmp_path, capsys):
     import keras
     import numpy as np
 
-    from topk_distill import models, student_init
+    from topk_distill.models import student_init, text_models
     from topk_distill.commands import train
 
-    assert tuple(train.FLAGS["student"].parser.enum_values) == models.STUDENTS
+    choices = tuple(train.FLAGS["student"].parser.enum_values)
+    assert choices == text_models.STUDENTS
     labeled, _ = _sets(tmp_path)
     words = ["", "[UNK]", "text", "0", "1", "2"]
     vectors = np.arange(len(words) * 4, dtype=np.float32).reshape(-1, 4) / 9
@@ -92,7 +93,7 @@ def test_student_choice_and_teacher_initialised_vectors(tmp_path, capsys):
 
 def test_a_backup_of_other_model_flags_is_refused(tmp_path, capsys,
                                                   monkeypatch):
-    from topk_distill import backup
+    from topk_distill.distillation import backup
 
     labeled, _ = _sets(tmp_path)
     out = tmp_path / "student"
@@ -123,7 +124,8 @@ def test_transformer_student_trains_and_exports(tmp_path):
     import numpy as np
     import tensorflow as tf
 
-    from topk_distill import serving, teacher
+    from topk_distill.models import saved_model
+    from topk_distill.teachers import teacher
 
     labeled, unlabeled = _sets(tmp_path)
     out = tmp_path / "student"
@@ -134,7 +136,7 @@ def test_transformer_student_trains_and_exports(tmp_path):
     # the saved student reloads (its keras-hub blocks registered) and its
     # SavedModel answers as it does
     loaded = teacher.load_teacher(str(out / "student.keras"))
-    served = serving.load_saved_model(str(out / "export"))
+    served = saved_model.load_saved_model(str(out / "export"))
     answer = served.signatures["serving_default"](
         text=tf.constant(["text 1 text 2"]))
     scores = next(v for k, v in answer.items() if "score" in k).numpy()

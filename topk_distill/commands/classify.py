@@ -33,13 +33,15 @@ flags.mark_flag_as_required("model", flag_values=FLAGS)
 def main(argv):
     import json
 
-    from topk_distill import serving
+    from topk_distill.models import saved_model
+    from topk_distill.serving import classification
 
-    served = serving.load_saved_model(FLAGS.model)
-    _, kind, _ = serving.signature_input(served.signatures["serving_default"])
+    served = saved_model.load_saved_model(FLAGS.model)
+    _, kind, _ = saved_model.signature_input(
+        served.signatures["serving_default"])
     shown, examples = _inputs(kind, argv[1:])
-    answers = serving.classify(served, examples, FLAGS.top_n,
-                               FLAGS.batch_size)
+    answers = classification.classify(served, examples, FLAGS.top_n,
+                                      FLAGS.batch_size)
     for name, (names, scores) in zip(shown, answers):
         if FLAGS.format == "json":
             print(json.dumps({kind if kind != "features" else "input": name,
@@ -56,7 +58,7 @@ def _inputs(kind, args):
     --input, as the model's kind wants them."""
     import os
 
-    from topk_distill import inputs
+    from topk_distill.inputs import image_files, inputs
 
     if kind == "features":
         if args or not FLAGS.input:
@@ -72,7 +74,7 @@ def _inputs(kind, args):
             located = list(inputs.iter_located(FLAGS.input))
             return ([where for where, _, _ in located] + paths,
                     [value for _, value, _ in located] + [
-                        inputs.read_image(p) for p in paths])
+                        image_files.read_image(p) for p in paths])
         if FLAGS.input:
             with open(FLAGS.input, encoding="utf-8-sig") as f:
                 paths += [line.strip() for line in f if line.strip()]
@@ -80,7 +82,7 @@ def _inputs(kind, args):
             raise ValueError("no image to classify; give image files as "
                              "arguments or --input=FOLDER (or a file naming "
                              "one image a line)")
-        return paths, [inputs.read_image(p) for p in paths]
+        return paths, [image_files.read_image(p) for p in paths]
     for number, text in enumerate(args, 1):
         if not text.strip():
             raise ValueError(f"argument {number} is an empty text; expected "

@@ -66,11 +66,13 @@ TRAINING = dict(batch_size=128, learning_rate=5e-3)
 def main(argv):
     import os
 
-    from topk_distill import loss_config, serving, training
+    from topk_distill.distillation import loss_config, training
+    from topk_distill.models import saved_model
+    from topk_distill.serving import classification
 
     del argv
     if FLAGS.teacher_export:
-        serving.require_saved_model(FLAGS.teacher_export, "teacher_export")
+        saved_model.require_saved_model(FLAGS.teacher_export, "teacher_export")
     data = os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))), "data", "wordnet")
     labels = os.path.join(data, "labels.txt")
@@ -97,7 +99,7 @@ def main(argv):
     print("\n== evaluating on the test split ==")
     print(_comparison(data, exports, 1500 if FLAGS.quick else None))
     print("\n== classifying with the distilled student ==")
-    for text, (names, scores) in zip(EXAMPLES, serving.classify(
+    for text, (names, scores) in zip(EXAMPLES, classification.classify(
             exports["distilled"], EXAMPLES, top_n=3)):
         print(text)
         for name, value in zip(names, scores):
@@ -122,11 +124,11 @@ def _subsets(sets, workdir):
     """The first 6,000 records of each set, for --quick."""
     import os
 
-    from topk_distill import records, shards
+    from topk_distill.records import records, writing
 
-    return {name: shards.copy_records(records.RecordSet.read(prefix),
-                                      os.path.join(workdir, "quick", name),
-                                      6000)
+    return {name: writing.copy_records(records.RecordSet.read(prefix),
+                                       os.path.join(workdir, "quick", name),
+                                       6000)
             for name, prefix in sets.items()}
 
 
@@ -138,11 +140,13 @@ def _comparison(data, exports, limit):
 
     import numpy as np
 
-    from topk_distill import evaluation, inputs, reader
+    from topk_distill.inputs import labels_file
+    from topk_distill.records import reader
+    from topk_distill.serving import evaluation
 
-    texts, labels = inputs.read_labeled(
+    texts, labels = labels_file.read_labeled(
         os.path.join(data, "test.tsv"),
-        inputs.read_labels(os.path.join(data, "labels.txt")))
+        labels_file.read_labels(os.path.join(data, "labels.txt")))
     keep = slice(None, None, len(texts) // limit) if limit else slice(None)
     texts, labels = texts[keep], np.array(labels[keep])
     # The teacher's answers, best first (q8 records keep ids ascending).

@@ -36,16 +36,18 @@ def main(argv):
     import json
     import os
 
-    from topk_distill import evaluation, inputs, serving
+    from topk_distill.inputs import inputs, labels_file
+    from topk_distill.models import saved_model
+    from topk_distill.serving import evaluation
 
     del argv
-    serving.require_saved_model(FLAGS.model, "model")
+    saved_model.require_saved_model(FLAGS.model, "model")
     labels_path = FLAGS.labels or os.path.join(FLAGS.model, "labels.txt")
     if not FLAGS.labels and not os.path.exists(labels_path):
         raise OSError(f"--model={FLAGS.model}: no labels.txt beside the "
                       "SavedModel; pass --labels")
-    names = inputs.read_labels(labels_path)
-    texts, labels = inputs.read_labeled(FLAGS.test, names, FLAGS.data_dir)
+    names = labels_file.read_labels(labels_path)
+    texts, labels = labels_file.read_labeled(FLAGS.test, names, FLAGS.data_dir)
     result = evaluation.evaluate(
         FLAGS.model, texts, labels, latency_repeats=FLAGS.latency_repeats,
         throughput_batches=FLAGS.throughput_batches,

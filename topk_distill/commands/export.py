@@ -43,7 +43,10 @@ def main(argv):
     import shutil
     import tempfile
 
-    from topk_distill import export, inputs, outputs, teacher
+    from topk_distill.inputs import labels_file
+    from topk_distill.models import saved_model
+    from topk_distill.teachers import teacher
+    from topk_distill.utils import outputs
 
     del argv
     output = FLAGS.output.rstrip("/") or FLAGS.output
@@ -56,7 +59,7 @@ def main(argv):
     if labels_path is None:
         raise ValueError(f"--model={FLAGS.model} has no labels.txt beside "
                          "it; pass --labels")
-    names = inputs.read_labels(labels_path)
+    names = labels_file.read_labels(labels_path)
     if loaded.num_classes != len(names):
         raise ValueError(f"--model={FLAGS.model} returns {loaded.num_classes}"
                          f" scores but {labels_path} names {len(names)} "
@@ -68,7 +71,7 @@ def main(argv):
     work = tempfile.mkdtemp(prefix=os.path.basename(output) + ".tmp-",
                             dir=parent)
     try:
-        names_written = _write(export, loaded, names, work)
+        names_written = _write(loaded, names, work)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -77,16 +80,20 @@ def main(argv):
     os.replace(work, output)
     for name in names_written:
         path = os.path.join(output, name) if name else output
-        print(f"wrote {path} ({export.saved_model_size(path) / 1e6:.2f} MB)")
+        size = saved_model.saved_model_size(path)
+        print(f"wrote {path} ({size / 1e6:.2f} MB)")
 
 
-def _write(export, loaded, names, folder):
+def _write(loaded, names, folder):
     """Writes the SavedModel (and TFLite files) into `folder`; returns the
     names written in it ("" for the SavedModel itself)."""
     import os
 
+    from topk_distill.models import saved_model
+    from topk_distill.serving import tflite_export
+
     os.chmod(folder, 0o755)  # mkdtemp's 0700 would hide it from a server
-    export.export_saved_model(loaded.model, folder, names, FLAGS.top_n)
+    saved_model.export_saved_model(loaded.model, folder, names, FLAGS.top_n)
     written = [""]
     variants = {"text": (("model.tflite", False),
                          ("model_token_ids.tflite", True)),
@@ -96,7 +103,8 @@ def _write(export, loaded, names, folder):
     if FLAGS.tflite:
         kind = loaded.input_kind[0] if loaded.input_kind else "text"
         for name, token_ids in variants[kind]:
-            export.export_tflite(loaded.model, os.path.join(folder, name),
-                                 FLAGS.top_n, token_ids)
+            tflite_export.export_tflite(
+                loaded.model, os.path.join(folder, name), FLAGS.top_n,
+                token_ids)
             written.append(name)
     return written

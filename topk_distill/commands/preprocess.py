@@ -30,7 +30,8 @@ Example:
 
 from absl import flags
 
-from topk_distill import commands, records
+from topk_distill import commands
+from topk_distill.records import records
 
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("teacher", None, "Teacher: the folder `topk-distill "
@@ -150,7 +151,8 @@ def main(argv):
         return _run_beam(settings)
     if FLAGS.teacher.endswith(".npz"):
         return _run_sparse(settings)
-    from topk_distill import preprocessing, teacher
+    from topk_distill.preprocessing import preprocessing
+    from topk_distill.teachers import teacher
 
     model = teacher.load_teacher(FLAGS.teacher, FLAGS.teacher_outputs,
                                  FLAGS.teacher_signature,
@@ -162,7 +164,7 @@ def main(argv):
 
 def _run_sparse(settings):
     """--teacher=FILE.npz: top-K computed elsewhere, written as they are."""
-    from topk_distill import record_writer
+    from topk_distill.preprocessing import record_writer
 
     if FLAGS.targets != "topk" or FLAGS.tail_temperature or FLAGS.resume:
         raise ValueError(f"--teacher={FLAGS.teacher}: a top-K file gives "
@@ -174,7 +176,7 @@ def _run_sparse(settings):
     record_writer.preprocess_sparse(
         FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
         top_k=settings["top_k"] if FLAGS["top_h" if FLAGS.unlabeled else
-                                       "top_k"].present else None,
+                                         "top_k"].present else None,
         unlabeled=FLAGS.unlabeled,
         scores=FLAGS.teacher_outputs, score_dtype=FLAGS.score_dtype,
         compression=FLAGS.compression, num_shards=FLAGS.num_shards,
@@ -183,7 +185,7 @@ def _run_sparse(settings):
 
 def _run_beam(settings):
     try:
-        from topk_distill import beam
+        from topk_distill.preprocessing import beam
     except ImportError as e:
         raise ImportError(f"--runner needs Apache Beam ({e}); install it with"
                           " `pip install topk-distill[beam]`") from e

@@ -43,10 +43,12 @@ flags.mark_flag_as_required("output", flag_values=FLAGS)
 def main(argv):
     import os
 
-    from topk_distill import inputs, models, outputs, student_init
+    from topk_distill.inputs import inputs
+    from topk_distill.models import encoder_models, student_init
+    from topk_distill.utils import outputs
 
     del argv
-    models.check_encoder_folder(FLAGS.encoder)
+    encoder_models.check_encoder_folder(FLAGS.encoder)
     outputs.check_writable(os.path.dirname(os.path.abspath(FLAGS.output)),
                            "--output")
     texts = [text for path in FLAGS.input

@@ -23,7 +23,7 @@ Without --encoder: the reference teacher for the input's kind
 For text, TF-IDF over word uni- and bigrams, then an MLP: a small fixture
 for tests and quick checks, no stronger than a bag-of-words student. For
 images (a folder of class subfolders, or a TFDS image dataset), a
-convolutional network (models.make_image_teacher; train it for more
+convolutional network (image_models.make_image_teacher; train it for more
 --epochs). For feature vectors (.jsonl of "features"), an MLP.
 
 OUTPUT (with its labels.txt) is a valid `preprocess --teacher`. The labeled
@@ -113,7 +113,8 @@ flags.register_validator("cross_fit_folds", lambda k: k != 1,
 
 
 def main(argv):
-    from topk_distill import records, teacher_training
+    from topk_distill.records import records
+    from topk_distill.teachers import teacher_training
 
     del argv
     written = teacher_training.train_teacher(

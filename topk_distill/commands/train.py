@@ -10,7 +10,7 @@ fastText; "cnn" convolves them; then a linear layer; text preprocessing
 inside the model), its word vectors random or, with --init_embeddings, from
 `topk-distill student-init` (the teacher's encoder).
 Image and feature-vector records get their kind's reference student
-(models.reference_student: a small convolutional network; a linear
+(reference_models.reference_student: a small convolutional network; a linear
 layer); the text flags do not apply to them.
 --baseline=hard trains the same student on the labels alone.
 Stops after --epochs, or earlier when the training loss varied by less than
@@ -36,7 +36,8 @@ Example:
 from absl import flags
 
 from topk_distill import commands
-from topk_distill.loss_config import SOFT_SCALINGS, TAILS, LossConfig
+from topk_distill.distillation.loss_config import (SOFT_SCALINGS, TAILS,
+                                                   LossConfig)
 
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("labeled", None, "Glob of the labeled top-K records.",
@@ -78,8 +79,8 @@ flags.DEFINE_integer("batch_size", 128, "Batch size.", lower_bound=1,
 flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate (> 0).",
                    flag_values=FLAGS)
 flags.DEFINE_enum("student", "mean", ["mean", "bigram", "cnn", "transformer"],
-                  "Student architecture (models.make_student; transformer "
-                  "needs keras-hub).",
+                  "Student architecture (text_models.make_student; "
+                  "transformer needs keras-hub).",
                   flag_values=FLAGS)
 flags.DEFINE_string("init_embeddings", None, "A student-init .npz: the "
                     "student's vocabulary and starting word vectors (its "
@@ -155,7 +156,7 @@ def _check_target(values):
 
 
 def main(argv):
-    from topk_distill import training
+    from topk_distill.distillation import training
 
     del argv
     training.train_student(

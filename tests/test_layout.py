@@ -1,0 +1,83 @@
+"""The package's layout: folders by pipeline stage, each importing only
+from the stages above it; no module over 400 lines."""
+
+import ast
+import os
+
+from tests.conftest import ROOT
+
+PACKAGE = os.path.join(ROOT, "topk_distill")
+# Top to bottom; `cli` and `commands` sit on the last floor.
+STAGES = ["utils", "inputs", "models", "teachers", "records",
+          "preprocessing", "distillation", "serving", "commands"]
+
+
+def _modules():
+    for folder, _, files in os.walk(PACKAGE):
+        for name in files:
+            if name.endswith(".py"):
+                yield os.path.join(folder, name)
+
+
+def _stage(path_inside):
+    """The stage of `topk_distill/<stage>/...`; `None` at the top."""
+    parts = path_inside.split(os.sep)
+    if parts[0] in ("cli.py", "__main__.py"):
+        return "commands"
+    return parts[0] if len(parts) > 1 else None
+
+
+def _imported_stages(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + (
+                [f"{node.module}.{a.name}" for a in node.names]
+                if node.module == "topk_distill" else [])
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "topk_distill" and len(parts) > 1:
+                yield node.lineno, "commands" if parts[1] == "cli" else (
+                    parts[1])
+
+
+def test_no_stage_imports_a_later_one():
+    wrong = []
+    for path in _modules():
+        inside = os.path.relpath(path, PACKAGE)
+        own = _stage(inside)
+        if own is None:
+            continue
+        tree = ast.parse(open(path).read())
+        for line, stage in _imported_stages(tree):
+            if STAGES.index(stage) > STAGES.index(own):
+                wrong.append(f"{inside}:{line} ({own}) imports {stage}")
+    assert not wrong
+
+
+def test_every_stage_folder_says_what_it_holds():
+    for stage in STAGES:
+        init = os.path.join(PACKAGE, stage, "__init__.py")
+        doc = ast.get_docstring(ast.parse(open(init).read()))
+        assert doc, stage
+    assert sorted(STAGES) == sorted(
+        name for name in os.listdir(PACKAGE)
+        if os.path.isfile(os.path.join(PACKAGE, name, "__init__.py")))
+
+
+def test_no_module_over_400_lines():
+    long = {os.path.relpath(p, PACKAGE): n for p in _modules()
+            if (n := sum(1 for _ in open(p))) > 400}
+    assert not long
+
+
+def test_no_public_name_is_a_stage():
+    # Importing `topk_distill.X` sets the package's attribute X to the
+    # subpackage, which would hide a public name X (`topk_distill.preprocess`
+    # is a function).
+    import topk_distill
+
+    assert not set(topk_distill.__all__) & set(STAGES)

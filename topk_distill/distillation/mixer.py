@@ -1,0 +1,165 @@
+"""Training batches: labeled top-K and unlabeled top-H records, mixed.
+
+`make_distillation_dataset` reads one or two record sets, turns their
+scores into log-space (`codec.as_logits`), pads K and H to one width and
+interleaves the two kinds evenly within each batch, ready for
+`DistillationStudent.fit`.
+"""
+
+import tensorflow as tf
+
+from topk_distill.records import codec, reader, records
+
+
+def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
+                              unlabeled_per_labeled=1.0, shuffle=True,
+                              seed=None, num_classes=None, data_service=None):
+    """Mixes labeled top-K and unlabeled top-H records into training batches.
+
+    Each batch holds `round(batch_size / (1 + r))` labeled examples and the
+    rest unlabeled (label -1), `r = unlabeled_per_labeled`, spread evenly
+    over the batch (so each replica's slice of it holds both kinds). An
+    epoch is one pass over the labeled set; the unlabeled set repeats as
+    needed. With no labeled set, an epoch is one pass over the unlabeled
+    set; with `r = 0` or no unlabeled set, batches are labeled only.
+
+    Teacher scores become log-space: stored probabilities p become log p
+    (logits up to a per-example constant), so a batch's `topk_logits` mean
+    the same for both kinds. Sampled and mixed targets q, stored at their
+    temperature T, are used as they are: a labeled set's become T log q
+    (so the soft term's softmax(./T) gives back q), an unlabeled set's
+    log q (the pseudo term's softmax at T=1 gives back q). K and H may
+    differ: ids are padded with -1 and logits with 0 to the wider of the
+    two.
+
+    Args:
+        labeled: the labeled record set (top-K): a `RecordSet`, or its
+            prefix or shard glob; or `None`.
+        unlabeled: the unlabeled record set (top-H), likewise; or `None`.
+        batch_size: examples per batch, both kinds together.
+        unlabeled_per_labeled: r, unlabeled examples per labeled one.
+        shuffle: shuffle shards and records.
+        seed: shuffle seed.
+        num_classes: if given, both sets must have this N.
+        data_service: address of a tf.data service dispatcher
+            (`"grpc://host:port"`): its workers then read, parse and batch
+            the records (each record once per epoch, "distributed_epoch"),
+            which takes input work off the trainer. Each `fit` epoch is a
+            job of its own, for one trainer; the epoch length is then
+            unknown in advance (Keras finds it at the first epoch's end).
+
+    Returns:
+        A dataset of dicts `{"text", "label", "topk_ids", "topk_logits"}`
+        (plus `"tail_mass"` and `"tail_temperature"` when the labeled set
+        has tail masses; 0 for unlabeled examples), ready for
+        `DistillationStudent.fit`.
+
+    Example:
+
+    ```python
+    ds = make_distillation_dataset("rec/train-*", "rec/unlabeled-*",
+                                   batch_size=128)
+    student.fit(ds, epochs=5)
+    ```
+    """
+    if labeled is None and unlabeled is None:
+        raise ValueError("expected a labeled or an unlabeled record set")
+    sets = [records.resolve(s) if s is not None else None
+            for s in (labeled, unlabeled)]
+    labeled, unlabeled = sets
+    ratio = unlabeled_per_labeled if unlabeled else 0.0
+    if labeled is None or ratio <= 0:
+        only = labeled or unlabeled
+        return _finish(_part(only, batch_size, shuffle, seed, num_classes),
+                       only, batch_size, data_service)
+    labeled_size = max(1, round(batch_size / (1 + ratio)))
+    first = _part(labeled, labeled_size, shuffle, seed, num_classes)
+    second = _part(unlabeled, max(1, batch_size - labeled_size), shuffle,
+                   seed, num_classes, repeat=True)
+    width = max(labeled.top_k, unlabeled.top_k)
+    tail_keys = [k for k in ("tail_mass", "tail_temperature")
+                 if k in first.element_spec]
+
+    @tf.autograph.experimental.do_not_convert
+    def combine(a, b):
+        parts = [_padded(a, width, tail_keys), _padded(b, width, tail_keys)]
+        order = interleaving(tf.shape(a["label"])[0], tf.shape(b["label"])[0])
+        return {key: tf.gather(tf.concat([p[key] for p in parts], axis=0),
+                               order) for key in parts[0]}
+
+    mixed = tf.data.Dataset.zip(first, second).map(
+        combine, num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(mixed, labeled, labeled_size, data_service)
+
+
+def _finish(dataset, record_set, batch_size, data_service):
+    """States the batch count (TFRecord datasets have none) for Keras's
+    progress bars and epoch ends, or hands the dataset to a tf.data service
+    (which splits the epoch among its workers, so the count is unknown)."""
+    if data_service is None:
+        steps = -(-record_set.num_examples // batch_size)
+        return dataset.apply(tf.data.experimental.assert_cardinality(
+            steps)).prefetch(tf.data.AUTOTUNE)
+    served = dataset.apply(tf.data.experimental.service.distribute(
+        "distributed_epoch", data_service))
+    # The service already splits the records among the trainers.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.OFF)
+    return served.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _part(record_set, batch_size, shuffle, seed, num_classes, repeat=False):
+    """One set's batches, with scores in log-space as `topk_logits`."""
+    kind = record_set.scores
+    tail_temperature = record_set.tail_temperature
+    scale = 1.0
+    if record_set.targets != "topk" and record_set.kind == "labeled":
+        scale = float(record_set.sampling_temperature)
+
+    def to_logits(batch):
+        logits = codec.as_logits(batch.pop("topk_scores"), kind)
+        out = dict(batch, topk_logits=logits * scale if scale != 1.0 else
+                   logits)
+        if tail_temperature:
+            out["tail_temperature"] = tf.fill(tf.shape(out["label"]),
+                                              float(tail_temperature))
+        return out
+
+    dataset = reader.make_dataset(record_set, batch_size, shuffle=shuffle,
+                                  seed=seed, repeat=repeat,
+                                  num_classes=num_classes)
+    return dataset.map(to_logits)
+
+
+def interleaving(first, second):
+    """Row order spreading `first` rows among `second` rows evenly, so that
+    any contiguous slice of a batch (a replica's share under tf.distribute)
+    holds both kinds in the batch's proportion.
+
+    Example:
+    >>> import tensorflow as tf
+    >>> kinds = tf.gather(list("LLLLLLUU"), interleaving(6, 2))
+    >>> b"".join(kinds.numpy())
+    b'LLULLLUL'
+    """
+    def places(count):
+        return (tf.range(count, dtype=tf.float32) + 0.5) / tf.cast(
+            count, tf.float32)
+
+    return tf.argsort(tf.concat([places(first), places(second)], 0),
+                      stable=True)
+
+
+def _padded(batch, width, tail_keys):
+    pad = width - tf.shape(batch["topk_ids"])[1]
+    out = dict(batch,
+               topk_ids=tf.pad(batch["topk_ids"], [[0, 0], [0, pad]],
+                               constant_values=-1),
+               topk_logits=tf.pad(batch["topk_logits"], [[0, 0], [0, pad]]))
+    for key in ("tail_mass", "tail_temperature"):
+        if key not in tail_keys:
+            out.pop(key, None)
+        elif key not in out:
+            out[key] = tf.zeros_like(out["topk_logits"][:, 0])
+    return out

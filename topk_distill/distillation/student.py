@@ -1,0 +1,300 @@
+"""`DistillationStudent`: trains any Keras classifier from top-K records.
+
+A `keras.Model` that wraps a student (inputs -> [B, N] logits) and overrides
+`train_step`/`test_step` so plain `compile()` / `fit()` minimise
+
+    L = a * CE(true label, s) + (1 - a) * softCE_T(teacher top-K, s)
+        + b * CE(pseudo label, s on unlabeled examples)
+
+on batches from `make_distillation_dataset`. The teacher never runs here:
+its top-K scores come with the data. Only the wrapped student has weights,
+and it is what gets saved and exported.
+"""
+
+import keras
+import tensorflow as tf
+
+from topk_distill.distillation import distribute, losses, targets
+from topk_distill.inputs import input_kinds
+from topk_distill.distillation.loss_config import LossConfig
+
+
+@keras.saving.register_keras_serializable(package="topk_distill")
+class DistillationStudent(keras.Model):
+    """Wraps a student model for top-K distillation with `fit`.
+
+    The three terms come from one fused pass over the student's [B, N]
+    logits (`losses.row_crossentropies`: each target sits on a few classes,
+    so no dense [B, N] target is built). Each term is a per-example mean
+    over the whole batch, rows of the other kind (hard and soft: labeled;
+    pseudo: unlabeled) weighing 0, divided by the replica count under
+    tf.distribute, as Keras losses are.
+
+    A batch carries its input under its kind's name (`"text"`, `"image"` or
+    `"features"`: `input_kinds`); a student whose input is of another kind
+    is refused at the first step, naming both.
+
+    Args:
+        student: a Keras model mapping inputs to [B, N] logits.
+        num_classes: N.
+        alpha: a, the hard-label weight; 0.5 < a < 1.
+        beta: b, the pseudo-label weight; 0 <= b <= a.
+        temperature: T > 0 for the soft term.
+        soft_scaling: `"inverse_t"` (1/T, the method's) or `"t2"`
+            (Hinton's T²); see `LossConfig`.
+        tail: `"renormalize"` (teacher top-K renormalised to sum to 1) or
+            `"bucket"` (its mass outside the top-K kept as one "rest" target
+            matched against the student's mass outside those K classes;
+            needs records written with `tail_temperature` = T, checked at
+            the first step).
+        strict: `False` lifts the a/b ranges (for research); a and b must
+            still be non-negative.
+        name: model name.
+        loss_config: a `LossConfig`, instead of `alpha` ... `strict`.
+
+    Example:
+    >>> import keras, numpy as np, tensorflow as tf
+    >>> student = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    >>> model = DistillationStudent(student, num_classes=3, alpha=0.9,
+    ...                             beta=0.5, temperature=2.0)
+    >>> model.compile(optimizer="sgd")
+    >>> batch = {"features": np.ones((2, 2), "float32"),
+    ...          "label": np.array([1, -1]),            # labeled, unlabeled
+    ...          "topk_ids": np.array([[1, 0], [2, -1]]),  # -1: padding
+    ...          "topk_logits": np.array([[2.0, 0.0], [0.0, 0.0]], "float32")}
+    >>> logs = model.train_on_batch(batch, return_dict=True)
+    >>> sorted(logs)
+    ['hard_loss', 'loss', 'pseudo_loss', 'soft_loss', 'top1', 'top5']
+    """
+
+    def __init__(self, student, num_classes, alpha=LossConfig.alpha,
+                 beta=LossConfig.beta, temperature=LossConfig.temperature,
+                 soft_scaling=LossConfig.soft_scaling, tail=LossConfig.tail,
+                 strict=True, name="distillation_student", loss_config=None,
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
+        # the loss settings, held once (`alpha`, `beta`, ... read them)
+        self.config = loss_config or LossConfig(
+            alpha, beta, temperature, soft_scaling, tail, strict)
+        self.student = student
+        self.num_classes = num_classes
+        # The bucket tail's soft term (dense targets with a "rest" column).
+        self.soft_loss = losses.SoftTargetCrossentropy(
+            self.config.temperature, self.config.soft_scaling,
+            name="soft_loss")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in
+                         ("loss", "hard_loss", "soft_loss", "pseudo_loss")}
+        self.top1 = keras.metrics.SparseCategoricalAccuracy(name="top1")
+        self.top5 = keras.metrics.SparseTopKCategoricalAccuracy(
+            k=min(5, num_classes), name="top5")
+        # Nothing of its own to build: ready when the student is.
+        self.built = student.built
+        # A subclassed student's kind cannot be told: not checked.
+        self.input_kind = (input_kinds.model_kind(student) or (None,))[0]
+
+    def compile(self, optimizer="adam", **kwargs):
+        """Configures training; the loss and metrics are the model's own.
+
+        The optimizer is built here, in the distribution strategy's scope,
+        so that a distributed `fit` has nothing left to build.
+
+        Args:
+            optimizer: a Keras optimizer or its name.
+            **kwargs: other `keras.Model.compile` arguments (not `loss`,
+                `metrics`).
+        """
+        for name in ("loss", "metrics", "weighted_metrics"):
+            if kwargs.get(name) is not None:
+                raise ValueError(f"DistillationStudent computes its own loss "
+                                 f"and metrics; got {name}={kwargs[name]!r}")
+        super().compile(optimizer=optimizer, **kwargs)
+        with self.distribute_strategy.scope():
+            self.optimizer.build(self.student.trainable_variables)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras's TF trainer would average a distributed batch over replicas
+        # to build the model symbolically, which fails on string inputs.
+        # Everything is built already: the student when it was made, the
+        # optimizer in `compile`.
+        return
+
+    def call(self, inputs, training=False):
+        return self.student(inputs, training=training)
+
+    alpha = property(lambda self: self.config.alpha, doc="a")
+    beta = property(lambda self: self.config.beta, doc="b")
+    temperature = property(lambda self: self.config.temperature, doc="T")
+    tail = property(lambda self: self.config.tail, doc="the soft tail")
+    soft_factor = property(lambda self: self.config.soft_factor,
+                           doc="the soft term's factor, 1/T or T**2")
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values()) + [self.top1, self.top5]
+
+    def compute_losses(self, batch, logits):
+        """Returns the weighted total and the three terms for a batch.
+
+        Args:
+            batch: dict with `label` [B] (-1 = unlabeled) and, for the soft
+                and pseudo terms, `topk_ids` [B, W] and `topk_logits` [B, W]
+                (and `tail_mass` [B] for the bucket tail).
+            logits: student logits [B, N].
+
+        Returns:
+            `(total, {"hard_loss": ..., "soft_loss": ..., "pseudo_loss":
+            ...})`, scalars already scaled for tf.distribute.
+        """
+        logits = tf.cast(logits, tf.float32)
+        # Every target sits on a few classes (the label; the stored top-K
+        # or top-H): `losses.row_crossentropies` computes the three terms
+        # per row in one pass over [B, N], with no dense target. Each term
+        # is a mean over the whole batch, rows of the other kind counting 0.
+        label = batch["label"]
+        labeled, unlabeled = label >= 0, label < 0
+        if "topk_ids" in batch:
+            ids = batch["topk_ids"]
+            scores = tf.cast(batch["topk_logits"], tf.float32)
+            soft_targets = tf.where(
+                labeled[:, None], targets.topk_probabilities(
+                    ids, scores / self.temperature), 0.0)
+            pseudo_targets = tf.where(
+                unlabeled[:, None], targets.topk_probabilities(ids, scores),
+                0.0)
+        else:
+            ids = tf.zeros_like(label)[:, None]
+            soft_targets = pseudo_targets = tf.zeros(tf.shape(ids))
+        if self.tail == "bucket":  # its soft term below, dense
+            soft_targets = tf.zeros_like(soft_targets)
+        hard, soft, pseudo = losses.row_crossentropies(
+            logits, tf.maximum(label, 0), ids, soft_targets, pseudo_targets,
+            self.temperature)
+        terms = {"hard_loss": _batch_mean(hard, labeled)}
+        if "topk_ids" in batch:
+            terms["soft_loss"] = (
+                self._bucket_soft_loss(batch, logits) if self.tail == "bucket"
+                else self.soft_factor * _batch_mean(soft, labeled))
+            terms["pseudo_loss"] = _batch_mean(pseudo, unlabeled)
+        total = self.alpha * terms["hard_loss"] + (
+            (1.0 - self.alpha) * terms.get("soft_loss", 0.0) +
+            self.beta * terms.get("pseudo_loss", 0.0))
+        return total, terms
+
+    def _bucket_soft_loss(self, batch, logits):
+        """The soft term with the "bucket" tail: dense [rows, N] targets
+        (the tail's log-sum-exp runs over the classes outside each row's
+        top-K), on the labeled rows."""
+        rows, share = _rows(batch["label"] >= 0)
+        return _term(self.soft_loss, share, targets.soft_targets(
+            tf.gather(batch["topk_ids"], rows),
+            tf.gather(batch["topk_logits"], rows), self.num_classes,
+            self.temperature, self._tail_mass(batch, rows)),
+            tf.gather(logits, rows))
+
+    def _tail_mass(self, batch, labeled):
+        """The labeled rows' tail masses for the bucket tail (else None),
+        refusing masses taken at another temperature than the student's."""
+        if self.tail != "bucket":
+            return None
+        if "tail_mass" not in batch:
+            raise ValueError("tail='bucket' needs records written with "
+                             "--tail_temperature (no tail_mass found)")
+        if "tail_temperature" in batch:
+            tf.debugging.assert_near(
+                tf.gather(batch["tail_temperature"], labeled),
+                tf.cast(self.temperature, tf.float32), message=(
+                    f"tail='bucket' at temperature={self.temperature}: the "
+                    "records' tail masses were taken at another "
+                    "tail_temperature; write them at the training "
+                    "temperature (preprocess --tail_temperature)"))
+        return tf.gather(batch["tail_mass"], labeled)
+
+    def train_step(self, data):
+        batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            logits = self(self._inputs(batch), training=True)
+            total, terms = self.compute_losses(batch, logits)
+            scaled = self.optimizer.scale_loss(total)
+        weights = self.student.trainable_weights
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights),
+                                           weights))
+        return self._update_metrics(batch, logits, total, terms)
+
+    def test_step(self, data):
+        batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        logits = self(self._inputs(batch), training=False)
+        total, terms = self.compute_losses(batch, logits)
+        return self._update_metrics(batch, logits, total, terms)
+
+    def _inputs(self, batch):
+        """The batch's input, once it is of the student's kind."""
+        kind, inputs = input_kinds.batch_input(batch)
+        if self.input_kind is not None:
+            input_kinds.check_matches(self.input_kind, kind,
+                                      f"student {self.student.name!r}")
+        return inputs
+
+    def _update_metrics(self, batch, logits, total, terms):
+        # Losses come divided by the replica count (see Keras's
+        # scale_loss_for_distribution); the trackers show per-example means.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for name, value in dict(terms, loss=total).items():
+            self.trackers[name].update_state(value * replicas)
+        label, labeled = _labels(batch)
+        self.top1.update_state(label, logits, sample_weight=labeled)
+        self.top5.update_state(label, logits, sample_weight=labeled)
+        results = {m.name: m.result() for m in self.metrics}
+        if distribute.is_multi_worker(tf.distribute.get_strategy()):
+            # Keras averages a multi-worker step's outputs with
+            # strategy.reduce("MEAN", value, axis=0), which needs rank 1
+            # (tensorflow/tensorflow#72388); a [1] value reduces to a scalar.
+            results = {name: value[None] for name, value in results.items()}
+        return results
+
+    def get_config(self):
+        """Everything `__init__` takes, the student serialised: a
+        `DistillationStudent` saved as `.keras` loads back as one."""
+        return {"student": keras.saving.serialize_keras_object(self.student),
+                "num_classes": self.num_classes, "alpha": self.alpha,
+                "beta": self.beta, "temperature": self.temperature,
+                "soft_scaling": self.config.soft_scaling, "tail": self.tail,
+                "strict": self.config.strict, "name": self.name}
+
+    def compile_from_config(self, config):
+        """Compiles a loaded model as it was saved (its optimizer)."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["student"] = keras.saving.deserialize_keras_object(
+            config["student"])
+        return cls(**config)
+
+
+def _term(loss, share, y_true, y_pred):
+    """`loss`'s mean over some rows, times their share of the batch: the
+    mean over the whole batch with the other rows counting 0."""
+    # With no rows, a Keras loss returns an empty tensor; its sum is 0.
+    return share * tf.reduce_sum(loss(y_true, y_pred))
+
+
+def _batch_mean(per_row, rows):
+    """The mean over the batch of `per_row` where `rows` holds (0 elsewhere),
+    divided by the replica count as Keras losses are under tf.distribute."""
+    size = tf.maximum(tf.cast(tf.shape(per_row)[0], tf.float32), 1.0)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return tf.reduce_sum(tf.where(rows, per_row, 0.0)) / (size * replicas)
+
+
+def _rows(mask):
+    """Returns (indices of the rows where `mask` holds, their share of B)."""
+    share = tf.reduce_mean(tf.cast(mask, tf.float32))
+    return tf.where(mask)[:, 0], share
+
+
+def _labels(batch):
+    """Returns (class ids with -1 made 0, float weights: 1 labeled, 0 not)."""
+    return (tf.maximum(batch["label"], 0),
+            tf.cast(batch["label"] >= 0, tf.float32))

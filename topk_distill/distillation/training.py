@@ -1,0 +1,295 @@
+"""Train the reference student from record sets: what `topk-distill train` does.
+
+The student is the reference one for the records' input kind
+(`reference_models.reference_student`: text, images or feature vectors).
+
+records -> `make_distillation_dataset` -> `DistillationStudent.fit` (with
+the stopping rules, checkpoints for restarts and, on a cluster, the
+strategy `TF_CONFIG` asks for) -> `DIR/student.keras`, `DIR/labels.txt`,
+`DIR/history.json` and the SavedModel `DIR/export`.
+"""
+
+import os
+
+from topk_distill.distillation import distribute
+from topk_distill.inputs import input_kinds, inputs, labels_file
+from topk_distill.records import records
+from topk_distill.utils import json_files, outputs
+from topk_distill.distillation.loss_config import LossConfig
+
+
+def train_student(output, labeled=None, unlabeled=None, labels_path=None,
+                  validation=None, baseline=None, loss=None,
+                  unlabeled_per_labeled=1.0, epochs=10, batch_size=128,
+                  learning_rate=1e-3, embedding_dim=64, max_tokens=20_000,
+                  architecture="mean", init_embeddings=None,
+                  freeze_embeddings=False, normalize=False, hidden_units=0,
+                  plateau_seconds=None, plateau_delta=1e-3,
+                  target_accuracy=None, data_service=None, logdir=None,
+                  data_dir=None,
+                  backup_dir=None, seed=0, settings=None, verbose="auto"):
+    """Trains a student (`text_models.make_student`) from records.
+
+    Args:
+        output: the output folder.
+        labeled: the labeled record set (a `RecordSet`, prefix or glob), or
+            `None`.
+        unlabeled: the unlabeled record set, or `None`.
+        labels_path: `labels.txt`; default: the class names the records'
+            metadata holds.
+        validation: a labeled input of the records' kind (`.tsv`/`.jsonl`,
+            an image folder, `tfds:`); reports `val_top1` and `val_top5`
+            each epoch.
+        baseline: `"hard"` trains on the labels alone (a=1, no teacher).
+        loss: a `LossConfig` (default: its defaults).
+        unlabeled_per_labeled: unlabeled examples per labeled one per batch.
+        epochs, batch_size, learning_rate: training settings (Adam).
+        embedding_dim, max_tokens: the text student's width and vocabulary.
+        architecture: the text student, one of `text_models.STUDENTS` (image
+            and feature records get `reference_models.reference_student`'s).
+        init_embeddings: a `student_init` file (`topk-distill
+            student-init`): the student's vocabulary and starting word
+            vectors (its width then overrides `embedding_dim`).
+        freeze_embeddings: keep the word vectors as they start (with
+            `init_embeddings`: the teacher's); only the rest trains.
+        normalize: L2-normalise the student's pooled text vector.
+        hidden_units: a ReLU layer of this many units before the student's
+            output layer (0: none).
+        data_dir: TFDS data directory, for a `tfds:` validation input.
+        plateau_seconds, plateau_delta: stop when the loss varied by less
+            than `plateau_delta` over `plateau_seconds` (not on a cluster).
+        target_accuracy: stop once `val_top1` reaches it (needs
+            `validation`).
+        data_service: a tf.data service dispatcher's address.
+        logdir: TensorBoard log folder.
+        backup_dir: checkpoints for restarts (default `OUTPUT/backup`).
+        seed: random seed.
+        settings: a dict stored in `history.json` (e.g. the command's flags).
+        verbose: Keras `fit` verbosity.
+
+    Returns:
+        The Keras `History`.
+
+    Raises:
+        ValueError: naming the setting or record set at fault.
+
+    Example:
+
+    ```python
+    train_student("student", labeled="records/train-*",
+                  unlabeled="records/unlabeled-*", epochs=10)
+    ```
+    """
+    import keras
+
+    from topk_distill.distillation import callbacks, mixer, student
+    from topk_distill.models import (reference_models, saved_model,
+                                     student_init, text_models)
+    from topk_distill.records import reader
+    from topk_distill.utils import progress
+
+    if plateau_seconds and distribute.cluster_config():
+        # Each worker would time the window on its own clock and could stop
+        # a step before the others, which then wait for it forever.
+        raise ValueError("--plateau_seconds stops on each worker's own clock;"
+                         " with TF_CONFIG (several workers) use --epochs or "
+                         "--target_accuracy")
+    for folder, flag in ((output, "--output"), (backup_dir, "--backup_dir")):
+        if folder:
+            outputs.check_writable(folder, flag)
+    strategy = distribute.strategy_from_environment()
+    worker = distribute.worker_name(strategy)
+    if target_accuracy is not None and not validation:
+        raise ValueError("--target_accuracy needs --validation")
+    keras.utils.set_random_seed(seed)
+    embeddings = (student_init.load(init_embeddings) if init_embeddings
+                  else None)
+    if baseline == "hard":
+        unlabeled, loss = None, LossConfig(alpha=1.0, beta=0.0, strict=False)
+    loss = loss or LossConfig()
+    sets = [records.resolve(p) if p else None
+            for p in (labeled, unlabeled)]
+    for record_set, flag, expected in zip(sets, ("--labeled", "--unlabeled"),
+                                          records.KINDS):
+        if record_set is not None and record_set.kind != expected:
+            raise ValueError(
+                f"{flag}: {_name(record_set)} holds {record_set.kind} "
+                f"records; expected {expected} ones (preprocess "
+                f"{'without' if expected == 'labeled' else 'with'} "
+                "--unlabeled writes them)")
+    chosen = [s for s in sets if s is not None]
+    if not chosen:
+        raise ValueError("--labeled or --unlabeled is required")
+    names = class_names(chosen, labels_path)
+    kind, feature_dim = input_kind(chosen)
+    for record_set in chosen:
+        distribute.check_shards_per_worker(record_set, strategy)
+        check_temperature(record_set, loss)
+    train = mixer.make_distillation_dataset(
+        *sets, batch_size=batch_size,
+        unlabeled_per_labeled=unlabeled_per_labeled, seed=seed,
+        num_classes=len(names), data_service=data_service)
+    with strategy.scope():
+        model = student.DistillationStudent(
+            text_models.make_student(
+                None if embeddings else reader.texts(chosen), len(names),
+                max_tokens=max_tokens, embedding_dim=embedding_dim,
+                architecture=architecture, embeddings=embeddings,
+                train_embeddings=not freeze_embeddings, normalize=normalize,
+                hidden_units=hidden_units)
+            if kind == "text" else reference_models.reference_student(
+                kind, None, len(names), feature_dim),
+            len(names), loss_config=loss)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    nan_stop = callbacks.NonFiniteLossStopping()
+    # what a checkpoint's weights fit: a rerun with others is refused
+    model_settings = dict(
+        num_classes=len(names), input_kind=kind, feature_dim=feature_dim,
+        architecture=architecture, embedding_dim=embedding_dim,
+        max_tokens=max_tokens, init_embeddings=init_embeddings,
+        freeze_embeddings=freeze_embeddings, normalize=normalize,
+        hidden_units=hidden_units)
+    chosen_callbacks = _callbacks(output, backup_dir, worker, plateau_seconds,
+                                  plateau_delta, target_accuracy, logdir,
+                                  model_settings)
+    history = model.fit(
+        train, epochs=epochs, callbacks=chosen_callbacks + [nan_stop],
+        validation_data=_validation(validation, names, batch_size, kind,
+                                    feature_dim, data_dir),
+        shuffle=False, verbose=2 if worker else progress.fit_verbose(verbose))
+    if nan_stop.message:
+        raise ValueError(nan_stop.message)
+    if worker:
+        return history
+    os.makedirs(output, exist_ok=True)
+    model.student.save(os.path.join(output, "student.keras"))
+    labels_file.write_labels(os.path.join(output, "labels.txt"), names)
+    saved_model.export_saved_model(
+        model.student, os.path.join(output, "export"), names)
+    json_files.write_json(os.path.join(output, "history.json"),
+                          {"flags": settings or {}, "history": history.history})
+    return history
+
+
+def class_names(record_sets, labels_path=None):
+    """The class names the record sets were written with.
+
+    Args:
+        record_sets: `RecordSet`s.
+        labels_path: a `labels.txt` to use instead of the names stored in
+            the metadata; it must be the file the records were made with.
+
+    Returns:
+        The N class names, in id order.
+
+    Raises:
+        ValueError: the sets disagree with `labels_path` or each other, or
+            (sets written before names were stored) no `labels_path`.
+    """
+    if labels_path:
+        names = labels_file.read_labels(labels_path)
+        digest = labels_file.labels_sha256(labels_path)
+        for record_set in record_sets:
+            if record_set.labels_sha256 not in (None, digest):
+                raise ValueError(
+                    f"{_name(record_set)}: records were made with another "
+                    f"labels file than --labels={labels_path}")
+        return names
+    stored = [r.labels for r in record_sets]
+    if any(names is None for names in stored):
+        old = next(r for r in record_sets if r.labels is None)
+        raise ValueError(f"{_name(old)}: its metadata does not name the "
+                         "classes (written by an older version); pass "
+                         "--labels=the labels.txt it was made with")
+    if any(names != stored[0] for names in stored):
+        raise ValueError("the labeled and unlabeled records were made with "
+                         "different labels files")
+    return list(stored[0])
+
+
+def input_kind(record_sets):
+    """The input kind and feature length the record sets share.
+
+    Raises:
+        ValueError: the sets hold inputs of different kinds.
+    """
+    kinds = {(r.input_kind, r.feature_dim) for r in record_sets}
+    if len(kinds) > 1:
+        raise ValueError(f"{_name(record_sets[-1])}: its records hold "
+                         f"{record_sets[-1].input_kind} inputs, but "
+                         f"{_name(record_sets[0])}'s hold "
+                         f"{record_sets[0].input_kind}; expected one kind")
+    return kinds.pop()
+
+
+def check_temperature(record_set, loss):
+    """Refuses records whose targets were made at another temperature than
+    the loss's: sampled or mixed targets of a labeled set (drawn at their
+    T), or tail masses for `tail="bucket"`."""
+    if record_set.kind != "labeled":
+        return
+    if record_set.targets != "topk":
+        if record_set.sampling_temperature != loss.temperature:
+            raise ValueError(
+                f"{_name(record_set)}: {record_set.targets} targets drawn at "
+                f"sampling_temperature={record_set.sampling_temperature}, "
+                f"but --temperature={loss.temperature}; train at the "
+                "records' temperature (or write them at yours)")
+        if loss.tail == "bucket":
+            raise ValueError(f"{_name(record_set)}: tail='bucket' is for "
+                             "top-K targets; sampled and mixed targets keep "
+                             "the tail already")
+        return
+    if loss.tail != "bucket":
+        return
+    if not record_set.tail_temperature:
+        raise ValueError(f"{_name(record_set)}: tail='bucket' needs records "
+                         "written with --tail_temperature")
+    if record_set.tail_temperature != loss.temperature:
+        raise ValueError(
+            f"{_name(record_set)}: tail masses taken at tail_temperature="
+            f"{record_set.tail_temperature}, but --temperature="
+            f"{loss.temperature}; write the records at the training "
+            "temperature (preprocess --tail_temperature) or train at theirs")
+
+
+def _name(record_set):
+    return record_set.pattern or record_set.prefix
+
+
+def _validation(path, names, batch_size, kind="text", feature_dim=None,
+                data_dir=None):
+    if not path:
+        return None
+    import tensorflow as tf
+
+    inputs.check_kind(path, kind, feature_dim, "the records", data_dir,
+                      flag="--validation")
+    examples, labels = labels_file.read_labeled(path, names, data_dir)
+    return tf.data.Dataset.from_tensor_slices({
+        kind: input_kinds.as_batch(examples, kind),
+        "label": tf.constant(labels, tf.int64)}).batch(batch_size)
+
+
+def _callbacks(output, backup_dir, worker, plateau_seconds, plateau_delta,
+               target_accuracy, logdir, model_settings):
+    import keras
+
+    from topk_distill.distillation import backup, callbacks
+
+    # Saves weights, optimizer and epoch after every epoch; a killed run
+    # started again with the same command continues from there. Each worker
+    # of a cluster keeps its own copy (they hold the same weights).
+    folder = backup_dir or os.path.join(output, "backup")
+    if worker:
+        folder += f"-{worker}"
+    chosen = [backup.TrainingBackup(folder, model_settings)]
+    if plateau_seconds:
+        chosen.append(callbacks.LossPlateauStopping(plateau_seconds,
+                                                    plateau_delta))
+    if target_accuracy is not None:
+        chosen.append(callbacks.TargetMetricStopping("val_top1",
+                                                     target_accuracy))
+    if logdir and not worker:
+        chosen.append(keras.callbacks.TensorBoard(logdir))
+    return chosen

@@ -1,0 +1,222 @@
+"""Text models: the reference teacher and the students, raw strings in,
+[B, N] logits out (text preprocessing lives inside the model, so a saved
+model classifies raw text)."""
+
+import keras
+
+
+def make_teacher(texts, num_classes, max_tokens=50_000, hidden_units=512):
+    """Builds the reference teacher: TF-IDF over word uni- and bigrams -> MLP.
+
+    Args:
+        texts: a list or `tf.data.Dataset` of strings to fit the vocabulary.
+        num_classes: N, the number of output logits.
+        max_tokens: vocabulary size.
+        hidden_units: width of the hidden layer.
+
+    Returns:
+        An uncompiled `keras.Model` mapping string[B] to logits[B, N].
+
+    Example:
+    >>> import tensorflow as tf
+    >>> teacher = make_teacher(["a cat", "a dog"], num_classes=2)
+    >>> teacher(tf.constant(["a cat"])).shape
+    TensorShape([1, 2])
+    """
+    vectorize = keras.layers.TextVectorization(
+        max_tokens=max_tokens, ngrams=2, output_mode="tf_idf")
+    vectorize.adapt(texts)
+    text = keras.Input(shape=(), dtype="string", name="text")
+    x = vectorize(text)
+    x = keras.layers.Dense(hidden_units, activation="relu")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(text, logits, name="teacher")
+
+
+STUDENTS = ("mean", "bigram", "cnn", "transformer")
+
+
+def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
+                 sequence_length=None, architecture="mean", embeddings=None,
+                 hash_buckets=20_000, filters=256, train_embeddings=True,
+                 normalize=False, width=128, layers=2, heads=4,
+                 hidden_units=0):
+    """Builds a student: word embeddings -> pooled text vector -> linear layer.
+
+    Four architectures (`architecture`), all mapping raw strings to logits
+    through one `TextVectorization` (so all export the same way, TFLite's
+    token-id variant included):
+
+    * `"mean"` (the reference): the mean of the words' embeddings.
+    * `"bigram"`: fastText's model: the mean of the embeddings of the words
+      and of their word bigrams, bigrams hashed into a table of
+      `hash_buckets` rows (layer `"bigram_embedding"`).
+    * `"cnn"`: a width-3 convolution (`filters` channels, ReLU) over the
+      word embeddings, max-pooled over the text (Kim, 2014).
+    * `"transformer"`: a small transformer: the word embeddings projected
+      to `width` (layer `"project"`), plus learned position embeddings,
+      through `layers` pre-norm `keras_hub.layers.TransformerEncoder`
+      blocks (`heads` heads, feed-forward width `2 * width`, padding
+      masked); their mean over the real tokens, through a linear layer
+      that starts at zero (layer `"transformer_out"`), is added to the
+      mean of the word embeddings, so it starts as the `"mean"` student.
+      Experimental: on WordNet it did not learn (BENCHMARKS.md, issue 23).
+      Needs `keras-hub` (`pip install topk-distill[encoder]`).
+
+    Args:
+        texts: a list or `tf.data.Dataset` of strings to fit the vocabulary
+            (unused when `embeddings` brings one).
+        num_classes: N, the number of output logits.
+        max_tokens: vocabulary size.
+        embedding_dim: embedding width (taken from `embeddings` if given).
+        sequence_length: tokens kept per text (default 64; 32 for the
+            transformer, whose cost grows with it, and which runs on each
+            batch's longest text only).
+        architecture: one of `STUDENTS`.
+        embeddings: optional `(vocabulary, vectors)` to start from, e.g.
+            `student_init.load(path)`: the vocabulary ("" and "[UNK]" first)
+            replaces the adapted one and the word rows start from `vectors`
+            float [V, D].
+        hash_buckets: bigram rows (`"bigram"` only).
+        filters: convolution channels (`"cnn"` only).
+        width, layers, heads: the transformer's width, blocks and attention
+            heads (`"transformer"` only).
+        train_embeddings: `False` freezes the word vectors (e.g. those of
+            `embeddings`): only the rest of the student trains.
+        normalize: L2-normalise the pooled text vector before the linear
+            layer (as sentence encoders and Model2Vec do).
+        hidden_units: 0 (default) for the linear layer on the pooled
+            vector; H > 0 puts a ReLU layer of H units (layer `"hidden"`)
+            between them.
+
+    Returns:
+        An uncompiled `keras.Model` mapping string[B] to logits[B, N]; its
+        embedding table is the layer named `"embedding"`.
+
+    Example:
+    >>> import tensorflow as tf
+    >>> student = make_student(["a cat", "a dog"], num_classes=2)
+    >>> student(tf.constant(["a dog"])).shape
+    TensorShape([1, 2])
+    >>> bigram = make_student(["a cat", "a dog"], 2, architecture="bigram")
+    >>> bigram.get_layer("embedding").input_dim  # "", [UNK], a, cat, dog
+    5
+    """
+    if architecture not in STUDENTS:
+        raise ValueError(f"unknown student architecture {architecture!r}; "
+                         f"expected one of {', '.join(STUDENTS)}")
+    if sequence_length is None:
+        sequence_length = 32 if architecture == "transformer" else 64
+    if embeddings is not None:
+        vocabulary, vectors = embeddings
+        embedding_dim = vectors.shape[1]
+        vectorize = keras.layers.TextVectorization(
+            vocabulary=list(vocabulary)[2:],
+            output_sequence_length=sequence_length)
+    else:
+        vectorize = keras.layers.TextVectorization(
+            max_tokens=max_tokens, output_sequence_length=sequence_length)
+        vectorize.adapt(texts)
+    words = vectorize.vocabulary_size()
+    text = keras.Input(shape=(), dtype="string", name="text")
+    tokens = vectorize(text)
+    present = keras.ops.not_equal(tokens, 0)
+    embedding = keras.layers.Embedding(words, embedding_dim, name="embedding",
+                                       trainable=train_embeddings)
+    embedded = embedding(tokens)
+    if architecture == "bigram":
+        # fastText-style bigram hash: a bigram of words (u, v) takes row
+        # (u * P - v) mod buckets of its own table. int32 arithmetic (no
+        # overflow below 68,000 words) and a subtraction (an int addition
+        # becomes a BiasAdd TFLite lacks) keep to TFLite's builtin ops.
+        ids = keras.ops.cast(tokens, "int32")
+        hashed = (ids[:, :-1] * 31_337 - ids[:, 1:]) % hash_buckets
+        bigrams = keras.layers.Embedding(hash_buckets, embedding_dim,
+                                         name="bigram_embedding")(hashed)
+        embedded = keras.ops.concatenate([embedded, bigrams], axis=1)
+        present = keras.ops.concatenate(
+            [present, keras.ops.logical_and(present[:, :-1], present[:, 1:])],
+            axis=1)
+    present = keras.ops.cast(present, embedded.dtype)
+    if architecture == "cnn":
+        x = keras.layers.Conv1D(filters, 3, padding="same",
+                                activation="relu")(embedded)
+        # ReLU outputs are >= 0: zeroing padding keeps it out of the max.
+        x = keras.ops.max(x * present[:, :, None], axis=1)
+    else:
+        x = masked_mean(embedded, present)
+        if architecture == "transformer":
+            kept, mask = TrimPadding(name="trim_padding")(embedded, present)
+            context = masked_mean(_transformer(
+                kept, mask, sequence_length, width, layers, heads), mask)
+            # zero at the start: the student starts as the mean student
+            x = x + keras.layers.Dense(embedding_dim, kernel_initializer=
+                                       "zeros", name="transformer_out")(
+                                           context)
+    if normalize:
+        x = keras.layers.UnitNormalization(name="normalize")(x)
+    if hidden_units:
+        x = keras.layers.Dense(hidden_units, activation="relu",
+                               name="hidden")(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    model = keras.Model(text, logits, name="student")
+    if embeddings is not None:  # one row per word of the file's vocabulary
+        embedding.embeddings.assign(vectors)
+    return model
+
+
+@keras.saving.register_keras_serializable(package="topk_distill")
+class TrimPadding(keras.layers.Layer):
+    """Drops the padding columns every text of the batch has.
+
+    `TextVectorization` pads each text to its fixed `sequence_length` (the
+    token-id input a TFLite export takes); a transformer's cost grows with
+    the length it runs on, so it runs on the batch's longest text only
+    (at least one column). Padding is at the end of each row.
+
+    Example:
+    >>> import numpy as np
+    >>> vectors = np.ones((2, 4, 3), "float32")
+    >>> present = np.array([[1, 1, 0, 0], [1, 0, 0, 0]], "float32")
+    >>> kept, mask = TrimPadding()(vectors, present)
+    >>> tuple(kept.shape), tuple(mask.shape)
+    ((2, 2, 3), (2, 2))
+    """
+
+    def call(self, embedded, present):
+        length = keras.ops.maximum(keras.ops.max(keras.ops.sum(
+            keras.ops.cast(present, "int32"), axis=1)), 1)
+        return embedded[:, :length], present[:, :length]
+
+    def compute_output_spec(self, embedded, present):
+        return (keras.KerasTensor((embedded.shape[0], None,
+                                   embedded.shape[2]), embedded.dtype),
+                keras.KerasTensor((present.shape[0], None), present.dtype))
+
+
+def masked_mean(vectors, present):
+    """The mean of [B, L, D] over the real tokens; an empty text: zeros."""
+    total = keras.ops.einsum("bt,btd->bd", present, vectors)
+    count = keras.ops.maximum(keras.ops.sum(present, axis=1, keepdims=True),
+                              1)
+    return total / count
+
+
+def _transformer(embedded, present, sequence_length, width, layers, heads):
+    """The transformer student's blocks: [B, L, D] -> [B, L, width]."""
+    try:
+        import keras_hub
+    except ImportError as error:
+        raise ImportError("the transformer student needs keras-hub: pip "
+                          "install topk-distill[encoder]") from error
+    x = keras.layers.Dense(width, name="project")(embedded)
+    x = x + keras_hub.layers.PositionEmbedding(
+        sequence_length, name="position_embedding")(x)
+    mask = keras.ops.cast(present, "bool")
+    for i in range(layers):
+        x = keras_hub.layers.TransformerEncoder(
+            2 * width, heads, dropout=0.1, activation="gelu",
+            normalize_first=True, name=f"transformer_{i}")(
+                x, padding_mask=mask)
+    return keras.layers.LayerNormalization(name="final_norm")(x)

@@ -1,0 +1,175 @@
+"""`preprocess` as an Apache Beam pipeline, for inputs one machine cannot
+get through.
+
+The same records and metadata as `preprocessing.preprocess`, written by a
+Beam pipeline so the teacher runs on as many workers as the runner gives
+(Dataflow, Flink, Spark; the DirectRunner on one machine):
+
+    ReadFromText -> parse and check each line -> BatchElements
+    -> teacher, top-K, serialize (a DoFn loading the teacher once per worker)
+    -> WriteToTFRecord (PREFIX-NNNNN-of-NNNNN.tfrecord[.gz])
+
+Then the launching machine counts and checks the shards and writes
+`PREFIX.meta.json`, last, as the local tool does. Beam's sink writes to
+temporary files and names the shards only when the pipeline succeeds.
+
+Records are the local tool's; their order within and across shards is
+Beam's (training shuffles anyway). Needs the `beam` extra:
+`pip install topk-distill[beam]`.
+"""
+
+import os
+
+import apache_beam as beam
+import tensorflow as tf
+
+from topk_distill.inputs import errors, inputs, labels_file
+from topk_distill.preprocessing import preprocessing, scoring
+from topk_distill.records import (file_names, record_plan, records, shards,
+                                  writing)
+from topk_distill.teachers import teacher
+
+COUNTERS = "topk_distill"
+
+
+def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
+                         top_k=20, unlabeled=False, scores=None, num_shards=8,
+                         compression="none", batch_size=256,
+                         score_dtype="float16", tail_temperature=None,
+                         targets="topk", samples=None,
+                         sampling_temperature=1.0, seed=0,
+                         skip_unknown_labels=False, teacher_outputs="logits",
+                         teacher_signature=None, teacher_output_key=None,
+                         pipeline_args=(), command=None, overwrite=False):
+    """Writes the teacher's top-K records for one input with Apache Beam.
+
+    Args:
+        teacher_path: a `.keras` file or SavedModel folder every worker can
+            read (e.g. on `gs://` for Dataflow). Precomputed `.npy` scores
+            need the input's row order, which Beam does not keep: use the
+            local tool for them.
+        input_path: `.tsv` or `.jsonl` file(s), a glob Beam's `ReadFromText`
+            accepts.
+        pipeline_args: Beam pipeline options, e.g.
+            `["--runner=DataflowRunner", "--project=p", "--region=r",
+            "--temp_location=gs://b/tmp"]` (default: the DirectRunner).
+        command: the command line, stored in the metadata.
+        labels_path: `None` takes the teacher's own `labels.txt`.
+        Others: as in `preprocessing.preprocess`.
+
+    Returns:
+        The `RecordSet` written.
+
+    Example:
+
+    ```python
+    preprocess_with_beam("teacher", "train.tsv", None, "records/train",
+                         pipeline_args=["--runner=DirectRunner"])
+    ```
+    """
+    if teacher_path.endswith(".npy") or input_path.startswith(
+            inputs.TFDS_PREFIX) or os.path.isdir(input_path):
+        raise ValueError("the Beam pipeline reads text .tsv/.jsonl files and "
+                         "runs a model teacher (.keras or SavedModel); for "
+                         ".npy scores, tfds: inputs or image folders use the "
+                         "local tool (no --runner)")
+    teacher_args = (teacher_path, teacher_outputs, teacher_signature,
+                    teacher_output_key)
+    model = teacher.load_teacher(*teacher_args)
+    plan = preprocessing.plan_record_set(
+        model, labels_path, input_path, unlabeled=unlabeled, top_k=top_k,
+        scores=scores, score_dtype=score_dtype, compression=compression,
+        num_shards=num_shards, tail_temperature=tail_temperature,
+        targets=targets, samples=samples,
+        sampling_temperature=sampling_temperature, seed=seed)
+    label_ids = record_plan.class_ids(plan)
+    output = writing.RecordSetOutput(output_prefix, plan, overwrite=overwrite,
+                                     command=command)
+    options = beam.options.pipeline_options.PipelineOptions(list(
+        pipeline_args))
+    try:
+        with beam.Pipeline(options=options) as pipeline:
+            _ = (pipeline
+                 | "Read" >> beam.io.ReadFromText(input_path)
+                 | "Parse" >> beam.FlatMap(_parse, input_path, label_ids,
+                                           skip_unknown_labels)
+                 | "Batch" >> beam.BatchElements(min_batch_size=1,
+                                                 max_batch_size=batch_size)
+                 | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, plan))
+                 | "Write" >> beam.io.WriteToTFRecord(
+                     output_prefix,
+                     file_name_suffix=file_names.shard_suffix(compression),
+                     num_shards=num_shards,
+                     shard_name_template="-SSSSS-of-NNNNN",
+                     compression_type=_compression(compression)))
+    except Exception:
+        # Beam names the shards only when the pipeline succeeds; the plan
+        # goes too, so that nothing of the run is left.
+        output.abort()
+        raise
+    # Count and check the shards Beam wrote, then write the metadata, last.
+    written = [records.Shard(os.path.basename(path), n) for path, (n, _) in
+               sorted(shards.verify_shards(plan, files=tf.io.gfile.glob(
+                   f"{output_prefix}-*-of-{num_shards:05d}.tfrecord*")
+               ).items())]
+    return output.finish(
+        written, num_examples=sum(s.examples for s in written),
+        skipped_unknown_labels=_counter(pipeline.result,
+                                        "skipped_unknown_labels"))
+
+
+def _parse(line, path, label_ids, skip_unknown_labels):
+    """One input line -> `(text, label id)`, or nothing for a blank line or
+    (with `skip_unknown_labels`) an unknown label."""
+    if not line.strip():
+        return
+    where = f"line {line[:40]!r}"
+    text, label = inputs.parse_line(line, path, where)
+    if not isinstance(text, str):
+        raise errors.InputError(f"{path}: {where}: a feature vector; the "
+                                "Beam pipeline writes text records (use the "
+                                "local tool, no --runner)")
+    label = labels_file.label_id(label, label_ids, f"{path}: {where}",
+                                 skip_unknown_labels)
+    if label is None:
+        beam.metrics.Metrics.counter(COUNTERS,
+                                     "skipped_unknown_labels").inc()
+    else:
+        yield text, label
+
+
+class _ScoreBatch(beam.DoFn):
+    """A batch of `(text, label id)` -> its serialized top-K records."""
+
+    def __init__(self, teacher_args, plan):
+        self._teacher_args = teacher_args
+        self._plan = plan
+
+    def setup(self):
+        model = teacher.load_teacher(*self._teacher_args)
+        self._score = tf.function(
+            lambda texts, labels: scoring.score_batch(
+                model, texts, labels, self._plan),
+            input_signature=[tf.TensorSpec([None], tf.string),
+                             tf.TensorSpec([None], tf.int64)])
+
+    def process(self, batch):
+        texts = [text for text, _ in batch]
+        serialized, _, finite = self._score(
+            tf.constant(texts), tf.constant([y for _, y in batch], tf.int64))
+        bad = [text for text, ok in zip(texts, finite.numpy()) if not ok]
+        if bad:
+            raise ValueError(f"the teacher returned NaN or Inf scores for "
+                             f"{bad[0][:40]!r}; expected finite numbers")
+        yield from serialized.numpy()
+
+
+def _compression(name):
+    kinds = beam.io.filesystem.CompressionTypes
+    return kinds.GZIP if name == "gzip" else kinds.UNCOMPRESSED
+
+
+def _counter(result, name):
+    found = result.metrics().query(beam.metrics.MetricsFilter().with_name(
+        name))["counters"]
+    return sum(c.committed or 0 for c in found)

@@ -1,0 +1,291 @@
+"""Record sets from a teacher that runs elsewhere (PyTorch, JAX, a server).
+
+`preprocess` runs a Keras/TensorFlow teacher itself. A teacher that runs in
+another framework gives its top-K (class ids, scores) per example; feeding
+them batch by batch to a `RecordSetWriter` writes the same shards and
+metadata `preprocess` writes for the same top-K (byte for byte: the shards
+are identical), with the same checks, in flat memory.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from topk_distill.inputs import inputs, labels_file
+from topk_distill.records import record_plan
+
+
+class RecordSetWriter:
+    """Writes a record set from top-K (ids, scores) computed elsewhere.
+
+    Use it as a context manager: the set's metadata is written when the
+    block ends with every announced example written; on an error (or too
+    few examples) nothing of the run is left.
+
+    Args:
+        prefix: output prefix (as `preprocess --output`).
+        labels_path: the `labels.txt` naming the N classes.
+        num_examples: how many examples will be written (shards hold
+            contiguous ranges of them).
+        top_k: K, the (id, score) pairs of every example.
+        unlabeled: an unlabeled set (examples get label -1).
+        scores: what the scores are, `"logits"` or `"probabilities"` (stored
+            as given; default: logits for a labeled set, probabilities for
+            an unlabeled one).
+        score_dtype, compression, num_shards: as in `preprocess`.
+        teacher: a name for the teacher, kept in the metadata.
+        input: a name for the input, kept in the metadata.
+        overwrite: replace a record set already at `prefix`.
+
+    Example:
+
+    ```python
+    with topk_distill.RecordSetWriter("records/train", "labels.txt",
+                                      num_examples=len(texts)) as writer:
+        for batch in loader:                        # e.g. a PyTorch loop
+            logits = model(batch)                   # [B, N], any framework
+            scores, ids = logits.topk(20)           # [B, 20] each
+            writer.write(batch.texts, batch.labels, ids.numpy(),
+                         scores.numpy())
+    ```
+    """
+
+    def __init__(self, prefix, labels_path, num_examples, top_k=20,
+                 unlabeled=False, scores=None, score_dtype="float16",
+                 compression="none", num_shards=1, teacher="external",
+                 input=None, overwrite=False):
+        names = labels_file.read_labels(labels_path)  # named first if bad
+        if num_examples < 1:
+            raise ValueError(f"num_examples={num_examples}; expected >= 1")
+        if num_shards > num_examples:
+            raise ValueError(f"num_shards={num_shards}, but num_examples="
+                             f"{num_examples}; expected at most one shard "
+                             "per example")
+        plan = record_plan.plan(
+            labels_path, input or "RecordSetWriter",
+            {"kind": "external", "path": str(teacher)}, unlabeled=unlabeled,
+            top_k=top_k, scores=scores, score_dtype=score_dtype,
+            compression=compression, num_shards=num_shards, names=names)
+        if plan.dense:
+            raise ValueError("top_k=0 (dense) is what this writer avoids; "
+                             "expected K >= 1")
+        self.plan = dataclasses.replace(plan, num_examples=num_examples)
+        self.prefix = prefix
+        self.record_set = None
+        self._overwrite = overwrite
+        self._label_ids = record_plan.class_ids(self.plan)
+        self._output = None
+        self._done = 0
+
+    def __enter__(self):
+        from topk_distill.records import writing
+
+        self._output = writing.RecordSetOutput(
+            self.prefix, self.plan, overwrite=self._overwrite).__enter__()
+        return self
+
+    def write(self, texts, labels, ids, scores, where=None):
+        """Writes a batch of examples.
+
+        Args:
+            texts: B strings.
+            labels: B class names or ids (ignored for an unlabeled set; may
+                be `None` there).
+            ids: int [B, K] class ids, distinct in each row.
+            scores: float [B, K], the scores of `ids` (finite).
+            where: optional B strings naming each example in errors
+                (default: `PREFIX: example I`).
+
+        Raises:
+            ValueError: one line naming the example (its position in the
+                set) and what was expected.
+        """
+        import tensorflow as tf
+
+        from topk_distill.records import codec
+
+        texts = [str(t) for t in texts]
+        ids = np.asarray(ids)
+        scores = np.asarray(scores, np.float32)
+        span = (f"{self.prefix}: examples {self._done}.."
+                f"{self._done + len(texts) - 1}")
+        k = self.plan.top_k
+        if ids.shape != (len(texts), k) or scores.shape != ids.shape:
+            raise ValueError(f"{span}: ids {ids.shape} and scores "
+                             f"{scores.shape} for {len(texts)} texts; "
+                             f"expected [{len(texts)}, {k}] each (K={k})")
+        where = where or [f"{self.prefix}: example {self._done + i}"
+                          for i in range(len(texts))]
+        bad = (ids < 0) | (ids >= self.plan.num_classes)
+        _check(bad, "a class id outside 0..N-1="
+               f"{self.plan.num_classes - 1}", ids, where)
+        _check(~np.isfinite(scores), "a score that is NaN or Inf", scores,
+               where)
+        # an id's second (third...) place in its row, in the row's order
+        order = np.argsort(ids, axis=1, kind="stable")
+        ordered = np.take_along_axis(ids, order, 1)
+        again = np.zeros_like(bad)
+        again[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+        repeated = np.zeros_like(bad)
+        np.put_along_axis(repeated, order, again, 1)
+        _check(repeated, "a class id twice", ids, where)
+        label_ids = self._labels(labels, where)
+        # As preprocess keeps them: best first, and as the set stores them
+        ids, scores = best_first(ids, scores)
+        ids = ids.astype(np.int32)
+        scores = codec.relative_to_best(tf.constant(scores), self.plan)
+        if self._done + len(texts) > self.plan.num_examples:
+            raise ValueError(f"{span}: more examples than the "
+                             f"num_examples={self.plan.num_examples} "
+                             "announced")
+        serialized, _ = codec.serialize_batch(
+            tf.constant(texts), tf.constant(label_ids, tf.int64),
+            tf.constant(ids), tf.constant(scores), self.plan)
+        for record in serialized.numpy():
+            self._output.write(record)
+        self._done += len(texts)
+
+    def _labels(self, labels, where):
+        count = len(where)
+        if self._label_ids is None:
+            return np.full(count, -1, np.int64)
+        if labels is None or len(labels) != count:
+            raise ValueError(f"{self.prefix}: {count} texts but labels "
+                             f"{'None' if labels is None else len(labels)};"
+                             " expected one label each")
+        out = []
+        for i, label in enumerate(labels):
+            if isinstance(label, (int, np.integer)):
+                if not 0 <= label < self.plan.num_classes:
+                    raise ValueError(
+                        f"{where[i]} has label {label}; expected "
+                        f"0..{self.plan.num_classes - 1}")
+                out.append(int(label))
+            else:
+                out.append(labels_file.label_id(str(label), self._label_ids,
+                                                where[i]))
+        return np.array(out, np.int64)
+
+    def __exit__(self, exc_type, exc, traceback):
+        self._output.__exit__(exc_type, exc, traceback)
+        self.record_set = self._output.record_set
+        return False
+
+
+def best_first(ids, scores, k=None):
+    """Each row's (ids, scores) by descending score, ties by lower id (as
+    `tf.math.top_k` orders a dense row), the first `k` of them.
+
+    Example:
+    >>> best_first(np.array([[4, 2, 9]]), np.array([[1.0, 3.0, 3.0]]), k=2)
+    (array([[2, 9]]), array([[3., 3.]]))
+    """
+    order = np.lexsort((ids, -scores), axis=1)[:, :k]
+    return (np.take_along_axis(ids, order, 1),
+            np.take_along_axis(scores, order, 1))
+
+
+def _check(bad, what, values, where):
+    """One line naming the first example of a batch with a bad value."""
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise ValueError(f"{where[row]} has {what} ({values[row, column].item()}"
+                         f" at position {column}); nothing of this run was "
+                         "kept")
+
+
+def preprocess_sparse(npz_path, input_spec, labels_path, prefix, top_k=None,
+                      unlabeled=False, scores=None, score_dtype="float16",
+                      compression="none", num_shards=1, data_dir=None,
+                      overwrite=False, batch_size=4096, verbose=1):
+    """`preprocess` for a teacher's top-K computed elsewhere, in an `.npz`.
+
+    Args:
+        npz_path: an `.npz` with `ids` int [n, K0] and `scores` float
+            [n, K0], row i for the i-th example of `input_spec`.
+        input_spec, labels_path, prefix: as in `preprocess`.
+        top_k: K <= K0: the K best of each row are kept (default: all K0).
+        unlabeled, scores (what the file's scores are: `"logits"` or
+            `"probabilities"`), score_dtype, compression, num_shards,
+            data_dir, overwrite: as in `preprocess`.
+        batch_size: rows per write.
+        verbose: 1 prints a summary line.
+
+    Returns:
+        The `RecordSet` written.
+
+    Raises:
+        ValueError: one line naming the file and row (and the input line)
+            at fault; nothing of the run is left.
+    """
+    try:
+        with np.load(npz_path, allow_pickle=False) as f:
+            ids, values = f["ids"], f["scores"]
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"--teacher={npz_path}: expected an .npz with "
+                         f"'ids' and 'scores' arrays [examples, K] ({e})"
+                         ) from None
+    if ids.ndim != 2 or values.shape != ids.shape:
+        raise ValueError(f"--teacher={npz_path}: ids {ids.shape} and scores "
+                         f"{values.shape}; expected the same [examples, K]")
+    top_k = top_k or ids.shape[1]
+    if not 1 <= top_k <= ids.shape[1]:
+        flag = "--top_h" if unlabeled else "--top_k"
+        raise ValueError(f"{flag}={top_k}, but {npz_path} holds "
+                         f"{ids.shape[1]} classes per row; expected "
+                         f"1..{ids.shape[1]}")
+    located = list(inputs.iter_located(input_spec, data_dir))
+    if located and not isinstance(located[0][1], str):
+        raise ValueError(f"--teacher={npz_path}: a top-K file writes text "
+                         f"records; {input_spec} holds "
+                         f"{inputs.kind_of(located[0][1])[0]} inputs (run "
+                         "their teacher with preprocess instead)")
+    if len(located) != len(ids):
+        raise ValueError(f"--teacher={npz_path}: {len(ids)} rows for "
+                         f"{len(located)} examples in {input_spec}; expected "
+                         "one row each, in order")
+    with RecordSetWriter(prefix, labels_path, len(located), top_k=top_k,
+                         unlabeled=unlabeled, scores=scores,
+                         score_dtype=score_dtype, compression=compression,
+                         num_shards=num_shards, teacher=npz_path,
+                         input=input_spec, overwrite=overwrite) as writer:
+        for start in range(0, len(located), batch_size):
+            rows = located[start:start + batch_size]
+            batch_ids = np.asarray(ids[start:start + batch_size])
+            batch_values = np.asarray(values[start:start + batch_size],
+                                      np.float32)
+            if top_k < ids.shape[1]:
+                batch_ids, batch_values = best_first(batch_ids, batch_values,
+                                                     top_k)
+            writer.write(
+                [text for _, text, _ in rows],
+                None if unlabeled else [label for _, _, label in rows],
+                batch_ids, batch_values,
+                where=[f"--teacher={npz_path}: row {start + i} ({place})"
+                       for i, (place, _, _) in enumerate(rows)])
+    if verbose:
+        print(f"{prefix}: {len(located)} examples in {num_shards} shards "
+              f"from {npz_path}")
+    return writer.record_set
+
+
+def write_record_set(prefix, labels_path, texts, labels, ids, scores,
+                     batch_size=4096, **settings):
+    """Writes whole arrays with a `RecordSetWriter`; returns the `RecordSet`.
+
+    Args:
+        prefix, labels_path: as `RecordSetWriter`.
+        texts, labels: n strings and n labels (`None` for unlabeled).
+        ids, scores: [n, K] arrays (e.g. memory-mapped from an `.npz`).
+        batch_size: examples per write.
+        **settings: more `RecordSetWriter` arguments.
+    """
+    settings.setdefault("top_k", ids.shape[1])
+    with RecordSetWriter(prefix, labels_path, len(texts),
+                         **settings) as writer:
+        for start in range(0, len(texts), batch_size):
+            end = start + batch_size
+            writer.write(texts[start:end],
+                         None if labels is None else labels[start:end],
+                         ids[start:end], scores[start:end])
+    return writer.record_set

@@ -1,0 +1,365 @@
+"""The record set: its files, its metadata schema, and the one place both live.
+
+A record set is `PREFIX-00000-of-00008.tfrecord[.gz]` shards plus
+`PREFIX.meta.json`. Each record is a `tf.train.Example` (see `codec`) with
+
+* its input, as the set's `input_kind` says (see `input_kinds`): `text`,
+  bytes, the raw text (the default); `image`, bytes, an encoded image;
+  or `features`, float[D];
+* `label`: int64, the true class id, or -1 when unlabeled;
+* the teacher's targets, as `score_dtype` says:
+  * `"float16"`/`"float32"` (format version 1's features): `topk_ids`,
+    int64[K], the stored class ids (best first for top-K; -1 pads a record
+    with fewer), absent in dense sets (K = N, ids 0..N-1); `topk_scores`,
+    their scores, float32[K] or K little-endian float16 in one bytes value;
+  * `"q8"`: `t`, one bytes value holding the ids (Elias-Fano) and their
+    log-space values (8 bits each): see `packing`;
+* `tail_mass`: float, only in sets written with a `tail_temperature` T: the
+  teacher's softmax(z/T) mass outside its top-K (for the "bucket" tail).
+
+What the stored classes are is the set's `targets`: the teacher's `"topk"`
+(its K best scores, as the method keeps them), `"sampled"` (S
+draws from softmax(z/T): the distinct classes drawn, each with its share
+of the draws, an unbiased estimate of the teacher's distribution) or
+`"mixed"` (its k best with their probabilities at T, plus S draws from the
+rest weighted by the rest's mass). Sampled and mixed targets are stored as
+probabilities, already at their temperature.
+
+`RecordSet` is the metadata, as `tfds.core.DatasetInfo` is a dataset's: every
+writer (`preprocess`, the Beam pipeline, the tests) builds it and every
+reader takes it. Read it once per run (`RecordSet.read`) and pass it down.
+
+Nothing here imports TensorFlow at import time, so flag definitions and
+`--help` can use the allowed values; files are read and written through
+`tf.io.gfile` (local paths and `gs://`), imported on first use.
+"""
+
+import dataclasses
+import json
+import os
+
+from topk_distill.inputs import input_kinds
+from topk_distill.models import score_kinds
+from topk_distill.records import file_names
+from topk_distill.utils import json_files
+
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+KINDS = ("labeled", "unlabeled")
+TARGETS = ("topk", "sampled", "mixed")
+SCORE_KINDS = score_kinds.SCORE_KINDS
+SCORE_DTYPES = ("float16", "float32", "q8")
+COMPRESSIONS = ("none", "gzip")
+
+
+class RecordFormatError(ValueError):
+    """Records or metadata disagree with what the reader was asked for."""
+
+
+CHOICES = {"kind": KINDS, "scores": SCORE_KINDS, "targets": TARGETS,
+           "score_dtype": SCORE_DTYPES, "compression": COMPRESSIONS}
+
+
+def check_choices(where="", **settings):
+    """Refuses a setting outside its choices (`CHOICES`), naming it.
+
+    Example:
+    >>> check_choices(targets="topk", compression="zip")
+    Traceback (most recent call last):
+    ...
+    topk_distill.records.records.RecordFormatError: compression='zip'; expected one of ('none', 'gzip')
+    """
+    for name, value in settings.items():
+        if value not in CHOICES[name]:
+            raise RecordFormatError(f"{where}{name}={value!r}; expected one "
+                                    f"of {CHOICES[name]}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Shard:
+    """One shard of a record set: its file name and how many records it holds."""
+
+    file: str
+    examples: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordSet:
+    """The metadata of a record set: what every reader must agree with.
+
+    Args:
+        kind: `"labeled"` (top-K, true labels) or `"unlabeled"` (top-H,
+            label -1).
+        num_classes: N.
+        top_k: the most classes a record stores: K (or H) for top-K, S for
+            sampled, k + S for mixed; N when `dense`.
+        dense: all N scores stored, in class order, without ids.
+        scores: `"logits"` or `"probabilities"`.
+        score_dtype: `"float16"`, `"float32"` or `"q8"` (packed).
+        targets: `"topk"`, `"sampled"` or `"mixed"`.
+        samples: S, the draws of sampled and mixed targets.
+        exact_top: k, the classes mixed targets keep exactly.
+        sampling_temperature: T of sampled and mixed targets.
+        seed: their sampling seed.
+        compression: `"none"` or `"gzip"`.
+        tail_temperature: T of the stored `tail_mass`, or `None`.
+        num_examples: records in the set.
+        num_shards: shard files.
+        shards: each shard's file name (relative to the metadata's folder)
+            and record count; the truth about which files belong to the set.
+        labels: the N class names, in id order (`None` in sets written
+            before the names were stored).
+        labels_sha256: SHA-256 of the labels file
+        (`labels_file.labels_sha256`).
+        skipped_unknown_labels: input examples left out for an unknown label.
+        teacher: what wrote the scores (kind, path, SHA-256).
+        input: the input the examples came from.
+        input_kind: what each record's input is: `"text"` (default),
+            `"image"` or `"features"` (see `input_kinds`).
+        feature_dim: D, the length of `"features"` inputs.
+        command: the command line that wrote the set.
+        created: when (ISO 8601, UTC).
+        format_version: the record format's version.
+        prefix: the set's prefix, once read or written (not stored).
+        pattern: the glob it was read through, if any (not stored).
+
+    Example:
+    >>> spec = RecordSet(kind="labeled", num_classes=3000, top_k=20,
+    ...                  num_shards=8)
+    >>> spec.shard_path(3, prefix="out/train")
+    'out/train-00003-of-00008.tfrecord'
+    >>> RecordSet.from_json(spec.to_json()) == spec
+    True
+    """
+
+    kind: str
+    num_classes: int
+    top_k: int
+    dense: bool = False
+    scores: str = "logits"
+    score_dtype: str = "float16"
+    targets: str = "topk"
+    samples: int = None
+    exact_top: int = None
+    sampling_temperature: float = None
+    seed: int = None
+    compression: str = "none"
+    tail_temperature: float = None
+    num_examples: int = 0
+    num_shards: int = 1
+    shards: tuple = ()
+    labels: tuple = None
+    labels_sha256: str = None
+    skipped_unknown_labels: int = 0
+    teacher: dict = None
+    input: str = None
+    input_kind: str = "text"
+    feature_dim: int = None
+    command: tuple = None
+    created: str = None
+    format_version: int = FORMAT_VERSION
+    prefix: str = dataclasses.field(default=None, compare=False)
+    pattern: str = dataclasses.field(default=None, compare=False)
+
+    def __post_init__(self):
+        check_choices(self._where(), **{name: getattr(self, name)
+                                        for name in CHOICES})
+        try:
+            input_kinds.check(self.input_kind, self.feature_dim)
+        except ValueError as e:
+            raise RecordFormatError(f"{self._where()}{e}") from None
+
+    def _where(self):
+        if not self.prefix:
+            return ""
+        return f"{file_names.metadata_path(self.prefix)}: "
+
+    def shard_path(self, index, prefix=None):
+        """Returns the path of shard `index`: `PREFIX-00003-of-00008...`."""
+        return file_names.shard_path(
+            prefix or self.prefix, index, self.num_shards, self.compression)
+
+    def to_json(self):
+        """The metadata as a JSON-ready dict (what `PREFIX.meta.json` holds)."""
+        # Shallow (dataclasses.asdict deep-copies N class names: 0.25 s
+        # at N=100,000).
+        value = {f.name: getattr(self, f.name)
+                 for f in dataclasses.fields(self)
+                 if f.name not in ("prefix", "pattern")}
+        value["shards"] = [dataclasses.asdict(s) for s in self.shards]
+        if value["teacher"] is not None:
+            value["teacher"] = dict(value["teacher"])
+        for name in ("labels", "command"):
+            if value[name] is not None:
+                value[name] = list(value[name])
+        return value
+
+    @classmethod
+    def from_json(cls, value, prefix=None, pattern=None):
+        """Builds a `RecordSet` from a metadata dict (unknown keys ignored)."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"prefix",
+                                                             "pattern"}
+        fields = {k: v for k, v in value.items() if k in known}
+        fields["shards"] = tuple(Shard(s["file"], s["examples"])
+                                 for s in fields.get("shards", ()))
+        for name in ("labels", "command"):
+            if fields.get(name) is not None:
+                fields[name] = tuple(fields[name])
+        try:
+            return cls(prefix=prefix, pattern=pattern, **fields)
+        except TypeError as e:  # A required field is missing.
+            where = file_names.metadata_path(prefix) if prefix else "metadata"
+            raise RecordFormatError(f"{where}: {e}") from None
+
+    @classmethod
+    def read(cls, path):
+        """Reads the metadata of the record set a prefix, shard or glob names.
+
+        Args:
+            path: `PREFIX`, `PREFIX.meta.json`, a shard or a glob of shards.
+
+        Returns:
+            A `RecordSet` with its `prefix` (and `pattern`, for a glob).
+
+        Raises:
+            RecordFormatError: the metadata is missing, of another format
+                version, or the glob matches files of several sets.
+            FileNotFoundError: nothing matches `path`.
+        """
+        from tensorflow.io import gfile
+
+        if path.endswith(".meta.json"):
+            path = path[:-len(".meta.json")]
+        prefix = prefix_of(path)
+        meta_file = file_names.metadata_path(prefix)
+        if not gfile.exists(meta_file):
+            raise RecordFormatError(
+                f"{meta_file}: metadata file not found; every record set "
+                "needs the one `preprocess` writes (an interrupted run: "
+                "`preprocess --resume` with the same flags)")
+        value = read_json(meta_file)
+        if not isinstance(value, dict):
+            raise RecordFormatError(f"{meta_file}: expected a JSON object")
+        if value.get("format_version") not in READABLE_VERSIONS:
+            raise RecordFormatError(
+                f"{meta_file}: format_version {value.get('format_version')}; "
+                f"this reader reads versions {READABLE_VERSIONS}")
+        return cls.from_json(value, prefix,
+                             path if file_names.is_glob(path) else None)
+
+    def write(self, prefix):
+        """Writes `PREFIX.meta.json` atomically; returns the set read from it."""
+        json_files.write_json(file_names.metadata_path(prefix), self.to_json())
+        return dataclasses.replace(self, prefix=prefix, pattern=None)
+
+    def files(self):
+        """The shard files to read, as the metadata lists them.
+
+        The metadata's shard list is the truth: a file the source glob
+        matches but the list does not name (left by another run) is refused,
+        as is a listed shard that is missing.
+
+        Returns:
+            The full paths of the set's shards, in order.
+
+        Raises:
+            RecordFormatError: naming the file that is extra or missing.
+        """
+        from tensorflow.io import gfile
+
+        prefix = self.prefix
+        listed = [os.path.join(os.path.dirname(prefix), s.file)
+                  for s in self.shards]
+        pattern = self.pattern or prefix + "-*"
+        found = {_normal(p) for p in gfile.glob(pattern)
+                 if file_names.SHARD_RE.match(p)}
+        extra = sorted(found - {_normal(p) for p in listed})
+        if extra:
+            raise RecordFormatError(
+                f"{pattern}: {os.path.basename(extra[0])} is not one of the "
+                f"{len(listed)} shards {file_names.metadata_path(prefix)} "
+                "lists (left by another run?); remove it, or use a narrower "
+                "glob")
+        for path in listed:
+            if _normal(path) in found:
+                continue
+            if gfile.exists(path):
+                raise RecordFormatError(
+                    f"{pattern}: matches {len(found)} of the {len(listed)} "
+                    f"shards {file_names.metadata_path(prefix)} lists, not "
+                    f"{os.path.basename(path)}; a record set is read whole")
+            raise RecordFormatError(
+                f"{path}: missing; {file_names.metadata_path(prefix)} lists "
+                f"it as one of the set's {len(listed)} shards")
+        return listed
+
+
+def resolve(records):
+    """Returns `records` if it is a `RecordSet`, else `RecordSet.read(records)`."""
+    return records if isinstance(records, RecordSet) else RecordSet.read(
+        records)
+
+
+def prefix_of(path):
+    """Returns the prefix of a record set named by a prefix, shard or glob.
+
+    Raises:
+        FileNotFoundError: nothing matches `path`.
+        RecordFormatError: `path` matches files of several sets.
+    """
+    match = file_names.SHARD_RE.match(path)
+    if match and not file_names.is_glob(path):
+        return match["prefix"]
+    if not file_names.is_glob(path):
+        return path
+    from tensorflow.io import gfile
+
+    files = gfile.glob(path)
+    if not files:
+        raise FileNotFoundError(f"{path}: no record shard matches")
+    matches = [file_names.SHARD_RE.match(f) for f in files]
+    prefixes = {m["prefix"] if m else f for m, f in zip(matches, files)}
+    if len(prefixes) != 1 or not all(matches):
+        raise RecordFormatError(
+            f"{path}: expected the shards of one record set "
+            f"(PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]); it matches "
+            f"{sorted(prefixes)}")
+    return prefixes.pop()
+
+
+def read_json(path):
+    """Reads a JSON file; `None` if there is none.
+
+    Raises:
+        RecordFormatError: naming `path`, if it is not valid JSON (cut short
+            or damaged).
+    """
+    from tensorflow.io import gfile
+
+    if not gfile.exists(path):
+        return None
+    with gfile.GFile(path) as f:
+        text = f.read()
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise RecordFormatError(
+            f"{path}: not valid JSON ({getattr(e, 'msg', e)} at line "
+            f"{getattr(e, 'lineno', '?')}); the file is damaged or cut "
+            "short") from None
+
+
+def _normal(path):
+    return path if "://" in path else os.path.abspath(path)
+
+
+def read_metadata(path):
+    """Reads a record set's metadata as a plain dict (see `RecordSet.read`).
+
+    Example:
+
+    ```python
+    read_metadata("records/train-*")["num_classes"]  # e.g. 4123
+    ```
+    """
+    return RecordSet.read(path).to_json()

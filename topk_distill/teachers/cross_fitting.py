@@ -1,0 +1,107 @@
+"""Heads trained on fixed sentence embeddings, and cross-fitting: each
+example scored by a head that never saw it."""
+
+import keras
+
+from topk_distill.models import encoder_models
+
+
+def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
+               learning_rate=None, seed=0, verbose=0, hidden_units=0):
+    """Trains a classification head on fixed sentence embeddings.
+
+    Args:
+        embeddings: float [M, D], e.g. an encoder teacher's `"embedding"`
+            layer outputs.
+        labels: int [M] class ids.
+        num_classes: N.
+        epochs, batch_size: training settings.
+        learning_rate: Adam's; `None`: 1e-2 for a linear head, 1e-3 for an
+            MLP head.
+        seed: random seed.
+        verbose: Keras verbosity.
+        hidden_units: the head's shape, as `make_head`.
+
+    Returns:
+        The trained head (`make_head`); set its weights into a teacher's
+        `"head"` layer of the same shape.
+
+    Example:
+    >>> import numpy as np
+    >>> embeddings = np.eye(4, dtype="float32")  # 4 examples, 4 features
+    >>> head = train_head(embeddings, np.array([0, 1, 2, 0]), 3, epochs=200)
+    >>> head(embeddings).numpy().argmax(axis=1).tolist()
+    [0, 1, 2, 0]
+    """
+    keras.utils.set_random_seed(seed)
+    head = encoder_models.make_head(num_classes, hidden_units)
+    model = keras.Sequential([keras.Input((embeddings.shape[1],)), head])
+    if learning_rate is None:
+        learning_rate = 1e-3 if hidden_units else 1e-2
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True))
+    model.fit(embeddings, labels, batch_size=batch_size, epochs=epochs,
+              verbose=verbose)
+    return head
+
+
+def fold_of_rows(num_rows, folds, seed=0):
+    """The cross-fitting fold of each row: int [num_rows], a seeded
+    permutation mod `folds` (every fold the same size, within one row).
+
+    Example:
+    >>> sorted(fold_of_rows(5, 2).tolist())
+    [0, 0, 0, 1, 1]
+    """
+    import numpy as np
+
+    return np.random.default_rng(seed).permutation(num_rows) % folds
+
+
+def cross_fit_heads(embeddings, labels, num_classes, folds=5, seed=0,
+                    **train_args):
+    """Heads for cross-fitting: head k is trained on every fold but k.
+
+    Args:
+        embeddings: float [M, D].
+        labels: int [M].
+        num_classes: N.
+        folds: k >= 2.
+        seed: fold assignment and training seed.
+        **train_args: passed to `train_head`.
+
+    Returns:
+        (fold: int [M], the fold of each row; heads: a list of `folds`
+        trained heads). Row i, and anything derived from it (an augmented
+        copy), is scored by `heads[fold[i]]`, which never saw it.
+    """
+    fold = fold_of_rows(len(labels), folds, seed)
+    heads = [train_head(embeddings[fold != k], labels[fold != k], num_classes,
+                        seed=seed + k, **train_args) for k in range(folds)]
+    return fold, heads
+
+
+def cross_fit_logits(embeddings, labels, num_classes, folds=5, seed=0,
+                     **train_args):
+    """Out-of-fold head logits: each example scored by a head that never saw it.
+
+    A head trained on the very texts it scores is nearly one-hot on them, so
+    its soft targets carry little; cross-fitting gives each labeled text the
+    scores of a head trained on the other `folds - 1` folds
+    (`cross_fit_heads`).
+
+    Args: as `cross_fit_heads`.
+
+    Returns:
+        float32 [M, N] logits.
+    """
+    import numpy as np
+
+    fold, heads = cross_fit_heads(embeddings, labels, num_classes, folds,
+                                  seed, **train_args)
+    logits = np.zeros((len(labels), num_classes), np.float32)
+    for k, head in enumerate(heads):
+        logits[fold == k] = keras.ops.convert_to_numpy(
+            head(embeddings[fold == k]))
+    return logits

@@ -1,0 +1,2 @@
+"""Floor 0, shared by every stage: where a command writes (`outputs`),
+progress bars (`progress`), JSON files written whole (`json_files`)."""
