@@ -40,6 +40,7 @@ _EXPORTS = {
     "preprocess_with_beam": "preprocessing.beam",
     "RecordSetWriter": "preprocessing.record_writer",
     "preprocess_sparse": "preprocessing.record_writer",
+    "RecordSettings": "records.record_plan",
     "RecordSet": "records.records",
     "RecordFormatError": "records.records",
     "read_metadata": "records.records",

@@ -137,18 +137,22 @@ def _check_resume(values):
 
 def main(argv):
     del argv
+    from topk_distill.records import record_plan
+
     command = commands.command_line("preprocess", FLAGS)
-    settings = dict(
+    settings = record_plan.RecordSettings(
+        unlabeled=FLAGS.unlabeled,
         top_k=FLAGS.top_h if FLAGS.unlabeled else FLAGS.top_k,
-        unlabeled=FLAGS.unlabeled, scores=FLAGS.scores,
-        num_shards=FLAGS.num_shards, compression=FLAGS.compression,
-        batch_size=FLAGS.batch_size, score_dtype=FLAGS.score_dtype,
+        scores=FLAGS.scores, score_dtype=FLAGS.score_dtype,
+        compression=FLAGS.compression, num_shards=FLAGS.num_shards,
         tail_temperature=FLAGS.tail_temperature, targets=FLAGS.targets,
         samples=FLAGS.samples, sampling_temperature=FLAGS.sampling_temperature,
-        seed=FLAGS.seed, skip_unknown_labels=FLAGS.skip_unknown_labels,
-        overwrite=FLAGS.overwrite, command=command)
+        seed=FLAGS.seed)
+    run = dict(settings=settings, batch_size=FLAGS.batch_size,
+               skip_unknown_labels=FLAGS.skip_unknown_labels,
+               overwrite=FLAGS.overwrite, command=command)
     if FLAGS.runner:
-        return _run_beam(settings)
+        return _run_beam(run)
     if FLAGS.teacher.endswith(".npz"):
         return _run_sparse(settings)
     from topk_distill.preprocessing import preprocessing
@@ -159,11 +163,13 @@ def main(argv):
                                  FLAGS.teacher_output_key)
     preprocessing.preprocess(model, FLAGS.input, FLAGS.labels, FLAGS.output,
                              data_dir=FLAGS.data_dir, resume=FLAGS.resume,
-                             **settings)
+                             **run)
 
 
 def _run_sparse(settings):
     """--teacher=FILE.npz: top-K computed elsewhere, written as they are."""
+    import dataclasses
+
     from topk_distill.preprocessing import record_writer
 
     if FLAGS.targets != "topk" or FLAGS.tail_temperature or FLAGS.resume:
@@ -173,17 +179,15 @@ def _run_sparse(settings):
     if not FLAGS.labels:
         raise ValueError(f"--teacher={FLAGS.teacher} needs --labels (the "
                          "labels.txt its class ids index)")
+    given = FLAGS["top_h" if FLAGS.unlabeled else "top_k"].present
     record_writer.preprocess_sparse(
         FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
-        top_k=settings["top_k"] if FLAGS["top_h" if FLAGS.unlabeled else
-                                         "top_k"].present else None,
-        unlabeled=FLAGS.unlabeled,
-        scores=FLAGS.teacher_outputs, score_dtype=FLAGS.score_dtype,
-        compression=FLAGS.compression, num_shards=FLAGS.num_shards,
+        dataclasses.replace(settings, top_k=settings.top_k if given else None,
+                            scores=FLAGS.teacher_outputs),
         data_dir=FLAGS.data_dir, overwrite=FLAGS.overwrite)
 
 
-def _run_beam(settings):
+def _run_beam(run):
     try:
         from topk_distill.preprocessing import beam
     except ImportError as e:
@@ -195,6 +199,6 @@ def _run_beam(settings):
         teacher_signature=FLAGS.teacher_signature,
         teacher_output_key=FLAGS.teacher_output_key,
         pipeline_args=[f"--runner={FLAGS.runner}"] +
-        FLAGS.pipeline_options.split(), **settings)
+        FLAGS.pipeline_options.split(), **run)
     print(f"{FLAGS.output}: {record_set.num_examples} examples in "
           f"{record_set.num_shards} shards, written on {FLAGS.runner}")

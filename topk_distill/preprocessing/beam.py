@@ -33,14 +33,11 @@ COUNTERS = "topk_distill"
 
 
 def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
-                         top_k=20, unlabeled=False, scores=None, num_shards=8,
-                         compression="none", batch_size=256,
-                         score_dtype="float16", tail_temperature=None,
-                         targets="topk", samples=None,
-                         sampling_temperature=1.0, seed=0,
+                         settings=None, batch_size=256,
                          skip_unknown_labels=False, teacher_outputs="logits",
                          teacher_signature=None, teacher_output_key=None,
-                         pipeline_args=(), command=None, overwrite=False):
+                         pipeline_args=(), command=None, overwrite=False,
+                         **record_settings):
     """Writes the teacher's top-K records for one input with Apache Beam.
 
     Args:
@@ -55,7 +52,11 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
             "--temp_location=gs://b/tmp"]` (default: the DirectRunner).
         command: the command line, stored in the metadata.
         labels_path: `None` takes the teacher's own `labels.txt`.
-        Others: as in `preprocessing.preprocess`.
+        settings (or `record_settings`, its fields as keywords),
+            batch_size, skip_unknown_labels, overwrite: as in
+            `preprocessing.preprocess`.
+        teacher_outputs, teacher_signature, teacher_output_key: as in
+            `teachers.teacher.load_teacher`.
 
     Returns:
         The `RecordSet` written.
@@ -76,12 +77,9 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
     teacher_args = (teacher_path, teacher_outputs, teacher_signature,
                     teacher_output_key)
     model = teacher.load_teacher(*teacher_args)
-    plan = preprocessing.plan_record_set(
-        model, labels_path, input_path, unlabeled=unlabeled, top_k=top_k,
-        scores=scores, score_dtype=score_dtype, compression=compression,
-        num_shards=num_shards, tail_temperature=tail_temperature,
-        targets=targets, samples=samples,
-        sampling_temperature=sampling_temperature, seed=seed)
+    settings = record_plan.settings_of(settings, record_settings)
+    plan = preprocessing.plan_record_set(model, labels_path, input_path,
+                                         settings)
     label_ids = record_plan.class_ids(plan)
     output = writing.RecordSetOutput(output_prefix, plan, overwrite=overwrite,
                                      command=command)
@@ -97,11 +95,11 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                                                  max_batch_size=batch_size)
                  | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, plan))
                  | "Write" >> beam.io.WriteToTFRecord(
-                     output_prefix,
-                     file_name_suffix=file_names.shard_suffix(compression),
-                     num_shards=num_shards,
+                     output_prefix, num_shards=plan.num_shards,
+                     file_name_suffix=file_names.shard_suffix(
+                         plan.compression),
                      shard_name_template="-SSSSS-of-NNNNN",
-                     compression_type=_compression(compression)))
+                     compression_type=_compression(plan.compression)))
     except Exception:
         # Beam names the shards only when the pipeline succeeds; the plan
         # goes too, so that nothing of the run is left.
@@ -110,7 +108,7 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
     # Count and check the shards Beam wrote, then write the metadata, last.
     written = [records.Shard(os.path.basename(path), n) for path, (n, _) in
                sorted(shards.verify_shards(plan, files=tf.io.gfile.glob(
-                   f"{output_prefix}-*-of-{num_shards:05d}.tfrecord*")
+                   f"{output_prefix}-*-of-{plan.num_shards:05d}.tfrecord*")
                ).items())]
     return output.finish(
         written, num_examples=sum(s.examples for s in written),

@@ -19,12 +19,10 @@ from topk_distill.preprocessing import input_batches
 from topk_distill.records import record_plan, writing
 
 
-def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
-               unlabeled=False, scores=None, num_shards=8, compression="none",
-               batch_size=256, score_dtype="float16", tail_temperature=None,
-               targets="topk", samples=None, sampling_temperature=1.0,
-               seed=0, data_dir=None, skip_unknown_labels=False, command=None,
-               resume=False, overwrite=False, verbose=1):
+def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
+               batch_size=256, data_dir=None, skip_unknown_labels=False,
+               command=None, resume=False, overwrite=False, verbose=1,
+               **record_settings):
     """Writes the teacher's top-K records for one input.
 
     Args:
@@ -36,37 +34,10 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
             N. `None` takes the teacher's own (`teacher.labels_path`).
         output_prefix: records go to `PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]`,
             metadata to `PREFIX.meta.json`.
-        top_k: K (or H for an unlabeled set); 0 keeps all N scores (dense).
-            With `targets="mixed"`, k: the classes kept exactly.
-        unlabeled: treat the input as unlabeled (labels, if any, withheld:
-            every record gets label -1).
-        scores: `"logits"` or `"probabilities"` to store; default logits for
-            a labeled set and probabilities for an unlabeled one. Logits from
-            probabilities are `log(p)` (equal to the logits up to a constant
-            per example, which softmax ignores).
-        num_shards: number of output shards (at most one per example).
-        compression: `"none"` or `"gzip"`.
+        settings: what the records keep, a `record_plan.RecordSettings`
+            (K, scores, score dtype, shards, targets...); or its fields as
+            keywords (`top_k=20, num_shards=8, ...`, `record_settings`).
         batch_size: teacher batch size.
-        score_dtype: `"float16"` (default), `"float32"` or `"q8"` (ids and
-            8-bit log-space values packed in one bytes value: about half
-            float16's bytes; see `packing`). float16 logits are stored
-            relative to the example's top logit (a shift that leaves every
-            softmax unchanged) and clipped to float16's range.
-        tail_temperature: if set to T, each record also keeps `tail_mass`,
-            the teacher's softmax(z/T) mass outside its top-K, for training
-            with `tail="bucket"` at the same T.
-        targets: `"topk"` (the K best scores, default), `"sampled"`
-            (`samples` draws from softmax(z/T): each distinct class drawn
-            with its share of the draws) or `"mixed"` (the `top_k` best with
-            their probabilities at T, plus `samples` draws from the rest,
-            weighted by its mass); sampled and mixed targets are unbiased
-            estimates of the teacher's softmax(z/T), stored as
-            probabilities.
-        samples: S, the draws of sampled and mixed targets.
-        sampling_temperature: T of sampled and mixed targets (train at the
-            same T; unlabeled sets' targets are used at T=1).
-        seed: the draws' seed; each example's draws depend on its text and
-            the seed only, so resumed runs and Beam write the same bytes.
         data_dir: TFDS data directory, for `tfds:` inputs.
         skip_unknown_labels: leave out examples whose label is not in the
             labels file (counted as `skipped_unknown_labels`) instead of
@@ -100,14 +71,10 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
                                      "records/train", top_k=20)
     ```
     """
+    settings = record_plan.settings_of(settings, record_settings)
     input_kind, feature_dim = inputs.describe(input_spec, data_dir)
-    plan = plan_record_set(
-        teacher, labels_path, input_spec, unlabeled=unlabeled, top_k=top_k,
-        scores=scores, score_dtype=score_dtype, compression=compression,
-        num_shards=num_shards, tail_temperature=tail_temperature,
-        targets=targets, samples=samples,
-        sampling_temperature=sampling_temperature, seed=seed,
-        input_kind=input_kind, feature_dim=feature_dim)
+    plan = plan_record_set(teacher, labels_path, input_spec, settings,
+                           input_kind, feature_dim)
     label_ids = record_plan.class_ids(plan)
     num_rows, num_examples = input_batches.check_input(
         input_spec, data_dir, label_ids, skip_unknown_labels)
@@ -115,8 +82,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, top_k=20,
         raise ValueError(f"--teacher={teacher.identity['path']}: "
                          f"{teacher.num_rows} score rows for {num_rows} "
                          f"examples in {input_spec}; expected one row each")
-    if num_shards > num_examples:
-        raise ValueError(f"num_shards={num_shards}, but {input_spec} has "
+    if settings.num_shards > num_examples:
+        raise ValueError(f"num_shards={settings.num_shards}, but "
+                         f"{input_spec} has "
                          f"{num_examples} examples; expected at most one "
                          "shard per example")
     plan = dataclasses.replace(
@@ -160,15 +128,15 @@ def _check_same_labels(names, own, labels_path, own_path):
                          f"{len(own)}; expected the same names in order")
 
 
-def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
-                    input_kind="text", feature_dim=None, **settings):
+def plan_record_set(teacher, labels_path, input_spec, settings=None,
+                    input_kind="text", feature_dim=None):
     """Checks a teacher against its labels and input; returns the
     `RecordSet` the run will write (`record_plan.plan`: its settings are
     checked there).
 
-    Args: as in `preprocess` (`labels_path` `None`: the teacher's own),
-        and the input's kind and feature length (`inputs.describe`);
-        `settings`: `record_plan.plan`'s.
+    Args: as in `preprocess` (`labels_path` `None`: the teacher's own;
+        `settings` a `record_plan.RecordSettings`), and the input's kind and
+        feature length (`inputs.describe`).
 
     Raises:
         ValueError: naming what does not fit.
@@ -194,8 +162,7 @@ def plan_record_set(teacher, labels_path, input_spec, unlabeled=False,
                          f"per example but {labels_path} names {len(names)} "
                          "classes; expected the same N")
     return record_plan.plan(labels_path, input_spec, teacher.identity,
-                            unlabeled=unlabeled, input_kind=input_kind,
-                            feature_dim=feature_dim, names=names, **settings)
+                            settings, input_kind, feature_dim, names)
 
 
 def _write(batches, writer, num_examples, verbose, teacher_path):

@@ -27,12 +27,12 @@ class RecordSetWriter:
         labels_path: the `labels.txt` naming the N classes.
         num_examples: how many examples will be written (shards hold
             contiguous ranges of them).
-        top_k: K, the (id, score) pairs of every example.
-        unlabeled: an unlabeled set (examples get label -1).
-        scores: what the scores are, `"logits"` or `"probabilities"` (stored
-            as given; default: logits for a labeled set, probabilities for
-            an unlabeled one).
-        score_dtype, compression, num_shards: as in `preprocess`.
+        settings: a `record_plan.RecordSettings` (K, unlabeled, what the
+            scores are, score dtype, compression, shards), or its fields as
+            keywords (`record_settings`; here `num_shards` defaults to 1).
+            `scores` says what the given scores are, stored as given
+            (default: logits for a labeled set, probabilities for an
+            unlabeled one).
         teacher: a name for the teacher, kept in the metadata.
         input: a name for the input, kept in the metadata.
         overwrite: replace a record set already at `prefix`.
@@ -50,22 +50,27 @@ class RecordSetWriter:
     ```
     """
 
-    def __init__(self, prefix, labels_path, num_examples, top_k=20,
-                 unlabeled=False, scores=None, score_dtype="float16",
-                 compression="none", num_shards=1, teacher="external",
-                 input=None, overwrite=False):
+    def __init__(self, prefix, labels_path, num_examples, settings=None,
+                 teacher="external", input=None, overwrite=False,
+                 **record_settings):
         names = labels_file.read_labels(labels_path)  # named first if bad
         if num_examples < 1:
             raise ValueError(f"num_examples={num_examples}; expected >= 1")
-        if num_shards > num_examples:
-            raise ValueError(f"num_shards={num_shards}, but num_examples="
-                             f"{num_examples}; expected at most one shard "
-                             "per example")
+        settings = record_plan.settings_of(settings, record_settings,
+                                           num_shards=1)
+        if settings.targets != "topk" or settings.tail_temperature:
+            raise ValueError("a RecordSetWriter writes the top-K it is given"
+                             f": targets={settings.targets!r}, tail_"
+                             f"temperature={settings.tail_temperature}; "
+                             "expected targets='topk' and no tail")
+        if settings.num_shards > num_examples:
+            raise ValueError(f"num_shards={settings.num_shards}, but "
+                             f"num_examples={num_examples}; expected at most "
+                             "one shard per example")
         plan = record_plan.plan(
             labels_path, input or "RecordSetWriter",
-            {"kind": "external", "path": str(teacher)}, unlabeled=unlabeled,
-            top_k=top_k, scores=scores, score_dtype=score_dtype,
-            compression=compression, num_shards=num_shards, names=names)
+            {"kind": "external", "path": str(teacher)}, settings,
+            names=names)
         if plan.dense:
             raise ValueError("top_k=0 (dense) is what this writer avoids; "
                              "expected K >= 1")
@@ -194,20 +199,20 @@ def _check(bad, what, values, where):
                          "kept")
 
 
-def preprocess_sparse(npz_path, input_spec, labels_path, prefix, top_k=None,
-                      unlabeled=False, scores=None, score_dtype="float16",
-                      compression="none", num_shards=1, data_dir=None,
-                      overwrite=False, batch_size=4096, verbose=1):
+def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
+                      settings=None, data_dir=None, overwrite=False,
+                      batch_size=4096, verbose=1, **record_settings):
     """`preprocess` for a teacher's top-K computed elsewhere, in an `.npz`.
 
     Args:
         npz_path: an `.npz` with `ids` int [n, K0] and `scores` float
             [n, K0], row i for the i-th example of `input_spec`.
         input_spec, labels_path, prefix: as in `preprocess`.
-        top_k: K <= K0: the K best of each row are kept (default: all K0).
-        unlabeled, scores (what the file's scores are: `"logits"` or
-            `"probabilities"`), score_dtype, compression, num_shards,
-            data_dir, overwrite: as in `preprocess`.
+        settings: as in `RecordSetWriter` (or its fields as keywords,
+            `record_settings`): `top_k` K <= K0 keeps the K best of each row
+            (default, or 0: all K0); `scores` says what the file's scores
+            are (`"logits"` or `"probabilities"`).
+        data_dir, overwrite: as in `preprocess`.
         batch_size: rows per write.
         verbose: 1 prints a summary line.
 
@@ -228,9 +233,11 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix, top_k=None,
     if ids.ndim != 2 or values.shape != ids.shape:
         raise ValueError(f"--teacher={npz_path}: ids {ids.shape} and scores "
                          f"{values.shape}; expected the same [examples, K]")
-    top_k = top_k or ids.shape[1]
+    settings = record_plan.settings_of(settings, record_settings, top_k=None,
+                                       num_shards=1)
+    top_k = settings.top_k or ids.shape[1]
     if not 1 <= top_k <= ids.shape[1]:
-        flag = "--top_h" if unlabeled else "--top_k"
+        flag = "--top_h" if settings.unlabeled else "--top_k"
         raise ValueError(f"{flag}={top_k}, but {npz_path} holds "
                          f"{ids.shape[1]} classes per row; expected "
                          f"1..{ids.shape[1]}")
@@ -244,11 +251,10 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix, top_k=None,
         raise ValueError(f"--teacher={npz_path}: {len(ids)} rows for "
                          f"{len(located)} examples in {input_spec}; expected "
                          "one row each, in order")
-    with RecordSetWriter(prefix, labels_path, len(located), top_k=top_k,
-                         unlabeled=unlabeled, scores=scores,
-                         score_dtype=score_dtype, compression=compression,
-                         num_shards=num_shards, teacher=npz_path,
-                         input=input_spec, overwrite=overwrite) as writer:
+    settings = dataclasses.replace(settings, top_k=top_k)
+    with RecordSetWriter(prefix, labels_path, len(located), settings,
+                         teacher=npz_path, input=input_spec,
+                         overwrite=overwrite) as writer:
         for start in range(0, len(located), batch_size):
             rows = located[start:start + batch_size]
             batch_ids = np.asarray(ids[start:start + batch_size])
@@ -259,12 +265,12 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix, top_k=None,
                                                      top_k)
             writer.write(
                 [text for _, text, _ in rows],
-                None if unlabeled else [label for _, _, label in rows],
+                None if settings.unlabeled else [label for _, _, label in rows],
                 batch_ids, batch_values,
                 where=[f"--teacher={npz_path}: row {start + i} ({place})"
                        for i, (place, _, _) in enumerate(rows)])
     if verbose:
-        print(f"{prefix}: {len(located)} examples in {num_shards} shards "
+        print(f"{prefix}: {len(located)} examples in {settings.num_shards} shards "
               f"from {npz_path}")
     return writer.record_set
 
