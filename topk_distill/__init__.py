@@ -61,6 +61,8 @@ _EXPORTS = {
     "NonFiniteLossStopping": "distillation.callbacks",
     "TrainingBackup": "distillation.backup",
     "train_student": "distillation.training",
+    "StudentConfig": "distillation.training_config",
+    "FitConfig": "distillation.training_config",
     "export_saved_model": "models.saved_model",
     "export_tflite": "serving.tflite_export",
     "load_saved_model": "models.saved_model",

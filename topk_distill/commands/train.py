@@ -36,8 +36,10 @@ Example:
 from absl import flags
 
 from topk_distill import commands
+from topk_distill.distillation import training_config
 from topk_distill.distillation.loss_config import (SOFT_SCALINGS, TAILS,
                                                    LossConfig)
+from topk_distill.models import choices
 
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("labeled", None, "Glob of the labeled top-K records.",
@@ -72,13 +74,11 @@ flags.DEFINE_float("unlabeled_per_labeled", 1.0, "Unlabeled examples per "
                    "labeled one in each batch (> 0).", flag_values=FLAGS)
 flags.DEFINE_enum("baseline", "none", ["none", "hard"], "hard: train on the "
                   "labels only (alpha=1, no teacher terms).", flag_values=FLAGS)
-flags.DEFINE_integer("epochs", 10, "Maximum epochs.", lower_bound=1,
-                     flag_values=FLAGS)
-flags.DEFINE_integer("batch_size", 128, "Batch size.", lower_bound=1,
-                     flag_values=FLAGS)
+flags.DEFINE_integer("epochs", 10, "Maximum epochs.", flag_values=FLAGS)
+flags.DEFINE_integer("batch_size", 128, "Batch size.", flag_values=FLAGS)
 flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate (> 0).",
                    flag_values=FLAGS)
-flags.DEFINE_enum("student", "mean", ["mean", "bigram", "cnn", "transformer"],
+flags.DEFINE_enum("student", "mean", choices.STUDENTS,
                   "Student architecture (text_models.make_student; "
                   "transformer needs keras-hub).",
                   flag_values=FLAGS)
@@ -92,12 +92,11 @@ flags.DEFINE_bool("normalize", False, "L2-normalise the student's pooled "
                   "text vector before its linear layer.", flag_values=FLAGS)
 flags.DEFINE_integer("hidden_units", 0, "A ReLU layer of this many units "
                      "between the student's pooled text vector and its "
-                     "output layer (0: none).", lower_bound=0,
-                     flag_values=FLAGS)
+                     "output layer (0: none).", flag_values=FLAGS)
 flags.DEFINE_integer("embedding_dim", 64, "Student embedding width.",
-                     lower_bound=1, flag_values=FLAGS)
+                     flag_values=FLAGS)
 flags.DEFINE_integer("max_tokens", 20000, "Student vocabulary size.",
-                     lower_bound=2, flag_values=FLAGS)
+                     flag_values=FLAGS)
 flags.DEFINE_float("plateau_seconds", None, "Stop when the training loss "
                    "varied by less than --plateau_delta over this many "
                    "seconds.", flag_values=FLAGS)
@@ -118,68 +117,37 @@ flags.DEFINE_integer("seed", 0, "Random seed.", flag_values=FLAGS)
 flags.mark_flag_as_required("output", flag_values=FLAGS)
 
 
-@flags.multi_flags_validator(["labeled", "unlabeled", "baseline"],
-                             message="--labeled or --unlabeled is required "
-                             "(--baseline=hard needs --labeled)",
-                             flag_values=FLAGS)
-def _check_sets(values):
-    if values["baseline"] == "hard":
-        return values["labeled"] is not None
-    return values["labeled"] is not None or values["unlabeled"] is not None
-
-
-for _name, _check, _expected in (
-        ("learning_rate", lambda v: v > 0, "a positive number"),
-        ("unlabeled_per_labeled", lambda v: v > 0, "a positive number"),
-        ("plateau_seconds", lambda v: v is None or v > 0,
-         "a positive number of seconds"),
-        ("plateau_delta", lambda v: v >= 0, "a number >= 0"),
-        ("target_accuracy", lambda v: v is None or 0 < v <= 1,
-         "a number in (0, 1]")):
+# The settings' own checks (training_config.CHECKS), run when flags parse.
+for _name, (_check, _expected) in training_config.CHECKS.items():
     flags.register_validator(_name, _check, message=f"expected {_expected}",
                              flag_values=FLAGS)
-
-
-@flags.multi_flags_validator(["freeze_embeddings", "init_embeddings"],
-                             message="--freeze_embeddings needs "
-                             "--init_embeddings (frozen random vectors learn "
-                             "nothing)", flag_values=FLAGS)
-def _check_freeze(values):
-    return not values["freeze_embeddings"] or values["init_embeddings"]
-
-
-@flags.multi_flags_validator(["target_accuracy", "validation"],
-                             message="--target_accuracy needs --validation",
-                             flag_values=FLAGS)
-def _check_target(values):
-    return values["target_accuracy"] is None or values["validation"]
 
 
 def main(argv):
     from topk_distill.distillation import training
 
     del argv
+    student = training_config.StudentConfig(
+        architecture=FLAGS.student, embedding_dim=FLAGS.embedding_dim,
+        max_tokens=FLAGS.max_tokens, init_embeddings=FLAGS.init_embeddings,
+        freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
+        hidden_units=FLAGS.hidden_units)
+    fit = training_config.FitConfig(
+        unlabeled_per_labeled=FLAGS.unlabeled_per_labeled,
+        epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
+        learning_rate=FLAGS.learning_rate,
+        plateau_seconds=FLAGS.plateau_seconds,
+        plateau_delta=FLAGS.plateau_delta,
+        target_accuracy=FLAGS.target_accuracy, seed=FLAGS.seed)
     training.train_student(
         FLAGS.output, labeled=FLAGS.labeled, unlabeled=FLAGS.unlabeled,
         labels_path=FLAGS.labels, validation=FLAGS.validation,
-        data_dir=FLAGS.data_dir,
-        baseline=FLAGS.baseline, loss=LossConfig(
-            FLAGS.alpha, FLAGS.beta, FLAGS.temperature, FLAGS.soft_scaling,
-            FLAGS.tail),
-        unlabeled_per_labeled=FLAGS.unlabeled_per_labeled,
-        epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
-        learning_rate=FLAGS.learning_rate, embedding_dim=FLAGS.embedding_dim,
-        max_tokens=FLAGS.max_tokens, architecture=FLAGS.student,
-        init_embeddings=FLAGS.init_embeddings,
-        freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
-        hidden_units=FLAGS.hidden_units,
-        plateau_seconds=FLAGS.plateau_seconds,
-        plateau_delta=FLAGS.plateau_delta,
-        target_accuracy=FLAGS.target_accuracy,
-        data_service=FLAGS.data_service, logdir=FLAGS.logdir,
-        backup_dir=FLAGS.backup_dir, seed=FLAGS.seed,
-        settings=commands.set_flags(FLAGS),
-        verbose="auto")
+        data_dir=FLAGS.data_dir, baseline=FLAGS.baseline,
+        loss=LossConfig(FLAGS.alpha, FLAGS.beta, FLAGS.temperature,
+                        FLAGS.soft_scaling, FLAGS.tail),
+        student=student, fit=fit, data_service=FLAGS.data_service,
+        logdir=FLAGS.logdir, backup_dir=FLAGS.backup_dir,
+        settings=commands.set_flags(FLAGS), verbose="auto")
     print(f"saved {FLAGS.output}/student.keras and the SavedModel "
           f"{FLAGS.output}/export (top-5 answers; `topk-distill export` for "
           "other settings)")

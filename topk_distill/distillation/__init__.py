@@ -2,4 +2,5 @@
 labeled and unlabeled records (`mixer`), their dense targets (`targets`),
 the loss (`loss_config`, `losses`), `DistillationStudent` (`student`),
 stopping rules (`callbacks`), checkpoints (`backup`), clusters
-(`distribute`), and `train` end to end (`training`)."""
+(`distribute`), and `train` end to end (`training`, its settings in
+`training_config`)."""

@@ -9,9 +9,10 @@ strategy `TF_CONFIG` asks for) -> `DIR/student.keras`, `DIR/labels.txt`,
 `DIR/history.json` and the SavedModel `DIR/export`.
 """
 
+import dataclasses
 import os
 
-from topk_distill.distillation import distribute
+from topk_distill.distillation import distribute, training_config
 from topk_distill.inputs import input_kinds, inputs, labels_file
 from topk_distill.records import records
 from topk_distill.utils import json_files, outputs
@@ -19,15 +20,10 @@ from topk_distill.distillation.loss_config import LossConfig
 
 
 def train_student(output, labeled=None, unlabeled=None, labels_path=None,
-                  validation=None, baseline=None, loss=None,
-                  unlabeled_per_labeled=1.0, epochs=10, batch_size=128,
-                  learning_rate=1e-3, embedding_dim=64, max_tokens=20_000,
-                  architecture="mean", init_embeddings=None,
-                  freeze_embeddings=False, normalize=False, hidden_units=0,
-                  plateau_seconds=None, plateau_delta=1e-3,
-                  target_accuracy=None, data_service=None, logdir=None,
-                  data_dir=None,
-                  backup_dir=None, seed=0, settings=None, verbose="auto"):
+                  validation=None, baseline=None, loss=None, student=None,
+                  fit=None, data_service=None, logdir=None, data_dir=None,
+                  backup_dir=None, settings=None, verbose="auto",
+                  **keywords):
     """Trains a student (`text_models.make_student`) from records.
 
     Args:
@@ -42,30 +38,18 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
             each epoch.
         baseline: `"hard"` trains on the labels alone (a=1, no teacher).
         loss: a `LossConfig` (default: its defaults).
-        unlabeled_per_labeled: unlabeled examples per labeled one per batch.
-        epochs, batch_size, learning_rate: training settings (Adam).
-        embedding_dim, max_tokens: the text student's width and vocabulary.
-        architecture: the text student, one of `text_models.STUDENTS` (image
-            and feature records get `reference_models.reference_student`'s).
-        init_embeddings: a `student_init` file (`topk-distill
-            student-init`): the student's vocabulary and starting word
-            vectors (its width then overrides `embedding_dim`).
-        freeze_embeddings: keep the word vectors as they start (with
-            `init_embeddings`: the teacher's); only the rest trains.
-        normalize: L2-normalise the student's pooled text vector.
-        hidden_units: a ReLU layer of this many units before the student's
-            output layer (0: none).
-        data_dir: TFDS data directory, for a `tfds:` validation input.
-        plateau_seconds, plateau_delta: stop when the loss varied by less
-            than `plateau_delta` over `plateau_seconds` (not on a cluster).
-        target_accuracy: stop once `val_top1` reaches it (needs
-            `validation`).
+        student: a `training_config.StudentConfig`: which text student
+            (architecture, width, vocabulary, starting vectors...).
+        fit: a `training_config.FitConfig`: batches, optimizer, stopping,
+            seed.
         data_service: a tf.data service dispatcher's address.
         logdir: TensorBoard log folder.
+        data_dir: TFDS data directory, for a `tfds:` validation input.
         backup_dir: checkpoints for restarts (default `OUTPUT/backup`).
-        seed: random seed.
         settings: a dict stored in `history.json` (e.g. the command's flags).
         verbose: Keras `fit` verbosity.
+        **keywords: instead of `student` or `fit`, their fields
+            (`epochs=3, hidden_units=8, ...`).
 
     Returns:
         The Keras `History`.
@@ -82,13 +66,15 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     """
     import keras
 
-    from topk_distill.distillation import callbacks, mixer, student
+    from topk_distill.distillation import callbacks, mixer
+    from topk_distill.distillation import student as distillation_student
     from topk_distill.models import (reference_models, saved_model,
                                      student_init, text_models)
     from topk_distill.records import reader
     from topk_distill.utils import progress
 
-    if plateau_seconds and distribute.cluster_config():
+    student, fit = training_config.configs_of(student, fit, **keywords)
+    if fit.plateau_seconds and distribute.cluster_config():
         # Each worker would time the window on its own clock and could stop
         # a step before the others, which then wait for it forever.
         raise ValueError("--plateau_seconds stops on each worker's own clock;"
@@ -99,11 +85,11 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
             outputs.check_writable(folder, flag)
     strategy = distribute.strategy_from_environment()
     worker = distribute.worker_name(strategy)
-    if target_accuracy is not None and not validation:
+    if fit.target_accuracy is not None and not validation:
         raise ValueError("--target_accuracy needs --validation")
-    keras.utils.set_random_seed(seed)
-    embeddings = (student_init.load(init_embeddings) if init_embeddings
-                  else None)
+    keras.utils.set_random_seed(fit.seed)
+    embeddings = (student_init.load(student.init_embeddings)
+                  if student.init_embeddings else None)
     if baseline == "hard":
         unlabeled, loss = None, LossConfig(alpha=1.0, beta=0.0, strict=False)
     loss = loss or LossConfig()
@@ -119,42 +105,41 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                 "--unlabeled writes them)")
     chosen = [s for s in sets if s is not None]
     if not chosen:
-        raise ValueError("--labeled or --unlabeled is required")
+        raise ValueError("--labeled or --unlabeled is required "
+                         "(--baseline=hard needs --labeled)")
     names = class_names(chosen, labels_path)
     kind, feature_dim = input_kind(chosen)
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)
         check_temperature(record_set, loss)
     train = mixer.make_distillation_dataset(
-        *sets, batch_size=batch_size,
-        unlabeled_per_labeled=unlabeled_per_labeled, seed=seed,
+        *sets, batch_size=fit.batch_size,
+        unlabeled_per_labeled=fit.unlabeled_per_labeled, seed=fit.seed,
         num_classes=len(names), data_service=data_service)
     with strategy.scope():
-        model = student.DistillationStudent(
+        model = distillation_student.DistillationStudent(
             text_models.make_student(
                 None if embeddings else reader.texts(chosen), len(names),
-                max_tokens=max_tokens, embedding_dim=embedding_dim,
-                architecture=architecture, embeddings=embeddings,
-                train_embeddings=not freeze_embeddings, normalize=normalize,
-                hidden_units=hidden_units)
+                max_tokens=student.max_tokens,
+                embedding_dim=student.embedding_dim,
+                architecture=student.architecture, embeddings=embeddings,
+                train_embeddings=not student.freeze_embeddings,
+                normalize=student.normalize,
+                hidden_units=student.hidden_units)
             if kind == "text" else reference_models.reference_student(
                 kind, None, len(names), feature_dim),
             len(names), loss_config=loss)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        model.compile(optimizer=keras.optimizers.Adam(fit.learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
     # what a checkpoint's weights fit: a rerun with others is refused
-    model_settings = dict(
-        num_classes=len(names), input_kind=kind, feature_dim=feature_dim,
-        architecture=architecture, embedding_dim=embedding_dim,
-        max_tokens=max_tokens, init_embeddings=init_embeddings,
-        freeze_embeddings=freeze_embeddings, normalize=normalize,
-        hidden_units=hidden_units)
-    chosen_callbacks = _callbacks(output, backup_dir, worker, plateau_seconds,
-                                  plateau_delta, target_accuracy, logdir,
+    model_settings = dict(num_classes=len(names), input_kind=kind,
+                          feature_dim=feature_dim,
+                          **dataclasses.asdict(student))
+    chosen_callbacks = _callbacks(output, backup_dir, worker, fit, logdir,
                                   model_settings)
     history = model.fit(
-        train, epochs=epochs, callbacks=chosen_callbacks + [nan_stop],
-        validation_data=_validation(validation, names, batch_size, kind,
+        train, epochs=fit.epochs, callbacks=chosen_callbacks + [nan_stop],
+        validation_data=_validation(validation, names, fit.batch_size, kind,
                                     feature_dim, data_dir),
         shuffle=False, verbose=2 if worker else progress.fit_verbose(verbose))
     if nan_stop.message:
@@ -271,8 +256,7 @@ def _validation(path, names, batch_size, kind="text", feature_dim=None,
         "label": tf.constant(labels, tf.int64)}).batch(batch_size)
 
 
-def _callbacks(output, backup_dir, worker, plateau_seconds, plateau_delta,
-               target_accuracy, logdir, model_settings):
+def _callbacks(output, backup_dir, worker, fit, logdir, model_settings):
     import keras
 
     from topk_distill.distillation import backup, callbacks
@@ -284,12 +268,12 @@ def _callbacks(output, backup_dir, worker, plateau_seconds, plateau_delta,
     if worker:
         folder += f"-{worker}"
     chosen = [backup.TrainingBackup(folder, model_settings)]
-    if plateau_seconds:
-        chosen.append(callbacks.LossPlateauStopping(plateau_seconds,
-                                                    plateau_delta))
-    if target_accuracy is not None:
+    if fit.plateau_seconds:
+        chosen.append(callbacks.LossPlateauStopping(fit.plateau_seconds,
+                                                    fit.plateau_delta))
+    if fit.target_accuracy is not None:
         chosen.append(callbacks.TargetMetricStopping("val_top1",
-                                                     target_accuracy))
+                                                     fit.target_accuracy))
     if logdir and not worker:
         chosen.append(keras.callbacks.TensorBoard(logdir))
     return chosen

@@ -3,7 +3,7 @@ from (`text_models`, `encoder_models` with `bert_inputs`, `image_models`,
 `feature_models`; the pair per input kind: `reference_models`), student
 word vectors from a teacher's encoder (`student_init`), and the SavedModel
 every trained classifier is written as and loaded from (`saved_model`),
-and what its scores are (`score_kinds`)."""
+and the named choices flags offer before Keras loads (`choices`)."""
 
 import importlib
 

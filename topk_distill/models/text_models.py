@@ -4,6 +4,8 @@ model classifies raw text)."""
 
 import keras
 
+from topk_distill.models import choices
+
 
 def make_teacher(texts, num_classes, max_tokens=50_000, hidden_units=512):
     """Builds the reference teacher: TF-IDF over word uni- and bigrams -> MLP.
@@ -34,7 +36,7 @@ def make_teacher(texts, num_classes, max_tokens=50_000, hidden_units=512):
     return keras.Model(text, logits, name="teacher")
 
 
-STUDENTS = ("mean", "bigram", "cnn", "transformer")
+STUDENTS = choices.STUDENTS
 
 
 def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,

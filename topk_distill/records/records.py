@@ -39,7 +39,7 @@ import json
 import os
 
 from topk_distill.inputs import input_kinds
-from topk_distill.models import score_kinds
+from topk_distill.models import choices
 from topk_distill.records import file_names
 from topk_distill.utils import json_files
 
@@ -47,7 +47,7 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 KINDS = ("labeled", "unlabeled")
 TARGETS = ("topk", "sampled", "mixed")
-SCORE_KINDS = score_kinds.SCORE_KINDS
+SCORE_KINDS = choices.SCORE_KINDS
 SCORE_DTYPES = ("float16", "float32", "q8")
 COMPRESSIONS = ("none", "gzip")
 

@@ -33,10 +33,10 @@ import numpy as np
 import tensorflow as tf
 
 from topk_distill.inputs import input_kinds, labels_file
-from topk_distill.models import saved_model, score_kinds
+from topk_distill.models import choices, saved_model
 from topk_distill.teachers import hf_teacher
 
-OUTPUT_KINDS = score_kinds.SCORE_KINDS
+OUTPUT_KINDS = choices.SCORE_KINDS
 LABELS_FILE = "labels.txt"
 
 

@@ -1,0 +1,145 @@
+"""The settings of `train`: which student it builds, and how it fits.
+
+Both are plain dataclasses, checked when made, and importable without
+TensorFlow: `train`'s flags take their checks from `CHECKS` (one place for
+each rule), `train_student` takes the objects.
+"""
+
+import dataclasses
+import math
+
+# setting -> (test, what is expected), for the settings checked one by one.
+CHECKS = {
+    "learning_rate": (lambda v: v > 0, "a positive number"),
+    "unlabeled_per_labeled": (lambda v: v > 0, "a positive number"),
+    "plateau_seconds": (lambda v: v is None or v > 0,
+                        "a positive number of seconds"),
+    "plateau_delta": (lambda v: v >= 0, "a number >= 0"),
+    "target_accuracy": (lambda v: v is None or 0 < v <= 1,
+                        "a number in (0, 1]"),
+    "epochs": (lambda v: v >= 1, "a positive integer"),
+    "batch_size": (lambda v: v >= 1, "a positive integer"),
+    "embedding_dim": (lambda v: v >= 1, "a positive integer"),
+    "max_tokens": (lambda v: v >= 2, "an integer >= 2"),
+    "hidden_units": (lambda v: v >= 0, "0 (none) or more"),
+}
+
+
+def _check(config):
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{field.name}={value}; expected a finite "
+                             "number")
+        test, expected = CHECKS.get(field.name, (None, None))
+        if test and not test(value):
+            raise ValueError(f"{field.name}={value}; expected {expected}")
+
+
+@dataclasses.dataclass(frozen=True)
+class StudentConfig:
+    """The text student `train` builds (`text_models.make_student`; image
+    and feature records get `reference_models.reference_student`'s).
+
+    Args:
+        architecture: one of `choices.STUDENTS`.
+        embedding_dim, max_tokens: the student's width and vocabulary.
+        init_embeddings: a `student_init` file (`topk-distill
+            student-init`): the student's vocabulary and starting word
+            vectors (its width then overrides `embedding_dim`).
+        freeze_embeddings: keep the word vectors as they start (with
+            `init_embeddings`: the teacher's); only the rest trains.
+        normalize: L2-normalise the student's pooled text vector.
+        hidden_units: a ReLU layer of this many units before the student's
+            output layer (0: none).
+
+    Raises:
+        ValueError: naming the setting and what was expected.
+
+    Example:
+    >>> StudentConfig(freeze_embeddings=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: --freeze_embeddings needs --init_embeddings (frozen random vectors learn nothing)
+    """
+
+    architecture: str = "mean"
+    embedding_dim: int = 64
+    max_tokens: int = 20_000
+    init_embeddings: str = None
+    freeze_embeddings: bool = False
+    normalize: bool = False
+    hidden_units: int = 0
+
+    def __post_init__(self):
+        from topk_distill.models import choices
+
+        if self.architecture not in choices.STUDENTS:
+            raise ValueError(f"architecture={self.architecture!r}; expected "
+                             f"one of {', '.join(choices.STUDENTS)}")
+        _check(self)
+        if self.freeze_embeddings and not self.init_embeddings:
+            raise ValueError("--freeze_embeddings needs --init_embeddings "
+                             "(frozen random vectors learn nothing)")
+
+
+@dataclasses.dataclass(frozen=True)
+class FitConfig:
+    """How `train` fits the student: its batches, optimizer and stopping.
+
+    Args:
+        unlabeled_per_labeled: unlabeled examples per labeled one per batch.
+        epochs, batch_size, learning_rate: training settings (Adam).
+        plateau_seconds, plateau_delta: stop when the loss varied by less
+            than `plateau_delta` over `plateau_seconds` (not on a cluster).
+        target_accuracy: stop once `val_top1` reaches it (needs a
+            validation input).
+        seed: random seed.
+
+    Raises:
+        ValueError: naming the setting and what was expected.
+
+    Example:
+    >>> FitConfig(learning_rate=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: learning_rate=0; expected a positive number
+    """
+
+    unlabeled_per_labeled: float = 1.0
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    plateau_seconds: float = None
+    plateau_delta: float = 1e-3
+    target_accuracy: float = None
+    seed: int = 0
+
+    def __post_init__(self):
+        _check(self)
+
+
+def configs_of(student=None, fit=None, **keywords):
+    """`(StudentConfig, FitConfig)`: the ones given, or made of `keywords`
+    (each keyword goes to the config with that field).
+
+    Raises:
+        TypeError: a keyword that is no config's field, or a keyword for a
+            config given whole.
+
+    Example:
+    >>> student, fit = configs_of(epochs=3, hidden_units=8)
+    >>> fit.epochs, student.hidden_units
+    (3, 8)
+    """
+    made = []
+    for config, cls in ((student, StudentConfig), (fit, FitConfig)):
+        names = {f.name for f in dataclasses.fields(cls)}
+        mine = {k: keywords.pop(k) for k in list(keywords) if k in names}
+        if config is not None and mine:
+            raise TypeError(f"{cls.__name__} given and "
+                            f"{', '.join(sorted(mine))}: give them one way")
+        made.append(config if config is not None else cls(**mine))
+    if keywords:
+        raise TypeError(f"unexpected settings {', '.join(sorted(keywords))}")
+    return tuple(made)
