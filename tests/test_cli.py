@@ -73,21 +73,27 @@ def test_library_errors_end_in_one_line(tmp_path, labeled_tsv, capsys):
 
 
 def test_tensorflow_errors_end_in_one_line(tmp_path, monkeypatch, capsys):
-    # Records from another writer that repeat a class, read without the
-    # Python check: TensorFlow's in-graph check raises InvalidArgumentError,
-    # whose message goes on with the graph's op names.
-    from topk_distill.records import reader
-    from topk_distill.commands import classify
+    # A damaged shard read without the Python check: TensorFlow's reader
+    # raises DataLossError, whose message goes on with the graph's op names.
+    import tensorflow as tf
 
-    write_record_set(str(tmp_path / "dup"), [f"text {i}" for i in range(4)],
-                     [0, 1, 2, 0], [[1, 1]] * 4, [[1.0, 0.0]] * 4, 3)
+    from topk_distill.commands import classify
+    from topk_distill.records import reader
+
+    pattern = write_record_set(str(tmp_path / "bad"),
+                               [f"text {i}" for i in range(4)], [0, 1, 2, 0],
+                               [[1, 2]] * 4, [[1.0, 0.0]] * 4, 3)
+    shard, = tf.io.gfile.glob(pattern)
+    data = bytearray(open(shard, "rb").read())
+    data[len(data) // 2] ^= 0xFF  # a flipped bit: the record's CRC fails
+    open(shard, "wb").write(bytes(data))
 
     def read_unverified(argv):
-        list(reader.make_dataset(str(tmp_path / "dup"), 2, verify=False))
+        list(reader.make_dataset(pattern, 2, verify=False))
 
     monkeypatch.setattr(classify, "main", read_unverified)
     assert cli.main(["topk-distill", "classify", "--model=m", "x"]) == 1
     lines = _errors(capsys)
     assert len(lines) == 1, lines
-    assert lines[0].startswith("topk-distill classify: error: assertion "
-                               "failed: [a record has duplicate topk_ids")
+    assert lines[0].startswith("topk-distill classify: error: corrupted "
+                               "record at "), lines

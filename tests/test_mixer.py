@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from tests.conftest import dense_softmax, write_record_set
 from topk_distill.distillation import mixer
+from topk_distill.distillation.loss_config import LossConfig
 
 LABELED = [f"labeled {i}" for i in range(6)]
 UNLABELED = {"unlabeled a": ([0], [0.9]), "unlabeled b": ([3], [0.8])}
@@ -45,7 +46,7 @@ def test_batches_interleave_the_kinds_in_log_space(record_sets):
         np.testing.assert_array_equal(logits[0::2], [[2.0, 0.0]] * 2)
         # Tail columns: the labeled set's; 0 on unlabeled rows.
         np.testing.assert_array_equal(batch["tail_mass"], [0.25, 0] * 2)
-        np.testing.assert_array_equal(batch["tail_temperature"], [2.0, 0] * 2)
+        assert "tail_temperature" not in batch  # checked on the metadata
     assert [t.decode() for b in batches for t in b["text"].numpy()[0::2]] \
         == LABELED
 
@@ -122,3 +123,14 @@ def test_sampled_targets_reach_the_loss_as_they_were_stored(tmp_path):
                            5)
     np.testing.assert_allclose(pseudo, [[0, 0.5, 0.5, 0, 0],
                                         [1, 0, 0, 0, 0]], atol=1e-6)
+
+
+def test_sets_are_checked_against_the_loss_they_are_for(record_sets):
+    bucket = LossConfig(tail="bucket", temperature=2.0)
+    assert mixer.make_distillation_dataset(*record_sets, batch_size=4,
+                                           loss=bucket) is not None
+    with pytest.raises(ValueError, match=r"lab-\*: tail masses taken at "
+                       r"tail_temperature=2.0, but --temperature=3.0"):
+        mixer.make_distillation_dataset(
+            *record_sets, batch_size=4,
+            loss=LossConfig(tail="bucket", temperature=3.0))

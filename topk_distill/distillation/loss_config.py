@@ -73,6 +73,47 @@ class LossConfig:
         """The soft term's factor: 1/T or T²."""
         return soft_factor(self.temperature, self.soft_scaling)
 
+    def check_records(self, record_set):
+        """Refuses records whose targets were made at another temperature
+        than this loss's T: sampled or mixed targets of a labeled set
+        (drawn at their T), or tail masses for `tail="bucket"`. The one
+        check of it: `make_distillation_dataset(loss=...)` and `train` run
+        it before any step.
+
+        Args:
+            record_set: a `RecordSet`.
+
+        Raises:
+            ValueError: naming the set and both temperatures.
+        """
+        if record_set.kind != "labeled":
+            return
+        name = record_set.pattern or record_set.prefix
+        if record_set.targets != "topk":
+            if record_set.sampling_temperature != self.temperature:
+                raise ValueError(
+                    f"{name}: {record_set.targets} targets drawn at "
+                    f"sampling_temperature={record_set.sampling_temperature}"
+                    f", but --temperature={self.temperature}; train at the "
+                    "records' temperature (or write them at yours)")
+            if self.tail == "bucket":
+                raise ValueError(f"{name}: tail='bucket' is for top-K "
+                                 "targets; sampled and mixed targets keep "
+                                 "the tail already")
+            return
+        if self.tail != "bucket":
+            return
+        if not record_set.tail_temperature:
+            raise ValueError(f"{name}: tail='bucket' needs records written "
+                             "with --tail_temperature")
+        if record_set.tail_temperature != self.temperature:
+            raise ValueError(
+                f"{name}: tail masses taken at tail_temperature="
+                f"{record_set.tail_temperature}, but --temperature="
+                f"{self.temperature}; write the records at the training "
+                "temperature (preprocess --tail_temperature) or train at "
+                "theirs")
+
 
 def soft_factor(temperature, scaling):
     """The soft term's factor at temperature T: `1/T` or `T**2`."""

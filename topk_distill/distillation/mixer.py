@@ -13,7 +13,8 @@ from topk_distill.records import codec, reader, records
 
 def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
                               unlabeled_per_labeled=1.0, shuffle=True,
-                              seed=None, num_classes=None, data_service=None):
+                              seed=None, num_classes=None, data_service=None,
+                              loss=None):
     """Mixes labeled top-K and unlabeled top-H records into training batches.
 
     Each batch holds `round(batch_size / (1 + r))` labeled examples and the
@@ -47,12 +48,14 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
             which takes input work off the trainer. Each `fit` epoch is a
             job of its own, for one trainer; the epoch length is then
             unknown in advance (Keras finds it at the first epoch's end).
+        loss: the `LossConfig` the batches are for: the sets are checked
+            against it first (`LossConfig.check_records`: targets drawn,
+            or tail masses taken, at its temperature).
 
     Returns:
         A dataset of dicts `{"text", "label", "topk_ids", "topk_logits"}`
-        (plus `"tail_mass"` and `"tail_temperature"` when the labeled set
-        has tail masses; 0 for unlabeled examples), ready for
-        `DistillationStudent.fit`.
+        (plus `"tail_mass"` when the labeled set has tail masses; 0 for
+        unlabeled examples), ready for `DistillationStudent.fit`.
 
     Example:
 
@@ -67,6 +70,9 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
     sets = [records.resolve(s) if s is not None else None
             for s in (labeled, unlabeled)]
     labeled, unlabeled = sets
+    for record_set in sets:
+        if loss is not None and record_set is not None:
+            loss.check_records(record_set)
     ratio = unlabeled_per_labeled if unlabeled else 0.0
     if labeled is None or ratio <= 0:
         only = labeled or unlabeled
@@ -77,8 +83,7 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
     second = _part(unlabeled, max(1, batch_size - labeled_size), shuffle,
                    seed, num_classes, repeat=True)
     width = max(labeled.top_k, unlabeled.top_k)
-    tail_keys = [k for k in ("tail_mass", "tail_temperature")
-                 if k in first.element_spec]
+    tail_keys = [k for k in ("tail_mass",) if k in first.element_spec]
 
     @tf.autograph.experimental.do_not_convert
     def combine(a, b):
@@ -112,7 +117,6 @@ def _finish(dataset, record_set, batch_size, data_service):
 def _part(record_set, batch_size, shuffle, seed, num_classes, repeat=False):
     """One set's batches, with scores in log-space as `topk_logits`."""
     kind = record_set.scores
-    tail_temperature = record_set.tail_temperature
     scale = 1.0
     if record_set.targets != "topk" and record_set.kind == "labeled":
         scale = float(record_set.sampling_temperature)
@@ -121,9 +125,6 @@ def _part(record_set, batch_size, shuffle, seed, num_classes, repeat=False):
         logits = codec.as_logits(batch.pop("topk_scores"), kind)
         out = dict(batch, topk_logits=logits * scale if scale != 1.0 else
                    logits)
-        if tail_temperature:
-            out["tail_temperature"] = tf.fill(tf.shape(out["label"]),
-                                              float(tail_temperature))
         return out
 
     dataset = reader.make_dataset(record_set, batch_size, shuffle=shuffle,
@@ -157,7 +158,7 @@ def _padded(batch, width, tail_keys):
                topk_ids=tf.pad(batch["topk_ids"], [[0, 0], [0, pad]],
                                constant_values=-1),
                topk_logits=tf.pad(batch["topk_logits"], [[0, 0], [0, pad]]))
-    for key in ("tail_mass", "tail_temperature"):
+    for key in ("tail_mass",):
         if key not in tail_keys:
             out.pop(key, None)
         elif key not in out:

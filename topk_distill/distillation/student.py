@@ -45,8 +45,8 @@ class DistillationStudent(keras.Model):
         tail: `"renormalize"` (teacher top-K renormalised to sum to 1) or
             `"bucket"` (its mass outside the top-K kept as one "rest" target
             matched against the student's mass outside those K classes;
-            needs records written with `tail_temperature` = T, checked at
-            the first step).
+            needs records written with `tail_temperature` = T, checked by
+            `make_distillation_dataset(loss=...)`).
         strict: `False` lifts the a/b ranges (for research); a and b must
             still be non-negative.
         name: model name.
@@ -192,21 +192,14 @@ class DistillationStudent(keras.Model):
             tf.gather(logits, rows))
 
     def _tail_mass(self, batch, labeled):
-        """The labeled rows' tail masses for the bucket tail (else None),
-        refusing masses taken at another temperature than the student's."""
+        """The labeled rows' tail masses for the bucket tail (else None);
+        their temperature is checked on the records' metadata, before any
+        step (`LossConfig.check_records`)."""
         if self.tail != "bucket":
             return None
         if "tail_mass" not in batch:
             raise ValueError("tail='bucket' needs records written with "
                              "--tail_temperature (no tail_mass found)")
-        if "tail_temperature" in batch:
-            tf.debugging.assert_near(
-                tf.gather(batch["tail_temperature"], labeled),
-                tf.cast(self.temperature, tf.float32), message=(
-                    f"tail='bucket' at temperature={self.temperature}: the "
-                    "records' tail masses were taken at another "
-                    "tail_temperature; write them at the training "
-                    "temperature (preprocess --tail_temperature)"))
         return tf.gather(batch["tail_mass"], labeled)
 
     def train_step(self, data):

@@ -111,11 +111,10 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     kind, feature_dim = input_kind(chosen)
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)
-        check_temperature(record_set, loss)
     train = mixer.make_distillation_dataset(
         *sets, batch_size=fit.batch_size,
         unlabeled_per_labeled=fit.unlabeled_per_labeled, seed=fit.seed,
-        num_classes=len(names), data_service=data_service)
+        num_classes=len(names), data_service=data_service, loss=loss)
     with strategy.scope():
         model = distillation_student.DistillationStudent(
             text_models.make_student(
@@ -205,37 +204,6 @@ def input_kind(record_sets):
                          f"{_name(record_sets[0])}'s hold "
                          f"{record_sets[0].input_kind}; expected one kind")
     return kinds.pop()
-
-
-def check_temperature(record_set, loss):
-    """Refuses records whose targets were made at another temperature than
-    the loss's: sampled or mixed targets of a labeled set (drawn at their
-    T), or tail masses for `tail="bucket"`."""
-    if record_set.kind != "labeled":
-        return
-    if record_set.targets != "topk":
-        if record_set.sampling_temperature != loss.temperature:
-            raise ValueError(
-                f"{_name(record_set)}: {record_set.targets} targets drawn at "
-                f"sampling_temperature={record_set.sampling_temperature}, "
-                f"but --temperature={loss.temperature}; train at the "
-                "records' temperature (or write them at yours)")
-        if loss.tail == "bucket":
-            raise ValueError(f"{_name(record_set)}: tail='bucket' is for "
-                             "top-K targets; sampled and mixed targets keep "
-                             "the tail already")
-        return
-    if loss.tail != "bucket":
-        return
-    if not record_set.tail_temperature:
-        raise ValueError(f"{_name(record_set)}: tail='bucket' needs records "
-                         "written with --tail_temperature")
-    if record_set.tail_temperature != loss.temperature:
-        raise ValueError(
-            f"{_name(record_set)}: tail masses taken at tail_temperature="
-            f"{record_set.tail_temperature}, but --temperature="
-            f"{loss.temperature}; write the records at the training "
-            "temperature (preprocess --tail_temperature) or train at theirs")
 
 
 def _name(record_set):

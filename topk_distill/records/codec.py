@@ -127,8 +127,6 @@ def parse_batch(serialized, record_set):
             values = tf.where(ids >= 0, tf.exp(values), 0.0)
         batch.update(topk_ids=ids, topk_scores=values)
         return batch
-    if not dense:
-        _assert_distinct_ids(batch)
     if dtype == "float16":
         bits = tf.io.decode_raw(batch["topk_scores"], tf.uint16,
                                 fixed_length=2 * k)
@@ -366,19 +364,6 @@ def _packed_float16(scores):
     octets = tf.reshape(tf.bitcast(half, tf.uint8), [tf.shape(half)[0], -1])
     return tf.strings.reduce_join(tf.gather(_BYTES, tf.cast(octets, tf.int32)),
                                   axis=1)
-
-
-def _assert_distinct_ids(batch):
-    """Refuses a record whose topk_ids repeat a class (no top-K does);
-    -1 (padding) may repeat."""
-    ids = tf.sort(batch["topk_ids"], axis=1)
-    kind, inputs = input_kinds.batch_input(batch)
-    repeated = tf.reduce_any((ids[:, 1:] == ids[:, :-1]) & (ids[:, 1:] >= 0),
-                             axis=1)
-    tf.debugging.Assert(
-        tf.logical_not(tf.reduce_any(repeated)),
-        ["a record has duplicate topk_ids; expected K distinct class ids. "
-         f"Its {kind}:", tf.boolean_mask(inputs, repeated)[:1]])
 
 
 def _packed_targets(ids, scores, record_set):
