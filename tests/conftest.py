@@ -140,7 +140,7 @@ def write_record_set(prefix, texts, labels, ids, scores, num_classes,
     names = names or [f"c{i}" for i in range(num_classes)]
     spec = records.RecordSet(
         kind="labeled" if labels[0] >= 0 else "unlabeled",
-        num_classes=num_classes, top_k=len(scores[0]), dense=ids is None,
+        num_classes=num_classes, width=len(scores[0]), dense=ids is None,
         scores=scores_kind, score_dtype=score_dtype, compression=compression,
         tail_temperature=tail_temperature, num_examples=len(texts),
         num_shards=num_shards, labels=tuple(names),

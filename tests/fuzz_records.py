@@ -22,7 +22,7 @@ from topk_distill.records import codec
 from topk_distill.records.records import RecordFormatError, RecordSet
 
 # Both encodings: format version 1's features and the packed "q8" one.
-RECORD_SETS = [RecordSet(kind="labeled", num_classes=50, top_k=5,
+RECORD_SETS = [RecordSet(kind="labeled", num_classes=50, width=5,
                          score_dtype=dtype) for dtype in ("float16", "q8")]
 _PARSE = [tf.function(lambda s, r=r: codec.parse_batch(s, r),
                       input_signature=[tf.TensorSpec([None], tf.string)])

@@ -13,7 +13,7 @@ from topk_distill.records.records import RecordFormatError, RecordSet
 
 def _spec(k, dense=False, score_dtype="float16", tail=None, n=None,
           scores="logits"):
-    return RecordSet(kind="labeled", num_classes=n or max(k, 1000), top_k=k,
+    return RecordSet(kind="labeled", num_classes=n or max(k, 1000), width=k,
                      dense=dense, score_dtype=score_dtype,
                      tail_temperature=tail, scores=scores)
 

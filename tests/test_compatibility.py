@@ -26,7 +26,7 @@ TEXTS = ["a small dog", "a tall tree", "a sharp knife", "fresh bread",
 def test_record_sets_of_0_1_0_read(name, dtype, labels):
     record_set = topk_distill.RecordSet.read(os.path.join(V010, name))
     assert (record_set.score_dtype, record_set.num_examples,
-            record_set.top_k, record_set.format_version) == (dtype, 8, 3, 2)
+            record_set.width, record_set.format_version) == (dtype, 8, 3, 2)
     topk_distill.verify_shards(record_set)
     batch = next(iter(topk_distill.make_dataset(record_set, batch_size=8,
                                                 shuffle=False)))
@@ -85,3 +85,13 @@ def test_keras_files_of_0_1_0_load_and_answer_the_same():
         model = keras.saving.load_model(os.path.join(V010, f"{name}.keras"))
         np.testing.assert_allclose(model(texts).numpy(), expected[name],
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_metadata_is_written_as_0_1_0_wrote_it(tmp_path):
+    # Same keys in the same order (`RecordSet.width` is stored as `top_k`).
+    path = os.path.join(V010, "labeled.meta.json")
+    old = json.load(open(path))
+    again = topk_distill.RecordSet.read(os.path.join(V010, "labeled"))
+    assert list(again.to_json()) == list(old)
+    assert again.width == old["top_k"] == 3
+    assert again.to_json() == old

@@ -83,13 +83,13 @@ def test_worker_names_and_the_chief():
 
 def test_too_few_shards_for_the_workers():
     strategy = _strategy(_cluster(3), "worker", 1)
-    spec = RecordSet(kind="labeled", num_classes=3, top_k=1, num_shards=2,
+    spec = RecordSet(kind="labeled", num_classes=3, width=1, num_shards=2,
                      prefix="rec")
     with pytest.raises(ValueError, match=r"rec: 2 shard\(s\) for 3 "
                        "workers.*--num_shards"):
         distribute.check_shards_per_worker(spec, strategy)
     distribute.check_shards_per_worker(
-        RecordSet(kind="labeled", num_classes=3, top_k=1, num_shards=3),
+        RecordSet(kind="labeled", num_classes=3, width=1, num_shards=3),
         strategy)
 
 

@@ -62,7 +62,7 @@ def test_shipped_teacher_output():
                 "teacher_test": ("topk", 20, "logits", 11661)}
     for name, (targets, k, scores, count) in expected.items():
         record_set = records.RecordSet.read(os.path.join(DATA, name))
-        assert (record_set.targets, record_set.top_k, record_set.scores,
+        assert (record_set.targets, record_set.width, record_set.scores,
                 record_set.num_examples, record_set.num_classes,
                 record_set.score_dtype) == (targets, k, scores, count, 4123,
                                             "q8")

@@ -59,7 +59,7 @@ def test_image_example_runs_end_to_end(tmp_path, capsys):
     assert len(out[-5].split()) == 2
     labeled = records.RecordSet.read(os.path.join(work, "records",
                                                   "labeled"))
-    assert (labeled.input_kind, labeled.num_examples, labeled.top_k) == (
+    assert (labeled.input_kind, labeled.num_examples, labeled.width) == (
         "image", 48 * 3, 5)
     first = next(iter(reader.make_dataset(labeled, 4)))
     assert first["image"].numpy()[0].startswith(b"\x89PNG")
@@ -271,10 +271,10 @@ def test_record_sets_written_before_kinds_read_as_text():
                                         "top_k": 2, "format_version": 2})
     assert (spec.input_kind, spec.feature_dim) == ("text", None)
     with pytest.raises(records.RecordFormatError, match="input_kind='audio'"):
-        records.RecordSet(kind="labeled", num_classes=3, top_k=2,
+        records.RecordSet(kind="labeled", num_classes=3, width=2,
                           input_kind="audio")
     with pytest.raises(records.RecordFormatError, match="needs feature_dim"):
-        records.RecordSet(kind="labeled", num_classes=3, top_k=2,
+        records.RecordSet(kind="labeled", num_classes=3, width=2,
                           input_kind="features")
 
 

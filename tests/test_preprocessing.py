@@ -79,7 +79,7 @@ def test_keras_teacher_metadata(tmp_path, keras_teacher_path, labeled_tsv,
     assert record_set.labels == tuple(NAMES)
     assert record_set.labels_sha256 == labels_file.labels_sha256(labels_txt)
     assert record_set.teacher["kind"] == "keras"
-    assert (record_set.kind, record_set.top_k, record_set.num_classes,
+    assert (record_set.kind, record_set.width, record_set.num_classes,
             record_set.scores) == ("labeled", 2, 3, "logits")
     assert record_set.command == ("topk-distill", "preprocess")
     assert summary["dense_bytes_per_example"] == 12
@@ -131,7 +131,7 @@ def test_dense_mode_keeps_all_scores(tmp_path, labeled_tsv, labels_txt, rng):
                                labels_txt, prefix, top_k=0, num_shards=1,
                                score_dtype="float32", verbose=0)
     got = _read(prefix)
-    assert record_set.dense and record_set.top_k == 3
+    assert record_set.dense and record_set.width == 3
     np.testing.assert_array_equal(got["topk_scores"], scores)
 
 
@@ -237,7 +237,7 @@ def test_an_output_that_cannot_be_written_is_named(tmp_path, labeled_tsv,
 
 
 def test_summary_compares_with_dense_both_ways():
-    done = records.RecordSet(kind="labeled", num_classes=3000, top_k=20,
+    done = records.RecordSet(kind="labeled", num_classes=3000, width=20,
                              num_examples=7, shards=(records.Shard("a", 7),),
                              prefix="rec/train")
     line = summary_line(done, {"seconds": 2.0, "dense_bytes_per_example":
@@ -376,7 +376,7 @@ def test_sampled_and_mixed_targets(tmp_path, labeled_tsv, labels_txt, rng,
         teacher, labeled_tsv, labels_txt, prefix, top_k=2, targets=targets,
         samples=6, sampling_temperature=2.0, seed=3, num_shards=2,
         score_dtype="q8", verbose=0)
-    assert (record_set.targets, record_set.top_k, record_set.samples,
+    assert (record_set.targets, record_set.width, record_set.samples,
             record_set.sampling_temperature, record_set.seed,
             record_set.scores) == (targets, width, 6, 2.0, 3,
                                    "probabilities")

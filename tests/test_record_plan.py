@@ -11,7 +11,7 @@ def test_a_plan_needs_only_the_labels_and_settings(labels_txt):
                             record_plan.RecordSettings(
                                 unlabeled=True, top_k=1, score_dtype="q8",
                                 num_shards=3))
-    assert (plan.kind, plan.num_classes, plan.top_k, plan.scores,
+    assert (plan.kind, plan.num_classes, plan.width, plan.scores,
             plan.score_dtype, plan.num_shards) == (
                 "unlabeled", len(NAMES), 1, "probabilities", "q8", 3)
     assert plan.labels == tuple(NAMES)

@@ -25,7 +25,7 @@ def _small_set(tmp_path, name="s", num_shards=2, count=4):
 def test_metadata_round_trips_through_json(tmp_path):
     pattern = _small_set(tmp_path, num_shards=2, count=5)
     record_set = RecordSet.read(pattern)
-    assert (record_set.num_examples, record_set.top_k,
+    assert (record_set.num_examples, record_set.width,
             record_set.num_classes) == (5, 2, 5)
     assert [s.examples for s in record_set.shards] == [2, 3]
     assert record_set.labels == ("c0", "c1", "c2", "c3", "c4")
@@ -41,7 +41,7 @@ def test_metadata_round_trips_through_json(tmp_path):
                                           ("compression", "zip")])
 def test_schema_refuses_values_it_does_not_know(field, value):
     with pytest.raises(RecordFormatError, match=f"{field}='{value}'"):
-        RecordSet(**dict(dict(kind="labeled", num_classes=3, top_k=1),
+        RecordSet(**dict(dict(kind="labeled", num_classes=3, width=1),
                          **{field: value}))
 
 
@@ -54,7 +54,7 @@ def test_sets_written_by_the_previous_version_still_read():
         assert json.load(f)["format_version"] == 1
     record_set = RecordSet.read(os.path.join(V1, "labeled-*"))
     assert record_set.labels is None and record_set.targets == "topk"
-    assert (record_set.num_classes, record_set.top_k) == (4123, 20)
+    assert (record_set.num_classes, record_set.width) == (4123, 20)
     batch = next(iter(reader.make_dataset(record_set, 40)))
     assert batch["topk_ids"].shape == (40, 20)
     assert (batch["topk_scores"][:, 0].numpy() == 0).all()  # Best first.

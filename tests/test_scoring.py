@@ -23,7 +23,7 @@ def _log_softmax(z):
 
 def test_top_k_tail_mass_and_float16_shift(rng):
     logits = rng.normal(0, 3, size=(4, 9)).astype(np.float32)
-    spec = RecordSet(kind="labeled", num_classes=9, top_k=3,
+    spec = RecordSet(kind="labeled", num_classes=9, width=3,
                      tail_temperature=2.0)
     serialized, sizes, finite = scoring.score_batch(
         _teacher(logits), tf.constant(["a", "b", "c", "d"]),
@@ -48,7 +48,7 @@ def test_probability_teachers_store_either_kind(rng):
     teacher = _teacher(probabilities, outputs="probabilities")
     for kind, want in (("probabilities", probabilities.max(1)),
                        ("logits", np.log(probabilities.max(1)))):
-        spec = RecordSet(kind="unlabeled", num_classes=5, top_k=1,
+        spec = RecordSet(kind="unlabeled", num_classes=5, width=1,
                          score_dtype="float32", scores=kind)
         serialized, _, _ = scoring.score_batch(
             teacher, tf.constant(["a", "b"]), tf.constant([-1, -1], tf.int64),
@@ -63,7 +63,7 @@ def test_non_finite_scores_are_flagged():
     _, _, finite = scoring.score_batch(
         _teacher(scores), tf.constant(["a", "b"]),
         tf.constant([0, 1], tf.int64), RecordSet(
-            kind="labeled", num_classes=2, top_k=1, score_dtype="float32"),
+            kind="labeled", num_classes=2, width=1, score_dtype="float32"),
         rows=tf.range(2, dtype=tf.int64))
     assert finite.numpy().tolist() == [True, False]
 

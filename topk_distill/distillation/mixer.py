@@ -82,7 +82,7 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
     first = _part(labeled, labeled_size, shuffle, seed, num_classes)
     second = _part(unlabeled, max(1, batch_size - labeled_size), shuffle,
                    seed, num_classes, repeat=True)
-    width = max(labeled.top_k, unlabeled.top_k)
+    width = max(labeled.width, unlabeled.width)
     tail_keys = [k for k in ("tail_mass",) if k in first.element_spec]
 
     @tf.autograph.experimental.do_not_convert
@@ -116,13 +116,13 @@ def _finish(dataset, record_set, batch_size, data_service):
 
 def _part(record_set, batch_size, shuffle, seed, num_classes, repeat=False):
     """One set's batches, with scores in log-space as `topk_logits`."""
-    kind = record_set.scores
+    score_kind = record_set.scores
     scale = 1.0
     if record_set.targets != "topk" and record_set.kind == "labeled":
         scale = float(record_set.sampling_temperature)
 
     def to_logits(batch):
-        logits = codec.as_logits(batch.pop("topk_scores"), kind)
+        logits = codec.as_logits(batch.pop("topk_scores"), score_kind)
         out = dict(batch, topk_logits=logits * scale if scale != 1.0 else
                    logits)
         return out

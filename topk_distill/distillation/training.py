@@ -108,7 +108,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         raise ValueError("--labeled or --unlabeled is required "
                          "(--baseline=hard needs --labeled)")
     names = class_names(chosen, labels_path)
-    kind, feature_dim = input_kind(chosen)
+    input_kind, feature_dim = input_kind_of(chosen)
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)
     train = mixer.make_distillation_dataset(
@@ -125,21 +125,21 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                 train_embeddings=not student.freeze_embeddings,
                 normalize=student.normalize,
                 hidden_units=student.hidden_units)
-            if kind == "text" else reference_models.reference_student(
-                kind, None, len(names), feature_dim),
+            if input_kind == "text" else reference_models.reference_student(
+                input_kind, None, len(names), feature_dim),
             len(names), loss_config=loss)
         model.compile(optimizer=keras.optimizers.Adam(fit.learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
     # what a checkpoint's weights fit: a rerun with others is refused
-    model_settings = dict(num_classes=len(names), input_kind=kind,
+    model_settings = dict(num_classes=len(names), input_kind=input_kind,
                           feature_dim=feature_dim,
                           **dataclasses.asdict(student))
     chosen_callbacks = _callbacks(output, backup_dir, worker, fit, logdir,
                                   model_settings)
     history = model.fit(
         train, epochs=fit.epochs, callbacks=chosen_callbacks + [nan_stop],
-        validation_data=_validation(validation, names, fit.batch_size, kind,
-                                    feature_dim, data_dir),
+        validation_data=_validation(validation, names, fit.batch_size,
+                                    input_kind, feature_dim, data_dir),
         shuffle=False, verbose=2 if worker else progress.fit_verbose(verbose))
     if nan_stop.message:
         raise ValueError(nan_stop.message)
@@ -150,8 +150,9 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     labels_file.write_labels(os.path.join(output, "labels.txt"), names)
     saved_model.export_saved_model(
         model.student, os.path.join(output, "export"), names)
-    json_files.write_json(os.path.join(output, "history.json"),
-                          {"flags": settings or {}, "history": history.history})
+    json_files.write_json(
+        os.path.join(output, "history.json"),
+        {"flags": settings or {}, "history": history.history})
     return history
 
 
@@ -191,7 +192,7 @@ def class_names(record_sets, labels_path=None):
     return list(stored[0])
 
 
-def input_kind(record_sets):
+def input_kind_of(record_sets):
     """The input kind and feature length the record sets share.
 
     Raises:
@@ -210,17 +211,17 @@ def _name(record_set):
     return record_set.pattern or record_set.prefix
 
 
-def _validation(path, names, batch_size, kind="text", feature_dim=None,
-                data_dir=None):
+def _validation(path, names, batch_size, input_kind="text",
+                feature_dim=None, data_dir=None):
     if not path:
         return None
     import tensorflow as tf
 
-    inputs.check_kind(path, kind, feature_dim, "the records", data_dir,
+    inputs.check_kind(path, input_kind, feature_dim, "the records", data_dir,
                       flag="--validation")
     examples, labels = labels_file.read_labeled(path, names, data_dir)
     return tf.data.Dataset.from_tensor_slices({
-        kind: input_kinds.as_batch(examples, kind),
+        input_kind: input_kinds.as_batch(examples, input_kind),
         "label": tf.constant(labels, tf.int64)}).batch(batch_size)
 
 

@@ -55,9 +55,9 @@ class _Served(tf.Module):
         self.labels = tf.constant(labels)
         self.top_n = min(top_n, len(labels))
         # A subclassed model's input kind cannot be told: text.
-        self.kind, self.feature_dim = input_kinds.model_kind(model) or (
+        self.input_kind, self.feature_dim = input_kinds.model_kind(model) or (
             "text", None)
-        spec = input_kinds.tensor_spec(self.kind, self.feature_dim)
+        spec = input_kinds.tensor_spec(self.input_kind, self.feature_dim)
         self.logits = tf.function(self._logits, input_signature=[spec])
         self.probabilities = tf.function(self._probabilities,
                                          input_signature=[spec])
@@ -80,10 +80,11 @@ class _Served(tf.Module):
                 "top_scores": scores}
 
     def _classify(self, inputs):
-        spec = (input_kinds.feature_spec(self.kind, self.feature_dim)
-                if self.kind == "features" else
+        spec = (input_kinds.feature_spec(self.input_kind, self.feature_dim)
+                if self.input_kind == "features" else
                 tf.io.FixedLenFeature([], tf.string, default_value=""))
-        parsed = tf.io.parse_example(inputs, {self.kind: spec})[self.kind]
+        name = self.input_kind
+        parsed = tf.io.parse_example(inputs, {name: spec})[name]
         answer = self.predict(parsed)
         return {"classes": answer["top_labels"], "scores": answer["top_scores"]}
 

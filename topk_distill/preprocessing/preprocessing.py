@@ -196,7 +196,7 @@ def summary_line(record_set, summary):
 
     Example:
     >>> from topk_distill.records.records import RecordSet, Shard
-    >>> done = RecordSet(kind="labeled", num_classes=10, top_k=5,
+    >>> done = RecordSet(kind="labeled", num_classes=10, width=5,
     ...                  num_examples=4, shards=(Shard("a", 4),))
     >>> summary_line(done, {"seconds": 1.0, "dense_bytes_per_example": 40,
     ...                     "teacher_bytes_per_example": 54.0}).split("; ")[1]

@@ -114,7 +114,7 @@ class RecordSetWriter:
         scores = np.asarray(scores, np.float32)
         span = (f"{self.prefix}: examples {self._done}.."
                 f"{self._done + len(texts) - 1}")
-        k = self.plan.top_k
+        k = self.plan.width
         if ids.shape != (len(texts), k) or scores.shape != ids.shape:
             raise ValueError(f"{span}: ids {ids.shape} and scores "
                              f"{scores.shape} for {len(texts)} texts; "

@@ -96,7 +96,7 @@ def _top_k(values, record_set):
     stores them (`codec.relative_to_best`)."""
     ids = None
     if not record_set.dense:
-        values, ids = top_k(values, record_set.top_k)
+        values, ids = top_k(values, record_set.width)
     return ids, codec.relative_to_best(values, record_set)
 
 

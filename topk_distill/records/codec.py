@@ -46,7 +46,7 @@ def serialize_batch(inputs, label, ids, scores, record_set, tail_mass=None):
     Example:
     >>> import tensorflow as tf
     >>> from topk_distill.records.records import RecordSet
-    >>> spec = RecordSet(kind="labeled", num_classes=9, top_k=2)
+    >>> spec = RecordSet(kind="labeled", num_classes=9, width=2)
     >>> records, sizes = serialize_batch(
     ...     tf.constant(["a text"]), tf.constant([7], tf.int64),
     ...     ids=tf.constant([[7, 2]]), scores=tf.constant([[3.5, 1.0]]),
@@ -109,7 +109,7 @@ def parse_batch(serialized, record_set):
     Example:
     >>> import tensorflow as tf
     >>> from topk_distill.records.records import RecordSet
-    >>> spec = RecordSet(kind="labeled", num_classes=9, top_k=2)
+    >>> spec = RecordSet(kind="labeled", num_classes=9, width=2)
     >>> records, _ = serialize_batch(tf.constant(["a"]),
     ...                              tf.constant([7], tf.int64),
     ...                              tf.constant([[7, 2]]),
@@ -117,7 +117,7 @@ def parse_batch(serialized, record_set):
     >>> parse_batch(records, spec)["topk_scores"].numpy().tolist()
     [[0.0, -1.5]]
     """
-    k, dense = record_set.top_k, record_set.dense
+    k, dense = record_set.width, record_set.dense
     dtype = record_set.score_dtype
     batch = tf.io.parse_example(serialized, feature_spec(record_set))
     if dtype == "q8":
@@ -145,7 +145,7 @@ def relative_to_best(scores, record_set):
 
     Example:
     >>> from topk_distill.records.records import RecordSet
-    >>> spec = RecordSet(kind="labeled", num_classes=9, top_k=2)
+    >>> spec = RecordSet(kind="labeled", num_classes=9, width=2)
     >>> relative_to_best(tf.constant([[3.0, 1.5]]), spec).numpy().tolist()
     [[0.0, -1.5]]
     """
@@ -161,7 +161,7 @@ def feature_spec(record_set):
     Example:
     >>> from topk_distill.records.records import RecordSet
     >>> sorted(feature_spec(RecordSet(kind="labeled", num_classes=9,
-    ...                                top_k=2)))
+    ...                                width=2)))
     ['label', 'text', 'topk_ids', 'topk_scores']
     """
     return dict(_feature_spec(*_layout(record_set)))
@@ -170,7 +170,7 @@ def feature_spec(record_set):
 def _layout(record_set):
     """What a set's feature spec depends on, as a hashable key."""
     return (record_set.input_kind, record_set.feature_dim,
-            record_set.score_dtype, record_set.top_k, record_set.dense,
+            record_set.score_dtype, record_set.width, record_set.dense,
             bool(record_set.tail_temperature))
 
 
@@ -224,7 +224,7 @@ def _scores_problem(feature, record_set):
     """What is wrong with a record's stored scores (not "q8": those are
     `packing.check`'s), or `None`: float16 bytes of another length than
     2K, a NaN or an infinity (no writer stores one)."""
-    k = record_set.top_k
+    k = record_set.width
     if record_set.score_dtype == "q8":
         return None
     stored = feature["topk_scores"]
@@ -242,16 +242,17 @@ def _scores_problem(feature, record_set):
     return None
 
 
-def as_logits(scores, kind):
+def as_logits(scores, score_kind):
     """Stored scores in log-space: probabilities p become log p.
 
     log p equals the logits up to a per-example constant, which softmax
-    ignores, so every reader treats both kinds alike. Zero probabilities
+    ignores, so every reader treats both score kinds alike. Zero probabilities
     become log of float32's smallest normal number, not -inf.
 
     Args:
         scores: float tensor.
-        kind: `"logits"` (returned as is) or `"probabilities"`.
+        score_kind: `"logits"` (returned as is) or `"probabilities"`
+            (`RecordSet.scores`).
 
     Returns:
         float32 log-space scores.
@@ -263,7 +264,7 @@ def as_logits(scores, kind):
     [0.0, -87.34]
     """
     scores = tf.cast(scores, tf.float32)
-    if kind == "logits":
+    if score_kind == "logits":
         return scores
     return tf.math.log(tf.maximum(scores, np.finfo(np.float32).tiny))
 
@@ -309,7 +310,7 @@ def check_record(record, where="record", record_set=None):
         payload = feature["t"].bytes_list.value if "t" in feature else []
         problem = ("no packed targets (feature 't')" if len(payload) != 1
                    else packing.check(payload[0], record_set.num_classes,
-                                      record_set.top_k))
+                                      record_set.width))
         if problem:
             raise RecordFormatError(f"{where}: {problem}")
     if "topk_ids" in feature:
@@ -376,7 +377,7 @@ def _packed_targets(ids, scores, record_set):
                              keepdims=True)
         values = values - best
     values = tf.where(valid, values, 0.0)
-    num_classes, width = record_set.num_classes, record_set.top_k
+    num_classes, width = record_set.num_classes, record_set.width
     payload = tf.numpy_function(
         lambda i, v: packing.pack(i, v, num_classes, width),
         [tf.cast(ids, tf.int64), values], tf.string, stateful=False)

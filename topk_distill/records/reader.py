@@ -86,7 +86,7 @@ def check_expected(record_set, num_classes=None, top_k=None):
     """
     for name, expected, actual in (("N (num_classes)", num_classes,
                                     record_set.num_classes),
-                                   ("K (top_k)", top_k, record_set.top_k)):
+                                   ("K (top_k)", top_k, record_set.width)):
         if expected is not None and expected != actual:
             raise records.RecordFormatError(
                 f"{record_set.pattern or record_set.prefix}: records hold "

@@ -104,7 +104,7 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
     >>> path = os.path.join(tempfile.mkdtemp(), "labels.txt")
     >>> _ = open(path, "w").write("cat\ndog\nemu\n")
     >>> p = plan(path, "x.tsv", {"kind": "external"}, RecordSettings(top_k=2))
-    >>> p.kind, p.num_classes, p.top_k, p.scores
+    >>> p.kind, p.num_classes, p.width, p.scores
     ('labeled', 3, 2, 'logits')
     """
     s = settings or RecordSettings()
@@ -139,7 +139,7 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
                          f"classes per example, not {width}; use float16")
     return records.RecordSet(
         kind="unlabeled" if unlabeled else "labeled",
-        num_classes=num_classes, top_k=width,
+        num_classes=num_classes, width=width,
         dense=top_k == 0 and not sampled,
         scores="probabilities" if sampled else scores or (
             "probabilities" if unlabeled else "logits"),

@@ -52,6 +52,10 @@ SCORE_DTYPES = ("float16", "float32", "q8")
 COMPRESSIONS = ("none", "gzip")
 
 
+# The fields the metadata file keeps under another name (its format's).
+_STORED_AS = {"width": "top_k"}
+
+
 class RecordFormatError(ValueError):
     """Records or metadata disagree with what the reader was asked for."""
 
@@ -91,8 +95,10 @@ class RecordSet:
         kind: `"labeled"` (top-K, true labels) or `"unlabeled"` (top-H,
             label -1).
         num_classes: N.
-        top_k: the most classes a record stores: K (or H) for top-K, S for
-            sampled, k + S for mixed; N when `dense`.
+        width: the most (class id, score) pairs a record stores: K (or H)
+            for top-K, S for sampled, k + S for mixed; N when `dense`
+            (stored as `top_k` in the metadata file, its name since format
+            1).
         dense: all N scores stored, in class order, without ids.
         scores: `"logits"` or `"probabilities"`.
         score_dtype: `"float16"`, `"float32"` or `"q8"` (packed).
@@ -124,7 +130,7 @@ class RecordSet:
         pattern: the glob it was read through, if any (not stored).
 
     Example:
-    >>> spec = RecordSet(kind="labeled", num_classes=3000, top_k=20,
+    >>> spec = RecordSet(kind="labeled", num_classes=3000, width=20,
     ...                  num_shards=8)
     >>> spec.shard_path(3, prefix="out/train")
     'out/train-00003-of-00008.tfrecord'
@@ -134,7 +140,7 @@ class RecordSet:
 
     kind: str
     num_classes: int
-    top_k: int
+    width: int
     dense: bool = False
     scores: str = "logits"
     score_dtype: str = "float16"
@@ -183,7 +189,7 @@ class RecordSet:
         """The metadata as a JSON-ready dict (what `PREFIX.meta.json` holds)."""
         # Shallow (dataclasses.asdict deep-copies N class names: 0.25 s
         # at N=100,000).
-        value = {f.name: getattr(self, f.name)
+        value = {_STORED_AS.get(f.name, f.name): getattr(self, f.name)
                  for f in dataclasses.fields(self)
                  if f.name not in ("prefix", "pattern")}
         value["shards"] = [dataclasses.asdict(s) for s in self.shards]
@@ -199,7 +205,9 @@ class RecordSet:
         """Builds a `RecordSet` from a metadata dict (unknown keys ignored)."""
         known = {f.name for f in dataclasses.fields(cls)} - {"prefix",
                                                              "pattern"}
-        fields = {k: v for k, v in value.items() if k in known}
+        named = {stored: name for name, stored in _STORED_AS.items()}
+        fields = {named.get(k, k): v for k, v in value.items()
+                  if named.get(k, k) in known}
         fields["shards"] = tuple(Shard(s["file"], s["examples"])
                                  for s in fields.get("shards", ()))
         for name in ("labels", "command"):

@@ -56,7 +56,7 @@ class RecordSetOutput:
 
     Example:
     >>> import os, tempfile
-    >>> plan = records.RecordSet(kind="labeled", num_classes=3, top_k=2,
+    >>> plan = records.RecordSet(kind="labeled", num_classes=3, width=2,
     ...                          num_examples=3, num_shards=2)
     >>> prefix = os.path.join(tempfile.mkdtemp(), "train")
     >>> with RecordSetOutput(prefix, plan) as writer:
