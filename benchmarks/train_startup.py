@@ -6,7 +6,7 @@ Usage:
 What `train` does before its first step with the bundled sets (issue 24):
 resolve each set and read its metadata, verify every shard (each record
 checked in Python: `codec.check_record`) and build the mixed dataset
-(`mixer.make_distillation_dataset`). Each measurement runs in a fresh
+(`make_distillation_dataset`). Each measurement runs in a fresh
 process with the package of one tree (TensorFlow's import excluded); the
 trees alternate within each round (reversed on odd rounds). Prints each
 tree's median seconds and the median of the paired ratios (min, max).
@@ -24,13 +24,12 @@ CHILD = """
 import os, sys, time
 sys.path.insert(0, {tree!r})
 import tensorflow  # not timed
-import topk_distill
-from topk_distill.distillation import mixer
+import topk_distill  # public names only: they work in every layout
 data = os.path.join(os.path.dirname(topk_distill.__file__), "data", "wordnet")
 start = time.perf_counter()
-mixer.make_distillation_dataset(os.path.join(data, "labeled_sampled"),
-                                os.path.join(data, "unlabeled_soft"),
-                                batch_size=128, seed=0)
+topk_distill.make_distillation_dataset(
+    os.path.join(data, "labeled_sampled"), os.path.join(data, "unlabeled_soft"),
+    batch_size=128, seed=0)
 print(time.perf_counter() - start)
 """
 
