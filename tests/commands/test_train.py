@@ -143,3 +143,30 @@ def test_transformer_student_trains_and_exports(tmp_path):
     want = tf.nn.softmax(loaded.model(tf.constant(["text 1 text 2"])))
     np.testing.assert_allclose(np.sort(scores[0])[::-1][:3],
                                np.sort(want.numpy()[0])[::-1], atol=1e-5)
+
+
+def test_sampled_classes_train_a_student_that_answers_from_all_classes(
+        tmp_path):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from topk_distill.models import class_vectors
+
+    labeled, unlabeled = _sets(tmp_path)
+    out = tmp_path / "sampled"
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--unlabeled={unlabeled}", f"--output={out}",
+                        "--epochs=2", "--batch_size=4",
+                        "--sampled_classes=2"]) == 0
+    history = json.loads((out / "history.json").read_text())["history"]
+    assert "top1" not in history and np.all(np.isfinite(history["loss"]))
+    student = keras.saving.load_model(str(out / "student.keras"))
+    assert isinstance(student.get_layer("logits"), class_vectors.ClassVectors)
+    served = tf.saved_model.load(str(out / "export"))
+    probabilities = served.signatures["probabilities"](
+        text=tf.constant(["text 1"]))["probabilities"]
+    assert probabilities.shape == (1, 3)
+    np.testing.assert_allclose(probabilities.numpy().sum(), 1.0, rtol=1e-5)
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--output={tmp_path}/o", "--sampled_classes=0"]) == 2

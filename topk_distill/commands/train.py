@@ -93,6 +93,13 @@ flags.DEFINE_bool("normalize", False, "L2-normalise the student's pooled "
 flags.DEFINE_integer("hidden_units", 0, "A ReLU layer of this many units "
                      "between the student's pooled text vector and its "
                      "output layer (0: none).", flag_values=FLAGS)
+flags.DEFINE_integer("sampled_classes", None, "Train each step on the "
+                     "batch's classes (labels, stored ids) plus this many "
+                     "classes drawn uniformly, their logits corrected for "
+                     "the draw, instead of all N (a sampled softmax: a step's "
+                     "cost no longer grows with N; the student's output "
+                     "layer is a ClassVectors and the export still answers "
+                     "from all N). For text students.", flag_values=FLAGS)
 flags.DEFINE_integer("embedding_dim", 64, "Student embedding width.",
                      flag_values=FLAGS)
 flags.DEFINE_integer("max_tokens", 20000, "Student vocabulary size.",
@@ -131,7 +138,8 @@ def main(argv):
         architecture=FLAGS.student, embedding_dim=FLAGS.embedding_dim,
         max_tokens=FLAGS.max_tokens, init_embeddings=FLAGS.init_embeddings,
         freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
-        hidden_units=FLAGS.hidden_units)
+        hidden_units=FLAGS.hidden_units,
+        sampled_classes=FLAGS.sampled_classes)
     fit = training_config.FitConfig(
         unlabeled_per_labeled=FLAGS.unlabeled_per_labeled,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,

@@ -14,8 +14,10 @@ and it is what gets saved and exported.
 import keras
 import tensorflow as tf
 
-from topk_distill.distillation import distribute, losses, targets
+from topk_distill.distillation import (distribute, lazy_adam, losses,
+                                       sampled_softmax, targets)
 from topk_distill.inputs import input_kinds
+from topk_distill.models import class_vectors
 from topk_distill.distillation.loss_config import LossConfig
 
 
@@ -29,6 +31,18 @@ class DistillationStudent(keras.Model):
     over the whole batch, rows of the other kind (hard and soft: labeled;
     pseudo: unlabeled) weighing 0, divided by the replica count under
     tf.distribute, as Keras losses are.
+
+    With `sampled_classes=S`, a training step scores only a candidate set
+    of classes (`sampled_softmax`: the batch's labels and stored ids,
+    exactly, plus S negatives drawn uniformly, their logits corrected by
+    the log of their expected count), so its cost does not grow with N.
+    The student's last layer must then be a `ClassVectors` (class rows
+    [N, D]: the step's gradient reaches only the rows it used; `compile`'s
+    default optimizer is then `LazyAdam`, which updates only those; on
+    several replicas the rows' gradient is all-reduced dense). The
+    student itself stays a full-softmax model: `call`, evaluation and its
+    export compute all N logits. Training logs no top-1/top-5 then (they
+    need all N logits; validation reports them).
 
     A batch carries its input under its kind's name (`"text"`, `"image"` or
     `"features"`: `input_kinds`); a student whose input is of another kind
@@ -51,6 +65,9 @@ class DistillationStudent(keras.Model):
             still be non-negative.
         name: model name.
         loss_config: a `LossConfig`, instead of `alpha` ... `strict`.
+        sampled_classes: S negatives per training step (see above), or
+            `None` (default) for the full softmax; 0 scores every class
+            through the sampled path (the full softmax, for checks).
 
     Example:
     >>> import keras, numpy as np, tensorflow as tf
@@ -71,13 +88,17 @@ class DistillationStudent(keras.Model):
                  beta=LossConfig.beta, temperature=LossConfig.temperature,
                  soft_scaling=LossConfig.soft_scaling, tail=LossConfig.tail,
                  strict=True, name="distillation_student", loss_config=None,
-                 **kwargs):
+                 sampled_classes=None, **kwargs):
         super().__init__(name=name, **kwargs)
         # the loss settings, held once (`alpha`, `beta`, ... read them)
         self.config = loss_config or LossConfig(
             alpha, beta, temperature, soft_scaling, tail, strict)
         self.student = student
         self.num_classes = num_classes
+        self.sampled_classes = sampled_classes
+        if sampled_classes is not None:
+            self._features, self._head = _features_and_head(
+                student, sampled_classes, self.config)
         # The bucket tail's soft term (dense targets with a "rest" column).
         self.soft_loss = losses.SoftTargetCrossentropy(
             self.config.temperature, self.config.soft_scaling,
@@ -99,7 +120,8 @@ class DistillationStudent(keras.Model):
         so that a distributed `fit` has nothing left to build.
 
         Args:
-            optimizer: a Keras optimizer or its name.
+            optimizer: a Keras optimizer or its name (`"adam"`: `LazyAdam`
+                with `sampled_classes`).
             **kwargs: other `keras.Model.compile` arguments (not `loss`,
                 `metrics`).
         """
@@ -107,6 +129,8 @@ class DistillationStudent(keras.Model):
             if kwargs.get(name) is not None:
                 raise ValueError(f"DistillationStudent computes its own loss "
                                  f"and metrics; got {name}={kwargs[name]!r}")
+        if optimizer == "adam" and self.sampled_classes is not None:
+            optimizer = lazy_adam.LazyAdam()
         super().compile(optimizer=optimizer, **kwargs)
         with self.distribute_strategy.scope():
             self.optimizer.build(self.student.trainable_variables)
@@ -148,27 +172,38 @@ class DistillationStudent(keras.Model):
         logits = tf.cast(logits, tf.float32)
         # Every target sits on a few classes (the label; the stored top-K
         # or top-H): `losses.row_crossentropies` computes the three terms
-        # per row in one pass over [B, N], with no dense target. Each term
-        # is a mean over the whole batch, rows of the other kind counting 0.
-        label = batch["label"]
-        labeled, unlabeled = label >= 0, label < 0
-        if "topk_ids" in batch:
-            ids = batch["topk_ids"]
-            scores = tf.cast(batch["topk_logits"], tf.float32)
-            soft_targets = tf.where(
-                labeled[:, None], targets.topk_probabilities(
-                    ids, scores / self.temperature), 0.0)
-            pseudo_targets = tf.where(
-                unlabeled[:, None], targets.topk_probabilities(ids, scores),
-                0.0)
-        else:
-            ids = tf.zeros_like(label)[:, None]
-            soft_targets = pseudo_targets = tf.zeros(tf.shape(ids))
-        if self.tail == "bucket":  # its soft term below, dense
-            soft_targets = tf.zeros_like(soft_targets)
+        # per row in one pass over [B, N], with no dense target.
+        label, ids, soft_targets, pseudo_targets = self._targets(batch)
         hard, soft, pseudo = losses.row_crossentropies(
             logits, tf.maximum(label, 0), ids, soft_targets, pseudo_targets,
             self.temperature)
+        return self._weighted(batch, hard, soft, pseudo, logits)
+
+    def _targets(self, batch):
+        """`(label, ids, soft, pseudo)`: the batch's labels [B], stored ids
+        [B, W] and the soft (labeled rows, at T) and pseudo (unlabeled rows)
+        targets [B, W] on them."""
+        label = batch["label"]
+        labeled, unlabeled = label >= 0, label < 0
+        if "topk_ids" not in batch:
+            ids = tf.zeros_like(label)[:, None]
+            nothing = tf.zeros(tf.shape(ids))
+            return label, ids, nothing, nothing
+        ids = batch["topk_ids"]
+        scores = tf.cast(batch["topk_logits"], tf.float32)
+        soft_targets = tf.where(labeled[:, None], targets.topk_probabilities(
+            ids, scores / self.temperature), 0.0)
+        if self.tail == "bucket":  # its soft term apart, dense
+            soft_targets = tf.zeros_like(soft_targets)
+        pseudo_targets = tf.where(unlabeled[:, None],
+                                  targets.topk_probabilities(ids, scores), 0.0)
+        return label, ids, soft_targets, pseudo_targets
+
+    def _weighted(self, batch, hard, soft, pseudo, logits=None):
+        """The total and the terms: each a mean over the whole batch, rows
+        of the other kind counting 0."""
+        label = batch["label"]
+        labeled, unlabeled = label >= 0, label < 0
         terms = {"hard_loss": _batch_mean(hard, labeled)}
         if "topk_ids" in batch:
             terms["soft_loss"] = (
@@ -202,8 +237,25 @@ class DistillationStudent(keras.Model):
                              "--tail_temperature (no tail_mass found)")
         return tf.gather(batch["tail_mass"], labeled)
 
+    def compute_sampled_losses(self, batch, features, seed):
+        """As `compute_losses`, on the batch's positives and
+        `sampled_classes` negatives (`sampled_softmax`): the student's
+        logits of those classes only, from its features [B, D] and its
+        `ClassVectors` layer. `seed`: int32 [2], the negatives' draw."""
+        label, ids, soft_targets, pseudo_targets = self._targets(batch)
+        positives, negatives, log_weights = sampled_softmax.draw_candidates(
+            label, ids, self.num_classes, self.sampled_classes or None, seed)
+        hard, soft, pseudo = sampled_softmax.sampled_crossentropies(
+            self._head.logits_of(features, positives),
+            self._head.logits_of(features, negatives), log_weights,
+            positives, tf.maximum(label, 0), ids, soft_targets,
+            pseudo_targets, self.temperature)
+        return self._weighted(batch, hard, soft, pseudo)
+
     def train_step(self, data):
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if self.sampled_classes is not None:
+            return self._sampled_train_step(batch)
         with tf.GradientTape() as tape:
             logits = self(self._inputs(batch), training=True)
             total, terms = self.compute_losses(batch, logits)
@@ -212,6 +264,26 @@ class DistillationStudent(keras.Model):
         self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights),
                                            weights))
         return self._update_metrics(batch, logits, total, terms)
+
+    def _sampled_train_step(self, batch):
+        seed = tf.stack([tf.cast(self.optimizer.iterations, tf.int32),
+                         tf.constant(_SAMPLING_SEED)])
+        with tf.GradientTape() as tape:
+            features = self._features(self._inputs(batch), training=True)
+            total, terms = self.compute_sampled_losses(batch, features, seed)
+            scaled = self.optimizer.scale_loss(total)
+        weights = self.student.trainable_weights
+        gradients = tape.gradient(scaled, weights)
+        if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            # Replicas' row gradients differ in size, which TensorFlow's
+            # collective all-reduce of IndexedSlices fails on ("Shape
+            # mismatch in the collective instance"): all-reduced dense, so
+            # the optimizer then updates every row.
+            gradients = [tf.convert_to_tensor(g) if isinstance(
+                g, tf.IndexedSlices) else g for g in gradients]
+        self.optimizer.apply_gradients(zip(gradients, weights))
+        # No top-1/top-5 here: they need all N logits (validation has them).
+        return self._update_metrics(batch, None, total, terms)
 
     def test_step(self, data):
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -233,10 +305,12 @@ class DistillationStudent(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for name, value in dict(terms, loss=total).items():
             self.trackers[name].update_state(value * replicas)
-        label, labeled = _labels(batch)
-        self.top1.update_state(label, logits, sample_weight=labeled)
-        self.top5.update_state(label, logits, sample_weight=labeled)
-        results = {m.name: m.result() for m in self.metrics}
+        if logits is not None:
+            label, labeled = _labels(batch)
+            self.top1.update_state(label, logits, sample_weight=labeled)
+            self.top5.update_state(label, logits, sample_weight=labeled)
+        results = {m.name: m.result() for m in self.metrics
+                   if logits is not None or m in self.trackers.values()}
         if distribute.is_multi_worker(tf.distribute.get_strategy()):
             # Keras averages a multi-worker step's outputs with
             # strategy.reduce("MEAN", value, axis=0), which needs rank 1
@@ -251,7 +325,8 @@ class DistillationStudent(keras.Model):
                 "num_classes": self.num_classes, "alpha": self.alpha,
                 "beta": self.beta, "temperature": self.temperature,
                 "soft_scaling": self.config.soft_scaling, "tail": self.tail,
-                "strict": self.config.strict, "name": self.name}
+                "strict": self.config.strict, "name": self.name,
+                "sampled_classes": self.sampled_classes}
 
     def compile_from_config(self, config):
         """Compiles a loaded model as it was saved (its optimizer)."""
@@ -264,6 +339,30 @@ class DistillationStudent(keras.Model):
         config["student"] = keras.saving.deserialize_keras_object(
             config["student"])
         return cls(**config)
+
+
+# The negatives' draw: step t uses the stateless seed (t, this).
+_SAMPLING_SEED = 0x5A5
+
+
+def _features_and_head(student, sampled_classes, config):
+    """`(features model, ClassVectors layer)` of a student trained on
+    sampled classes: its inputs -> the input of its last layer, and that
+    layer."""
+    head = student.layers[-1] if getattr(student, "layers", None) else None
+    if not isinstance(head, class_vectors.ClassVectors):
+        raise ValueError(
+            f"sampled_classes={sampled_classes} needs a student whose last "
+            "layer is a ClassVectors (make_student(..., class_vectors=True)"
+            f"); {getattr(student, 'name', student)!r} ends in "
+            f"{type(head).__name__}")
+    if config.tail == "bucket":
+        raise ValueError("sampled_classes and tail='bucket' do not go "
+                         "together: the bucket tail needs all N logits")
+    if sampled_classes < 0:
+        raise ValueError(f"sampled_classes={sampled_classes}; expected S >= 1"
+                         " negatives (0: every class, through the same path)")
+    return keras.Model(student.inputs, head.input), head
 
 
 def _term(loss, share, y_true, y_pred):

@@ -66,7 +66,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     """
     import keras
 
-    from topk_distill.distillation import callbacks, mixer
+    from topk_distill.distillation import callbacks, lazy_adam, mixer
     from topk_distill.distillation import student as distillation_student
     from topk_distill.models import (reference_models, saved_model,
                                      student_init, text_models)
@@ -124,11 +124,15 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                 architecture=student.architecture, embeddings=embeddings,
                 train_embeddings=not student.freeze_embeddings,
                 normalize=student.normalize,
-                hidden_units=student.hidden_units)
+                hidden_units=student.hidden_units,
+                class_vectors=student.sampled_classes is not None)
             if input_kind == "text" else reference_models.reference_student(
                 input_kind, None, len(names), feature_dim),
-            len(names), loss_config=loss)
-        model.compile(optimizer=keras.optimizers.Adam(fit.learning_rate))
+            len(names), loss_config=loss,
+            sampled_classes=student.sampled_classes)
+        adam = (keras.optimizers.Adam if student.sampled_classes is None
+                else lazy_adam.LazyAdam)
+        model.compile(optimizer=adam(fit.learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
     # what a checkpoint's weights fit: a rerun with others is refused
     model_settings = dict(num_classes=len(names), input_kind=input_kind,

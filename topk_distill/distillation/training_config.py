@@ -22,6 +22,8 @@ CHECKS = {
     "embedding_dim": (lambda v: v >= 1, "a positive integer"),
     "max_tokens": (lambda v: v >= 2, "an integer >= 2"),
     "hidden_units": (lambda v: v >= 0, "0 (none) or more"),
+    "sampled_classes": (lambda v: v is None or v >= 1,
+                        "a positive number of sampled classes"),
 }
 
 
@@ -52,6 +54,10 @@ class StudentConfig:
         normalize: L2-normalise the student's pooled text vector.
         hidden_units: a ReLU layer of this many units before the student's
             output layer (0: none).
+        sampled_classes: train on the batch's classes plus this many
+            sampled negatives per step (`DistillationStudent(
+            sampled_classes=)`; the output layer a `ClassVectors`), or
+            `None` for the full softmax.
 
     Raises:
         ValueError: naming the setting and what was expected.
@@ -70,6 +76,7 @@ class StudentConfig:
     freeze_embeddings: bool = False
     normalize: bool = False
     hidden_units: int = 0
+    sampled_classes: int = None
 
     def __post_init__(self):
         from topk_distill.models import choices

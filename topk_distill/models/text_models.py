@@ -5,6 +5,7 @@ model classifies raw text)."""
 import keras
 
 from topk_distill.models import choices
+from topk_distill.models import class_vectors as class_vectors_layer
 
 
 def make_teacher(texts, num_classes, max_tokens=50_000, hidden_units=512):
@@ -43,7 +44,7 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
                  sequence_length=None, architecture="mean", embeddings=None,
                  hash_buckets=20_000, filters=256, train_embeddings=True,
                  normalize=False, width=128, layers=2, heads=4,
-                 hidden_units=0):
+                 hidden_units=0, class_vectors=False):
     """Builds a student: word embeddings -> pooled text vector -> linear layer.
 
     Four architectures (`architecture`), all mapping raw strings to logits
@@ -91,6 +92,10 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
         hidden_units: 0 (default) for the linear layer on the pooled
             vector; H > 0 puts a ReLU layer of H units (layer `"hidden"`)
             between them.
+        class_vectors: the linear output layer as a
+            `class_vectors.ClassVectors` (one row per class), which a
+            sampled-softmax step (`DistillationStudent(sampled_classes=)`)
+            trains a few rows at a time; the same logits otherwise.
 
     Returns:
         An uncompiled `keras.Model` mapping string[B] to logits[B, N]; its
@@ -161,7 +166,9 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
     if hidden_units:
         x = keras.layers.Dense(hidden_units, activation="relu",
                                name="hidden")(x)
-    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    output = (class_vectors_layer.ClassVectors if class_vectors else
+              keras.layers.Dense)
+    logits = output(num_classes, name="logits")(x)
     model = keras.Model(text, logits, name="student")
     if embeddings is not None:  # one row per word of the file's vocabulary
         embedding.embeddings.assign(vectors)

@@ -1,0 +1,203 @@
+"""The sampled-softmax step: exact with every class, consistent as S grows,
+sparse in its updates, the same on 2 replicas as on 1 device."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from topk_distill.distillation import lazy_adam, sampled_softmax
+from topk_distill.distillation.student import DistillationStudent
+from topk_distill.models import class_vectors, text_models
+
+D, N = 6, 40
+
+
+def _student(seed=0, num_classes=N):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((D,), name="features"),
+                             keras.layers.Dense(D, activation="tanh"),
+                             class_vectors.ClassVectors(num_classes,
+                                                        name="logits")])
+
+
+def _batch(rng, rows=8, width=3, num_classes=N):
+    labels = rng.integers(0, num_classes, rows)
+    labels[1::2] = -1  # every other row unlabeled
+    ids = np.stack([rng.choice(num_classes, width, replace=False)
+                    for _ in range(rows)])
+    ids[1::2, width - 1] = -1  # padding
+    return {"features": tf.constant(rng.normal(size=(rows, D)), tf.float32),
+            "label": tf.constant(labels, tf.int64),
+            "topk_ids": tf.constant(ids, tf.int64),
+            "topk_logits": tf.constant(rng.normal(0, 2, (rows, width)),
+                                       tf.float32)}
+
+
+def test_every_class_as_candidate_gives_the_full_softmax_terms(rng):
+    batch = _batch(rng)
+    full = DistillationStudent(_student(), N, alpha=0.7, beta=0.4,
+                               temperature=2.0)
+    every = DistillationStudent(full.student, N, alpha=0.7, beta=0.4,
+                                temperature=2.0, sampled_classes=0)
+    weights = full.student.trainable_weights
+    with tf.GradientTape(persistent=True) as tape:
+        total, terms = full.compute_losses(batch,
+                                           full.student(batch["features"]))
+        sampled_total, sampled_terms = every.compute_sampled_losses(
+            batch, every._features(batch["features"]), tf.constant([1, 2]))
+    for name, value in terms.items():
+        np.testing.assert_allclose(float(sampled_terms[name]), float(value),
+                                   rtol=1e-6, err_msg=name)
+    for a, b in zip(tape.gradient(sampled_total, weights),
+                    tape.gradient(total, weights)):
+        np.testing.assert_allclose(tf.convert_to_tensor(a), b, rtol=1e-5,
+                                   atol=1e-7)
+
+
+def test_sampled_normaliser_is_unbiased_and_its_log_consistent(rng):
+    # One row's logits over N = 2,000 classes and 3 positives; the draws'
+    # estimate of sum(exp z) over 400 seeds (a fixed set) against the exact
+    # one, and the hard term's bias falling as S grows.
+    num_classes = 2000
+    z = tf.constant(rng.normal(0, 1.5, (1, num_classes)), tf.float32)
+    label = tf.constant([7])
+    ids = tf.constant([[7, 11, 1500]])
+    exact = float(tf.reduce_logsumexp(z))
+    full_hard = exact - float(z[0, 7])
+    spreads = []
+    for samples in (20, 200, 2000):
+        normalisers, hards = [], []
+        for seed in range(400):
+            positives, negatives, log_w = sampled_softmax.draw_candidates(
+                label, ids, num_classes, samples, tf.constant([seed, 1]))
+            hard, _, _ = sampled_softmax.sampled_crossentropies(
+                tf.gather(z, positives, axis=1),
+                tf.gather(z, negatives, axis=1), log_w, positives, label,
+                ids, tf.zeros([1, 3]), tf.zeros([1, 3]), 1.0)
+            hards.append(float(hard[0]))
+            normalisers.append(np.exp(float(hard[0]) + float(z[0, 7])))
+        # E[Z_hat] = Z: within 4 standard errors of the mean.
+        mean, sem = np.mean(normalisers), np.std(normalisers) / 20
+        assert abs(mean - np.exp(exact)) < 4 * sem + 1e-6 * np.exp(exact)
+        # The hard term: its mean within 4 standard errors plus 0.5% of the
+        # full one (log Z_hat's Jensen bias, about Var/2, shrinks as 1/S).
+        assert abs(np.mean(hards) - full_hard) < (
+            4 * np.std(hards) / 20 + 0.005 * full_hard), samples
+        spreads.append(np.std(hards))
+    assert spreads[2] < spreads[1] < spreads[0]  # as 1/sqrt(S)
+
+
+def test_accidental_hits_are_left_out():
+    positives, negatives, log_w = sampled_softmax.draw_candidates(
+        tf.constant([0, 1]), tf.constant([[0, 2], [1, 3]]), 5, 200,
+        tf.constant([3, 4]))
+    assert positives.numpy().tolist() == [0, 1, 2, 3]
+    hit = negatives.numpy() < 4
+    assert hit.any() and (~hit).any()
+    assert np.all(np.isneginf(log_w.numpy()[hit]))
+    np.testing.assert_allclose(log_w.numpy()[~hit], -np.log(200 / 5))
+
+
+def test_a_sampled_step_moves_only_the_rows_it_used(rng):
+    student = _student()
+    model = DistillationStudent(student, N, sampled_classes=4)
+    model.compile()  # "adam": LazyAdam with sampled classes
+    assert isinstance(model.optimizer, lazy_adam.LazyAdam)
+    head = student.get_layer("logits")
+    batch = _batch(rng, rows=4, width=2)
+    # The gradient of the class rows is sparse.
+    with tf.GradientTape() as tape:
+        total, _ = model.compute_sampled_losses(
+            batch, model._features(batch["features"]), tf.constant([0, 9]))
+    assert isinstance(tape.gradient(total, head.vectors), tf.IndexedSlices)
+    before = head.vectors.numpy().copy()
+    model.train_on_batch(batch)
+    positives, negatives, _ = sampled_softmax.draw_candidates(
+        batch["label"], batch["topk_ids"], N, 4,
+        tf.constant([0, 0x5A5]))  # the first step's draw
+    used = np.zeros(N, bool)
+    used[np.concatenate([positives.numpy(), negatives.numpy()])] = True
+    assert 0 < used.sum() < N
+    after = head.vectors.numpy()
+    assert np.array_equal(after[~used], before[~used])  # bit for bit
+    assert not np.any(np.all(after[used] == before[used], axis=1))
+    index = model.optimizer._get_variable_index(head.vectors)
+    for slot in (model.optimizer._momentums[index],
+                 model.optimizer._velocities[index]):
+        assert not slot.numpy()[~used].any()
+        assert np.all(slot.numpy()[used].any(axis=1))
+
+
+def test_lazy_adam_is_adam_on_dense_gradients():
+    values = np.arange(6, dtype="float32").reshape(3, 2)
+    results = []
+    for optimizer in (keras.optimizers.Adam(0.1), lazy_adam.LazyAdam(0.1)):
+        variable = keras.Variable(values)
+        for step in range(3):
+            optimizer.apply_gradients([(tf.constant(values * (step + 1)),
+                                        variable)])
+        results.append(variable.numpy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_lazy_adam_row_update_is_adam_on_that_row():
+    # A row's lazy update equals Adam's on a table of that row alone.
+    lazy_table = keras.Variable(np.ones((3, 2), "float32"))
+    row = keras.Variable(np.ones((1, 2), "float32"))
+    lazy, dense = lazy_adam.LazyAdam(0.05), keras.optimizers.Adam(0.05)
+    for step in range(4):
+        g = np.array([[0.5, -1.0]], "float32") * (step + 1)
+        lazy.apply_gradients([(tf.IndexedSlices(
+            tf.constant(g), tf.constant([1]), tf.constant([3, 2])),
+            lazy_table)])
+        dense.apply_gradients([(tf.constant(g), row)])
+    np.testing.assert_allclose(lazy_table.numpy()[1], row.numpy()[0],
+                               rtol=1e-5)  # the same formula, reordered
+    np.testing.assert_array_equal(lazy_table.numpy()[[0, 2]], 1.0)
+
+
+def test_sampled_student_needs_class_vectors_and_exports_all_classes():
+    plain = keras.Sequential([keras.Input((D,)), keras.layers.Dense(N)])
+    with pytest.raises(ValueError, match="needs a student whose last layer "
+                       "is a ClassVectors"):
+        DistillationStudent(plain, N, sampled_classes=8)
+    with pytest.raises(ValueError, match="bucket"):
+        DistillationStudent(_student(), N, sampled_classes=8, tail="bucket")
+    student = text_models.make_student(["a cat", "a dog"], 3,
+                                       class_vectors=True)
+    assert isinstance(student.get_layer("logits"),
+                      class_vectors.ClassVectors)
+    assert student(tf.constant(["a cat"])).shape == (1, 3)
+
+
+def test_two_replicas_equal_one_device_with_every_class(rng):
+    batches = [_batch(rng, rows=4) for _ in range(3)]
+    dataset = tf.data.Dataset.from_tensor_slices(
+        {k: tf.concat([b[k] for b in batches], 0) for k in batches[0]}
+    ).batch(4)
+    initial = _student().get_weights()
+
+    def train(strategy, sampled):
+        with strategy.scope():
+            student = _student()
+            student.set_weights(initial)
+            model = DistillationStudent(student, N, sampled_classes=sampled)
+            # SGD: the same update from a sparse gradient (1 device) as
+            # from its dense all-reduce (2 replicas)
+            model.compile(optimizer=keras.optimizers.SGD(0.5))
+        history = model.fit(dataset, epochs=2, verbose=0, shuffle=False)
+        return history.history["loss"], student.get_weights()
+
+    assert len(tf.config.list_logical_devices("CPU")) == 2
+    one_loss, one_weights = train(tf.distribute.OneDeviceStrategy("/cpu:0"),
+                                  0)
+    two_loss, two_weights = train(tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"]), 0)
+    np.testing.assert_allclose(two_loss, one_loss, atol=1e-5)
+    for a, b in zip(one_weights, two_weights):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    # With drawn negatives it trains on 2 replicas too.
+    loss, _ = train(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), 8)
+    assert np.all(np.isfinite(loss))
+

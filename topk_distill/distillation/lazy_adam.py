@@ -1,0 +1,61 @@
+"""Adam that updates only the rows a sparse gradient names.
+
+Keras 3's `Adam` takes a `tf.IndexedSlices` gradient (a sampled step's
+gradient of `ClassVectors`' rows) but densifies it: every step then decays
+the moments of all N rows and moves all N rows, a [N, D] cost per step.
+`LazyAdam` (TensorFlow Addons' semantics, for Keras 3) updates, for a
+sparse gradient, only the rows it names, their moments included: rows a
+step does not use, and their moments, stay bit for bit as they were.
+Dense gradients get Adam's update unchanged.
+"""
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="topk_distill")
+class LazyAdam(keras.optimizers.Adam):
+    """Adam; with a `tf.IndexedSlices` gradient, a lazy update of its rows.
+
+    Takes `keras.optimizers.Adam`'s arguments (`amsgrad` is not supported).
+
+    Example:
+    >>> import numpy as np, tensorflow as tf
+    >>> table = keras.Variable(np.ones((4, 2), "float32"))
+    >>> optimizer = LazyAdam(learning_rate=0.1)
+    >>> gradient = tf.IndexedSlices(tf.ones((1, 2)), tf.constant([2]),
+    ...                             tf.constant([4, 2]))
+    >>> optimizer.apply_gradients([(gradient, table)])
+    >>> np.round(table.numpy(), 3).tolist()  # only row 2 moved
+    [[1.0, 1.0], [1.0, 1.0], [0.9, 0.9], [1.0, 1.0]]
+    """
+
+    def __init__(self, *args, amsgrad=False, **kwargs):
+        if amsgrad:
+            raise ValueError("LazyAdam does not support amsgrad=True")
+        super().__init__(*args, **kwargs)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        # One row per index: a row named twice gets its gradients summed.
+        rows, at = tf.unique(gradient.indices)
+        values = tf.math.unsorted_segment_sum(
+            tf.cast(gradient.values, dtype), at, tf.shape(rows)[0])
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1 = tf.cast(self.beta_1, dtype)
+        beta_2 = tf.cast(self.beta_2, dtype)
+        alpha = (tf.cast(learning_rate, dtype) *
+                 tf.sqrt(1 - tf.pow(beta_2, step)) /
+                 (1 - tf.pow(beta_1, step)))
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        m_rows = beta_1 * tf.gather(m, rows) + (1 - beta_1) * values
+        v_rows = beta_2 * tf.gather(v, rows) + (1 - beta_2) * tf.square(
+            values)
+        shape = tf.shape(variable, out_type=rows.dtype)
+        self.assign(m, tf.IndexedSlices(m_rows, rows, shape))
+        self.assign(v, tf.IndexedSlices(v_rows, rows, shape))
+        self.assign_sub(variable, tf.IndexedSlices(
+            alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), rows, shape))
