@@ -53,8 +53,10 @@ class LazyAdam(keras.optimizers.Adam):
                  (1 - tf.pow(beta_1, step)))
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
-        m_rows = beta_1 * tf.gather(m, rows) + (1 - beta_1) * values
-        v_rows = beta_2 * tf.gather(v, rows) + (1 - beta_2) * tf.square(
+        # Sparse reads (of the tf.Variable itself): a dense read would make
+        # the scatter below copy the whole [N, D] slot.
+        m_rows = beta_1 * tf.gather(m.value, rows) + (1 - beta_1) * values
+        v_rows = beta_2 * tf.gather(v.value, rows) + (1 - beta_2) * tf.square(
             values)
         shape = tf.shape(variable, out_type=rows.dtype)
         self.assign(m, tf.IndexedSlices(m_rows, rows, shape))

@@ -49,10 +49,17 @@ class ClassVectors(keras.layers.Layer):
             self.vectors)) + self.bias
 
     def logits_of(self, features, ids):
-        """The logits of classes `ids` only: float [B, M] for int [M]."""
-        rows = keras.ops.take(self.vectors, ids, axis=0)
-        return keras.ops.matmul(features, keras.ops.transpose(rows)) + (
-            keras.ops.take(self.bias, ids, axis=0))
+        """The logits of classes `ids` only: float [B, M] for int [M].
+
+        A sparse read of the rows (TensorFlow's resource gather): a dense
+        read of the [N, D] table would be copied whole by the step's
+        update of a few rows (copy on write), an [N, D] cost per step.
+        """
+        import tensorflow as tf
+
+        rows = tf.gather(self.vectors.value, ids)
+        return tf.matmul(features, rows, transpose_b=True) + tf.gather(
+            self.bias.value, ids)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.num_classes,)
