@@ -99,7 +99,9 @@ flags.DEFINE_integer("sampled_classes", None, "Train each step on the "
                      "the draw, instead of all N (a sampled softmax: a step's "
                      "cost no longer grows with N; the student's output "
                      "layer is a ClassVectors and the export still answers "
-                     "from all N). For text students.", flag_values=FLAGS)
+                     "from all N); 0: the full softmax. Default: 1024 from "
+                     "20,000 classes on, else 0. Text students.",
+                     flag_values=FLAGS)
 flags.DEFINE_integer("embedding_dim", 64, "Student embedding width.",
                      flag_values=FLAGS)
 flags.DEFINE_integer("max_tokens", 20000, "Student vocabulary size.",

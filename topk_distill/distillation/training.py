@@ -109,6 +109,10 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                          "(--baseline=hard needs --labeled)")
     names = class_names(chosen, labels_path)
     input_kind, feature_dim = input_kind_of(chosen)
+    student = dataclasses.replace(
+        student, sampled_classes=training_config.sampled_classes_for(
+            student, len(names), input_kind))
+    sampled = student.sampled_classes or None  # 0: the full softmax
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)
     train = mixer.make_distillation_dataset(
@@ -125,13 +129,12 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                 train_embeddings=not student.freeze_embeddings,
                 normalize=student.normalize,
                 hidden_units=student.hidden_units,
-                class_vectors=student.sampled_classes is not None)
+                class_vectors=sampled is not None)
             if input_kind == "text" else reference_models.reference_student(
                 input_kind, None, len(names), feature_dim),
-            len(names), loss_config=loss,
-            sampled_classes=student.sampled_classes)
-        adam = (keras.optimizers.Adam if student.sampled_classes is None
-                else lazy_adam.LazyAdam)
+            len(names), loss_config=loss, sampled_classes=sampled)
+        adam = keras.optimizers.Adam if sampled is None else (
+            lazy_adam.LazyAdam)
         model.compile(optimizer=adam(fit.learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
     # what a checkpoint's weights fit: a rerun with others is refused

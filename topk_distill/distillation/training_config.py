@@ -22,9 +22,43 @@ CHECKS = {
     "embedding_dim": (lambda v: v >= 1, "a positive integer"),
     "max_tokens": (lambda v: v >= 2, "an integer >= 2"),
     "hidden_units": (lambda v: v >= 0, "0 (none) or more"),
-    "sampled_classes": (lambda v: v is None or v >= 1,
-                        "a positive number of sampled classes"),
+    "sampled_classes": (lambda v: v is None or v >= 0,
+                        "0 (the full softmax) or more sampled classes"),
 }
+
+# `sampled_classes=None`: the sampled softmax, with this many negatives,
+# from this many classes on (measured: BENCHMARKS.md, "A million labels":
+# 2.4x faster per example at N=20,000, about even at N=4,123).
+SAMPLED_CLASSES = 1024
+SAMPLED_FROM = 20_000
+
+
+def sampled_classes_for(config, num_classes, input_kind="text"):
+    """The negatives a student of `config` samples for N classes: its own
+    choice, or (`None`) `SAMPLED_CLASSES` from `SAMPLED_FROM` classes on;
+    0 for the full softmax (always, for image and feature students).
+
+    Raises:
+        ValueError: sampled classes asked of an image or feature student.
+
+    Example:
+    >>> sampled_classes_for(StudentConfig(), 4123)
+    0
+    >>> sampled_classes_for(StudentConfig(), 100_000)
+    1024
+    >>> sampled_classes_for(StudentConfig(sampled_classes=64), 4123)
+    64
+    """
+    chosen = config.sampled_classes
+    if input_kind != "text":
+        if chosen:
+            raise ValueError(f"--sampled_classes={chosen} is for text "
+                             f"students; these records hold {input_kind} "
+                             "inputs")
+        return 0
+    if chosen is None:
+        return SAMPLED_CLASSES if num_classes >= SAMPLED_FROM else 0
+    return chosen
 
 
 def _check(config):
@@ -56,8 +90,10 @@ class StudentConfig:
             output layer (0: none).
         sampled_classes: train on the batch's classes plus this many
             sampled negatives per step (`DistillationStudent(
-            sampled_classes=)`; the output layer a `ClassVectors`), or
-            `None` for the full softmax.
+            sampled_classes=)`; the output layer a `ClassVectors`); 0 for
+            the full softmax; `None` (default): `SAMPLED_CLASSES` from
+            `SAMPLED_FROM` classes on, else the full softmax (text
+            students; BENCHMARKS.md, "A million labels").
 
     Raises:
         ValueError: naming the setting and what was expected.
