@@ -78,6 +78,8 @@ _EXPORTS = {
     "make_image_student": "models.image_models",
     "make_features_model": "models.feature_models",
     "make_init": "models.student_init",
+    "ClassVectors": "models.class_vectors",
+    "LazyAdam": "distillation.lazy_adam",
     "augment": "inputs.augmentation",
 }
 
