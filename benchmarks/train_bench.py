@@ -5,11 +5,12 @@ Usage:
   python benchmarks/train_bench.py --data=wordnet --work=/tmp/wordnet
   python benchmarks/train_bench.py --data=synthetic --classes=100000 \
       --examples=20000 --dense_examples=2000
-  [--rounds=3] [--methods=hard,topk,topk_unlabeled,dense,online]
+  [--rounds=3]
+  [--methods=hard,topk,topk_unlabeled,dense,online,topk_sampled]
   [--online_teacher=minilm|reference] [--batch_size=128] [--report]
 
 The same student (`text_models.make_student`), batch size and optimizer,
-trained five ways, each in a fresh process (so its peak RSS, VmHWM, is its
+trained six ways, each in a fresh process (so its peak RSS, VmHWM, is its
 own):
 
 * hard: the floor, plain Keras `compile(SparseCategoricalCrossentropy)` on
@@ -19,6 +20,8 @@ own):
   batch (b=0.5);
 * dense: `DistillationStudent` on dense records (all N float32 scores) of
   the first --dense_examples labeled examples;
+* topk_sampled: topk with the sampled softmax (S=1024, a `ClassVectors`
+  output, `LazyAdam`);
 * online: `keras.distillation.Distiller` running the teacher on every batch
   (all-MiniLM-L6-v2 with a head of N classes, or the reference TF-IDF
   teacher) on the first --online_examples labeled examples.
@@ -51,12 +54,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-METHODS = ("hard", "topk", "topk_unlabeled", "dense", "online")
+METHODS = ("hard", "topk", "topk_unlabeled", "dense", "online",
+           "topk_sampled")
 MODULES = ("models", "student", "mixer", "reader", "records", "codec",
-           "targets", "losses", "loss_config", "shards", "preprocessing")
+           "targets", "losses", "loss_config", "shards", "preprocessing",
+           "sampled_softmax", "lazy_adam")
 TARGETS = {  # ratio: (bound, "<=" or ">=")
     "topk / hard": (1.10, "<="),
     "online / topk": (50.0, ">="),
+    "topk_sampled / dense": (0.1, "<="),
+    "online / topk_sampled": (50.0, ">="),
 }
 
 
@@ -159,7 +166,9 @@ def child(args, paths):
     method = args.child
     pairs = reader.make_dataset(labeled, args.batch_size, shuffle=True,
                                 seed=0).map(lambda b: (b["text"], b["label"]))
-    small = text_models.make_student(reader.texts([labeled]), n)
+    sampled = 1024 if method == "topk_sampled" else None
+    small = text_models.make_student(reader.texts([labeled]), n,
+                                     class_vectors=sampled is not None)
     metrics = [keras.metrics.SparseCategoricalAccuracy(name="top1"),
                keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
     if method == "hard":
@@ -187,8 +196,8 @@ def child(args, paths):
             source, unlabeled, batch_size=args.batch_size, seed=0)
         model = student.DistillationStudent(
             small, n, alpha=0.9, beta=0.5 if unlabeled else 0.0,
-            temperature=2.0)
-        model.compile(optimizer="adam")
+            temperature=2.0, sampled_classes=sampled)
+        model.compile(optimizer="adam")  # LazyAdam when sampled
     examples = sum(int(batch[0].shape[0]) if isinstance(batch, tuple) else
                    int(batch["label"].shape[0]) for batch in data)
     timer = EpochTimer()
@@ -207,7 +216,10 @@ def ratios(runs, rounds):
              "topk_unlabeled / topk": ("topk_unlabeled", "topk"),
              "topk_unlabeled / hard": ("topk_unlabeled", "hard"),
              "topk / dense": ("topk", "dense"),
-             "online / topk": ("online", "topk")}
+             "online / topk": ("online", "topk"),
+             "topk_sampled / topk": ("topk_sampled", "topk"),
+             "topk_sampled / dense": ("topk_sampled", "dense"),
+             "online / topk_sampled": ("online", "topk_sampled")}
     found = {}
     for name, (a, b) in pairs.items():
         values = [runs[a][r]["us_per_example"] / runs[b][r]["us_per_example"]

@@ -85,11 +85,20 @@ MODULES = ("inputs", "teacher", "records", "codec", "packing", "scoring",
 def code_version(modules=MODULES, scripts=()):
     """A hash of this file (and `scripts`) and of the package modules a run
     goes through: results of other code are not reused."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import glob
+
+    package = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "topk_distill")
     digest = hashlib.sha256()
-    for path in [os.path.join(root, "topk_distill", f"{m}.py")
-                 for m in modules] + [os.path.abspath(__file__)] + list(
-                     scripts):
+    paths = []
+    for m in modules:  # a module anywhere in the package, or a stage folder
+        found = sorted(glob.glob(os.path.join(package, "**", f"{m}.py"),
+                                 recursive=True) +
+                       glob.glob(os.path.join(package, m, "*.py")))
+        if not found:
+            raise FileNotFoundError(f"no module {m!r} in {package}")
+        paths += found
+    for path in paths + [os.path.abspath(__file__)] + list(scripts):
         with open(path, "rb") as f:
             digest.update(f.read())
     return digest.hexdigest()[:12]
