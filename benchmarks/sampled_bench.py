@@ -2,12 +2,14 @@
 
 Usage:
   python benchmarks/sampled_bench.py [--classes=4123,20000,100000,300000,1000000]
-      [--batch_size=128] [--sampled_classes=1024] [--steps=20] [--rounds=3]
+      [--batch_size=128] [--embedding_dim=64] [--sampled_classes=1024]
+      [--steps=20] [--rounds=3]
       [--full_up_to=1000000] [--json=FILE] [--plot=FILE.png]
 
 For each N: a random batch (half its rows labeled with top-20 teacher
 scores, half unlabeled with a top-1 pseudo label, as step_bench.py makes
-it) through the reference text student (`make_student`, embedding 64) and
+it) through the reference text student (`make_student`, embedding
+--embedding_dim) and
 `DistillationStudent`'s compiled train step, as `fit` runs it:
 
 * full: the default student (a `Dense(N)` output) and Adam, every logit;
@@ -51,6 +53,7 @@ def child(args):
     texts = tf.data.Dataset.from_tensor_slices(batch["text"]).batch(64)
     sampled = args.child == "sampled"
     small = text_models.make_student(texts, args.classes,
+                                     embedding_dim=args.embedding_dim,
                                      class_vectors=sampled)
     model = student.DistillationStudent(
         small, args.classes,
@@ -76,6 +79,7 @@ def main():
     parser.add_argument("--classes",
                         default="4123,20000,100000,300000,1000000")
     parser.add_argument("--batch_size", type=int, default=128)
+    parser.add_argument("--embedding_dim", type=int, default=64)
     parser.add_argument("--sampled_classes", type=int, default=1024)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
@@ -98,6 +102,7 @@ def main():
                     [sys.executable, os.path.abspath(__file__), "--child",
                      variant, f"--classes={n}",
                      f"--batch_size={args.batch_size}",
+                     f"--embedding_dim={args.embedding_dim}",
                      f"--sampled_classes={args.sampled_classes}",
                      f"--steps={args.steps}"],
                     env=dict(os.environ, PYTHONPATH=ROOT,
