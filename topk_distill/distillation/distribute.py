@@ -86,7 +86,7 @@ def check_shards_per_worker(record_set, strategy):
     workers = num_workers(strategy)
     if record_set.num_shards < workers:
         raise ValueError(
-            f"{record_set.pattern or record_set.prefix}: "
+            f"{record_set.name}: "
             f"{record_set.num_shards} shard(s) for {workers} workers; each "
             "worker reads whole shards, so write at least as many shards as "
             "workers (`topk-distill preprocess --num_shards`)")

@@ -88,7 +88,7 @@ class LossConfig:
         """
         if record_set.kind != "labeled":
             return
-        name = record_set.pattern or record_set.prefix
+        name = record_set.name
         if record_set.targets != "topk":
             if record_set.sampling_temperature != self.temperature:
                 raise ValueError(

@@ -99,7 +99,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                                           records.KINDS):
         if record_set is not None and record_set.kind != expected:
             raise ValueError(
-                f"{flag}: {_name(record_set)} holds {record_set.kind} "
+                f"{flag}: {record_set.name} holds {record_set.kind} "
                 f"records; expected {expected} ones (preprocess "
                 f"{'without' if expected == 'labeled' else 'with'} "
                 "--unlabeled writes them)")
@@ -184,13 +184,13 @@ def class_names(record_sets, labels_path=None):
         for record_set in record_sets:
             if record_set.labels_sha256 not in (None, digest):
                 raise ValueError(
-                    f"{_name(record_set)}: records were made with another "
+                    f"{record_set.name}: records were made with another "
                     f"labels file than --labels={labels_path}")
         return names
     stored = [r.labels for r in record_sets]
     if any(names is None for names in stored):
         old = next(r for r in record_sets if r.labels is None)
-        raise ValueError(f"{_name(old)}: its metadata does not name the "
+        raise ValueError(f"{old.name}: its metadata does not name the "
                          "classes (written by an older version); pass "
                          "--labels=the labels.txt it was made with")
     if any(names != stored[0] for names in stored):
@@ -207,15 +207,11 @@ def input_kind_of(record_sets):
     """
     kinds = {(r.input_kind, r.feature_dim) for r in record_sets}
     if len(kinds) > 1:
-        raise ValueError(f"{_name(record_sets[-1])}: its records hold "
+        raise ValueError(f"{record_sets[-1].name}: its records hold "
                          f"{record_sets[-1].input_kind} inputs, but "
-                         f"{_name(record_sets[0])}'s hold "
+                         f"{record_sets[0].name}'s hold "
                          f"{record_sets[0].input_kind}; expected one kind")
     return kinds.pop()
-
-
-def _name(record_set):
-    return record_set.pattern or record_set.prefix
 
 
 def _validation(path, names, batch_size, input_kind="text",

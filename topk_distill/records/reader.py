@@ -89,7 +89,7 @@ def check_expected(record_set, num_classes=None, top_k=None):
                                    ("K (top_k)", top_k, record_set.width)):
         if expected is not None and expected != actual:
             raise records.RecordFormatError(
-                f"{record_set.pattern or record_set.prefix}: records hold "
+                f"{record_set.name}: records hold "
                 f"{name}={actual}; expected {expected}")
 
 

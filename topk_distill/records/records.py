@@ -175,6 +175,12 @@ class RecordSet:
         except ValueError as e:
             raise RecordFormatError(f"{self._where()}{e}") from None
 
+    @property
+    def name(self):
+        """How messages name the set: the glob it was read through, else
+        its prefix."""
+        return self.pattern or self.prefix
+
     def _where(self):
         if not self.prefix:
             return ""
