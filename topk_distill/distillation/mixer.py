@@ -83,11 +83,11 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
     second = _part(unlabeled, max(1, batch_size - labeled_size), shuffle,
                    seed, num_classes, repeat=True)
     width = max(labeled.width, unlabeled.width)
-    tail_keys = [k for k in ("tail_mass",) if k in first.element_spec]
+    tail = "tail_mass" in first.element_spec
 
     @tf.autograph.experimental.do_not_convert
     def combine(a, b):
-        parts = [_padded(a, width, tail_keys), _padded(b, width, tail_keys)]
+        parts = [_padded(a, width, tail), _padded(b, width, tail)]
         order = interleaving(tf.shape(a["label"])[0], tf.shape(b["label"])[0])
         return {key: tf.gather(tf.concat([p[key] for p in parts], axis=0),
                                order) for key in parts[0]}
@@ -123,9 +123,8 @@ def _part(record_set, batch_size, shuffle, seed, num_classes, repeat=False):
 
     def to_logits(batch):
         logits = codec.as_logits(batch.pop("topk_scores"), score_kind)
-        out = dict(batch, topk_logits=logits * scale if scale != 1.0 else
-                   logits)
-        return out
+        return dict(batch, topk_logits=logits * scale if scale != 1.0 else
+                    logits)
 
     dataset = reader.make_dataset(record_set, batch_size, shuffle=shuffle,
                                   seed=seed, repeat=repeat,
@@ -152,15 +151,16 @@ def interleaving(first, second):
                       stable=True)
 
 
-def _padded(batch, width, tail_keys):
+def _padded(batch, width, tail):
+    """A batch's ids and logits padded to `width`; with `tail` (the labeled
+    set has tail masses), a `tail_mass` of 0 where it has none."""
     pad = width - tf.shape(batch["topk_ids"])[1]
     out = dict(batch,
                topk_ids=tf.pad(batch["topk_ids"], [[0, 0], [0, pad]],
                                constant_values=-1),
                topk_logits=tf.pad(batch["topk_logits"], [[0, 0], [0, pad]]))
-    for key in ("tail_mass",):
-        if key not in tail_keys:
-            out.pop(key, None)
-        elif key not in out:
-            out[key] = tf.zeros_like(out["topk_logits"][:, 0])
+    if not tail:
+        out.pop("tail_mass", None)
+    elif "tail_mass" not in out:
+        out["tail_mass"] = tf.zeros_like(out["topk_logits"][:, 0])
     return out

@@ -129,11 +129,18 @@ class DistillationStudent(keras.Model):
             if kwargs.get(name) is not None:
                 raise ValueError(f"DistillationStudent computes its own loss "
                                  f"and metrics; got {name}={kwargs[name]!r}")
-        if optimizer == "adam" and self.sampled_classes is not None:
-            optimizer = lazy_adam.LazyAdam()
+        if optimizer == "adam":
+            optimizer = self.default_optimizer()
         super().compile(optimizer=optimizer, **kwargs)
         with self.distribute_strategy.scope():
             self.optimizer.build(self.student.trainable_variables)
+
+    def default_optimizer(self, learning_rate=0.001):
+        """Adam, or with `sampled_classes` `LazyAdam` (which updates only
+        the class rows a step used)."""
+        if self.sampled_classes is None:
+            return keras.optimizers.Adam(learning_rate)
+        return lazy_adam.LazyAdam(learning_rate)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras's TF trainer would average a distributed batch over replicas
@@ -254,27 +261,25 @@ class DistillationStudent(keras.Model):
 
     def train_step(self, data):
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if self.sampled_classes is not None:
-            return self._sampled_train_step(batch)
+        sampled = self.sampled_classes is not None
         with tf.GradientTape() as tape:
-            logits = self(self._inputs(batch), training=True)
-            total, terms = self.compute_losses(batch, logits)
-            scaled = self.optimizer.scale_loss(total)
-        weights = self.student.trainable_weights
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights),
-                                           weights))
-        return self._update_metrics(batch, logits, total, terms)
-
-    def _sampled_train_step(self, batch):
-        seed = tf.stack([tf.cast(self.optimizer.iterations, tf.int32),
-                         tf.constant(_SAMPLING_SEED)])
-        with tf.GradientTape() as tape:
-            features = self._features(self._inputs(batch), training=True)
-            total, terms = self.compute_sampled_losses(batch, features, seed)
+            if sampled:
+                # No top-1/top-5 then: they need all N logits (validation
+                # has them).
+                logits = None
+                seed = tf.stack([tf.cast(self.optimizer.iterations,
+                                         tf.int32),
+                                 tf.constant(_SAMPLING_SEED)])
+                total, terms = self.compute_sampled_losses(
+                    batch, self._features(self._inputs(batch),
+                                          training=True), seed)
+            else:
+                logits = self(self._inputs(batch), training=True)
+                total, terms = self.compute_losses(batch, logits)
             scaled = self.optimizer.scale_loss(total)
         weights = self.student.trainable_weights
         gradients = tape.gradient(scaled, weights)
-        if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        if sampled and tf.distribute.get_strategy().num_replicas_in_sync > 1:
             # Replicas' row gradients differ in size, which TensorFlow's
             # collective all-reduce of IndexedSlices fails on ("Shape
             # mismatch in the collective instance"): all-reduced dense, so
@@ -282,8 +287,7 @@ class DistillationStudent(keras.Model):
             gradients = [tf.convert_to_tensor(g) if isinstance(
                 g, tf.IndexedSlices) else g for g in gradients]
         self.optimizer.apply_gradients(zip(gradients, weights))
-        # No top-1/top-5 here: they need all N logits (validation has them).
-        return self._update_metrics(batch, None, total, terms)
+        return self._update_metrics(batch, logits, total, terms)
 
     def test_step(self, data):
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)

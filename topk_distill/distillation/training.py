@@ -66,7 +66,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     """
     import keras
 
-    from topk_distill.distillation import callbacks, lazy_adam, mixer
+    from topk_distill.distillation import callbacks, mixer
     from topk_distill.distillation import student as distillation_student
     from topk_distill.models import (reference_models, saved_model,
                                      student_init, text_models)
@@ -133,9 +133,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
             if input_kind == "text" else reference_models.reference_student(
                 input_kind, None, len(names), feature_dim),
             len(names), loss_config=loss, sampled_classes=sampled)
-        adam = keras.optimizers.Adam if sampled is None else (
-            lazy_adam.LazyAdam)
-        model.compile(optimizer=adam(fit.learning_rate))
+        model.compile(optimizer=model.default_optimizer(fit.learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
     # what a checkpoint's weights fit: a rerun with others is refused
     model_settings = dict(num_classes=len(names), input_kind=input_kind,

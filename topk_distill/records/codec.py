@@ -34,7 +34,7 @@ def serialize_batch(inputs, label, ids, scores, record_set, tail_mass=None):
         record_set: the set's `RecordSet`: its `score_dtype` (`"float16"`,
             clipped to float16's range and packed little-endian into one
             bytes value; `"float32"`; `"q8"`, see `packing`), score kind,
-            N and W (`top_k`).
+            N and W (`width`).
         tail_mass: optional float [B]: the teacher's probability mass outside
             its top-K at the set's `tail_temperature`.
 
