@@ -19,8 +19,8 @@ process whose peak RSS (VmHWM) is reported:
 
 1. preprocess the training texts with the teacher (top-20, float16;
    [batch, N] teacher logits, top-K in blocks);
-2. train the default student (the sampled softmax is on by default at this
-   N; `--sampled_classes=0` would use the full one);
+2. train the default student with the sampled softmax (S=1024, `train`'s
+   default from 20,000 classes on; `--sampled_classes=0`: the full one);
 3. the export `train` writes: its size on disk, its load time;
 4. classify three test texts (--top_n=3, exact over all N);
 5. evaluate on the test texts (P@1, P@5, latency), for each --seeds and,
@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PATH = os.pathsep.join([ROOT, os.path.join(ROOT, "benchmarks")])
 WORDS = 50_000
 # The teacher's word vectors: 64-d ones cannot tell 1M classes apart.
 DIM = 256
@@ -44,12 +45,11 @@ DIM = 256
 RUN = """
 import json, sys, time
 start = time.perf_counter()
+from scale_bench import peak_rss_mb
 from topk_distill import cli
 code = cli.main(sys.argv[1:])
-peak = next(int(l.split()[1]) for l in open("/proc/self/status")
-            if l.startswith("VmHWM"))
 print(json.dumps({"code": code, "seconds": time.perf_counter() - start,
-                  "peak_mb": peak / 1024}))
+                  "peak_mb": peak_rss_mb()}))
 """
 
 
@@ -98,7 +98,7 @@ def make_data(args):
 def step(name, argv, results):
     out = subprocess.run([sys.executable, "-c", RUN, "topk-distill"] + argv,
                          capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=ROOT,
+                         env=dict(os.environ, PYTHONPATH=PATH,
                                   TF_CPP_MIN_LOG_LEVEL="3"))
     lines = out.stdout.strip().splitlines()
     measured = json.loads(lines[-1])
@@ -141,9 +141,9 @@ def main():
             folder = os.path.join(w, f"student-{variant}-{seed}")
             step(name, ["train", f"--labeled={w}/records/train-*",
                         f"--output={folder}", f"--epochs={args.epochs}",
-                        "--learning_rate=1e-2", f"--seed={seed}"] + (
-                            ["--sampled_classes=0"] if variant == "full"
-                            else []), results)
+                        "--learning_rate=1e-2", f"--seed={seed}",
+                        "--sampled_classes=" + (
+                            "0" if variant == "full" else "1024")], results)
             table = step(f"evaluate {variant} seed {seed}", [
                 "evaluate", f"--model={folder}/export", f"--test={w}/test.tsv",
                 "--format=json", "--latency_repeats=50",

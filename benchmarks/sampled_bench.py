@@ -43,6 +43,7 @@ def child(args):
     import keras
     import tensorflow as tf
 
+    from scale_bench import peak_rss_mb
     from step_bench import make_batch
     from topk_distill.distillation import lazy_adam, student
     from topk_distill.models import text_models
@@ -68,10 +69,8 @@ def child(args):
         logs = step(iterator)
     float(logs["loss"])
     seconds = (time.perf_counter() - start) / args.steps
-    peak = next(int(line.split()[1]) for line in open("/proc/self/status")
-                if line.startswith("VmHWM"))
     print(json.dumps({"us": 1e6 * seconds / args.batch_size,
-                      "peak_mb": peak / 1024}))
+                      "peak_mb": peak_rss_mb()}))
 
 
 def main():
