@@ -3,12 +3,14 @@
 Usage:
   python benchmarks/sampled_accuracy.py [--work=/tmp/sampled_accuracy]
       [--seeds=0,1,2] [--sampled_classes=1024] [--epochs=20]
+      [--proposal=uniform|labels]
 
 The demo's distilled student (the bundled WordNet records, N=4,123, the
 fine-tuned encoder's frozen vectors, a=0.9 b=0.5 T=2, t2 scaling, batch
 128, learning rate 5e-3) trained per seed twice, alternated: with the full
 softmax (Adam) and with `--sampled_classes` (a `ClassVectors` output,
-`LazyAdam`). P@1 on the bundled test split; reported: each variant's
+`LazyAdam`; negatives drawn by `--proposal`, `train
+--sampled_proposal`). P@1 on the bundled test split; reported: each variant's
 median and the paired difference sampled - full (median, min, max over
 seeds). Results are cached by code version in WORK/results.json.
 """
@@ -29,7 +31,7 @@ def version():
                           check=True).stdout.strip()
 
 
-def run(work, seed, sampled, epochs):
+def run(work, seed, sampled, epochs, proposal):
     import numpy as np
 
     import topk_distill
@@ -42,13 +44,13 @@ def run(work, seed, sampled, epochs):
     labeled, unlabeled, loss, model = demo.RUNS["distilled"]
     model = dict(model, init_embeddings=os.path.join(
         data, model["init_embeddings"]))
-    output = os.path.join(work, f"{'sampled' if sampled else 'full'}-{seed}")
+    output = os.path.join(work, f"{proposal if sampled else 'full'}-{seed}")
     topk_distill.train_student(
         output, labeled=os.path.join(data, labeled),
         unlabeled=os.path.join(data, unlabeled),
         labels_path=os.path.join(data, "labels.txt"),
         loss=topk_distill.LossConfig(**loss), epochs=epochs, seed=seed,
-        sampled_classes=sampled, verbose=0, **demo.TRAINING, **model)
+        sampled_classes=sampled, sampled_proposal=proposal, verbose=0, **demo.TRAINING, **model)
     names = labels_file.read_labels(os.path.join(data, "labels.txt"))
     texts, labels = labels_file.read_labeled(os.path.join(data, "test.tsv"),
                                              names)
@@ -64,6 +66,8 @@ def main():
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--sampled_classes", type=int, default=1024)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--proposal", default="uniform",
+                        choices=["uniform", "labels"])
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     cache_path = os.path.join(args.work, "results.json")
@@ -73,14 +77,19 @@ def main():
     for i, seed in enumerate(int(s) for s in args.seeds.split(",")):
         order = [("full", None), ("sampled", args.sampled_classes)]
         for name, sampled in order if i % 2 == 0 else order[::-1]:
-            key = f"{name}|{seed}|{args.sampled_classes}|{args.epochs}|{code}"
+            key = (f"{name}|{seed}|{args.sampled_classes}|{args.epochs}|"
+                   f"{code}")
+            if sampled:
+                key += f"|{args.proposal}"
             if key not in cache:
-                cache[key] = run(args.work, seed, sampled, args.epochs)
+                cache[key] = run(args.work, seed, sampled, args.epochs,
+                                 args.proposal)
                 json.dump(cache, open(cache_path, "w"), indent=1)
             results[name].append(cache[key])
             print(f"seed {seed} {name}: P@1 {cache[key]:.4f}", flush=True)
     print(f"\nmachine: {os.cpu_count()} cores; code {code}; "
-          f"S={args.sampled_classes}, {args.epochs} epochs")
+          f"S={args.sampled_classes} ({args.proposal}), {args.epochs} "
+          "epochs")
     for name, values in results.items():
         print(f"{name:>8}: median P@1 {statistics.median(values):.4f} "
               f"({', '.join(f'{v:.4f}' for v in values)})")

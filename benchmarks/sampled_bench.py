@@ -5,6 +5,7 @@ Usage:
       [--batch_size=128] [--embedding_dim=64] [--sampled_classes=1024]
       [--steps=20] [--rounds=3]
       [--full_up_to=1000000] [--json=FILE] [--plot=FILE.png]
+      [--baseline_tree=DIR] [--jit_compile]
 
 For each N: a random batch (half its rows labeled with top-20 teacher
 scores, half unlabeled with a top-1 pseudo label, as step_bench.py makes
@@ -23,6 +24,12 @@ alternate within each of --rounds rounds. Reported per N: each variant's
 median microseconds per example (min, max) and peak RSS, the paired ratio
 full/sampled, and sampled(N)/sampled(smallest N), each as the median over
 rounds with min and max. Full runs stop at --full_up_to classes.
+
+--baseline_tree=DIR adds a third variant, "baseline": the sampled step of
+another checkout (e.g. a `git worktree` of an earlier commit): this
+script's step on that checkout's package, alternated with the others;
+reported as the paired ratio sampled / baseline. --jit_compile compiles
+every variant's step with XLA (`compile(jit_compile=True)`).
 """
 
 import argparse
@@ -59,7 +66,8 @@ def child(args):
     model = student.DistillationStudent(
         small, args.classes,
         sampled_classes=args.sampled_classes if sampled else None)
-    model.compile(optimizer=lazy_adam.LazyAdam() if sampled else "adam")
+    model.compile(optimizer=lazy_adam.LazyAdam() if sampled else "adam",
+                  jit_compile=args.jit_compile)
     model.make_train_function()
     step = model.train_function
     iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
@@ -85,26 +93,31 @@ def main():
     parser.add_argument("--full_up_to", type=int, default=1_000_000)
     parser.add_argument("--json")
     parser.add_argument("--plot")
+    parser.add_argument("--baseline_tree")
+    parser.add_argument("--jit_compile", action="store_true")
     parser.add_argument("--child", choices=["full", "sampled"])
     args = parser.parse_args()
     if args.child:
         args.classes = int(args.classes)
         return child(args)
     sizes = [int(n) for n in args.classes.split(",")]
-    runs = {(n, v): [] for n in sizes for v in ("full", "sampled")
-            if v == "sampled" or n <= args.full_up_to}
+    kinds = ["full", "sampled"] + (["baseline"] if args.baseline_tree else [])
+    runs = {(n, v): [] for n in sizes for v in kinds
+            if v != "full" or n <= args.full_up_to}
     for r in range(args.rounds):
         for n in sizes:
-            variants = [v for v in ("full", "sampled") if (n, v) in runs]
+            variants = [v for v in kinds if (n, v) in runs]
             for variant in variants if r % 2 == 0 else variants[::-1]:
+                tree = args.baseline_tree if variant == "baseline" else ROOT
                 out = subprocess.run(
-                    [sys.executable, os.path.abspath(__file__), "--child",
-                     variant, f"--classes={n}",
+                    [sys.executable, os.path.abspath(__file__), "--child", "sampled" if variant == "baseline"
+                     else variant, f"--classes={n}",
                      f"--batch_size={args.batch_size}",
                      f"--embedding_dim={args.embedding_dim}",
                      f"--sampled_classes={args.sampled_classes}",
-                     f"--steps={args.steps}"],
-                    env=dict(os.environ, PYTHONPATH=ROOT,
+                     f"--steps={args.steps}"] +
+                    (["--jit_compile"] if args.jit_compile else []),
+                    env=dict(os.environ, PYTHONPATH=tree,
                              TF_CPP_MIN_LOG_LEVEL="3"),
                     capture_output=True, text=True, check=True).stdout
                 runs[n, variant].append(json.loads(
@@ -116,7 +129,7 @@ def main():
     report = {}
     base = [m["us"] for m in runs[sizes[0], "sampled"]]
     for n in sizes:
-        for variant in ("full", "sampled"):
+        for variant in kinds:
             if (n, variant) not in runs:
                 continue
             us = [m["us"] for m in runs[n, variant]]
@@ -136,6 +149,12 @@ def main():
             line += (f"; full / sampled: median "
                      f"{statistics.median(speedup):.2f}x (min "
                      f"{min(speedup):.2f}, max {max(speedup):.2f})")
+        if args.baseline_tree:
+            change = [s["us"] / b["us"] for s, b in zip(
+                runs[n, "sampled"], runs[n, "baseline"])]
+            line += (f"; sampled / baseline: median "
+                     f"{statistics.median(change):.2f}x (min "
+                     f"{min(change):.2f}, max {max(change):.2f})")
         print(line)
     if args.json:
         with open(args.json, "w") as f:

@@ -99,3 +99,14 @@ def test_texts_of_several_sets(tmp_path, rng):
     second, rows_b = _random_set(tmp_path, rng, 2, 2, 5, name="b")
     texts = np.concatenate(list(reader.texts([first, second], batch_size=2)))
     assert list(texts) == [r[0] for r in rows_a + rows_b]
+
+
+def test_label_counts_of_labeled_and_unlabeled_sets(tmp_path):
+    labeled = write_record_set(str(tmp_path / "lab"), ["a", "b", "c"],
+                               [2, 0, 2], [[2, 1], [0, 1], [2, 0]],
+                               [[1.0, 0.0]] * 3, 4)
+    unlabeled = write_record_set(str(tmp_path / "unl"), ["d", "e"], [-1, -1],
+                                 [[3], [1]], [[0.9], [0.8]], 4,
+                                 scores_kind="probabilities")
+    assert reader.label_counts(labeled).tolist() == [1, 0, 2, 0]
+    assert reader.label_counts(unlabeled).tolist() == [0, 1, 0, 1]

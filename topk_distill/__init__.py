@@ -80,6 +80,8 @@ _EXPORTS = {
     "make_init": "models.student_init",
     "ClassVectors": "models.class_vectors",
     "LazyAdam": "distillation.lazy_adam",
+    "Proposal": "distillation.sampled_softmax",
+    "label_counts": "records.reader",
     "augment": "inputs.augmentation",
 }
 

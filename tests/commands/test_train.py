@@ -170,3 +170,29 @@ def test_sampled_classes_train_a_student_that_answers_from_all_classes(
     np.testing.assert_allclose(probabilities.numpy().sum(), 1.0, rtol=1e-5)
     assert run_command(["topk-distill", "train", f"--labeled={labeled}",
                         f"--output={tmp_path}/o", "--sampled_classes=-1"]) == 2
+
+
+def test_sampled_classes_drawn_by_label_frequency(tmp_path, monkeypatch):
+    import numpy as np
+
+    from topk_distill.distillation import student
+
+    labeled, unlabeled = _sets(tmp_path)
+    made = []
+    real = student.DistillationStudent.__init__
+
+    def spy(self, *args, **kwargs):
+        made.append(kwargs.get("proposal"))
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(student.DistillationStudent, "__init__", spy)
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--unlabeled={unlabeled}", f"--output={tmp_path}/s",
+                        "--epochs=1", "--batch_size=4", "--sampled_classes=2",
+                        "--sampled_proposal=labels"]) == 0
+    # The labeled set's labels: 2 of each of the 3 classes.
+    np.testing.assert_allclose(np.exp(made[0].log_q.numpy()), [1 / 3] * 3,
+                               rtol=1e-6)
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--output={tmp_path}/o",
+                        "--sampled_proposal=zipf"]) == 2

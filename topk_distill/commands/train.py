@@ -102,6 +102,11 @@ flags.DEFINE_integer("sampled_classes", None, "Train each step on the "
                      "from all N); 0: the full softmax. Default: 1024 from "
                      "20,000 classes on, else 0. Text students.",
                      flag_values=FLAGS)
+flags.DEFINE_enum("sampled_proposal", "uniform", training_config.PROPOSALS,
+                  "With sampled classes, draw them uniformly, or by how "
+                  "often each class is a label in the training records "
+                  "(half uniform, half by frequency: for skewed labels).",
+                  flag_values=FLAGS)
 flags.DEFINE_integer("embedding_dim", 64, "Student embedding width.",
                      flag_values=FLAGS)
 flags.DEFINE_integer("max_tokens", 20000, "Student vocabulary size.",
@@ -141,7 +146,8 @@ def main(argv):
         max_tokens=FLAGS.max_tokens, init_embeddings=FLAGS.init_embeddings,
         freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
         hidden_units=FLAGS.hidden_units,
-        sampled_classes=FLAGS.sampled_classes)
+        sampled_classes=FLAGS.sampled_classes,
+        sampled_proposal=FLAGS.sampled_proposal)
     fit = training_config.FitConfig(
         unlabeled_per_labeled=FLAGS.unlabeled_per_labeled,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,

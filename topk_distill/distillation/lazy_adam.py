@@ -41,10 +41,17 @@ class LazyAdam(keras.optimizers.Adam):
         if not isinstance(gradient, tf.IndexedSlices):
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
-        # One row per index: a row named twice gets its gradients summed.
-        rows, at = tf.unique(gradient.indices)
-        values = tf.math.unsorted_segment_sum(
-            tf.cast(gradient.values, dtype), at, tf.shape(rows)[0])
+        # A row named several times gets its gradients summed: every entry
+        # of a row computes the same new row (from the row's sum), so the
+        # scatters below write it once whatever the repeats. (No
+        # `tf.unique`: its size varies, and XLA miscounts it.)
+        order = tf.argsort(gradient.indices)
+        rows = tf.gather(gradient.indices, order)
+        starts = tf.concat([[True], rows[1:] != rows[:-1]], 0)
+        segment = tf.cumsum(tf.cast(starts, tf.int32)) - 1
+        values = tf.gather(tf.math.unsorted_segment_sum(
+            tf.gather(tf.cast(gradient.values, dtype), order), segment,
+            tf.shape(rows)[0]), segment)
         step = tf.cast(self.iterations + 1, dtype)
         beta_1 = tf.cast(self.beta_1, dtype)
         beta_2 = tf.cast(self.beta_2, dtype)
@@ -58,8 +65,9 @@ class LazyAdam(keras.optimizers.Adam):
         m_rows = beta_1 * tf.gather(m.value, rows) + (1 - beta_1) * values
         v_rows = beta_2 * tf.gather(v.value, rows) + (1 - beta_2) * tf.square(
             values)
+        new_rows = tf.gather(variable, rows) - (
+            alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon))
         shape = tf.shape(variable, out_type=rows.dtype)
         self.assign(m, tf.IndexedSlices(m_rows, rows, shape))
         self.assign(v, tf.IndexedSlices(v_rows, rows, shape))
-        self.assign_sub(variable, tf.IndexedSlices(
-            alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), rows, shape))
+        self.assign(variable, tf.IndexedSlices(new_rows, rows, shape))

@@ -17,7 +17,10 @@ So `sum_{c in P} e^{z_c} + sum_j [s_j not in P] e^{z_{s_j}} / (S q_{s_j})`
 is an unbiased estimate of `sum_c e^{z_c}`, and each term's
 `logsumexp` over the candidates a consistent one of the full one (its
 bias falls as S grows). With `num_sampled=None` the candidates are all N
-classes and the terms are exactly the full softmax's.
+classes and the terms are exactly the full softmax's. A step compiled with
+XLA (Keras's `jit_compile`, on by default where a GPU is seen) takes the
+candidates in fixed-size form (`draw_candidates(static_shapes=True)`):
+the same terms, the same draws.
 """
 
 import math
@@ -26,65 +29,139 @@ import tensorflow as tf
 
 
 def draw_candidates(labels, ids, num_classes, num_sampled, seed,
-                    log_proposal=None):
+                    proposal=None, static_shapes=False):
     """The candidate classes of a batch: its positives and S negatives.
+
+    The positives are the batch's labels and stored ids, each class
+    counted once. With `static_shapes`, for a step compiled with XLA,
+    every shape is fixed by the batch's (B, K) and S: the positives are
+    all B * (1 + K) entries, sorted, a class's first entry weighing 1 and
+    its repeats and the padding 0 (XLA miscounts a `tf.unique`, whose size
+    varies). Without it, they are that `tf.unique`: fewer rows to score
+    (on WordNet's batches of 128 rows with K=20, about half).
 
     Args:
         labels: int [B] true classes (-1: unlabeled).
         ids: int [B, K] stored class ids (-1: padding).
         num_classes: N.
-        num_sampled: S draws, or `None` for every other class (no
-            sampling: the full softmax).
+        num_sampled: S draws, or `None` for every class (no sampling: the
+            full softmax).
         seed: a stateless seed, int32 [2] (e.g. from the step counter).
-        log_proposal: float32 [N] log q, or `None` for uniform.
+        proposal: a `Proposal` to draw from, or `None` for uniform.
+        static_shapes: the fixed-size positives (for XLA).
 
     Returns:
-        `(positives, negatives, log_weights)`: int32 [P] the batch's
-        labels and stored ids, sorted, each once; int32 [S] the draws;
-        float32 [S] their log-weights, `-log(S q)`, or -inf for a draw
-        that hits a positive.
+        `(candidates, log_weights, positives)`: int32 [P + S] the
+        positives then the negatives (S draws, or all N classes);
+        float32 [P + S] their log-weights: 0 for a positive, `-log(S q)`
+        for a draw, -inf for a repeated or padding entry and for a draw
+        that hits a positive; int32 [P] the positives, sorted.
 
     Example:
     >>> import tensorflow as tf
-    >>> p, n, w = draw_candidates(tf.constant([3, -1]), tf.constant(
-    ...     [[3, 1], [7, -1]]), 10, None, tf.constant([0, 0]))
-    >>> p.numpy().tolist(), n.numpy().tolist(), w.numpy().tolist()
-    ([1, 3, 7], [0, 2, 4, 5, 6, 8, 9], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    >>> labels, ids = tf.constant([3, -1]), tf.constant([[3, 1], [7, -1]])
+    >>> c, w, p = draw_candidates(labels, ids, 8, None, tf.constant([0, 0]))
+    >>> p.numpy().tolist(), c.numpy().tolist()
+    ([1, 3, 7], [1, 3, 7, 0, 1, 2, 3, 4, 5, 6, 7])
+    >>> [int(c) for c, w in zip(c.numpy(), w.numpy()) if w == 0]
+    [1, 3, 7, 0, 2, 4, 5, 6]
+    >>> c, w, p = draw_candidates(labels, ids, 8, None, tf.constant([0, 0]),
+    ...                           static_shapes=True)
+    >>> p.numpy().tolist()
+    [1, 3, 3, 7, 7, 7]
+    >>> [int(c) for c, w in zip(c.numpy(), w.numpy()) if w == 0]
+    [1, 3, 7, 0, 2, 4, 5, 6]
     """
     labels = tf.cast(labels, tf.int32)
-    ids = tf.cast(ids, tf.int32)
-    every = tf.concat([labels, tf.reshape(ids, [-1])], 0)
-    positives = tf.sort(tf.unique(tf.boolean_mask(every, every >= 0))[0])
-    if num_sampled is None:
-        everything = tf.range(num_classes)
-        rest = tf.boolean_mask(everything, tf.logical_not(
-            _isin(everything, positives)))
-        return positives, rest, tf.zeros(tf.shape(rest))
-    if log_proposal is None:
-        draws = tf.random.stateless_uniform(
-            [num_sampled], seed, 0, num_classes, dtype=tf.int32)
-        log_q = tf.fill([num_sampled], -math.log(num_classes))
+    every = tf.concat([labels, tf.reshape(tf.cast(ids, tf.int32), [-1])], 0)
+    if static_shapes:
+        # Padding and unlabeled rows (-1) become repeats of the largest
+        # class.
+        positives = tf.sort(tf.where(every >= 0, every, tf.reduce_max(every)))
+        first = tf.concat([[True], positives[1:] != positives[:-1]], 0)
+        positive_weights = tf.where(first & (positives >= 0), 0.0, -math.inf)
     else:
-        draws = tf.cast(tf.random.stateless_categorical(
-            log_proposal[None], num_sampled, seed)[0], tf.int32)
-        log_q = tf.gather(log_proposal, draws)
-    log_weights = tf.where(_isin(draws, positives), -math.inf,
-                           -(math.log(num_sampled) + log_q))
-    return positives, draws, log_weights
+        positives = tf.sort(tf.unique(tf.boolean_mask(every, every >= 0))[0])
+        positive_weights = tf.zeros(tf.shape(positives))
+    if num_sampled is None:
+        draws = tf.range(num_classes)
+        log_w = tf.zeros([num_classes])
+    elif proposal is None:
+        draws = tf.random.stateless_uniform(
+            [num_sampled], seed, 0, num_classes, dtype=tf.int32, alg="philox")
+        log_w = tf.fill([num_sampled],
+                        -math.log(num_sampled) + math.log(num_classes))
+    else:
+        draws, log_q = proposal.draw(num_sampled, seed)
+        log_w = -math.log(num_sampled) - log_q
+    draw_weights = tf.where(_isin(draws, positives), -math.inf, log_w)
+    return (tf.concat([tf.maximum(positives, 0), draws], 0),
+            tf.concat([positive_weights, draw_weights], 0), positives)
 
 
-def sampled_crossentropies(positive_logits, negative_logits, log_weights,
-                           positives, labels, ids, soft_probabilities,
-                           pseudo_probabilities, temperature):
+class Proposal:
+    """A proposal q over N classes that follows the labels' frequencies.
+
+    `q = u / N + (1 - u) * counts / sum(counts)`: a share `u` uniform, so
+    that every class can be drawn and no draw's weight `1 / (S q)` exceeds
+    `N / (S u)` (a defensive mixture), the rest by how often each class is
+    a label. Where labels are skewed, the draws land on the classes the
+    student's normaliser is made of, and the estimate's variance falls.
+
+    Args:
+        counts: [N] how often each class is a label (`label_counts`).
+        uniform_share: u, in (0, 1].
+
+    Example:
+    >>> import tensorflow as tf
+    >>> q = Proposal([6, 0, 0, 2], uniform_share=0.5)
+    >>> [round(float(x), 4) for x in tf.exp(q.log_q)]
+    [0.5, 0.125, 0.125, 0.25]
+    >>> draws, log_q = q.draw(1000, tf.constant([0, 0]))
+    >>> round(float(tf.reduce_mean(tf.cast(draws == 0, tf.float32))), 1)
+    0.5
+    """
+
+    def __init__(self, counts, uniform_share=0.5):
+        import numpy as np
+
+        counts = np.asarray(counts, np.float64)
+        if counts.ndim != 1 or np.any(counts < 0) or not counts.sum() > 0:
+            raise ValueError("Proposal: counts must be [N] non-negative "
+                             "numbers, not all 0")
+        if not 0 < uniform_share <= 1:
+            raise ValueError(f"Proposal: uniform_share={uniform_share}; "
+                             "expected 0 < u <= 1")
+        q = (uniform_share / counts.size +
+             (1 - uniform_share) * counts / counts.sum())
+        self.num_classes = counts.size
+        # Each q by its own log (a float32 difference of the cumulative
+        # sum would lose the small ones), the cumulative sum for drawing.
+        self.log_q = tf.constant(np.log(q), tf.float32)
+        self.cdf = tf.constant(np.cumsum(q) / q.sum(), tf.float32)
+
+    def draw(self, num_sampled, seed):
+        """`(draws int32 [S], log q of each float32 [S])`, by inverting the
+        cumulative sum at S stateless uniform numbers (`seed`: int32 [2])."""
+        u = tf.random.stateless_uniform([num_sampled], seed, alg="philox")
+        draws = tf.minimum(tf.searchsorted(self.cdf, u, side="right"),
+                           self.num_classes - 1)
+        return draws, tf.gather(self.log_q, draws)
+
+
+def sampled_crossentropies(candidate_logits, log_weights, positives, labels,
+                           ids, soft_probabilities, pseudo_probabilities,
+                           temperature):
     """The three terms' per-row cross-entropies on the candidate classes.
 
     As `losses.row_crossentropies`, with each `logsumexp` over the
-    positives (exact) and the weighted negatives instead of all N classes.
+    weighted candidates (the positives exactly, the draws standing for the
+    rest) instead of all N classes.
 
     Args:
-        positive_logits: float32 [B, P] student logits of the positives.
-        negative_logits: float32 [B, S] those of the negatives.
-        log_weights: float32 [S] (`draw_candidates`).
+        candidate_logits: float32 [B, P + S] student logits of the
+            candidates (`draw_candidates`: the positives first).
+        log_weights: float32 [P + S] (`draw_candidates`).
         positives: int32 [P], sorted (`draw_candidates`); every label and
             stored id of the batch is one of them.
         labels: int [B] true classes (anything in range where unused).
@@ -96,16 +173,15 @@ def sampled_crossentropies(positive_logits, negative_logits, log_weights,
     Returns:
         `(hard, soft, pseudo)`, float32 [B] each.
     """
-    z_p = tf.cast(positive_logits, tf.float32)
-    z_n = tf.cast(negative_logits, tf.float32)
-    lse1 = tf.reduce_logsumexp(tf.concat([z_p, z_n + log_weights], -1), -1)
-    lset = tf.reduce_logsumexp(tf.concat(
-        [z_p / temperature, z_n / temperature + log_weights], -1), -1)
-    # Each class's column among the positives (padding: column 0, weight 0).
+    z = tf.cast(candidate_logits, tf.float32)
+    lse1 = tf.reduce_logsumexp(z + log_weights, -1)
+    lset = tf.reduce_logsumexp(z / temperature + log_weights, -1)
+    # Each class's first column among the positives (padding: column 0,
+    # weight 0).
     at_label = _position(positives, tf.cast(labels, tf.int32)[:, None])
     at_ids = _position(positives, tf.maximum(tf.cast(ids, tf.int32), 0))
-    z_label = tf.gather(z_p, at_label, batch_dims=1)[:, 0]
-    z_ids = tf.gather(z_p, at_ids, batch_dims=1)
+    z_label = tf.gather(z, at_label, batch_dims=1)[:, 0]
+    z_ids = tf.gather(z, at_ids, batch_dims=1)
     hard = lse1 - z_label
     soft = tf.reduce_sum(soft_probabilities * (
         lset[:, None] - z_ids / temperature), axis=-1)
@@ -121,6 +197,6 @@ def _position(sorted_set, values):
 
 
 def _isin(values, sorted_set):
-    """Whether each value is in `sorted_set` (int32, sorted, maybe empty)."""
+    """Whether each value is in `sorted_set` (int32, sorted)."""
     padded = tf.concat([sorted_set, [tf.int32.max]], 0)
     return tf.gather(padded, tf.searchsorted(padded, values)) == values

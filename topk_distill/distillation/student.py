@@ -34,8 +34,9 @@ class DistillationStudent(keras.Model):
 
     With `sampled_classes=S`, a training step scores only a candidate set
     of classes (`sampled_softmax`: the batch's labels and stored ids,
-    exactly, plus S negatives drawn uniformly, their logits corrected by
-    the log of their expected count), so its cost does not grow with N.
+    exactly, plus S negatives drawn uniformly or from a `proposal`, their
+    logits corrected by the log of their expected count), so its cost does
+    not grow with N.
     The student's last layer must then be a `ClassVectors` (class rows
     [N, D]: the step's gradient reaches only the rows it used; `compile`'s
     default optimizer is then `LazyAdam`, which updates only those; on
@@ -68,6 +69,10 @@ class DistillationStudent(keras.Model):
         sampled_classes: S negatives per training step (see above), or
             `None` (default) for the full softmax; 0 scores every class
             through the sampled path (the full softmax, for checks).
+        proposal: with `sampled_classes`, a `sampled_softmax.Proposal` to
+            draw the negatives from (e.g. by label frequency), or `None`
+            (default) for uniform draws. Training-only: not saved with the
+            model.
 
     Example:
     >>> import keras, numpy as np, tensorflow as tf
@@ -88,7 +93,7 @@ class DistillationStudent(keras.Model):
                  beta=LossConfig.beta, temperature=LossConfig.temperature,
                  soft_scaling=LossConfig.soft_scaling, tail=LossConfig.tail,
                  strict=True, name="distillation_student", loss_config=None,
-                 sampled_classes=None, **kwargs):
+                 sampled_classes=None, proposal=None, **kwargs):
         super().__init__(name=name, **kwargs)
         # the loss settings, held once (`alpha`, `beta`, ... read them)
         self.config = loss_config or LossConfig(
@@ -96,6 +101,10 @@ class DistillationStudent(keras.Model):
         self.student = student
         self.num_classes = num_classes
         self.sampled_classes = sampled_classes
+        if proposal is not None and proposal.num_classes != num_classes:
+            raise ValueError(f"proposal over {proposal.num_classes} classes "
+                             f"for a student of {num_classes}")
+        self.proposal = proposal
         if sampled_classes is not None:
             self._features, self._head = _features_and_head(
                 student, sampled_classes, self.config)
@@ -250,11 +259,11 @@ class DistillationStudent(keras.Model):
         logits of those classes only, from its features [B, D] and its
         `ClassVectors` layer. `seed`: int32 [2], the negatives' draw."""
         label, ids, soft_targets, pseudo_targets = self._targets(batch)
-        positives, negatives, log_weights = sampled_softmax.draw_candidates(
-            label, ids, self.num_classes, self.sampled_classes or None, seed)
+        candidates, log_weights, positives = sampled_softmax.draw_candidates(
+            label, ids, self.num_classes, self.sampled_classes or None, seed,
+            self.proposal, static_shapes=bool(self.jit_compile))
         hard, soft, pseudo = sampled_softmax.sampled_crossentropies(
-            self._head.logits_of(features, positives),
-            self._head.logits_of(features, negatives), log_weights,
+            self._head.logits_of(features, candidates), log_weights,
             positives, tf.maximum(label, 0), ids, soft_targets,
             pseudo_targets, self.temperature)
         return self._weighted(batch, hard, soft, pseudo)

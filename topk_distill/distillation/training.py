@@ -132,13 +132,15 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                 class_vectors=sampled is not None)
             if input_kind == "text" else reference_models.reference_student(
                 input_kind, None, len(names), feature_dim),
-            len(names), loss_config=loss, sampled_classes=sampled)
+            len(names), loss_config=loss, sampled_classes=sampled,
+            proposal=_proposal(student, sets, len(names)))
         model.compile(optimizer=model.default_optimizer(fit.learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
     # what a checkpoint's weights fit: a rerun with others is refused
     model_settings = dict(num_classes=len(names), input_kind=input_kind,
                           feature_dim=feature_dim,
                           **dataclasses.asdict(student))
+    del model_settings["sampled_proposal"]  # the draws, not the weights
     chosen_callbacks = _callbacks(output, backup_dir, worker, fit, logdir,
                                   model_settings)
     history = model.fit(
@@ -159,6 +161,19 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         os.path.join(output, "history.json"),
         {"flags": settings or {}, "history": history.history})
     return history
+
+
+def _proposal(student, sets, num_classes):
+    """The sampled step's `Proposal` by label frequency, when asked for:
+    the labeled set's labels, else the unlabeled set's pseudo labels."""
+    if not student.sampled_classes or student.sampled_proposal != "labels":
+        return None
+    from topk_distill.distillation import sampled_softmax
+    from topk_distill.records import reader
+
+    labeled, unlabeled = sets
+    return sampled_softmax.Proposal(reader.label_counts(
+        labeled or unlabeled, num_classes))
 
 
 def class_names(record_sets, labels_path=None):

@@ -26,6 +26,9 @@ CHECKS = {
                         "0 (the full softmax) or more sampled classes"),
 }
 
+# Where a sampled step draws its negatives (`StudentConfig`).
+PROPOSALS = ("uniform", "labels")
+
 # `sampled_classes=None`: the sampled softmax, with this many negatives,
 # from this many classes on (measured: BENCHMARKS.md, "A million labels":
 # 2.4x faster per example at N=20,000, about even at N=4,123).
@@ -94,6 +97,10 @@ class StudentConfig:
             the full softmax; `None` (default): `SAMPLED_CLASSES` from
             `SAMPLED_FROM` classes on, else the full softmax (text
             students; BENCHMARKS.md, "A million labels").
+        sampled_proposal: with sampled classes, draw the negatives
+            `"uniform"`ly (default) or by `"labels"` frequency in the
+            training records (`sampled_softmax.Proposal`: half uniform,
+            half by frequency).
 
     Raises:
         ValueError: naming the setting and what was expected.
@@ -113,6 +120,7 @@ class StudentConfig:
     normalize: bool = False
     hidden_units: int = 0
     sampled_classes: int = None
+    sampled_proposal: str = "uniform"
 
     def __post_init__(self):
         from topk_distill.models import choices
@@ -120,6 +128,9 @@ class StudentConfig:
         if self.architecture not in choices.STUDENTS:
             raise ValueError(f"architecture={self.architecture!r}; expected "
                              f"one of {', '.join(choices.STUDENTS)}")
+        if self.sampled_proposal not in PROPOSALS:
+            raise ValueError(f"sampled_proposal={self.sampled_proposal!r}; "
+                             f"expected one of {', '.join(PROPOSALS)}")
         _check(self)
         if self.freeze_embeddings and not self.init_embeddings:
             raise ValueError("--freeze_embeddings needs --init_embeddings "

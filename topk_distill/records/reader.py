@@ -93,6 +93,26 @@ def check_expected(record_set, num_classes=None, top_k=None):
                 f"{name}={actual}; expected {expected}")
 
 
+def label_counts(record_set, num_classes=None, batch_size=4096):
+    """How often each class is a label in a record set: its true labels,
+    or in an unlabeled set its pseudo labels (each record's first stored
+    id, the teacher's top-1).
+
+    Returns:
+        int64 numpy array [N].
+    """
+    import numpy as np
+
+    record_set = records.resolve(record_set)
+    num_classes = num_classes or record_set.num_classes
+    counts = np.zeros(num_classes, np.int64)
+    key = "label" if record_set.kind == "labeled" else "topk_ids"
+    for batch in make_dataset(record_set, batch_size, verify=False):
+        labels = batch[key].numpy().reshape(len(batch[key]), -1)[:, 0]
+        counts += np.bincount(labels[labels >= 0], minlength=num_classes)
+    return counts
+
+
 def texts(record_sets, batch_size=1024):
     """The texts of one or more record sets, as a dataset of string batches
     (for fitting a student's vocabulary); shards are not verified again."""
