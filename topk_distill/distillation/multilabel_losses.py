@@ -1,0 +1,109 @@
+"""The three terms for examples with one or more labels: per-class sigmoids.
+
+A multi-label student scores each class on its own (sigmoid of its logit
+s_c), and each term is a binary cross-entropy averaged over the N classes,
+as `keras.losses.binary_crossentropy` averages it:
+
+    BCE(y, s) = mean_c [ -y_c log sigmoid(s_c) - (1 - y_c) log(1 - sigmoid(s_c)) ]
+              = mean_c softplus(s_c) - mean_c y_c s_c
+
+The second form needs the targets only where they are not 0: a row's
+labels (hard term), the teacher's stored classes (soft and pseudo terms).
+So no dense [B, N] target is built; the classes outside a record's stored
+K count as negatives (teacher probability 0), as a top-K record says
+nothing more of them.
+
+* hard: y = 1 on the row's true labels;
+* soft: at temperature T, y_k = sigmoid(z_k / T) of the teacher's stored
+  logits z_k, against sigmoid(s / T), times the soft factor (1/T or T^2,
+  as `LossConfig` says);
+* pseudo: y_h = the teacher's stored probabilities on an unlabeled row.
+
+`softplus` is computed stably (`tf.nn.softplus`): extreme logits give no
+NaN.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+def sigmoid_probabilities(ids, scores, score_kind, temperature=1.0):
+    """A teacher's per-class probabilities on its stored classes, at T.
+
+    Args:
+        ids: int [B, K] stored class ids (-1 = padding).
+        scores: float [B, K] stored scores: sigmoid logits, or
+            probabilities.
+        score_kind: `"logits"` or `"probabilities"` (`RecordSet.scores`).
+        temperature: T; probabilities p are first turned back into logits
+            log p - log(1 - p).
+
+    Returns:
+        float32 [B, K]: sigmoid(z / T), 0 at padding.
+
+    Example:
+    >>> import tensorflow as tf
+    >>> p = sigmoid_probabilities(tf.constant([[3, -1]]),
+    ...                           tf.constant([[0.0, 5.0]]), "logits")
+    >>> p.numpy().tolist()
+    [[0.5, 0.0]]
+    >>> p = sigmoid_probabilities(tf.constant([[3]]), tf.constant([[0.8]]),
+    ...                           "probabilities", temperature=2.0)
+    >>> round(float(p[0, 0]), 4)  # sigmoid(log(4) / 2) = 2 / 3
+    0.6667
+    """
+    scores = tf.cast(scores, tf.float32)
+    if score_kind == "probabilities":
+        tiny = np.finfo(np.float32).tiny
+        scores = (tf.math.log(tf.maximum(scores, tiny)) -
+                  tf.math.log(tf.maximum(1.0 - scores, tiny)))
+    return tf.where(ids >= 0, tf.sigmoid(scores / temperature), 0.0)
+
+
+def multilabel_crossentropies(logits, labels, ids, soft_probabilities,
+                              pseudo_probabilities, temperature):
+    """The three terms' per-row binary cross-entropies, from [B, N] logits.
+
+    Args:
+        logits: float [B, N] student logits.
+        labels: int [B, L] each row's true classes (-1 = padding; an
+            unlabeled row is all -1).
+        ids: int [B, K] stored class ids (-1 = padding).
+        soft_probabilities: float32 [B, K] the teacher's probabilities at
+            T on the stored classes (`sigmoid_probabilities`; 0 at padding
+            and on rows without a soft term).
+        pseudo_probabilities: float32 [B, K] the pseudo targets (0 where
+            unused).
+        temperature: T > 0.
+
+    Returns:
+        `(hard, soft, pseudo)`, float32 [B] each: the mean over the N
+        classes of each term's binary cross-entropy (the soft one without
+        its 1/T or T^2 factor).
+
+    Example:
+    >>> import tensorflow as tf
+    >>> hard, soft, pseudo = multilabel_crossentropies(
+    ...     tf.zeros([1, 4]), tf.constant([[1, -1]]), tf.constant([[1, 2]]),
+    ...     tf.constant([[0.5, 0.5]]), tf.zeros([1, 2]), 1.0)
+    >>> round(float(hard[0]), 4), round(float(soft[0]), 4)  # log 2 each
+    (0.6931, 0.6931)
+    """
+    z = tf.cast(logits, tf.float32)
+    n = tf.cast(tf.shape(z)[-1], tf.float32)
+    mean_softplus = tf.reduce_mean(tf.nn.softplus(z), axis=-1)
+    if temperature == 1.0:
+        mean_softplus_t = mean_softplus
+    else:
+        mean_softplus_t = tf.reduce_mean(tf.nn.softplus(z / temperature), -1)
+    labels = tf.cast(labels, tf.int32)
+    ids = tf.cast(ids, tf.int32)
+    at_labels = tf.gather(z, tf.maximum(labels, 0), batch_dims=1)
+    at_ids = tf.gather(z, tf.maximum(ids, 0), batch_dims=1)
+    labeled = tf.reduce_sum(tf.where(labels >= 0, at_labels, 0.0), -1)
+    hard = mean_softplus - labeled / n
+    soft = mean_softplus_t - tf.reduce_sum(
+        soft_probabilities * at_ids, -1) / (temperature * n)
+    pseudo = mean_softplus - tf.reduce_sum(
+        pseudo_probabilities * at_ids, -1) / n
+    return hard, soft, pseudo
