@@ -25,7 +25,10 @@ the same terms, the same draws.
 
 import math
 
+import keras
 import tensorflow as tf
+
+from topk_distill.models import class_vectors
 
 
 def draw_candidates(labels, ids, num_classes, num_sampled, seed,
@@ -188,6 +191,26 @@ def sampled_crossentropies(candidate_logits, log_weights, positives, labels,
     pseudo = tf.reduce_sum(pseudo_probabilities * (lse1[:, None] - z_ids),
                            axis=-1)
     return hard, soft, pseudo
+
+
+def features_and_head(student, sampled_classes, config):
+    """`(features model, ClassVectors layer)` of a student trained on
+    sampled classes: its inputs -> the input of its last layer, and that
+    layer."""
+    head = student.layers[-1] if getattr(student, "layers", None) else None
+    if not isinstance(head, class_vectors.ClassVectors):
+        raise ValueError(
+            f"sampled_classes={sampled_classes} needs a student whose last "
+            "layer is a ClassVectors (make_student(..., class_vectors=True)"
+            f"); {getattr(student, 'name', student)!r} ends in "
+            f"{type(head).__name__}")
+    if config.tail == "bucket":
+        raise ValueError("sampled_classes and tail='bucket' do not go "
+                         "together: the bucket tail needs all N logits")
+    if sampled_classes < 0:
+        raise ValueError(f"sampled_classes={sampled_classes}; expected S >= 1"
+                         " negatives (0: every class, through the same path)")
+    return keras.Model(student.inputs, head.input), head
 
 
 def _position(sorted_set, values):

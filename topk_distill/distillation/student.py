@@ -17,7 +17,6 @@ import tensorflow as tf
 from topk_distill.distillation import (distribute, lazy_adam, losses,
                                        sampled_softmax, targets)
 from topk_distill.inputs import input_kinds
-from topk_distill.models import class_vectors
 from topk_distill.distillation.loss_config import LossConfig
 
 
@@ -106,7 +105,7 @@ class DistillationStudent(keras.Model):
                              f"for a student of {num_classes}")
         self.proposal = proposal
         if sampled_classes is not None:
-            self._features, self._head = _features_and_head(
+            self._features, self._head = sampled_softmax.features_and_head(
                 student, sampled_classes, self.config)
         # The bucket tail's soft term (dense targets with a "rest" column).
         self.soft_loss = losses.SoftTargetCrossentropy(
@@ -356,26 +355,6 @@ class DistillationStudent(keras.Model):
 
 # The negatives' draw: step t uses the stateless seed (t, this).
 _SAMPLING_SEED = 0x5A5
-
-
-def _features_and_head(student, sampled_classes, config):
-    """`(features model, ClassVectors layer)` of a student trained on
-    sampled classes: its inputs -> the input of its last layer, and that
-    layer."""
-    head = student.layers[-1] if getattr(student, "layers", None) else None
-    if not isinstance(head, class_vectors.ClassVectors):
-        raise ValueError(
-            f"sampled_classes={sampled_classes} needs a student whose last "
-            "layer is a ClassVectors (make_student(..., class_vectors=True)"
-            f"); {getattr(student, 'name', student)!r} ends in "
-            f"{type(head).__name__}")
-    if config.tail == "bucket":
-        raise ValueError("sampled_classes and tail='bucket' do not go "
-                         "together: the bucket tail needs all N logits")
-    if sampled_classes < 0:
-        raise ValueError(f"sampled_classes={sampled_classes}; expected S >= 1"
-                         " negatives (0: every class, through the same path)")
-    return keras.Model(student.inputs, head.input), head
 
 
 def _term(loss, share, y_true, y_pred):
