@@ -6,17 +6,24 @@ a `str` (text), `bytes` (an encoded image) or a list of floats (a feature
 vector): its kind (`input_kinds`) is what `describe` finds. Four spellings:
 
 * `path.tsv` (or any other name): `text<TAB>label` per line; an unlabeled
-  file may carry the text column only.
+  file may carry the text column only. Read as multi-label
+  (`multi_label=True`), the label column holds one or more labels
+  separated by `|` (`LABEL_SEPARATOR`): `text<TAB>cat|pet`.
 * `path.jsonl` / `path.json`: one `{"text": ..., "label": ...}` object a
   line, or `{"features": [float, ...], "label": ...}` (every vector as
-  long as the first).
+  long as the first); multi-label, `"labels": [...]` (a lone `"label"`
+  is one label).
 * a folder of images: class subfolders holding PNG, JPEG, GIF or BMP files
   (the `keras.utils.image_dataset_from_directory` convention: the
   subfolder's name is the label), or, unlabeled, the image files alone.
   Every file must be an image that decodes.
 * `tfds:NAME[:SPLIT]`: a TensorFlow Datasets split (default `train`), read
   from `data_dir` (prepared offline copies work; see `tfds build`): its
-  text feature, or its image feature (as PNG bytes).
+  text feature, or its image feature (as PNG bytes); multi-label, its
+  `labels` sequence of class labels.
+
+Multi-label examples carry a tuple of label names (each once, in the
+order given) where single-label ones carry a name.
 
 The label vocabulary is `labels_file`'s; image files are `image_files`'.
 """
@@ -28,18 +35,21 @@ from topk_distill.inputs import image_files, input_kinds
 from topk_distill.inputs.errors import InputError
 
 TFDS_PREFIX = "tfds:"
+# Between the labels of a multi-label `.tsv` row.
+LABEL_SEPARATOR = "|"
 
 
-def iter_examples(spec, data_dir=None):
+def iter_examples(spec, data_dir=None, multi_label=False):
     """Yields `(text, label_name)` pairs from an input file or TFDS split.
 
     Args:
         spec: a `.tsv`/`.jsonl` path or `tfds:NAME[:SPLIT]`.
         data_dir: TFDS data directory (only for `tfds:` specs).
+        multi_label: read each example's one or more labels.
 
     Returns:
         A generator of `(str, str or None)`; the label is `None` when the
-        example carries none.
+        example carries none; multi-label, a tuple of names (or `None`).
 
     Example:
     >>> import os, tempfile
@@ -47,22 +57,30 @@ def iter_examples(spec, data_dir=None):
     >>> _ = open(path, "w").write("a cat\\tanimal\\n\\nno label here\\n")
     >>> list(iter_examples(path))
     [('a cat', 'animal'), ('no label here', None)]
+    >>> _ = open(path, "w").write("a cat\\tanimal|pet\\n")
+    >>> list(iter_examples(path, multi_label=True))
+    [('a cat', ('animal', 'pet'))]
     """
-    return ((text, label) for _, text, label in iter_located(spec, data_dir))
+    return ((text, label) for _, text, label in iter_located(
+        spec, data_dir, multi_label=multi_label))
 
 
-def iter_located(spec, data_dir=None, verify=True):
+def iter_located(spec, data_dir=None, verify=True, multi_label=False):
     """Yields `(where, input, label_name)`: `iter_examples` with each
     example's place for error messages (`FILE:LINE`, an image's path, or
     `tfds:NAME:SPLIT example N`). `verify=False` skips decoding a folder's
     images to check them, for a second pass over an input already read
     whole (as `preprocess` does: decoding is most of the reading)."""
     if spec.startswith(TFDS_PREFIX):
-        return _iter_tfds(spec, data_dir)
+        return _iter_tfds(spec, data_dir, multi_label)
     if os.path.isdir(spec):
+        if multi_label:
+            raise InputError(f"{spec}: an image folder gives each image one "
+                             "label (its subfolder); multi-label inputs are "
+                             ".tsv, .jsonl or tfds: sets")
         return image_files.iter_image_folder(spec, verify)
     return _same_length(((f"{spec}:{number}",) + parse_line(
-        line, spec, number) for number, line in _lines(spec)))
+        line, spec, number, multi_label) for number, line in _lines(spec)))
 
 
 def describe(spec, data_dir=None):
@@ -141,7 +159,7 @@ def _lines(path):
                     f"{e.start}); expected UTF-8 text") from None
 
 
-def parse_line(line, path, number):
+def parse_line(line, path, number, multi_label=False):
     """Parses one non-blank line of a `.tsv` or `.jsonl` input.
 
     Args:
@@ -149,25 +167,38 @@ def parse_line(line, path, number):
         path: the input's path (its suffix tells the format).
         number: the line number, for errors (or a description such as
             `"a line"` where the number is unknown).
+        multi_label: read the line's one or more labels.
 
     Returns:
-        `(text, label name or None)`.
+        `(text, label name or None)`; multi-label, `(text, tuple of label
+        names or None)`.
 
     Raises:
         InputError: naming `path:number` and what was expected.
     """
     if path.endswith((".jsonl", ".json")):
-        return _parse_jsonl(line, path, number)
+        return _parse_jsonl(line, path, number, multi_label)
     columns = line.split("\t")
     if len(columns) > 2:
         raise InputError(
             f"{path}:{number}: {len(columns)} tab-separated columns; "
             "expected 'text<TAB>label' or 'text'")
-    return _checked_text(columns[0], path, number), (
-        columns[1] if len(columns) == 2 else None)
+    label = columns[1] if len(columns) == 2 else None
+    if multi_label and label is not None:
+        label = _label_tuple(label.split(LABEL_SEPARATOR), path, number)
+    return _checked_text(columns[0], path, number), label
 
 
-def _parse_jsonl(line, path, number):
+def _label_tuple(names, where, number):
+    """A multi-label example's labels: each once, in order; an empty one
+    is refused."""
+    if any(not str(name).strip() for name in names):
+        raise InputError(f"{where}:{number}: an empty label in {names!r}; "
+                         f"expected labels separated by {LABEL_SEPARATOR!r}")
+    return tuple(dict.fromkeys(str(name) for name in names)) or None
+
+
+def _parse_jsonl(line, path, number, multi_label=False):
     try:
         record = json.loads(line)
     except json.JSONDecodeError as e:
@@ -175,6 +206,17 @@ def _parse_jsonl(line, path, number):
                          'expected {"text": ..., "label": ...}') from None
     label = None if not isinstance(record, dict) or record.get(
         "label") is None else str(record["label"])
+    if isinstance(record, dict) and record.get("labels") is not None:
+        names = record["labels"]
+        if not multi_label:
+            raise InputError(
+                f"{path}:{number}: \"labels\" (a multi-label example) "
+                "where single-label examples are expected (\"label\")")
+        if not isinstance(names, list):
+            raise InputError(f"{path}:{number}: \"labels\" is not a list")
+        label = _label_tuple(names, path, number)
+    elif multi_label and label is not None:
+        label = (label,)
     if isinstance(record, dict) and "features" in record:
         values = record["features"]
         if not (isinstance(values, list) and values and all(
@@ -207,7 +249,7 @@ def _tfds_builder(spec, data_dir):
     return builder, split or "train"
 
 
-def _iter_tfds(spec, data_dir):
+def _iter_tfds(spec, data_dir, multi_label=False):
     import tensorflow_datasets as tfds
 
     import tensorflow as tf
@@ -215,14 +257,38 @@ def _iter_tfds(spec, data_dir):
     builder, split = _tfds_builder(spec, data_dir)
     features = builder.info.features
     key, is_image = _tfds_input_key(spec, features)
-    label = features["label"] if "label" in features else None
+    label_key, names = _tfds_labels(spec, features, multi_label)
     name = f"{TFDS_PREFIX}{builder.name}:{split}"
     for number, example in enumerate(
             tfds.as_numpy(builder.as_dataset(split=split)), start=1):
         value = (tf.io.encode_png(example[key]).numpy() if is_image else
                  example[key].decode("utf-8"))
-        yield (f"{name} example {number}", value,
-               None if label is None else label.int2str(example["label"]))
+        label = None
+        if label_key == "labels":
+            label = tuple(dict.fromkeys(
+                names.int2str(int(i)) for i in example["labels"])) or None
+        elif label_key:
+            label = names.int2str(example["label"])
+            label = (label,) if multi_label else label
+        yield f"{name} example {number}", value, label
+
+
+def _tfds_labels(spec, features, multi_label):
+    """`(key, ClassLabel)` of a TFDS dataset's labels: `"label"`, or
+    multi-label a `"labels"` sequence of class labels; `(None, None)` if
+    it has none."""
+    if "labels" in features and multi_label:
+        feature = getattr(features["labels"], "feature", None)
+        if feature is None or not hasattr(feature, "int2str"):
+            raise InputError(f"{spec}: its 'labels' feature is not a "
+                             "sequence of class labels")
+        return "labels", feature
+    if "labels" in features and "label" not in features:
+        raise InputError(f"{spec}: holds multi-label examples ('labels') "
+                         "where single-label ones are expected ('label')")
+    if "label" in features:
+        return "label", features["label"]
+    return None, None
 
 
 def _tfds_input_key(spec, features):

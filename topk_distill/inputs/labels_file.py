@@ -6,12 +6,16 @@ from topk_distill.inputs import inputs
 from topk_distill.inputs.errors import InputError
 
 
-def build_labels(spec, data_dir=None):
-    """Returns the sorted class names found in a labeled input."""
-    names = {label for _, label in inputs.iter_examples(spec, data_dir)}
-    if None in names:
-        raise InputError(f"{spec}: some examples have no label; the label "
-                         "vocabulary is built from a labeled file")
+def build_labels(spec, data_dir=None, multi_label=False):
+    """Returns the sorted class names found in a labeled input (with
+    `multi_label`, every label of every example)."""
+    names = set()
+    for where, _, label in inputs.iter_located(spec, data_dir,
+                                               multi_label=multi_label):
+        if label is None:
+            raise InputError(f"{where}: no label; the label vocabulary is "
+                             "built from a labeled file")
+        names.update(label if multi_label else [label])
     return sorted(names)
 
 
@@ -85,21 +89,52 @@ def label_id(label, label_ids, where, skip_unknown=False):
         return label_ids[label]
     if skip_unknown:
         return None
-    raise InputError(f"{where}: label {label!r} is not in the labels file "
-                     "(or pass --skip_unknown_labels)")
+    hint = (" (several labels? this set is single-label)"
+            if inputs.LABEL_SEPARATOR in label else "")
+    raise InputError(f"{where}: label {label!r} is not in the labels file"
+                     f"{hint} (or pass --skip_unknown_labels)")
 
 
-def read_labeled(spec, names, data_dir=None):
+def label_ids(labels, label_ids, where, skip_unknown=False):
+    """A multi-label example's class ids (`label_id` for each name).
+
+    Args:
+        labels: the example's tuple of label names, or `None`.
+        label_ids: `{class name: id}`, or `None` for an unlabeled set.
+        where: names the example in errors (`FILE:LINE`).
+        skip_unknown: leave out the names not in `label_ids`.
+
+    Returns:
+        A tuple of class ids; `()` in an unlabeled set; `None` when
+        `skip_unknown` left none.
+
+    Raises:
+        InputError: naming `where`, for a missing or unknown label.
+
+    Example:
+    >>> label_ids(("cat", "pet"), {"cat": 0, "dog": 1, "pet": 2}, "t.tsv:3")
+    (0, 2)
+    """
+    if label_ids is None:
+        return ()
+    if labels is None:
+        label_id(None, label_ids, where)  # refused: no label
+    ids = [label_id(name, label_ids, where, skip_unknown) for name in labels]
+    return tuple(i for i in ids if i is not None) or None
+
+
+def read_labeled(spec, names, data_dir=None, multi_label=False):
     """Reads a labeled input whole, mapping labels to class ids.
 
     Args:
         spec: a `.tsv`/`.jsonl` path or `tfds:NAME[:SPLIT]`.
         names: the class names, in id order (from `read_labels`).
         data_dir: TFDS data directory.
+        multi_label: read each example's one or more labels.
 
     Returns:
         `(inputs, ids)`: lists of inputs (str, bytes or float lists) and
-        int.
+        int (multi-label: tuples of int).
 
     Raises:
         InputError: naming the first example whose label is missing or not
@@ -107,9 +142,11 @@ def read_labeled(spec, names, data_dir=None):
     """
     ids = {name: i for i, name in enumerate(names)}
     texts, labels = [], []
-    for where, text, label in inputs.iter_located(spec, data_dir):
+    for where, text, label in inputs.iter_located(
+            spec, data_dir, multi_label=multi_label):
         texts.append(text)
-        labels.append(label_id(label, ids, where))
+        labels.append(label_ids(label, ids, where) if multi_label
+                      else label_id(label, ids, where))
     if not texts:
         raise InputError(f"{spec}: no examples")
     return texts, labels
