@@ -2,9 +2,9 @@
 
 Usage: python tests/fuzz_records.py [--cases=200000] [--seed=0]
 
-Each case goes the way the reader takes a record: `codec.check_record`
-(Python's protobuf parser, and the set's feature spec) first, then
-TensorFlow's `parse_example` (`codec.parse_batch`). It must be rejected by
+Each case goes the way the reader takes a record:
+`record_check.check_record` (Python's protobuf parser, and the set's
+feature spec) first, then TensorFlow's `parse_example` (`codec.parse_batch`). It must be rejected by
 the check (RecordFormatError) or parse into tensors of the declared shapes,
 finite, ids below N; anything else, or a crash, is a bug. (Without the
 check, TF's parse_example segfaults on some malformed messages: case 2825
@@ -18,7 +18,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from topk_distill.records import codec
+from topk_distill.records import codec, record_check
 from topk_distill.records.records import RecordFormatError, RecordSet
 
 # Both encodings: format version 1's features and the packed "q8" one.
@@ -64,8 +64,8 @@ def cases(rng, count, record_set):
 
 
 def fuzz(count, seed=0):
-    """Runs `count` cases; each is rejected by `codec.check_record` or
-    parses into the declared shapes (anything else raises).
+    """Runs `count` cases; each is rejected by `record_check.check_record`
+    or parses into the declared shapes (anything else raises).
 
     Returns:
         Counts: `{"parsed", "rejected", "parsed_mutations"}`.
@@ -78,7 +78,7 @@ def fuzz(count, seed=0):
         record_set, parse = ((RECORD_SETS[0], _PARSE[0]) if i < half else
                              (RECORD_SETS[1], _PARSE[1]))
         try:
-            codec.check_record(case, record_set=record_set)
+            record_check.check_record(case, record_set=record_set)
         except RecordFormatError:
             counts["rejected"] += 1
             continue

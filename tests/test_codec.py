@@ -107,64 +107,6 @@ def test_as_logits_is_log_of_probabilities_and_finite_at_zero():
     np.testing.assert_array_equal(codec.as_logits(same, "logits"), same)
 
 
-def test_check_record_refuses_malformed_and_repeated_ids():
-    serialized, _ = codec.serialize_batch(
-        tf.constant(["fine", "twice"]), tf.constant([0, 1], tf.int64),
-        tf.constant([[1, 2], [3, 3]]), tf.constant([[1.0, 0.0]] * 2),
-        _spec(2))
-    codec.check_record(serialized[0].numpy(), "r0")
-    with pytest.raises(RecordFormatError, match=r"r1: duplicate topk_ids "
-                       r"\[3, 3\]"):
-        codec.check_record(serialized[1].numpy(), "r1")
-    with pytest.raises(RecordFormatError, match="r2: not a valid "
-                       "tf.train.Example"):
-        codec.check_record(b"\x0a\x02\xff", "r2")
-
-
-def test_check_record_refuses_what_the_graph_could_not_parse():
-    spec = _spec(2)
-    serialized, _ = codec.serialize_batch(
-        tf.constant(["a"]), tf.constant([0], tf.int64), tf.constant([[1, 2]]),
-        tf.constant([[1.0, 0.0]]), spec)
-    good = tf.train.Example.FromString(serialized[0].numpy())
-    codec.check_record(good.SerializeToString(), "r0", spec)
-
-    def changed(edit):
-        example = tf.train.Example()
-        example.CopyFrom(good)
-        edit(example.features.feature)
-        return example.SerializeToString()
-
-    # message -> (edit, whether TF's parser refuses it too: a short
-    # float16 payload it pads with zeros, a NaN it reads as one)
-    cases = {
-        "feature 'label' is missing of 0; expected int64_list of 1": (
-            lambda f: f.pop("label"), True),
-        "feature 'topk_ids' is float_list of 2; expected int64_list of 2": (
-            lambda f: f["topk_ids"].float_list.value.extend([1.0, 2.0]),
-            True),
-        # an unknown field (number 2, varint 1) in the text's BytesList
-        "feature 'text' holds fields no tf.train.Feature has": (
-            lambda f: f["text"].bytes_list.MergeFromString(b"\x10\x01"),
-            True),
-        "topk_scores holds 3 bytes; expected 4": (
-            lambda f: f["topk_scores"].bytes_list.value.__setitem__(
-                0, b"\x00\x3c\x00"), False),
-        "teacher scores \\[nan, 0.0\\]; expected finite": (
-            lambda f: f["topk_scores"].bytes_list.value.__setitem__(
-                0, np.array([np.nan, 0.0], "<f2").tobytes()), False)}
-    parse = tf.function(lambda s: codec.parse_batch(s, spec))
-    for message, (edit, tf_refuses) in cases.items():
-        record = changed(edit)
-        with pytest.raises(RecordFormatError, match=f"r1: {message}"):
-            codec.check_record(record, "r1", spec)
-        if tf_refuses:
-            with pytest.raises(tf.errors.InvalidArgumentError):
-                parse(tf.constant([record]))
-        else:
-            parse(tf.constant([record]))
-
-
 def test_parser_survives_random_and_mutated_records():
     # Every case must either parse into the declared shapes or be rejected
     # with one of the reader's errors; a crash or another exception fails.

@@ -70,8 +70,8 @@ def test_n_and_k_are_checked_against_the_metadata(tmp_path, rng):
 
 
 def test_repeated_ids_are_refused_before_the_graph(tmp_path):
-    # The one check of it (codec.check_record), run on every record before
-    # TensorFlow parses any.
+    # The one check of it (record_check.check_record), run on every record
+    # before TensorFlow parses any.
     pattern = write_record_set(str(tmp_path / "dup"), ["fine", "twice"],
                                [0, 1], [[1, 2], [3, 3]], [[1.0, 0.0]] * 2, 5)
     with pytest.raises(RecordFormatError, match=r"dup-00000-of-00001.tfrecord"

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, write_record_set
-from topk_distill.records import file_names, records
+from topk_distill.records import file_names, records, set_files
 from topk_distill.records.records import RecordFormatError, RecordSet
 
 V1 = os.path.join(ROOT, "tests", "data", "v1")
@@ -66,7 +66,8 @@ def test_missing_metadata_and_other_versions_are_named(tmp_path):
     value = json.loads(meta.read_text())
     meta.write_text(json.dumps(dict(value, format_version=99)))
     with pytest.raises(RecordFormatError, match=r"s.meta.json: "
-                       r"format_version 99; this reader reads versions \(1, 2\)"):
+                       r"format_version 99; this reader reads versions "
+                       r"\(1, 2, 3\)"):
         RecordSet.read(str(tmp_path / "s-*"))
     meta.write_text(json.dumps({k: v for k, v in value.items()
                                 if k != "num_classes"}))
@@ -81,14 +82,14 @@ def test_prefix_of_globs_shards_and_prefixes(tmp_path):
     _small_set(tmp_path, "a")
     _small_set(tmp_path, "b")
     a = str(tmp_path / "a")
-    assert records.prefix_of(a + "-*") == a
-    assert records.prefix_of(a + "-00001-of-00002.tfrecord") == a
-    assert records.prefix_of(a) == a
+    assert set_files.prefix_of(a + "-*") == a
+    assert set_files.prefix_of(a + "-00001-of-00002.tfrecord") == a
+    assert set_files.prefix_of(a) == a
     with pytest.raises(RecordFormatError, match="expected the shards of one "
                        "record set"):
-        records.prefix_of(str(tmp_path / "*.tfrecord"))
+        set_files.prefix_of(str(tmp_path / "*.tfrecord"))
     with pytest.raises(FileNotFoundError, match="no record shard matches"):
-        records.prefix_of(str(tmp_path / "none-*"))
+        set_files.prefix_of(str(tmp_path / "none-*"))
 
 
 def test_files_are_the_listed_shards_not_what_the_glob_finds(tmp_path):

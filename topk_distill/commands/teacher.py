@@ -113,7 +113,7 @@ flags.register_validator("cross_fit_folds", lambda k: k != 1,
 
 
 def main(argv):
-    from topk_distill.records import records
+    from topk_distill.records import set_files
     from topk_distill.teachers import teacher_training
 
     del argv
@@ -133,6 +133,6 @@ def main(argv):
     for path in written:
         print(f"saved {path}")
         if path.endswith("report.json"):
-            print(teacher_training.comparison_line(records.read_json(path)))
+            print(teacher_training.comparison_line(set_files.read_json(path)))
     print(f"{FLAGS.output} is a teacher: topk-distill preprocess "
           f"--teacher={FLAGS.output} ...")

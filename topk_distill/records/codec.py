@@ -12,11 +12,9 @@ import functools
 
 import numpy as np
 import tensorflow as tf
-from google.protobuf import message, unknown_fields
 
 from topk_distill.inputs import input_kinds
 from topk_distill.records import packing
-from topk_distill.records.records import RecordFormatError
 
 
 def serialize_batch(inputs, label, ids, scores, record_set, tail_mass=None):
@@ -25,7 +23,9 @@ def serialize_batch(inputs, label, ids, scores, record_set, tail_mass=None):
     Args:
         inputs: the examples' inputs, of the set's `input_kind`: string [B]
             (text or encoded images) or float [B, D] (features).
-        label: int64 tensor [B]: true class ids, -1 when unlabeled.
+        label: int64 tensor [B]: true class ids, -1 when unlabeled; in a
+            multi-label set int [B, L], each row's true class ids (-1
+            pads a row with fewer; all -1 when unlabeled).
         ids: int tensor [B, W] of class ids (-1 pads a record with fewer),
             or `None` for dense records (scores of all N classes in class
             order).
@@ -81,9 +81,20 @@ def serialize_batch(inputs, label, ids, scores, record_set, tail_mass=None):
     entries = [_entry(kind, _feature(
                    "float_list", "FloatList", tf.cast(inputs, tf.float32))
                    if kind == "features" else _feature(
-                   "bytes_list", "BytesList", inputs[:, None])),
-               _entry("label", _feature("int64_list", "Int64List",
-                                        tf.cast(label, tf.int64)[:, None]))]
+                   "bytes_list", "BytesList", inputs[:, None]))]
+    if record_set.multi_label:
+        # Each row's labels first, then its padding: the row's count of
+        # them is the list's length.
+        label = tf.cast(label, tf.int64)
+        label = tf.gather(label, tf.argsort(tf.cast(label < 0, tf.int32),
+                                            axis=1, stable=True),
+                          batch_dims=1)
+        entries.append(_entry("labels", _feature(
+            "int64_list", "Int64List", label,
+            sizes=tf.reduce_sum(tf.cast(label >= 0, tf.int32), axis=1))))
+    else:
+        entries.append(_entry("label", _feature(
+            "int64_list", "Int64List", tf.cast(label, tf.int64)[:, None])))
     features = _message("tensorflow.Features",
                         feature=tf.stack(entries + teacher, axis=1))
     example = _message("tensorflow.Example", features=features[:, None])
@@ -105,6 +116,9 @@ def parse_batch(serialized, record_set):
         `"tail_mass": float32[B]` when the set was written with a tail
         temperature. `"q8"` sets give their ids ascending and their logits
         relative to the example's largest (probabilities as they were).
+        Multi-label sets also give `"labels": int64[B, L]` (L the set's
+        `max_labels`, -1 padding); their `"label"` is each row's first
+        label, or -1 when it has none (unlabeled).
 
     Example:
     >>> import tensorflow as tf
@@ -120,6 +134,10 @@ def parse_batch(serialized, record_set):
     k, dense = record_set.width, record_set.dense
     dtype = record_set.score_dtype
     batch = tf.io.parse_example(serialized, feature_spec(record_set))
+    if record_set.multi_label:
+        labels = batch.pop("labels").to_tensor(
+            -1, shape=[None, max(record_set.max_labels, 1)])
+        batch.update(labels=labels, label=labels[:, 0])
     if dtype == "q8":
         ids, values = packing.unpack(batch.pop("t"), record_set.num_classes,
                                      k)
@@ -164,20 +182,27 @@ def feature_spec(record_set):
     ...                                width=2)))
     ['label', 'text', 'topk_ids', 'topk_scores']
     """
-    return dict(_feature_spec(*_layout(record_set)))
+    return dict(feature_spec_items(layout(record_set)))
 
 
-def _layout(record_set):
+def layout(record_set):
     """What a set's feature spec depends on, as a hashable key."""
     return (record_set.input_kind, record_set.feature_dim,
             record_set.score_dtype, record_set.width, record_set.dense,
-            bool(record_set.tail_temperature))
+            bool(record_set.tail_temperature), record_set.multi_label)
 
 
 @functools.lru_cache(maxsize=64)
-def _feature_spec(input_kind, feature_dim, score_dtype, k, dense, tail):
-    spec = {input_kind: input_kinds.feature_spec(input_kind, feature_dim),
-            "label": tf.io.FixedLenFeature([], tf.int64)}
+def feature_spec_items(layout):
+    """The `(name, tf.io spec)` pairs of a set's records, from its
+    `layout` (cached: one per kind of set)."""
+    (input_kind, feature_dim, score_dtype, k, dense, tail,
+     multi_label) = layout
+    spec = {input_kind: input_kinds.feature_spec(input_kind, feature_dim)}
+    if multi_label:
+        spec["labels"] = tf.io.RaggedFeature(tf.int64)
+    else:
+        spec["label"] = tf.io.FixedLenFeature([], tf.int64)
     if score_dtype == "q8":
         spec["t"] = tf.io.FixedLenFeature([], tf.string)
     else:
@@ -189,57 +214,6 @@ def _feature_spec(input_kind, feature_dim, score_dtype, k, dense, tail):
     if tail:
         spec["tail_mass"] = tf.io.FixedLenFeature([], tf.float32)
     return tuple(spec.items())
-
-
-_LISTS = {tf.string: "bytes_list", tf.int64: "int64_list",
-          tf.float32: "float_list"}
-
-
-@functools.lru_cache(maxsize=64)
-def _expected_features(layout):
-    """(name, list kind, length) of each feature a set's records need (the
-    reader checks every record against them: computed once per set)."""
-    return tuple((name, _LISTS[s.dtype], int(np.prod(s.shape)))
-                 for name, s in _feature_spec(*layout))
-
-
-def _spec_problem(feature, record_set):
-    """The first feature the set's spec needs that the record lacks or
-    holds in another type or length, as a message; `None` if all fit."""
-    for name, kind, size in _expected_features(_layout(record_set)):
-        entry = feature[name] if name in feature else None
-        found = entry.WhichOneof("kind") if entry is not None else None
-        count = len(getattr(entry, found).value) if found else 0
-        if found != kind or count != size:
-            return (f"feature {name!r} is {found or 'missing'} of {count}; "
-                    f"expected {kind} of {size}")
-        # TF's parser refuses fields protobuf's keeps as unknown
-        if unknown_fields.UnknownFieldSet(entry) or \
-                unknown_fields.UnknownFieldSet(getattr(entry, found)):
-            return f"feature {name!r} holds fields no tf.train.Feature has"
-    return None
-
-
-def _scores_problem(feature, record_set):
-    """What is wrong with a record's stored scores (not "q8": those are
-    `packing.check`'s), or `None`: float16 bytes of another length than
-    2K, a NaN or an infinity (no writer stores one)."""
-    k = record_set.width
-    if record_set.score_dtype == "q8":
-        return None
-    stored = feature["topk_scores"]
-    if record_set.score_dtype == "float16":
-        raw = stored.bytes_list.value[0]
-        if len(raw) != 2 * k:
-            return (f"topk_scores holds {len(raw)} bytes; expected {2 * k} "
-                    f"(K={k} float16 scores)")
-        scores = np.frombuffer(raw, np.float16)
-    else:
-        scores = np.asarray(stored.float_list.value)
-    if not np.isfinite(scores).all():
-        return (f"teacher scores {scores.tolist()}; expected finite "
-                "numbers")
-    return None
 
 
 def as_logits(scores, score_kind):
@@ -269,74 +243,23 @@ def as_logits(scores, score_kind):
     return tf.math.log(tf.maximum(scores, np.finfo(np.float32).tiny))
 
 
-def check_record(record, where="record", record_set=None):
-    """Refuses bytes that are not a well-formed record.
-
-    Python's protobuf parser checks them safely; TensorFlow's C++
-    `parse_example` can crash the process on some malformed messages (a
-    fuzzer found one), so the reader checks every record before TensorFlow
-    parses it. With `record_set`, every feature its spec (`feature_spec`)
-    needs must be there in its type and length, so that what passes parses.
-    A record whose `topk_ids` repeat a class (no top-K does) is refused
-    too.
-
-    Args:
-        record: serialized bytes.
-        where: names the record in the error.
-        record_set: the set's `RecordSet`; with it, a `"q8"` record's
-            packed targets are checked too (`packing.check`).
-
-    Raises:
-        RecordFormatError: naming `where`.
-
-    Example:
-    >>> check_record(b"not a record", "shard-0: record 3")
-    Traceback (most recent call last):
-    ...
-    topk_distill.records.records.RecordFormatError: shard-0: record 3: not a valid tf.train.Example (corrupt record)
-    """
-    try:
-        example = tf.train.Example.FromString(record)
-    except message.DecodeError:
-        raise RecordFormatError(f"{where}: not a valid tf.train.Example "
-                                "(corrupt record)") from None
-    feature = example.features.feature
-    if record_set is not None:
-        problem = (_spec_problem(feature, record_set) or
-                   _scores_problem(feature, record_set))
-        if problem:
-            raise RecordFormatError(f"{where}: {problem}")
-    if record_set is not None and record_set.score_dtype == "q8":
-        payload = feature["t"].bytes_list.value if "t" in feature else []
-        problem = ("no packed targets (feature 't')" if len(payload) != 1
-                   else packing.check(payload[0], record_set.num_classes,
-                                      record_set.width))
-        if problem:
-            raise RecordFormatError(f"{where}: {problem}")
-    if "topk_ids" in feature:
-        ids = [i for i in feature["topk_ids"].int64_list.value if i >= 0]
-        if len(set(ids)) != len(ids):
-            raise RecordFormatError(
-                f"{where}: duplicate topk_ids {list(ids)}; expected distinct "
-                "class ids (records from another writer?)")
-        if record_set is not None and ids and max(ids) >= \
-                record_set.num_classes:
-            raise RecordFormatError(
-                f"{where}: class id {max(ids)}; expected ids below "
-                f"N={record_set.num_classes}")
-
-
-def _message(message_type, **fields):
-    """Encodes one protobuf message per row; each field is a [B, n] tensor."""
+def _message(message_type, sizes=None, **fields):
+    """Encodes one protobuf message per row; each field is a [B, n] tensor
+    (with `sizes` [B, fields], only each row's first `sizes` values)."""
     names = sorted(fields)
     values = [fields[name] for name in names]
     rows = tf.shape(values[0])[0]
-    sizes = tf.stack([tf.fill([rows], tf.shape(v)[1]) for v in values], 1)
+    if sizes is None:
+        sizes = tf.stack([tf.fill([rows], tf.shape(v)[1]) for v in values],
+                         1)
     return tf.io.encode_proto(sizes, values, names, message_type)
 
 
-def _feature(kind, list_type, values):
-    inner = _message(f"tensorflow.{list_type}", value=values)
+def _feature(kind, list_type, values, sizes=None):
+    """A `tf.train.Feature` per row of `values` [B, n] (with `sizes` [B],
+    each row's first `sizes` values)."""
+    inner = _message(f"tensorflow.{list_type}", value=values,
+                     sizes=None if sizes is None else sizes[:, None])
     return _message("tensorflow.Feature", **{kind: inner[:, None]})
 
 

@@ -6,7 +6,10 @@ A record set is `PREFIX-00000-of-00008.tfrecord[.gz]` shards plus
 * its input, as the set's `input_kind` says (see `input_kinds`): `text`,
   bytes, the raw text (the default); `image`, bytes, an encoded image;
   or `features`, float[D];
-* `label`: int64, the true class id, or -1 when unlabeled;
+* `label`: int64, the true class id, or -1 when unlabeled; in a
+  multi-label set (`multi_label`, format version 3) `labels` instead:
+  int64[0..L], the example's true class ids (none when unlabeled), and
+  the teacher's scores are per-class sigmoid logits or probabilities;
 * the teacher's targets, as `score_dtype` says:
   * `"float16"`/`"float32"` (format version 1's features): `topk_ids`,
     int64[K], the stored class ids (best first for top-K; -1 pads a record
@@ -44,7 +47,10 @@ from topk_distill.records import file_names
 from topk_distill.utils import json_files
 
 FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# Multi-label sets: a reader of versions 1-2 would take their first label
+# for the only one, so they carry a version of their own.
+MULTI_LABEL_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 KINDS = ("labeled", "unlabeled")
 TARGETS = ("topk", "sampled", "mixed")
 SCORE_KINDS = choices.SCORE_KINDS
@@ -123,6 +129,11 @@ class RecordSet:
         input_kind: what each record's input is: `"text"` (default),
             `"image"` or `"features"` (see `input_kinds`).
         feature_dim: D, the length of `"features"` inputs.
+        multi_label: each record holds one or more true labels
+            (`labels`) and per-class sigmoid scores; written only when
+            true (single-label metadata stays as format 2 wrote it).
+        max_labels: L, the most labels a multi-label record holds (0 in
+            an unlabeled set).
         command: the command line that wrote the set.
         created: when (ISO 8601, UTC).
         format_version: the record format's version.
@@ -161,6 +172,8 @@ class RecordSet:
     input: str = None
     input_kind: str = "text"
     feature_dim: int = None
+    multi_label: bool = False
+    max_labels: int = None
     command: tuple = None
     created: str = None
     format_version: int = FORMAT_VERSION
@@ -174,6 +187,23 @@ class RecordSet:
             input_kinds.check(self.input_kind, self.feature_dim)
         except ValueError as e:
             raise RecordFormatError(f"{self._where()}{e}") from None
+        if self.multi_label:
+            if not (isinstance(self.max_labels, int) and
+                    self.max_labels >= 0):
+                raise RecordFormatError(
+                    f"{self._where()}max_labels={self.max_labels!r}; a "
+                    "multi-label set needs the most labels a record holds")
+            object.__setattr__(self, "format_version", MULTI_LABEL_VERSION)
+        elif self.max_labels is not None or \
+                self.format_version == MULTI_LABEL_VERSION:
+            raise RecordFormatError(
+                f"{self._where()}max_labels and format_version "
+                f"{MULTI_LABEL_VERSION} are for multi-label sets")
+
+    @property
+    def label_kind(self):
+        """`"multi-label"` or `"single-label"`, for messages."""
+        return label_kind(self.multi_label)
 
     @property
     def name(self):
@@ -199,6 +229,8 @@ class RecordSet:
                  for f in dataclasses.fields(self)
                  if f.name not in ("prefix", "pattern")}
         value["shards"] = [dataclasses.asdict(s) for s in self.shards]
+        if not self.multi_label:  # format 2's keys, as it wrote them
+            del value["multi_label"], value["max_labels"]
         if value["teacher"] is not None:
             value["teacher"] = dict(value["teacher"])
         for name in ("labels", "command"):
@@ -244,14 +276,16 @@ class RecordSet:
 
         if path.endswith(".meta.json"):
             path = path[:-len(".meta.json")]
-        prefix = prefix_of(path)
+        from topk_distill.records import set_files
+
+        prefix = set_files.prefix_of(path)
         meta_file = file_names.metadata_path(prefix)
         if not gfile.exists(meta_file):
             raise RecordFormatError(
                 f"{meta_file}: metadata file not found; every record set "
                 "needs the one `preprocess` writes (an interrupted run: "
                 "`preprocess --resume` with the same flags)")
-        value = read_json(meta_file)
+        value = set_files.read_json(meta_file)
         if not isinstance(value, dict):
             raise RecordFormatError(f"{meta_file}: expected a JSON object")
         if value.get("format_version") not in READABLE_VERSIONS:
@@ -267,104 +301,47 @@ class RecordSet:
         return dataclasses.replace(self, prefix=prefix, pattern=None)
 
     def files(self):
-        """The shard files to read, as the metadata lists them.
-
-        The metadata's shard list is the truth: a file the source glob
-        matches but the list does not name (left by another run) is refused,
-        as is a listed shard that is missing.
-
-        Returns:
-            The full paths of the set's shards, in order.
+        """The shard files to read, as the metadata lists them
+        (`set_files.listed_files`).
 
         Raises:
             RecordFormatError: naming the file that is extra or missing.
         """
-        from tensorflow.io import gfile
+        from topk_distill.records import set_files
 
-        prefix = self.prefix
-        listed = [os.path.join(os.path.dirname(prefix), s.file)
-                  for s in self.shards]
-        pattern = self.pattern or prefix + "-*"
-        found = {_normal(p) for p in gfile.glob(pattern)
-                 if file_names.SHARD_RE.match(p)}
-        extra = sorted(found - {_normal(p) for p in listed})
-        if extra:
-            raise RecordFormatError(
-                f"{pattern}: {os.path.basename(extra[0])} is not one of the "
-                f"{len(listed)} shards {file_names.metadata_path(prefix)} "
-                "lists (left by another run?); remove it, or use a narrower "
-                "glob")
-        for path in listed:
-            if _normal(path) in found:
-                continue
-            if gfile.exists(path):
-                raise RecordFormatError(
-                    f"{pattern}: matches {len(found)} of the {len(listed)} "
-                    f"shards {file_names.metadata_path(prefix)} lists, not "
-                    f"{os.path.basename(path)}; a record set is read whole")
-            raise RecordFormatError(
-                f"{path}: missing; {file_names.metadata_path(prefix)} lists "
-                f"it as one of the set's {len(listed)} shards")
-        return listed
+        return set_files.listed_files(self)
+
+
+def label_kind(multi_label):
+    """How messages name examples with one label or several."""
+    return "multi-label" if multi_label else "single-label"
+
+
+def check_label_kind(record_set, multi_label, holder):
+    """Refuses a set whose examples have one label where `holder` (e.g.
+    "the teacher") has several, or the reverse, naming both.
+
+    Raises:
+        RecordFormatError: one line naming the set, `holder` and both
+            kinds.
+
+    Example:
+    >>> spec = RecordSet(kind="labeled", num_classes=3, width=2, prefix="r")
+    >>> check_label_kind(spec, True, "the loss")
+    Traceback (most recent call last):
+    ...
+    topk_distill.records.records.RecordFormatError: r: single-label records; the loss is multi-label
+    """
+    if record_set.multi_label != bool(multi_label):
+        raise RecordFormatError(
+            f"{record_set.name}: {record_set.label_kind} records; {holder} "
+            f"is {label_kind(multi_label)}")
 
 
 def resolve(records):
     """Returns `records` if it is a `RecordSet`, else `RecordSet.read(records)`."""
     return records if isinstance(records, RecordSet) else RecordSet.read(
         records)
-
-
-def prefix_of(path):
-    """Returns the prefix of a record set named by a prefix, shard or glob.
-
-    Raises:
-        FileNotFoundError: nothing matches `path`.
-        RecordFormatError: `path` matches files of several sets.
-    """
-    match = file_names.SHARD_RE.match(path)
-    if match and not file_names.is_glob(path):
-        return match["prefix"]
-    if not file_names.is_glob(path):
-        return path
-    from tensorflow.io import gfile
-
-    files = gfile.glob(path)
-    if not files:
-        raise FileNotFoundError(f"{path}: no record shard matches")
-    matches = [file_names.SHARD_RE.match(f) for f in files]
-    prefixes = {m["prefix"] if m else f for m, f in zip(matches, files)}
-    if len(prefixes) != 1 or not all(matches):
-        raise RecordFormatError(
-            f"{path}: expected the shards of one record set "
-            f"(PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]); it matches "
-            f"{sorted(prefixes)}")
-    return prefixes.pop()
-
-
-def read_json(path):
-    """Reads a JSON file; `None` if there is none.
-
-    Raises:
-        RecordFormatError: naming `path`, if it is not valid JSON (cut short
-            or damaged).
-    """
-    from tensorflow.io import gfile
-
-    if not gfile.exists(path):
-        return None
-    with gfile.GFile(path) as f:
-        text = f.read()
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        raise RecordFormatError(
-            f"{path}: not valid JSON ({getattr(e, 'msg', e)} at line "
-            f"{getattr(e, 'lineno', '?')}); the file is damaged or cut "
-            "short") from None
-
-
-def _normal(path):
-    return path if "://" in path else os.path.abspath(path)
 
 
 def read_metadata(path):

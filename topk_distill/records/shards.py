@@ -3,7 +3,7 @@
 `ShardWriter` spreads records over contiguous shards; a shard is written
 under `NAME.tmp` and renamed when complete, so a file with a shard's final
 name is always whole. `verify_shards` reads every shard of a set once and
-checks every record (see `codec.check_record`) before TensorFlow parses it.
+checks every record (see `record_check.check_record`) before TensorFlow parses it.
 """
 
 import os
@@ -11,7 +11,7 @@ import os
 import tensorflow as tf
 from absl import logging
 
-from topk_distill.records import codec, file_names, records
+from topk_distill.records import file_names, record_check, records
 
 
 class ShardWriter:
@@ -126,7 +126,7 @@ def count_readable(path, compression="none"):
 def verify_shards(record_set, files=None):
     """Reads every shard once; counts the readable records of each.
 
-    Every record is also checked (`codec.check_record`); one that is not a
+    Every record is also checked (`record_check.check_record`); one that is not a
     well-formed record raises at once, since TensorFlow cannot safely skip
     it.
 
@@ -147,7 +147,7 @@ def verify_shards(record_set, files=None):
     for path in files:
         readable = 0
         for record in _readable_records(path, record_set.compression):
-            codec.check_record(record.numpy(), f"{path}: record {readable}",
+            record_check.check_record(record.numpy(), f"{path}: record {readable}",
                                record_set)
             readable += 1
         counts[path] = (readable, expected.get(os.path.basename(path),

@@ -24,7 +24,7 @@ import sys
 
 import tensorflow as tf
 
-from topk_distill.records import file_names, records, shards
+from topk_distill.records import file_names, records, set_files, shards
 from topk_distill.utils import json_files
 
 # The metadata fields a run's plan does not fix.
@@ -165,8 +165,8 @@ class RecordSetOutput:
             ValueError: if the interrupted run differs from this one.
         """
         prefix, plan = self.prefix, self.plan
-        previous = records.read_json(file_names.run_path(prefix)) or (
-            records.read_json(file_names.metadata_path(prefix)))
+        previous = set_files.read_json(file_names.run_path(prefix)) or (
+            set_files.read_json(file_names.metadata_path(prefix)))
         if previous is None:
             return 0
         wanted = plan.to_json()
