@@ -131,15 +131,24 @@ def write_record_set(prefix, texts, labels, ids, scores, num_classes,
     `ids=None` writes a dense set (scores of all N classes in class order).
     `names` (default `c0, c1, ...`) are the class names its metadata keeps;
     `fields` more `RecordSet` fields (targets, sampling_temperature...).
-    Returns the set's shard glob.
+    Labels that are lists (of each example's classes; empty: unlabeled)
+    make a multi-label set. Returns the set's shard glob.
     """
     import tensorflow as tf
 
     from topk_distill.records import codec, records, writing
 
     names = names or [f"c{i}" for i in range(num_classes)]
+    if isinstance(labels[0], (list, tuple)):
+        most = max(len(row) for row in labels)
+        fields = dict(fields, multi_label=True, max_labels=most)
+        kind = "labeled" if labels[0] else "unlabeled"
+        labels = [list(row) + [-1] * (max(most, 1) - len(row))
+                  for row in labels]
+    else:
+        kind = "labeled" if labels[0] >= 0 else "unlabeled"
     spec = records.RecordSet(
-        kind="labeled" if labels[0] >= 0 else "unlabeled",
+        kind=kind,
         num_classes=num_classes, width=len(scores[0]), dense=ids is None,
         scores=scores_kind, score_dtype=score_dtype, compression=compression,
         tail_temperature=tail_temperature, num_examples=len(texts),

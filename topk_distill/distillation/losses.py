@@ -14,7 +14,7 @@ The three-term distillation loss is
 import keras
 import tensorflow as tf
 
-from topk_distill.distillation import loss_config
+from topk_distill.distillation import loss_config, targets
 
 
 def soft_target_crossentropy(y_true, y_pred, temperature=1.0,
@@ -205,3 +205,47 @@ class SoftTargetCrossentropy(keras.losses.Loss):
     def get_config(self):
         return dict(super().get_config(), temperature=self.temperature,
                     scaling=self.scaling)
+
+
+def batch_mean(per_row, rows):
+    """The mean over the batch of `per_row` where `rows` holds (0 elsewhere),
+    divided by the replica count as Keras losses are under tf.distribute.
+
+    Example:
+    >>> float(batch_mean(tf.constant([2.0, 9.0]), tf.constant([True, False])))
+    1.0
+    """
+    size = tf.maximum(tf.cast(tf.shape(per_row)[0], tf.float32), 1.0)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return tf.reduce_sum(tf.where(rows, per_row, 0.0)) / (size * replicas)
+
+
+def bucket_soft_loss(loss, batch, logits, num_classes):
+    """The soft term with the "bucket" tail: dense [rows, N + 1] targets
+    (`targets.soft_targets` with the batch's `tail_mass`; the tail's
+    log-sum-exp runs over the classes outside each row's top-K), on the
+    labeled rows, as a mean over the whole batch (other rows 0).
+
+    Args:
+        loss: a `SoftTargetCrossentropy` (its temperature and scaling).
+        batch: `label`, `topk_ids`, `topk_logits` and `tail_mass` (records
+            written with a tail temperature equal to the loss's, checked on
+            their metadata before any step: `LossConfig.check_records`).
+        logits: float [B, N] student logits.
+        num_classes: N.
+
+    Raises:
+        ValueError: the batch has no `tail_mass`.
+    """
+    if "tail_mass" not in batch:
+        raise ValueError("tail='bucket' needs records written with "
+                         "--tail_temperature (no tail_mass found)")
+    labeled = batch["label"] >= 0
+    rows = tf.where(labeled)[:, 0]
+    share = tf.reduce_mean(tf.cast(labeled, tf.float32))
+    dense = targets.soft_targets(
+        tf.gather(batch["topk_ids"], rows),
+        tf.gather(batch["topk_logits"], rows), num_classes,
+        loss.temperature, tf.gather(batch["tail_mass"], rows))
+    # With no rows, a Keras loss returns an empty tensor; its sum is 0.
+    return share * tf.reduce_sum(loss(dense, tf.gather(logits, rows)))

@@ -55,7 +55,8 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
     Returns:
         A dataset of dicts `{"text", "label", "topk_ids", "topk_logits"}`
         (plus `"tail_mass"` when the labeled set has tail masses; 0 for
-        unlabeled examples), ready for `DistillationStudent.fit`.
+        unlabeled examples; and multi-label sets' `"labels"` [B, L], their
+        scores as sigmoid logits), ready for `DistillationStudent.fit`.
 
     Example:
 
@@ -78,16 +79,20 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
         only = labeled or unlabeled
         return _finish(_part(only, batch_size, shuffle, seed, num_classes),
                        only, batch_size, data_service)
+    records.check_label_kind(unlabeled, labeled.multi_label,
+                             f"the labeled set {labeled.name}")
     labeled_size = max(1, round(batch_size / (1 + ratio)))
     first = _part(labeled, labeled_size, shuffle, seed, num_classes)
     second = _part(unlabeled, max(1, batch_size - labeled_size), shuffle,
                    seed, num_classes, repeat=True)
     width = max(labeled.width, unlabeled.width)
     tail = "tail_mass" in first.element_spec
+    label_width = max(labeled.max_labels or 1, unlabeled.max_labels or 1)
 
     @tf.autograph.experimental.do_not_convert
     def combine(a, b):
-        parts = [_padded(a, width, tail), _padded(b, width, tail)]
+        parts = [_padded(a, width, tail, label_width),
+                 _padded(b, width, tail, label_width)]
         order = interleaving(tf.shape(a["label"])[0], tf.shape(b["label"])[0])
         return {key: tf.gather(tf.concat([p[key] for p in parts], axis=0),
                                order) for key in parts[0]}
@@ -122,7 +127,8 @@ def _part(record_set, batch_size, shuffle, seed, num_classes, repeat=False):
         scale = float(record_set.sampling_temperature)
 
     def to_logits(batch):
-        logits = codec.as_logits(batch.pop("topk_scores"), score_kind)
+        logits = codec.as_logits(batch.pop("topk_scores"), score_kind,
+                                 record_set.multi_label)
         return dict(batch, topk_logits=logits * scale if scale != 1.0 else
                     logits)
 
@@ -151,14 +157,19 @@ def interleaving(first, second):
                       stable=True)
 
 
-def _padded(batch, width, tail):
-    """A batch's ids and logits padded to `width`; with `tail` (the labeled
-    set has tail masses), a `tail_mass` of 0 where it has none."""
+def _padded(batch, width, tail, label_width):
+    """A batch's ids and logits padded to `width`, its multi-label `labels`
+    to `label_width`; with `tail` (the labeled set has tail masses), a
+    `tail_mass` of 0 where it has none."""
     pad = width - tf.shape(batch["topk_ids"])[1]
     out = dict(batch,
                topk_ids=tf.pad(batch["topk_ids"], [[0, 0], [0, pad]],
                                constant_values=-1),
                topk_logits=tf.pad(batch["topk_logits"], [[0, 0], [0, pad]]))
+    if "labels" in batch:
+        out["labels"] = tf.pad(
+            batch["labels"], [[0, 0], [0, label_width - tf.shape(
+                batch["labels"])[1]]], constant_values=-1)
     if not tail:
         out.pop("tail_mass", None)
     elif "tail_mass" not in out:

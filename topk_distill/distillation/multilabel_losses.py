@@ -107,3 +107,47 @@ def multilabel_crossentropies(logits, labels, ids, soft_probabilities,
     pseudo = mean_softplus - tf.reduce_sum(
         pseudo_probabilities * at_ids, -1) / n
     return hard, soft, pseudo
+
+
+def batch_crossentropies(batch, logits, temperature):
+    """The three terms' per-row cross-entropies of a multi-label training
+    batch (`make_distillation_dataset` of multi-label sets).
+
+    Args:
+        batch: `labels` [B, L] (-1 padding; an unlabeled row all -1) and,
+            for the soft and pseudo terms, `topk_ids` [B, W] and
+            `topk_logits` [B, W] (the teacher's sigmoid logits).
+        logits: float [B, N] student logits.
+        temperature: T.
+
+    Returns:
+        `(hard, soft, pseudo)`, float32 [B] each (`multilabel_crossentropies`;
+        soft on labeled rows, pseudo on unlabeled ones, 0 elsewhere).
+    """
+    labels = batch["labels"]
+    labeled = labels[:, 0] >= 0
+    if "topk_ids" not in batch:
+        ids = tf.zeros_like(labels[:, :1])
+        nothing = tf.zeros(tf.shape(ids))
+        return multilabel_crossentropies(logits, labels, ids, nothing,
+                                         nothing, temperature)
+    ids, scores = batch["topk_ids"], batch["topk_logits"]
+    soft = tf.where(labeled[:, None], sigmoid_probabilities(
+        ids, scores, "logits", temperature), 0.0)
+    pseudo = tf.where(labeled[:, None], 0.0,
+                      sigmoid_probabilities(ids, scores, "logits"))
+    return multilabel_crossentropies(logits, labels, ids, soft, pseudo,
+                                     temperature)
+
+
+def precision_at_1(labels, logits):
+    """float32 [B]: 1 where a row's best-scored class is one of its labels.
+
+    Example:
+    >>> precision_at_1(tf.constant([[2, -1], [0, 1]]),
+    ...                tf.constant([[0.0, 1.0, 3.0], [0.0, 0.5, 9.0]])).numpy()
+    array([1., 0.], dtype=float32)
+    """
+    best = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    return tf.cast(tf.reduce_any(tf.cast(labels, tf.int32) == best[:, None],
+                                 axis=-1), tf.float32)

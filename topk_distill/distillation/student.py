@@ -15,7 +15,8 @@ import keras
 import tensorflow as tf
 
 from topk_distill.distillation import (distribute, lazy_adam, losses,
-                                       sampled_softmax, targets)
+                                       multilabel_losses, sampled_softmax,
+                                       targets)
 from topk_distill.inputs import input_kinds
 from topk_distill.distillation.loss_config import LossConfig
 
@@ -44,6 +45,12 @@ class DistillationStudent(keras.Model):
     export compute all N logits. Training logs no top-1/top-5 then (they
     need all N logits; validation reports them).
 
+    With `multi_label=True`, examples have one or more labels and the
+    student scores each class with a sigmoid: the three terms are binary
+    cross-entropies (`multilabel_losses`; the teacher's stored scores are
+    its sigmoid logits, the classes it did not store negatives), and
+    training logs `top1` as P@1 (the best class is one of the labels).
+
     A batch carries its input under its kind's name (`"text"`, `"image"` or
     `"features"`: `input_kinds`); a student whose input is of another kind
     is refused at the first step, naming both.
@@ -68,6 +75,8 @@ class DistillationStudent(keras.Model):
         sampled_classes: S negatives per training step (see above), or
             `None` (default) for the full softmax; 0 scores every class
             through the sampled path (the full softmax, for checks).
+        multi_label: examples with one or more labels (batches with
+            `labels`), per-class sigmoid terms.
         proposal: with `sampled_classes`, a `sampled_softmax.Proposal` to
             draw the negatives from (e.g. by label frequency), or `None`
             (default) for uniform draws. Training-only: not saved with the
@@ -92,7 +101,8 @@ class DistillationStudent(keras.Model):
                  beta=LossConfig.beta, temperature=LossConfig.temperature,
                  soft_scaling=LossConfig.soft_scaling, tail=LossConfig.tail,
                  strict=True, name="distillation_student", loss_config=None,
-                 sampled_classes=None, proposal=None, **kwargs):
+                 sampled_classes=None, proposal=None, multi_label=False,
+                 **kwargs):
         super().__init__(name=name, **kwargs)
         # the loss settings, held once (`alpha`, `beta`, ... read them)
         self.config = loss_config or LossConfig(
@@ -104,6 +114,12 @@ class DistillationStudent(keras.Model):
             raise ValueError(f"proposal over {proposal.num_classes} classes "
                              f"for a student of {num_classes}")
         self.proposal = proposal
+        self.multi_label = multi_label
+        if multi_label and (sampled_classes is not None or
+                            self.config.tail == "bucket"):
+            raise ValueError("multi_label=True trains every class's "
+                             "sigmoid: not with sampled_classes or "
+                             "tail='bucket'")
         if sampled_classes is not None:
             self._features, self._head = sampled_softmax.features_and_head(
                 student, sampled_classes, self.config)
@@ -113,7 +129,8 @@ class DistillationStudent(keras.Model):
             name="soft_loss")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in
                          ("loss", "hard_loss", "soft_loss", "pseudo_loss")}
-        self.top1 = keras.metrics.SparseCategoricalAccuracy(name="top1")
+        self.top1 = (keras.metrics.Mean(name="top1") if multi_label else
+                     keras.metrics.SparseCategoricalAccuracy(name="top1"))
         self.top5 = keras.metrics.SparseTopKCategoricalAccuracy(
             k=min(5, num_classes), name="top5")
         # Nothing of its own to build: ready when the student is.
@@ -169,7 +186,8 @@ class DistillationStudent(keras.Model):
 
     @property
     def metrics(self):
-        return list(self.trackers.values()) + [self.top1, self.top5]
+        return list(self.trackers.values()) + [self.top1] + (
+            [] if self.multi_label else [self.top5])
 
     def compute_losses(self, batch, logits):
         """Returns the weighted total and the three terms for a batch.
@@ -185,6 +203,15 @@ class DistillationStudent(keras.Model):
             ...})`, scalars already scaled for tf.distribute.
         """
         logits = tf.cast(logits, tf.float32)
+        if ("labels" in batch) != self.multi_label:
+            raise ValueError(
+                f"a batch of {'multi' if 'labels' in batch else 'single'}"
+                f"-label examples for DistillationStudent(multi_label="
+                f"{self.multi_label})")
+        if self.multi_label:
+            hard, soft, pseudo = multilabel_losses.batch_crossentropies(
+                batch, logits, self.temperature)
+            return self._weighted(batch, hard, soft, pseudo)
         # Every target sits on a few classes (the label; the stored top-K
         # or top-H): `losses.row_crossentropies` computes the three terms
         # per row in one pass over [B, N], with no dense target.
@@ -219,38 +246,18 @@ class DistillationStudent(keras.Model):
         of the other kind counting 0."""
         label = batch["label"]
         labeled, unlabeled = label >= 0, label < 0
-        terms = {"hard_loss": _batch_mean(hard, labeled)}
+        terms = {"hard_loss": losses.batch_mean(hard, labeled)}
         if "topk_ids" in batch:
             terms["soft_loss"] = (
-                self._bucket_soft_loss(batch, logits) if self.tail == "bucket"
-                else self.soft_factor * _batch_mean(soft, labeled))
-            terms["pseudo_loss"] = _batch_mean(pseudo, unlabeled)
+                losses.bucket_soft_loss(self.soft_loss, batch, logits,
+                                        self.num_classes)
+                if self.tail == "bucket"
+                else self.soft_factor * losses.batch_mean(soft, labeled))
+            terms["pseudo_loss"] = losses.batch_mean(pseudo, unlabeled)
         total = self.alpha * terms["hard_loss"] + (
             (1.0 - self.alpha) * terms.get("soft_loss", 0.0) +
             self.beta * terms.get("pseudo_loss", 0.0))
         return total, terms
-
-    def _bucket_soft_loss(self, batch, logits):
-        """The soft term with the "bucket" tail: dense [rows, N] targets
-        (the tail's log-sum-exp runs over the classes outside each row's
-        top-K), on the labeled rows."""
-        rows, share = _rows(batch["label"] >= 0)
-        return _term(self.soft_loss, share, targets.soft_targets(
-            tf.gather(batch["topk_ids"], rows),
-            tf.gather(batch["topk_logits"], rows), self.num_classes,
-            self.temperature, self._tail_mass(batch, rows)),
-            tf.gather(logits, rows))
-
-    def _tail_mass(self, batch, labeled):
-        """The labeled rows' tail masses for the bucket tail (else None);
-        their temperature is checked on the records' metadata, before any
-        step (`LossConfig.check_records`)."""
-        if self.tail != "bucket":
-            return None
-        if "tail_mass" not in batch:
-            raise ValueError("tail='bucket' needs records written with "
-                             "--tail_temperature (no tail_mass found)")
-        return tf.gather(batch["tail_mass"], labeled)
 
     def compute_sampled_losses(self, batch, features, seed):
         """As `compute_losses`, on the batch's positives and
@@ -317,7 +324,10 @@ class DistillationStudent(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for name, value in dict(terms, loss=total).items():
             self.trackers[name].update_state(value * replicas)
-        if logits is not None:
+        if logits is not None and self.multi_label:
+            self.top1.update_state(multilabel_losses.precision_at_1(
+                batch["labels"], logits), sample_weight=_labels(batch)[1])
+        elif logits is not None:
             label, labeled = _labels(batch)
             self.top1.update_state(label, logits, sample_weight=labeled)
             self.top5.update_state(label, logits, sample_weight=labeled)
@@ -338,7 +348,8 @@ class DistillationStudent(keras.Model):
                 "beta": self.beta, "temperature": self.temperature,
                 "soft_scaling": self.config.soft_scaling, "tail": self.tail,
                 "strict": self.config.strict, "name": self.name,
-                "sampled_classes": self.sampled_classes}
+                "sampled_classes": self.sampled_classes,
+                "multi_label": self.multi_label}
 
     def compile_from_config(self, config):
         """Compiles a loaded model as it was saved (its optimizer)."""
@@ -355,27 +366,6 @@ class DistillationStudent(keras.Model):
 
 # The negatives' draw: step t uses the stateless seed (t, this).
 _SAMPLING_SEED = 0x5A5
-
-
-def _term(loss, share, y_true, y_pred):
-    """`loss`'s mean over some rows, times their share of the batch: the
-    mean over the whole batch with the other rows counting 0."""
-    # With no rows, a Keras loss returns an empty tensor; its sum is 0.
-    return share * tf.reduce_sum(loss(y_true, y_pred))
-
-
-def _batch_mean(per_row, rows):
-    """The mean over the batch of `per_row` where `rows` holds (0 elsewhere),
-    divided by the replica count as Keras losses are under tf.distribute."""
-    size = tf.maximum(tf.cast(tf.shape(per_row)[0], tf.float32), 1.0)
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return tf.reduce_sum(tf.where(rows, per_row, 0.0)) / (size * replicas)
-
-
-def _rows(mask):
-    """Returns (indices of the rows where `mask` holds, their share of B)."""
-    share = tf.reduce_mean(tf.cast(mask, tf.float32))
-    return tf.where(mask)[:, 0], share
 
 
 def _labels(batch):

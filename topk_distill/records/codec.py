@@ -159,7 +159,8 @@ def parse_batch(serialized, record_set):
 def relative_to_best(scores, record_set):
     """Scores as a set stores them: float16 logits shifted so each
     example's best is 0, where float16 is most precise (a per-example
-    shift leaves the softmax unchanged); anything else as it is.
+    shift leaves the softmax unchanged; not a multi-label set's sigmoids,
+    kept as they are); anything else as it is.
 
     Example:
     >>> from topk_distill.records.records import RecordSet
@@ -167,7 +168,8 @@ def relative_to_best(scores, record_set):
     >>> relative_to_best(tf.constant([[3.0, 1.5]]), spec).numpy().tolist()
     [[0.0, -1.5]]
     """
-    if record_set.scores == "logits" and record_set.score_dtype == "float16":
+    if record_set.scores == "logits" and record_set.score_dtype == \
+            "float16" and not record_set.multi_label:
         return scores - tf.reduce_max(scores, axis=-1, keepdims=True)
     return scores
 
@@ -216,17 +218,21 @@ def feature_spec_items(layout):
     return tuple(spec.items())
 
 
-def as_logits(scores, score_kind):
+def as_logits(scores, score_kind, multi_label=False):
     """Stored scores in log-space: probabilities p become log p.
 
     log p equals the logits up to a per-example constant, which softmax
     ignores, so every reader treats both score kinds alike. Zero probabilities
-    become log of float32's smallest normal number, not -inf.
+    become log of float32's smallest normal number, not -inf. A multi-label
+    set's per-class sigmoid probabilities become their sigmoid logits,
+    log p - log(1 - p).
 
     Args:
         scores: float tensor.
         score_kind: `"logits"` (returned as is) or `"probabilities"`
             (`RecordSet.scores`).
+        multi_label: the scores are per-class sigmoid ones
+            (`RecordSet.multi_label`).
 
     Returns:
         float32 log-space scores.
@@ -240,7 +246,11 @@ def as_logits(scores, score_kind):
     scores = tf.cast(scores, tf.float32)
     if score_kind == "logits":
         return scores
-    return tf.math.log(tf.maximum(scores, np.finfo(np.float32).tiny))
+    tiny = np.finfo(np.float32).tiny
+    log_p = tf.math.log(tf.maximum(scores, tiny))
+    if multi_label:
+        return log_p - tf.math.log(tf.maximum(1.0 - scores, tiny))
+    return log_p
 
 
 def _message(message_type, sizes=None, **fields):

@@ -193,6 +193,11 @@ class RecordSet:
                 raise RecordFormatError(
                     f"{self._where()}max_labels={self.max_labels!r}; a "
                     "multi-label set needs the most labels a record holds")
+            if self.score_dtype == "q8" and self.scores == "logits":
+                # q8 keeps logits relative to the best: sigmoids need them
+                raise RecordFormatError(
+                    f"{self._where()}score_dtype='q8' stores a multi-label "
+                    "set's scores as probabilities, not logits")
             object.__setattr__(self, "format_version", MULTI_LABEL_VERSION)
         elif self.max_labels is not None or \
                 self.format_version == MULTI_LABEL_VERSION:
