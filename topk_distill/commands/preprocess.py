@@ -31,6 +31,7 @@ Example:
 from absl import flags
 
 from topk_distill import commands
+from topk_distill.models import choices
 from topk_distill.records import records
 
 FLAGS = flags.FlagValues()
@@ -40,8 +41,11 @@ flags.DEFINE_string("teacher", None, "Teacher: the folder `topk-distill "
                     "and scores [examples, K], row-aligned with --input), or "
                     "a .npy of precomputed scores [examples, N] (dense: "
                     "small N only).", flag_values=FLAGS)
-flags.DEFINE_enum("teacher_outputs", "logits", records.SCORE_KINDS,
-                  "What the teacher returns.", flag_values=FLAGS)
+flags.DEFINE_enum("teacher_outputs", "logits", choices.TEACHER_OUTPUTS,
+                  "What the teacher returns: a softmax's logits or "
+                  "probabilities, or per-class sigmoid ones (a multi-label "
+                  "teacher: each example's one or more labels are read, "
+                  "and the records are multi-label).", flag_values=FLAGS)
 flags.DEFINE_string("teacher_signature", None, "SavedModel signature to call "
                     "(default: logits if it has one, else serving_default).",
                     flag_values=FLAGS)
@@ -151,6 +155,11 @@ def main(argv):
     run = dict(settings=settings, batch_size=FLAGS.batch_size,
                skip_unknown_labels=FLAGS.skip_unknown_labels,
                overwrite=FLAGS.overwrite, command=command)
+    if FLAGS.teacher_outputs.startswith("sigmoid_") and (
+            FLAGS.runner or FLAGS.teacher.endswith(".npz")):
+        raise ValueError(f"--teacher_outputs={FLAGS.teacher_outputs}: "
+                         "multi-label records are written by the local "
+                         "preprocess only (not --runner, not a top-K .npz)")
     if FLAGS.runner:
         return _run_beam(run)
     if FLAGS.teacher.endswith(".npz"):

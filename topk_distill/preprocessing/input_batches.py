@@ -11,41 +11,48 @@ from topk_distill.preprocessing import scoring
 
 
 def _examples(input_spec, data_dir, label_ids, skip_unknown_labels,
-              verify=True):
+              verify=True, multi_label=False):
     """Yields (row, where, text, label id) for each example, row = its
     position in the input; an unknown label is refused, or with
     `skip_unknown_labels` has label id None. `verify=False`: images are
-    not decoded again (`check_input` did)."""
+    not decoded again (`check_input` did). Multi-label, the label ids are
+    a tuple (`labels_file.label_ids`; empty in an unlabeled set)."""
+    to_ids = labels_file.label_ids if multi_label else labels_file.label_id
     for row, (where, text, label) in enumerate(inputs.iter_located(
-            input_spec, data_dir, verify)):
-        yield row, where, text, labels_file.label_id(label, label_ids, where,
-                                                     skip_unknown_labels)
+            input_spec, data_dir, verify, multi_label)):
+        yield row, where, text, to_ids(label, label_ids, where,
+                                       skip_unknown_labels)
 
 
-def check_input(input_spec, data_dir, label_ids, skip_unknown_labels):
+def check_input(input_spec, data_dir, label_ids, skip_unknown_labels,
+                multi_label=False):
     """Reads the whole input once, before any teacher time is spent.
 
     Returns:
-        `(rows in the input, examples kept)`.
+        `(rows in the input, examples kept, the most labels an example
+        kept has)`.
 
     Raises:
         InputError: naming the first bad example, or an input with none.
     """
-    rows = kept = 0
+    rows = kept = most = 0
     for _, _, _, label in _examples(input_spec, data_dir, label_ids,
-                                    skip_unknown_labels):
+                                    skip_unknown_labels,
+                                    multi_label=multi_label):
         rows += 1
         kept += label is not None
+        if multi_label and label is not None:
+            most = max(most, len(label))
     if not kept:
         raise errors.InputError(
             f"{input_spec}: no examples" + (
                 f" (all {rows} have labels not in the labels file)"
                 if rows else ""))
-    return rows, kept
+    return rows, kept, most
 
 
 def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
-                 batch_size, start=0):
+                 batch_size, start=0, label_width=None):
     """Yields the input's examples in numpy batches, as `preprocess` runs
     the teacher on them.
 
@@ -54,6 +61,8 @@ def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
         label_ids: `{class name: id}`, or `None` for an unlabeled set.
         batch_size: examples per batch.
         start: skip the first `start` kept examples.
+        label_width: L, for multi-label examples: each batch's labels are
+            then int64 [B, L], -1 padding.
 
     Images are not decoded to check them here: `preprocess` has read the
     whole input once before (`check_input`), decoding each.
@@ -65,11 +74,13 @@ def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
     """
     batch = []
     kept = _examples(input_spec, data_dir, label_ids, skip_unknown_labels,
-                     verify=False)
+                     verify=False, multi_label=label_width is not None)
     kept = (example for example in kept if example[3] is not None)
     for index, (row, where, text, label) in enumerate(kept):
         if index < start:
             continue
+        if label_width is not None:
+            label = list(label) + [-1] * (label_width - len(label))
         batch.append((row, where.encode("utf-8"),
                       input_kinds.payload_bytes(text), label))
         if len(batch) == batch_size:
@@ -86,16 +97,18 @@ def _columns(batch):
 
 
 def input_dataset(input_spec, data_dir, label_ids, skip_unknown_labels,
-                  batch_size, start=0):
+                  batch_size, start=0, label_width=None):
     """`text_batches` as a `tf.data.Dataset` of `(rows, wheres, payloads,
     labels)`: the input `preprocess` runs the teacher on."""
     return tf.data.Dataset.from_generator(
         lambda: text_batches(input_spec, data_dir, label_ids,
-                             skip_unknown_labels, batch_size, start),
+                             skip_unknown_labels, batch_size, start,
+                             label_width),
         output_signature=(tf.TensorSpec([None], tf.int64),
                           tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.string),
-                          tf.TensorSpec([None], tf.int64)))
+                          tf.TensorSpec([None] if label_width is None else
+                                        [None, label_width], tf.int64)))
 
 
 def teacher_batches(teacher, input_spec, data_dir, label_ids,
@@ -109,8 +122,9 @@ def teacher_batches(teacher, input_spec, data_dir, label_ids,
     batch's records (top-K, serialization) are made in a worker thread
     while the teacher runs on the next (TensorFlow ops release the GIL).
     """
-    dataset = input_dataset(input_spec, data_dir, label_ids,
-                            skip_unknown_labels, batch_size, start)
+    dataset = input_dataset(
+        input_spec, data_dir, label_ids, skip_unknown_labels, batch_size,
+        start, max(plan.max_labels, 1) if plan.multi_label else None)
     dataset = dataset.prefetch(2)
     rows_spec, _, texts_spec, _ = dataset.element_spec
     # Plain tracing (no AutoGraph): the steps have no tensor-dependent

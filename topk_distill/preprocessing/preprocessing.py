@@ -76,8 +76,9 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
     plan = plan_record_set(teacher, labels_path, input_spec, settings,
                            input_kind, feature_dim)
     label_ids = record_plan.class_ids(plan)
-    num_rows, num_examples = input_batches.check_input(
-        input_spec, data_dir, label_ids, skip_unknown_labels)
+    num_rows, num_examples, most_labels = input_batches.check_input(
+        input_spec, data_dir, label_ids, skip_unknown_labels,
+        plan.multi_label)
     if getattr(teacher, "num_rows", num_rows) != num_rows:
         raise ValueError(f"--teacher={teacher.identity['path']}: "
                          f"{teacher.num_rows} score rows for {num_rows} "
@@ -89,7 +90,8 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
                          "shard per example")
     plan = dataclasses.replace(
         plan, num_examples=num_examples,
-        skipped_unknown_labels=num_rows - num_examples)
+        skipped_unknown_labels=num_rows - num_examples,
+        max_labels=most_labels if plan.multi_label else None)
     output = writing.RecordSetOutput(output_prefix, plan, resume, overwrite,
                                      command, keep_interrupted=True)
     batches = input_batches.teacher_batches(
@@ -162,7 +164,8 @@ def plan_record_set(teacher, labels_path, input_spec, settings=None,
                          f"per example but {labels_path} names {len(names)} "
                          "classes; expected the same N")
     return record_plan.plan(labels_path, input_spec, teacher.identity,
-                            settings, input_kind, feature_dim, names)
+                            settings, input_kind, feature_dim, names,
+                            getattr(teacher, "multi_label", False))
 
 
 def _write(batches, writer, num_examples, verbose, teacher_path):

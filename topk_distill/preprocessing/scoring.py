@@ -75,8 +75,8 @@ def records_from_scores(raw, texts, labels, record_set, outputs):
     finite = tf.reduce_all(tf.math.is_finite(raw), axis=-1)
     tail = None
     if record_set.targets == "topk":
-        ids, values = _top_k(_convert(raw, outputs, record_set.scores),
-                             record_set)
+        ids, values = _top_k(_convert(raw, outputs, record_set.scores,
+                                      record_set.multi_label), record_set)
         if record_set.tail_temperature:
             tail = _tail_mass(_convert(raw, outputs, "logits"), ids,
                               record_set.tail_temperature)
@@ -250,10 +250,12 @@ def _tail_mass(logits, ids, temperature):
         kept - tf.reduce_logsumexp(scaled, axis=-1)), 0.0, 1.0)
 
 
-def _convert(values, have, want):
-    """Teacher outputs of kind `have` as kind `want`."""
+def _convert(values, have, want, multi_label=False):
+    """Teacher outputs of kind `have` as kind `want` (multi-label: of
+    per-class sigmoids)."""
     if have == want:
         return values
     if want == "probabilities":
-        return tf.nn.softmax(values, axis=-1)
-    return codec.as_logits(values, have)
+        return (tf.sigmoid(values) if multi_label else
+                tf.nn.softmax(values, axis=-1))
+    return codec.as_logits(values, have, multi_label)

@@ -83,7 +83,7 @@ def settings_of(settings, keywords, **defaults):
 
 
 def plan(labels_path, input_spec, teacher_identity, settings=None,
-         input_kind="text", feature_dim=None, names=None):
+         input_kind="text", feature_dim=None, names=None, multi_label=False):
     r"""Checks a run's settings; returns the `RecordSet` it will write
     (before its examples are counted).
 
@@ -95,6 +95,8 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
         input_kind, feature_dim: what the input's examples are
             (`inputs.describe`).
         names: the class names, if the caller read `labels_path` already.
+        multi_label: a multi-label set (a sigmoid teacher's top-K; its
+            `max_labels` 0 until the input's labels are counted).
 
     Raises:
         ValueError: naming a setting that cannot make a record set.
@@ -127,6 +129,11 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
         raise ValueError(f"tail_temperature={s.tail_temperature}; expected a "
                          "positive temperature, with top-K targets (top_k "
                          "> 0; sampled and mixed targets keep the tail)")
+    if multi_label and (sampled or s.tail_temperature is not None):
+        raise ValueError(f"targets={targets!r}, tail_temperature="
+                         f"{s.tail_temperature}: multi-label records keep "
+                         "the teacher's top-K sigmoid scores (targets='topk',"
+                         " no tail)")
     if sampled and scores == "logits":
         raise ValueError(f"scores='logits' with targets={targets!r}; sampled "
                          "targets are stored as probabilities")
@@ -152,7 +159,8 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
         labels=tuple(names),
         labels_sha256=labels_file.labels_sha256(labels_path),
         teacher=teacher_identity, input=input_spec, input_kind=input_kind,
-        feature_dim=feature_dim)
+        feature_dim=feature_dim, multi_label=multi_label,
+        max_labels=0 if multi_label else None)
 
 
 def class_ids(plan):

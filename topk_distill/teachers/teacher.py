@@ -18,7 +18,10 @@ refuses an input of another kind. Five kinds of teacher load from a path:
   by `hf_teacher` (its `id2label` written as `labels.txt` when the folder
   has none).
 
-Each gives a `Teacher` whose `__call__(texts, rows)` returns float32 [B, N].
+Each gives a `Teacher` whose `__call__(texts, rows)` returns float32 [B, N]:
+a softmax's logits or probabilities, or for a multi-label teacher
+(`outputs="sigmoid_logits"` or `"sigmoid_probabilities"`) per-class
+sigmoid ones.
 `rows` (the examples' positions in the input) only matters for precomputed
 scores; models look at the texts alone. A `labels.txt` in the teacher's
 folder (or beside its file) is the teacher's label vocabulary.
@@ -47,6 +50,8 @@ class Teacher:
         fn: callable `(texts string[B], rows int64[B]) -> float[B, N]`.
         num_classes: N.
         outputs: what `fn` returns: `"logits"` or `"probabilities"`.
+        multi_label: they are per-class sigmoid scores (examples have one
+            or more labels).
         identity: dict naming the teacher (kind, path, content hash); it goes
             into the records' metadata.
         labels_path: the teacher's `labels.txt`, if it has one.
@@ -63,10 +68,11 @@ class Teacher:
     """
 
     def __init__(self, fn, num_classes, outputs, identity, labels_path=None,
-                 input_kind=None):
+                 input_kind=None, multi_label=False):
         if outputs not in OUTPUT_KINDS:
             raise ValueError(f"outputs={outputs!r}; expected one of "
                              f"{OUTPUT_KINDS}")
+        self.multi_label = multi_label
         self.fn = fn
         self.num_classes = num_classes
         self.outputs = outputs
@@ -84,7 +90,9 @@ def load_teacher(path, outputs="logits", signature=None, output_key=None):
 
     Args:
         path: where the teacher is.
-        outputs: whether it returns `"logits"` or `"probabilities"`.
+        outputs: whether it returns `"logits"` or `"probabilities"` of a
+            softmax, or `"sigmoid_logits"` or `"sigmoid_probabilities"`
+            (a multi-label teacher).
         signature: SavedModel signature to call (default: `logits` if the
             SavedModel has it, else `serving_default`).
         output_key: SavedModel output to use when the signature has several.
@@ -102,6 +110,14 @@ def load_teacher(path, outputs="logits", signature=None, output_key=None):
     teacher = load_teacher("scores.npy")       # precomputed [examples, N]
     ```
     """
+    if outputs not in choices.TEACHER_OUTPUTS:
+        raise ValueError(f"--teacher_outputs={outputs}; expected one of "
+                         f"{', '.join(choices.TEACHER_OUTPUTS)}")
+    if outputs.startswith("sigmoid_"):
+        teacher = load_teacher(path, outputs[len("sigmoid_"):], signature,
+                               output_key)
+        teacher.multi_label = True
+        return teacher
     path = path.rstrip("/") or path
     folder = _teacher_folder_model(path)
     if folder:
