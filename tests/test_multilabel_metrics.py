@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from topk_distill.serving import multilabel_metrics as metrics
+from topk_distill.distillation import multilabel_metrics as metrics
 
 M, N = 40, 12
 

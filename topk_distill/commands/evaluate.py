@@ -47,7 +47,9 @@ def main(argv):
         raise OSError(f"--model={FLAGS.model}: no labels.txt beside the "
                       "SavedModel; pass --labels")
     names = labels_file.read_labels(labels_path)
-    texts, labels = labels_file.read_labeled(FLAGS.test, names, FLAGS.data_dir)
+    multi_label = saved_model.multi_label_threshold(FLAGS.model) is not None
+    texts, labels = labels_file.read_labeled(FLAGS.test, names, FLAGS.data_dir,
+                                             multi_label)
     result = evaluation.evaluate(
         FLAGS.model, texts, labels, latency_repeats=FLAGS.latency_repeats,
         throughput_batches=FLAGS.throughput_batches,
@@ -55,4 +57,4 @@ def main(argv):
     if FLAGS.format == "json":
         print(json.dumps(dict(result, model=FLAGS.model)))
         return
-    print(evaluation.format_table([(FLAGS.model, result)]))
+    print(evaluation.format_table([(FLAGS.model, result)], multi_label))

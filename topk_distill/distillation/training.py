@@ -12,7 +12,8 @@ strategy `TF_CONFIG` asks for) -> `DIR/student.keras`, `DIR/labels.txt`,
 import dataclasses
 import os
 
-from topk_distill.distillation import distribute, training_config
+from topk_distill.distillation import (distribute, multilabel_metrics,
+                                       training_config)
 from topk_distill.inputs import input_kinds, inputs, labels_file
 from topk_distill.records import records
 from topk_distill.utils import json_files, outputs
@@ -109,9 +110,13 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                          "(--baseline=hard needs --labeled)")
     names = class_names(chosen, labels_path)
     input_kind, feature_dim = input_kind_of(chosen)
+    multi_label = chosen[0].multi_label
+    for record_set in chosen[1:]:
+        records.check_label_kind(record_set, multi_label,
+                                 f"the labeled set {chosen[0].name}")
     student = dataclasses.replace(
         student, sampled_classes=training_config.sampled_classes_for(
-            student, len(names), input_kind))
+            student, len(names), input_kind, multi_label))
     sampled = student.sampled_classes or None  # 0: the full softmax
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)
@@ -133,7 +138,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
             if input_kind == "text" else reference_models.reference_student(
                 input_kind, None, len(names), feature_dim),
             len(names), loss_config=loss, sampled_classes=sampled,
-            proposal=_proposal(student, sets, len(names)))
+            proposal=_proposal(student, sets, len(names)),
+            multi_label=multi_label)
         model.compile(optimizer=model.default_optimizer(fit.learning_rate))
     nan_stop = callbacks.NonFiniteLossStopping()
     # what a checkpoint's weights fit: a rerun with others is refused
@@ -143,10 +149,12 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     del model_settings["sampled_proposal"]  # the draws, not the weights
     chosen_callbacks = _callbacks(output, backup_dir, worker, fit, logdir,
                                   model_settings)
+    validation_data = _validation(validation, names, fit.batch_size,
+                                  input_kind, feature_dim, data_dir,
+                                  multi_label)
     history = model.fit(
         train, epochs=fit.epochs, callbacks=chosen_callbacks + [nan_stop],
-        validation_data=_validation(validation, names, fit.batch_size,
-                                    input_kind, feature_dim, data_dir),
+        validation_data=validation_data,
         shuffle=False, verbose=2 if worker else progress.fit_verbose(verbose))
     if nan_stop.message:
         raise ValueError(nan_stop.message)
@@ -155,11 +163,15 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     os.makedirs(output, exist_ok=True)
     model.student.save(os.path.join(output, "student.keras"))
     labels_file.write_labels(os.path.join(output, "labels.txt"), names)
+    threshold = (_threshold(model.student, validation_data, len(names))
+                 if multi_label else None)
     saved_model.export_saved_model(
-        model.student, os.path.join(output, "export"), names)
+        model.student, os.path.join(output, "export"), names,
+        multi_label=multi_label, threshold=threshold)
     json_files.write_json(
         os.path.join(output, "history.json"),
-        {"flags": settings or {}, "history": history.history})
+        {"flags": settings or {}, "history": history.history,
+         **({"threshold": threshold} if multi_label else {})})
     return history
 
 
@@ -228,17 +240,44 @@ def input_kind_of(record_sets):
 
 
 def _validation(path, names, batch_size, input_kind="text",
-                feature_dim=None, data_dir=None):
+                feature_dim=None, data_dir=None, multi_label=False):
     if not path:
         return None
     import tensorflow as tf
 
     inputs.check_kind(path, input_kind, feature_dim, "the records", data_dir,
                       flag="--validation")
-    examples, labels = labels_file.read_labeled(path, names, data_dir)
-    return tf.data.Dataset.from_tensor_slices({
-        input_kind: input_kinds.as_batch(examples, input_kind),
-        "label": tf.constant(labels, tf.int64)}).batch(batch_size)
+    examples, labels = labels_file.read_labeled(path, names, data_dir,
+                                                multi_label)
+    columns = {input_kind: input_kinds.as_batch(examples, input_kind)}
+    if multi_label:
+        columns["labels"] = tf.constant(multilabel_metrics.padded(labels),
+                                        tf.int64)
+        columns["label"] = columns["labels"][:, 0]
+    else:
+        columns["label"] = tf.constant(labels, tf.int64)
+    return tf.data.Dataset.from_tensor_slices(columns).batch(batch_size)
+
+
+def _threshold(student, validation_data, num_classes, top_n=20):
+    """A multi-label student's threshold: the one of best micro-F1 on the
+    validation data (its top `top_n` answers), else 0.5."""
+    if validation_data is None:
+        return 0.5
+    import numpy as np
+    import tensorflow as tf
+
+    answers, probabilities, labels = [], [], []
+    for batch in validation_data:
+        kind = next(k for k in batch if k not in ("label", "labels"))
+        found = tf.math.top_k(tf.sigmoid(student(batch[kind])),
+                              min(top_n, num_classes))
+        answers.append(found.indices.numpy())
+        probabilities.append(found.values.numpy())
+        labels.append(batch["labels"].numpy())
+    return multilabel_metrics.best_threshold(
+        np.concatenate(answers), np.concatenate(probabilities),
+        np.concatenate(labels), num_classes)[0]
 
 
 def _callbacks(output, backup_dir, worker, fit, logdir, model_settings):

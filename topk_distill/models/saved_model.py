@@ -14,6 +14,12 @@ The SavedModel answers with the top-n labels of its class probabilities
 * `logits`: `text` [B] -> `logits` float32 [B, N] (so an exported model can
   serve as a teacher: `preprocess --teacher_signature=logits`).
 
+A multi-label model (`export_saved_model(multi_label=True)`) answers with
+per-class sigmoid probabilities instead, its Predict signature adds
+`top_chosen` bool [B, n] (the answers whose probability reaches the
+threshold chosen on validation data), and the threshold is kept as the
+module's `threshold` variable and in `assets/multi_label.json`.
+
 That is a text model's; the input follows the model's kind
 (`input_kinds`): an image model's signatures take `image_bytes`, the
 encoded files' bytes as string [B] (over TF Serving's REST API:
@@ -38,15 +44,22 @@ from tensorflow.core.protobuf import saved_model_pb2
 from topk_distill.inputs import input_kinds
 
 CLASSIFY_METHOD = "tensorflow/serving/classify"
+# A multi-label export's settings (its threshold), in its assets.
+MULTI_LABEL_FILE = os.path.join("assets", "multi_label.json")
 _EXAMPLES = tf.TensorSpec([None], tf.string, name="inputs")
 
 
 class _Served(tf.Module):
     """The served functions around a Keras classifier (inputs -> logits)."""
 
-    def __init__(self, model, labels, top_n):
+    def __init__(self, model, labels, top_n, multi_label=False,
+                 threshold=0.5):
         super().__init__()
         self.model = model
+        self.multi_label = multi_label
+        if multi_label:
+            self.threshold = tf.Variable(float(threshold), trainable=False,
+                                         name="threshold")
         # Random layers' seeds (e.g. an augmentation layer's), which the
         # traced call captures but the SavedModel does not reach through
         # the Keras model; the weights it does reach (not saved twice).
@@ -70,14 +83,18 @@ class _Served(tf.Module):
                                   tf.float32)}
 
     def _probabilities(self, inputs):
-        return {"probabilities": tf.nn.softmax(
-            self.logits(inputs)["logits"])}
+        logits = self.logits(inputs)["logits"]
+        return {"probabilities": tf.sigmoid(logits) if self.multi_label
+                else tf.nn.softmax(logits)}
 
     def _predict(self, inputs):
         scores, ids = tf.math.top_k(
             self.probabilities(inputs)["probabilities"], k=self.top_n)
-        return {"top_ids": ids, "top_labels": tf.gather(self.labels, ids),
-                "top_scores": scores}
+        answer = {"top_ids": ids, "top_labels": tf.gather(self.labels, ids),
+                  "top_scores": scores}
+        if self.multi_label:
+            answer["top_chosen"] = scores >= self.threshold
+        return answer
 
     def _classify(self, inputs):
         spec = (input_kinds.feature_spec(self.input_kind, self.feature_dim)
@@ -89,7 +106,8 @@ class _Served(tf.Module):
         return {"classes": answer["top_labels"], "scores": answer["top_scores"]}
 
 
-def export_saved_model(model, path, labels, top_n=5):
+def export_saved_model(model, path, labels, top_n=5, multi_label=False,
+                       threshold=0.5):
     """Writes a SavedModel with Predict, Classify, probabilities and logits
     signatures.
 
@@ -100,6 +118,10 @@ def export_saved_model(model, path, labels, top_n=5):
         labels: the N class names, in id order (also written to
             `PATH/labels.txt`).
         top_n: how many labels each answer lists.
+        multi_label: the logits are per-class sigmoid ones (one or more
+            labels per example).
+        threshold: with `multi_label`, the probability from which a class
+            is chosen (`top_chosen`).
 
     Returns:
         `path`.
@@ -118,11 +140,18 @@ def export_saved_model(model, path, labels, top_n=5):
     >>> answer["top_labels"].shape, answer["top_scores"].dtype
     (TensorShape([1, 2]), tf.float32)
     """
-    served = _Served(model, labels, top_n)
+    served = _Served(model, labels, top_n, multi_label, threshold)
     tf.saved_model.save(served, path, signatures={
         "serving_default": served.predict, "classify": served.classify,
         "probabilities": served.probabilities, "logits": served.logits})
     _set_method_name(path, "classify", CLASSIFY_METHOD)
+    if multi_label:
+        from topk_distill.utils import json_files
+
+        os.makedirs(os.path.join(path, "assets"), exist_ok=True)
+        json_files.write_json(os.path.join(path, MULTI_LABEL_FILE),
+                              {"multi_label": True,
+                               "threshold": float(threshold)})
     with open(os.path.join(path, "labels.txt"), "w", encoding="utf-8") as f:
         f.writelines(name + "\n" for name in labels)
     return path
@@ -140,6 +169,18 @@ def _set_method_name(path, signature, method_name):
     with open(pb + ".tmp", "wb") as f:
         f.write(saved.SerializeToString())
     os.replace(pb + ".tmp", pb)
+
+
+def multi_label_threshold(path):
+    """The threshold of a multi-label export at `path`, or `None` for a
+    single-label one (`MULTI_LABEL_FILE`)."""
+    import json
+
+    settings = os.path.join(path, MULTI_LABEL_FILE)
+    if not os.path.exists(settings):
+        return None
+    with open(settings, encoding="utf-8") as f:
+        return float(json.load(f)["threshold"])
 
 
 def saved_model_size(path):

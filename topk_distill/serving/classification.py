@@ -13,7 +13,8 @@ def classify(model, texts, top_n=None, batch_size=256):
         model: an exported SavedModel (a path or a loaded one).
         texts: str or bytes texts, or what the export takes instead
             (image bytes, feature vectors).
-        top_n: labels per text (default: as many as the export answers).
+        top_n: labels per text (default: as many as the export answers;
+            a multi-label export's: those at or above its threshold).
         batch_size: texts per call.
 
     Returns:
@@ -44,19 +45,23 @@ def classify(model, texts, top_n=None, batch_size=256):
         out = saved_model.call(predict, texts[start:start + batch_size])
         labels = out["top_labels"].numpy()[:, :top_n]
         scores = out["top_scores"].numpy()[:, :top_n]
-        answers += [([name.decode("utf-8") for name in names],
-                     [float(v) for v in values])
-                    for names, values in zip(labels, scores)]
+        chosen = (out["top_chosen"].numpy() if "top_chosen" in out and
+                  top_n is None else np.ones(labels.shape, bool))
+        answers += [([name.decode("utf-8") for name in names[keep]],
+                     [float(v) for v in values[keep]])
+                    for names, values, keep in zip(labels, scores, chosen)]
     return answers
 
 
-def top_ids(probabilities_fn, texts, k, batch_size=256):
+def top_ids(probabilities_fn, texts, k, batch_size=256,
+            with_probabilities=False):
     """Runs a `probabilities` signature over inputs in batches.
 
     Returns:
-        int [M, k]: each input's k most probable class ids, best first.
+        int [M, k]: each input's k most probable class ids, best first
+        (with `with_probabilities`, also float [M, k]: theirs).
     """
-    answers = []
+    answers, values = [], []
     for start in range(0, len(texts), batch_size):
         probabilities = saved_model.call(probabilities_fn, texts[
             start:start + batch_size])["probabilities"].numpy()
@@ -64,4 +69,7 @@ def top_ids(probabilities_fn, texts, k, batch_size=256):
         order = np.argsort(-np.take_along_axis(probabilities, best, 1),
                            axis=1, kind="stable")
         answers.append(np.take_along_axis(best, order, 1))
+        values.append(np.take_along_axis(probabilities, answers[-1], 1))
+    if with_probabilities:
+        return np.concatenate(answers), np.concatenate(values)
     return np.concatenate(answers)

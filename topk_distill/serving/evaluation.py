@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from topk_distill.distillation import multilabel_metrics
 from topk_distill.models import saved_model
 from topk_distill.serving import classification
 
@@ -131,7 +132,11 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20,
     Returns:
         A dict: `examples`, `p@1`, `p@3`, `p@5`, `macro_p@1`,
         `latency_p50_ms`, `latency_p99_ms`, `throughput_per_s` (batch 256),
-        `size_bytes` (the SavedModel on disk).
+        `size_bytes` (the SavedModel on disk). For a multi-label export
+        (`labels` then tuples of class ids), `p@k`, `ndcg@k` and
+        `recall@k` (k = 1, 3, 5), `micro_f1` and `macro_f1` at its
+        threshold (`multilabel_metrics.multilabel_report`) instead of the
+        P@k and macro P@1.
 
     Example:
 
@@ -142,9 +147,22 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20,
     served = saved_model.load_saved_model(path)
     if input_kind:
         check_kind(path, served, input_kind)
-    answers = classification.top_ids(served.signatures["probabilities"], texts,
-                                     k=min(5, _num_classes(served)))
-    return dict(accuracy(answers, np.asarray(labels)), examples=len(texts),
+    threshold = saved_model.multi_label_threshold(path)
+    num_classes = _num_classes(served)
+    if threshold is None:
+        answers = classification.top_ids(served.signatures["probabilities"],
+                                         texts, k=min(5, num_classes))
+        scores = accuracy(answers, np.asarray(labels))
+    else:
+        # Answers to the F1s' threshold: every class above it, as served
+        # top-n, up to 20.
+        answers, probabilities = classification.top_ids(
+            served.signatures["probabilities"], texts,
+            k=min(20, num_classes), with_probabilities=True)
+        scores = multilabel_metrics.multilabel_report(
+            answers, probabilities, multilabel_metrics.padded(labels),
+            threshold, num_classes)
+    return dict(scores, examples=len(texts),
                 **speed(path, texts, latency_repeats, throughput_batches))
 
 
@@ -168,9 +186,9 @@ def _num_classes(served):
         "probabilities"].shape[-1]
 
 
-def format_table(rows):
+def format_table(rows, multi_label=False):
     """Formats `(name, evaluate() result)` rows as a text table; a figure a
-    row lacks shows as n/a.
+    row lacks shows as n/a (`multi_label`: the multi-label columns).
 
     Example:
     >>> table = format_table([("student", {"p@1": 0.5, "size_bytes": 2e6})])
@@ -180,7 +198,11 @@ def format_table(rows):
     student  0.500  n/a  n/a  n/a  n/a  n/a  n/a  2.00
     """
     columns = [("P@1", "p@1", 6, ".3f", 1), ("P@3", "p@3", 6, ".3f", 1),
-               ("P@5", "p@5", 6, ".3f", 1), ("mP@1", "macro_p@1", 6, ".3f", 1),
+               ("P@5", "p@5", 6, ".3f", 1)] + ([
+                   ("nDCG@5", "ndcg@5", 7, ".3f", 1),
+                   ("miF1", "micro_f1", 6, ".3f", 1),
+                   ("maF1", "macro_f1", 6, ".3f", 1)] if multi_label else [
+                   ("mP@1", "macro_p@1", 6, ".3f", 1)]) + [
                ("p50 ms", "latency_p50_ms", 7, ".2f", 1),
                ("p99 ms", "latency_p99_ms", 7, ".2f", 1),
                ("ex/s@256", "throughput_per_s", 9, ".0f", 1),
