@@ -207,3 +207,15 @@ def test_preprocess_and_export_take_the_folder(tmp_path, rng, capsys):
                    "of BertForSequenceClassification, "
                    "DistilBertForSequenceClassification")
     assert not list(tmp_path.glob("rec2*"))
+
+
+def test_a_multi_label_config_makes_a_multi_label_teacher(tmp_path, rng):
+    from topk_distill.teachers import teacher
+
+    _write(tmp_path, "bert", rng)
+    assert not teacher.load_teacher(str(tmp_path)).multi_label
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["problem_type"] = "multi_label_classification"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    loaded = teacher.load_teacher(str(tmp_path))
+    assert loaded.multi_label and loaded.outputs == "logits"

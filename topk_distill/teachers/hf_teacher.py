@@ -51,6 +51,18 @@ def read_config(folder):
     return config
 
 
+def is_multi_label(config):
+    """Whether a classifier's config says its examples have one or more
+    labels (Transformers' `problem_type`: its logits are per-class sigmoid
+    ones).
+
+    Example:
+    >>> is_multi_label({"problem_type": "multi_label_classification"})
+    True
+    """
+    return config.get("problem_type") == "multi_label_classification"
+
+
 def class_names(config, folder=""):
     """The class names of `id2label`, in id order.
 

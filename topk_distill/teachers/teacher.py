@@ -16,7 +16,9 @@ refuses an input of another kind. Five kinds of teacher load from a path:
 * a fine-tuned Hugging Face classifier folder (`config.json`,
   `model.safetensors`, tokenizer files; BERT or DistilBERT), built in Keras
   by `hf_teacher` (its `id2label` written as `labels.txt` when the folder
-  has none).
+  has none; a config whose `problem_type` is
+  `multi_label_classification` makes a multi-label teacher of sigmoid
+  logits).
 
 Each gives a `Teacher` whose `__call__(texts, rows)` returns float32 [B, N]:
 a softmax's logits or probabilities, or for a multi-label teacher
@@ -226,7 +228,8 @@ def _hf_teacher(path, outputs):
                       len(names), outputs, _identity(
                           "huggingface", path,
                           os.path.join(path, "model.safetensors")),
-                      labels_path, ("text", None))
+                      labels_path, ("text", None),
+                      hf_teacher.is_multi_label(hf_teacher.read_config(path)))
     teacher.model = model
     return teacher
 
