@@ -4,6 +4,7 @@ evaluate, each step's time and peak memory.
 Usage:
   python benchmarks/million_classes.py [--work=/tmp/million]
       [--classes=1000000] [--active=5000] [--per_class=4] [--epochs=20]
+      [--seeds=0] [--compare_full] [--embedding_dim=64] [--skip_preprocess]
 
 Synthetic text data a student can learn: a vocabulary of 50,000 words;
 each of N classes has two signature words; --active classes have examples,
@@ -19,8 +20,9 @@ process whose peak RSS (VmHWM) is reported:
 
 1. preprocess the training texts with the teacher (top-20, float16;
    [batch, N] teacher logits, top-K in blocks);
-2. train the default student with the sampled softmax (S=1024, `train`'s
-   default from 20,000 classes on; `--sampled_classes=0`: the full one);
+2. train the default student (width --embedding_dim) with the sampled
+   softmax (S=1024, `train`'s default from 20,000 classes on;
+   `--sampled_classes=0`: the full one);
 3. the export `train` writes: its size on disk, its load time;
 4. classify three test texts (--top_n=3, exact over all N);
 5. evaluate on the test texts (P@1, P@5, latency), for each --seeds and,
@@ -119,6 +121,10 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--compare_full", action="store_true")
+    parser.add_argument("--embedding_dim", type=int, default=64,
+                        help="the student's width (train --embedding_dim)")
+    parser.add_argument("--skip_preprocess", action="store_true",
+                        help="reuse WORK/records from an earlier run")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     start = time.perf_counter()
@@ -128,11 +134,13 @@ def main():
           f"texts)", flush=True)
     w = args.work
     results = {}
-    step("preprocess", ["preprocess", f"--teacher={w}/teacher.keras",
-                        f"--input={w}/train.tsv", f"--labels={w}/labels.txt",
-                        f"--output={w}/records/train", "--top_k=20",
-                        "--num_shards=4", "--batch_size=64", "--overwrite"],
-         results)
+    if not args.skip_preprocess:
+        step("preprocess", ["preprocess", f"--teacher={w}/teacher.keras",
+                            f"--input={w}/train.tsv",
+                            f"--labels={w}/labels.txt",
+                            f"--output={w}/records/train", "--top_k=20",
+                            "--num_shards=4", "--batch_size=64",
+                            "--overwrite"], results)
     accuracy = {}
     for seed in args.seeds.split(","):
         for variant in (["sampled", "full"] if args.compare_full
@@ -142,6 +150,7 @@ def main():
             step(name, ["train", f"--labeled={w}/records/train-*",
                         f"--output={folder}", f"--epochs={args.epochs}",
                         "--learning_rate=1e-2", f"--seed={seed}",
+                        f"--embedding_dim={args.embedding_dim}",
                         "--sampled_classes=" + (
                             "0" if variant == "full" else "1024")], results)
             table = step(f"evaluate {variant} seed {seed}", [

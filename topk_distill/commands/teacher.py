@@ -86,6 +86,11 @@ flags.DEFINE_integer("hidden_units", 0, "With --encoder: 0 for a linear "
                      lower_bound=0, flag_values=FLAGS)
 flags.DEFINE_integer("sequence_length", 128, "With --encoder: tokens kept "
                      "per text.", lower_bound=2, flag_values=FLAGS)
+flags.DEFINE_bool("multi_label", False, "Examples have one or more labels "
+                  "(.tsv: separated by '|'; .jsonl: \"labels\": [...]): "
+                  "an encoder with a per-class sigmoid head, trained with "
+                  "binary cross-entropy; top-1 is then P@1. Needs "
+                  "--encoder.", flag_values=FLAGS)
 flags.DEFINE_bool("fine_tune", False, "With --encoder: after the head, "
                   "fine-tune the encoder and the head on --input.",
                   flag_values=FLAGS)
@@ -129,7 +134,8 @@ def main(argv):
         fine_tune=FLAGS.fine_tune_layers if FLAGS.fine_tune else None,
         fine_tune_epochs=FLAGS.fine_tune_epochs,
         learning_rate=FLAGS.learning_rate,
-        warmup_fraction=FLAGS.warmup_fraction, overwrite=FLAGS.overwrite)
+        warmup_fraction=FLAGS.warmup_fraction, overwrite=FLAGS.overwrite,
+        multi_label=FLAGS.multi_label)
     for path in written:
         print(f"saved {path}")
         if path.endswith("report.json"):

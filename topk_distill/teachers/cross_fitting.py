@@ -6,6 +6,36 @@ import keras
 from topk_distill.models import encoder_models
 
 
+def loss_for(labels):
+    """The loss of a classifier's logits against `labels`: class ids [M]
+    (a softmax's cross-entropy), or multi-hot [M, N] (one or more labels
+    per example: per-class sigmoid binary cross-entropy).
+
+    Example:
+    >>> import numpy as np
+    >>> type(loss_for(np.zeros((2, 3)))).__name__
+    'BinaryCrossentropy'
+    """
+    if getattr(labels, "ndim", 1) == 2:
+        return keras.losses.BinaryCrossentropy(from_logits=True)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def multi_hot(label_ids, num_classes):
+    """Each example's class ids (tuples) as float32 [M, N] 0/1 targets.
+
+    Example:
+    >>> multi_hot([(0, 2), (1,)], 3).tolist()
+    [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    import numpy as np
+
+    out = np.zeros((len(label_ids), num_classes), np.float32)
+    for row, ids in enumerate(label_ids):
+        out[row, list(ids)] = 1.0
+    return out
+
+
 def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
                learning_rate=None, seed=0, verbose=0, hidden_units=0):
     """Trains a classification head on fixed sentence embeddings.
@@ -13,7 +43,8 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
     Args:
         embeddings: float [M, D], e.g. an encoder teacher's `"embedding"`
             layer outputs.
-        labels: int [M] class ids.
+        labels: int [M] class ids, or multi-hot float [M, N] (a
+            multi-label head: `loss_for`).
         num_classes: N.
         epochs, batch_size: training settings.
         learning_rate: Adam's; `None`: 1e-2 for a linear head, 1e-3 for an
@@ -39,8 +70,7 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
     if learning_rate is None:
         learning_rate = 1e-3 if hidden_units else 1e-2
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(
-                      from_logits=True))
+                  loss=loss_for(labels))
     model.fit(embeddings, labels, batch_size=batch_size, epochs=epochs,
               verbose=verbose)
     return head

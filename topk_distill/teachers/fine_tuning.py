@@ -138,7 +138,8 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
 
     Args:
         teacher: a model from `encoder_models.make_encoder_teacher`.
-        texts: string [M]; labels: int [M].
+        texts: string [M]; labels: int [M], or multi-hot float [M, N]
+            (`cross_fitting.loss_for`).
         layers: 0 fine-tunes every encoder weight, k > 0 the top k layers.
         epochs, batch_size: the run's length and batch.
         learning_rate: the peak learning rate (5e-5 as keras-hub's
@@ -161,6 +162,7 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
     import keras
 
     from topk_distill.models import encoder_models
+    from topk_distill.teachers import cross_fitting
 
     keras.utils.set_random_seed(seed)
     encoder_models.set_encoder_trainable(teacher, layers)
@@ -171,7 +173,7 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
         warmup_steps=warmup)
     teacher.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        loss=cross_fitting.loss_for(labels))
     batches = length_batches(texts, labels, batch_size, seed)
     return teacher.fit(batches, epochs=epochs,
                        verbose=progress.fit_verbose(verbose))

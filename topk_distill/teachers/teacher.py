@@ -256,9 +256,11 @@ def _saved_model_teacher(path, outputs, signature, output_key):
     def call(texts, rows):
         return fn(**{input_name: texts})[output_key]
 
+    # A multi-label export (the teacher command's, or a student's) says so.
     teacher = Teacher(call, num_classes, outputs, _identity(
         "saved_model", path, os.path.join(path, "saved_model.pb")),
-        _labels_beside(path), input_kinds.model_kind(input_spec))
+        _labels_beside(path), input_kinds.model_kind(input_spec),
+        saved_model.multi_label_threshold(path) is not None)
     teacher.model = loaded  # Keeps the SavedModel's variables alive.
     return teacher
 
@@ -281,8 +283,13 @@ def _precomputed_teacher(path, outputs):
         out = tf.numpy_function(gather, [rows], tf.float32, stateful=False)
         return tf.ensure_shape(out, [None, scores.shape[1]])
 
+    # Scores the `teacher` command wrote beside a multi-label teacher's
+    # SavedModel (its cross-fitted logits) are sigmoid ones.
+    beside = os.path.join(os.path.dirname(path), "saved_model")
     teacher = Teacher(call, scores.shape[1], outputs,
                       _identity("precomputed", path, path),
-                      _labels_beside(path))
+                      _labels_beside(path), multi_label=os.path.isdir(
+                          beside) and saved_model.multi_label_threshold(
+                              beside) is not None)
     teacher.num_rows = scores.shape[0]
     return teacher

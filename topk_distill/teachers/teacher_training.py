@@ -45,7 +45,7 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                   validation=None, validation_fraction=0.1,
                   student_epochs=10, hidden_units=0, sequence_length=128,
                   fine_tune=None, fine_tune_epochs=3, learning_rate=5e-5,
-                  warmup_fraction=0.1, overwrite=False):
+                  warmup_fraction=0.1, overwrite=False, multi_label=False):
     """Trains a teacher on a labeled input and saves it in `output`.
 
     Args:
@@ -81,6 +81,11 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
             run (AdamW, linear warmup then cosine decay).
         overwrite: replace what `output` holds; without it a non-empty
             `output` is refused.
+        multi_label: examples have one or more labels (`inputs`): an
+            encoder teacher with a per-class sigmoid head (binary
+            cross-entropy), its SavedModel exported as multi-label (so
+            `load_teacher` knows it); top-1 is then P@1 (the best class is
+            one of the labels), for the teacher and the reference student.
 
     Returns:
         The paths written, e.g. `["DIR/teacher.keras", "DIR/labels.txt",
@@ -109,6 +114,9 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
         if value and not encoder:
             raise ValueError(f"--{name}={value} needs --encoder=DIR (the "
                              "reference teacher has no such option)")
+    if multi_label and not encoder:
+        raise ValueError("a multi-label teacher is an encoder with a sigmoid "
+                         "head: pass --encoder=DIR")
     if encoder:
         from topk_distill.models import encoder_models
 
@@ -121,10 +129,12 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                          "reference teacher (no --encoder)")
     keras.utils.set_random_seed(seed)
     names = (labels_file.read_labels(labels_path) if labels_path else
-             labels_file.build_labels(input_spec, data_dir))
-    texts, labels = labels_file.read_labeled(input_spec, names, data_dir)
-    texts, labels = _as_array(texts, kind[0]), np.array(labels)
-    present = sorted(set(labels.tolist()))
+             labels_file.build_labels(input_spec, data_dir, multi_label))
+    texts, labels = labels_file.read_labeled(input_spec, names, data_dir,
+                                             multi_label)
+    texts, labels = _as_array(texts, kind[0]), _as_labels(labels, names)
+    present = (np.flatnonzero(labels.any(axis=0)).tolist() if multi_label
+               else sorted(set(labels.tolist())))
     if len(present) < 2:
         found = (f"only class {names[present[0]]!r}" if present
                  else "no example")
@@ -135,7 +145,8 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                          f"{input_spec} has {len(labels)} examples; expected "
                          "at most one fold per example")
     held_out = _held_out(texts, labels, names, validation,
-                         validation_fraction, seed, data_dir, kind)
+                         validation_fraction, seed, data_dir, kind,
+                         multi_label)
     if overwrite and os.path.isdir(output):
         shutil.rmtree(output)
     os.makedirs(output, exist_ok=True)
@@ -159,6 +170,8 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
             texts, labels, names, held_out, student_epochs, seed, kind)
         report = {key: held_out[key] for key in (
             "teacher", "teacher_top1", "student_top1", "examples", "source")}
+        if multi_label:
+            report["multi_label"] = True
         written.append(os.path.join(output, "report.json"))
         json_files.write_json(written[-1], report)
     return written
@@ -206,20 +219,30 @@ def _fit_input(examples):
     return examples
 
 
+def _as_labels(label_ids, names):
+    """Class ids as an array: int [M], or multi-label tuples as multi-hot
+    float32 [M, N] (`cross_fitting.multi_hot`)."""
+    if label_ids and isinstance(label_ids[0], tuple):
+        from topk_distill.teachers import cross_fitting
+
+        return cross_fitting.multi_hot(label_ids, len(names))
+    return np.array(label_ids)
+
+
 def _held_out(texts, labels, names, validation, fraction, seed, data_dir,
-              kind):
+              kind, multi_label=False):
     """The held-out examples and what trains while they are held out:
     {"fit": rows of the input, "texts", "labels", "examples", "source"}, or
     `None` without a comparison."""
     if validation:
         inputs.check_kind(validation, *kind, "the training input's examples",
                           data_dir, flag="--validation")
-        held_texts, held_labels = labels_file.read_labeled(validation, names,
-                                                           data_dir)
+        held_texts, held_labels = labels_file.read_labeled(
+            validation, names, data_dir, multi_label)
         return dict(fit=np.arange(len(texts)),
                     texts=_as_array(held_texts, kind[0]),
-                    labels=np.array(held_labels), examples=len(held_texts),
-                    source=validation)
+                    labels=_as_labels(held_labels, names),
+                    examples=len(held_texts), source=validation)
     count = int(round(len(texts) * fraction))
     if count < 1 or count >= len(texts):
         return None
@@ -235,14 +258,14 @@ def _student_top1(texts, labels, names, held_out, epochs, seed, kind):
     import keras
 
     from topk_distill.models import reference_models
+    from topk_distill.teachers import cross_fitting
 
     keras.utils.set_random_seed(seed)
     fit = held_out["fit"]
     student = reference_models.reference_student(
         kind[0], texts[fit], len(names), kind[1])
     student.compile(optimizer=keras.optimizers.Adam(5e-3),
-                    loss=keras.losses.SparseCategoricalCrossentropy(
-                        from_logits=True))
+                    loss=cross_fitting.loss_for(labels))
     student.fit(_fit_input(texts[fit]), labels[fit], batch_size=128,
                 epochs=epochs, verbose=0)
     return _top1(student, held_out)
@@ -256,7 +279,11 @@ def _top1(model, held_out):
     else:
         logits = model.predict(_fit_input(examples), batch_size=512,
                                verbose=0)
-    return float(np.mean(np.argmax(logits, axis=1) == held_out["labels"]))
+    best = np.argmax(logits, axis=1)
+    labels = held_out["labels"]
+    if labels.ndim == 2:  # multi-hot: P@1, the best class one of the labels
+        return float(np.mean(labels[np.arange(len(best)), best]))
+    return float(np.mean(best == labels))
 
 
 def _reference_teacher(texts, labels, names, output, epochs, batch_size,
@@ -322,7 +349,8 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
         train_encoder_teacher(teacher, texts, labels, vectors,
                               np.arange(len(texts)), settings, None)
     written = [saved_model.export_saved_model(
-        teacher, os.path.join(output, "saved_model"), names)]
+        teacher, os.path.join(output, "saved_model"), names,
+        multi_label=labels.ndim == 2)]
     if cross_fit_folds and tuning:
         def make_teacher():
             return encoder_models.make_encoder_teacher(
