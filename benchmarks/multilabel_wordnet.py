@@ -1,0 +1,215 @@
+"""Multi-label distillation on WordNet: teacher, distilled and labels-only
+students, 3 seeds.
+
+Usage:
+  python benchmarks/multilabel_wordnet.py --work=/tmp/multilabel
+      [--data=../shared/data] [--data_noun=/usr/share/wordnet/data.noun]
+      [--seeds=0,1,2] [--epochs=10] [--top_k=20] [--top_h=5]
+
+The set (`examples/wordnet/prepare_multilabel.py`): each noun gloss of
+wordnet_noun_glosses.tsv labelled with its hypernym-closure ancestors that
+label 20 glosses to 5% of them (57,019 glosses, N = 2,025, 3.6 labels
+each). Split with the WordNet split's seed: 20% test, 40% labeled, 40%
+unlabeled; a tenth of the labeled split is held out as validation (each
+model's threshold is chosen there).
+
+The teacher: all-MiniLM-L6-v2 (frozen; its precomputed embeddings of the
+glosses, --data) with a per-class sigmoid head trained on the labeled
+split (`cross_fitting.train_head`, binary cross-entropy); the labeled
+split scored out of fold (2 folds), the rest by the head on all of it.
+Measured on the test split first, beside the students.
+
+Students (`train`'s default, word vectors learnt): on the labels alone
+(`--baseline=hard`) and distilled from the teacher's records (labeled
+top-K sigmoid logits, unlabeled top-H probabilities; a=0.9 b=0.5 T=2),
+per seed, alternated. Each is evaluated on the test split (`evaluate`):
+P@1, P@5, nDCG@5, micro-F1 at its own threshold. Results are cached by
+code version in WORK/results.json.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
+
+KEYS = ("p@1", "p@5", "ndcg@5", "micro_f1")
+
+
+def version():
+    return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short=12",
+                           "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def build(args):
+    """The set's files in WORK: TSVs, labels.txt, teacher scores, records.
+    Returns the teacher's test metrics and the records' bytes."""
+    import data  # examples/wordnet/data.py
+    import prepare_multilabel
+
+    from topk_distill.distillation import multilabel_metrics
+    from topk_distill.inputs import labels_file
+    from topk_distill.preprocessing.preprocessing import preprocess
+    from topk_distill.teachers import cross_fitting
+    from topk_distill.teachers.teacher import load_teacher
+
+    w = args.work
+    os.makedirs(w, exist_ok=True)
+    with open(args.data_noun, encoding="utf-8") as f:
+        synsets = [prepare_multilabel.parse(line) for line in f
+                   if not line.startswith("  ")]
+    labels_of = prepare_multilabel.labels_of(synsets, 20, 0.05)
+    rows = [line.rstrip("\n").split("\t") for line in open(
+        os.path.join(args.data, "wordnet_noun_glosses.tsv"),
+        encoding="utf-8")]
+    vectors = np.load(os.path.join(args.data, "wordnet_minilm_l6.npy"))
+    keep = [i for i, (offset, _, _) in enumerate(rows) if labels_of[offset]]
+    texts = [rows[i][1] for i in keep]
+    tags = [labels_of[rows[i][0]] for i in keep]
+    vectors = vectors[keep].astype(np.float32)
+    names = sorted({t for row in tags for t in row})
+    labels_file.write_labels(os.path.join(w, "labels.txt"), names)
+    index = {n: i for i, n in enumerate(names)}
+    ids = [tuple(index[t] for t in row) for row in tags]
+    parts = data.split(len(texts))
+    labeled = parts["labeled"]
+    valid = labeled[::10]
+    parts["labeled"] = np.setdiff1d(labeled, valid)
+    parts["valid"] = valid
+    for name, rows_of in parts.items():
+        data.write_tsv(os.path.join(w, f"{name}.tsv"),
+                       [texts[i] for i in rows_of],
+                       [None if name == "unlabeled" else "|".join(tags[i])
+                        for i in rows_of])
+    targets = cross_fitting.multi_hot([ids[i] for i in parts["labeled"]],
+                                      len(names))
+    settings = dict(epochs=args.teacher_epochs, seed=0)
+    out_of_fold = cross_fitting.cross_fit_logits(
+        vectors[parts["labeled"]], targets, len(names), folds=2, **settings)
+    head = cross_fitting.train_head(vectors[parts["labeled"]], targets,
+                                    len(names), **settings)
+    np.save(os.path.join(w, "labeled_scores.npy"), out_of_fold)
+    np.save(os.path.join(w, "unlabeled_scores.npy"),
+            head.predict(vectors[parts["unlabeled"]], batch_size=1024,
+                         verbose=0))
+
+    def answers(rows_of):
+        logits = head.predict(vectors[rows_of], batch_size=1024, verbose=0)
+        top = np.argsort(-logits, axis=1)[:, :20]
+        probabilities = 1 / (1 + np.exp(-np.take_along_axis(logits, top, 1)))
+        return top, probabilities, multilabel_metrics.padded(
+            [ids[i] for i in rows_of])
+
+    threshold, _ = multilabel_metrics.best_threshold(*answers(valid),
+                                                     len(names))
+    teacher = multilabel_metrics.multilabel_report(
+        *answers(parts["test"]), threshold, len(names))
+    sizes = {}
+    for name, top in (("labeled", args.top_k), ("unlabeled", args.top_h)):
+        scores = load_teacher(os.path.join(w, f"{name}_scores.npy"),
+                              "sigmoid_logits")
+        _, summary = preprocess(
+            scores, os.path.join(w, f"{name}.tsv"),
+            os.path.join(w, "labels.txt"), os.path.join(w, "records", name),
+            unlabeled=name == "unlabeled", top_k=top, num_shards=4,
+            overwrite=True, verbose=0)
+        sizes[name] = summary["teacher_bytes_per_example"]
+    return {"teacher": teacher, "bytes": sizes, "num_classes": len(names),
+            "rows": len(texts), "dense_bytes": 4 * len(names)}
+
+
+def student(args, variant, seed):
+    """Trains one student (`hard` or `distilled`) and evaluates it."""
+    import topk_distill
+    from topk_distill.inputs import labels_file
+    from topk_distill.serving import evaluation
+
+    w = args.work
+    output = os.path.join(w, f"{variant}-{seed}")
+    topk_distill.train_student(
+        output, labeled=os.path.join(w, "records", "labeled-*"),
+        unlabeled=(os.path.join(w, "records", "unlabeled-*")
+                   if variant == "distilled" else None),
+        validation=os.path.join(w, "valid.tsv"),
+        baseline="hard" if variant == "hard" else None,
+        loss=topk_distill.LossConfig(alpha=0.9, beta=0.5, temperature=2.0),
+        epochs=args.epochs, seed=seed, learning_rate=args.learning_rate,
+        verbose=0)
+    names = labels_file.read_labels(os.path.join(w, "labels.txt"))
+    texts, labels = labels_file.read_labeled(os.path.join(w, "test.tsv"),
+                                             names, multi_label=True)
+    result = evaluation.evaluate(os.path.join(output, "export"), texts,
+                                 labels, latency_repeats=20,
+                                 throughput_batches=2)
+    return {key: result[key] for key in KEYS + ("threshold",)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", default="/tmp/multilabel")
+    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared",
+                                                       "data"))
+    parser.add_argument("--data_noun", default="/usr/share/wordnet/data.noun")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--learning_rate", type=float, default=5e-3)
+    parser.add_argument("--teacher_epochs", type=int, default=30)
+    parser.add_argument("--top_k", type=int, default=20)
+    parser.add_argument("--top_h", type=int, default=5)
+    args = parser.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    cache_path = os.path.join(args.work, "results.json")
+    cache = json.load(open(cache_path)) if os.path.exists(cache_path) else {}
+    code = version()
+    setting = f"{args.epochs}|{args.learning_rate}|{args.top_k}|{args.top_h}"
+    key = f"data|{args.teacher_epochs}|{args.top_k}|{args.top_h}|{code}"
+    if key not in cache:
+        cache[key] = build(args)
+        json.dump(cache, open(cache_path, "w"), indent=1)
+    built = cache[key]
+    print(f"{built['rows']} glosses, N={built['num_classes']}; teacher on "
+          f"test: " + ", ".join(f"{k} {built['teacher'][k]:.4f}"
+                                for k in KEYS), flush=True)
+    results = {"hard": [], "distilled": []}
+    for i, seed in enumerate(int(s) for s in args.seeds.split(",")):
+        order = ["hard", "distilled"]
+        for variant in order if i % 2 == 0 else order[::-1]:
+            run_key = f"{variant}|{seed}|{setting}|{code}"
+            if run_key not in cache:
+                cache[run_key] = student(args, variant, seed)
+                json.dump(cache, open(cache_path, "w"), indent=1)
+            results[variant].append(cache[run_key])
+            print(f"seed {seed} {variant}: " + ", ".join(
+                f"{k} {cache[run_key][k]:.4f}" for k in KEYS), flush=True)
+    print(f"\nmachine: {os.cpu_count()} cores; code {code}; {args.epochs} "
+          "epochs")
+    print(f"{'':>10} " + " ".join(f"{k:>18}" for k in KEYS))
+    print(f"{'teacher':>10} " + " ".join(
+        f"{built['teacher'][k]:>18.4f}" for k in KEYS))
+    for variant, runs in results.items():
+        cells = []
+        for k in KEYS:
+            values = [r[k] for r in runs]
+            cells.append(f"{statistics.mean(values):.4f} ± "
+                         f"{statistics.pstdev(values):.4f}")
+        print(f"{variant:>10} " + " ".join(f"{c:>18}" for c in cells))
+    for k in KEYS:
+        gaps = [d[k] - h[k] for d, h in zip(results["distilled"],
+                                            results["hard"])]
+        print(f"distilled - hard, {k}: median {100 * statistics.median(gaps):+.2f}"
+              f" points (min {100 * min(gaps):+.2f}, max "
+              f"{100 * max(gaps):+.2f})")
+    print(f"bytes per example: labeled {built['bytes']['labeled']:.1f}, "
+          f"unlabeled {built['bytes']['unlabeled']:.1f}; dense float32 "
+          f"{built['dense_bytes']}")
+
+
+if __name__ == "__main__":
+    main()
