@@ -95,13 +95,16 @@ def build(args):
         vectors[parts["labeled"]], targets, len(names), folds=2, **settings)
     head = cross_fitting.train_head(vectors[parts["labeled"]], targets,
                                     len(names), **settings)
+    def scores(rows_of):
+        return np.concatenate([head(vectors[rows_of[i:i + 4096]]).numpy()
+                               for i in range(0, len(rows_of), 4096)])
+
     np.save(os.path.join(w, "labeled_scores.npy"), out_of_fold)
     np.save(os.path.join(w, "unlabeled_scores.npy"),
-            head.predict(vectors[parts["unlabeled"]], batch_size=1024,
-                         verbose=0))
+            scores(parts["unlabeled"]))
 
     def answers(rows_of):
-        logits = head.predict(vectors[rows_of], batch_size=1024, verbose=0)
+        logits = scores(rows_of)
         top = np.argsort(-logits, axis=1)[:, :20]
         probabilities = 1 / (1 + np.exp(-np.take_along_axis(logits, top, 1)))
         return top, probabilities, multilabel_metrics.padded(
@@ -163,6 +166,8 @@ def main():
     parser.add_argument("--teacher_epochs", type=int, default=30)
     parser.add_argument("--top_k", type=int, default=20)
     parser.add_argument("--top_h", type=int, default=5)
+    parser.add_argument("--variants", default="hard,distilled",
+                        help="the students to run, alternated per seed")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     cache_path = os.path.join(args.work, "results.json")
@@ -177,9 +182,9 @@ def main():
     print(f"{built['rows']} glosses, N={built['num_classes']}; teacher on "
           f"test: " + ", ".join(f"{k} {built['teacher'][k]:.4f}"
                                 for k in KEYS), flush=True)
-    results = {"hard": [], "distilled": []}
+    results = {v: [] for v in args.variants.split(",")}
     for i, seed in enumerate(int(s) for s in args.seeds.split(",")):
-        order = ["hard", "distilled"]
+        order = list(results)
         for variant in order if i % 2 == 0 else order[::-1]:
             run_key = f"{variant}|{seed}|{setting}|{code}"
             if run_key not in cache:
@@ -200,7 +205,7 @@ def main():
             cells.append(f"{statistics.mean(values):.4f} ± "
                          f"{statistics.pstdev(values):.4f}")
         print(f"{variant:>10} " + " ".join(f"{c:>18}" for c in cells))
-    for k in KEYS:
+    for k in KEYS if len(results) == 2 else ():
         gaps = [d[k] - h[k] for d, h in zip(results["distilled"],
                                             results["hard"])]
         print(f"distilled - hard, {k}: median {100 * statistics.median(gaps):+.2f}"

@@ -120,6 +120,49 @@ def test_quickstart_and_custom_student_run(tmp_path, capsys):
     assert os.path.exists(os.path.join(work, "my_student.keras"))
 
 
+def test_multilabel_example_runs(tmp_path, capsys):
+    script = open(os.path.join(EXAMPLES, "multilabel.sh")).read()
+    work = str(tmp_path / "multi")
+    commands = [argv for argv in shell_commands(
+        script, {"here": EXAMPLES, "work": work, "ENCODER": encoder_folder()})
+        if argv[0] == "topk-distill"]
+    assert [argv[1] for argv in commands] == [
+        "teacher", "preprocess", "preprocess", "train", "train", "evaluate",
+        "evaluate", "classify"]
+    for argv in commands:
+        assert run_command(argv) == 0, argv
+    out = capsys.readouterr().out
+    assert out.count("nDCG@5") == 2
+    for folder in ("distilled", "labels_only"):
+        metadata = os.path.join(work, folder, "export", "assets",
+                                "multi_label.json")
+        assert os.path.exists(metadata)
+    record_set = records.RecordSet.read(os.path.join(work, "records",
+                                                     "unlabeled"))
+    assert record_set.multi_label and record_set.width == 5
+
+
+@pytest.mark.skipif(not os.path.exists(DATA_NOUN),
+                    reason="needs Debian's wordnet-base (.ci/run installs it)")
+def test_prepare_multilabel_labels_glosses_with_their_ancestors(tmp_path):
+    out = subprocess.run([sys.executable, os.path.join(
+        EXAMPLES, "wordnet", "prepare_multilabel.py"),
+        f"--data_noun={DATA_NOUN}"], capture_output=True, check=True,
+        text=True).stdout.splitlines()
+    rows = {line.split("\t")[0]: line.split("\t")[2].split("|")
+            for line in out}
+    # A dog (02084071): its ancestors between 20 glosses and 5% of them,
+    # nearest first (its two hypernyms, then theirs...).
+    assert rows["02084071"][:6] == [
+        "canine.02083346", "domestic_animal.01317541", "carnivore.02075296",
+        "animal.00015388", "placental.01886756", "mammal.01861778"]
+    assert "entity.00001740" not in {l for ls in rows.values() for l in ls}
+    sample = os.path.join(EXAMPLES, "data", "multilabel_train.tsv")
+    labels = {l for line in open(sample, encoding="utf-8")
+              for l in line.rstrip("\n").split("\t")[1].split("|")}
+    assert labels <= {l for ls in rows.values() for l in ls}
+
+
 def test_debian_rows_keep_one_row_per_description():
     path = os.path.join(EXAMPLES, "debian", "prepare.py")
     spec = importlib.util.spec_from_file_location("debian_prepare", path)

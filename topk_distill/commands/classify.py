@@ -18,7 +18,9 @@ FLAGS = flags.FlagValues()
 flags.DEFINE_string("model", None, "An exported SavedModel folder.",
                     flag_values=FLAGS)
 flags.DEFINE_integer("top_n", None, "Labels per input (default: all the "
-                     "export answers).", lower_bound=1, flag_values=FLAGS)
+                     "export answers; a multi-label export's: those at or "
+                     "above its threshold).", lower_bound=1,
+                     flag_values=FLAGS)
 flags.DEFINE_string("input", None, "File of texts, one per line (image "
                     "models: a folder of images, or a file of image paths; "
                     "feature models: a .jsonl of features).",
@@ -51,6 +53,10 @@ def main(argv):
         print(name)
         for label, value in zip(names, scores):
             print(f"  {value:8.4f}  {label}")
+        if not names:  # a multi-label export: none at its threshold
+            print(f"  (no label at or above the threshold "
+                  f"{saved_model.multi_label_threshold(FLAGS.model):.2f}; "
+                  "--top_n lists the best)")
 
 
 def _inputs(kind, args):
