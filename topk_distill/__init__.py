@@ -81,6 +81,10 @@ _EXPORTS = {
     "ClassVectors": "models.class_vectors",
     "LazyAdam": "distillation.lazy_adam",
     "Proposal": "distillation.sampled_softmax",
+    "multilabel_crossentropies": "distillation.multilabel_losses",
+    "sigmoid_probabilities": "distillation.multilabel_losses",
+    "multilabel_report": "distillation.multilabel_metrics",
+    "best_threshold": "distillation.multilabel_metrics",
     "label_counts": "records.reader",
     "augment": "inputs.augmentation",
 }
