@@ -33,6 +33,18 @@ def _example(name):
     return module
 
 
+def _run_script(name, work):
+    """Runs an example script's `topk-distill` commands in this process,
+    in `work`; returns the commands' names, in order."""
+    script = open(os.path.join(EXAMPLES, name)).read()
+    commands = [argv for argv in shell_commands(
+        script, {"here": EXAMPLES, "work": work, "ENCODER": encoder_folder()})
+        if argv[0] == "topk-distill"]
+    for argv in commands:
+        assert run_command(argv) == 0, argv
+    return [argv[1] for argv in commands]
+
+
 @pytest.mark.skipif(not os.path.exists(DATA_NOUN),
                     reason="needs Debian's wordnet-base (.ci/run installs it)")
 def test_prepare_rebuilds_the_glosses_tsv(tmp_path):
@@ -99,15 +111,9 @@ def test_embeddings_recompute_with_keras_hub():
 
 
 def test_quickstart_and_custom_student_run(tmp_path, capsys):
-    script = open(os.path.join(EXAMPLES, "quickstart.sh")).read()
     work = str(tmp_path / "quick")
-    commands = [argv for argv in shell_commands(
-        script, {"here": EXAMPLES, "work": work, "ENCODER": encoder_folder()})
-        if argv[0] == "topk-distill"]
-    assert [argv[1] for argv in commands] == [
+    assert _run_script("quickstart.sh", work) == [
         "teacher", "preprocess", "preprocess", "train", "export", "classify"]
-    for argv in commands:
-        assert run_command(argv) == 0, argv
     out = capsys.readouterr().out
     assert out.splitlines()[-8] == "a large natural stream of water"
     assert os.path.exists(os.path.join(work, "export",
@@ -121,16 +127,10 @@ def test_quickstart_and_custom_student_run(tmp_path, capsys):
 
 
 def test_multilabel_example_runs(tmp_path, capsys):
-    script = open(os.path.join(EXAMPLES, "multilabel.sh")).read()
     work = str(tmp_path / "multi")
-    commands = [argv for argv in shell_commands(
-        script, {"here": EXAMPLES, "work": work, "ENCODER": encoder_folder()})
-        if argv[0] == "topk-distill"]
-    assert [argv[1] for argv in commands] == [
+    assert _run_script("multilabel.sh", work) == [
         "teacher", "preprocess", "preprocess", "train", "train", "evaluate",
         "evaluate", "classify"]
-    for argv in commands:
-        assert run_command(argv) == 0, argv
     out = capsys.readouterr().out
     assert out.count("nDCG@5") == 2
     for folder in ("distilled", "labels_only"):
