@@ -19,6 +19,10 @@ split (`cross_fitting.train_head`, binary cross-entropy); the labeled
 split scored out of fold (2 folds), the rest by the head on all of it.
 Measured on the test split first, beside the students.
 
+With --scores=DIR, the teacher is another one, whose sigmoid logits for
+each split DIR holds as {labeled,unlabeled,valid,test}_scores.npy (e.g.
+the fine-tuned teacher of `benchmarks/multilabel_fine_tune.py`).
+
 Students (`train`'s default, word vectors learnt): on the labels alone
 (`--baseline=hard`) and distilled from the teacher's records (labeled
 top-K sigmoid logits, unlabeled top-H probabilities; a=0.9 b=0.5 T=2),
@@ -48,34 +52,33 @@ def version():
                           check=True).stdout.strip()
 
 
-def build(args):
-    """The set's files in WORK: TSVs, labels.txt, teacher scores, records.
-    Returns the teacher's test metrics and the records' bytes."""
+def write_splits(work, data_dir, data_noun):
+    """Writes WORK/{labeled,valid,unlabeled,test}.tsv and labels.txt.
+
+    Returns:
+        `(ids, parts, names, vectors)`: each gloss's label ids, each split's
+        rows, the class names, the glosses' precomputed embeddings.
+    """
     import data  # examples/wordnet/data.py
     import prepare_multilabel
 
-    from topk_distill.distillation import multilabel_metrics
     from topk_distill.inputs import labels_file
-    from topk_distill.preprocessing.preprocessing import preprocess
-    from topk_distill.teachers import cross_fitting
-    from topk_distill.teachers.teacher import load_teacher
 
-    w = args.work
-    os.makedirs(w, exist_ok=True)
-    with open(args.data_noun, encoding="utf-8") as f:
+    os.makedirs(work, exist_ok=True)
+    with open(data_noun, encoding="utf-8") as f:
         synsets = [prepare_multilabel.parse(line) for line in f
                    if not line.startswith("  ")]
     labels_of = prepare_multilabel.labels_of(synsets, 20, 0.05)
     rows = [line.rstrip("\n").split("\t") for line in open(
-        os.path.join(args.data, "wordnet_noun_glosses.tsv"),
+        os.path.join(data_dir, "wordnet_noun_glosses.tsv"),
         encoding="utf-8")]
-    vectors = np.load(os.path.join(args.data, "wordnet_minilm_l6.npy"))
+    vectors = np.load(os.path.join(data_dir, "wordnet_minilm_l6.npy"))
     keep = [i for i, (offset, _, _) in enumerate(rows) if labels_of[offset]]
     texts = [rows[i][1] for i in keep]
     tags = [labels_of[rows[i][0]] for i in keep]
     vectors = vectors[keep].astype(np.float32)
     names = sorted({t for row in tags for t in row})
-    labels_file.write_labels(os.path.join(w, "labels.txt"), names)
+    labels_file.write_labels(os.path.join(work, "labels.txt"), names)
     index = {n: i for i, n in enumerate(names)}
     ids = [tuple(index[t] for t in row) for row in tags]
     parts = data.split(len(texts))
@@ -84,48 +87,66 @@ def build(args):
     parts["labeled"] = np.setdiff1d(labeled, valid)
     parts["valid"] = valid
     for name, rows_of in parts.items():
-        data.write_tsv(os.path.join(w, f"{name}.tsv"),
+        data.write_tsv(os.path.join(work, f"{name}.tsv"),
                        [texts[i] for i in rows_of],
                        [None if name == "unlabeled" else "|".join(tags[i])
                         for i in rows_of])
-    targets = cross_fitting.multi_hot([ids[i] for i in parts["labeled"]],
-                                      len(names))
-    settings = dict(epochs=args.teacher_epochs, seed=0)
-    out_of_fold = cross_fitting.cross_fit_logits(
-        vectors[parts["labeled"]], targets, len(names), folds=2, **settings)
-    head = cross_fitting.train_head(vectors[parts["labeled"]], targets,
-                                    len(names), **settings)
-    def scores(rows_of):
-        return np.concatenate([head(vectors[rows_of[i:i + 4096]]).numpy()
-                               for i in range(0, len(rows_of), 4096)])
+    return ids, parts, names, vectors
 
-    np.save(os.path.join(w, "labeled_scores.npy"), out_of_fold)
-    np.save(os.path.join(w, "unlabeled_scores.npy"),
-            scores(parts["unlabeled"]))
 
-    def answers(rows_of):
-        logits = scores(rows_of)
+def build(args):
+    """The set's files in WORK: TSVs, labels.txt, teacher scores, records.
+    Returns the teacher's test metrics and the records' bytes."""
+    from topk_distill.distillation import multilabel_metrics
+    from topk_distill.preprocessing.preprocessing import preprocess
+    from topk_distill.teachers import cross_fitting
+    from topk_distill.teachers.teacher import load_teacher
+
+    w = args.work
+    ids, parts, names, vectors = write_splits(w, args.data, args.data_noun)
+    if args.scores:
+        given = {name: np.load(os.path.join(args.scores,
+                                            f"{name}_scores.npy"))
+                 for name in parts}
+    else:
+        targets = cross_fitting.multi_hot(
+            [ids[i] for i in parts["labeled"]], len(names))
+        settings = dict(epochs=args.teacher_epochs, seed=0)
+        head = cross_fitting.train_head(vectors[parts["labeled"]], targets,
+                                        len(names), **settings)
+        given = {name: np.concatenate([
+            head(vectors[rows_of[i:i + 4096]]).numpy()
+            for i in range(0, len(rows_of), 4096)])
+            for name, rows_of in parts.items() if name != "labeled"}
+        given["labeled"] = cross_fitting.cross_fit_logits(
+            vectors[parts["labeled"]], targets, len(names), folds=2,
+            **settings)
+    for name in ("labeled", "unlabeled"):
+        np.save(os.path.join(w, f"{name}_scores.npy"), given[name])
+
+    def answers(name):
+        logits = given[name]
         top = np.argsort(-logits, axis=1)[:, :20]
         probabilities = 1 / (1 + np.exp(-np.take_along_axis(logits, top, 1)))
         return top, probabilities, multilabel_metrics.padded(
-            [ids[i] for i in rows_of])
+            [ids[i] for i in parts[name]])
 
-    threshold, _ = multilabel_metrics.best_threshold(*answers(valid),
+    threshold, _ = multilabel_metrics.best_threshold(*answers("valid"),
                                                      len(names))
     teacher = multilabel_metrics.multilabel_report(
-        *answers(parts["test"]), threshold, len(names))
+        *answers("test"), threshold, len(names))
     sizes = {}
     for name, top in (("labeled", args.top_k), ("unlabeled", args.top_h)):
-        scores = load_teacher(os.path.join(w, f"{name}_scores.npy"),
-                              "sigmoid_logits")
+        teacher_scores = load_teacher(os.path.join(w, f"{name}_scores.npy"),
+                                      "sigmoid_logits")
         _, summary = preprocess(
-            scores, os.path.join(w, f"{name}.tsv"),
+            teacher_scores, os.path.join(w, f"{name}.tsv"),
             os.path.join(w, "labels.txt"), os.path.join(w, "records", name),
             unlabeled=name == "unlabeled", top_k=top, num_shards=4,
             overwrite=True, verbose=0)
         sizes[name] = summary["teacher_bytes_per_example"]
     return {"teacher": teacher, "bytes": sizes, "num_classes": len(names),
-            "rows": len(texts), "dense_bytes": 4 * len(names)}
+            "rows": len(ids), "dense_bytes": 4 * len(names)}
 
 
 def student(args, variant, seed):
@@ -166,6 +187,8 @@ def main():
     parser.add_argument("--teacher_epochs", type=int, default=30)
     parser.add_argument("--top_k", type=int, default=20)
     parser.add_argument("--top_h", type=int, default=5)
+    parser.add_argument("--scores", help="a folder of another teacher's "
+                        "{labeled,unlabeled,valid,test}_scores.npy")
     parser.add_argument("--variants", default="hard,distilled",
                         help="the students to run, alternated per seed")
     args = parser.parse_args()
@@ -173,8 +196,10 @@ def main():
     cache_path = os.path.join(args.work, "results.json")
     cache = json.load(open(cache_path)) if os.path.exists(cache_path) else {}
     code = version()
-    setting = f"{args.epochs}|{args.learning_rate}|{args.top_k}|{args.top_h}"
-    key = f"data|{args.teacher_epochs}|{args.top_k}|{args.top_h}|{code}"
+    setting = (f"{args.epochs}|{args.learning_rate}|{args.top_k}|"
+               f"{args.top_h}|{args.scores}")
+    key = (f"data|{args.teacher_epochs}|{args.top_k}|{args.top_h}|"
+           f"{args.scores}|{code}")
     if key not in cache:
         cache[key] = build(args)
         json.dump(cache, open(cache_path, "w"), indent=1)
