@@ -506,7 +506,8 @@ CASES = {
         "--cross_fit_folds needs at least 2 folds"),
     "a teacher on an unlabeled file": (
         "teacher --input={tsv} --output={out}/t", 1,
-        "{tsv}: some examples have no label"),
+        "{tsv}:1: no label; the label vocabulary is built from a labeled "
+        "file"),
     "student-init from a folder without config.json": (
         "student-init --encoder={full} --input={tsv} --output={out}/s.npz", 1,
         "--encoder={full}: no config.json in it"),
