@@ -75,3 +75,17 @@ def test_multi_label_records_to_a_served_student(tmp_path, rng, capsys):
     header = capsys.readouterr().out.splitlines()[0].split()
     assert header[:8] == ["model", "P@1", "P@3", "P@5", "nDCG@5", "miF1",
                           "maF1", "p50"]
+    # The same records with sampled negatives, drawn by label frequency
+    # (every label of a record counted).
+    from topk_distill.records import reader
+
+    counts = reader.label_counts(f"{tmp_path}/records/train-*")
+    assert counts.sum() == sum(len(l.split("|"))
+                               for _, l in splits["train"])
+    assert run_command([
+        "topk-distill", "train", f"--labeled={tmp_path}/records/train-*",
+        f"--validation={tmp_path}/valid.tsv", f"--output={tmp_path}/sampled",
+        "--epochs=40", "--batch_size=16", "--learning_rate=0.02",
+        "--sampled_classes=2", "--sampled_proposal=labels"]) == 0
+    history = json.loads((tmp_path / "sampled" / "history.json").read_text())
+    assert history["history"]["val_top1"][-1] > 0.9

@@ -68,8 +68,8 @@ def test_batches_and_students_of_other_kinds_are_refused(tmp_path):
                        r"for DistillationStudent\(multi_label=False\)"):
         DistillationStudent(student, N).compute_losses(
             batch, student(batch["text"]))
-    with pytest.raises(ValueError, match="not with sampled_classes"):
-        DistillationStudent(student, N, multi_label=True, sampled_classes=8)
+    with pytest.raises(ValueError, match="no tail='bucket'"):
+        DistillationStudent(student, N, multi_label=True, tail="bucket")
 
 
 def test_stored_sigmoid_probabilities_read_as_their_logits(tmp_path):

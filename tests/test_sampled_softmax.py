@@ -298,3 +298,81 @@ def test_two_replicas_equal_one_device_with_every_class(rng):
     loss, _ = train(mirrored(), 8)
     assert np.all(np.isfinite(loss))
 
+
+
+def _multi_label_batch(rng, rows=6, width=3):
+    batch = _batch(rng, rows, width)
+    labels = np.full((rows, 2), -1)
+    for row in range(0, rows, 2):  # the labeled rows: one or two labels
+        labels[row, :1 + row % 2 + (row // 2) % 2] = rng.choice(
+            N, 1 + (row // 2) % 2, replace=False)
+    batch["labels"] = tf.constant(labels, tf.int64)
+    batch["label"] = batch["labels"][:, 0]
+    return batch
+
+
+def test_multi_label_terms_with_every_class_are_the_full_ones(rng):
+    from topk_distill.distillation import multilabel_losses
+
+    batch = _multi_label_batch(rng)
+    every = DistillationStudent(_student(), N, alpha=0.7, beta=0.4,
+                                temperature=2.0, sampled_classes=0,
+                                multi_label=True)
+    full = DistillationStudent(every.student, N, alpha=0.7, beta=0.4,
+                               temperature=2.0, multi_label=True)
+    weights = every.student.trainable_weights
+    with tf.GradientTape(persistent=True) as tape:
+        total, terms = full.compute_losses(batch,
+                                           full.student(batch["features"]))
+        sampled_total, sampled_terms = every.compute_sampled_losses(
+            batch, every._features(batch["features"]), tf.constant([1, 2]))
+    for name, value in terms.items():
+        np.testing.assert_allclose(float(sampled_terms[name]), float(value),
+                                   rtol=1e-6, err_msg=name)
+    for a, b in zip(tape.gradient(sampled_total, weights),
+                    tape.gradient(total, weights)):
+        np.testing.assert_allclose(tf.convert_to_tensor(a), b, rtol=1e-5,
+                                   atol=1e-7)
+    # its targets: the batch's, as the full step takes them
+    labels, ids, soft, pseudo = multilabel_losses.batch_targets(batch, 2.0)
+    assert labels.shape == (6, 2) and soft.shape == pseudo.shape == (6, 3)
+
+
+def test_multi_label_negatives_are_estimated_without_bias(rng):
+    # sum_c softplus(z_c) over N = 2,000 classes from 100 uniform draws and
+    # 3 positives: the mean of 300 seeds' estimates within 4 standard
+    # errors of the exact sum.
+    num_classes = 2000
+    z = tf.constant(rng.normal(-2, 2, (1, num_classes)), tf.float32)
+    labels, ids = tf.constant([[7, -1]]), tf.constant([[7, 11, 1500]])
+    exact = float(tf.reduce_sum(tf.nn.softplus(z)))
+    estimates = []
+    for seed in range(300):
+        candidates, log_w, positives = sampled_softmax.draw_candidates(
+            labels, ids, num_classes, 100, tf.constant([seed, 3]))
+        hard, _, _ = sampled_softmax.sampled_binary_crossentropies(
+            tf.gather(z, candidates, axis=1), log_w, positives, labels, ids,
+            tf.zeros([1, 3]), tf.zeros([1, 3]), 1.0, num_classes)
+        estimates.append(num_classes * float(hard[0]) + float(z[0, 7]))
+    mean, sem = np.mean(estimates), np.std(estimates) / np.sqrt(300)
+    assert abs(mean - exact) < 4 * sem
+    assert np.std(estimates) > 0  # the draws vary: a real estimate
+
+
+def test_a_multi_label_sampled_step_moves_only_the_rows_it_used(rng):
+    student = _student()
+    model = DistillationStudent(student, N, sampled_classes=4,
+                                multi_label=True)
+    model.compile()
+    batch = _multi_label_batch(rng, rows=4, width=2)
+    before = student.get_layer("logits").vectors.numpy().copy()
+    logs = model.train_on_batch(batch, return_dict=True)
+    assert np.isfinite(logs["loss"]) and "top1" not in logs
+    candidates, _, _ = sampled_softmax.draw_candidates(
+        batch["labels"], batch["topk_ids"], N, 4, tf.constant([0, 0x5A5]))
+    used = np.zeros(N, bool)
+    used[candidates.numpy()] = True
+    after = student.get_layer("logits").vectors.numpy()
+    assert 0 < used.sum() < N
+    assert np.array_equal(after[~used], before[~used])
+    assert not np.any(np.all(after[used] == before[used], axis=1))

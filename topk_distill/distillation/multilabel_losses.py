@@ -109,6 +109,25 @@ def multilabel_crossentropies(logits, labels, ids, soft_probabilities,
     return hard, soft, pseudo
 
 
+def batch_targets(batch, temperature):
+    """A multi-label training batch's targets: `(labels [B, L], ids [B, W],
+    soft [B, W], pseudo [B, W])`, the soft targets the teacher's
+    sigmoid(z / T) on labeled rows, the pseudo ones its sigmoid(z) on
+    unlabeled rows (0 elsewhere; without stored ids, one padding column)."""
+    labels = batch["labels"]
+    if "topk_ids" not in batch:
+        ids = -tf.ones_like(labels[:, :1])
+        nothing = tf.zeros(tf.shape(ids))
+        return labels, ids, nothing, nothing
+    labeled = labels[:, 0] >= 0
+    ids, scores = batch["topk_ids"], batch["topk_logits"]
+    soft = tf.where(labeled[:, None], sigmoid_probabilities(
+        ids, scores, "logits", temperature), 0.0)
+    pseudo = tf.where(labeled[:, None], 0.0,
+                      sigmoid_probabilities(ids, scores, "logits"))
+    return labels, ids, soft, pseudo
+
+
 def batch_crossentropies(batch, logits, temperature):
     """The three terms' per-row cross-entropies of a multi-label training
     batch (`make_distillation_dataset` of multi-label sets).
@@ -124,20 +143,8 @@ def batch_crossentropies(batch, logits, temperature):
         `(hard, soft, pseudo)`, float32 [B] each (`multilabel_crossentropies`;
         soft on labeled rows, pseudo on unlabeled ones, 0 elsewhere).
     """
-    labels = batch["labels"]
-    labeled = labels[:, 0] >= 0
-    if "topk_ids" not in batch:
-        ids = tf.zeros_like(labels[:, :1])
-        nothing = tf.zeros(tf.shape(ids))
-        return multilabel_crossentropies(logits, labels, ids, nothing,
-                                         nothing, temperature)
-    ids, scores = batch["topk_ids"], batch["topk_logits"]
-    soft = tf.where(labeled[:, None], sigmoid_probabilities(
-        ids, scores, "logits", temperature), 0.0)
-    pseudo = tf.where(labeled[:, None], 0.0,
-                      sigmoid_probabilities(ids, scores, "logits"))
-    return multilabel_crossentropies(logits, labels, ids, soft, pseudo,
-                                     temperature)
+    return multilabel_crossentropies(logits, *batch_targets(
+        batch, temperature), temperature)
 
 
 def precision_at_1(labels, logits):

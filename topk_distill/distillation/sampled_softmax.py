@@ -44,7 +44,8 @@ def draw_candidates(labels, ids, num_classes, num_sampled, seed,
     (on WordNet's batches of 128 rows with K=20, about half).
 
     Args:
-        labels: int [B] true classes (-1: unlabeled).
+        labels: int [B] true classes (-1: unlabeled), or [B, L] (several
+            per example, -1 padding).
         ids: int [B, K] stored class ids (-1: padding).
         num_classes: N.
         num_sampled: S draws, or `None` for every class (no sampling: the
@@ -75,8 +76,8 @@ def draw_candidates(labels, ids, num_classes, num_sampled, seed,
     >>> [int(c) for c, w in zip(c.numpy(), w.numpy()) if w == 0]
     [1, 3, 7, 0, 2, 4, 5, 6]
     """
-    labels = tf.cast(labels, tf.int32)
-    every = tf.concat([labels, tf.reshape(tf.cast(ids, tf.int32), [-1])], 0)
+    every = tf.concat([tf.reshape(tf.cast(labels, tf.int32), [-1]),
+                       tf.reshape(tf.cast(ids, tf.int32), [-1])], 0)
     if static_shapes:
         # Padding and unlabeled rows (-1) become repeats of the largest
         # class.
@@ -211,6 +212,53 @@ def features_and_head(student, sampled_classes, config):
         raise ValueError(f"sampled_classes={sampled_classes}; expected S >= 1"
                          " negatives (0: every class, through the same path)")
     return keras.Model(student.inputs, head.input), head
+
+
+def sampled_binary_crossentropies(candidate_logits, log_weights, positives,
+                                  labels, ids, soft_probabilities,
+                                  pseudo_probabilities, temperature,
+                                  num_classes):
+    """The multi-label terms (`multilabel_losses.multilabel_crossentropies`)
+    on the candidate classes.
+
+    Each term is `mean_c softplus(s_c) - (1/N) sum of p * s` over its
+    targets' classes; the sum of `softplus` over all N classes is taken
+    over the candidates, each weighted by `exp(log_weights)`: 1 for a
+    positive, `1 / (S q)` for a draw, 0 for a repeat or a hit. That
+    estimate is unbiased (no logarithm over it, unlike the softmax's), and
+    exact with every class as a candidate.
+
+    Args:
+        candidate_logits, log_weights, positives: as
+            `sampled_crossentropies`.
+        labels: int [B, L] each row's true classes (-1 padding).
+        ids: int [B, K] stored class ids (-1 padding).
+        soft_probabilities, pseudo_probabilities: float32 [B, K] the
+            teacher's sigmoid targets (0 at padding and where unused).
+        temperature: T > 0.
+        num_classes: N.
+
+    Returns:
+        `(hard, soft, pseudo)`, float32 [B] each.
+    """
+    z = tf.cast(candidate_logits, tf.float32)
+    weights = tf.exp(log_weights)
+    n = float(num_classes)
+    mean_softplus = tf.reduce_sum(weights * tf.nn.softplus(z), -1) / n
+    mean_softplus_t = tf.reduce_sum(
+        weights * tf.nn.softplus(z / temperature), -1) / n
+    labels = tf.cast(labels, tf.int32)
+    at_labels = tf.gather(z, _position(positives, tf.maximum(labels, 0)),
+                          batch_dims=1)
+    at_ids = tf.gather(z, _position(positives, tf.maximum(
+        tf.cast(ids, tf.int32), 0)), batch_dims=1)
+    hard = mean_softplus - tf.reduce_sum(
+        tf.where(labels >= 0, at_labels, 0.0), -1) / n
+    soft = mean_softplus_t - tf.reduce_sum(
+        soft_probabilities * at_ids, -1) / (temperature * n)
+    pseudo = mean_softplus - tf.reduce_sum(
+        pseudo_probabilities * at_ids, -1) / n
+    return hard, soft, pseudo
 
 
 def _position(sorted_set, values):

@@ -50,6 +50,8 @@ class DistillationStudent(keras.Model):
     cross-entropies (`multilabel_losses`; the teacher's stored scores are
     its sigmoid logits, the classes it did not store negatives), and
     training logs `top1` as P@1 (the best class is one of the labels).
+    With `sampled_classes` too, the negatives' share of each term is
+    estimated from the same draws (`sampled_binary_crossentropies`).
 
     A batch carries its input under its kind's name (`"text"`, `"image"` or
     `"features"`: `input_kinds`); a student whose input is of another kind
@@ -115,11 +117,9 @@ class DistillationStudent(keras.Model):
                              f"for a student of {num_classes}")
         self.proposal = proposal
         self.multi_label = multi_label
-        if multi_label and (sampled_classes is not None or
-                            self.config.tail == "bucket"):
-            raise ValueError("multi_label=True trains every class's "
-                             "sigmoid: not with sampled_classes or "
-                             "tail='bucket'")
+        if multi_label and self.config.tail == "bucket":
+            raise ValueError("multi_label=True: the classes outside the "
+                             "stored K are negatives, no tail='bucket'")
         if sampled_classes is not None:
             self._features, self._head = sampled_softmax.features_and_head(
                 student, sampled_classes, self.config)
@@ -264,15 +264,24 @@ class DistillationStudent(keras.Model):
         `sampled_classes` negatives (`sampled_softmax`): the student's
         logits of those classes only, from its features [B, D] and its
         `ClassVectors` layer. `seed`: int32 [2], the negatives' draw."""
-        label, ids, soft_targets, pseudo_targets = self._targets(batch)
+        if self.multi_label:
+            label, ids, soft_targets, pseudo_targets = (
+                multilabel_losses.batch_targets(batch, self.temperature))
+        else:
+            label, ids, soft_targets, pseudo_targets = self._targets(batch)
         candidates, log_weights, positives = sampled_softmax.draw_candidates(
             label, ids, self.num_classes, self.sampled_classes or None, seed,
             self.proposal, static_shapes=bool(self.jit_compile))
-        hard, soft, pseudo = sampled_softmax.sampled_crossentropies(
-            self._head.logits_of(features, candidates), log_weights,
-            positives, tf.maximum(label, 0), ids, soft_targets,
-            pseudo_targets, self.temperature)
-        return self._weighted(batch, hard, soft, pseudo)
+        logits = self._head.logits_of(features, candidates)
+        if self.multi_label:
+            terms = sampled_softmax.sampled_binary_crossentropies(
+                logits, log_weights, positives, label, ids, soft_targets,
+                pseudo_targets, self.temperature, self.num_classes)
+        else:
+            terms = sampled_softmax.sampled_crossentropies(
+                logits, log_weights, positives, tf.maximum(label, 0), ids,
+                soft_targets, pseudo_targets, self.temperature)
+        return self._weighted(batch, *terms)
 
     def train_step(self, data):
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)

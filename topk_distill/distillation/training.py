@@ -116,7 +116,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                                  f"the labeled set {chosen[0].name}")
     student = dataclasses.replace(
         student, sampled_classes=training_config.sampled_classes_for(
-            student, len(names), input_kind, multi_label))
+            student, len(names), input_kind))
     sampled = student.sampled_classes or None  # 0: the full softmax
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)

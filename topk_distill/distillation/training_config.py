@@ -36,16 +36,15 @@ SAMPLED_CLASSES = 1024
 SAMPLED_FROM = 20_000
 
 
-def sampled_classes_for(config, num_classes, input_kind="text",
-                        multi_label=False):
+def sampled_classes_for(config, num_classes, input_kind="text"):
     """The negatives a student of `config` samples for N classes: its own
     choice, or (`None`) `SAMPLED_CLASSES` from `SAMPLED_FROM` classes on;
-    0 for the full softmax (always, for image and feature students, and
-    for multi-label ones: their sigmoids score every class).
+    0 for the full softmax (always, for image and feature students).
+    Multi-label students take the same choice (their sigmoids' negatives
+    then drawn).
 
     Raises:
-        ValueError: sampled classes asked of an image, feature or
-            multi-label student.
+        ValueError: sampled classes asked of an image or feature student.
 
     Example:
     >>> sampled_classes_for(StudentConfig(), 4123)
@@ -56,12 +55,6 @@ def sampled_classes_for(config, num_classes, input_kind="text",
     64
     """
     chosen = config.sampled_classes
-    if multi_label:
-        if chosen:
-            raise ValueError(f"--sampled_classes={chosen} is for "
-                             "single-label records (a softmax); these are "
-                             "multi-label")
-        return 0
     if input_kind != "text":
         if chosen:
             raise ValueError(f"--sampled_classes={chosen} is for text "

@@ -94,9 +94,9 @@ def check_expected(record_set, num_classes=None, top_k=None):
 
 
 def label_counts(record_set, num_classes=None, batch_size=4096):
-    """How often each class is a label in a record set: its true labels,
-    or in an unlabeled set its pseudo labels (each record's first stored
-    id, the teacher's top-1).
+    """How often each class is a label in a record set: its true labels
+    (every one of a multi-label record's), or in an unlabeled set its
+    pseudo labels (each record's first stored id, the teacher's top-1).
 
     Returns:
         int64 numpy array [N].
@@ -106,9 +106,12 @@ def label_counts(record_set, num_classes=None, batch_size=4096):
     record_set = records.resolve(record_set)
     num_classes = num_classes or record_set.num_classes
     counts = np.zeros(num_classes, np.int64)
-    key = "label" if record_set.kind == "labeled" else "topk_ids"
     for batch in make_dataset(record_set, batch_size, verify=False):
-        labels = batch[key].numpy().reshape(len(batch[key]), -1)[:, 0]
+        if record_set.kind == "unlabeled":
+            labels = batch["topk_ids"].numpy()[:, 0]
+        else:
+            labels = batch["labels" if record_set.multi_label else
+                           "label"].numpy().reshape(-1)
         counts += np.bincount(labels[labels >= 0], minlength=num_classes)
     return counts
 
