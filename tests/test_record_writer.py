@@ -104,3 +104,45 @@ def test_the_readme_loop_without_a_framework(tmp_path, rng):
     assert batch["topk_ids"].shape == (COUNT, K)
     assert [names[y] for y in batch["label"].numpy()] == [
         names[y] for y in labels]
+
+
+def test_multi_label_shards_are_those_preprocess_writes(tmp_path, rng):
+    names, labels_path, texts, _, ids, scores = _data(tmp_path, rng)
+    tags = [sorted(rng.choice(N, 1 + i % 3, replace=False).tolist())
+            for i in range(COUNT)]
+    with open(tmp_path / "multi.tsv", "w") as f:
+        for text, row in zip(texts, tags):
+            f.write(f"{text}\t{'|'.join(names[c] for c in row)}\n")
+    dense = np.full((COUNT, N), -50.0, np.float32)
+    np.put_along_axis(dense, ids, scores, axis=1)
+    np.save(tmp_path / "dense.npy", dense)
+    preprocessing.preprocess(
+        load_teacher(str(tmp_path / "dense.npy"), "sigmoid_logits"),
+        str(tmp_path / "multi.tsv"), labels_path, str(tmp_path / "a"),
+        top_k=K, num_shards=2, verbose=0)
+    with record_writer.RecordSetWriter(str(tmp_path / "b"), labels_path,
+                                       COUNT, top_k=K, num_shards=2,
+                                       max_labels=3) as w:
+        for start in range(0, COUNT, 9):
+            rows = slice(start, start + 9)
+            w.write(texts[rows], [[names[c] for c in row]
+                                  for row in tags[rows]],
+                    ids[rows], scores[rows])
+    assert w.record_set.multi_label and w.record_set.max_labels == 3
+    for path in sorted(glob.glob(str(tmp_path / "b-*"))):
+        twin = path.replace(f"{os.sep}b-", f"{os.sep}a-")
+        assert open(path, "rb").read() == open(twin, "rb").read()
+    with pytest.raises(ValueError, match=r"example 0 has labels \[1, 1\]; "
+                       "expected each once"):
+        with record_writer.RecordSetWriter(str(tmp_path / "c"), labels_path,
+                                           COUNT, top_k=K,
+                                           max_labels=3) as w:
+            w.write(texts[:1], [[1, 1]], ids[:1], scores[:1])
+    with pytest.raises(ValueError, match=r"example 0 has labels \[\]; "
+                       "expected a list of 1..max_labels=3"):
+        with record_writer.RecordSetWriter(str(tmp_path / "d"), labels_path,
+                                           COUNT, top_k=K,
+                                           max_labels=3) as w:
+            w.write(texts[:1], [[]], ids[:1], scores[:1])
+    assert not glob.glob(str(tmp_path / "c[-.]*")) + glob.glob(
+        str(tmp_path / "d[-.]*"))

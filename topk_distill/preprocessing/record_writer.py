@@ -36,6 +36,10 @@ class RecordSetWriter:
         teacher: a name for the teacher, kept in the metadata.
         input: a name for the input, kept in the metadata.
         overwrite: replace a record set already at `prefix`.
+        max_labels: L, the most labels an example has: a multi-label set
+            (each example's labels a list of names or ids; the scores
+            per-class sigmoid logits or probabilities); 0 for an unlabeled
+            multi-label set. `None` (default): single-label.
 
     Example:
 
@@ -52,7 +56,7 @@ class RecordSetWriter:
 
     def __init__(self, prefix, labels_path, num_examples, settings=None,
                  teacher="external", input=None, overwrite=False,
-                 **record_settings):
+                 max_labels=None, **record_settings):
         names = labels_file.read_labels(labels_path)  # named first if bad
         if num_examples < 1:
             raise ValueError(f"num_examples={num_examples}; expected >= 1")
@@ -67,14 +71,22 @@ class RecordSetWriter:
             raise ValueError(f"num_shards={settings.num_shards}, but "
                              f"num_examples={num_examples}; expected at most "
                              "one shard per example")
+        multi_label = max_labels is not None
+        if multi_label and not (isinstance(max_labels, int) and
+                                max_labels >= (not settings.unlabeled)):
+            raise ValueError(f"max_labels={max_labels!r}; expected the most "
+                             "labels an example has (0 for an unlabeled "
+                             "set)")
         plan = record_plan.plan(
             labels_path, input or "RecordSetWriter",
             {"kind": "external", "path": str(teacher)}, settings,
-            names=names)
+            names=names, multi_label=multi_label)
         if plan.dense:
             raise ValueError("top_k=0 (dense) is what this writer avoids; "
                              "expected K >= 1")
-        self.plan = dataclasses.replace(plan, num_examples=num_examples)
+        self.plan = dataclasses.replace(
+            plan, num_examples=num_examples,
+            max_labels=max_labels if multi_label else None)
         self.prefix = prefix
         self.record_set = None
         self._overwrite = overwrite
@@ -95,7 +107,7 @@ class RecordSetWriter:
         Args:
             texts: B strings.
             labels: B class names or ids (ignored for an unlabeled set; may
-                be `None` there).
+                be `None` there); in a multi-label set, B lists of them.
             ids: int [B, K] class ids, distinct in each row.
             scores: float [B, K], the scores of `ids` (finite).
             where: optional B strings naming each example in errors
@@ -152,24 +164,39 @@ class RecordSetWriter:
 
     def _labels(self, labels, where):
         count = len(where)
+        multi = self.plan.multi_label
+        width = max(self.plan.max_labels or 0, 1)
         if self._label_ids is None:
-            return np.full(count, -1, np.int64)
+            return np.full((count, width) if multi else count, -1, np.int64)
         if labels is None or len(labels) != count:
             raise ValueError(f"{self.prefix}: {count} texts but labels "
                              f"{'None' if labels is None else len(labels)};"
                              " expected one label each")
-        out = []
-        for i, label in enumerate(labels):
-            if isinstance(label, (int, np.integer)):
-                if not 0 <= label < self.plan.num_classes:
-                    raise ValueError(
-                        f"{where[i]} has label {label}; expected "
-                        f"0..{self.plan.num_classes - 1}")
-                out.append(int(label))
-            else:
-                out.append(labels_file.label_id(str(label), self._label_ids,
-                                                where[i]))
-        return np.array(out, np.int64)
+        if not multi:
+            return np.array([self._label_id(label, place) for label, place
+                             in zip(labels, where)], np.int64)
+        out = np.full((count, width), -1, np.int64)
+        for i, row in enumerate(labels):
+            if isinstance(row, (str, int, np.integer)) or not (
+                    1 <= len(row) <= self.plan.max_labels):
+                raise ValueError(f"{where[i]} has labels {row!r}; expected "
+                                 f"a list of 1..max_labels="
+                                 f"{self.plan.max_labels} labels")
+            ids = [self._label_id(label, where[i]) for label in row]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{where[i]} has labels {list(row)!r}; "
+                                 "expected each once")
+            out[i, :len(ids)] = ids
+        return out
+
+    def _label_id(self, label, where):
+        """One label's class id, from its id or name."""
+        if isinstance(label, (int, np.integer)):
+            if not 0 <= label < self.plan.num_classes:
+                raise ValueError(f"{where} has label {label}; expected "
+                                 f"0..{self.plan.num_classes - 1}")
+            return int(label)
+        return labels_file.label_id(str(label), self._label_ids, where)
 
     def __exit__(self, exc_type, exc, traceback):
         self._output.__exit__(exc_type, exc, traceback)
