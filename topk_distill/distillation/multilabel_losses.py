@@ -98,10 +98,22 @@ def multilabel_crossentropies(logits, labels, ids, soft_probabilities,
         mean_softplus_t = tf.reduce_mean(tf.nn.softplus(z / temperature), -1)
     labels = tf.cast(labels, tf.int32)
     ids = tf.cast(ids, tf.int32)
-    at_labels = tf.gather(z, tf.maximum(labels, 0), batch_dims=1)
-    at_ids = tf.gather(z, tf.maximum(ids, 0), batch_dims=1)
-    labeled = tf.reduce_sum(tf.where(labels >= 0, at_labels, 0.0), -1)
-    hard = mean_softplus - labeled / n
+    return combined_terms(
+        mean_softplus, mean_softplus_t, labels,
+        tf.gather(z, tf.maximum(labels, 0), batch_dims=1),
+        tf.gather(z, tf.maximum(ids, 0), batch_dims=1), soft_probabilities,
+        pseudo_probabilities, temperature, n)
+
+
+def combined_terms(mean_softplus, mean_softplus_t, labels, at_labels, at_ids,
+                   soft_probabilities, pseudo_probabilities, temperature, n):
+    """The three terms from their parts: the mean `softplus` over the N
+    classes (at T too), and the logits at each row's labels [B, L] and
+    stored ids [B, K]; `n` is N. (The full terms and the sampled ones,
+    `sampled_softmax.sampled_binary_crossentropies`, differ only in how
+    they get the means.)"""
+    hard = mean_softplus - tf.reduce_sum(
+        tf.where(labels >= 0, at_labels, 0.0), -1) / n
     soft = mean_softplus_t - tf.reduce_sum(
         soft_probabilities * at_ids, -1) / (temperature * n)
     pseudo = mean_softplus - tf.reduce_sum(

@@ -28,6 +28,7 @@ import math
 import keras
 import tensorflow as tf
 
+from topk_distill.distillation import multilabel_losses
 from topk_distill.models import class_vectors
 
 
@@ -248,17 +249,13 @@ def sampled_binary_crossentropies(candidate_logits, log_weights, positives,
     mean_softplus_t = tf.reduce_sum(
         weights * tf.nn.softplus(z / temperature), -1) / n
     labels = tf.cast(labels, tf.int32)
-    at_labels = tf.gather(z, _position(positives, tf.maximum(labels, 0)),
-                          batch_dims=1)
-    at_ids = tf.gather(z, _position(positives, tf.maximum(
-        tf.cast(ids, tf.int32), 0)), batch_dims=1)
-    hard = mean_softplus - tf.reduce_sum(
-        tf.where(labels >= 0, at_labels, 0.0), -1) / n
-    soft = mean_softplus_t - tf.reduce_sum(
-        soft_probabilities * at_ids, -1) / (temperature * n)
-    pseudo = mean_softplus - tf.reduce_sum(
-        pseudo_probabilities * at_ids, -1) / n
-    return hard, soft, pseudo
+    return multilabel_losses.combined_terms(
+        mean_softplus, mean_softplus_t, labels,
+        tf.gather(z, _position(positives, tf.maximum(labels, 0)),
+                  batch_dims=1),
+        tf.gather(z, _position(positives, tf.maximum(
+            tf.cast(ids, tf.int32), 0)), batch_dims=1),
+        soft_probabilities, pseudo_probabilities, temperature, n)
 
 
 def _position(sorted_set, values):
