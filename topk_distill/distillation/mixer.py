@@ -87,7 +87,7 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
                    seed, num_classes, repeat=True)
     width = max(labeled.width, unlabeled.width)
     tail = "tail_mass" in first.element_spec
-    label_width = max(labeled.max_labels or 1, unlabeled.max_labels or 1)
+    label_width = max(labeled.label_width or 1, unlabeled.label_width or 1)
 
     @tf.autograph.experimental.do_not_convert
     def combine(a, b):

@@ -163,8 +163,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     os.makedirs(output, exist_ok=True)
     model.student.save(os.path.join(output, "student.keras"))
     labels_file.write_labels(os.path.join(output, "labels.txt"), names)
-    threshold = (_threshold(model.student, validation_data, len(names))
-                 if multi_label else None)
+    threshold = (_threshold(model.student, validation_data, input_kind,
+                            len(names)) if multi_label else None)
     saved_model.export_saved_model(
         model.student, os.path.join(output, "export"), names,
         multi_label=multi_label, threshold=threshold)
@@ -259,7 +259,7 @@ def _validation(path, names, batch_size, input_kind="text",
     return tf.data.Dataset.from_tensor_slices(columns).batch(batch_size)
 
 
-def _threshold(student, validation_data, num_classes, top_n=20):
+def _threshold(student, validation_data, input_kind, num_classes, top_n=20):
     """A multi-label student's threshold: the one of best micro-F1 on the
     validation data (its top `top_n` answers), else 0.5."""
     if validation_data is None:
@@ -269,8 +269,7 @@ def _threshold(student, validation_data, num_classes, top_n=20):
 
     answers, probabilities, labels = [], [], []
     for batch in validation_data:
-        kind = next(k for k in batch if k not in ("label", "labels"))
-        found = tf.math.top_k(tf.sigmoid(student(batch[kind])),
+        found = tf.math.top_k(tf.sigmoid(student(batch[input_kind])),
                               min(top_n, num_classes))
         answers.append(found.indices.numpy())
         probabilities.append(found.values.numpy())

@@ -124,7 +124,7 @@ def teacher_batches(teacher, input_spec, data_dir, label_ids,
     """
     dataset = input_dataset(
         input_spec, data_dir, label_ids, skip_unknown_labels, batch_size,
-        start, max(plan.max_labels, 1) if plan.multi_label else None)
+        start, plan.label_width)
     dataset = dataset.prefetch(2)
     rows_spec, _, texts_spec, _ = dataset.element_spec
     # Plain tracing (no AutoGraph): the steps have no tensor-dependent

@@ -165,7 +165,7 @@ class RecordSetWriter:
     def _labels(self, labels, where):
         count = len(where)
         multi = self.plan.multi_label
-        width = max(self.plan.max_labels or 0, 1)
+        width = self.plan.label_width
         if self._label_ids is None:
             return np.full((count, width) if multi else count, -1, np.int64)
         if labels is None or len(labels) != count:

@@ -136,7 +136,7 @@ def parse_batch(serialized, record_set):
     batch = tf.io.parse_example(serialized, feature_spec(record_set))
     if record_set.multi_label:
         labels = batch.pop("labels").to_tensor(
-            -1, shape=[None, max(record_set.max_labels, 1)])
+            -1, shape=[None, record_set.label_width])
         batch.update(labels=labels, label=labels[:, 0])
     if dtype == "q8":
         ids, values = packing.unpack(batch.pop("t"), record_set.num_classes,

@@ -206,6 +206,13 @@ class RecordSet:
                 f"{MULTI_LABEL_VERSION} are for multi-label sets")
 
     @property
+    def label_width(self):
+        """L, the columns of a multi-label set's parsed `labels`: its
+        `max_labels`, at least 1 (an unlabeled set's rows are all -1);
+        `None` for a single-label set."""
+        return max(self.max_labels, 1) if self.multi_label else None
+
+    @property
     def label_kind(self):
         """`"multi-label"` or `"single-label"`, for messages."""
         return label_kind(self.multi_label)
