@@ -185,15 +185,16 @@ def parse_line(line, path, number, multi_label=False):
             "expected 'text<TAB>label' or 'text'")
     label = columns[1] if len(columns) == 2 else None
     if multi_label and label is not None:
-        label = _label_tuple(label.split(LABEL_SEPARATOR), path, number)
+        label = _label_tuple(label.split(LABEL_SEPARATOR),
+                             f"{path}:{number}")
     return _checked_text(columns[0], path, number), label
 
 
-def _label_tuple(names, where, number):
+def _label_tuple(names, where):
     """A multi-label example's labels: each once, in order; an empty one
     is refused."""
     if any(not str(name).strip() for name in names):
-        raise InputError(f"{where}:{number}: an empty label in {names!r}; "
+        raise InputError(f"{where}: an empty label in {names!r}; "
                          f"expected labels separated by {LABEL_SEPARATOR!r}")
     return tuple(dict.fromkeys(str(name) for name in names)) or None
 
@@ -214,7 +215,7 @@ def _parse_jsonl(line, path, number, multi_label=False):
                 "where single-label examples are expected (\"label\")")
         if not isinstance(names, list):
             raise InputError(f"{path}:{number}: \"labels\" is not a list")
-        label = _label_tuple(names, path, number)
+        label = _label_tuple(names, f"{path}:{number}")
     elif multi_label and label is not None:
         label = (label,)
     if isinstance(record, dict) and "features" in record:
@@ -263,14 +264,14 @@ def _iter_tfds(spec, data_dir, multi_label=False):
             tfds.as_numpy(builder.as_dataset(split=split)), start=1):
         value = (tf.io.encode_png(example[key]).numpy() if is_image else
                  example[key].decode("utf-8"))
-        label = None
+        where, label = f"{name} example {number}", None
         if label_key == "labels":
-            label = tuple(dict.fromkeys(
-                names.int2str(int(i)) for i in example["labels"])) or None
+            label = _label_tuple([names.int2str(int(i))
+                                  for i in example["labels"]], where)
         elif label_key:
             label = names.int2str(example["label"])
             label = (label,) if multi_label else label
-        yield f"{name} example {number}", value, label
+        yield where, value, label
 
 
 def _tfds_labels(spec, features, multi_label):
