@@ -106,3 +106,48 @@ def test_sampled_records_are_byte_identical(tmp_path, keras_teacher_path,
 
     assert serialized(local) == serialized(beam)
     assert len(serialized(local)) == 12
+
+
+@pytest.mark.parametrize("kind", ["labeled", "unlabeled"])
+def test_a_sigmoid_teacher_writes_the_local_multi_label_records(
+        tmp_path, keras_teacher_path, labels_txt, all_texts, kind):
+    # Each text labelled with one to three of the classes: Beam writes the
+    # local tool's multi-label records, and counts max_labels itself.
+    data = tmp_path / "multi.tsv"
+    names = open(labels_txt).read().split()
+    data.write_text("".join(f"{text}\t{'|'.join(names[:1 + i % 3])}\n"
+                            for i, text in enumerate(all_texts)))
+    more = ["--teacher_outputs=sigmoid_logits", "--score_dtype=float32"]
+    if kind == "unlabeled":
+        more.append("--unlabeled")
+    local, beam = str(tmp_path / "local"), str(tmp_path / "beam")
+    assert _preprocess(keras_teacher_path, str(data), labels_txt, local,
+                       *more) == 0
+    assert _preprocess(keras_teacher_path, str(data), labels_txt, beam,
+                       "--runner=DirectRunner", *more) == 0
+    meta = {p: json.loads(open(p + ".meta.json").read()) for p in (local,
+                                                                   beam)}
+    assert meta[beam]["multi_label"] is True
+    assert meta[beam]["max_labels"] == (0 if kind == "unlabeled" else 3)
+    differ = {key for key in meta[local] if meta[local][key] != meta[beam][
+        key]}
+    assert differ == {"shards", "created", "command"}
+
+    # The same records (scores to float rounding: the teacher ran on other
+    # batches).
+    want, got = _multi_label_records(local), _multi_label_records(beam)
+    assert sorted(got) == sorted(want) and len(got) == 12
+    for text, (labels, ids, scores) in want.items():
+        assert got[text][:2] == (labels, ids), text
+        np.testing.assert_allclose(got[text][2], scores, rtol=1e-5)
+
+
+def _multi_label_records(prefix):
+    """{text: (labels, ids, scores)} of a multi-label record set."""
+    out = {}
+    for batch in reader.make_dataset(prefix + "-*", 64):
+        for text, labels, ids, scores in zip(
+                batch["text"].numpy(), batch["labels"].numpy(),
+                batch["topk_ids"].numpy(), batch["topk_scores"].numpy()):
+            out[text.decode()] = (labels.tolist(), ids.tolist(), scores)
+    return out

@@ -98,9 +98,54 @@ def test_kinds_that_do_not_fit_are_refused(tmp_path, rng, capsys):
                        "multi-label set's scores as probabilities"):
         preprocess(multi, train, labels, str(tmp_path / "z"), verbose=0,
                    top_k=2, score_dtype="q8", num_shards=1)
+
+
+def _serialized(pattern):
+    import tensorflow as tf
+
+    return sorted(r.numpy() for r in tf.data.TFRecordDataset(
+        sorted(tf.io.gfile.glob(pattern))))
+
+
+@pytest.mark.parametrize("unlabeled", [False, True])
+def test_a_top_k_file_writes_the_records_preprocess_writes(tmp_path, rng,
+                                                           unlabeled):
+    # The same sigmoid logits as a dense .npy teacher and as its top-2 in
+    # an .npz: the same multi-label records, byte for byte.
+    # (An unlabeled set keeps probabilities: the teacher gives them.)
+    labels, train, _ = _files(tmp_path)
+    scores = rng.normal(0, 3, (len(ROWS), len(NAMES))).astype("float32")
+    if unlabeled:
+        scores = 1 / (1 + np.exp(-scores))
+    np.save(tmp_path / "dense.npy", scores)
+    ids = np.argsort(-scores, axis=1)[:, :3]
+    np.savez(tmp_path / "top.npz", ids=ids,
+             scores=np.take_along_axis(scores, ids, 1))
+    more = (["--unlabeled", "--top_h=2",
+             "--teacher_outputs=sigmoid_probabilities"] if unlabeled else
+            ["--top_k=2", "--teacher_outputs=sigmoid_logits"])
+    for name, teacher in (("dense", "dense.npy"), ("top", "top.npz")):
+        assert run_command([
+            "topk-distill", "preprocess", f"--teacher={tmp_path}/{teacher}",
+            f"--input={train}", f"--labels={labels}",
+            f"--output={tmp_path}/{name}", "--num_shards=1", *more]) == 0
+    got = records.RecordSet.read(str(tmp_path / "top"))
+    assert got.multi_label and got.max_labels == (0 if unlabeled else 2)
+    assert got.num_examples == len(ROWS)
+    assert _serialized(f"{tmp_path}/top-*") == \
+        _serialized(f"{tmp_path}/dense-*")
+
+
+def test_a_top_k_file_refuses_a_row_with_no_label(tmp_path, rng, capsys):
+    labels, train, _ = _files(tmp_path)
+    with open(train, "a") as f:
+        f.write("a rock\n")
+    np.savez(tmp_path / "top.npz", ids=np.tile([[0, 1]], (len(ROWS) + 1, 1)),
+             scores=rng.normal(size=(len(ROWS) + 1, 2)))
     assert run_command(["topk-distill", "preprocess",
-                        f"--teacher={tmp_path}/s.npz", f"--input={train}",
+                        f"--teacher={tmp_path}/top.npz", f"--input={train}",
                         f"--labels={labels}", f"--output={tmp_path}/w",
+                        "--num_shards=1", "--top_k=2",
                         "--teacher_outputs=sigmoid_logits"]) == 1
-    assert "multi-label records are written by the local preprocess only" \
-        in capsys.readouterr().err
+    assert f"train.tsv:{len(ROWS) + 1}" in capsys.readouterr().err
+    assert not list(tmp_path.glob("w*"))

@@ -155,11 +155,6 @@ def main(argv):
     run = dict(settings=settings, batch_size=FLAGS.batch_size,
                skip_unknown_labels=FLAGS.skip_unknown_labels,
                overwrite=FLAGS.overwrite, command=command)
-    if FLAGS.teacher_outputs.startswith("sigmoid_") and (
-            FLAGS.runner or FLAGS.teacher.endswith(".npz")):
-        raise ValueError(f"--teacher_outputs={FLAGS.teacher_outputs}: "
-                         "multi-label records are written by the local "
-                         "preprocess only (not --runner, not a top-K .npz)")
     if FLAGS.runner:
         return _run_beam(run)
     if FLAGS.teacher.endswith(".npz"):
@@ -189,11 +184,14 @@ def _run_sparse(settings):
         raise ValueError(f"--teacher={FLAGS.teacher} needs --labels (the "
                          "labels.txt its class ids index)")
     given = FLAGS["top_h" if FLAGS.unlabeled else "top_k"].present
+    multi_label = FLAGS.teacher_outputs.startswith("sigmoid_")
     record_writer.preprocess_sparse(
         FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
         dataclasses.replace(settings, top_k=settings.top_k if given else None,
-                            scores=FLAGS.teacher_outputs),
-        data_dir=FLAGS.data_dir, overwrite=FLAGS.overwrite)
+                            scores=FLAGS.teacher_outputs.removeprefix(
+                                "sigmoid_")),
+        data_dir=FLAGS.data_dir, overwrite=FLAGS.overwrite,
+        multi_label=multi_label)
 
 
 def _run_beam(run):

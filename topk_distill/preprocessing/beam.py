@@ -14,10 +14,14 @@ Then the launching machine counts and checks the shards and writes
 temporary files and names the shards only when the pipeline succeeds.
 
 Records are the local tool's; their order within and across shards is
-Beam's (training shuffles anyway). Needs the `beam` extra:
+Beam's (training shuffles anyway). A multi-label teacher (a sigmoid one:
+`teacher_outputs="sigmoid_logits"`, or a multi-label teacher's folder)
+writes a multi-label set; its `max_labels` is counted by a Beam
+distribution metric. Needs the `beam` extra:
 `pip install topk-distill[beam]`.
 """
 
+import dataclasses
 import os
 
 import apache_beam as beam
@@ -90,7 +94,8 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
             _ = (pipeline
                  | "Read" >> beam.io.ReadFromText(input_path)
                  | "Parse" >> beam.FlatMap(_parse, input_path, label_ids,
-                                           skip_unknown_labels)
+                                           skip_unknown_labels,
+                                           plan.multi_label)
                  | "Batch" >> beam.BatchElements(min_batch_size=1,
                                                  max_batch_size=batch_size)
                  | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, plan))
@@ -105,6 +110,9 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
         # goes too, so that nothing of the run is left.
         output.abort()
         raise
+    if plan.multi_label:  # the most labels a record holds, now counted
+        plan = dataclasses.replace(
+            plan, max_labels=_most(pipeline.result, "labels_per_example"))
     # Count and check the shards Beam wrote, then write the metadata, last.
     written = [records.Shard(os.path.basename(path), n) for path, (n, _) in
                sorted(shards.verify_shards(plan, files=tf.io.gfile.glob(
@@ -112,28 +120,33 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                ).items())]
     return output.finish(
         written, num_examples=sum(s.examples for s in written),
+        max_labels=plan.max_labels,
         skipped_unknown_labels=_counter(pipeline.result,
                                         "skipped_unknown_labels"))
 
 
-def _parse(line, path, label_ids, skip_unknown_labels):
-    """One input line -> `(text, label id)`, or nothing for a blank line or
-    (with `skip_unknown_labels`) an unknown label."""
+def _parse(line, path, label_ids, skip_unknown_labels, multi_label=False):
+    """One input line -> `(text, label id)` (multi-label: `(text, tuple of
+    label ids)`, their count a distribution metric), or nothing for a blank
+    line or (with `skip_unknown_labels`) an unknown label."""
     if not line.strip():
         return
     where = f"line {line[:40]!r}"
-    text, label = inputs.parse_line(line, path, where)
+    text, label = inputs.parse_line(line, path, where, multi_label)
     if not isinstance(text, str):
         raise errors.InputError(f"{path}: {where}: a feature vector; the "
                                 "Beam pipeline writes text records (use the "
                                 "local tool, no --runner)")
-    label = labels_file.label_id(label, label_ids, f"{path}: {where}",
-                                 skip_unknown_labels)
+    to_ids = labels_file.label_ids if multi_label else labels_file.label_id
+    label = to_ids(label, label_ids, f"{path}: {where}", skip_unknown_labels)
     if label is None:
         beam.metrics.Metrics.counter(COUNTERS,
                                      "skipped_unknown_labels").inc()
-    else:
-        yield text, label
+        return
+    if multi_label:
+        beam.metrics.Metrics.distribution(
+            COUNTERS, "labels_per_example").update(len(label))
+    yield text, label
 
 
 class _ScoreBatch(beam.DoFn):
@@ -149,12 +162,18 @@ class _ScoreBatch(beam.DoFn):
             lambda texts, labels: scoring.score_batch(
                 model, texts, labels, self._plan),
             input_signature=[tf.TensorSpec([None], tf.string),
-                             tf.TensorSpec([None], tf.int64)])
+                             tf.TensorSpec([None, None] if
+                                           self._plan.multi_label else
+                                           [None], tf.int64)])
 
     def process(self, batch):
         texts = [text for text, _ in batch]
+        labels = [y for _, y in batch]
+        if self._plan.multi_label:  # [B, the batch's most labels], -1 pads
+            width = max(1, max(len(y) for y in labels))
+            labels = [list(y) + [-1] * (width - len(y)) for y in labels]
         serialized, _, finite = self._score(
-            tf.constant(texts), tf.constant([y for _, y in batch], tf.int64))
+            tf.constant(texts), tf.constant(labels, tf.int64))
         bad = [text for text, ok in zip(texts, finite.numpy()) if not ok]
         if bad:
             raise ValueError(f"the teacher returned NaN or Inf scores for "
@@ -165,6 +184,14 @@ class _ScoreBatch(beam.DoFn):
 def _compression(name):
     kinds = beam.io.filesystem.CompressionTypes
     return kinds.GZIP if name == "gzip" else kinds.UNCOMPRESSED
+
+
+def _most(result, name):
+    """The largest value a distribution metric saw (0 if none)."""
+    found = result.metrics().query(beam.metrics.MetricsFilter().with_name(
+        name))["distributions"]
+    return max([d.committed.max for d in found if d.committed and
+                d.committed.count] or [0])
 
 
 def _counter(result, name):

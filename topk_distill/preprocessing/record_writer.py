@@ -177,6 +177,8 @@ class RecordSetWriter:
                              in zip(labels, where)], np.int64)
         out = np.full((count, width), -1, np.int64)
         for i, row in enumerate(labels):
+            if row is None:
+                self._label_id(None, where[i])  # refused: no label
             if isinstance(row, (str, int, np.integer)) or not (
                     1 <= len(row) <= self.plan.max_labels):
                 raise ValueError(f"{where[i]} has labels {row!r}; expected "
@@ -196,7 +198,8 @@ class RecordSetWriter:
                 raise ValueError(f"{where} has label {label}; expected "
                                  f"0..{self.plan.num_classes - 1}")
             return int(label)
-        return labels_file.label_id(str(label), self._label_ids, where)
+        return labels_file.label_id(None if label is None else str(label),
+                                    self._label_ids, where)
 
     def __exit__(self, exc_type, exc, traceback):
         self._output.__exit__(exc_type, exc, traceback)
@@ -228,7 +231,8 @@ def _check(bad, what, values, where):
 
 def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
                       settings=None, data_dir=None, overwrite=False,
-                      batch_size=4096, verbose=1, **record_settings):
+                      batch_size=4096, verbose=1, multi_label=False,
+                      **record_settings):
     """`preprocess` for a teacher's top-K computed elsewhere, in an `.npz`.
 
     Args:
@@ -238,10 +242,15 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
         settings: as in `RecordSetWriter` (or its fields as keywords,
             `record_settings`): `top_k` K <= K0 keeps the K best of each row
             (default, or 0: all K0); `scores` says what the file's scores
-            are (`"logits"` or `"probabilities"`).
+            are (`"logits"` or `"probabilities"`; per-class sigmoid ones
+            with `multi_label`).
         data_dir, overwrite: as in `preprocess`.
         batch_size: rows per write.
         verbose: 1 prints a summary line.
+        multi_label: the input's examples have one or more labels (as
+            `preprocess` reads them) and the scores are a sigmoid
+            teacher's: a multi-label set (`max_labels` the most labels an
+            example has).
 
     Returns:
         The `RecordSet` written.
@@ -268,7 +277,8 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
         raise ValueError(f"{flag}={top_k}, but {npz_path} holds "
                          f"{ids.shape[1]} classes per row; expected "
                          f"1..{ids.shape[1]}")
-    located = list(inputs.iter_located(input_spec, data_dir))
+    located = list(inputs.iter_located(input_spec, data_dir,
+                                       multi_label=multi_label))
     if located and not isinstance(located[0][1], str):
         raise ValueError(f"--teacher={npz_path}: a top-K file writes text "
                          f"records; {input_spec} holds "
@@ -279,9 +289,14 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
                          f"{len(located)} examples in {input_spec}; expected "
                          "one row each, in order")
     settings = dataclasses.replace(settings, top_k=top_k)
+    max_labels = None
+    if multi_label:
+        max_labels = 0 if settings.unlabeled else max(
+            len(labels or ()) for _, _, labels in located)
     with RecordSetWriter(prefix, labels_path, len(located), settings,
                          teacher=npz_path, input=input_spec,
-                         overwrite=overwrite) as writer:
+                         overwrite=overwrite,
+                         max_labels=max_labels) as writer:
         for start in range(0, len(located), batch_size):
             rows = located[start:start + batch_size]
             batch_ids = np.asarray(ids[start:start + batch_size])
