@@ -274,14 +274,22 @@ def test_two_replicas_equal_one_device_with_every_class(rng):
     ).batch(4)
     initial = _student().get_weights()
 
+    class SeenAdam(lazy_adam.LazyAdam):
+        """LazyAdam, noting the class rows' gradient type it is given."""
+        seen = set()
+
+        def update_step(self, gradient, variable, learning_rate):
+            if variable.shape[0] == N:
+                self.seen.add(type(gradient).__name__)
+            return super().update_step(gradient, variable, learning_rate)
+
     def train(strategy, sampled):
+        SeenAdam.seen = set()
         with strategy.scope():
             student = _student()
             student.set_weights(initial)
             model = DistillationStudent(student, N, sampled_classes=sampled)
-            # SGD: the same update from a sparse gradient (1 device) as
-            # from its dense all-reduce (2 replicas)
-            model.compile(optimizer=keras.optimizers.SGD(0.5))
+            model.compile(optimizer=SeenAdam(0.1))
         history = model.fit(dataset, epochs=2, verbose=0, shuffle=False)
         return history.history["loss"], student.get_weights()
 
@@ -296,13 +304,17 @@ def test_two_replicas_equal_one_device_with_every_class(rng):
     assert len(tf.config.list_logical_devices("CPU")) == 2
     one_loss, one_weights = train(tf.distribute.OneDeviceStrategy("/cpu:0"),
                                   0)
+    # The replicas' rows are gathered (each row once per replica: LazyAdam
+    # merges them), and the update is the one device's.
     two_loss, two_weights = train(mirrored(), 0)
+    assert SeenAdam.seen == {"IndexedSlices"}
     np.testing.assert_allclose(two_loss, one_loss, atol=1e-5)
     for a, b in zip(one_weights, two_weights):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    # With drawn negatives it trains on 2 replicas too.
+    # With drawn negatives it trains on 2 replicas too, still sparse.
     loss, _ = train(mirrored(), 8)
     assert np.all(np.isfinite(loss))
+    assert SeenAdam.seen == {"IndexedSlices"}
 
 
 

@@ -40,7 +40,7 @@ class DistillationStudent(keras.Model):
     The student's last layer must then be a `ClassVectors` (class rows
     [N, D]: the step's gradient reaches only the rows it used; `compile`'s
     default optimizer is then `LazyAdam`, which updates only those; on
-    several replicas the rows' gradient is all-reduced dense). The
+    several replicas the replicas' rows are gathered, still sparse). The
     student itself stays a full-softmax model: `call`, evaluation and its
     export compute all N logits. Training logs no top-1/top-5 then (they
     need all N logits; validation reports them).
@@ -303,13 +303,6 @@ class DistillationStudent(keras.Model):
             scaled = self.optimizer.scale_loss(total)
         weights = self.student.trainable_weights
         gradients = tape.gradient(scaled, weights)
-        if sampled and tf.distribute.get_strategy().num_replicas_in_sync > 1:
-            # Replicas' row gradients differ in size, which TensorFlow's
-            # collective all-reduce of IndexedSlices fails on ("Shape
-            # mismatch in the collective instance"): all-reduced dense, so
-            # the optimizer then updates every row.
-            gradients = [tf.convert_to_tensor(g) if isinstance(
-                g, tf.IndexedSlices) else g for g in gradients]
         self.optimizer.apply_gradients(zip(gradients, weights))
         return self._update_metrics(batch, logits, total, terms)
 
