@@ -6,6 +6,7 @@ Usage:
       [--data=../shared/data] [--data_noun=/usr/share/wordnet/data.noun]
       [--seeds=0,1,2] [--epochs=30] [--learning_rate=0.01] [--top_k=20]
       [--top_h=5] [--scores=DIR] [--variants=hard,distilled]
+      [--loss=0.9,0.5,2]
 
 The set (`examples/wordnet/prepare_multilabel.py`): each noun gloss of
 wordnet_noun_glosses.tsv labelled with its hypernym-closure ancestors that
@@ -27,10 +28,11 @@ the fine-tuned teacher of `benchmarks/multilabel_fine_tune.py`).
 Students (`train`'s default, word vectors learnt; 30 epochs at learning
 rate 1e-2 is the best of the labels-only settings tried, BENCHMARKS.md): on the labels alone
 (`--baseline=hard`) and distilled from the teacher's records (labeled
-top-K sigmoid logits, unlabeled top-H probabilities; a=0.9 b=0.5 T=2),
-per seed, alternated. Each is evaluated on the test split (`evaluate`):
-P@1, P@5, nDCG@5, micro-F1 at its own threshold. Results are cached by
-code version in WORK/results.json.
+top-K sigmoid logits, unlabeled top-H probabilities; a=0.9 b=0.5 T=2, or
+--loss=a,b,T), per seed, alternated. Each is evaluated on the test split
+(`evaluate`): P@1, P@5, nDCG@5, micro-F1 at its own threshold; `val p@1`
+is its P@1 on the validation split (`train`'s last `val_top1`), to choose
+settings by. Results are cached by code version in WORK/results.json.
 """
 
 import argparse
@@ -165,16 +167,19 @@ def student(args, variant, seed):
                    if variant == "distilled" else None),
         validation=os.path.join(w, "valid.tsv"),
         baseline="hard" if variant == "hard" else None,
-        loss=topk_distill.LossConfig(alpha=0.9, beta=0.5, temperature=2.0),
+        loss=topk_distill.LossConfig(*args.loss),
         epochs=args.epochs, seed=seed, learning_rate=args.learning_rate,
         verbose=0)
+    with open(os.path.join(output, "history.json")) as f:
+        validation = json.load(f)["history"]["val_top1"][-1]
     names = labels_file.read_labels(os.path.join(w, "labels.txt"))
     texts, labels = labels_file.read_labeled(os.path.join(w, "test.tsv"),
                                              names, multi_label=True)
     result = evaluation.evaluate(os.path.join(output, "export"), texts,
                                  labels, latency_repeats=20,
                                  throughput_batches=2)
-    return {key: result[key] for key in KEYS + ("threshold",)}
+    return dict({key: result[key] for key in KEYS + ("threshold",)},
+                val_p1=validation)
 
 
 def main():
@@ -193,13 +198,18 @@ def main():
                         "{labeled,unlabeled,valid,test}_scores.npy")
     parser.add_argument("--variants", default="hard,distilled",
                         help="the students to run, alternated per seed")
+    parser.add_argument("--loss", default="0.9,0.5,2",
+                        help="a,b,T of the distilled student")
     args = parser.parse_args()
+    args.loss = tuple(float(x) for x in args.loss.split(","))
     os.makedirs(args.work, exist_ok=True)
     cache_path = os.path.join(args.work, "results.json")
     cache = json.load(open(cache_path)) if os.path.exists(cache_path) else {}
     code = version()
     setting = (f"{args.epochs}|{args.learning_rate}|{args.top_k}|"
                f"{args.top_h}|{args.scores}")
+    if args.loss != (0.9, 0.5, 2.0):  # the earlier runs' keys stay
+        setting += f"|{args.loss}"
     key = (f"data|{args.teacher_epochs}|{args.top_k}|{args.top_h}|"
            f"{args.scores}|{code}")
     if key not in cache:
@@ -219,7 +229,9 @@ def main():
                 json.dump(cache, open(cache_path, "w"), indent=1)
             results[variant].append(cache[run_key])
             print(f"seed {seed} {variant}: " + ", ".join(
-                f"{k} {cache[run_key][k]:.4f}" for k in KEYS), flush=True)
+                f"{k} {cache[run_key][k]:.4f}" for k in KEYS) +
+                f"; val p@1 {cache[run_key].get('val_p1', float('nan')):.4f}",
+                flush=True)
     print(f"\nmachine: {os.cpu_count()} cores; code {code}; {args.epochs} "
           "epochs")
     print(f"{'':>10} " + " ".join(f"{k:>18}" for k in KEYS))
