@@ -187,11 +187,13 @@ def _compression(name):
 
 
 def _most(result, name):
-    """The largest value a distribution metric saw (0 if none)."""
+    """The largest value a distribution metric saw (0 if none); its
+    attempted value where a runner does not commit metrics."""
     found = result.metrics().query(beam.metrics.MetricsFilter().with_name(
         name))["distributions"]
-    return max([d.committed.max for d in found if d.committed and
-                d.committed.count] or [0])
+    seen = [d.committed or d.attempted for d in found]
+    return max([value.max for value in seen if value and value.count] or
+               [0])
 
 
 def _counter(result, name):
