@@ -63,9 +63,9 @@ def train(flags, output, workers, tree=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--labeled", required=True)
+    parser.add_argument("--labeled")
     parser.add_argument("--unlabeled")
-    parser.add_argument("--labels", required=True)
+    parser.add_argument("--labels")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch_size", type=int, default=256)
@@ -79,6 +79,8 @@ def main():
     if args.synthetic_classes:
         args.labeled, args.labels = synthetic_records(args.work,
                                                       args.synthetic_classes)
+    elif not (args.labeled and args.labels):
+        parser.error("--labeled and --labels (or --synthetic_classes)")
     flags = [f"--labeled={args.labeled}", f"--labels={args.labels}",
              f"--epochs={args.epochs}", f"--batch_size={args.batch_size}"
              ] + args.flags.split()
