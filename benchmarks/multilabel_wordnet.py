@@ -102,6 +102,7 @@ def build(args):
     """The set's files in WORK: TSVs, labels.txt, teacher scores, records.
     Returns the teacher's test metrics and the records' bytes."""
     from topk_distill.distillation import multilabel_metrics
+    from topk_distill.inputs import labels_file
     from topk_distill.preprocessing.preprocessing import preprocess
     from topk_distill.teachers import cross_fitting
     from topk_distill.teachers.teacher import load_teacher
@@ -132,7 +133,7 @@ def build(args):
         logits = given[name]
         top = np.argsort(-logits, axis=1)[:, :20]
         probabilities = 1 / (1 + np.exp(-np.take_along_axis(logits, top, 1)))
-        return top, probabilities, multilabel_metrics.padded(
+        return top, probabilities, labels_file.padded(
             [ids[i] for i in parts[name]])
 
     threshold, _ = multilabel_metrics.best_threshold(*answers("valid"),

@@ -8,23 +8,11 @@ reaches a threshold, chosen on validation data (`best_threshold`).
 Every function takes the answers as a model serves them (ids best first,
 with their probabilities), never a dense [M, N] matrix, so they hold at
 any N. True labels are int [M, L], -1 padding a row with fewer
-(`padded`). Training picks its threshold with them (`best_threshold`),
+(`labels_file.padded`). Training picks its threshold with them (`best_threshold`),
 `evaluate` reports them.
 """
 
 import numpy as np
-
-
-def padded(label_ids):
-    """Each example's class ids (tuples) as int64 [M, L], -1 padding.
-
-    Example:
-    >>> padded([(3, 1), (2,)]).tolist()
-    [[3, 1], [2, -1]]
-    """
-    width = max(1, max(len(ids) for ids in label_ids))
-    return np.array([list(ids) + [-1] * (width - len(ids))
-                     for ids in label_ids], np.int64)
 
 
 def _hits(top_ids, labels, k):

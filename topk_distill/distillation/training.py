@@ -251,8 +251,7 @@ def _validation(path, names, batch_size, input_kind="text",
                                                 multi_label)
     columns = {input_kind: input_kinds.as_batch(examples, input_kind)}
     if multi_label:
-        columns["labels"] = tf.constant(multilabel_metrics.padded(labels),
-                                        tf.int64)
+        columns["labels"] = tf.constant(labels_file.padded(labels))
         columns["label"] = columns["labels"][:, 0]
     else:
         columns["label"] = tf.constant(labels, tf.int64)

@@ -2,6 +2,9 @@
 number (from 0) is the class id; and labels mapped to ids."""
 
 import hashlib
+
+import numpy as np
+
 from topk_distill.inputs import inputs
 from topk_distill.inputs.errors import InputError
 
@@ -121,6 +124,25 @@ def label_ids(labels, label_ids, where, skip_unknown=False):
         label_id(None, label_ids, where)  # refused: no label
     ids = [label_id(name, label_ids, where, skip_unknown) for name in labels]
     return tuple(i for i in ids if i is not None) or None
+
+
+def padded(label_ids, width=None):
+    """Multi-label examples' class ids (tuples) as int64 [M, L], -1
+    padding each row after its ids; L is `width`, or (`None`) the most ids
+    a row has, at least 1.
+
+    Example:
+    >>> padded([(3, 1), (2,)]).tolist()
+    [[3, 1], [2, -1]]
+    >>> padded([(), (0,)], width=3).tolist()
+    [[-1, -1, -1], [0, -1, -1]]
+    """
+    if width is None:
+        width = max([1] + [len(ids) for ids in label_ids])
+    out = np.full((len(label_ids), width), -1, np.int64)
+    for row, ids in enumerate(label_ids):
+        out[row, :len(ids)] = ids
+    return out
 
 
 def read_labeled(spec, names, data_dir=None, multi_label=False):

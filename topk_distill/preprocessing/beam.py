@@ -170,8 +170,7 @@ class _ScoreBatch(beam.DoFn):
         texts = [text for text, _ in batch]
         labels = [y for _, y in batch]
         if self._plan.multi_label:  # [B, the batch's most labels], -1 pads
-            width = max(1, max(len(y) for y in labels))
-            labels = [list(y) + [-1] * (width - len(y)) for y in labels]
+            labels = labels_file.padded(labels)
         serialized, _, finite = self._score(
             tf.constant(texts), tf.constant(labels, tf.int64))
         bad = [text for text, ok in zip(texts, finite.numpy()) if not ok]

@@ -79,21 +79,21 @@ def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
     for index, (row, where, text, label) in enumerate(kept):
         if index < start:
             continue
-        if label_width is not None:
-            label = list(label) + [-1] * (label_width - len(label))
         batch.append((row, where.encode("utf-8"),
                       input_kinds.payload_bytes(text), label))
         if len(batch) == batch_size:
-            yield _columns(batch)
+            yield _columns(batch, label_width)
             batch = []
     if batch:
-        yield _columns(batch)
+        yield _columns(batch, label_width)
 
 
-def _columns(batch):
+def _columns(batch, label_width):
     rows, wheres, texts, labels = zip(*batch)
     return (np.array(rows, np.int64), np.array(wheres, object),
-            np.array(texts, object), np.array(labels, np.int64))
+            np.array(texts, object),
+            np.array(labels, np.int64) if label_width is None else
+            labels_file.padded(labels, label_width))
 
 
 def input_dataset(input_spec, data_dir, label_ids, skip_unknown_labels,

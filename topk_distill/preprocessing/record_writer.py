@@ -175,7 +175,7 @@ class RecordSetWriter:
         if not multi:
             return np.array([self._label_id(label, place) for label, place
                              in zip(labels, where)], np.int64)
-        out = np.full((count, width), -1, np.int64)
+        rows = []
         for i, row in enumerate(labels):
             if row is None:
                 self._label_id(None, where[i])  # refused: no label
@@ -188,8 +188,8 @@ class RecordSetWriter:
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{where[i]} has labels {list(row)!r}; "
                                  "expected each once")
-            out[i, :len(ids)] = ids
-        return out
+            rows.append(ids)
+        return labels_file.padded(rows, width)
 
     def _label_id(self, label, where):
         """One label's class id, from its id or name."""

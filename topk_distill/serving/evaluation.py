@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from topk_distill.distillation import multilabel_metrics
+from topk_distill.inputs import labels_file
 from topk_distill.models import saved_model
 from topk_distill.serving import classification
 
@@ -160,7 +161,7 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20,
             served.signatures["probabilities"], texts,
             k=min(20, num_classes), with_probabilities=True)
         scores = multilabel_metrics.multilabel_report(
-            answers, probabilities, multilabel_metrics.padded(labels),
+            answers, probabilities, labels_file.padded(labels),
             threshold, num_classes)
     return dict(scores, examples=len(texts),
                 **speed(path, texts, latency_repeats, throughput_batches))
