@@ -8,11 +8,15 @@ reaches a threshold, chosen on validation data (`best_threshold`).
 Every function takes the answers as a model serves them (ids best first,
 with their probabilities), never a dense [M, N] matrix, so they hold at
 any N. True labels are int [M, L], -1 padding a row with fewer
-(`labels_file.padded`). Training picks its threshold with them (`best_threshold`),
-`evaluate` reports them.
+(`labels_file.padded`). Training picks its threshold with them
+(`best_threshold`), `evaluate` reports them.
 """
 
 import numpy as np
+
+# How many of each example's best answers the thresholded metrics see:
+# training chooses its threshold on them, `evaluate` measures at it on them.
+ANSWERS = 20
 
 
 def _hits(top_ids, labels, k):

@@ -258,9 +258,10 @@ def _validation(path, names, batch_size, input_kind="text",
     return tf.data.Dataset.from_tensor_slices(columns).batch(batch_size)
 
 
-def _threshold(student, validation_data, input_kind, num_classes, top_n=20):
+def _threshold(student, validation_data, input_kind, num_classes):
     """A multi-label student's threshold: the one of best micro-F1 on the
-    validation data (its top `top_n` answers), else 0.5."""
+    validation data (its top `multilabel_metrics.ANSWERS` answers), else
+    0.5."""
     if validation_data is None:
         return 0.5
     import numpy as np
@@ -269,7 +270,7 @@ def _threshold(student, validation_data, input_kind, num_classes, top_n=20):
     answers, probabilities, labels = [], [], []
     for batch in validation_data:
         found = tf.math.top_k(tf.sigmoid(student(batch[input_kind])),
-                              min(top_n, num_classes))
+                              min(multilabel_metrics.ANSWERS, num_classes))
         answers.append(found.indices.numpy())
         probabilities.append(found.values.numpy())
         labels.append(batch["labels"].numpy())

@@ -3,7 +3,8 @@
 `ShardWriter` spreads records over contiguous shards; a shard is written
 under `NAME.tmp` and renamed when complete, so a file with a shard's final
 name is always whole. `verify_shards` reads every shard of a set once and
-checks every record (see `record_check.check_record`) before TensorFlow parses it.
+checks every record (see `record_check.check_record`) before TensorFlow
+parses it.
 """
 
 import os
@@ -126,9 +127,9 @@ def count_readable(path, compression="none"):
 def verify_shards(record_set, files=None):
     """Reads every shard once; counts the readable records of each.
 
-    Every record is also checked (`record_check.check_record`); one that is not a
-    well-formed record raises at once, since TensorFlow cannot safely skip
-    it.
+    Every record is also checked (`record_check.check_record`); one that
+    is not a well-formed record raises at once, since TensorFlow cannot
+    safely skip it.
 
     Args:
         record_set: a `RecordSet` (or a path to read one from).
@@ -147,8 +148,8 @@ def verify_shards(record_set, files=None):
     for path in files:
         readable = 0
         for record in _readable_records(path, record_set.compression):
-            record_check.check_record(record.numpy(), f"{path}: record {readable}",
-                               record_set)
+            record_check.check_record(
+                record.numpy(), f"{path}: record {readable}", record_set)
             readable += 1
         counts[path] = (readable, expected.get(os.path.basename(path),
                                                readable))

@@ -155,11 +155,11 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20,
                                          texts, k=min(5, num_classes))
         scores = accuracy(answers, np.asarray(labels))
     else:
-        # Answers to the F1s' threshold: every class above it, as served
-        # top-n, up to 20.
+        # The answers the threshold was chosen on (training's)
         answers, probabilities = classification.top_ids(
             served.signatures["probabilities"], texts,
-            k=min(20, num_classes), with_probabilities=True)
+            k=min(multilabel_metrics.ANSWERS, num_classes),
+            with_probabilities=True)
         scores = multilabel_metrics.multilabel_report(
             answers, probabilities, labels_file.padded(labels),
             threshold, num_classes)
