@@ -57,7 +57,7 @@ from topk_distill.distillation import mixer, student
 from topk_distill.inputs import labels_file
 from topk_distill.models import student_init, text_models
 from topk_distill.preprocessing import preprocessing
-from topk_distill.records import file_names, reader, records, writing
+from topk_distill.records import file_names, reader, records, set_files, writing
 from topk_distill.serving import evaluation
 from topk_distill.utils import json_files
 from topk_distill.commands.demo import TRAINING
@@ -420,7 +420,7 @@ def main():
     version = code_version()
     run_name = f"{args.teacher} v{args.validation:g}"
     out = os.path.join(args.work, "fine_tuned_students.json")
-    results = records.read_json(out) or {}
+    results = set_files.read_json(out) or {}
     chosen = args.only.split(";") if args.only else list(CONFIGS)
     # word vectors: the bundled ones (the pretrained encoder's), and
     # `student-init` run with the fine-tuned teacher's encoder
@@ -450,7 +450,7 @@ def main():
                   f"valid {r['valid_p@1']:.4f} P@5 {r['p@5']:.4f} "
                   f"ECE {r['ece']:.4f} ({r['train_seconds']:.0f} s)",
                   flush=True)
-            results = dict(records.read_json(out) or {}, **results)
+            results = dict(set_files.read_json(out) or {}, **results)
             json_files.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}; "
           f"teacher {args.teacher}: test P@1 {teacher_p1:.4f}")

@@ -9,7 +9,7 @@ Usage:
 Runs `examples/images/run.sh`'s commands in this process (same flags, the
 data and teacher once, both students once per seed with `--seed`), then
 evaluates each export on the test folder. Latency: the exports'
-`serving_default` at batch 1 (`evaluation.latency_ms`, p50 of 200 calls on
+`serving_default` at batch 1 (`saved_model.latency_ms`, p50 of 200 calls on
 test images), teacher and student alternated in --rounds rounds; the
 ratio's median over rounds with min and max. Results are cached in
 --work/image_example.json by seed and code version, so an interrupted run
@@ -143,7 +143,7 @@ def main():
                                  ("student", f"student-{seeds[0]}"))}
         rounds = []
         for _ in range(args.rounds):
-            p50 = {name: evaluation.latency_ms(fn, images, 200)[0]
+            p50 = {name: saved_model.latency_ms(fn, images, 200)[0]
                    for name, fn in predict.items()}
             rounds.append(dict(p50, ratio=p50["teacher"] / p50["student"]))
             print(rounds[-1], flush=True)

@@ -93,7 +93,7 @@ def main():
     for _ in range(args.repeats):
         for name, path in paths.items():
             predict = tf.saved_model.load(path).signatures["serving_default"]
-            p50, p99 = evaluation.latency_ms(predict, texts, repeats=100)
+            p50, p99 = saved_model.latency_ms(predict, texts, repeats=100)
             runs[name].append((p50, p99, evaluation.throughput(
                 predict, texts, batches=4)))
     print(f"machine: {os.cpu_count()} cores; repeats={args.repeats}; "

@@ -33,7 +33,7 @@ from topk_distill.distillation import mixer, student
 from topk_distill.inputs import labels_file
 from topk_distill.models import (encoder_models, saved_model, student_init,
                                  text_models)
-from topk_distill.records import reader, records
+from topk_distill.records import reader, records, set_files
 from topk_distill.serving import evaluation
 from topk_distill.utils import json_files
 
@@ -185,7 +185,7 @@ def main():
     test = wordnet_accuracy.test_split(args.work, names)
     version = code_version()
     out = os.path.join(args.work, "students.json")
-    results = records.read_json(out) or {}
+    results = set_files.read_json(out) or {}
     chosen = args.only.split(";") if args.only else list(CONFIGS)
     if not args.report and f"teacher|0|{version}" not in results:
         results[f"teacher|0|{version}"] = teacher_row(args.work, test)
@@ -204,7 +204,7 @@ def main():
                   f"p50 {r['p50'] * 1e3:.2f} ms "
                   f"{r['bytes'] / 1e6:.1f} MB", flush=True)
             # Other runs may write the file too: merge, then write.
-            results = dict(records.read_json(out) or {}, **results)
+            results = dict(set_files.read_json(out) or {}, **results)
             json_files.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}")
     print("| student | test P@1 | test P@5 | p50 batch 1 (ms) | size (MB) "

@@ -32,7 +32,7 @@ from topk_distill.distillation import mixer, student
 from topk_distill.inputs import labels_file
 from topk_distill.models import text_models
 from topk_distill.preprocessing import preprocessing
-from topk_distill.records import reader, records
+from topk_distill.records import reader, records, set_files
 from topk_distill.serving import evaluation
 from topk_distill.utils import json_files
 from topk_distill.commands.demo import TRAINING
@@ -126,7 +126,7 @@ def make_records(work):
                 **settings)
             json_files.write_json(summary_path, summary)
         made[name] = (records.RecordSet.read(prefix),
-                      records.read_json(summary_path)[
+                      set_files.read_json(summary_path)[
                           "teacher_bytes_per_example"])
     return made
 
@@ -191,7 +191,7 @@ def main():
     test = test_split(args.work, names)
     version = code_version()
     out = os.path.join(args.work, "accuracy.json")
-    results = records.read_json(out) or {}
+    results = set_files.read_json(out) or {}
     chosen = args.only.split(";") if args.only else list(CONFIGS)
     for seed in range(0 if args.report else args.seeds):
         for name in chosen:

@@ -57,6 +57,35 @@ def test_distilled_student_and_its_outputs(tmp_path, record_sets,
                                        "student.keras"]
 
 
+def test_validation_stops_early_and_keeps_the_best_epoch(
+        tmp_path, record_sets, labeled_tsv):
+    labeled, _ = record_sets
+    # Validation labels the training labels contradict (each text named
+    # as the next class): val P@1 falls as the student learns, so the
+    # best epoch is an early one and the last is worse.
+    texts, labels = zip(*inputs.iter_examples(labeled_tsv))
+    shifted = [NAMES[(NAMES.index(label) + 1) % 3] for label in labels]
+    valid = tmp_path / "valid.tsv"
+    valid.write_text("".join(f"{t}\t{y}\n" for t, y in zip(texts, shifted)))
+    out = tmp_path / "student"
+    history = training.train_student(
+        str(out), labeled=labeled, validation=str(valid), baseline="hard",
+        epochs=60, patience=3, batch_size=4, learning_rate=0.05,
+        embedding_dim=8, verbose=0)
+    values = history.history["val_top1"]
+    first_best = values.index(max(values))
+    # Stopped `patience` epochs after the best, far below the cap.
+    assert len(values) == first_best + 1 + 3 < 60
+    assert values[-1] < max(values)
+    saved = json.loads((out / "history.json").read_text())
+    assert saved["kept_epoch"] == first_best + 1
+    # The saved student is the best epoch's, not the last one's.
+    student = keras.saving.load_model(str(out / "student.keras"))
+    answers = np.argmax(student(tf.constant(texts)).numpy(), axis=1)
+    hits = np.mean([NAMES[a] == y for a, y in zip(answers, shifted)])
+    assert hits == pytest.approx(max(values))
+
+
 def test_hard_baseline_ignores_the_teacher(tmp_path, record_sets):
     labeled, unlabeled = record_sets
     out = tmp_path / "baseline"

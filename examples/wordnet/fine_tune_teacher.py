@@ -72,7 +72,10 @@ def save_encoder(teacher, encoder, path):
 
 def copies_of(texts, count, seed, path):
     """`count` augmented copies of each text and their originals' rows,
-    written once to `path` (copy<TAB>row) and read back after."""
+    written once to `path` (copy<TAB>row) and read back after; none for
+    `count=0`."""
+    if not count:
+        return np.array([], object), np.array([], int)
     if not os.path.exists(path):
         copies, rows = augmentation.augment(texts, copies=count, seed=seed)
         with open(path + ".tmp", "w", encoding="utf-8") as f:
@@ -187,6 +190,8 @@ def main():
                 ("labeled", texts[train]),
                 ("unlabeled", texts[parts["unlabeled"]]),
                 ("unlabeled_aug", aug["unlabeled"][0])):
+            if not len(examples):  # --copies=0
+                continue
             logits = fine_tuning.predict_by_length(teacher, examples,
                                                    verbose=0)
             if split in ("test", "labeled"):

@@ -54,6 +54,31 @@ def test_bad_flags_and_settings(tmp_path, capsys):
     assert "another labels file" in capsys.readouterr().err
 
 
+def test_auto_choice_prints_its_table_and_refuses_what_it_cannot_do(
+        tmp_path, capsys):
+    labeled, unlabeled = _sets(tmp_path)
+    valid = tmp_path / "valid.tsv"
+    valid.write_text("".join(f"text {i}\t{NAMES[i % 3]}\n" for i in range(6)))
+    out = tmp_path / "auto"
+    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                        f"--unlabeled={unlabeled}", f"--validation={valid}",
+                        f"--output={out}", "--student=auto", "--epochs=1",
+                        "--batch_size=4"]) == 0
+    printed = capsys.readouterr().out
+    # a progress line per candidate and training, then the table
+    assert printed.count("val_top1") == 4
+    assert "candidate  labels only  distilled" in printed
+    chosen = json.loads((out / "choice.json").read_text())["chosen"]
+    assert f"({chosen['candidate']}, {chosen['training']})" in printed
+    for extra, message in (
+            (["--student=auto", "--baseline=hard"], "drop --baseline"),
+            (["--max_latency_ms=2"], "it needs --student=auto")):
+        assert run_command(["topk-distill", "train", f"--labeled={labeled}",
+                            f"--validation={valid}",
+                            f"--output={tmp_path}/o"] + extra) == 1
+        assert message in capsys.readouterr().err
+
+
 def test_student_choice_and_teacher_initialised_vectors(tmp_path, capsys):
     import keras
     import numpy as np
@@ -62,7 +87,7 @@ def test_student_choice_and_teacher_initialised_vectors(tmp_path, capsys):
     from topk_distill.commands import train
 
     choices = tuple(train.FLAGS["student"].parser.enum_values)
-    assert choices == text_models.STUDENTS
+    assert choices == text_models.STUDENTS + ("auto",)
     labeled, _ = _sets(tmp_path)
     words = ["", "[UNK]", "text", "0", "1", "2"]
     vectors = np.arange(len(words) * 4, dtype=np.float32).reshape(-1, 4) / 9

@@ -45,6 +45,8 @@ Example:
 
 from absl import flags
 
+from topk_distill.models import choices
+
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("input", None, "Labeled input: .tsv, .jsonl, a folder "
                     "of images in class subfolders or tfds:NAME[:SPLIT].",
@@ -78,8 +80,9 @@ flags.DEFINE_float("validation_fraction", 0.1, "Part of --input held out "
                    "to compare the teacher with the reference student (0: "
                    "no comparison).", lower_bound=0.0, upper_bound=0.5,
                    flag_values=FLAGS)
-flags.DEFINE_integer("student_epochs", 10, "Training epochs of the "
-                     "reference student the teacher is measured against.",
+flags.DEFINE_integer("student_epochs", choices.EPOCHS, "Training epochs "
+                     "of the reference student the teacher is measured "
+                     "against (at train's default rate).",
                      lower_bound=1, flag_values=FLAGS)
 flags.DEFINE_integer("hidden_units", 0, "With --encoder: 0 for a linear "
                      "head, else the width of a small MLP head.",

@@ -13,9 +13,17 @@ Image and feature-vector records get their kind's reference student
 (reference_models.reference_student: a small convolutional network; a linear
 layer); the text flags do not apply to them.
 --baseline=hard trains the same student on the labels alone.
-Stops after --epochs, or earlier when the training loss varied by less than
---plateau_delta over --plateau_seconds, or when validation top-1 accuracy
-reaches --target_accuracy.
+--student=auto (needs --validation) trains each candidate student (train's
+own, fastText's bigrams and, with --init_embeddings, the frozen normalised
+mean of those vectors with and without a hidden layer) on the labels alone
+and distilled, keeps the best by validation P@1 among those answering a
+text within --max_latency_ms, and writes the table to DIR/choice.json.
+With --validation, stops once validation P@1 has not improved for
+--patience epochs and keeps the weights of its best epoch (up to --epochs,
+default 100, a cap it rarely reaches); without it, runs --epochs (default
+20). Either way it also stops when the training loss varied by less than
+--plateau_delta over --plateau_seconds, or when validation P@1 reaches
+--target_accuracy.
 The class names come from the records' metadata (--labels overrides).
 Output: DIR/student.keras, DIR/labels.txt, DIR/history.json and DIR/export
 (the SavedModel of `topk-distill export --top_n=5`). A killed run
@@ -30,7 +38,7 @@ output (see README, "Scale").
 Example:
   topk-distill train --labeled='records/train-*' \
     --unlabeled='records/unlabeled-*' --validation=valid.tsv \
-    --output=student --epochs=10
+    --output=student
 """
 
 from absl import flags
@@ -74,14 +82,27 @@ flags.DEFINE_float("unlabeled_per_labeled", 1.0, "Unlabeled examples per "
                    "labeled one in each batch (> 0).", flag_values=FLAGS)
 flags.DEFINE_enum("baseline", "none", ["none", "hard"], "hard: train on the "
                   "labels only (alpha=1, no teacher terms).", flag_values=FLAGS)
-flags.DEFINE_integer("epochs", 10, "Maximum epochs.", flag_values=FLAGS)
-flags.DEFINE_integer("batch_size", 128, "Batch size.", flag_values=FLAGS)
-flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate (> 0).",
-                   flag_values=FLAGS)
-flags.DEFINE_enum("student", "mean", choices.STUDENTS,
+flags.DEFINE_integer("epochs", None, "Epochs; with --validation the cap "
+                     f"(default {training_config.MAX_EPOCHS}; early stopping "
+                     "ends sooner), without it the count (default "
+                     f"{training_config.EPOCHS}).", flag_values=FLAGS)
+flags.DEFINE_integer("patience", training_config.FitConfig.patience,
+                     "With --validation: stop after this many epochs "
+                     "without a better val_top1, keeping the best epoch.",
+                     flag_values=FLAGS)
+flags.DEFINE_integer("batch_size", training_config.FitConfig.batch_size,
+                     "Batch size.", flag_values=FLAGS)
+flags.DEFINE_float("learning_rate", training_config.FitConfig.learning_rate,
+                   "Adam learning rate (> 0).", flag_values=FLAGS)
+flags.DEFINE_enum("student", "mean", choices.STUDENTS + ("auto",),
                   "Student architecture (text_models.make_student; "
-                  "transformer needs keras-hub).",
+                  "transformer needs keras-hub); auto: train the candidate "
+                  "students on the labels alone and distilled, keep the "
+                  "best on --validation (within --max_latency_ms).",
                   flag_values=FLAGS)
+flags.DEFINE_float("max_latency_ms", None, "With --student=auto: keep only "
+                   "candidates answering one text within this many ms.",
+                   lower_bound=0.0, flag_values=FLAGS)
 flags.DEFINE_string("init_embeddings", None, "A student-init .npz: the "
                     "student's vocabulary and starting word vectors (its "
                     "width overrides --embedding_dim).", flag_values=FLAGS)
@@ -141,8 +162,9 @@ def main(argv):
     from topk_distill.distillation import training
 
     del argv
+    auto = FLAGS.student == "auto"
     student = training_config.StudentConfig(
-        architecture=FLAGS.student, embedding_dim=FLAGS.embedding_dim,
+        architecture="mean" if auto else FLAGS.student, embedding_dim=FLAGS.embedding_dim,
         max_tokens=FLAGS.max_tokens, init_embeddings=FLAGS.init_embeddings,
         freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
         hidden_units=FLAGS.hidden_units,
@@ -151,19 +173,43 @@ def main(argv):
     fit = training_config.FitConfig(
         unlabeled_per_labeled=FLAGS.unlabeled_per_labeled,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
-        learning_rate=FLAGS.learning_rate,
+        learning_rate=FLAGS.learning_rate, patience=FLAGS.patience,
         plateau_seconds=FLAGS.plateau_seconds,
         plateau_delta=FLAGS.plateau_delta,
         target_accuracy=FLAGS.target_accuracy, seed=FLAGS.seed)
-    training.train_student(
+    loss = LossConfig(FLAGS.alpha, FLAGS.beta, FLAGS.temperature,
+                      FLAGS.soft_scaling, FLAGS.tail)
+    if auto:
+        from topk_distill.distillation import selection
+
+        if FLAGS.baseline != "none":
+            raise ValueError("--student=auto trains every candidate on "
+                                 "the labels alone and distilled; drop "
+                                 "--baseline")
+        ranked = selection.choose_student(
+            FLAGS.output, FLAGS.labeled, FLAGS.validation,
+            unlabeled=FLAGS.unlabeled, loss=loss, student=student, fit=fit,
+            max_latency_ms=FLAGS.max_latency_ms, labels_path=FLAGS.labels,
+            data_dir=FLAGS.data_dir, logdir=FLAGS.logdir,
+            settings=commands.set_flags(FLAGS))
+        print(f"saved {FLAGS.output}/student.keras ({ranked[0]['candidate']}"
+              f", {ranked[0]['training']}), its SavedModel {FLAGS.output}/"
+              f"export and the table {FLAGS.output}/choice.json")
+        return
+    if FLAGS.max_latency_ms is not None:
+        raise ValueError("--max_latency_ms chooses among candidates: "
+                             "it needs --student=auto")
+    history = training.train_student(
         FLAGS.output, labeled=FLAGS.labeled, unlabeled=FLAGS.unlabeled,
         labels_path=FLAGS.labels, validation=FLAGS.validation,
         data_dir=FLAGS.data_dir, baseline=FLAGS.baseline,
-        loss=LossConfig(FLAGS.alpha, FLAGS.beta, FLAGS.temperature,
-                        FLAGS.soft_scaling, FLAGS.tail),
-        student=student, fit=fit, data_service=FLAGS.data_service,
+        loss=loss, student=student, fit=fit, data_service=FLAGS.data_service,
         logdir=FLAGS.logdir, backup_dir=FLAGS.backup_dir,
         settings=commands.set_flags(FLAGS), verbose="auto")
+    if FLAGS.validation:
+        kept = training.kept_epoch(history)
+        print(f"kept epoch {kept} of {len(history.history['loss'])} "
+              f"(val_top1 {history.history['val_top1'][kept - 1]:.4f})")
     print(f"saved {FLAGS.output}/student.keras and the SavedModel "
           f"{FLAGS.output}/export (top-5 answers; `topk-distill export` for "
           "other settings)")

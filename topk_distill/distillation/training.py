@@ -36,7 +36,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
             metadata holds.
         validation: a labeled input of the records' kind (`.tsv`/`.jsonl`,
             an image folder, `tfds:`); reports `val_top1` and `val_top5`
-            each epoch.
+            each epoch, stops once `val_top1` has not improved for
+            `fit.patience` epochs and keeps the best epoch's weights.
         baseline: `"hard"` trains on the labels alone (a=1, no teacher).
         loss: a `LossConfig` (default: its defaults).
         student: a `training_config.StudentConfig`: which text student
@@ -147,13 +148,14 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                           feature_dim=feature_dim,
                           **dataclasses.asdict(student))
     del model_settings["sampled_proposal"]  # the draws, not the weights
-    chosen_callbacks = _callbacks(output, backup_dir, worker, fit, logdir,
-                                  model_settings)
     validation_data = _validation(validation, names, fit.batch_size,
                                   input_kind, feature_dim, data_dir,
                                   multi_label)
+    chosen_callbacks = _callbacks(output, backup_dir, worker, fit, logdir,
+                                  model_settings, validation_data is not None)
     history = model.fit(
-        train, epochs=fit.epochs, callbacks=chosen_callbacks + [nan_stop],
+        train, epochs=fit.epochs_for(validation_data is not None),
+        callbacks=chosen_callbacks + [nan_stop],
         validation_data=validation_data,
         shuffle=False, verbose=2 if worker else progress.fit_verbose(verbose))
     if nan_stop.message:
@@ -171,8 +173,23 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     json_files.write_json(
         os.path.join(output, "history.json"),
         {"flags": settings or {}, "history": history.history,
+         **({"kept_epoch": kept_epoch(history)} if validation_data else {}),
          **({"threshold": threshold} if multi_label else {})})
     return history
+
+
+def kept_epoch(history):
+    """The epoch (1-based) whose weights a validated run keeps: the best
+    validation P@1 (the first, on ties), as `EarlyStopping` restores it.
+
+    Example:
+    >>> import types
+    >>> kept_epoch(types.SimpleNamespace(history={
+    ...     "val_top1": [0.2, 0.5, 0.5, 0.4]}))
+    2
+    """
+    values = history.history["val_top1"]
+    return 1 + max(range(len(values)), key=lambda i: (values[i], -i))
 
 
 def _proposal(student, sets, num_classes):
@@ -279,7 +296,8 @@ def _threshold(student, validation_data, input_kind, num_classes):
         np.concatenate(labels), num_classes)[0]
 
 
-def _callbacks(output, backup_dir, worker, fit, logdir, model_settings):
+def _callbacks(output, backup_dir, worker, fit, logdir, model_settings,
+               validated):
     import keras
 
     from topk_distill.distillation import backup, callbacks
@@ -294,6 +312,11 @@ def _callbacks(output, backup_dir, worker, fit, logdir, model_settings):
     if fit.plateau_seconds:
         chosen.append(callbacks.LossPlateauStopping(fit.plateau_seconds,
                                                     fit.plateau_delta))
+    if validated:
+        # Stop once validation P@1 stops improving; keep its best epoch.
+        chosen.append(keras.callbacks.EarlyStopping(
+            "val_top1", mode="max", patience=fit.patience,
+            restore_best_weights=True))
     if fit.target_accuracy is not None:
         chosen.append(callbacks.TargetMetricStopping("val_top1",
                                                      fit.target_accuracy))

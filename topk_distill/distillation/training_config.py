@@ -8,6 +8,8 @@ each rule), `train_student` takes the objects.
 import dataclasses
 import math
 
+from topk_distill.models import choices
+
 # setting -> (test, what is expected), for the settings checked one by one.
 CHECKS = {
     "learning_rate": (lambda v: v > 0, "a positive number"),
@@ -17,7 +19,8 @@ CHECKS = {
     "plateau_delta": (lambda v: v >= 0, "a number >= 0"),
     "target_accuracy": (lambda v: v is None or 0 < v <= 1,
                         "a number in (0, 1]"),
-    "epochs": (lambda v: v >= 1, "a positive integer"),
+    "epochs": (lambda v: v is None or v >= 1, "a positive integer"),
+    "patience": (lambda v: v >= 1, "a positive integer"),
     "batch_size": (lambda v: v >= 1, "a positive integer"),
     "embedding_dim": (lambda v: v >= 1, "a positive integer"),
     "max_tokens": (lambda v: v >= 2, "an integer >= 2"),
@@ -25,6 +28,15 @@ CHECKS = {
     "sampled_classes": (lambda v: v is None or v >= 0,
                         "0 (the full softmax) or more sampled classes"),
 }
+
+# How `train` fits by default (`FitConfig`): the rate and epoch count of
+# `choices` (the teacher's reference student trains with them too); with a
+# validation input, early stopping. Measured: BENCHMARKS.md, "Defaults that
+# train".
+LEARNING_RATE = choices.LEARNING_RATE
+EPOCHS = choices.EPOCHS  # without a validation input
+MAX_EPOCHS = 100  # with one: a cap that early stopping reaches first
+PATIENCE = 3  # epochs without a better validation P@1 before stopping
 
 # Where a sampled step draws its negatives (`StudentConfig`).
 PROPOSALS = ("uniform", "labels")
@@ -125,8 +137,6 @@ class StudentConfig:
     sampled_proposal: str = "uniform"
 
     def __post_init__(self):
-        from topk_distill.models import choices
-
         if self.architecture not in choices.STUDENTS:
             raise ValueError(f"architecture={self.architecture!r}; expected "
                              f"one of {', '.join(choices.STUDENTS)}")
@@ -143,9 +153,19 @@ class StudentConfig:
 class FitConfig:
     """How `train` fits the student: its batches, optimizer and stopping.
 
+    With a validation input, training stops once validation P@1 has not
+    improved for `patience` epochs and keeps the weights of its best epoch
+    (Keras's `EarlyStopping`), within `epochs` (default `MAX_EPOCHS`, a cap
+    it rarely reaches); without one it runs `epochs` (default `EPOCHS`).
+
     Args:
         unlabeled_per_labeled: unlabeled examples per labeled one per batch.
-        epochs, batch_size, learning_rate: training settings (Adam).
+        epochs: the epoch count, or with validation the cap; `None`: the
+            default of each case (`epochs_for`).
+        batch_size, learning_rate: batch size; Adam's rate (default
+            `LEARNING_RATE`).
+        patience: with validation, epochs without a better validation P@1
+            before training stops.
         plateau_seconds, plateau_delta: stop when the loss varied by less
             than `plateau_delta` over `plateau_seconds` (not on a cluster).
         target_accuracy: stop once `val_top1` reaches it (needs a
@@ -163,9 +183,10 @@ class FitConfig:
     """
 
     unlabeled_per_labeled: float = 1.0
-    epochs: int = 10
+    epochs: int = None
     batch_size: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = LEARNING_RATE
+    patience: int = PATIENCE
     plateau_seconds: float = None
     plateau_delta: float = 1e-3
     target_accuracy: float = None
@@ -173,6 +194,21 @@ class FitConfig:
 
     def __post_init__(self):
         _check(self)
+
+    def epochs_for(self, validated):
+        """The epochs `fit` runs at most: `epochs`, or its default with
+        (`MAX_EPOCHS`, early stopping ends sooner) or without
+        (`EPOCHS`) a validation input.
+
+        Example:
+        >>> FitConfig().epochs_for(validated=False), FitConfig().epochs_for(True)
+        (20, 100)
+        >>> FitConfig(epochs=7).epochs_for(validated=True)
+        7
+        """
+        if self.epochs is not None:
+            return self.epochs
+        return MAX_EPOCHS if validated else EPOCHS
 
 
 def configs_of(student=None, fit=None, **keywords):

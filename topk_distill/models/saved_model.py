@@ -37,6 +37,8 @@ feeds a batch of Python inputs to a signature by its own input name.
 
 import os
 import re
+import statistics
+import time
 
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
@@ -256,6 +258,19 @@ def call(fn, batch):
             batch[0], (str, bytes)) else "features"))
     name, kind, _ = signature_input(fn)
     return fn(**{name: input_kinds.as_batch(batch, kind)})
+
+
+def latency_ms(predict_fn, texts, repeats=200):
+    """p50 and p99 latency, in ms, of single-example calls of a served
+    signature (`predict_fn`) on `texts` (inputs of its kind), in turn."""
+    call(predict_fn, texts[:1])
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        call(predict_fn, [texts[i % len(texts)]])
+        times.append((time.perf_counter() - start) * 1e3)
+    quantiles = statistics.quantiles(times, n=100)
+    return quantiles[49], quantiles[98]
 
 
 def _first_line(error):

@@ -5,7 +5,6 @@ from its `probabilities` signature, speed from its `serving_default`
 (Predict) signature, the one a server calls.
 """
 
-import statistics
 import time
 
 import numpy as np
@@ -76,18 +75,6 @@ def macro_precision_at_1(top_ids, labels):
     return float(np.mean([hits[labels == c].mean() for c in np.unique(labels)]))
 
 
-def latency_ms(predict_fn, texts, repeats=200):
-    """p50 and p99 latency, in ms, of single-example calls."""
-    saved_model.call(predict_fn, texts[:1])
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        saved_model.call(predict_fn, [texts[i % len(texts)]])
-        times.append((time.perf_counter() - start) * 1e3)
-    quantiles = statistics.quantiles(times, n=100)
-    return quantiles[49], quantiles[98]
-
-
 def throughput(predict_fn, texts, batch_size=256, batches=20):
     """Examples per second at `batch_size`, over up to `batches` batches."""
     batch = [texts[i % len(texts)] for i in range(batch_size)]
@@ -109,7 +96,7 @@ def accuracy(answers, labels):
 def speed(path, texts, latency_repeats=200, throughput_batches=20):
     """Latency p50/p99 (ms, batch 1), throughput (batch 256), size on disk."""
     predict = saved_model.load_saved_model(path).signatures["serving_default"]
-    p50, p99 = latency_ms(predict, texts, latency_repeats)
+    p50, p99 = saved_model.latency_ms(predict, texts, latency_repeats)
     return {"latency_p50_ms": p50, "latency_p99_ms": p99,
             "throughput_per_s": throughput(predict, texts,
                                            batches=throughput_batches),

@@ -33,6 +33,7 @@ import shutil
 import numpy as np
 
 from topk_distill.inputs import inputs, labels_file
+from topk_distill.models import choices
 from topk_distill.utils import json_files, outputs, progress
 from topk_distill.teachers.fine_tuning import (cross_fit_fine_tuned,
                                                predict_by_length,
@@ -43,7 +44,7 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                   embeddings=None, cross_fit_folds=0, epochs=10,
                   batch_size=64, seed=0, data_dir=None, verbose="auto",
                   validation=None, validation_fraction=0.1,
-                  student_epochs=10, hidden_units=0, sequence_length=128,
+                  student_epochs=None, hidden_units=0, sequence_length=128,
                   fine_tune=None, fine_tune_epochs=3, learning_rate=5e-5,
                   warmup_fraction=0.1, overwrite=False, multi_label=False):
     """Trains a teacher on a labeled input and saves it in `output`.
@@ -70,7 +71,8 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
             student on; `None` carves `validation_fraction` of the input
             off for it (those examples then train the final teacher too).
         validation_fraction: the part carved off (0 skips the comparison).
-        student_epochs: training epochs of the reference student.
+        student_epochs: training epochs of the reference student (default
+            `choices.EPOCHS`, at `train`'s default rate).
         hidden_units: with `encoder`, 0 for a linear head, else the width
             of a small MLP head (`encoder_models.make_head`).
         sequence_length: with `encoder`, tokens kept per text.
@@ -264,10 +266,11 @@ def _student_top1(texts, labels, names, held_out, epochs, seed, kind):
     fit = held_out["fit"]
     student = reference_models.reference_student(
         kind[0], texts[fit], len(names), kind[1])
-    student.compile(optimizer=keras.optimizers.Adam(5e-3),
-                    loss=cross_fitting.loss_for(labels))
+    student.compile(
+        optimizer=keras.optimizers.Adam(choices.LEARNING_RATE),
+        loss=cross_fitting.loss_for(labels))
     student.fit(_fit_input(texts[fit]), labels[fit], batch_size=128,
-                epochs=epochs, verbose=0)
+                epochs=epochs or choices.EPOCHS, verbose=0)
     return _top1(student, held_out)
 
 
