@@ -112,3 +112,17 @@ def test_fine_tuned_teacher_cross_fits_from_the_command_line(
     assert report["teacher_top1"] == pytest.approx(right.mean())
     assert "teacher (encoder fine-tuned" in capsys.readouterr().out
     assert teacher.num_classes == len(NAMES)
+    # The fine-tuned encoder, for student-init: its top layer trained, the
+    # layer below as pretrained.
+    import keras_hub
+
+    tuned = keras_hub.models.BertBackbone.from_preset(str(folder / "encoder"))
+    before = keras_hub.models.BertBackbone.from_preset(encoder_folder())
+    changed = [not all(np.array_equal(a, b) for a, b in zip(
+        x.get_weights(), y.get_weights())) for x, y in zip(
+        tuned.transformer_layers, before.transformer_layers)]
+    assert changed[-1] and not any(changed[:-1])
+    assert keras_hub.models.BertTokenizer.from_preset(
+        str(folder / "encoder")).vocabulary_size() == (
+        keras_hub.models.BertTokenizer.from_preset(
+            encoder_folder()).vocabulary_size())

@@ -61,6 +61,7 @@ _EXPORTS = {
     "NonFiniteLossStopping": "distillation.callbacks",
     "TrainingBackup": "distillation.backup",
     "train_student": "distillation.training",
+    "choose_student": "distillation.selection",
     "StudentConfig": "distillation.training_config",
     "FitConfig": "distillation.training_config",
     "export_saved_model": "models.saved_model",

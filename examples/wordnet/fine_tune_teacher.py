@@ -59,17 +59,6 @@ def save(path, array):
     os.replace(path + ".tmp.npy", path)
 
 
-def save_encoder(teacher, encoder, path):
-    """Saves the teacher's fine-tuned backbone and its tokenizer as a
-    keras-hub preset folder (what `student-init --encoder` reads)."""
-    import keras_hub
-
-    backbone = next(layer for layer in teacher.layers
-                    if isinstance(layer, keras_hub.models.Backbone))
-    backbone.save_to_preset(path)
-    keras_hub.models.BertTokenizer.from_preset(encoder).save_to_preset(path)
-
-
 def copies_of(texts, count, seed, path):
     """`count` augmented copies of each text and their originals' rows,
     written once to `path` (copy<TAB>row) and read back after; none for
@@ -183,7 +172,8 @@ def main():
             dict(tuning, seed=1))
         tuned = time.time() - start
         teacher.save_weights(os.path.join(out, "full.weights.h5"))
-        save_encoder(teacher, encoder, os.path.join(out, "encoder"))
+        encoder_models.save_encoder(teacher, encoder,
+                                    os.path.join(out, "encoder"))
         figures = {}
         for split, examples in (
                 ("test", texts[parts["test"]]),

@@ -11,7 +11,8 @@ trains on them. --fine_tune then trains the encoder (all of it, or its top
 the method's fine-tuned teacher. Fast on a GPU; on a CPU each
 epoch costs about three forward passes of the encoder (shorten
 --sequence_length for short texts). Saved as the SavedModel
-OUTPUT/saved_model. --cross_fit_folds=k also writes
+OUTPUT/saved_model; with --fine_tune, its encoder also as a checkpoint
+folder OUTPUT/encoder (for `student-init --encoder=OUTPUT/encoder`). --cross_fit_folds=k also writes
 OUTPUT/cross_fit_logits.npy: logits for every input row from a head that
 did not see it (with --fine_tune, from a teacher fine-tuned without it: k
 more fine-tuning runs on (k-1)/k of the rows each), for

@@ -141,3 +141,33 @@ def set_encoder_trainable(teacher, layers=0):
     for block in blocks[len(blocks) - layers:] if layers else ():
         block.trainable = True
     return layers or len(blocks)
+
+
+def save_encoder(teacher, encoder_dir, path):
+    """Saves an encoder teacher's encoder (fine-tuned or not) and its
+    tokenizer as a keras-hub preset folder: what `student-init --encoder`,
+    `teacher --encoder` and any later student start from.
+
+    Args:
+        teacher: a model from `make_encoder_teacher`.
+        encoder_dir: the checkpoint folder the teacher was made from (its
+            WordPiece vocabulary, which fine-tuning does not change).
+        path: the folder to write.
+
+    Returns:
+        `path`.
+
+    Example:
+
+    ```python
+    save_encoder(teacher, "all-MiniLM-L6-v2/", "teacher/encoder")
+    ```
+    """
+    import keras_hub
+
+    backbone = next(layer for layer in teacher.layers
+                    if isinstance(layer, keras_hub.models.Backbone))
+    backbone.save_to_preset(path)
+    keras_hub.models.BertTokenizer.from_preset(encoder_dir).save_to_preset(
+        path)
+    return path

@@ -354,6 +354,9 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
     written = [saved_model.export_saved_model(
         teacher, os.path.join(output, "saved_model"), names,
         multi_label=labels.ndim == 2)]
+    if tuning:  # the fine-tuned encoder, for student-init and students
+        written.append(encoder_models.save_encoder(
+            teacher, encoder, os.path.join(output, "encoder")))
     if cross_fit_folds and tuning:
         def make_teacher():
             return encoder_models.make_encoder_teacher(
