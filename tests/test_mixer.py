@@ -134,3 +134,36 @@ def test_sets_are_checked_against_the_loss_they_are_for(record_sets):
         mixer.make_distillation_dataset(
             *record_sets, batch_size=4,
             loss=LossConfig(tail="bucket", temperature=3.0))
+
+
+def test_min_confidence_keeps_the_confident_pseudo_labels(record_sets):
+    labeled, unlabeled = record_sets
+    # "unlabeled a": the teacher's top class at 0.9, "unlabeled b" at 0.8.
+    ds = mixer.make_distillation_dataset(labeled, unlabeled, batch_size=4,
+                                         shuffle=False, min_confidence=0.85)
+    batches = list(ds)
+    assert len(batches) == 3  # the labeled set still makes the epoch
+    seen = {t.decode() for b in batches for t, y in zip(
+        b["text"].numpy(), b["label"].numpy()) if y < 0}
+    assert seen == {"unlabeled a"}
+    only = mixer.make_distillation_dataset(None, unlabeled, 4,
+                                           min_confidence=0.7)
+    assert sorted(t.decode() for b in only for t in b["text"].numpy()) == [
+        "unlabeled a", "unlabeled b"]
+    with pytest.raises(ValueError, match=r"min_confidence=0.95 keeps none "
+                       r"of .*unl-\*'s 2 examples \(the teacher's most "
+                       r"confident: 0.900\)"):
+        mixer.make_distillation_dataset(labeled, unlabeled, 4,
+                                        min_confidence=0.95)
+
+
+def test_confidence_of_stored_logits_is_their_softmax_over_the_stored():
+    from topk_distill.records.records import RecordSet
+
+    spec = RecordSet(kind="unlabeled", num_classes=9, width=3,
+                     scores="logits")
+    ids = tf.constant([[0, 4, -1]])
+    logits = tf.constant([[2.0, 0.0, 50.0]])  # the padding's 50 ignored
+    found = mixer.confidence(spec, ids, logits).numpy()
+    np.testing.assert_allclose(found, [np.e ** 2 / (np.e ** 2 + 1)],
+                               rtol=1e-6)

@@ -80,6 +80,10 @@ flags.DEFINE_enum("tail", LossConfig.tail, TAILS,
                   "the same T).", flag_values=FLAGS)
 flags.DEFINE_float("unlabeled_per_labeled", 1.0, "Unlabeled examples per "
                    "labeled one in each batch (> 0).", flag_values=FLAGS)
+flags.DEFINE_float("min_confidence", 0.0, "Train on the unlabeled "
+                   "examples whose teacher's top class has at least this "
+                   "probability (Noisy Student, FixMatch); 0 keeps all.",
+                   flag_values=FLAGS)
 flags.DEFINE_enum("baseline", "none", ["none", "hard"], "hard: train on the "
                   "labels only (alpha=1, no teacher terms).", flag_values=FLAGS)
 flags.DEFINE_integer("epochs", None, "Epochs; with --validation the cap "
@@ -174,6 +178,7 @@ def main(argv):
         unlabeled_per_labeled=FLAGS.unlabeled_per_labeled,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
         learning_rate=FLAGS.learning_rate, patience=FLAGS.patience,
+        min_confidence=FLAGS.min_confidence,
         plateau_seconds=FLAGS.plateau_seconds,
         plateau_delta=FLAGS.plateau_delta,
         target_accuracy=FLAGS.target_accuracy, seed=FLAGS.seed)

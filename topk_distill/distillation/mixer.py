@@ -14,7 +14,7 @@ from topk_distill.records import codec, reader, records
 def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
                               unlabeled_per_labeled=1.0, shuffle=True,
                               seed=None, num_classes=None, data_service=None,
-                              loss=None):
+                              loss=None, min_confidence=0.0):
     """Mixes labeled top-K and unlabeled top-H records into training batches.
 
     Each batch holds `round(batch_size / (1 + r))` labeled examples and the
@@ -51,6 +51,10 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
         loss: the `LossConfig` the batches are for: the sets are checked
             against it first (`LossConfig.check_records`: targets drawn,
             or tail masses taken, at its temperature).
+        min_confidence: keep only the unlabeled examples whose teacher's
+            top class has at least this probability (`confidence`; Noisy
+            Student and FixMatch keep only confident pseudo labels); 0
+            keeps them all.
 
     Returns:
         A dataset of dicts `{"text", "label", "topk_ids", "topk_logits"}`
@@ -68,6 +72,9 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
     """
     if labeled is None and unlabeled is None:
         raise ValueError("expected a labeled or an unlabeled record set")
+    if not 0.0 <= min_confidence < 1.0:
+        raise ValueError(f"min_confidence={min_confidence}; expected a "
+                         "probability in [0, 1)")
     sets = [records.resolve(s) if s is not None else None
             for s in (labeled, unlabeled)]
     labeled, unlabeled = sets
@@ -75,16 +82,27 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
         if loss is not None and record_set is not None:
             loss.check_records(record_set)
     ratio = unlabeled_per_labeled if unlabeled else 0.0
+    if min_confidence and unlabeled is not None and unlabeled.multi_label:
+        raise ValueError(f"min_confidence={min_confidence}: {unlabeled.name} "
+                         "holds multi-label (per-class sigmoid) scores, "
+                         "which have no top-class probability")
     if labeled is None or ratio <= 0:
         only = labeled or unlabeled
-        return _finish(_part(only, batch_size, shuffle, seed, num_classes),
-                       only, batch_size, data_service)
+        part = _part(only, batch_size, shuffle, seed, num_classes)
+        if only is unlabeled and min_confidence:
+            part = _confident(part, unlabeled, min_confidence, batch_size,
+                              num_classes)
+            only = None  # fewer examples than the set holds: count unknown
+        return _finish(part, only, batch_size, data_service)
     records.check_label_kind(unlabeled, labeled.multi_label,
                              f"the labeled set {labeled.name}")
     labeled_size = max(1, round(batch_size / (1 + ratio)))
     first = _part(labeled, labeled_size, shuffle, seed, num_classes)
-    second = _part(unlabeled, max(1, batch_size - labeled_size), shuffle,
-                   seed, num_classes, repeat=True)
+    second = _confident(
+        _part(unlabeled, max(1, batch_size - labeled_size), shuffle, seed,
+              num_classes, repeat=True),
+        unlabeled, min_confidence, max(1, batch_size - labeled_size),
+        num_classes)
     width = max(labeled.width, unlabeled.width)
     tail = "tail_mass" in first.element_spec
     label_width = max(labeled.label_width or 1, unlabeled.label_width or 1)
@@ -105,7 +123,10 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
 def _finish(dataset, record_set, batch_size, data_service):
     """States the batch count (TFRecord datasets have none) for Keras's
     progress bars and epoch ends, or hands the dataset to a tf.data service
-    (which splits the epoch among its workers, so the count is unknown)."""
+    (which splits the epoch among its workers, so the count is unknown).
+    `record_set=None`: a filtered set, whose count is not stated."""
+    if data_service is None and record_set is None:
+        return dataset.prefetch(tf.data.AUTOTUNE)
     if data_service is None:
         steps = -(-record_set.num_examples // batch_size)
         return dataset.apply(tf.data.experimental.assert_cardinality(
@@ -136,6 +157,63 @@ def _part(record_set, batch_size, shuffle, seed, num_classes, repeat=False):
                                   seed=seed, repeat=repeat,
                                   num_classes=num_classes)
     return dataset.map(to_logits)
+
+
+def confidence(record_set, ids, logits):
+    """The teacher's probability of its top class, per example, from a
+    set's batch (`ids` [B, W], -1 padding; `logits` [B, W] as the mixer
+    makes them): exact for stored probabilities (exp of the best log p),
+    the top class's share of the draws for sampled targets, and for stored
+    logits their softmax over the W stored classes (an upper bound: the
+    mass outside them is not known).
+
+    Example:
+    >>> import tensorflow as tf
+    >>> from topk_distill.records.records import RecordSet
+    >>> probs = RecordSet(kind="unlabeled", num_classes=9, width=2,
+    ...                   scores="probabilities")
+    >>> ids = tf.constant([[3, -1], [1, 2]])
+    >>> logits = tf.math.log(tf.constant([[0.6, 1.0], [0.3, 0.2]]))
+    >>> [round(float(p), 3) for p in confidence(probs, ids, logits)]
+    [0.6, 0.3]
+    """
+    valid = ids >= 0
+    logits = tf.where(valid, tf.cast(logits, tf.float32), -float("inf"))
+    best = tf.reduce_max(logits, axis=1)
+    if record_set.scores == "probabilities" or record_set.targets != "topk":
+        return tf.exp(best)
+    return tf.exp(best - tf.reduce_logsumexp(logits, axis=1))
+
+
+def _confident(dataset, record_set, min_confidence, batch_size,
+               num_classes):
+    """The set's examples whose `confidence` is at least `min_confidence`,
+    batched again to `batch_size`; all of them for 0.
+
+    Raises:
+        ValueError: no example of the set is that confident (a repeated
+            set filtered to nothing would never yield a batch).
+    """
+    if not min_confidence:
+        return dataset
+    best, kept = 0.0, 0
+    for batch in _part(record_set, 8192, False, None, num_classes):
+        found = confidence(record_set, batch["topk_ids"],
+                           batch["topk_logits"])
+        best = max(best, float(tf.reduce_max(found)))
+        kept += int(tf.reduce_sum(tf.cast(found >= min_confidence,
+                                          tf.int32)))
+    if not kept:
+        raise ValueError(
+            f"min_confidence={min_confidence} keeps none of "
+            f"{record_set.name}'s {record_set.num_examples} examples (the "
+            f"teacher's most confident: {best:.3f})")
+
+    def keep(row):
+        return confidence(record_set, row["topk_ids"][None],
+                          row["topk_logits"][None])[0] >= min_confidence
+
+    return dataset.unbatch().filter(keep).batch(batch_size)
 
 
 def interleaving(first, second):

@@ -124,7 +124,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     train = mixer.make_distillation_dataset(
         *sets, batch_size=fit.batch_size,
         unlabeled_per_labeled=fit.unlabeled_per_labeled, seed=fit.seed,
-        num_classes=len(names), data_service=data_service, loss=loss)
+        num_classes=len(names), data_service=data_service, loss=loss,
+        min_confidence=fit.min_confidence)
     with strategy.scope():
         model = distillation_student.DistillationStudent(
             text_models.make_student(

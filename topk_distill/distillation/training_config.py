@@ -17,6 +17,7 @@ CHECKS = {
     "plateau_seconds": (lambda v: v is None or v > 0,
                         "a positive number of seconds"),
     "plateau_delta": (lambda v: v >= 0, "a number >= 0"),
+    "min_confidence": (lambda v: 0 <= v < 1, "a probability in [0, 1)"),
     "target_accuracy": (lambda v: v is None or 0 < v <= 1,
                         "a number in (0, 1]"),
     "epochs": (lambda v: v is None or v >= 1, "a positive integer"),
@@ -166,6 +167,9 @@ class FitConfig:
             `LEARNING_RATE`).
         patience: with validation, epochs without a better validation P@1
             before training stops.
+        min_confidence: train on the unlabeled examples whose teacher's top
+            class has at least this probability (`mixer.confidence`); 0
+            (default) keeps them all.
         plateau_seconds, plateau_delta: stop when the loss varied by less
             than `plateau_delta` over `plateau_seconds` (not on a cluster).
         target_accuracy: stop once `val_top1` reaches it (needs a
@@ -187,6 +191,7 @@ class FitConfig:
     batch_size: int = 128
     learning_rate: float = LEARNING_RATE
     patience: int = PATIENCE
+    min_confidence: float = 0.0
     plateau_seconds: float = None
     plateau_delta: float = 1e-3
     target_accuracy: float = None
