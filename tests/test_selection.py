@@ -47,6 +47,20 @@ def test_every_candidate_both_ways_and_the_best_kept(tmp_path, labeled,
                                for k in ("candidate", "training")}
 
 
+def test_kept_candidates_are_each_a_student(tmp_path, labeled, labeled_tsv):
+    out = tmp_path / "auto"
+    ranked = selection.choose_student(
+        str(out), labeled, labeled_tsv, epochs=1, batch_size=4,
+        latency_repeats=3, keep_candidates=True, verbose=0)
+    assert sorted(os.listdir(out / "candidates")) == [
+        "bigram_distilled", "bigram_labels_only", "mean_distilled",
+        "mean_labels_only"]
+    for row in ranked:
+        assert (out / row["folder"] / "student.keras").exists()
+    assert (out / "student.keras").read_bytes() == (
+        out / ranked[0]["folder"] / "student.keras").read_bytes()
+
+
 def test_a_budget_no_candidate_meets_is_refused_with_the_table_kept(
         tmp_path, labeled, labeled_tsv):
     out = tmp_path / "auto"

@@ -104,6 +104,9 @@ flags.DEFINE_enum("student", "mean", choices.STUDENTS + ("auto",),
                   "students on the labels alone and distilled, keep the "
                   "best on --validation (within --max_latency_ms).",
                   flag_values=FLAGS)
+flags.DEFINE_bool("keep_candidates", False, "With --student=auto: keep "
+                  "every candidate's folder in OUTPUT/candidates/.",
+                  flag_values=FLAGS)
 flags.DEFINE_float("max_latency_ms", None, "With --student=auto: keep only "
                    "candidates answering one text within this many ms.",
                    lower_bound=0.0, flag_values=FLAGS)
@@ -194,7 +197,8 @@ def main(argv):
         ranked = selection.choose_student(
             FLAGS.output, FLAGS.labeled, FLAGS.validation,
             unlabeled=FLAGS.unlabeled, loss=loss, student=student, fit=fit,
-            max_latency_ms=FLAGS.max_latency_ms, labels_path=FLAGS.labels,
+            max_latency_ms=FLAGS.max_latency_ms,
+            keep_candidates=FLAGS.keep_candidates, labels_path=FLAGS.labels,
             data_dir=FLAGS.data_dir, logdir=FLAGS.logdir,
             settings=commands.set_flags(FLAGS))
         print(f"saved {FLAGS.output}/student.keras ({ranked[0]['candidate']}"

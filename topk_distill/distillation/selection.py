@@ -97,7 +97,7 @@ def rank(rows, max_latency_ms=None):
 
 def choose_student(output, labeled, validation, unlabeled=None, loss=None,
                    student=None, fit=None, max_latency_ms=None,
-                   latency_repeats=200, verbose=1,
+                   latency_repeats=200, keep_candidates=False, verbose=1,
                    **train_args):
     """Trains every candidate both ways and keeps the best as `output`.
 
@@ -122,6 +122,8 @@ def choose_student(output, labeled, validation, unlabeled=None, loss=None,
         fit: a `FitConfig` for every candidate.
         max_latency_ms: the budget per text at batch 1, or `None`.
         latency_repeats: single-text calls timed per candidate.
+        keep_candidates: keep every candidate's folder in
+            `OUTPUT/candidates/` (the winner's then copied to `output`).
         verbose: 1 prints a line per candidate and the table, 0 nothing.
         **train_args: other `training.train_student` arguments
             (`labels_path`, `data_dir`, `logdir`...), or instead of
@@ -129,8 +131,8 @@ def choose_student(output, labeled, validation, unlabeled=None, loss=None,
 
     Returns:
         The ranked rows (dicts: candidate, training, val_top1,
-        kept_epoch, epochs, latency_ms, size_bytes, seconds, settings),
-        best first.
+        kept_epoch, epochs, latency_ms, size_bytes, seconds, settings and,
+        with `keep_candidates`, folder), best first.
 
     Raises:
         ValueError: no `validation`, a cluster (`TF_CONFIG`), records that
@@ -217,15 +219,20 @@ def choose_student(output, labeled, validation, unlabeled=None, loss=None,
                       f"{row['epochs']}, {row['latency_ms']:.2f} ms a text, "
                       f"{row['seconds']:.0f} s", flush=True)
     ranked, fits = rank(rows, max_latency_ms)
-    for row in ranked[1:]:
-        shutil.rmtree(row.pop("folder"))
     best = ranked[0]
     if fits:
         for entry in os.listdir(best["folder"]):
-            os.replace(os.path.join(best["folder"], entry),
-                       os.path.join(output, entry))
-    shutil.rmtree(best.pop("folder"))
-    os.rmdir(folder)
+            source = os.path.join(best["folder"], entry)
+            (shutil.copytree if os.path.isdir(source) else shutil.copy2)(
+                source, os.path.join(output, entry))
+    for row in ranked:
+        where = row.pop("folder")
+        if keep_candidates:
+            row["folder"] = os.path.relpath(where, output)
+        else:
+            shutil.rmtree(where)
+    if not keep_candidates:
+        os.rmdir(folder)
     json_files.write_json(os.path.join(output, "choice.json"), {
         "chosen": ({k: best[k] for k in ("candidate", "training")}
                    if fits else None),

@@ -1,0 +1,189 @@
+"""`train --student=auto` on a dataset: does it pick the student that is
+best on test, and how far is each candidate from the teacher?
+
+Usage:
+  python benchmarks/auto_choice.py --data=wordnet --work=/tmp/auto_wordnet \
+    [--seeds=3] [--init=fine_tuned|pretrained] [--rounds=5] [--report]
+  python benchmarks/auto_choice.py --data=/tmp/debian --work=/tmp/auto_debian
+
+The data, validation half and test half are defaults.py's (the dataset's
+test split, permuted with seed 0: the teacher saw neither half). Each seed
+runs `selection.choose_student` (the candidates of `--student=auto`, the
+labeled records and the unlabeled set's, `train`'s default loss and fit,
+--init's student-init vectors for the candidates that start from them)
+keeping every candidate, then measures each candidate's P@1 on the test
+half. Latency: the teacher (all-MiniLM-L6-v2 + a linear head as a
+SavedModel; its weights do not change its speed) and each candidate's
+SavedModel answer single texts of the test half, alternated in --rounds
+rounds (teacher, candidate, teacher, candidate...); per round the p50 of
+each; the speed-up is the median of the rounds' ratios (min, max).
+Results are cached in WORK/auto.json by seed and code version.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+import keras
+import numpy as np
+
+import defaults
+import wordnet_accuracy
+from topk_distill.distillation import selection, training_config
+from topk_distill.distillation.loss_config import LossConfig
+from topk_distill.models import encoder_models, saved_model
+from topk_distill.records import set_files
+from topk_distill.utils import json_files
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
+from embed import default_encoder  # noqa: E402
+
+MODULES = defaults.MODULES + ("selection", "training", "training_config",
+                              "saved_model")
+
+
+def write_valid(work, valid):
+    path = os.path.join(work, "valid.tsv")
+    texts, labels = valid
+    with open(path, "w", encoding="utf-8") as f:
+        for text, label in zip(texts, labels):
+            f.write(f"{text}\t{label}\n")
+    return path
+
+
+def test_top1(folder, test):
+    texts, labels = test
+    student = keras.saving.load_model(os.path.join(folder, "student.keras"))
+    logits = student.predict(np.array(texts, object), batch_size=2048,
+                             verbose=0)
+    return float(np.mean(np.argmax(logits, 1) == labels))
+
+
+def speedups(work, folders, num_classes, texts, rounds):
+    """{folder: (median, min, max) of teacher p50 / student p50} and the
+    teacher's median p50 (ms), teacher and student alternated."""
+    teacher_path = os.path.join(work, "teacher_export")
+    if not os.path.exists(teacher_path):
+        teacher = encoder_models.make_encoder_teacher(default_encoder(),
+                                                      num_classes)
+        saved_model.export_saved_model(teacher, teacher_path,
+                                       [str(i) for i in range(num_classes)])
+    load = lambda p: saved_model.load_saved_model(p).signatures[  # noqa
+        "serving_default"]
+    teacher = load(teacher_path)
+    ratios = {f: [] for f in folders}
+    teacher_ms = []
+    for _ in range(rounds):
+        for folder in folders:
+            t = saved_model.latency_ms(teacher, texts, 50)[0]
+            s = saved_model.latency_ms(load(os.path.join(folder, "export")),
+                                       texts, 200)[0]
+            teacher_ms.append(t)
+            ratios[folder].append(t / s)
+    return ({f: (statistics.median(r), min(r), max(r))
+             for f, r in ratios.items()}, statistics.median(teacher_ms))
+
+
+def run(args, sets, seed, valid_path):
+    labeled, unlabeled, names, inits, valid, test = sets
+    out = os.path.join(args.work, f"auto-{seed}")
+    if os.path.exists(out):
+        import shutil
+        shutil.rmtree(out)
+    ranked = selection.choose_student(
+        out, labeled, valid_path, unlabeled=unlabeled, loss=LossConfig(),
+        student=training_config.StudentConfig(
+            init_embeddings=inits[args.init]),
+        fit=training_config.FitConfig(seed=seed, epochs=args.epochs),
+        keep_candidates=True)
+    for row in ranked:
+        row["test_top1"] = test_top1(os.path.join(out, row["folder"]), test)
+        print(f"{row['candidate']} ({row['training']}): valid "
+              f"{row['val_top1']:.4f}, test {row['test_top1']:.4f}",
+              flush=True)
+    found, teacher_ms = speedups(
+        args.work, [os.path.join(out, r["folder"]) for r in ranked],
+        len(names), test[0], args.rounds)
+    for row in ranked:
+        row["speedup"] = found[os.path.join(out, row["folder"])]
+    return {"rows": ranked, "teacher_ms": teacher_ms}
+
+
+def report(results, version, seeds):
+    found = [results[k] for k in sorted(results)
+             if k.endswith(f"|{version}")][:seeds]
+    if not found:
+        return
+    print(f"\n{len(found)} seeds; code version {version}\n")
+    print("| seed | chosen | its valid P@1 | its test P@1 | best test P@1 "
+          "(candidate) | chosen - best |")
+    print("|---|---|---|---|---|---|")
+    gaps = []
+    for seed, result in enumerate(found):
+        rows = result["rows"]
+        chosen = rows[0]
+        best = max(rows, key=lambda r: r["test_top1"])
+        gaps.append(chosen["test_top1"] - best["test_top1"])
+        print(f"| {seed} | {chosen['candidate']}, {chosen['training']} | "
+              f"{chosen['val_top1']:.4f} | {chosen['test_top1']:.4f} | "
+              f"{best['test_top1']:.4f} ({best['candidate']}, "
+              f"{best['training']}) | {gaps[-1]:+.4f} |")
+    print(f"\nmean chosen - best: {statistics.mean(gaps):+.4f}\n")
+    print("| candidate | training | valid P@1 | test P@1 (mean over seeds) | "
+          "p50 ms | speed-up over the teacher, median (min-max) |")
+    print("|---|---|---|---|---|---|")
+    keys = [(r["candidate"], r["training"]) for r in found[0]["rows"]]
+    for key in sorted(keys):
+        mine = [next(r for r in result["rows"]
+                     if (r["candidate"], r["training"]) == key)
+                for result in found]
+        speed = mine[0]["speedup"]
+        print(f"| {key[0]} | {key[1]} | "
+              f"{statistics.mean(r['val_top1'] for r in mine):.4f} | "
+              f"{statistics.mean(r['test_top1'] for r in mine):.4f} | "
+              f"{mine[0]['latency_ms']:.2f} | {speed[0]:.1f}x "
+              f"({speed[1]:.1f}-{speed[2]:.1f}) |")
+    print(f"\nteacher p50 at batch 1: {found[0]['teacher_ms']:.2f} ms")
+    rows = found[0]["rows"]
+    for budget in sorted({round(r["latency_ms"] * 1.05, 2) for r in rows}):
+        ranked, fits = selection.rank(rows, budget)
+        if fits:
+            print(f"--max_latency_ms={budget}: {ranked[0]['candidate']}, "
+                  f"{ranked[0]['training']} ({ranked[0]['latency_ms']:.2f} "
+                  f"ms, test {ranked[0]['test_top1']:.4f})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--init", default="fine_tuned")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="the cap (default: train's); for a quick try")
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    version = wordnet_accuracy.code_version(
+        MODULES, [os.path.abspath(__file__),
+                  os.path.join(ROOT, "benchmarks", "defaults.py")])
+    out = os.path.join(args.work, "auto.json")
+    results = set_files.read_json(out) or {}
+    sets = defaults.dataset(args.data, args.work)
+    valid_path = write_valid(args.work, (sets[4][0],
+                                         [sets[2][y] for y in sets[4][1]]))
+    for seed in range(0 if args.report else args.seeds):
+        key = f"{seed}|{args.epochs}|{version}"
+        if key not in results:
+            results[key] = run(args, sets, seed, valid_path)
+            json_files.write_json(out, results)
+    print(f"machine: {os.cpu_count()} cores; data {args.data}; "
+          f"init {args.init}")
+    report(results, version, args.seeds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
