@@ -19,6 +19,19 @@ def test_writes_vectors_train_can_start_from(tmp_path, capsys):
     assert vectors.shape == (8, 3)
 
 
+def test_tokenlearn_from_the_command_line(tmp_path, capsys):
+    data = tmp_path / "train.tsv"
+    data.write_text("a river in europe\tplace\na small bird\tanimal\n")
+    out = tmp_path / "init.npz"
+    assert run_command(["topk-distill", "student-init",
+                        f"--encoder={encoder_folder()}", f"--input={data}",
+                        f"--output={out}", "--dim=2",
+                        "--method=tokenlearn"]) == 0
+    words, vectors = student_init.load(str(out))
+    assert words[:3] == ["", "[UNK]", "a"] and vectors.shape == (8, 2)
+    assert (vectors[0] == 0).all() and (vectors[2:] != 0).any()
+
+
 def test_bad_encoder_and_width(tmp_path, capsys):
     data = tmp_path / "train.tsv"
     data.write_text("a cat\tx\n")

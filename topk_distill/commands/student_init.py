@@ -5,7 +5,10 @@ it) gets the encoder's vector for it (the checkpoint folder `teacher
 --encoder` takes): with --method=context (default) its output vectors
 averaged over the word's uses in --input (each text through the encoder
 once), with --method=words the word alone through it (Model2Vec's way,
-faster). PCA reduces the vectors to --dim; with
+faster), with --method=tokenlearn context's vectors then trained so that
+the mean of a text's vectors reproduces the encoder's sentence embedding
+of it (Model2Vec's Tokenlearn; the encoder runs over --input twice). PCA
+reduces the vectors to --dim; with
 --frequency_weighting each is weighted by SIF, a / (a + p(word)), as
 Model2Vec does. Writes an .npz that `train --init_embeddings` starts the
 student from (its vocabulary and width then come from the file). On 2
@@ -18,6 +21,8 @@ Example:
 """
 
 from absl import flags
+
+from topk_distill.models import student_init
 
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("encoder", None, "Encoder checkpoint folder (a Hugging "
@@ -32,9 +37,12 @@ flags.DEFINE_integer("max_tokens", 20000, "Student vocabulary size.",
                      lower_bound=3, flag_values=FLAGS)
 flags.DEFINE_bool("frequency_weighting", False, "Weight vectors by SIF.",
                   flag_values=FLAGS)
-flags.DEFINE_enum("method", "context", ["context", "words"], "context: "
+flags.DEFINE_enum("method", "context", student_init.METHODS, "context: "
                   "each word's encoder vectors averaged over its uses in "
-                  "--input; words: each word alone.", flag_values=FLAGS)
+                  "--input; words: each word alone; tokenlearn: context's "
+                  "vectors trained so that a text's mean reproduces the "
+                  "encoder's sentence embedding of it (Model2Vec's "
+                  "Tokenlearn).", flag_values=FLAGS)
 flags.mark_flag_as_required("encoder", flag_values=FLAGS)
 flags.mark_flag_as_required("input", flag_values=FLAGS)
 flags.mark_flag_as_required("output", flag_values=FLAGS)
@@ -44,7 +52,7 @@ def main(argv):
     import os
 
     from topk_distill.inputs import inputs
-    from topk_distill.models import encoder_models, student_init
+    from topk_distill.models import encoder_models
     from topk_distill.utils import outputs
 
     del argv
