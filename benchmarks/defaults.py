@@ -8,7 +8,8 @@ Usage:
 
 Trains each candidate student (CANDIDATES: `train`'s own, fastText's
 bigrams, the frozen normalised mean of the pretrained or the fine-tuned
-encoder's word vectors, each where its `student-init` file exists) on the
+encoder's word vectors, each where its `student-init` file exists, and of
+each --extra_init file's) on the
 labels alone and distilled (`LossConfig()`: `train`'s defaults), at each
 Adam rate of --rates, for --epochs epochs, and records after every epoch
 its P@1 on a validation half and on a test half of the dataset's test
@@ -187,6 +188,9 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--distilled", default="0,1")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--extra_init", default="",
+                        help="NAME=PATH,...: more student-init files, each "
+                        "a candidate 'NAME frozen'")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     version = wordnet_accuracy.code_version(
@@ -195,6 +199,11 @@ def main():
     results = set_files.read_json(out) or {}
     rates = [float(r) for r in args.rates.split(",")]
     sets = dataset(args.data, args.work)
+    for item in filter(None, args.extra_init.split(",")):
+        name, path = item.split("=", 1)
+        sets[3][name] = path
+        CANDIDATES[f"{name} frozen"] = (
+            dict(train_embeddings=False, normalize=True), name)
     chosen = [c for c in (args.only.split(",") if args.only else CANDIDATES)
               if CANDIDATES[c][1] is None or CANDIDATES[c][1] in sets[3]]
     if not args.report:
