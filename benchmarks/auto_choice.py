@@ -18,6 +18,9 @@ SavedModel answer single texts of the test half, alternated in --rounds
 rounds (teacher, candidate, teacher, candidate...); per round the p50 of
 each; the speed-up is the median of the rounds' ratios (min, max).
 Results are cached in WORK/auto.json by seed and code version.
+`--figure=PATH --from=WordNet=WORK1,Debian=WORK2` draws each run's seed 0:
+P@1 on the test half against latency (log scale), the teacher and every
+candidate on the labels alone and distilled (needs matplotlib).
 """
 
 import argparse
@@ -86,6 +89,57 @@ def speedups(work, folders, num_classes, texts, rounds):
              for f, r in ratios.items()}, statistics.median(teacher_ms))
 
 
+def teacher_test_top1(data, sets):
+    """The teacher's P@1 on the test half (its stored test scores)."""
+    import fine_tuned_students
+
+    labels = sets[5][1]
+    if data == "wordnet":
+        best = fine_tuned_students.teacher_test_top1()
+    else:
+        best = np.argmax(np.load(os.path.join(data, "fine_tuned",
+                                              "test_logits.npy")), 1)
+    order = np.random.default_rng(0).permutation(len(best))
+    return float(np.mean(best[order[len(order) // 2:]] == labels))
+
+
+def figure(path, works):
+    """P@1 on the test half against p50 latency at batch 1 (log x), one
+    panel per dataset: the teacher, each candidate on the labels alone
+    (open) and distilled (filled), seed 0 of each WORK/auto.json."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(works), figsize=(6 * len(works), 4.5))
+    for ax, (name, work) in zip(np.atleast_1d(axes), works):
+        results = set_files.read_json(os.path.join(work, "auto.json"))
+        result = results[sorted(k for k in results if k.startswith("0|"))[-1]]
+        for i, candidate in enumerate(dict.fromkeys(
+                r["candidate"] for r in result["rows"])):
+            for row in result["rows"]:
+                if row["candidate"] != candidate:
+                    continue
+                filled = row["training"] == "distilled"
+                ax.scatter(row["latency_ms"], row["test_top1"], s=50,
+                           color=f"C{i}", facecolors=None if filled
+                           else "none", label=f"{candidate}, "
+                           f"{row['training']}")
+        ax.scatter(result["teacher_ms"], result["teacher_top1"], s=80,
+                   marker="*", color="black", label="teacher (fine-tuned "
+                   "all-MiniLM-L6-v2)")
+        ax.set_xscale("log")
+        ax.set_xlabel("p50 latency at batch 1 (ms, log scale)")
+        ax.set_ylabel("P@1, test half")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
 def run(args, sets, seed, valid_path):
     labeled, unlabeled, names, inits, valid, test = sets
     out = os.path.join(args.work, f"auto-{seed}")
@@ -108,7 +162,8 @@ def run(args, sets, seed, valid_path):
         len(names), test[0], args.rounds)
     for row in ranked:
         row["speedup"] = found[os.path.join(out, row["folder"])]
-    return {"rows": ranked, "teacher_ms": teacher_ms}
+    return {"rows": ranked, "teacher_ms": teacher_ms,
+            "teacher_top1": teacher_test_top1(args.data, sets)}
 
 
 def report(results, version, seeds):
@@ -157,8 +212,12 @@ def report(results, version, seeds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--work", required=True)
+    parser.add_argument("--data")
+    parser.add_argument("--work")
+    parser.add_argument("--figure", default=None,
+                        help="PATH: draw P@1 against latency from --from")
+    parser.add_argument("--from", dest="sources", default="",
+                        help="NAME=WORK,...: the runs --figure draws")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--init", default="fine_tuned")
     parser.add_argument("--rounds", type=int, default=5)
@@ -166,6 +225,9 @@ def main():
                         help="the cap (default: train's); for a quick try")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
+    if args.figure:
+        return figure(args.figure, [item.split("=", 1) for item in
+                                    args.sources.split(",")])
     os.makedirs(args.work, exist_ok=True)
     version = wordnet_accuracy.code_version(
         MODULES, [os.path.abspath(__file__),
