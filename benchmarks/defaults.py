@@ -55,6 +55,9 @@ CANDIDATES = {  # name: (make_student keywords, student-init name or None)
                           "fine_tuned"),
     "bigram64": (dict(embedding_dim=64, architecture="bigram"), None),
 }
+# "NAME classinit": candidate NAME, its class vectors started from the
+# class names (`start_class_vectors`) at this scale.
+CLASS_SCALE = 10.0
 MODULES = ("student", "losses", "mixer", "text_models", "student_init",
            "codec", "reader")
 
@@ -107,8 +110,28 @@ class Curves(keras.callbacks.Callback):
                 np.argmax(logits, 1) == labels)))
 
 
+def class_text(name):
+    """A class name as words: WordNet's "physical_entity.00001930" ->
+    "physical entity"; Debian's sections as they are."""
+    return name.split(".")[0].replace("_", " ").replace("-", " ")
+
+
+def start_class_vectors(net, names, scale):
+    """Each class's output weights start as `scale` times the student's
+    own (normalised) reading of the class's name; biases 0."""
+    pooled = keras.Model(net.input, net.get_layer("normalize").output)
+    vectors = pooled.predict(np.array([class_text(n) for n in names],
+                                      object), verbose=0)
+    layer = net.get_layer("logits")
+    layer.kernel.assign(scale * vectors.T)
+    layer.bias.assign(np.zeros(len(names), np.float32))
+
+
 def run(sets, candidate, rate, distilled, epochs, seed):
     labeled, unlabeled, names, inits, valid, test = sets
+    class_scale = 0.0
+    if candidate.endswith(" classinit"):
+        candidate, class_scale = candidate[:-len(" classinit")], CLASS_SCALE
     keywords, init = CANDIDATES[candidate]
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
@@ -120,6 +143,8 @@ def run(sets, candidate, rate, distilled, epochs, seed):
     net = text_models.make_student(
         None if embeddings else reader.texts([labeled]), len(names),
         embeddings=embeddings, **keywords)
+    if class_scale:
+        start_class_vectors(net, names, class_scale)
     model = student.DistillationStudent(net, len(names), loss_config=loss)
     model.compile(optimizer=keras.optimizers.Adam(rate))
     curves = Curves(net, valid, test)
@@ -205,7 +230,8 @@ def main():
         CANDIDATES[f"{name} frozen"] = (
             dict(train_embeddings=False, normalize=True), name)
     chosen = [c for c in (args.only.split(",") if args.only else CANDIDATES)
-              if CANDIDATES[c][1] is None or CANDIDATES[c][1] in sets[3]]
+              if CANDIDATES[c.replace(" classinit", "")][1] is None or
+              CANDIDATES[c.replace(" classinit", "")][1] in sets[3]]
     if not args.report:
         for candidate in chosen:
             for distilled in [bool(int(d)) for d in args.distilled.split(",")]:
