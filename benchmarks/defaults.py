@@ -213,12 +213,14 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--distilled", default="0,1")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--version", default=None,
+                        help="report the results of this code version")
     parser.add_argument("--extra_init", default="",
                         help="NAME=PATH,...: more student-init files, each "
                         "a candidate 'NAME frozen'")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    version = wordnet_accuracy.code_version(
+    version = args.version or wordnet_accuracy.code_version(
         MODULES, [os.path.abspath(__file__)])
     out = os.path.join(args.work, "curves.json")
     results = set_files.read_json(out) or {}

@@ -24,13 +24,16 @@ Example:
 
 from absl import flags
 
+from topk_distill.models import choices
+
 FLAGS = flags.FlagValues()
 flags.DEFINE_string("workdir", "runs/demo", "Where models and exports go.",
                     flag_values=FLAGS)
 flags.DEFINE_bool("quick", False, "A fast run: fewer epochs, fewer "
                   "examples.", flag_values=FLAGS)
-flags.DEFINE_integer("epochs", None, "Training epochs (default: 20, or 4 "
-                     "with --quick).", lower_bound=1, flag_values=FLAGS)
+flags.DEFINE_integer("epochs", None, "Training epochs (default: "
+                     f"{choices.EPOCHS}, or 4 with --quick).", lower_bound=1,
+                     flag_values=FLAGS)
 flags.DEFINE_bool("reference", False, "Also train the reference student "
                   "(64-d vectors learnt from scratch), distilled and on the "
                   "labels alone (about twice the time).", flag_values=FLAGS)
@@ -60,7 +63,8 @@ RUNS = {
     "ref-distilled": ("labeled_sampled", "unlabeled_soft", DISTILLED, {}),
     "ref-labels-only": ("labeled_sampled", None, None, {}),
 }
-TRAINING = dict(batch_size=128, learning_rate=5e-3)
+# train's defaults (the demo runs without a validation input).
+TRAINING = dict(batch_size=128, learning_rate=choices.LEARNING_RATE)
 
 
 def main(argv):
@@ -76,7 +80,7 @@ def main(argv):
     data = os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))), "data", "wordnet")
     labels = os.path.join(data, "labels.txt")
-    epochs = FLAGS.epochs or (4 if FLAGS.quick else 20)
+    epochs = FLAGS.epochs or (4 if FLAGS.quick else choices.EPOCHS)
     sets = {name: os.path.join(data, name) for name in (
         "labeled_sampled", "unlabeled_soft")}
     if FLAGS.quick:
