@@ -209,3 +209,33 @@ def test_settings_travel_as_configs_checked_once():
             training_config.configs_of(**bad)
     # train's flags check each setting with the configs' own rule.
     assert set(training_config.CHECKS) <= set(train.FLAGS)
+
+
+def test_class_vectors_start_at_the_class_names(tmp_path, record_sets):
+    from topk_distill.models import student_init
+
+    labeled, _ = record_sets
+    # Frozen vectors in which each class name is a direction of its own.
+    words = ["", "[UNK]", "animal", "food", "finance", "cat", "soup"]
+    vectors = np.array([[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0],
+                        [0, 0, 1], [0.9, 0.1, 0], [0.1, 0.8, 0.1]],
+                       np.float32)
+    init = str(tmp_path / "init.npz")
+    student_init.save(init, words, vectors)
+    out = tmp_path / "student"
+    training.train_student(
+        str(out), labeled=labeled, baseline="hard", epochs=1, batch_size=4,
+        learning_rate=1e-9, init_embeddings=init, freeze_embeddings=True,
+        normalize=True, init_class_vectors=True, verbose=0)
+    student = keras.saving.load_model(str(out / "student.keras"))
+    logits = student(tf.constant(["animal", "cat", "soup", "finance"]))
+    assert [NAMES[i] for i in np.argmax(logits, 1)] == [
+        "animal", "animal", "food", "finance"]
+    # A text that is its class's name: 10 x cos 1 (the scale), nothing more.
+    assert float(logits[0, NAMES.index("animal")]) == pytest.approx(10.0,
+                                                                    abs=1e-4)
+    with pytest.raises(ValueError, match="needs a student without "
+                       "--hidden_units"):
+        training.train_student(str(tmp_path / "x"), labeled=labeled,
+                               init_embeddings=init, hidden_units=4,
+                               init_class_vectors=True)

@@ -118,6 +118,12 @@ flags.DEFINE_bool("freeze_embeddings", False, "Keep the word vectors as "
                   flag_values=FLAGS)
 flags.DEFINE_bool("normalize", False, "L2-normalise the student's pooled "
                   "text vector before its linear layer.", flag_values=FLAGS)
+flags.DEFINE_bool("init_class_vectors", False, "Start each class's output "
+                  "weights at the student's reading of the class's name "
+                  "(its words: WordNet's 'physical_entity.00001930' reads "
+                  "'physical entity'); no --hidden_units. Best with frozen "
+                  "teacher vectors and few examples per class.",
+                  flag_values=FLAGS)
 flags.DEFINE_integer("hidden_units", 0, "A ReLU layer of this many units "
                      "between the student's pooled text vector and its "
                      "output layer (0: none).", flag_values=FLAGS)
@@ -175,6 +181,7 @@ def main(argv):
         max_tokens=FLAGS.max_tokens, init_embeddings=FLAGS.init_embeddings,
         freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
         hidden_units=FLAGS.hidden_units,
+        init_class_vectors=FLAGS.init_class_vectors,
         sampled_classes=FLAGS.sampled_classes,
         sampled_proposal=FLAGS.sampled_proposal)
     fit = training_config.FitConfig(

@@ -31,7 +31,8 @@ def candidates(student):
     `train`'s own student (the mean of 64-d word vectors learnt from the
     records' texts) and fastText's (words and hashed bigrams); with
     `student.init_embeddings` (a `student-init` file) also the normalised
-    mean of those vectors, frozen, with and without a hidden layer of
+    mean of those vectors, frozen: its output layer started at random, or
+    at the class names (`init_class_vectors`), or behind a hidden layer of
     `HIDDEN_UNITS`. Settings that are not the candidates' own (vocabulary
     size, sampled classes) come from `student`.
 
@@ -41,20 +42,24 @@ def candidates(student):
     >>> chosen = candidates(training_config.StudentConfig(
     ...     init_embeddings="init.npz"))
     >>> list(chosen)
-    ['mean', 'bigram', 'init frozen', 'init frozen hidden512']
+    ['mean', 'bigram', 'init frozen', 'init frozen classes', 'init frozen hidden512']
     >>> chosen["init frozen"].freeze_embeddings, chosen["mean"].init_embeddings
     (True, None)
     """
     learnt = dict(init_embeddings=None, freeze_embeddings=False,
-                  normalize=False, hidden_units=0, embedding_dim=64)
+                  normalize=False, hidden_units=0, embedding_dim=64,
+                  init_class_vectors=False)
     made = {"mean": dataclasses.replace(student, architecture="mean",
                                         **learnt),
             "bigram": dataclasses.replace(student, architecture="bigram",
                                           **learnt)}
     if student.init_embeddings:
         frozen = dict(architecture="mean", freeze_embeddings=True,
-                      normalize=True, hidden_units=0)
+                      normalize=True, hidden_units=0,
+                      init_class_vectors=False)
         made["init frozen"] = dataclasses.replace(student, **frozen)
+        made["init frozen classes"] = dataclasses.replace(
+            student, **dict(frozen, init_class_vectors=True))
         made[f"init frozen hidden{HIDDEN_UNITS}"] = dataclasses.replace(
             student, **dict(frozen, hidden_units=HIDDEN_UNITS))
     return made

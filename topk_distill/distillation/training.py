@@ -127,7 +127,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         num_classes=len(names), data_service=data_service, loss=loss,
         min_confidence=fit.min_confidence)
     with strategy.scope():
-        model = distillation_student.DistillationStudent(
+        network = (
             text_models.make_student(
                 None if embeddings else reader.texts(chosen), len(names),
                 max_tokens=student.max_tokens,
@@ -138,8 +138,15 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                 hidden_units=student.hidden_units,
                 class_vectors=sampled is not None)
             if input_kind == "text" else reference_models.reference_student(
-                input_kind, None, len(names), feature_dim),
-            len(names), loss_config=loss, sampled_classes=sampled,
+                input_kind, None, len(names), feature_dim))
+        if student.init_class_vectors:
+            if input_kind != "text":
+                raise ValueError("--init_class_vectors is for text students; "
+                                 f"these records hold {input_kind} inputs")
+            text_models.start_class_vectors(
+                network, [labels_file.label_words(n) for n in names])
+        model = distillation_student.DistillationStudent(
+            network, len(names), loss_config=loss, sampled_classes=sampled,
             proposal=_proposal(student, sets, len(names)),
             multi_label=multi_label)
         model.compile(optimizer=model.default_optimizer(fit.learning_rate))

@@ -112,6 +112,10 @@ class StudentConfig:
             the full softmax; `None` (default): `SAMPLED_CLASSES` from
             `SAMPLED_FROM` classes on, else the full softmax (text
             students; BENCHMARKS.md, "A million labels").
+        init_class_vectors: start each class's output weights at the
+            student's reading of the class's name (`text_models.
+            start_class_vectors`; no hidden layer; best with frozen
+            teacher vectors).
         sampled_proposal: with sampled classes, draw the negatives
             `"uniform"`ly (default) or by `"labels"` frequency in the
             training records (`sampled_softmax.Proposal`: half uniform,
@@ -136,6 +140,7 @@ class StudentConfig:
     hidden_units: int = 0
     sampled_classes: int = None
     sampled_proposal: str = "uniform"
+    init_class_vectors: bool = False
 
     def __post_init__(self):
         if self.architecture not in choices.STUDENTS:
@@ -145,6 +150,10 @@ class StudentConfig:
             raise ValueError(f"sampled_proposal={self.sampled_proposal!r}; "
                              f"expected one of {', '.join(PROPOSALS)}")
         _check(self)
+        if self.init_class_vectors and self.hidden_units:
+            raise ValueError("--init_class_vectors needs a student without "
+                             "--hidden_units (its output layer reads the "
+                             "pooled text vector)")
         if self.freeze_embeddings and not self.init_embeddings:
             raise ValueError("--freeze_embeddings needs --init_embeddings "
                              "(frozen random vectors learn nothing)")

@@ -172,3 +172,18 @@ def read_labeled(spec, names, data_dir=None, multi_label=False):
     if not texts:
         raise InputError(f"{spec}: no examples")
     return texts, labels
+
+
+def label_words(name):
+    """A class name as the words a text would use for it: underscores and
+    hyphens as spaces, a trailing dotted number (a WordNet synset's offset)
+    dropped.
+
+    Example:
+    >>> label_words("physical_entity.00001930"), label_words("x11-apps")
+    ('physical entity', 'x11 apps')
+    """
+    head, dot, tail = name.rpartition(".")
+    if dot and tail.isdigit():
+        name = head
+    return name.replace("_", " ").replace("-", " ")

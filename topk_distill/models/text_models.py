@@ -229,3 +229,57 @@ def _transformer(embedded, present, sequence_length, width, layers, heads):
             normalize_first=True, name=f"transformer_{i}")(
                 x, padding_mask=mask)
     return keras.layers.LayerNormalization(name="final_norm")(x)
+
+
+# `start_class_vectors`: the logits a class's own name gets, cos = 1.
+CLASS_SCALE = 10.0
+
+
+def start_class_vectors(student, class_texts, scale=CLASS_SCALE):
+    """Starts each class's output weights at the student's own reading of
+    the class's name: `scale` times the L2-normalised pooled vector of the
+    name's text, bias 0. A student with frozen teacher word vectors then
+    starts as a nearest-class-name classifier, which helps most when
+    classes have few examples.
+
+    Args:
+        student: a `make_student` model with no hidden layer (its output
+            layer reads the pooled text vector).
+        class_texts: N strings, the class names as words
+            (`labels_file.label_words`).
+        scale: the logit of a text whose pooled vector is its class name's.
+
+    Raises:
+        ValueError: a student with a hidden layer, or N texts that do not
+            match its N classes.
+
+    Example:
+    >>> import numpy as np
+    >>> student = make_student(["red cat", "blue dog"], 2, embedding_dim=4,
+    ...                        normalize=True)
+    >>> start_class_vectors(student, ["cat", "dog"])
+    >>> logits = keras.ops.convert_to_numpy(student(np.array(["cat", "dog"])))
+    >>> [round(float(x), 3) for x in np.diag(logits)]
+    [10.0, 10.0]
+    """
+    import numpy as np
+
+    if any(layer.name == "hidden" for layer in student.layers):
+        raise ValueError("class vectors from the class names need a student "
+                         "without --hidden_units (its output layer reads "
+                         "the pooled text vector)")
+    output = student.get_layer("logits")
+    classes = getattr(output, "units", None) or output.num_classes
+    if len(class_texts) != classes:
+        raise ValueError(f"{len(class_texts)} class names for a student of "
+                         f"{classes} classes")
+    pooled = keras.Model(student.input, output.input)
+    vectors = keras.ops.convert_to_numpy(pooled(np.array(
+        list(class_texts), object)))
+    vectors = vectors / np.maximum(
+        np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    if hasattr(output, "kernel"):
+        output.kernel.assign(scale * vectors.T)
+    else:  # ClassVectors: one row per class
+        output.vectors.assign(scale * vectors)
+    output.bias.assign(np.zeros(len(vectors), np.float32))
