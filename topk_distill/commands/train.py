@@ -15,7 +15,8 @@ layer); the text flags do not apply to them.
 --baseline=hard trains the same student on the labels alone.
 --student=auto (needs --validation) trains each candidate student (train's
 own, fastText's bigrams and, with --init_embeddings, the frozen normalised
-mean of those vectors with and without a hidden layer) on the labels alone
+mean of those vectors: plain, with --init_class_vectors, or behind a hidden
+layer) on the labels alone
 and distilled, keeps the best by validation P@1 among those answering a
 text within --max_latency_ms, and writes the table to DIR/choice.json.
 With --validation, stops once validation P@1 has not improved for
