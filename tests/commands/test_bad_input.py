@@ -518,7 +518,7 @@ CASES = {
     "student-init by an unknown method": (
         "student-init --encoder={full} --input={tsv} --output={out}/s.npz "
         "--method=odd", 2,
-        "flag --method=odd: value should be one of <context|words>"),
+        "flag --method=odd: value should be one of <context|words|tokenlearn>"),
     "the demo into a file": (
         "demo --workdir={tsv}", 1,
         "{tsv} is a file; expected a folder"),
