@@ -43,6 +43,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
 from embed import default_encoder  # noqa: E402
 
+# The candidates' colours, the same in every panel.
+ORDER = ["mean", "bigram", "init frozen", "init frozen classes",
+         "init frozen hidden512"]
 MODULES = defaults.MODULES + ("selection", "training", "training_config",
                               "saved_model")
 
@@ -111,13 +114,16 @@ def figure(path, works):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, len(works), figsize=(6 * len(works), 4.5))
     for ax, (name, work) in zip(np.atleast_1d(axes), works):
         results = set_files.read_json(os.path.join(work, "auto.json"))
-        result = results[sorted(k for k in results if k.startswith("0|"))[-1]]
-        for i, candidate in enumerate(dict.fromkeys(
-                r["candidate"] for r in result["rows"])):
+        # seed 0 of the run with the most candidates (the newest code)
+        result = max((v for k, v in results.items() if k.startswith("0|")),
+                     key=lambda v: len(v["rows"]))
+        for candidate in sorted({r["candidate"] for r in result["rows"]}):
+            i = ORDER.index(candidate) if candidate in ORDER else 9
             for row in result["rows"]:
                 if row["candidate"] != candidate:
                     continue
@@ -130,6 +136,9 @@ def figure(path, works):
                    marker="*", color="black", label="teacher (fine-tuned "
                    "all-MiniLM-L6-v2)")
         ax.set_xscale("log")
+        ax.set_xticks([0.2, 0.5, 1, 2, 5, 10])
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("p50 latency at batch 1 (ms, log scale)")
         ax.set_ylabel("P@1, test half")
         ax.set_title(name)
