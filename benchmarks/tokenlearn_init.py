@@ -14,7 +14,7 @@ all-MiniLM-L6-v2's, for WordNet in ../shared/data, for Debian in its work
 folder) gives them here instead: the labeled and unlabeled rows of
 examples/wordnet/data.py's fixed split (the texts the student-init files
 were made from), from --start's vocabulary and vectors
-(`student_init.tokenlearn`). Prints the final mean cosine similarity.
+(`tokenlearn.tokenlearn`). Prints the final mean cosine similarity.
 """
 
 import argparse
@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from topk_distill.models import student_init
+from topk_distill.models import student_init, tokenlearn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
@@ -46,7 +46,7 @@ def main():
     embeddings = np.load(args.embeddings, mmap_mode="r")
     words, vectors = student_init.load(args.start)
     start = time.perf_counter()
-    table, cosine = student_init.tokenlearn(
+    table, cosine = tokenlearn.tokenlearn(
         words, vectors, [texts[i] for i in rows],
         np.asarray(embeddings[rows], np.float32), epochs=args.epochs,
         learning_rate=args.learning_rate, verbose=2)

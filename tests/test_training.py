@@ -57,21 +57,35 @@ def test_distilled_student_and_its_outputs(tmp_path, record_sets,
                                        "student.keras"]
 
 
-def test_validation_stops_early_and_keeps_the_best_epoch(
-        tmp_path, record_sets, labeled_tsv):
-    labeled, _ = record_sets
-    # Validation labels the training labels contradict (each text named
-    # as the next class): val P@1 falls as the student learns, so the
-    # best epoch is an early one and the last is worse.
-    texts, labels = zip(*inputs.iter_examples(labeled_tsv))
-    shifted = [NAMES[(NAMES.index(label) + 1) % 3] for label in labels]
+def test_validation_stops_early_and_keeps_the_best_epoch(tmp_path):
+    from topk_distill.models import student_init
+
+    # A student that starts right (frozen vectors, class vectors from the
+    # class names), trained on labels that contradict the validation
+    # file's: val P@1 starts at 1 and falls, so the best epoch is the
+    # first and the last is worse.
+    words = ["", "[UNK]", "animal", "finance", "food", "cat", "dog", "soup",
+             "bread", "stocks", "bank"]
+    vectors = np.array([[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0],
+                        [0, 0, 1], [1, .2, 0], [1, 0, .2], [.2, 0, 1],
+                        [0, .2, 1], [.2, 1, 0], [0, 1, .2]], np.float32)
+    init = str(tmp_path / "init.npz")
+    student_init.save(init, words, vectors)
+    truth = {"cat": "animal", "dog": "animal", "soup": "food",
+             "bread": "food", "stocks": "finance", "bank": "finance"}
+    texts = list(truth)
+    wrong = [(NAMES.index(truth[t]) + 1) % 3 for t in texts]
+    labeled = write_record_set(str(tmp_path / "lab"), texts, wrong,
+                               [[y] for y in wrong], [[1.0]] * 6, 3,
+                               names=NAMES)
     valid = tmp_path / "valid.tsv"
-    valid.write_text("".join(f"{t}\t{y}\n" for t, y in zip(texts, shifted)))
+    valid.write_text("".join(f"{t}\t{truth[t]}\n" for t in texts))
     out = tmp_path / "student"
     history = training.train_student(
         str(out), labeled=labeled, validation=str(valid), baseline="hard",
-        epochs=60, patience=3, batch_size=4, learning_rate=0.05,
-        embedding_dim=8, verbose=0)
+        epochs=60, patience=3, batch_size=2, learning_rate=0.6,
+        init_embeddings=init, freeze_embeddings=True, normalize=True,
+        init_class_vectors=True, verbose=0)
     values = history.history["val_top1"]
     first_best = values.index(max(values))
     # Stopped `patience` epochs after the best, far below the cap.
@@ -82,7 +96,7 @@ def test_validation_stops_early_and_keeps_the_best_epoch(
     # The saved student is the best epoch's, not the last one's.
     student = keras.saving.load_model(str(out / "student.keras"))
     answers = np.argmax(student(tf.constant(texts)).numpy(), axis=1)
-    hits = np.mean([NAMES[a] == y for a, y in zip(answers, shifted)])
+    hits = np.mean([NAMES[a] == truth[t] for a, t in zip(answers, texts)])
     assert hits == pytest.approx(max(values))
 
 

@@ -123,7 +123,7 @@ flags.register_validator("cross_fit_folds", lambda k: k != 1,
 
 def main(argv):
     from topk_distill.records import set_files
-    from topk_distill.teachers import teacher_training
+    from topk_distill.teachers import teacher_report, teacher_training
 
     del argv
     written = teacher_training.train_teacher(
@@ -143,6 +143,6 @@ def main(argv):
     for path in written:
         print(f"saved {path}")
         if path.endswith("report.json"):
-            print(teacher_training.comparison_line(set_files.read_json(path)))
+            print(teacher_report.comparison_line(set_files.read_json(path)))
     print(f"{FLAGS.output} is a teacher: topk-distill preprocess "
           f"--teacher={FLAGS.output} ...")

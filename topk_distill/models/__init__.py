@@ -1,7 +1,8 @@
 """Stage 2, models: the Keras architectures teachers and students are built
 from (`text_models`, `encoder_models` with `bert_inputs`, `image_models`,
 `feature_models`; the pair per input kind: `reference_models`), student
-word vectors from a teacher's encoder (`student_init`), and the SavedModel
+word vectors from a teacher's encoder (`student_init`; trained towards its
+sentence embeddings: `tokenlearn`), and the SavedModel
 every trained classifier is written as and loaded from (`saved_model`),
 and the named choices flags offer before Keras loads (`choices`)."""
 
