@@ -16,9 +16,9 @@ layer); the text flags do not apply to them.
 --student=auto (needs --validation) trains each candidate student (train's
 own, fastText's bigrams and, with --init_embeddings, the frozen normalised
 mean of those vectors: plain, with --init_class_vectors, or behind a hidden
-layer) on the labels alone
-and distilled, keeps the best by validation P@1 among those answering a
-text within --max_latency_ms, and writes the table to DIR/choice.json.
+layer) on the labels alone and distilled, keeps the best by validation P@1
+among those answering a text within --max_latency_ms, and writes the table
+to DIR/choice.json.
 With --validation, stops once validation P@1 has not improved for
 --patience epochs and keeps the weights of its best epoch (up to --epochs,
 default 100, a cap it rarely reaches); without it, runs --epochs (default
