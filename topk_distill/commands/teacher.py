@@ -81,9 +81,10 @@ flags.DEFINE_float("validation_fraction", 0.1, "Part of --input held out "
                    "to compare the teacher with the reference student (0: "
                    "no comparison).", lower_bound=0.0, upper_bound=0.5,
                    flag_values=FLAGS)
-flags.DEFINE_integer("student_epochs", choices.EPOCHS, "Training epochs "
-                     "of the reference student the teacher is measured "
-                     "against (at train's default rate).",
+flags.DEFINE_integer("student_epochs", choices.EPOCHS, "Most training "
+                     "epochs of the reference student the teacher is "
+                     "measured against (train's default rate; early "
+                     "stopping on a tenth of its rows).",
                      lower_bound=1, flag_values=FLAGS)
 flags.DEFINE_integer("hidden_units", 0, "With --encoder: 0 for a linear "
                      "head, else the width of a small MLP head.",

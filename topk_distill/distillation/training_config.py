@@ -37,7 +37,7 @@ CHECKS = {
 LEARNING_RATE = choices.LEARNING_RATE
 EPOCHS = choices.EPOCHS  # without a validation input
 MAX_EPOCHS = 100  # with one: a cap that early stopping reaches first
-PATIENCE = 3  # epochs without a better validation P@1 before stopping
+PATIENCE = choices.PATIENCE  # epochs without a better val P@1, then stop
 
 # Where a sampled step draws its negatives (`StudentConfig`).
 PROPOSALS = ("uniform", "labels")

@@ -15,3 +15,4 @@ STUDENTS = ("mean", "bigram", "cnn", "transformer")
 # train".
 LEARNING_RATE = 5e-3  # Adam
 EPOCHS = 20  # without a validation input (with one, early stopping)
+PATIENCE = 3  # early stopping: epochs without a better validation score

@@ -234,7 +234,9 @@ def _held_out(texts, labels, names, validation, fraction, seed, data_dir,
 
 
 def _student_top1(texts, labels, names, held_out, epochs, seed, kind):
-    """The reference student, on the labels alone, on the held-out data."""
+    """The reference student, on the labels alone, on the held-out data:
+    at `train`'s rate, for at most `epochs` (default `choices.EPOCHS`)
+    with early stopping on a tenth of its training rows."""
     import keras
 
     from topk_distill.models import reference_models
@@ -242,13 +244,24 @@ def _student_top1(texts, labels, names, held_out, epochs, seed, kind):
 
     keras.utils.set_random_seed(seed)
     fit = held_out["fit"]
+    # A tenth of its rows watch it: training stops once their loss stops
+    # falling (`train`'s patience), the best epoch kept.
+    order = np.random.default_rng(seed).permutation(fit)
+    count = len(fit) // 10 if len(fit) >= 20 else 0
+    watch, rows = np.sort(order[:count]), np.sort(order[count:])
     student = reference_models.reference_student(
         kind[0], texts[fit], len(names), kind[1])
     student.compile(
         optimizer=keras.optimizers.Adam(choices.LEARNING_RATE),
         loss=cross_fitting.loss_for(labels))
-    student.fit(_fit_input(texts[fit]), labels[fit], batch_size=128,
-                epochs=epochs or choices.EPOCHS, verbose=0)
+    student.fit(
+        _fit_input(texts[rows]), labels[rows], batch_size=128,
+        epochs=epochs or choices.EPOCHS, verbose=0,
+        validation_data=((_fit_input(texts[watch]), labels[watch])
+                         if count else None),
+        callbacks=[keras.callbacks.EarlyStopping(
+            "val_loss", patience=choices.PATIENCE,
+            restore_best_weights=True)] if count else [])
     return _top1(student, held_out)
 
 
