@@ -28,7 +28,6 @@ import os
 import statistics
 import sys
 
-import keras
 import numpy as np
 
 import defaults
@@ -48,48 +47,6 @@ ORDER = ["mean", "bigram", "init frozen", "init frozen classes",
          "init frozen hidden512"]
 MODULES = defaults.MODULES + ("selection", "training", "training_config",
                               "saved_model")
-
-
-def write_valid(work, valid):
-    path = os.path.join(work, "valid.tsv")
-    texts, labels = valid
-    with open(path, "w", encoding="utf-8") as f:
-        for text, label in zip(texts, labels):
-            f.write(f"{text}\t{label}\n")
-    return path
-
-
-def test_top1(folder, test):
-    texts, labels = test
-    student = keras.saving.load_model(os.path.join(folder, "student.keras"))
-    logits = student.predict(np.array(texts, object), batch_size=2048,
-                             verbose=0)
-    return float(np.mean(np.argmax(logits, 1) == labels))
-
-
-def speedups(work, folders, num_classes, texts, rounds):
-    """{folder: (median, min, max) of teacher p50 / student p50} and the
-    teacher's median p50 (ms), teacher and student alternated."""
-    teacher_path = os.path.join(work, "teacher_export")
-    if not os.path.exists(teacher_path):
-        teacher = encoder_models.make_encoder_teacher(default_encoder(),
-                                                      num_classes)
-        saved_model.export_saved_model(teacher, teacher_path,
-                                       [str(i) for i in range(num_classes)])
-    load = lambda p: saved_model.load_saved_model(p).signatures[  # noqa
-        "serving_default"]
-    teacher = load(teacher_path)
-    ratios = {f: [] for f in folders}
-    teacher_ms = []
-    for _ in range(rounds):
-        for folder in folders:
-            t = saved_model.latency_ms(teacher, texts, 50)[0]
-            s = saved_model.latency_ms(load(os.path.join(folder, "export")),
-                                       texts, 200)[0]
-            teacher_ms.append(t)
-            ratios[folder].append(t / s)
-    return ({f: (statistics.median(r), min(r), max(r))
-             for f, r in ratios.items()}, statistics.median(teacher_ms))
 
 
 def teacher_test_top1(data, sets):
@@ -162,7 +119,8 @@ def run(args, sets, seed, valid_path):
         fit=training_config.FitConfig(seed=seed, epochs=args.epochs),
         keep_candidates=True)
     for row in ranked:
-        row["test_top1"] = test_top1(os.path.join(out, row["folder"]), test)
+        row["test_top1"] = defaults.test_top1(
+            os.path.join(out, row["folder"]), test)
         print(f"{row['candidate']} ({row['training']}): valid "
               f"{row['val_top1']:.4f}, test {row['test_top1']:.4f}",
               flush=True)
@@ -244,8 +202,7 @@ def main():
     out = os.path.join(args.work, "auto.json")
     results = set_files.read_json(out) or {}
     sets = defaults.dataset(args.data, args.work)
-    valid_path = write_valid(args.work, (sets[4][0],
-                                         [sets[2][y] for y in sets[4][1]]))
+    valid_path = defaults.write_valid(args.work, sets[2], sets[4])
     for seed in range(0 if args.report else args.seeds):
         key = f"{seed}|{args.epochs}|{version}"
         if key not in results:

@@ -62,13 +62,6 @@ def weak_teacher(folder):
                 head.predict(vectors[rows], verbose=0).astype(np.float16))
 
 
-def test_top1(folder, test):
-    student = keras.saving.load_model(os.path.join(folder, "student.keras"))
-    logits = student.predict(np.array(test[0], object), batch_size=2048,
-                             verbose=0)
-    return float(np.mean(np.argmax(logits, 1) == test[1]))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True)
@@ -86,9 +79,7 @@ def main():
     results = set_files.read_json(out) or {}
     labeled, _, names, _, valid, test = defaults.dataset(args.data,
                                                          args.work)
-    valid_path = os.path.join(args.work, "valid.tsv")
-    with open(valid_path, "w", encoding="utf-8") as f:
-        f.writelines(f"{t}\t{names[y]}\n" for t, y in zip(*valid))
+    valid_path = defaults.write_valid(args.work, names, valid)
     keep = fine_tuned_students.split_files(
         args.data, os.path.join(args.data, "debian_packages.tsv"), 0.0)
     jobs = [("labels only", None, 0.0)]
@@ -111,7 +102,7 @@ def main():
                 verbose=0)
             kept = training.kept_epoch(history)
             results[key] = dict(
-                test_top1=test_top1(folder, test),
+                test_top1=defaults.test_top1(folder, test),
                 val_top1=history.history["val_top1"][kept - 1],
                 epoch=kept)
             print(f"{name} min_confidence {threshold:g} seed {seed}: "

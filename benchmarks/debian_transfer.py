@@ -171,9 +171,7 @@ def main():
     results = set_files.read_json(out) or {}
     labeled, unlabeled, names, _, valid, test = defaults.dataset(args.data,
                                                                  args.work)
-    valid_path = os.path.join(args.work, "valid.tsv")
-    with open(valid_path, "w", encoding="utf-8") as f:
-        f.writelines(f"{t}\t{names[y]}\n" for t, y in zip(*valid))
+    valid_path = defaults.write_valid(args.work, names, valid)
     print(f"{len(long_scores(args.data, args.work)[0])} long descriptions",
           flush=True)
     for seed in range(args.seeds):
@@ -190,14 +188,10 @@ def main():
                 validation=valid_path, unlabeled_per_labeled=ratio,
                 seed=seed, verbose=0)
             kept = training.kept_epoch(history)
-            student = keras.saving.load_model(os.path.join(folder,
-                                                           "student.keras"))
-            logits = student.predict(np.array(test[0], object),
-                                     batch_size=2048, verbose=0)
             results[key] = dict(
                 transfer=transfer.num_examples, ratio=ratio,
                 val_top1=history.history["val_top1"][kept - 1],
-                test_top1=float(np.mean(np.argmax(logits, 1) == test[1])))
+                test_top1=defaults.test_top1(folder, test))
             print(f"share {share:g} seed {seed}: {results[key]}", flush=True)
             json_files.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}\n")

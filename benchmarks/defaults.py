@@ -94,6 +94,23 @@ def dataset(data, work):
             pick(order[half:]))
 
 
+def write_valid(work, names, valid):
+    """The validation half as WORK/valid.tsv (text<TAB>class name), for a
+    `train --validation`; returns its path."""
+    path = os.path.join(work, "valid.tsv")
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(f"{t}\t{names[y]}\n" for t, y in zip(*valid))
+    return path
+
+
+def test_top1(folder, test):
+    """P@1 on the test half of the student `train` saved in `folder`."""
+    student = keras.saving.load_model(os.path.join(folder, "student.keras"))
+    logits = student.predict(np.array(test[0], object), batch_size=2048,
+                             verbose=0)
+    return float(np.mean(np.argmax(logits, 1) == test[1]))
+
+
 class Curves(keras.callbacks.Callback):
     """P@1 on the validation and test halves after every epoch."""
 
