@@ -58,6 +58,7 @@ _EXPORTS = {
     "pseudo_targets": "distillation.targets",
     "LossPlateauStopping": "distillation.callbacks",
     "TargetMetricStopping": "distillation.callbacks",
+    "BestEpochStopping": "distillation.callbacks",
     "NonFiniteLossStopping": "distillation.callbacks",
     "TrainingBackup": "distillation.backup",
     "train_student": "distillation.training",

@@ -160,3 +160,45 @@ class NonFiniteLossStopping(keras.callbacks.TerminateOnNaN):
             "records read without verification (the reader refuses them "
             "otherwise), or float16 overflow under mixed precision (keep "
             "the loss float32)")
+
+
+class BestEpochStopping(keras.callbacks.EarlyStopping):
+    """Keras's `EarlyStopping` with the best weights restored, keeping the
+    latest of equally good epochs.
+
+    Training stops once `monitor` has not improved for `patience` epochs;
+    the weights kept are those of its best epoch, and of the latest such
+    epoch on ties: a validation P@1 that has stopped moving (a small or
+    easy validation set) keeps the student that trained longest, not the
+    first to reach it.
+
+    Args:
+        monitor: a log name, e.g. `"val_top1"`.
+        patience: epochs without improvement before stopping.
+        mode: `"max"` or `"min"`.
+
+    Example:
+    >>> import types
+    >>> model = types.SimpleNamespace(stop_training=False, weights=0)
+    >>> model.get_weights = lambda: model.weights
+    >>> stop = BestEpochStopping("val_top1", patience=2)
+    >>> stop.set_model(model)
+    >>> stop.on_train_begin()
+    >>> for epoch, value in enumerate([0.5, 0.9, 0.9, 0.8]):
+    ...     model.weights = epoch
+    ...     stop.on_epoch_end(epoch, {"val_top1": value})
+    >>> model.stop_training, stop.best_epoch, stop.best_weights
+    (True, 2, 2)
+    """
+
+    def __init__(self, monitor, patience, mode="max"):
+        super().__init__(monitor, patience=patience, mode=mode,
+                         restore_best_weights=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        current = self.get_monitor_value(logs)
+        if (current is not None and epoch != self.best_epoch and
+                current == self.best):
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch

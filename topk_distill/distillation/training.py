@@ -188,16 +188,17 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
 
 def kept_epoch(history):
     """The epoch (1-based) whose weights a validated run keeps: the best
-    validation P@1 (the first, on ties), as `EarlyStopping` restores it.
+    validation P@1 (the latest, on ties), as `BestEpochStopping` restores
+    it.
 
     Example:
     >>> import types
     >>> kept_epoch(types.SimpleNamespace(history={
     ...     "val_top1": [0.2, 0.5, 0.5, 0.4]}))
-    2
+    3
     """
     values = history.history["val_top1"]
-    return 1 + max(range(len(values)), key=lambda i: (values[i], -i))
+    return 1 + max(range(len(values)), key=lambda i: (values[i], i))
 
 
 def _proposal(student, sets, num_classes):
@@ -322,9 +323,8 @@ def _callbacks(output, backup_dir, worker, fit, logdir, model_settings,
                                                     fit.plateau_delta))
     if validated:
         # Stop once validation P@1 stops improving; keep its best epoch.
-        chosen.append(keras.callbacks.EarlyStopping(
-            "val_top1", mode="max", patience=fit.patience,
-            restore_best_weights=True))
+        chosen.append(callbacks.BestEpochStopping("val_top1",
+                                                  fit.patience))
     if fit.target_accuracy is not None:
         chosen.append(callbacks.TargetMetricStopping("val_top1",
                                                      fit.target_accuracy))
