@@ -151,8 +151,47 @@ def choose_student(output, labeled, validation, unlabeled=None, loss=None,
                    unlabeled="records/unlabeled-*", max_latency_ms=2.0)
     ```
     """
-    from topk_distill.models import saved_model
-    from topk_distill.inputs import labels_file
+    student, fit, labeled, unlabeled = _checked(
+        output, labeled, validation, unlabeled, student, fit, max_latency_ms,
+        train_args)
+    texts = _validation_texts(labeled, unlabeled, validation, train_args)
+    folder = os.path.join(output, "candidates")
+    rows = []
+    for name, config in candidates(student).items():
+        for training_kind in TRAININGS:
+            rows.append(_train_candidate(
+                os.path.join(folder, f"{name} {training_kind}".replace(
+                    " ", "_")), name, config, training_kind, labeled,
+                unlabeled, validation, loss, fit, texts, latency_repeats,
+                train_args))
+            if verbose:
+                row = rows[-1]
+                print(f"{name} ({training_kind}): val_top1 "
+                      f"{row['val_top1']:.4f} at epoch {row['kept_epoch']} "
+                      f"of {row['epochs']}, {row['latency_ms']:.2f} ms a "
+                      f"text, {row['seconds']:.0f} s", flush=True)
+    ranked, fits = rank(rows, max_latency_ms)
+    _keep(output, folder, ranked, fits, keep_candidates)
+    json_files.write_json(os.path.join(output, "choice.json"), {
+        "chosen": ({k: ranked[0][k] for k in ("candidate", "training")}
+                   if fits else None),
+        "max_latency_ms": max_latency_ms, "validation": validation,
+        "candidates": ranked})
+    if verbose:
+        print(format_table(ranked, max_latency_ms))
+    if not fits:
+        raise ValueError(
+            f"no candidate answers within --max_latency_ms={max_latency_ms} "
+            f"(the fastest: {min(r['latency_ms'] for r in ranked):.2f} ms); "
+            f"their table is in {output}/choice.json")
+    return ranked
+
+
+def _checked(output, labeled, validation, unlabeled, student, fit,
+             max_latency_ms, train_args):
+    """Refuses what `choose_student` cannot do, before any training;
+    returns (student, fit, labeled, unlabeled): the configs (the fields
+    among `train_args` taken out of it) and the resolved record sets."""
     from topk_distill.records import records
 
     if not validation:
@@ -170,64 +209,68 @@ def choose_student(output, labeled, validation, unlabeled=None, loss=None,
     student, fit = training_config.configs_of(
         student, fit, **{k: train_args.pop(k) for k in list(train_args)
                          if k in fields})
-    labeled = records.resolve(labeled) if labeled else None
-    unlabeled = records.resolve(unlabeled) if unlabeled else None
-    if labeled is None:
+    if not labeled:
         raise ValueError("--student=auto needs --labeled: its labels-only "
                          "candidates train on them")
-    kind = labeled.input_kind
-    if kind != "text":
+    labeled = records.resolve(labeled)
+    unlabeled = records.resolve(unlabeled) if unlabeled else None
+    if labeled.input_kind != "text":
         raise ValueError(f"--student=auto chooses among text students; "
-                         f"{labeled.name} holds {kind} inputs")
+                         f"{labeled.name} holds {labeled.input_kind} inputs")
     outputs.check_writable(output, "--output")
     if os.path.isdir(output) and os.listdir(output):
         raise ValueError(f"--output={output} is not empty; --student=auto "
                          "writes a new folder (remove it, or name another)")
-    folder = os.path.join(output, "candidates")
-    rows = []
-    texts = None
-    for name, config in candidates(student).items():
-        for training_kind in TRAININGS:
-            where = os.path.join(folder, f"{name} {training_kind}".replace(
-                " ", "_"))
-            start = time.perf_counter()
-            history = training.train_student(
-                where, labeled=labeled,
-                unlabeled=None if training_kind == TRAININGS[0] else unlabeled,
-                validation=validation,
-                baseline="hard" if training_kind == TRAININGS[0] else None,
-                loss=loss, student=config, fit=fit, verbose=0, **train_args)
-            seconds = time.perf_counter() - start
-            export = os.path.join(where, "export")
-            if texts is None:
-                names = labels_file.read_labels(os.path.join(where,
-                                                             "labels.txt"))
-                texts = labels_file.read_labeled(
-                    validation, names, train_args.get("data_dir"),
-                    labeled.multi_label)[0]
-            predict = saved_model.load_saved_model(export).signatures[
-                "serving_default"]
-            kept = training.kept_epoch(history)
-            rows.append(dict(
-                candidate=name, training=training_kind,
-                val_top1=float(history.history["val_top1"][kept - 1]),
-                kept_epoch=kept, epochs=len(history.history["loss"]),
-                latency_ms=saved_model.latency_ms(predict, texts,
-                                                  latency_repeats)[0],
-                size_bytes=saved_model.saved_model_size(export),
-                seconds=round(seconds, 1), folder=where,
-                settings=dataclasses.asdict(config)))
-            if verbose:
-                row = rows[-1]
-                print(f"{name} ({training_kind}): val_top1 "
-                      f"{row['val_top1']:.4f} at epoch {kept} of "
-                      f"{row['epochs']}, {row['latency_ms']:.2f} ms a text, "
-                      f"{row['seconds']:.0f} s", flush=True)
-    ranked, fits = rank(rows, max_latency_ms)
-    best = ranked[0]
+    return student, fit, labeled, unlabeled
+
+
+def _validation_texts(labeled, unlabeled, validation, train_args):
+    """The validation file's texts: what each candidate is timed on."""
+    from topk_distill.inputs import labels_file
+
+    names = training.class_names([s for s in (labeled, unlabeled) if s],
+                                 train_args.get("labels_path"))
+    return labels_file.read_labeled(validation, names,
+                                    train_args.get("data_dir"),
+                                    labeled.multi_label)[0]
+
+
+def _train_candidate(where, name, config, training_kind, labeled, unlabeled,
+                     validation, loss, fit, texts, latency_repeats,
+                     train_args):
+    """Trains one candidate one way into `where` and returns its row."""
+    from topk_distill.models import saved_model
+
+    alone = training_kind == TRAININGS[0]
+    start = time.perf_counter()
+    history = training.train_student(
+        where, labeled=labeled, unlabeled=None if alone else unlabeled,
+        validation=validation, baseline="hard" if alone else None,
+        loss=loss, student=config, fit=fit, verbose=0, **train_args)
+    seconds = time.perf_counter() - start
+    export = os.path.join(where, "export")
+    predict = saved_model.load_saved_model(export).signatures[
+        "serving_default"]
+    kept = training.kept_epoch(history)
+    return dict(
+        candidate=name, training=training_kind,
+        val_top1=float(history.history["val_top1"][kept - 1]),
+        kept_epoch=kept, epochs=len(history.history["loss"]),
+        latency_ms=saved_model.latency_ms(predict, texts,
+                                          latency_repeats)[0],
+        size_bytes=saved_model.saved_model_size(export),
+        seconds=round(seconds, 1), folder=where,
+        settings=dataclasses.asdict(config))
+
+
+def _keep(output, folder, ranked, fits, keep_candidates):
+    """Copies the winner's files to `output` (when it is within the
+    budget) and removes the candidates' folders, or with
+    `keep_candidates` keeps them, each row naming its own."""
     if fits:
-        for entry in os.listdir(best["folder"]):
-            source = os.path.join(best["folder"], entry)
+        best = ranked[0]["folder"]
+        for entry in os.listdir(best):
+            source = os.path.join(best, entry)
             (shutil.copytree if os.path.isdir(source) else shutil.copy2)(
                 source, os.path.join(output, entry))
     for row in ranked:
@@ -238,19 +281,6 @@ def choose_student(output, labeled, validation, unlabeled=None, loss=None,
             shutil.rmtree(where)
     if not keep_candidates:
         os.rmdir(folder)
-    json_files.write_json(os.path.join(output, "choice.json"), {
-        "chosen": ({k: best[k] for k in ("candidate", "training")}
-                   if fits else None),
-        "max_latency_ms": max_latency_ms, "validation": validation,
-        "candidates": ranked})
-    if verbose:
-        print(format_table(ranked, max_latency_ms))
-    if not fits:
-        raise ValueError(
-            f"no candidate answers within --max_latency_ms={max_latency_ms} "
-            f"(the fastest: {min(r['latency_ms'] for r in ranked):.2f} ms); "
-            f"their table is in {output}/choice.json")
-    return ranked
 
 
 def format_table(ranked, max_latency_ms=None):
