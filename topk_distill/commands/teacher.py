@@ -12,8 +12,8 @@ the method's fine-tuned teacher. Fast on a GPU; on a CPU each
 epoch costs about three forward passes of the encoder (shorten
 --sequence_length for short texts). Saved as the SavedModel
 OUTPUT/saved_model; with --fine_tune, its encoder also as a checkpoint
-folder OUTPUT/encoder (for `student-init --encoder=OUTPUT/encoder`). --cross_fit_folds=k also writes
-OUTPUT/cross_fit_logits.npy: logits for every input row from a head that
+folder OUTPUT/encoder (for `student-init --encoder=OUTPUT/encoder`).
+--cross_fit_folds=k also writes OUTPUT/cross_fit_logits.npy: logits for every input row from a head that
 did not see it (with --fine_tune, from a teacher fine-tuned without it: k
 more fine-tuning runs on (k-1)/k of the rows each), for
 `preprocess --teacher=OUTPUT/cross_fit_logits.npy` on the same file (soft

@@ -178,7 +178,8 @@ def main(argv):
     del argv
     auto = FLAGS.student == "auto"
     student = training_config.StudentConfig(
-        architecture="mean" if auto else FLAGS.student, embedding_dim=FLAGS.embedding_dim,
+        architecture="mean" if auto else FLAGS.student,
+        embedding_dim=FLAGS.embedding_dim,
         max_tokens=FLAGS.max_tokens, init_embeddings=FLAGS.init_embeddings,
         freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
         hidden_units=FLAGS.hidden_units,
@@ -200,8 +201,8 @@ def main(argv):
 
         if FLAGS.baseline != "none":
             raise ValueError("--student=auto trains every candidate on "
-                                 "the labels alone and distilled; drop "
-                                 "--baseline")
+                             "the labels alone and distilled; drop "
+                             "--baseline")
         ranked = selection.choose_student(
             FLAGS.output, FLAGS.labeled, FLAGS.validation,
             unlabeled=FLAGS.unlabeled, loss=loss, student=student, fit=fit,
@@ -215,7 +216,7 @@ def main(argv):
         return
     if FLAGS.max_latency_ms is not None:
         raise ValueError("--max_latency_ms chooses among candidates: "
-                             "it needs --student=auto")
+                         "it needs --student=auto")
     history = training.train_student(
         FLAGS.output, labeled=FLAGS.labeled, unlabeled=FLAGS.unlabeled,
         labels_path=FLAGS.labels, validation=FLAGS.validation,

@@ -8,6 +8,7 @@ interleaves the two kinds evenly within each batch, ready for
 
 import tensorflow as tf
 
+from topk_distill.distillation import training_config
 from topk_distill.records import codec, reader, records
 
 
@@ -72,9 +73,10 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
     """
     if labeled is None and unlabeled is None:
         raise ValueError("expected a labeled or an unlabeled record set")
-    if not 0.0 <= min_confidence < 1.0:
-        raise ValueError(f"min_confidence={min_confidence}; expected a "
-                         "probability in [0, 1)")
+    check, expected = training_config.CHECKS["min_confidence"]
+    if not check(min_confidence):
+        raise ValueError(f"min_confidence={min_confidence}; expected "
+                         f"{expected}")
     sets = [records.resolve(s) if s is not None else None
             for s in (labeled, unlabeled)]
     labeled, unlabeled = sets

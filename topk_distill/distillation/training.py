@@ -115,6 +115,9 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     for record_set in chosen[1:]:
         records.check_label_kind(record_set, multi_label,
                                  f"the labeled set {chosen[0].name}")
+    if student.init_class_vectors and input_kind != "text":
+        raise ValueError("--init_class_vectors is for text students; these "
+                         f"records hold {input_kind} inputs")
     student = dataclasses.replace(
         student, sampled_classes=training_config.sampled_classes_for(
             student, len(names), input_kind))
@@ -140,9 +143,6 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
             if input_kind == "text" else reference_models.reference_student(
                 input_kind, None, len(names), feature_dim))
         if student.init_class_vectors:
-            if input_kind != "text":
-                raise ValueError("--init_class_vectors is for text students; "
-                                 f"these records hold {input_kind} inputs")
             text_models.start_class_vectors(
                 network, [labels_file.label_words(n) for n in names])
         model = distillation_student.DistillationStudent(

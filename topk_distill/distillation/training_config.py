@@ -165,7 +165,8 @@ class FitConfig:
 
     With a validation input, training stops once validation P@1 has not
     improved for `patience` epochs and keeps the weights of its best epoch
-    (Keras's `EarlyStopping`), within `epochs` (default `MAX_EPOCHS`, a cap
+    (`callbacks.BestEpochStopping`; the latest of equally good ones), within
+    `epochs` (default `MAX_EPOCHS`, a cap
     it rarely reaches); without one it runs `epochs` (default `EPOCHS`).
 
     Args:

@@ -226,11 +226,17 @@ def _held_out(texts, labels, names, validation, fraction, seed, data_dir,
     count = int(round(len(texts) * fraction))
     if count < 1 or count >= len(texts):
         return None
-    order = np.random.default_rng(seed).permutation(len(texts))
-    held, fit = np.sort(order[:count]), np.sort(order[count:])
+    held, fit = _carve(np.arange(len(texts)), count, seed)
     return dict(fit=fit, texts=texts[held], labels=labels[held],
                 examples=count,
                 source=f"{fraction:.0%} of the input, carved off")
+
+
+def _carve(rows, count, seed):
+    """`count` of `rows` drawn at random (`seed`), and the rest; each part
+    in ascending order."""
+    order = np.random.default_rng(seed).permutation(rows)
+    return np.sort(order[:count]), np.sort(order[count:])
 
 
 def _student_top1(texts, labels, names, held_out, epochs, seed, kind):
@@ -246,9 +252,8 @@ def _student_top1(texts, labels, names, held_out, epochs, seed, kind):
     fit = held_out["fit"]
     # A tenth of its rows watch it: training stops once their loss stops
     # falling (`train`'s patience), the best epoch kept.
-    order = np.random.default_rng(seed).permutation(fit)
     count = len(fit) // 10 if len(fit) >= 20 else 0
-    watch, rows = np.sort(order[:count]), np.sort(order[count:])
+    watch, rows = _carve(fit, count, seed)
     student = reference_models.reference_student(
         kind[0], texts[fit], len(names), kind[1])
     student.compile(
