@@ -102,34 +102,6 @@ def test_cnn_student_is_order_aware_and_ignores_padding():
                                out[0], rtol=1e-5)
 
 
-def test_transformer_student_is_order_aware_and_ignores_padding():
-    model = text_models.make_student(["a b c d"], 3, embedding_dim=8,
-                                     architecture="transformer", width=16,
-                                     heads=2, sequence_length=10)
-    texts = tf.constant(["a b c", "c b a", "a b c d a b c d", ""])
-    # it starts as the mean student with the same word vectors and head
-    mean = text_models.make_student(["a b c d"], 3, embedding_dim=8,
-                                    sequence_length=10)
-    for name in ("embedding", "logits"):
-        mean.get_layer(name).set_weights(model.get_layer(name).get_weights())
-    np.testing.assert_allclose(model(texts, training=False).numpy(),
-                               mean(texts).numpy(), rtol=1e-5, atol=1e-6)
-    out_layer = model.get_layer("transformer_out")
-    out_layer.kernel.assign(np.random.default_rng(0).normal(
-        size=out_layer.kernel.shape))
-    out = model(texts, training=False).numpy()
-    assert np.isfinite(out).all()
-    assert not np.allclose(out[0], out[1], atol=1e-4)
-    # a batch of short texts runs on fewer columns (TrimPadding); a text
-    # answers the same alone as beside a longer one, and empty as zeros in
-    np.testing.assert_allclose(
-        model(tf.constant(["a b c"]), training=False).numpy()[0], out[0],
-        rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(
-        model(tf.constant([""]), training=False).numpy()[0], out[3],
-        rtol=1e-4, atol=1e-5)
-
-
 def test_unknown_student_architecture():
     with pytest.raises(ValueError, match="expected one of mean, bigram, cnn"):
         text_models.make_student(["a"], 2, architecture="lstm")

@@ -173,7 +173,7 @@ def main():
         tuned = time.time() - start
         teacher.save_weights(os.path.join(out, "full.weights.h5"))
         encoder_models.save_encoder(teacher, encoder,
-                                    os.path.join(out, "encoder"))
+                                    os.path.join(out, "encoder"), names)
         figures = {}
         for split, examples in (
                 ("test", texts[parts["test"]]),

@@ -145,29 +145,124 @@ def test_a_backup_of_other_model_flags_is_refused(tmp_path, capsys,
     assert run_command(argv + ["--embedding_dim=8"]) == 0
 
 
-def test_transformer_student_trains_and_exports(tmp_path):
+def _text_sets(tmp_path, multi_label=False):
+    """Records of conftest's TEXTS (12 texts, 3 classes): each text's
+    label (multi-label: its class and, for the first of each, the next
+    one), a teacher sure of it; two unlabeled texts."""
+    from tests.conftest import TEXTS
+
+    texts = [t for name in NAMES for t in TEXTS[name]]
+    labels = [i // 4 for i in range(12)]
+    if multi_label:
+        labels = [[c, (c + 1) % 3] if i % 4 == 0 else [c]
+                  for i, c in enumerate(labels)]
+    first = [c[0] if multi_label else c for c in labels]
+    labeled = write_record_set(
+        str(tmp_path / "lab"), texts, labels,
+        [[c, (c + 1) % 3] for c in first], [[4.0, 0.0]] * 12, 3,
+        names=NAMES)
+    unlabeled = write_record_set(
+        str(tmp_path / "unl"), ["a small cat", "cheap bonds"],
+        [[], []] if multi_label else [-1, -1], [[0], [1]], [[0.9], [0.8]],
+        3, scores_kind="probabilities", names=NAMES)
+    return labeled, unlabeled
+
+
+def test_encoder_student_trains_exports_and_converts(tmp_path, capsys):
+    """The encoder student from all-MiniLM-L6-v2's first layer: it learns
+    the records, its SavedModel answers as its .keras file does, and
+    `export --tflite` writes its WordPiece-id TFLite file only, which
+    answers the same."""
     import numpy as np
     import tensorflow as tf
 
+    from tests.conftest import encoder_folder
     from topk_distill.models import saved_model
     from topk_distill.teachers import teacher
 
-    labeled, unlabeled = _sets(tmp_path)
+    labeled, unlabeled = _text_sets(tmp_path)
     out = tmp_path / "student"
-    assert run_command(["topk-distill", "train", f"--labeled={labeled}",
-                        f"--unlabeled={unlabeled}", f"--output={out}",
-                        "--epochs=1", "--batch_size=4", "--embedding_dim=8",
-                        "--student=transformer"]) == 0
-    # the saved student reloads (its keras-hub blocks registered) and its
-    # SavedModel answers as it does
+    assert run_command([
+        "topk-distill", "train", f"--labeled={labeled}",
+        f"--unlabeled={unlabeled}", f"--output={out}", "--epochs=4",
+        "--batch_size=6", "--learning_rate=1e-3", "--student=encoder",
+        f"--encoder={encoder_folder()}", "--student_layers=1"]) == 0
+    history = json.loads((out / "history.json").read_text())["history"]
+    assert history["hard_loss"][-1] < 0.5 * history["hard_loss"][0]
     loaded = teacher.load_teacher(str(out / "student.keras"))
+    assert loaded.model.get_layer("encoder").num_layers == 1
+    texts = tf.constant(["a cat sat on the mat", "stocks fell"])
+    want = tf.nn.softmax(loaded.model(texts)).numpy()
     served = saved_model.load_saved_model(str(out / "export"))
-    answer = served.signatures["serving_default"](
-        text=tf.constant(["text 1 text 2"]))
-    scores = next(v for k, v in answer.items() if "score" in k).numpy()
-    want = tf.nn.softmax(loaded.model(tf.constant(["text 1 text 2"])))
-    np.testing.assert_allclose(np.sort(scores[0])[::-1][:3],
-                               np.sort(want.numpy()[0])[::-1], atol=1e-5)
+    answer = served.signatures["serving_default"](text=texts)
+    np.testing.assert_allclose(answer["top_scores"].numpy()[:, 0],
+                               want.max(1), atol=1e-5)
+    assert list(answer["top_ids"].numpy()[:, 0]) == list(want.argmax(1))
+    assert list(want.argmax(1)) == [NAMES.index("animal"),
+                                    NAMES.index("finance")]
+    lite = tmp_path / "lite"
+    assert run_command(["topk-distill", "export",
+                        f"--model={out}/student.keras", f"--output={lite}",
+                        "--tflite", "--top_n=2"]) == 0
+    assert sorted(p.name for p in lite.glob("*.tflite*")) == [
+        "model_token_ids.tflite", "model_token_ids.tflite.vocab.txt"]
+    runner = tf.lite.Interpreter(
+        str(lite / "model_token_ids.tflite")).get_signature_runner()
+    vocabulary = (lite / "model_token_ids.tflite.vocab.txt").read_text(
+    ).split("\n")
+    # "[CLS] stocks fell [SEP]", by hand from the vocabulary file
+    ids = [vocabulary.index(w) for w in ("[CLS]", "stocks", "fell",
+                                         "[SEP]")]
+    got = runner(token_ids=np.array([ids], np.int32))
+    np.testing.assert_allclose(got["top_scores"][0], np.sort(want[1])[::-1][
+        :2], atol=1e-4)
+
+
+def test_encoder_student_learns_multi_label_records(tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    from tests.conftest import encoder_folder
+    from topk_distill.teachers import teacher
+
+    labeled, unlabeled = _text_sets(tmp_path, multi_label=True)
+    out = tmp_path / "student"
+    assert run_command([
+        "topk-distill", "train", f"--labeled={labeled}",
+        f"--unlabeled={unlabeled}", f"--output={out}", "--epochs=6",
+        "--batch_size=6", "--learning_rate=2e-3", "--student=encoder",
+        f"--encoder={encoder_folder()}", "--student_layers=1"]) == 0
+    history = json.loads((out / "history.json").read_text())
+    assert history["threshold"] == 0.5  # no validation input
+    assert history["history"]["hard_loss"][-1] < (
+        0.7 * history["history"]["hard_loss"][0])
+    loaded = teacher.load_teacher(str(out / "student.keras"))
+    sure = tf.sigmoid(loaded.model(tf.constant(["the dog barked at night"])))
+    # its one label, animal, above one half; finance, not its label, below
+    assert sure[0, NAMES.index("animal")] > 0.5 > sure[
+        0, NAMES.index("finance")]
+    assert np.isfinite(sure.numpy()).all()
+
+
+def test_encoder_student_flags_that_cannot_work(tmp_path, capsys):
+    from tests.conftest import encoder_folder
+
+    labeled, _ = _text_sets(tmp_path)
+    base = ["topk-distill", "train", f"--labeled={labeled}",
+            f"--output={tmp_path / 'x'}"]
+    for flags, message in (
+            (["--student=encoder"], "--student=encoder needs --encoder"),
+            ([f"--encoder={encoder_folder()}"], "--encoder is the encoder "
+             "student's checkpoint; --student=mean does not read it"),
+            (["--student=encoder", f"--encoder={tmp_path}"],
+             f"--encoder={tmp_path}: no config.json in it"),
+            (["--student=encoder", f"--encoder={encoder_folder()}",
+              "--embedding_dim=8"], "--embedding_dim is for the word-vector "
+             "students"),
+            (["--student=encoder", f"--encoder={encoder_folder()}",
+              "--student_layers=9"], "student layers=9; the encoder has 6")):
+        assert run_command(base + flags) == 1, flags
+        assert message in capsys.readouterr().err, flags
 
 
 def test_sampled_classes_train_a_student_that_answers_from_all_classes(

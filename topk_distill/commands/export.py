@@ -11,7 +11,9 @@ delegate for its string ops) and OUTPUT/model_token_ids.tflite (token ids
 in, builtin ops only; vocabulary in model_token_ids.tflite.vocab.txt); for
 an image model, model.tflite (image bytes in, Flex) and model_pixels.tflite
 (decoded pixels in, builtin ops only); for a feature-vector model,
-model.tflite (builtin ops). An --output that holds anything is replaced
+model.tflite (builtin ops); for the encoder student, model_token_ids.tflite
+only (WordPiece ids in: its tokenizer's TF Text ops are in no TFLite
+runtime). An --output that holds anything is replaced
 only with --overwrite; the export is written beside it and moved in whole.
 
 Example:
@@ -89,7 +91,7 @@ def _write(loaded, names, folder):
     names written in it ("" for the SavedModel itself)."""
     import os
 
-    from topk_distill.models import saved_model
+    from topk_distill.models import encoder_students, saved_model
     from topk_distill.serving import tflite_export
 
     os.chmod(folder, 0o755)  # mkdtemp's 0700 would hide it from a server
@@ -102,7 +104,10 @@ def _write(loaded, names, folder):
                 "features": (("model.tflite", False),)}
     if FLAGS.tflite:
         kind = loaded.input_kind[0] if loaded.input_kind else "text"
-        for name, token_ids in variants[kind]:
+        chosen = variants[kind]
+        if encoder_students.is_encoder_student(loaded.model):
+            chosen = chosen[1:]  # WordPiece ids in
+        for name, token_ids in chosen:
             tflite_export.export_tflite(
                 loaded.model, os.path.join(folder, name), FLAGS.top_n,
                 token_ids)

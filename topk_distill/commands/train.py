@@ -3,20 +3,26 @@ r"""Train the reference student from top-K records (or on hard labels only).
 Reads the labeled top-K records (--labeled) and, optionally, the unlabeled
 top-H records (--unlabeled), and minimises
   alpha*CE(true, s) + (1-alpha)*softCE_T(teacher top-K, s) + beta*CE(pseudo, s)
-with, for text records, a student from topk_distill.models.make_student
-(--student: "mean", the
-reference, averages word embeddings; "bigram" adds hashed word bigrams, as
-fastText; "cnn" convolves them; then a linear layer; text preprocessing
-inside the model), its word vectors random or, with --init_embeddings, from
-`topk-distill student-init` (the teacher's encoder).
+with, for text records, the student --student names (text preprocessing
+inside the model): "mean", the reference, averages word embeddings;
+"bigram" adds hashed word bigrams, as fastText; "cnn" convolves them; then
+a linear layer; their word vectors random or, with --init_embeddings, from
+`topk-distill student-init` (the teacher's encoder). "encoder" keeps
+--student_layers of the transformer layers of --encoder (a BERT-family
+checkpoint folder: the fine-tuned teacher's OUTPUT/encoder), with its
+WordPiece tokenizer, mean-pooled, and a linear head (the teacher's, saved
+beside its encoder, when it is for the same classes); it fine-tunes with
+AdamW, a warmup and a cosine decay over --epochs (default 3, batches of
+32, rate 1e-4).
 Image and feature-vector records get their kind's reference student
 (reference_models.reference_student: a small convolutional network; a linear
 layer); the text flags do not apply to them.
 --baseline=hard trains the same student on the labels alone.
 --student=auto (needs --validation) trains each candidate student (train's
-own, fastText's bigrams and, with --init_embeddings, the frozen normalised
+own, fastText's bigrams, with --init_embeddings the frozen normalised
 mean of those vectors: plain, with --init_class_vectors, or behind a hidden
-layer) on the labels alone and distilled, keeps the best by validation P@1
+layer, and with --encoder the encoder student) on the labels alone and
+distilled, keeps the best by validation P@1
 among those answering a text within --max_latency_ms, and writes the table
 to DIR/choice.json.
 With --validation, stops once validation P@1 has not improved for
@@ -90,20 +96,42 @@ flags.DEFINE_enum("baseline", "none", ["none", "hard"], "hard: train on the "
 flags.DEFINE_integer("epochs", None, "Epochs; with --validation the cap "
                      f"(default {training_config.MAX_EPOCHS}; early stopping "
                      "ends sooner), without it the count (default "
-                     f"{training_config.EPOCHS}).", flag_values=FLAGS)
+                     f"{training_config.EPOCHS}); --student=encoder: the "
+                     "rate's decay length either way (default "
+                     f"{choices.ENCODER_EPOCHS}).", flag_values=FLAGS)
 flags.DEFINE_integer("patience", training_config.FitConfig.patience,
                      "With --validation: stop after this many epochs "
                      "without a better val_top1, keeping the best epoch.",
                      flag_values=FLAGS)
-flags.DEFINE_integer("batch_size", training_config.FitConfig.batch_size,
-                     "Batch size.", flag_values=FLAGS)
-flags.DEFINE_float("learning_rate", training_config.FitConfig.learning_rate,
-                   "Adam learning rate (> 0).", flag_values=FLAGS)
+flags.DEFINE_integer("batch_size", None, "Batch size (default "
+                     f"{choices.BATCH_SIZE}; {choices.ENCODER_BATCH_SIZE} "
+                     "for --student=encoder).", flag_values=FLAGS)
+flags.DEFINE_float("learning_rate", None, "Learning rate (> 0): Adam's "
+                   f"(default {choices.LEARNING_RATE}), or for "
+                   "--student=encoder AdamW's peak (default "
+                   f"{choices.ENCODER_LEARNING_RATE}).", flag_values=FLAGS)
 flags.DEFINE_enum("student", "mean", choices.STUDENTS + ("auto",),
-                  "Student architecture (text_models.make_student; "
-                  "transformer needs keras-hub); auto: train the candidate "
-                  "students on the labels alone and distilled, keep the "
-                  "best on --validation (within --max_latency_ms).",
+                  "Student architecture: mean, bigram, cnn (word vectors, "
+                  "text_models.make_student); encoder (--student_layers "
+                  "of --encoder's layers; needs keras-hub); auto: train "
+                  "the candidate students on the labels alone and "
+                  "distilled, keep the best on --validation (within "
+                  "--max_latency_ms).", flag_values=FLAGS)
+flags.DEFINE_string("encoder", None, "The encoder student's BERT-family "
+                    "checkpoint folder (the fine-tuned teacher's "
+                    "OUTPUT/encoder; with --student=auto, the encoder "
+                    "student is a candidate).", flag_values=FLAGS)
+flags.DEFINE_integer("student_layers", 2, "The encoder student's "
+                     "transformer layers, taken from --encoder's.",
+                     flag_values=FLAGS)
+flags.DEFINE_enum("layer_choice", "spread", choices.LAYER_CHOICES,
+                  "Which of --encoder's layers the student keeps: spread "
+                  "evenly from its first (every other one for half its "
+                  "depth, as DistilBERT starts) or its first ones.",
+                  flag_values=FLAGS)
+flags.DEFINE_bool("teacher_head", True, "Start the encoder student's head "
+                  "at the teacher's, saved beside its encoder (--encoder/"
+                  "classifier_head.npz), when there is one.",
                   flag_values=FLAGS)
 flags.DEFINE_bool("keep_candidates", False, "With --student=auto: keep "
                   "every candidate's folder in OUTPUT/candidates/.",
@@ -177,6 +205,10 @@ def main(argv):
 
     del argv
     auto = FLAGS.student == "auto"
+    if FLAGS.encoder and FLAGS.student not in ("encoder", "auto"):
+        raise ValueError(f"--encoder is the encoder student's checkpoint; "
+                         f"--student={FLAGS.student} does not read it (use "
+                         "--student=encoder or --student=auto)")
     student = training_config.StudentConfig(
         architecture="mean" if auto else FLAGS.student,
         embedding_dim=FLAGS.embedding_dim,
@@ -185,7 +217,9 @@ def main(argv):
         hidden_units=FLAGS.hidden_units,
         init_class_vectors=FLAGS.init_class_vectors,
         sampled_classes=FLAGS.sampled_classes,
-        sampled_proposal=FLAGS.sampled_proposal)
+        sampled_proposal=FLAGS.sampled_proposal, encoder=FLAGS.encoder,
+        student_layers=FLAGS.student_layers, layer_choice=FLAGS.layer_choice,
+        teacher_head=FLAGS.teacher_head)
     fit = training_config.FitConfig(
         unlabeled_per_labeled=FLAGS.unlabeled_per_labeled,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,

@@ -33,8 +33,11 @@ def candidates(student):
     `student.init_embeddings` (a `student-init` file) also the normalised
     mean of those vectors, frozen: its output layer started at random, or
     at the class names (`init_class_vectors`), or behind a hidden layer of
-    `HIDDEN_UNITS`. Settings that are not the candidates' own (vocabulary
-    size, sampled classes) come from `student`.
+    `HIDDEN_UNITS`; with `student.encoder` (a BERT-family checkpoint, the
+    fine-tuned teacher's encoder) also the encoder student
+    (`student.student_layers` of its layers, `student.layer_choice`).
+    Settings that are not the candidates' own (vocabulary size, sampled
+    classes) come from `student`.
 
     Example:
     >>> list(candidates(training_config.StudentConfig()))
@@ -45,10 +48,12 @@ def candidates(student):
     ['mean', 'bigram', 'init frozen', 'init frozen classes', 'init frozen hidden512']
     >>> chosen["init frozen"].freeze_embeddings, chosen["mean"].init_embeddings
     (True, None)
+    >>> list(candidates(training_config.StudentConfig(encoder="teacher/")))
+    ['mean', 'bigram', 'encoder']
     """
     learnt = dict(init_embeddings=None, freeze_embeddings=False,
                   normalize=False, hidden_units=0, embedding_dim=64,
-                  init_class_vectors=False)
+                  init_class_vectors=False, encoder=None)
     made = {"mean": dataclasses.replace(student, architecture="mean",
                                         **learnt),
             "bigram": dataclasses.replace(student, architecture="bigram",
@@ -56,12 +61,19 @@ def candidates(student):
     if student.init_embeddings:
         frozen = dict(architecture="mean", freeze_embeddings=True,
                       normalize=True, hidden_units=0,
-                      init_class_vectors=False)
+                      init_class_vectors=False, encoder=None)
         made["init frozen"] = dataclasses.replace(student, **frozen)
         made["init frozen classes"] = dataclasses.replace(
             student, **dict(frozen, init_class_vectors=True))
         made[f"init frozen hidden{HIDDEN_UNITS}"] = dataclasses.replace(
             student, **dict(frozen, hidden_units=HIDDEN_UNITS))
+    if student.encoder:
+        default = training_config.StudentConfig()
+        made["encoder"] = dataclasses.replace(
+            student, **dict(learnt, architecture="encoder",
+                            encoder=student.encoder,
+                            max_tokens=default.max_tokens,
+                            sampled_classes=None))
     return made
 
 

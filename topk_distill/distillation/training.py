@@ -1,7 +1,9 @@
-"""Train the reference student from record sets: what `topk-distill train` does.
+"""Train a student from record sets: what `topk-distill train` does.
 
-The student is the reference one for the records' input kind
-(`reference_models.reference_student`: text, images or feature vectors).
+The student is the one `StudentConfig` names (`make_network`): for text, a
+word-vector student (`text_models.make_student`) or the encoder student
+(`encoder_students.make_encoder_student`); for images and feature vectors,
+their kind's reference student (`reference_models.reference_student`).
 
 records -> `make_distillation_dataset` -> `DistillationStudent.fit` (with
 the stopping rules, checkpoints for restarts and, on a cluster, the
@@ -25,7 +27,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                   fit=None, data_service=None, logdir=None, data_dir=None,
                   backup_dir=None, settings=None, verbose="auto",
                   **keywords):
-    """Trains a student (`text_models.make_student`) from records.
+    """Trains a student (`make_network`) from records.
 
     Args:
         output: the output folder.
@@ -70,12 +72,11 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
 
     from topk_distill.distillation import callbacks, mixer
     from topk_distill.distillation import student as distillation_student
-    from topk_distill.models import (reference_models, saved_model,
-                                     student_init, text_models)
-    from topk_distill.records import reader
+    from topk_distill.models import encoder_models, saved_model
     from topk_distill.utils import progress
 
     student, fit = training_config.configs_of(student, fit, **keywords)
+    fit = fit.for_student(student.architecture)
     if fit.plateau_seconds and distribute.cluster_config():
         # Each worker would time the window on its own clock and could stop
         # a step before the others, which then wait for it forever.
@@ -90,8 +91,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     if fit.target_accuracy is not None and not validation:
         raise ValueError("--target_accuracy needs --validation")
     keras.utils.set_random_seed(fit.seed)
-    embeddings = (student_init.load(student.init_embeddings)
-                  if student.init_embeddings else None)
+    if student.architecture == "encoder":
+        encoder_models.check_encoder_folder(student.encoder)
     if baseline == "hard":
         unlabeled, loss = None, LossConfig(alpha=1.0, beta=0.0, strict=False)
     loss = loss or LossConfig()
@@ -115,9 +116,12 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     for record_set in chosen[1:]:
         records.check_label_kind(record_set, multi_label,
                                  f"the labeled set {chosen[0].name}")
-    if student.init_class_vectors and input_kind != "text":
-        raise ValueError("--init_class_vectors is for text students; these "
-                         f"records hold {input_kind} inputs")
+    for asked, flag in ((student.init_class_vectors, "--init_class_vectors"),
+                        (student.architecture == "encoder",
+                         "--student=encoder")):
+        if asked and input_kind != "text":
+            raise ValueError(f"{flag} is for text students; these records "
+                             f"hold {input_kind} inputs")
     student = dataclasses.replace(
         student, sampled_classes=training_config.sampled_classes_for(
             student, len(names), input_kind))
@@ -130,26 +134,13 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         num_classes=len(names), data_service=data_service, loss=loss,
         min_confidence=fit.min_confidence)
     with strategy.scope():
-        network = (
-            text_models.make_student(
-                None if embeddings else reader.texts(chosen), len(names),
-                max_tokens=student.max_tokens,
-                embedding_dim=student.embedding_dim,
-                architecture=student.architecture, embeddings=embeddings,
-                train_embeddings=not student.freeze_embeddings,
-                normalize=student.normalize,
-                hidden_units=student.hidden_units,
-                class_vectors=sampled is not None)
-            if input_kind == "text" else reference_models.reference_student(
-                input_kind, None, len(names), feature_dim))
-        if student.init_class_vectors:
-            text_models.start_class_vectors(
-                network, [labels_file.label_words(n) for n in names])
+        network = make_network(student, chosen, names, input_kind,
+                               feature_dim, sampled)
         model = distillation_student.DistillationStudent(
             network, len(names), loss_config=loss, sampled_classes=sampled,
             proposal=_proposal(student, sets, len(names)),
             multi_label=multi_label)
-        model.compile(optimizer=model.default_optimizer(fit.learning_rate))
+        model.compile(optimizer=_optimizer(model, student, fit, train))
     nan_stop = callbacks.NonFiniteLossStopping()
     # what a checkpoint's weights fit: a rerun with others is refused
     model_settings = dict(num_classes=len(names), input_kind=input_kind,
@@ -184,6 +175,72 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
          **({"kept_epoch": kept_epoch(history)} if validation_data else {}),
          **({"threshold": threshold} if multi_label else {})})
     return history
+
+
+def make_network(student, record_sets, names, input_kind="text",
+                 feature_dim=None, sampled=None):
+    """The student network a `StudentConfig` names, for these records.
+
+    Text records: `text_models.make_student` (its vocabulary from the
+    records' texts, or the `student-init` file's vectors; class vectors
+    from the names when asked), or the encoder student
+    (`encoder_students.make_encoder_student`); image and feature records:
+    their kind's reference student.
+
+    Args:
+        student: a `training_config.StudentConfig`.
+        record_sets: the `RecordSet`s it trains on (their texts fit a
+            learnt vocabulary).
+        names: the N class names.
+        input_kind, feature_dim: the records' inputs.
+        sampled: the sampled softmax's negatives, or `None` (full).
+
+    Returns:
+        An uncompiled `keras.Model`: inputs [B] (or [B, D]) to logits
+        [B, N].
+    """
+    from topk_distill.models import (encoder_students, reference_models,
+                                     student_init, text_models)
+    from topk_distill.records import reader
+
+    if input_kind != "text":
+        return reference_models.reference_student(input_kind, None,
+                                                  len(names), feature_dim)
+    if student.architecture == "encoder":
+        return encoder_students.make_encoder_student(
+            student.encoder, len(names), layers=student.student_layers,
+            choice=student.layer_choice, labels=names,
+            teacher_head=student.teacher_head)
+    embeddings = (student_init.load(student.init_embeddings)
+                  if student.init_embeddings else None)
+    network = text_models.make_student(
+        None if embeddings else reader.texts(record_sets), len(names),
+        max_tokens=student.max_tokens, embedding_dim=student.embedding_dim,
+        architecture=student.architecture, embeddings=embeddings,
+        train_embeddings=not student.freeze_embeddings,
+        normalize=student.normalize, hidden_units=student.hidden_units,
+        class_vectors=sampled is not None)
+    if student.init_class_vectors:
+        text_models.start_class_vectors(
+            network, [labels_file.label_words(n) for n in names])
+    return network
+
+
+def _optimizer(model, student, fit, train):
+    """Adam (lazy for a sampled step) at the fit's rate; the encoder
+    student's AdamW with warmup and decay over the fit's epochs."""
+    if student.architecture != "encoder":
+        return model.default_optimizer(fit.learning_rate)
+    from topk_distill.models import encoder_students
+
+    steps = int(train.cardinality())
+    if steps <= 0:  # a filtered or served dataset: its count is not known
+        raise ValueError("--student=encoder decays its rate over a known "
+                         "number of steps; it cannot train with "
+                         "--data_service or from unlabeled records alone "
+                         "with --min_confidence")
+    return encoder_students.fine_tuning_optimizer(fit.learning_rate,
+                                                  steps * fit.epochs)
 
 
 def kept_epoch(history):

@@ -12,7 +12,7 @@ from topk_distill.models import choices
 
 # setting -> (test, what is expected), for the settings checked one by one.
 CHECKS = {
-    "learning_rate": (lambda v: v > 0, "a positive number"),
+    "learning_rate": (lambda v: v is None or v > 0, "a positive number"),
     "unlabeled_per_labeled": (lambda v: v > 0, "a positive number"),
     "plateau_seconds": (lambda v: v is None or v > 0,
                         "a positive number of seconds"),
@@ -22,7 +22,8 @@ CHECKS = {
                         "a number in (0, 1]"),
     "epochs": (lambda v: v is None or v >= 1, "a positive integer"),
     "patience": (lambda v: v >= 1, "a positive integer"),
-    "batch_size": (lambda v: v >= 1, "a positive integer"),
+    "batch_size": (lambda v: v is None or v >= 1, "a positive integer"),
+    "student_layers": (lambda v: v >= 1, "a positive integer"),
     "embedding_dim": (lambda v: v >= 1, "a positive integer"),
     "max_tokens": (lambda v: v >= 2, "an integer >= 2"),
     "hidden_units": (lambda v: v >= 0, "0 (none) or more"),
@@ -68,6 +69,12 @@ def sampled_classes_for(config, num_classes, input_kind="text"):
     64
     """
     chosen = config.sampled_classes
+    if config.architecture == "encoder":
+        if chosen:
+            raise ValueError(f"--sampled_classes={chosen} is for the word-"
+                             "vector students; the encoder student's head "
+                             "is a full linear layer")
+        return 0
     if input_kind != "text":
         if chosen:
             raise ValueError(f"--sampled_classes={chosen} is for text "
@@ -120,6 +127,13 @@ class StudentConfig:
             `"uniform"`ly (default) or by `"labels"` frequency in the
             training records (`sampled_softmax.Proposal`: half uniform,
             half by frequency).
+        encoder: the encoder student's checkpoint folder (`architecture=
+            "encoder"`: `encoder_students.make_encoder_student`), e.g. the
+            fine-tuned teacher's `OUTPUT/encoder`.
+        student_layers, layer_choice: the encoder student's transformer
+            layers, and which of the encoder's (`choices.LAYER_CHOICES`).
+        teacher_head: start the encoder student's head at the teacher's
+            (saved beside its encoder) when the folder holds one.
 
     Raises:
         ValueError: naming the setting and what was expected.
@@ -141,11 +155,18 @@ class StudentConfig:
     sampled_classes: int = None
     sampled_proposal: str = "uniform"
     init_class_vectors: bool = False
+    encoder: str = None
+    student_layers: int = 2
+    layer_choice: str = "spread"
+    teacher_head: bool = True
 
     def __post_init__(self):
         if self.architecture not in choices.STUDENTS:
             raise ValueError(f"architecture={self.architecture!r}; expected "
                              f"one of {', '.join(choices.STUDENTS)}")
+        if self.layer_choice not in choices.LAYER_CHOICES:
+            raise ValueError(f"layer_choice={self.layer_choice!r}; expected "
+                             f"one of {', '.join(choices.LAYER_CHOICES)}")
         if self.sampled_proposal not in PROPOSALS:
             raise ValueError(f"sampled_proposal={self.sampled_proposal!r}; "
                              f"expected one of {', '.join(PROPOSALS)}")
@@ -157,6 +178,23 @@ class StudentConfig:
         if self.freeze_embeddings and not self.init_embeddings:
             raise ValueError("--freeze_embeddings needs --init_embeddings "
                              "(frozen random vectors learn nothing)")
+        if self.architecture == "encoder":
+            self._check_encoder()
+
+    def _check_encoder(self):
+        if not self.encoder:
+            raise ValueError("--student=encoder needs --encoder (a BERT-"
+                             "family checkpoint folder: the fine-tuned "
+                             "teacher's OUTPUT/encoder)")
+        word_vectors = [name for name, off in (
+            ("init_embeddings", None), ("freeze_embeddings", False),
+            ("normalize", False), ("hidden_units", 0),
+            ("init_class_vectors", False), ("embedding_dim", 64),
+            ("max_tokens", 20_000)) if getattr(self, name) != off]
+        if word_vectors:
+            raise ValueError(f"--{word_vectors[0]} is for the word-vector "
+                             "students; the encoder student takes its "
+                             "vocabulary, vectors and width from --encoder")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,8 +211,10 @@ class FitConfig:
         unlabeled_per_labeled: unlabeled examples per labeled one per batch.
         epochs: the epoch count, or with validation the cap; `None`: the
             default of each case (`epochs_for`).
-        batch_size, learning_rate: batch size; Adam's rate (default
-            `LEARNING_RATE`).
+        batch_size, learning_rate: batch size and rate; `None`: the
+            student's default (`for_student`: Adam at `LEARNING_RATE` in
+            batches of 128; the encoder student AdamW, warmup and decay, at
+            `choices.ENCODER_LEARNING_RATE` in batches of 32).
         patience: with validation, epochs without a better validation P@1
             before training stops.
         min_confidence: train on the unlabeled examples whose teacher's top
@@ -198,8 +238,8 @@ class FitConfig:
 
     unlabeled_per_labeled: float = 1.0
     epochs: int = None
-    batch_size: int = 128
-    learning_rate: float = LEARNING_RATE
+    batch_size: int = None
+    learning_rate: float = None
     patience: int = PATIENCE
     min_confidence: float = 0.0
     plateau_seconds: float = None
@@ -209,6 +249,30 @@ class FitConfig:
 
     def __post_init__(self):
         _check(self)
+
+    def for_student(self, architecture):
+        """This config with its `None` settings made the student's
+        defaults: the encoder student fine-tunes (`ENCODER_*` of
+        `choices`: its epochs are also the decay's length), the others
+        train at `LEARNING_RATE` in batches of `BATCH_SIZE`.
+
+        Example:
+        >>> FitConfig().for_student("mean").learning_rate
+        0.005
+        >>> tuned = FitConfig(batch_size=8).for_student("encoder")
+        >>> tuned.learning_rate, tuned.batch_size, tuned.epochs
+        (0.0001, 8, 3)
+        """
+        encoder = architecture == "encoder"
+        chosen = dict(
+            learning_rate=(choices.ENCODER_LEARNING_RATE if encoder
+                           else LEARNING_RATE),
+            batch_size=(choices.ENCODER_BATCH_SIZE if encoder
+                        else choices.BATCH_SIZE),
+            epochs=choices.ENCODER_EPOCHS if encoder else None)
+        return dataclasses.replace(self, **{
+            name: getattr(self, name) if getattr(self, name) is not None
+            else value for name, value in chosen.items()})
 
     def epochs_for(self, validated):
         """The epochs `fit` runs at most: `epochs`, or its default with

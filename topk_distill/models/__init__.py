@@ -10,7 +10,7 @@ import importlib
 
 # Keras layers 0.1.0 defined in `topk_distill/models.py`: `.keras` files
 # saved by it name that module (see `topk_distill._MOVED`).
-_MOVED = {"TrimPadding": "text_models", "ImageDecoder": "image_models"}
+_MOVED = {"ImageDecoder": "image_models"}
 
 
 def __getattr__(name):

@@ -143,16 +143,19 @@ def set_encoder_trainable(teacher, layers=0):
     return layers or len(blocks)
 
 
-def save_encoder(teacher, encoder_dir, path):
+def save_encoder(teacher, encoder_dir, path, labels=None):
     """Saves an encoder teacher's encoder (fine-tuned or not) and its
-    tokenizer as a keras-hub preset folder: what `student-init --encoder`,
-    `teacher --encoder` and any later student start from.
+    tokenizer as a keras-hub preset folder, with its linear head beside
+    them (`encoder_students.save_head`): what `student-init --encoder`,
+    `teacher --encoder` and the encoder student (`train --student=encoder`)
+    start from.
 
     Args:
         teacher: a model from `make_encoder_teacher`.
         encoder_dir: the checkpoint folder the teacher was made from (its
             WordPiece vocabulary, which fine-tuning does not change).
         path: the folder to write.
+        labels: the teacher's N class names, kept with its head.
 
     Returns:
         `path`.
@@ -160,14 +163,17 @@ def save_encoder(teacher, encoder_dir, path):
     Example:
 
     ```python
-    save_encoder(teacher, "all-MiniLM-L6-v2/", "teacher/encoder")
+    save_encoder(teacher, "all-MiniLM-L6-v2/", "teacher/encoder", names)
     ```
     """
     import keras_hub
+
+    from topk_distill.models import encoder_students
 
     backbone = next(layer for layer in teacher.layers
                     if isinstance(layer, keras_hub.models.Backbone))
     backbone.save_to_preset(path)
     keras_hub.models.BertTokenizer.from_preset(encoder_dir).save_to_preset(
         path)
+    encoder_students.save_head(teacher, path, labels)
     return path

@@ -38,16 +38,16 @@ def make_teacher(texts, num_classes, max_tokens=50_000, hidden_units=512):
 
 
 STUDENTS = choices.STUDENTS
+WORD_VECTOR_STUDENTS = ("mean", "bigram", "cnn")
 
 
 def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
-                 sequence_length=None, architecture="mean", embeddings=None,
+                 sequence_length=64, architecture="mean", embeddings=None,
                  hash_buckets=20_000, filters=256, train_embeddings=True,
-                 normalize=False, width=128, layers=2, heads=4,
-                 hidden_units=0, class_vectors=False):
+                 normalize=False, hidden_units=0, class_vectors=False):
     """Builds a student: word embeddings -> pooled text vector -> linear layer.
 
-    Four architectures (`architecture`), all mapping raw strings to logits
+    Three architectures (`architecture`), all mapping raw strings to logits
     through one `TextVectorization` (so all export the same way, TFLite's
     token-id variant included):
 
@@ -57,15 +57,9 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
       `hash_buckets` rows (layer `"bigram_embedding"`).
     * `"cnn"`: a width-3 convolution (`filters` channels, ReLU) over the
       word embeddings, max-pooled over the text (Kim, 2014).
-    * `"transformer"`: a small transformer: the word embeddings projected
-      to `width` (layer `"project"`), plus learned position embeddings,
-      through `layers` pre-norm `keras_hub.layers.TransformerEncoder`
-      blocks (`heads` heads, feed-forward width `2 * width`, padding
-      masked); their mean over the real tokens, through a linear layer
-      that starts at zero (layer `"transformer_out"`), is added to the
-      mean of the word embeddings, so it starts as the `"mean"` student.
-      Experimental: on WordNet it did not learn (BENCHMARKS.md, issue 23).
-      Needs `keras-hub` (`pip install topk-distill[encoder]`).
+
+    The fourth student of `STUDENTS`, `"encoder"`, is the teacher's own
+    first layers: `encoder_students.make_encoder_student`.
 
     Args:
         texts: a list or `tf.data.Dataset` of strings to fit the vocabulary
@@ -73,18 +67,14 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
         num_classes: N, the number of output logits.
         max_tokens: vocabulary size.
         embedding_dim: embedding width (taken from `embeddings` if given).
-        sequence_length: tokens kept per text (default 64; 32 for the
-            transformer, whose cost grows with it, and which runs on each
-            batch's longest text only).
-        architecture: one of `STUDENTS`.
+        sequence_length: tokens kept per text.
+        architecture: `"mean"`, `"bigram"` or `"cnn"`.
         embeddings: optional `(vocabulary, vectors)` to start from, e.g.
             `student_init.load(path)`: the vocabulary ("" and "[UNK]" first)
             replaces the adapted one and the word rows start from `vectors`
             float [V, D].
         hash_buckets: bigram rows (`"bigram"` only).
         filters: convolution channels (`"cnn"` only).
-        width, layers, heads: the transformer's width, blocks and attention
-            heads (`"transformer"` only).
         train_embeddings: `False` freezes the word vectors (e.g. those of
             `embeddings`): only the rest of the student trains.
         normalize: L2-normalise the pooled text vector before the linear
@@ -110,11 +100,10 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
     >>> bigram.get_layer("embedding").input_dim  # "", [UNK], a, cat, dog
     5
     """
-    if architecture not in STUDENTS:
+    if architecture not in WORD_VECTOR_STUDENTS:
         raise ValueError(f"unknown student architecture {architecture!r}; "
-                         f"expected one of {', '.join(STUDENTS)}")
-    if sequence_length is None:
-        sequence_length = 32 if architecture == "transformer" else 64
+                         f"expected one of {', '.join(WORD_VECTOR_STUDENTS)}"
+                         " (the encoder student: encoder_students)")
     if embeddings is not None:
         vocabulary, vectors = embeddings
         embedding_dim = vectors.shape[1]
@@ -153,14 +142,6 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
         x = keras.ops.max(x * present[:, :, None], axis=1)
     else:
         x = masked_mean(embedded, present)
-        if architecture == "transformer":
-            kept, mask = TrimPadding(name="trim_padding")(embedded, present)
-            context = masked_mean(_transformer(
-                kept, mask, sequence_length, width, layers, heads), mask)
-            # zero at the start: the student starts as the mean student
-            x = x + keras.layers.Dense(embedding_dim, kernel_initializer=
-                                       "zeros", name="transformer_out")(
-                                           context)
     if normalize:
         x = keras.layers.UnitNormalization(name="normalize")(x)
     if hidden_units:
@@ -175,60 +156,12 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
     return model
 
 
-@keras.saving.register_keras_serializable(package="topk_distill")
-class TrimPadding(keras.layers.Layer):
-    """Drops the padding columns every text of the batch has.
-
-    `TextVectorization` pads each text to its fixed `sequence_length` (the
-    token-id input a TFLite export takes); a transformer's cost grows with
-    the length it runs on, so it runs on the batch's longest text only
-    (at least one column). Padding is at the end of each row.
-
-    Example:
-    >>> import numpy as np
-    >>> vectors = np.ones((2, 4, 3), "float32")
-    >>> present = np.array([[1, 1, 0, 0], [1, 0, 0, 0]], "float32")
-    >>> kept, mask = TrimPadding()(vectors, present)
-    >>> tuple(kept.shape), tuple(mask.shape)
-    ((2, 2, 3), (2, 2))
-    """
-
-    def call(self, embedded, present):
-        length = keras.ops.maximum(keras.ops.max(keras.ops.sum(
-            keras.ops.cast(present, "int32"), axis=1)), 1)
-        return embedded[:, :length], present[:, :length]
-
-    def compute_output_spec(self, embedded, present):
-        return (keras.KerasTensor((embedded.shape[0], None,
-                                   embedded.shape[2]), embedded.dtype),
-                keras.KerasTensor((present.shape[0], None), present.dtype))
-
-
 def masked_mean(vectors, present):
     """The mean of [B, L, D] over the real tokens; an empty text: zeros."""
     total = keras.ops.einsum("bt,btd->bd", present, vectors)
     count = keras.ops.maximum(keras.ops.sum(present, axis=1, keepdims=True),
                               1)
     return total / count
-
-
-def _transformer(embedded, present, sequence_length, width, layers, heads):
-    """The transformer student's blocks: [B, L, D] -> [B, L, width]."""
-    try:
-        import keras_hub
-    except ImportError as error:
-        raise ImportError("the transformer student needs keras-hub: pip "
-                          "install topk-distill[encoder]") from error
-    x = keras.layers.Dense(width, name="project")(embedded)
-    x = x + keras_hub.layers.PositionEmbedding(
-        sequence_length, name="position_embedding")(x)
-    mask = keras.ops.cast(present, "bool")
-    for i in range(layers):
-        x = keras_hub.layers.TransformerEncoder(
-            2 * width, heads, dropout=0.1, activation="gelu",
-            normalize_first=True, name=f"transformer_{i}")(
-                x, padding_mask=mask)
-    return keras.layers.LayerNormalization(name="final_norm")(x)
 
 
 # `start_class_vectors`: the logits a class's own name gets, cos = 1.

@@ -24,6 +24,11 @@ def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
       model's `TextVectorization` layer, whose vocabulary is written beside
       the file as `PATH.vocab.txt`) and runs with builtin ops only.
 
+    The encoder student (`encoder_students`) has the token-id variant only:
+    int32 [1, L] WordPiece ids, `[CLS] ... [SEP]` as its tokenizer makes
+    them (the WordPieces in `PATH.vocab.txt`), any L; its tokenizer's TF
+    Text ops are in no TFLite runtime.
+
     An image model's are alike: `token_ids=False` takes the encoded image
     (string [1], named `image_bytes`; decoding needs the Flex delegate),
     `token_ids=True` the decoded pixels (float32 [1, size, size, channels]
@@ -52,16 +57,27 @@ def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
     runner(token_ids=token_ids)  # {"top_ids": ..., "top_scores": ...}
     ```
     """
+    from topk_distill.models import encoder_students
+
     kind, feature_dim = input_kinds.model_kind(model) or ("text", None)
     builtin = token_ids or kind == "features"
-    if token_ids and kind == "image":
+    encoder = encoder_students.is_encoder_student(model)
+    if encoder and not token_ids:
+        raise ValueError(f"{model.name}: an encoder student's WordPiece "
+                         "tokenizer runs TF Text ops, which TFLite (even "
+                         "with the Flex delegate) lacks; export its token-id "
+                         "variant (token_ids=True, --tflite_token_ids)")
+    if encoder:
+        model, vocabulary = encoder_students.token_id_model(model)
+        _write_vocabulary(path, vocabulary)
+        spec = tf.TensorSpec([1, None], tf.int32, name="token_ids")
+    elif token_ids and kind == "image":
         model = _after_decoding(model)
         spec = tf.TensorSpec([1] + list(model.inputs[0].shape[1:]),
                              tf.float32, name="pixels")
     elif token_ids and kind == "text":
         model, vocabulary = _after_vectorization(model)
-        with open(path + ".vocab.txt", "w", encoding="utf-8") as f:
-            f.writelines(token + "\n" for token in vocabulary)
+        _write_vocabulary(path, vocabulary)
         spec = tf.TensorSpec([1, model.inputs[0].shape[1]], tf.int64,
                              name="token_ids")
     else:
@@ -93,6 +109,13 @@ def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
     with open(path, "wb") as f:
         f.write(flatbuffer)
     return path
+
+
+def _write_vocabulary(path, vocabulary):
+    """The token-id variant's vocabulary beside it: `PATH.vocab.txt`, one
+    token per line, line i is id i."""
+    with open(path + ".vocab.txt", "w", encoding="utf-8") as f:
+        f.writelines(token + "\n" for token in vocabulary)
 
 
 def _after_decoding(model):

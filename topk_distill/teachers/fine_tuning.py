@@ -161,18 +161,15 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
     """
     import keras
 
-    from topk_distill.models import encoder_models
+    from topk_distill.models import encoder_models, encoder_students
     from topk_distill.teachers import cross_fitting
 
     keras.utils.set_random_seed(seed)
     encoder_models.set_encoder_trainable(teacher, layers)
     steps = epochs * -(-len(texts) // batch_size)
-    warmup = int(steps * warmup_fraction)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, max(steps - warmup, 1), warmup_target=learning_rate,
-        warmup_steps=warmup)
     teacher.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+        optimizer=encoder_students.fine_tuning_optimizer(
+            learning_rate, steps, warmup_fraction, weight_decay),
         loss=cross_fitting.loss_for(labels))
     batches = length_batches(texts, labels, batch_size, seed)
     return teacher.fit(batches, epochs=epochs,

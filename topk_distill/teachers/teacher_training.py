@@ -352,7 +352,7 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
         multi_label=labels.ndim == 2)]
     if tuning:  # the fine-tuned encoder, for student-init and students
         written.append(encoder_models.save_encoder(
-            teacher, encoder, os.path.join(output, "encoder")))
+            teacher, encoder, os.path.join(output, "encoder"), names))
     if cross_fit_folds and tuning:
         def make_teacher():
             return encoder_models.make_encoder_teacher(
