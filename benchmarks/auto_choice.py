@@ -31,16 +31,14 @@ import sys
 import numpy as np
 
 import defaults
+import latency
 import wordnet_accuracy
 from topk_distill.distillation import selection, training_config
 from topk_distill.distillation.loss_config import LossConfig
-from topk_distill.models import encoder_models, saved_model
 from topk_distill.records import set_files
 from topk_distill.utils import json_files
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
-from embed import default_encoder  # noqa: E402
+ROOT = latency.ROOT
 
 # The candidates' colours, the same in every panel.
 ORDER = ["mean", "bigram", "init frozen", "init frozen classes",
@@ -124,11 +122,12 @@ def run(args, sets, seed, valid_path):
         print(f"{row['candidate']} ({row['training']}): valid "
               f"{row['val_top1']:.4f}, test {row['test_top1']:.4f}",
               flush=True)
-    found, teacher_ms = speedups(
-        args.work, [os.path.join(out, r["folder"]) for r in ranked],
-        len(names), test[0], args.rounds)
-    for row in ranked:
-        row["speedup"] = found[os.path.join(out, row["folder"])]
+    exports = {os.path.join(out, r["folder"], "export"): r for r in ranked}
+    found, _, teacher_ms = latency.speedups(
+        latency.teacher_export(args.work, len(names)), list(exports),
+        test[0], args.rounds)
+    for path, row in exports.items():
+        row["speedup"] = found[path]
     return {"rows": ranked, "teacher_ms": teacher_ms,
             "teacher_top1": teacher_test_top1(args.data, sets)}
 
@@ -198,7 +197,8 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     version = wordnet_accuracy.code_version(
         MODULES, [os.path.abspath(__file__),
-                  os.path.join(ROOT, "benchmarks", "defaults.py")])
+                  os.path.join(ROOT, "benchmarks", "defaults.py"),
+                  os.path.join(ROOT, "benchmarks", "latency.py")])
     out = os.path.join(args.work, "auto.json")
     results = set_files.read_json(out) or {}
     sets = defaults.dataset(args.data, args.work)

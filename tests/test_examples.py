@@ -188,3 +188,38 @@ def test_debian_rows_keep_one_row_per_description():
     # sections with fewer rows than min_count go
     assert [r[0] for r in prepare.rows_of(index, min_count=2)] == [
         "bar", "qux"]
+
+
+def test_encoder_student_example_runs(tmp_path, capsys):
+    """examples/encoder_student.sh's commands on a stand-in for the bundle
+    (conftest's 12 texts as records of the bundle's names) and the
+    pretrained encoder (no teacher head beside it: the head starts at
+    random)."""
+    from tests.conftest import NAMES, TEXTS, write_record_set
+
+    data, work = tmp_path / "data", tmp_path / "work"
+    data.mkdir()
+    work.mkdir()
+    texts = [t for name in NAMES for t in TEXTS[name]]
+    labels = [i // 4 for i in range(12)]
+    write_record_set(str(data / "labeled_sampled"), texts, labels,
+                     [[c] for c in labels], [[3.0]] * 12, 3, names=NAMES)
+    write_record_set(str(data / "unlabeled_soft"), texts[:4], [-1] * 4,
+                     [[0]] * 4, [[0.9]] * 4, 3, scores_kind="probabilities",
+                     names=NAMES)
+    for name in ("valid", "test"):
+        (work / f"{name}.tsv").write_text("".join(
+            f"{t}\t{NAMES[c]}\n" for t, c in zip(texts, labels)))
+    script = open(os.path.join(EXAMPLES, "encoder_student.sh")).read()
+    commands = [argv for argv in shell_commands(script, {
+        "data": str(data), "work": str(work), "ENCODER": encoder_folder()})
+        if argv[0] == "topk-distill"]
+    assert [argv[1] for argv in commands] == ["train", "evaluate", "export",
+                                              "classify"]
+    for argv in commands:
+        assert run_command(argv) == 0, argv
+    out = capsys.readouterr().out
+    assert "P@1" in out and "a small songbird" in out
+    assert sorted(os.listdir(work / "export")) == [
+        "assets", "fingerprint.pb", "labels.txt", "model_token_ids.tflite",
+        "model_token_ids.tflite.vocab.txt", "saved_model.pb", "variables"]
