@@ -67,7 +67,7 @@ def main():
                         help="a trained student .keras to measure")
     parser.add_argument("--architectures", default=None,
                         help="comma-separated `--student` kinds to measure "
-                        "in the demo student's shape, e.g. mean,transformer")
+                        "in the demo student's shape, e.g. mean,bigram")
     parser.add_argument("--json", default=None,
                         help="write the medians and paired ratios here")
     parser.add_argument("--data", default=DATA,

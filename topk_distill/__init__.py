@@ -75,6 +75,7 @@ _EXPORTS = {
     "make_student": "models.text_models",
     "make_encoder_teacher": "models.encoder_models",
     "make_head": "models.encoder_models",
+    "make_encoder_student": "models.encoder_students",
     "ImageDecoder": "models.image_models",
     "make_image_teacher": "models.image_models",
     "make_image_student": "models.image_models",
