@@ -61,10 +61,13 @@ def teacher_test_top1(data, sets):
     return float(np.mean(best[order[len(order) // 2:]] == labels))
 
 
-def figure(path, works):
+def figure(path, works, encoder_works=None):
     """P@1 on the test half against p50 latency at batch 1 (log x), one
     panel per dataset: the teacher, each candidate on the labels alone
-    (open) and distilled (filled), seed 0 of each WORK/auto.json."""
+    (open) and distilled (filled), seed 0 of each WORK/auto.json; and, from
+    `encoder_works` ({dataset: WORK of encoder_student.py}), each encoder
+    student run (diamonds; P@1 the mean over its seeds), placed at the
+    teacher's latency here divided by its own measured speed-up."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -87,6 +90,8 @@ def figure(path, works):
                            color=f"C{i}", facecolors=None if filled
                            else "none", label=f"{candidate}, "
                            f"{row['training']}")
+        _encoder_points(ax, (encoder_works or {}).get(name),
+                        result["teacher_ms"])
         ax.scatter(result["teacher_ms"], result["teacher_top1"], s=80,
                    marker="*", color="black", label="teacher (fine-tuned "
                    "all-MiniLM-L6-v2)")
@@ -102,6 +107,29 @@ def figure(path, works):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"wrote {path}")
+
+
+def _encoder_points(ax, work, teacher_ms):
+    """The encoder students of WORK/encoder.json (every run with a measured
+    speed-up) on a panel: mean test P@1 at `teacher_ms` / speed-up."""
+    if not work:
+        return
+    results = set_files.read_json(os.path.join(work, "encoder.json")) or {}
+    rows = [v for v in results.values() if "speedup" in v]
+    runs = {}
+    for row in rows:
+        runs.setdefault(row["run"], []).append(row)
+    for run, mine in sorted(runs.items()):
+        layers, choice = run.split()[:2]
+        distilled, pretrained = "distilled" in run, "pretrained" in run
+        ax.scatter(teacher_ms / mine[0]["speedup"][0],
+                   np.mean([r["test_top1"] for r in mine]), s=45,
+                   marker="D", color=f"C{5 + int(layers)}",
+                   facecolors=None if distilled else "none",
+                   alpha=0.5 if pretrained else 1.0,
+                   label=f"encoder {layers} layers ({choice}"
+                   f"{', pretrained' if pretrained else ''}), "
+                   f"{'distilled' if distilled else 'labels only'}")
 
 
 def run(args, sets, seed, valid_path):
@@ -184,6 +212,9 @@ def main():
                         help="PATH: draw P@1 against latency from --from")
     parser.add_argument("--from", dest="sources", default="",
                         help="NAME=WORK,...: the runs --figure draws")
+    parser.add_argument("--encoder_from", default="",
+                        help="NAME=WORK,...: encoder_student.py's runs "
+                        "--figure adds")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--init", default="fine_tuned")
     parser.add_argument("--rounds", type=int, default=5)
@@ -193,7 +224,9 @@ def main():
     args = parser.parse_args()
     if args.figure:
         return figure(args.figure, [item.split("=", 1) for item in
-                                    args.sources.split(",")])
+                                    args.sources.split(",")],
+                      dict(item.split("=", 1) for item in
+                           args.encoder_from.split(",") if item))
     os.makedirs(args.work, exist_ok=True)
     version = wordnet_accuracy.code_version(
         MODULES, [os.path.abspath(__file__),
