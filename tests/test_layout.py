@@ -81,3 +81,17 @@ def test_no_public_name_is_a_stage():
     import topk_distill
 
     assert not set(topk_distill.__all__) & set(STAGES)
+
+
+def test_every_keras_class_a_saved_model_holds_is_registered_on_load():
+    """A `.keras` file loads only once the module of each of its classes
+    is imported: every module of `models` that registers a Keras class is
+    one `models.register_keras_classes` imports (a sampled student's
+    ClassVectors once failed to load in a fresh process)."""
+    from topk_distill import models
+
+    folder = os.path.join(PACKAGE, "models")
+    registering = {name[:-3] for name in os.listdir(folder)
+                   if name.endswith(".py") and "register_keras_serializable"
+                   in open(os.path.join(folder, name)).read()}
+    assert registering == set(models.KERAS_MODULES)

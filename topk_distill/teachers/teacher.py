@@ -173,10 +173,9 @@ def _identity(kind, path, hashed_file):
 def _keras_teacher(path, outputs):
     import keras
 
-    try:  # A teacher from make_encoder_teacher has keras-hub layers.
-        import keras_hub  # noqa: F401 (registers them)
-    except ImportError:
-        pass
+    from topk_distill import models
+
+    models.register_keras_classes()
     if not tf.io.gfile.exists(path):
         raise ValueError(f"--teacher={path}: no such file")
     with tf.io.gfile.GFile(path, "rb") as f:
