@@ -61,3 +61,31 @@ def test_a_multi_label_teacher_folder_writes_multi_label_records(tmp_path):
     with pytest.raises(ValueError, match="multi-label teacher is an encoder"):
         teacher_training.train_teacher(str(data), str(tmp_path / "r"),
                                        multi_label=True)
+
+
+def test_multi_label_jsonl_reads_as_the_same_rows_do_in_tsv(tmp_path):
+    """A multi-label .jsonl ({"text", "labels": [...]}) goes through every
+    command a multi-label .tsv does: the input's kind (text) is read from
+    its examples whatever their labels (issue 43, case 3)."""
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "labels": l.split("|")})
+                            + "\n" for t, l in ROWS))
+    folder, out = tmp_path / "t", tmp_path / "out"
+    for argv in (
+            ["teacher", f"--input={data}", f"--output={folder}",
+             f"--encoder={encoder_folder()}", "--multi_label", "--epochs=30",
+             "--cross_fit_folds=2", "--batch_size=8"],
+            ["preprocess", f"--teacher={folder}/cross_fit_logits.npy",
+             f"--input={data}", f"--labels={folder}/labels.txt",
+             f"--output={out}/rec", "--top_k=2", "--num_shards=1"],
+            ["preprocess", f"--teacher={folder}", f"--input={data}",
+             f"--output={out}/unl", "--unlabeled", "--top_h=2"],
+            ["train", f"--labeled={out}/rec", f"--unlabeled={out}/unl",
+             f"--validation={data}", f"--output={out}/student",
+             "--epochs=2", "--batch_size=8"],
+            ["evaluate", f"--model={out}/student/export", f"--test={data}"]):
+        assert run_command(["topk-distill"] + argv) == 0, argv
+    batch = next(iter(reader.make_dataset(f"{out}/rec-*", 16)))
+    assert batch["labels"].shape == (16, 2)
+    history = json.loads((out / "student" / "history.json").read_text())
+    assert len(history["history"]["val_top1"]) == 2

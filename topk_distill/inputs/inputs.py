@@ -97,7 +97,9 @@ def describe(spec, data_dir=None):
     >>> describe(path)
     ('features', 2)
     """
-    for _, value, _ in iter_located(spec, data_dir):
+    # Labels read as written (either kind): the kind of input does not
+    # depend on whether its examples have one label or several.
+    for _, value, _ in iter_located(spec, data_dir, multi_label=None):
         return kind_of(value)
     return "text", None
 
@@ -167,7 +169,9 @@ def parse_line(line, path, number, multi_label=False):
         path: the input's path (its suffix tells the format).
         number: the line number, for errors (or a description such as
             `"a line"` where the number is unknown).
-        multi_label: read the line's one or more labels.
+        multi_label: read the line's one or more labels; `None`: its
+            label or labels as written, whichever it has (a `.tsv` label
+            unsplit).
 
     Returns:
         `(text, label name or None)`; multi-label, `(text, tuple of label
@@ -209,7 +213,7 @@ def _parse_jsonl(line, path, number, multi_label=False):
         "label") is None else str(record["label"])
     if isinstance(record, dict) and record.get("labels") is not None:
         names = record["labels"]
-        if not multi_label:
+        if multi_label is False:
             raise InputError(
                 f"{path}:{number}: \"labels\" (a multi-label example) "
                 "where single-label examples are expected (\"label\")")
