@@ -2,6 +2,7 @@
 a non-zero exit and one line on stderr naming the flag, file or record at
 fault, with nothing written."""
 
+import json
 import os
 
 import pytest
@@ -491,6 +492,30 @@ CASES = {
     "an encoder folder without config.json": (
         "teacher --input={labeled} --output={out}/t --encoder={full}", 1,
         "--encoder={full}: no config.json in it"),
+    "an encoder whose config.json names no model": (
+        "teacher --input={labeled} --output={out}/t "
+        "--encoder={no_model_type}", 1,
+        "--encoder={no_model_type}: config.json names no model (no "
+        "\"model_type\")"),
+    "a Hugging Face teacher whose config.json names no model": (
+        "preprocess --teacher={no_model_type} --input={tsv} --output={out}/r",
+        1, "--teacher={no_model_type}: config.json names no model"),
+    "a config.json that is not an object": (
+        "student-init --encoder={config_list} --input={tsv} "
+        "--output={out}/s.npz", 1,
+        "--encoder={config_list}: config.json names no model"),
+    "an encoder of another family": (
+        "train --labeled={lab} --output={out} --student=encoder "
+        "--encoder={not_bert}", 1,
+        "--encoder={not_bert}: a gpt2 checkpoint; expected a BERT-family "
+        "encoder"),
+    "a vocab.txt shorter than the model's": (
+        "teacher --input={labeled} --output={out}/t --encoder={short_vocab}",
+        1, "--encoder={short_vocab}: vocab.txt holds 7 tokens for a model of "
+        "vocab_size 30522"),
+    "a Hugging Face teacher with a short vocab.txt": (
+        "preprocess --teacher={short_vocab} --input={tsv} --output={out}/r",
+        1, "--teacher={short_vocab}: vocab.txt holds 7 tokens"),
     "embeddings without an encoder": (
         "teacher --input={labeled} --output={out}/t --embeddings={npz}", 1,
         "--embeddings={npz} needs --encoder=DIR"),
@@ -588,9 +613,24 @@ def bad_inputs(tmp_path, shared, line):
     rev.write_text("".join(f"{name}\n" for name in reversed(NAMES)))
     few = tmp_path / "few.txt"
     few.write_text("".join(f"{name}\n" for name in NAMES[:2]))
+    # checkpoint folders that are not what their config.json says
+    checkpoints = {
+        "no_model_type": ({"architectures": [
+            "BertForSequenceClassification"], "vocab_size": 3}, 3),
+        "short_vocab": ({"model_type": "bert", "vocab_size": 30522}, 7),
+        "not_bert": ({"model_type": "gpt2", "vocab_size": 3}, 3),
+        "config_list": ([1, 2], 3)}
+    for name, (config, tokens) in checkpoints.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps(config))
+        (folder / "vocab.txt").write_text("".join(
+            f"w{i}\n" for i in range(tokens)))
+        (folder / "model.safetensors").write_bytes(b"")
+        checkpoints[name] = folder
     values = dict(shared, out=out, tsv=tsv, one_class=one_class,
                   not_zip=not_zip, full=full, cut=cut, rev=rev, few=few,
-                  odd=odd, **arrays, **files)
+                  odd=odd, **arrays, **files, **checkpoints)
     for name, make in (("missing_shard", _without_a_shard),
                        ("future", _from_the_future)):
         if "{" + name + "}" in line:

@@ -1,29 +1,94 @@
 """The encoder teacher: a pre-trained BERT-family encoder, mean-pooled, with
 a classification head; opened for fine-tuning by `set_encoder_trainable`."""
 
+import json
+import os
+
 import keras
 
 from topk_distill.models import text_models
 
 
 def check_encoder_folder(path, flag="--encoder"):
-    """Refuses, before any work, an encoder that is not a checkpoint
-    folder (a Hugging Face or keras-hub one holds config.json); remote
-    presets (`hf://...`) are left to keras-hub.
+    """Refuses, before any work, an encoder that is not a BERT-family
+    checkpoint folder (`checkpoint_config`); remote presets (`hf://...`)
+    are left to keras-hub.
 
     Raises:
         ValueError: naming `flag=path`.
     """
-    import os
-
     if "://" in path:
         return
     if not os.path.isdir(path):
         raise ValueError(f"{flag}={path}: not a folder; expected an encoder "
                          "checkpoint folder (config.json, weights, vocab.txt)")
-    if not os.path.isfile(os.path.join(path, "config.json")):
+    config = checkpoint_config(path, flag)
+    kind = config.get("model_type") or config.get("class_name")
+    if kind not in ("bert", "BertBackbone"):
+        raise ValueError(f"{flag}={path}: a {kind} checkpoint; expected a "
+                         "BERT-family encoder (model_type \"bert\")")
+
+
+def checkpoint_config(path, flag):
+    """The `config.json` of a Hugging Face or keras-hub checkpoint folder,
+    checked against what the folder holds: a JSON object naming its model
+    (Hugging Face's `model_type`, keras-hub's `class_name`), and a
+    WordPiece vocabulary (Hugging Face's `vocab.txt`, keras-hub's
+    `assets/tokenizer/vocabulary.txt`) of as many tokens as the model's
+    embedding has rows.
+
+    Args:
+        path: the folder.
+        flag: the flag that named it, for messages.
+
+    Returns:
+        The config, a dict.
+
+    Raises:
+        ValueError: one line naming `flag=path`, the file and what was
+            expected.
+
+    Example:
+    >>> import json, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = open(f"{folder}/config.json", "w").write(json.dumps(
+    ...     {"model_type": "bert", "vocab_size": 5}))
+    >>> _ = open(f"{folder}/vocab.txt", "w").write("[PAD]\\n[UNK]\\n")
+    >>> checkpoint_config(folder, "--encoder")
+    Traceback (most recent call last):
+    ...
+    ValueError: --encoder=...: vocab.txt holds 2 tokens for a model of vocab_size 5; expected the vocabulary the model was trained with
+    """
+    where = os.path.join(path, "config.json")
+    if not os.path.isfile(where):
         raise ValueError(f"{flag}={path}: no config.json in it; expected a "
-                         "Hugging Face or keras-hub encoder checkpoint folder")
+                         "Hugging Face or keras-hub checkpoint folder")
+    try:
+        with open(where, encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{flag}={path}: unreadable config.json ({e})"
+                         ) from None
+    if not isinstance(config, dict) or not (
+            config.get("model_type") or config.get("class_name")):
+        raise ValueError(f"{flag}={path}: config.json names no model "
+                         "(no \"model_type\"); expected a Hugging Face or "
+                         "keras-hub checkpoint's config")
+    if config.get("class_name"):  # keras-hub
+        key, inner = "vocabulary_size", config.get("config") or {}
+        vocabulary = os.path.join("assets", "tokenizer", "vocabulary.txt")
+    else:
+        key, inner, vocabulary = "vocab_size", config, "vocab.txt"
+    size = inner.get(key) if isinstance(inner, dict) else None
+    if isinstance(size, int) and os.path.isfile(os.path.join(path,
+                                                             vocabulary)):
+        with open(os.path.join(path, vocabulary), encoding="utf-8") as f:
+            tokens = sum(1 for _ in f)
+        if tokens != size:
+            raise ValueError(f"{flag}={path}: {vocabulary} holds {tokens} "
+                             f"tokens for a model of {key} {size}; expected "
+                             "the vocabulary the model was trained with")
+    return config
 
 
 def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128,

@@ -11,7 +11,6 @@ classifier) compute it, so the Keras model returns the checkpoint's own
 logits (tested against a plain-numpy forward pass to 1e-4).
 """
 
-import json
 import os
 
 FAMILIES = {
@@ -32,13 +31,9 @@ def read_config(folder):
     Raises:
         ValueError: one line naming the folder and what it holds instead.
     """
-    path = os.path.join(folder, "config.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"--teacher={folder}: unreadable config.json ({e})"
-                         ) from None
+    from topk_distill.models import encoder_models
+
+    config = encoder_models.checkpoint_config(folder, "--teacher")
     architectures = config.get("architectures") or [config.get("model_type")]
     expected = FAMILIES.get(config.get("model_type"))
     if expected not in architectures:
