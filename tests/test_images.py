@@ -260,10 +260,11 @@ def test_feature_vectors_of_the_wrong_length_are_refused(tmp_path):
     with pytest.raises(errors.InputError, match=r"x.jsonl:3: 2 features; "
                        r"expected 3 \(as the first example\)"):
         list(inputs.iter_examples(path))
-    open(path, "a").write('{"features": ["x"], "label": "a"}\n')
-    with pytest.raises(errors.InputError, match='x.jsonl:4: "features" is '
-                       "not a non-empty list of numbers"):
-        inputs.parse_line(open(path).read().splitlines()[3], path, 4)
+    for bad in ('["x"]', "[1.0, NaN, 3.0]", "[1.0, Infinity, 3.0]"):
+        line = '{"features": %s, "label": "a"}' % bad
+        with pytest.raises(errors.InputError, match='x.jsonl:4: "features" '
+                           "is not a non-empty list of finite numbers"):
+            inputs.parse_line(line, path, 4)
 
 
 def test_record_sets_written_before_kinds_read_as_text():

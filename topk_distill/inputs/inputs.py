@@ -29,6 +29,7 @@ The label vocabulary is `labels_file`'s; image files are `image_files`'.
 """
 
 import json
+import math
 import os
 
 from topk_distill.inputs import image_files, input_kinds
@@ -226,9 +227,9 @@ def _parse_jsonl(line, path, number, multi_label=False):
         values = record["features"]
         if not (isinstance(values, list) and values and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool)
-                for v in values)):
+                and math.isfinite(v) for v in values)):
             raise InputError(f"{path}:{number}: \"features\" is not a "
-                             "non-empty list of numbers")
+                             "non-empty list of finite numbers")
         return [float(v) for v in values], label
     if not isinstance(record, dict) or not isinstance(
             record.get("text"), str):
