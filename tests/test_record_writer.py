@@ -72,12 +72,57 @@ def test_bad_rows_are_named_and_nothing_is_left(tmp_path, rng):
     cases.append((twice, scores, "example 5 has a class id twice "
                   f"({twice[5, 1]} at position 3)"))
     cases.append((ids[:, :3], scores[:, :3], "expected [50, 5] each (K=5)"))
+    halves = ids + 0.5
+    cases.append((halves, scores, "example 0 has a class id that is not a "
+                  f"whole number ({halves[0, 0]} at position 0)"))
     for bad_ids, bad_scores, message in cases:
         with pytest.raises(ValueError, match=re.escape(message)):
             record_writer.write_record_set(prefix, labels_path, texts,
                                            labels, bad_ids, bad_scores,
                                            top_k=K, batch_size=COUNT)
         assert glob.glob(prefix + "*") == []
+    # probabilities that are not, by the set's score kind
+    for bad in (5.0, -0.2):
+        odd = np.full_like(scores, 0.1)
+        odd[7, 1] = bad
+        with pytest.raises(ValueError, match=re.escape(
+                f"example 7 has a score outside [0, 1] (probabilities), or "
+                f"NaN or Inf ({bad:g} at position 1)")):
+            with record_writer.RecordSetWriter(
+                    prefix, labels_path, COUNT, top_k=K,
+                    scores="probabilities") as w:
+                w.write(texts, labels, ids, odd)
+        assert glob.glob(prefix + "*") == []
+    # texts as preprocess reads them: bytes are UTF-8, empty ones refused
+    for bad_texts, message in (
+            (texts[:9] + [""] + texts[10:], "example 9 has an empty text"),
+            (texts[:2] + [b"\xff"] + texts[3:], "example 2 has a text that "
+             "is not UTF-8"),
+            (texts[:4] + [7] + texts[5:], "example 4 has a text of type "
+             "int; expected str")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            record_writer.write_record_set(prefix, labels_path, bad_texts,
+                                           labels, ids, scores, top_k=K,
+                                           batch_size=COUNT)
+        assert glob.glob(prefix + "*") == []
+    as_bytes = [t.encode() for t in texts]
+    written = record_writer.write_record_set(
+        prefix, labels_path, as_bytes, labels, ids, scores, top_k=K)
+    stored = [t.decode() for batch in reader.texts([written])
+              for t in batch.numpy()]
+    assert sorted(stored) == sorted(texts)  # "text number 0", not "b'...'"
+    for path in glob.glob(prefix + "*"):
+        os.remove(path)
+    writer = record_writer.RecordSetWriter(prefix, labels_path, COUNT,
+                                           top_k=K)
+    with pytest.raises(ValueError, match="write\\(\\) outside the "
+                       "writer's with-block"):
+        writer.write(texts, labels, ids, scores)
+    with pytest.raises(ValueError, match="3 places in where= for 50 texts"):
+        with record_writer.RecordSetWriter(prefix, labels_path, COUNT,
+                                           top_k=K) as w:
+            w.write(texts, labels, ids, scores, where=["a", "b", "c"])
+    assert glob.glob(prefix + "*") == []
     with pytest.raises(ValueError, match="40 records written, 50 announced"):
         with record_writer.RecordSetWriter(prefix, labels_path, COUNT,
                                            top_k=K) as w:

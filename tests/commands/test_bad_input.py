@@ -292,6 +292,28 @@ CASES = {
         "--output={out}/r --num_shards=1 --unlabeled", 1,
         "--teacher={npz_nan}: row 0 ({tsv}:1) has a score that is NaN or "
         "Inf"),
+    "a top-K file with class ids that are not whole numbers": (
+        "preprocess --teacher={npz_float_ids} --input={tsv} "
+        "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,
+        "--teacher={npz_float_ids}: row 0 ({tsv}:1) has a class id that is "
+        "not a whole number (0.5 at position 0)"),
+    "a top-K file of probabilities outside [0, 1]": (
+        "preprocess --teacher={npz_negative} --input={tsv} "
+        "--labels={labels} --output={out}/r --num_shards=1 --unlabeled "
+        "--teacher_outputs=probabilities", 1,
+        "--teacher={npz_negative}: row 0 ({tsv}:1) has a score outside [0, "
+        "1] (probabilities), or NaN or Inf (-0.5 at position 0)"),
+    "sigmoid probabilities that are logits, in a score file": (
+        "preprocess --teacher={npy_logits} --input={tsv} --labels={labels} "
+        "--output={out}/r --teacher_outputs=sigmoid_probabilities", 1,
+        "--teacher={npy_logits}: row 0 has a score outside [0, 1] "
+        "(probabilities), or NaN or Inf (-6 for class 0); expected "
+        "--teacher_outputs=probabilities scores"),
+    "a top-K file of scores beyond float32": (
+        "preprocess --teacher={npz_huge} --input={tsv} --labels={labels} "
+        "--output={out}/r --num_shards=1 --unlabeled", 1,
+        "--teacher={npz_huge}: row 0 ({tsv}:1) has a score that is NaN or "
+        "Inf (1e+300 at position 0)"),
     "a top-K file without scores": (
         "preprocess --teacher={npz_no_scores} --input={tsv} "
         "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,
@@ -572,12 +594,22 @@ def bad_inputs(tmp_path, shared, line):
                   scores=np.ones((4, 3), np.float32)),
               "npz_nan": dict(ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
                               scores=np.full((4, 3), np.nan, np.float32)),
+              "npz_float_ids": dict(
+                  ids=np.zeros((4, 3)) + [0.5, 1.5, 2.0],
+                  scores=np.ones((4, 3), np.float32)),
+              "npz_negative": dict(
+                  ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
+                  scores=np.zeros((4, 3), np.float32) + [-0.5, 0.2, 0.1]),
+              "npz_huge": dict(ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
+                               scores=np.zeros((4, 3)) + [1e300, 0, 0]),
               "npz_no_scores": dict(ids=np.zeros((4, 3), np.int64)),
               "npz_shapes": dict(ids=np.zeros((4, 3), np.int64) + [0, 1, 2],
                                  scores=np.ones((4, 2), np.float32))}
     for name, content in arrays.items():
         arrays[name] = str(tmp_path / f"{name}.npz")
         np.savez(arrays[name], **content)
+    arrays["npy_logits"] = str(tmp_path / "logits.npy")
+    np.save(arrays["npy_logits"], np.tile(np.float32([-6, 0, 6]), (4, 1)))
     out = tmp_path / "out"
     one_class = tmp_path / "one.tsv"
     one_class.write_text("".join(f"text {i}\tanimal\n" for i in range(4)))

@@ -7,6 +7,32 @@ SCORE_KINDS = ("logits", "probabilities")
 # What a teacher returns: a softmax's scores, or per-class sigmoid ones (a
 # multi-label teacher).
 TEACHER_OUTPUTS = SCORE_KINDS + ("sigmoid_logits", "sigmoid_probabilities")
+
+
+def bad_scores(scores, kind):
+    """Which scores cannot be of `kind` (one of `TEACHER_OUTPUTS`): NaN or
+    Inf, and for probabilities (softmax or sigmoid ones) any outside [0,
+    1]; the one check of a teacher's scores wherever they come in.
+
+    Returns:
+        `(mask, what)`: a bool array of the bad ones, and what a score of
+        that kind must be, for messages.
+
+    Example:
+    >>> import numpy as np
+    >>> bad_scores(np.array([0.2, 1.5, -3.0]), "probabilities")[0]
+    array([False,  True,  True])
+    >>> bad_scores(np.array([0.2, 1.5, -3.0]), "logits")[0]
+    array([False, False, False])
+    """
+    import numpy as np
+
+    scores = np.asarray(scores)
+    finite = np.isfinite(scores)
+    if kind.endswith("probabilities"):
+        return (~finite | (scores < 0) | (scores > 1),
+                f"a score outside [0, 1] ({kind}), or NaN or Inf")
+    return ~finite, "a score that is NaN or Inf"
 STUDENTS = ("mean", "bigram", "cnn", "encoder")
 # How the encoder student takes its layers from the teacher's
 # (`encoder_students.chosen_layers`).

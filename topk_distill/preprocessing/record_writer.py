@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from topk_distill.inputs import inputs, labels_file
+from topk_distill.models import choices
 from topk_distill.records import record_plan
 
 
@@ -121,23 +122,37 @@ class RecordSetWriter:
 
         from topk_distill.records import codec
 
-        texts = [str(t) for t in texts]
+        if self._output is None:
+            raise ValueError(f"{self.prefix}: write() outside the writer's "
+                             "with-block; expected `with RecordSetWriter(...)"
+                             " as writer: writer.write(...)`")
         ids = np.asarray(ids)
-        scores = np.asarray(scores, np.float32)
+        raw_scores = np.asarray(scores)
         span = (f"{self.prefix}: examples {self._done}.."
                 f"{self._done + len(texts) - 1}")
         k = self.plan.width
-        if ids.shape != (len(texts), k) or scores.shape != ids.shape:
+        if ids.shape != (len(texts), k) or raw_scores.shape != ids.shape:
             raise ValueError(f"{span}: ids {ids.shape} and scores "
-                             f"{scores.shape} for {len(texts)} texts; "
+                             f"{raw_scores.shape} for {len(texts)} texts; "
                              f"expected [{len(texts)}, {k}] each (K={k})")
-        where = where or [f"{self.prefix}: example {self._done + i}"
-                          for i in range(len(texts))]
+        where = list(where) if where is not None else [
+            f"{self.prefix}: example {self._done + i}"
+            for i in range(len(texts))]
+        if len(where) != len(texts):
+            raise ValueError(f"{span}: {len(where)} places in where= for "
+                             f"{len(texts)} texts; expected one each")
+        texts = [_text(text, place) for text, place in zip(texts, where)]
+        ids = _class_ids(ids, where)
         bad = (ids < 0) | (ids >= self.plan.num_classes)
         _check(bad, "a class id outside 0..N-1="
                f"{self.plan.num_classes - 1}", ids, where)
-        _check(~np.isfinite(scores), "a score that is NaN or Inf", scores,
-               where)
+        if not np.issubdtype(raw_scores.dtype, np.number):
+            raise ValueError(f"{span}: scores of dtype {raw_scores.dtype}; "
+                             "expected numbers")
+        with np.errstate(over="ignore"):
+            scores = raw_scores.astype(np.float32)
+        kind = ("sigmoid_" if self.plan.multi_label else "") + self.plan.scores
+        _check(*choices.bad_scores(scores, kind), raw_scores, where)
         # an id's second (third...) place in its row, in the row's order
         order = np.argsort(ids, axis=1, kind="stable")
         ordered = np.take_along_axis(ids, order, 1)
@@ -207,6 +222,38 @@ class RecordSetWriter:
         return False
 
 
+def _text(text, where):
+    """A text as the records keep it: a non-empty `str` (UTF-8 `bytes`
+    decoded), as `preprocess` reads its inputs."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{where} has a text that is not UTF-8 "
+                             f"({text[:40]!r}); expected str or UTF-8 bytes"
+                             ) from None
+    if not isinstance(text, str):
+        raise ValueError(f"{where} has a text of type {type(text).__name__}"
+                         "; expected str")
+    if not text.strip():
+        raise ValueError(f"{where} has an empty text; expected a non-empty "
+                         "one (as preprocess reads its inputs)")
+    return text
+
+
+def _class_ids(ids, where):
+    """Class ids as integers; float ids only when each is a whole number
+    (0.5 is no class)."""
+    if np.issubdtype(ids.dtype, np.integer):
+        return ids.astype(np.int64)
+    if not np.issubdtype(ids.dtype, np.floating):
+        raise ValueError(f"{where[0]}: class ids of dtype {ids.dtype}; "
+                         "expected integers")
+    _check(~np.isfinite(ids) | (ids != np.round(ids)),
+           "a class id that is not a whole number", ids, where)
+    return ids.astype(np.int64)
+
+
 def best_first(ids, scores, k=None):
     """Each row's (ids, scores) by descending score, ties by lower id (as
     `tf.math.top_k` orders a dense row), the first `k` of them.
@@ -224,9 +271,10 @@ def _check(bad, what, values, where):
     """One line naming the first example of a batch with a bad value."""
     if bad.any():
         row, column = np.argwhere(bad)[0]
-        raise ValueError(f"{where[row]} has {what} ({values[row, column].item()}"
-                         f" at position {column}); nothing of this run was "
-                         "kept")
+        value = values[row, column].item()
+        shown = f"{value:.7g}" if isinstance(value, float) else value
+        raise ValueError(f"{where[row]} has {what} ({shown} at position "
+                         f"{column}); nothing of this run was kept")
 
 
 def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
@@ -300,8 +348,7 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
         for start in range(0, len(located), batch_size):
             rows = located[start:start + batch_size]
             batch_ids = np.asarray(ids[start:start + batch_size])
-            batch_values = np.asarray(values[start:start + batch_size],
-                                      np.float32)
+            batch_values = np.asarray(values[start:start + batch_size])
             if top_k < ids.shape[1]:
                 batch_ids, batch_values = best_first(batch_ids, batch_values,
                                                      top_k)

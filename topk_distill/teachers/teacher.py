@@ -264,6 +264,23 @@ def _saved_model_teacher(path, outputs, signature, output_key):
     return teacher
 
 
+def _check_scores(scores, outputs, path, rows=8192):
+    """Refuses a score file whose values cannot be `outputs`
+    (`choices.bad_scores`), naming its first bad row; read in chunks."""
+    if not np.issubdtype(scores.dtype, np.number):
+        raise ValueError(f"--teacher={path}: scores of dtype {scores.dtype};"
+                         " expected float scores [examples, N]")
+    for start in range(0, len(scores), rows):
+        chunk = np.asarray(scores[start:start + rows], np.float64)
+        bad, what = choices.bad_scores(chunk, outputs)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise ValueError(
+                f"--teacher={path}: row {start + row} has {what} "
+                f"({chunk[row, column]:g} for class {column}); expected "
+                f"--teacher_outputs={outputs} scores")
+
+
 def _precomputed_teacher(path, outputs):
     try:
         scores = np.load(path, mmap_mode="r")
@@ -274,6 +291,7 @@ def _precomputed_teacher(path, outputs):
     if scores.ndim != 2:
         raise ValueError(f"--teacher={path}: scores of shape {scores.shape}; "
                          "expected [num_examples, num_classes]")
+    _check_scores(scores, outputs, path)
 
     def gather(rows):
         return np.asarray(scores[rows], np.float32)
