@@ -314,6 +314,15 @@ CASES = {
         "--output={out}/r --num_shards=1 --unlabeled", 1,
         "--teacher={npz_huge}: row 0 ({tsv}:1) has a score that is NaN or "
         "Inf (1e+300 at position 0)"),
+    "metadata with a class count that is a string": (
+        "train --labeled={text_classes} --output={out} --epochs=1", 1,
+        "num_classes='3'; expected an integer >= 1"),
+    "metadata with half an example": (
+        "train --labeled={half_examples} --output={out} --epochs=1", 1,
+        "num_examples=5.5; expected an integer >= 0"),
+    "metadata with a negative shard count": (
+        "train --labeled={negative_shard} --output={out} --epochs=1", 1,
+        "shards[0].examples=-6; expected an integer >= 0"),
     "a top-K file without scores": (
         "preprocess --teacher={npz_no_scores} --input={tsv} "
         "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,
@@ -664,7 +673,13 @@ def bad_inputs(tmp_path, shared, line):
                   not_zip=not_zip, full=full, cut=cut, rev=rev, few=few,
                   odd=odd, **arrays, **files, **checkpoints)
     for name, make in (("missing_shard", _without_a_shard),
-                       ("future", _from_the_future)):
+                       ("future", _from_the_future),
+                       ("text_classes", _metadata_changed(
+                           num_classes="3")),
+                       ("half_examples", _metadata_changed(
+                           num_examples=5.5)),
+                       ("negative_shard", _metadata_changed(
+                           shards=[{"file": None, "examples": -6}]))):
         if "{" + name + "}" in line:
             values[name] = make(tmp_path, shared["lab"])
     return values
@@ -731,6 +746,28 @@ def _from_the_future(tmp_path, pattern):
     with open(file_names.metadata_path(copy), "w") as f:
         json.dump(meta, f)
     return copy + "-*"
+
+
+def _metadata_changed(**change):
+    """A maker of a copy of a record set whose metadata says `change`
+    (a shard's "file": None keeps the shard's own name)."""
+    def make(tmp_path, pattern):
+        import json
+
+        from topk_distill.records import file_names
+
+        name = "changed_" + "_".join(change)
+        copy, text = _copy_set(tmp_path, pattern, name)
+        metadata = json.loads(text)
+        for key, value in change.items():
+            if key == "shards":
+                value = [dict(s, file=s["file"] or old["file"])
+                         for s, old in zip(value, metadata["shards"])]
+            metadata[key] = value
+        with open(file_names.metadata_path(copy), "w") as f:
+            json.dump(metadata, f)
+        return copy + "-*"
+    return make
 
 
 def _with_cut_metadata(tmp_path, pattern):

@@ -39,6 +39,7 @@ Nothing here imports TensorFlow at import time, so flag definitions and
 
 import dataclasses
 import json
+import numbers
 import os
 
 from topk_distill.inputs import input_kinds
@@ -183,6 +184,15 @@ class RecordSet:
     def __post_init__(self):
         check_choices(self._where(), **{name: getattr(self, name)
                                         for name in CHOICES})
+        counts = [(name, getattr(self, name), least) for name, least in (
+            ("num_classes", 1), ("width", 1), ("num_examples", 0),
+            ("num_shards", 1))] + [(f"shards[{i}].examples", shard.examples,
+                                    0) for i, shard in enumerate(self.shards)]
+        for name, value, least in counts:
+            if isinstance(value, bool) or not isinstance(
+                    value, numbers.Integral) or value < least:
+                raise RecordFormatError(f"{self._where()}{name}={value!r}; "
+                                        f"expected an integer >= {least}")
         try:
             input_kinds.check(self.input_kind, self.feature_dim)
         except ValueError as e:
