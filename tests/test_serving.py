@@ -22,11 +22,21 @@ def test_classify_answers_labels_best_first(trained):
     assert len(one[0][0]) == 2  # As many as the export answers.
 
 
-def test_classify_refuses_more_labels_than_exported(trained):
+def test_classify_refuses_more_labels_than_exported(trained, tmp_path):
     _, folder = trained
     with pytest.raises(ValueError, match="top_n=3, but .*export answers 2 "
                        "labels; export again with a larger --top_n"):
         classification.classify(str(folder / "export"), ["x"], top_n=3)
+    # an export of all its classes: no larger export would answer more
+    from topk_distill.models import saved_model
+
+    model, _ = trained
+    every = saved_model.export_saved_model(model, str(tmp_path / "every"),
+                                           NAMES, top_n=len(NAMES))
+    with pytest.raises(ValueError, match=f"top_n=9, but .*every has "
+                       f"{len(NAMES)} classes; expected top_n <= "
+                       f"{len(NAMES)}"):
+        classification.classify(every, ["x"], top_n=9)
 
 
 def test_top_ids_sorts_each_row(trained):

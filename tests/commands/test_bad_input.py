@@ -466,7 +466,7 @@ CASES = {
         "{out}/none.txt: no such file or directory"),
     "classify an empty --input": (
         "classify --model={export} --input={empty}", 1,
-        "no text to classify; give texts as arguments or --input=FILE"),
+        "--input={empty}: no text in it; expected one text a line"),
     "classify nothing": (
         "classify --model={export}", 1,
         "no text to classify"),

@@ -104,6 +104,9 @@ def _inputs(kind, args):
                     raise ValueError(f"{FLAGS.input}:{number}: empty text; "
                                      "expected one text a line")
                 texts.append(text)
+    if not texts and FLAGS.input:
+        raise ValueError(f"--input={FLAGS.input}: no text in it; expected "
+                         "one text a line")
     if not texts:
         raise ValueError("no text to classify; give texts as arguments or "
                          "--input=FILE")

@@ -38,6 +38,10 @@ def classify(model, texts, top_n=None, batch_size=256):
     if top_n is not None and answered is not None and top_n > answered:
         where = model if isinstance(model, str) else getattr(
             model, "export_path", "the export")
+        classes = _num_classes(served)
+        if classes is not None and answered >= classes:
+            raise ValueError(f"top_n={top_n}, but {where} has {classes} "
+                             f"classes; expected top_n <= {classes}")
         raise ValueError(f"top_n={top_n}, but {where} answers {answered} "
                          "labels; export again with a larger --top_n")
     answers = []
@@ -73,3 +77,13 @@ def top_ids(probabilities_fn, texts, k, batch_size=256,
     if with_probabilities:
         return np.concatenate(answers), np.concatenate(values)
     return np.concatenate(answers)
+
+
+def _num_classes(served):
+    """N, from an export's `probabilities` signature (all N scores), or
+    `None` when it has none."""
+    probabilities = served.signatures.get("probabilities")
+    if probabilities is None:
+        return None
+    output, = probabilities.structured_outputs.values()
+    return output.shape[-1]
