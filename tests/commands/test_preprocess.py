@@ -28,6 +28,11 @@ def test_the_teacher_folder_and_its_labels(tmp_path, labeled_tsv, capsys):
     assert meta["labels"] == NAMES  # From the teacher folder's labels.txt.
     batches = list(reader.make_dataset(prefix, 64))
     assert len(batches[0]["label"]) == 12
+    # --top_k not given, fewer classes than its default 20: all of them
+    every = str(tmp_path / "rec" / "every")
+    assert _preprocess(f"--teacher={folder}", f"--input={labeled_tsv}",
+                       f"--output={every}", "--num_shards=1") == 0
+    assert records.RecordSet.read(every).width == len(NAMES) < 20
 
 
 def test_existing_output_needs_overwrite_or_resume(tmp_path, labeled_tsv,

@@ -68,7 +68,8 @@ flags.DEFINE_enum("targets", "topk", records.TARGETS, "What to keep of the "
                   "mixed (its --top_k best exactly + --samples draws from "
                   "the rest).", flag_values=FLAGS)
 flags.DEFINE_integer("top_k", 20, "K: teacher scores kept per labeled "
-                     "example; 0 keeps all N (dense, for baselines). With "
+                     "example (default 20, or N if fewer); 0 keeps all N "
+                     "(dense, for baselines). With "
                      "--targets=mixed: the classes kept exactly.",
                      lower_bound=0, flag_values=FLAGS)
 flags.DEFINE_integer("samples", 20, "S: draws per example for "
@@ -146,7 +147,9 @@ def main(argv):
     command = commands.command_line("preprocess", FLAGS)
     settings = record_plan.RecordSettings(
         unlabeled=FLAGS.unlabeled,
-        top_k=FLAGS.top_h if FLAGS.unlabeled else FLAGS.top_k,
+        # --top_k not given: 20, or every class of a smaller N
+        top_k=FLAGS.top_h if FLAGS.unlabeled else (
+            FLAGS.top_k if FLAGS["top_k"].present else None),
         scores=FLAGS.scores, score_dtype=FLAGS.score_dtype,
         compression=FLAGS.compression, num_shards=FLAGS.num_shards,
         tail_temperature=FLAGS.tail_temperature, targets=FLAGS.targets,

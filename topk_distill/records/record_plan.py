@@ -18,7 +18,8 @@ class RecordSettings:
     Args:
         unlabeled: an unlabeled set: labels, if any, withheld (every record
             gets label -1).
-        top_k: K (or H for an unlabeled set); 0 keeps all N scores (dense).
+        top_k: K (or H for an unlabeled set); 0 keeps all N scores (dense);
+            `None`: 20, or N when there are fewer classes.
             With `targets="mixed"`, k: the classes kept exactly.
         scores: `"logits"` or `"probabilities"` to store; default logits for
             a labeled set and probabilities for an unlabeled one. Logits from
@@ -116,6 +117,8 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
     if names is None:
         names = labels_file.read_labels(labels_path)
     num_classes = len(names)
+    if top_k is None:  # the default K, or every class of a smaller N
+        top_k = min(RecordSettings.top_k, num_classes)
     records.check_choices(targets=targets, score_dtype=score_dtype,
                           compression=s.compression,
                           **({"scores": scores} if scores else {}))
