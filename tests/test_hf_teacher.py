@@ -219,3 +219,19 @@ def test_a_multi_label_config_makes_a_multi_label_teacher(tmp_path, rng):
     (tmp_path / "config.json").write_text(json.dumps(config))
     loaded = teacher.load_teacher(str(tmp_path))
     assert loaded.multi_label and loaded.outputs == "logits"
+
+
+@pytest.mark.parametrize("id2label,message", [
+    ({"0": "pos", "1": "pos"}, r"id2label\[1\]: 'pos' again \(also class 0\)"),
+    ({"0": "pos", "1": "neg\n"}, r"id2label\[1\]: class name 'neg\\n' holds "
+     "a line break"),
+    ({"0": "", "1": "neg"}, r"id2label\[0\]: an empty class name"),
+    ({"0": " pos", "1": "neg"}, r"id2label\[0\]: class name ' pos' has "
+     "spaces at an end")])
+def test_class_names_a_labels_file_could_not_keep_are_refused(id2label,
+                                                              message):
+    """Named against the folder's config.json, before any labels.txt is
+    written from it (issue 43)."""
+    with pytest.raises(ValueError, match="--teacher=hf/: config.json's "
+                       + message):
+        hf_teacher.class_names({"id2label": id2label}, "hf/")

@@ -323,6 +323,11 @@ CASES = {
     "metadata with a negative shard count": (
         "train --labeled={negative_shard} --output={out} --epochs=1", 1,
         "shards[0].examples=-6; expected an integer >= 0"),
+    "a labels file whose name ends in a space": (
+        "preprocess --teacher={npz} --input={tsv} --labels={spaced_labels} "
+        "--output={out}/r --num_shards=1 --unlabeled", 1,
+        "{spaced_labels}:3: class name '" + NAMES[2] + " ' has spaces at an "
+        "end"),
     "a top-K file without scores": (
         "preprocess --teacher={npz_no_scores} --input={tsv} "
         "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,
@@ -641,9 +646,12 @@ def bad_inputs(tmp_path, shared, line):
              "labeled": b"text 1\tanimal\ntext 2\tfood\ntext 3\tanimal\n"
                         b"text 4\tfood\n",
              "crlf_labels": "".join(f"{n}\r\n" for n in NAMES).encode(),
+             "spaced_labels": "".join(f"{n}\n" for n in NAMES[:2]).encode()
+             + f"{NAMES[2]} \n".encode(),
              "spaces": b"   \n"}
     suffix = {"jsonl": ".jsonl", "bad_json": ".jsonl", "json_array": ".jsonl",
               "json_label": ".jsonl", "twice": ".txt", "blank": ".txt",
+              "spaced_labels": ".txt",
               "crlf_labels": ".txt"}
     for name, content in files.items():
         files[name] = tmp_path / (name + suffix.get(name, ".tsv"))

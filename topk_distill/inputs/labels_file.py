@@ -22,8 +22,46 @@ def build_labels(spec, data_dir=None, multi_label=False):
     return sorted(names)
 
 
+def check_class_name(name, where):
+    """Refuses a class name `labels.txt` cannot keep, or that no input
+    would spell: empty, holding a line break or tab, or with spaces at
+    either end. The one rule for names, read or written.
+
+    Raises:
+        InputError: naming `where` and showing the name (`repr`).
+
+    Example:
+    >>> check_class_name("pet shop", "labels.txt:1")
+    >>> check_class_name("animal ", "labels.txt:2")
+    Traceback (most recent call last):
+    ...
+    topk_distill.inputs.errors.InputError: labels.txt:2: class name 'animal ' has spaces at an end; expected a name as the inputs spell it
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"{where}: an empty class name ({name!r}); "
+                         "expected a name")
+    if any(c in name for c in "\n\r\t"):
+        raise InputError(f"{where}: class name {name!r} holds a line break "
+                         "or tab; expected one line, no tabs")
+    if name != name.strip():
+        raise InputError(f"{where}: class name {name!r} has spaces at an "
+                         "end; expected a name as the inputs spell it")
+
+
 def write_labels(path, names):
-    """Writes `labels.txt`: one class name per line, line number = class id."""
+    """Writes `labels.txt`: one class name per line, line number = class id.
+
+    Raises:
+        InputError: a name `check_class_name` refuses, or one twice
+            (nothing is written).
+    """
+    seen = {}
+    for number, name in enumerate(names):
+        check_class_name(name, f"class {number}")
+        if name in seen:
+            raise InputError(f"class {number}: duplicate class name {name!r} "
+                             f"(first: class {seen[name]})")
+        seen[name] = number
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(name + "\n" for name in names)
 
@@ -43,6 +81,7 @@ def read_labels(path):
         if not name.strip():
             raise InputError(f"{path}:{number}: blank line; expected one class "
                              "name per line")
+        check_class_name(name, f"{path}:{number}")
         if name in seen:
             raise InputError(f"{path}:{number}: duplicate class name {name!r} "
                              f"(first on line {seen[name]})")

@@ -73,6 +73,16 @@ def class_names(config, folder=""):
     if not names or sorted(names) != list(range(len(names))):
         raise ValueError(f"--teacher={folder}: config.json's id2label does "
                          "not name classes 0..N-1")
+    from topk_distill.inputs import labels_file
+
+    seen = {}
+    for i in range(len(names)):
+        where = f"--teacher={folder}: config.json's id2label[{i}]"
+        labels_file.check_class_name(names[i], where)
+        if names[i] in seen:
+            raise ValueError(f"{where}: {names[i]!r} again (also class "
+                             f"{seen[names[i]]}); expected each name once")
+        seen[names[i]] = i
     return [names[i] for i in range(len(names))]
 
 
