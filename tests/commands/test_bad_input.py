@@ -33,8 +33,11 @@ def shared(tmp_path_factory):
     exported = saved_model.export_saved_model(
         keras.models.load_model(path), str(folder / "export"), NAMES,
         top_n=2)
+    multi = saved_model.export_saved_model(
+        keras.models.load_model(path), str(folder / "ml_export"), NAMES,
+        top_n=2, multi_label=True, threshold=0.5)
     return {"lab": labeled, "unl": unlabeled, "keras_teacher": path,
-            "labels": labels, "export": exported}
+            "labels": labels, "export": exported, "ml_export": multi}
 
 
 # (command line with the placeholders test_bad_input_is_one_line... fills
@@ -328,6 +331,16 @@ CASES = {
         "--output={out}/r --num_shards=1 --unlabeled", 1,
         "{spaced_labels}:3: class name '" + NAMES[2] + " ' has spaces at an "
         "end"),
+    "softmax outputs asked of a multi-label teacher": (
+        "preprocess --teacher={ml_export} --input={tsv} --output={out}/r "
+        "--unlabeled --teacher_outputs=logits", 1,
+        "--teacher_outputs=logits, but --teacher={ml_export} is multi-label "
+        "(per-class sigmoid scores)"),
+    "a preprocess --output that is a folder": (
+        "preprocess --teacher={npz} --input={tsv} --labels={labels} "
+        "--output={out}/ --num_shards=1 --unlabeled", 1,
+        "--output={out}/: a folder; expected a record set's prefix, e.g. "
+        "{out}/train"),
     "a top-K file without scores": (
         "preprocess --teacher={npz_no_scores} --input={tsv} "
         "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,

@@ -28,6 +28,8 @@ Example:
     --unlabeled --output=records/unlabeled
 """
 
+import os
+
 from absl import flags
 
 from topk_distill import commands
@@ -144,6 +146,12 @@ def main(argv):
     del argv
     from topk_distill.records import record_plan
 
+    if not os.path.basename(FLAGS.output) or FLAGS.output.endswith(
+            os.sep + "."):
+        raise ValueError(f"--output={FLAGS.output}: a folder; expected a "
+                         "record set's prefix, e.g. "
+                         f"{os.path.join(FLAGS.output, 'train')} (its shards "
+                         "are PREFIX-00000-of-N.tfrecord)")
     command = commands.command_line("preprocess", FLAGS)
     settings = record_plan.RecordSettings(
         unlabeled=FLAGS.unlabeled,
@@ -168,6 +176,12 @@ def main(argv):
     model = teacher.load_teacher(FLAGS.teacher, FLAGS.teacher_outputs,
                                  FLAGS.teacher_signature,
                                  FLAGS.teacher_output_key)
+    if (model.multi_label and FLAGS["teacher_outputs"].present
+            and not FLAGS.teacher_outputs.startswith("sigmoid_")):
+        raise ValueError(f"--teacher_outputs={FLAGS.teacher_outputs}, but "
+                         f"--teacher={FLAGS.teacher} is multi-label (per-"
+                         "class sigmoid scores); expected sigmoid_logits or"
+                         " sigmoid_probabilities, or no --teacher_outputs")
     preprocessing.preprocess(model, FLAGS.input, FLAGS.labels, FLAGS.output,
                              data_dir=FLAGS.data_dir, resume=FLAGS.resume,
                              **run)
