@@ -9,7 +9,7 @@ import pytest
 
 from topk_distill.inputs import labels_file
 from topk_distill.preprocessing import preprocessing, record_writer
-from topk_distill.records import reader
+from topk_distill.records import reader, records
 from topk_distill.teachers.teacher import load_teacher
 
 N, K, COUNT = 30, 5, 50
@@ -118,6 +118,24 @@ def test_bad_rows_are_named_and_nothing_is_left(tmp_path, rng):
     with pytest.raises(ValueError, match="write\\(\\) outside the "
                        "writer's with-block"):
         writer.write(texts, labels, ids, scores)
+    with record_writer.RecordSetWriter(prefix, labels_path, COUNT,
+                                       top_k=K) as done:
+        done.write(texts, labels, ids, scores)
+    with pytest.raises(ValueError, match="outside the writer's with-block"):
+        done.write(texts, labels, ids, scores)  # after the block: refused
+    assert records.RecordSet.read(prefix).num_examples == COUNT
+    for path in glob.glob(prefix + "*"):
+        os.remove(path)
+    for bad, message in (({"max_labels": True}, "max_labels=True; expected "
+                          "the most labels an example has"),
+                         ({"num_examples": 5.5}, "num_examples=5.5; "
+                          "expected an integer >= 1")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            settings = dict(dict(num_examples=COUNT, top_k=K), **bad)
+            with record_writer.RecordSetWriter(prefix, labels_path,
+                                               **settings):
+                pass
+    assert glob.glob(prefix + "*") == []
     with pytest.raises(ValueError, match="3 places in where= for 50 texts"):
         with record_writer.RecordSetWriter(prefix, labels_path, COUNT,
                                            top_k=K) as w:

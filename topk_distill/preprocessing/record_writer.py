@@ -59,8 +59,10 @@ class RecordSetWriter:
                  teacher="external", input=None, overwrite=False,
                  max_labels=None, **record_settings):
         names = labels_file.read_labels(labels_path)  # named first if bad
-        if num_examples < 1:
-            raise ValueError(f"num_examples={num_examples}; expected >= 1")
+        if isinstance(num_examples, bool) or not isinstance(
+                num_examples, (int, np.integer)) or num_examples < 1:
+            raise ValueError(f"num_examples={num_examples!r}; expected an "
+                             "integer >= 1")
         settings = record_plan.settings_of(settings, record_settings,
                                            num_shards=1)
         if settings.targets != "topk" or settings.tail_temperature:
@@ -73,8 +75,9 @@ class RecordSetWriter:
                              f"num_examples={num_examples}; expected at most "
                              "one shard per example")
         multi_label = max_labels is not None
-        if multi_label and not (isinstance(max_labels, int) and
-                                max_labels >= (not settings.unlabeled)):
+        if multi_label and (isinstance(max_labels, bool) or not (
+                isinstance(max_labels, int)
+                and max_labels >= (not settings.unlabeled))):
             raise ValueError(f"max_labels={max_labels!r}; expected the most "
                              "labels an example has (0 for an unlabeled "
                              "set)")
@@ -219,6 +222,7 @@ class RecordSetWriter:
     def __exit__(self, exc_type, exc, traceback):
         self._output.__exit__(exc_type, exc, traceback)
         self.record_set = self._output.record_set
+        self._output = None  # a later write() is refused, not appended
         return False
 
 

@@ -198,8 +198,9 @@ class RecordSet:
         except ValueError as e:
             raise RecordFormatError(f"{self._where()}{e}") from None
         if self.multi_label:
-            if not (isinstance(self.max_labels, int) and
-                    self.max_labels >= 0):
+            if isinstance(self.max_labels, bool) or not (
+                    isinstance(self.max_labels, numbers.Integral)
+                    and self.max_labels >= 0):
                 raise RecordFormatError(
                     f"{self._where()}max_labels={self.max_labels!r}; a "
                     "multi-label set needs the most labels a record holds")
