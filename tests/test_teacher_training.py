@@ -33,6 +33,21 @@ def test_reference_teacher_learns_its_training_file(tmp_path, labeled_tsv,
     assert np.mean(predicted.numpy().argmax(1) == labels) > 0.9
 
 
+def test_a_teacher_stopped_half_way_leaves_no_teacher_folder(
+        tmp_path, labeled_tsv, monkeypatch):
+    """Its model is saved, then it is stopped (the reference student's
+    comparison, as a Ctrl-C there): nothing `preprocess --teacher` could
+    take for a finished teacher is left, nor any partial folder."""
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(teacher_training, "_student_top1", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        teacher_training.train_teacher(labeled_tsv, str(tmp_path / "t"),
+                                       epochs=1, verbose=0)
+    assert sorted(os.listdir(tmp_path)) == ["train.tsv"]
+
+
 def test_encoder_teacher_from_precomputed_embeddings(tmp_path, labeled_tsv,
                                                      rng):
     vectors = rng.normal(size=(12, 384)).astype(np.float32)

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from tests.commands.test_train import _sets
-from tests.conftest import NAMES, run_command
+from tests.conftest import NAMES, encoder_folder, run_command
 from topk_distill import cli
 
 
@@ -585,6 +585,10 @@ CASES = {
     "student-init from a folder without config.json": (
         "student-init --encoder={full} --input={tsv} --output={out}/s.npz", 1,
         "--encoder={full}: no config.json in it"),
+    "student-init from an empty input": (
+        "student-init --encoder=" + encoder_folder() + " --input={empty} "
+        "--output={out}/s.npz", 1,
+        "--input={empty}: no text in it; expected the texts whose words"),
     "student-init to zero dimensions": (
         "student-init --encoder={full} --input={tsv} --output={out}/s.npz "
         "--dim=0", 2,

@@ -42,8 +42,6 @@ flags.mark_flag_as_required("output", flag_values=FLAGS)
 
 def main(argv):
     import os
-    import shutil
-    import tempfile
 
     from topk_distill.inputs import labels_file
     from topk_distill.models import saved_model
@@ -66,20 +64,10 @@ def main(argv):
         raise ValueError(f"--model={FLAGS.model} returns {loaded.num_classes}"
                          f" scores but {labels_path} names {len(names)} "
                          "classes")
-    parent = os.path.dirname(os.path.abspath(output))
-    os.makedirs(parent, exist_ok=True)
     # Everything is written beside --output, then moved in: an export that
     # fails leaves no half of itself, and one that succeeds no old file.
-    work = tempfile.mkdtemp(prefix=os.path.basename(output) + ".tmp-",
-                            dir=parent)
-    try:
+    with outputs.built_beside(output) as work:
         names_written = _write(loaded, names, work)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    if os.path.isdir(output):
-        shutil.rmtree(output)
-    os.replace(work, output)
     for name in names_written:
         path = os.path.join(output, name) if name else output
         size = saved_model.saved_model_size(path)
@@ -94,7 +82,6 @@ def _write(loaded, names, folder):
     from topk_distill.models import encoder_students, saved_model
     from topk_distill.serving import tflite_export
 
-    os.chmod(folder, 0o755)  # mkdtemp's 0700 would hide it from a server
     saved_model.export_saved_model(loaded.model, folder, names, FLAGS.top_n)
     written = [""]
     variants = {"text": (("model.tflite", False),

@@ -59,8 +59,16 @@ def main(argv):
     encoder_models.check_encoder_folder(FLAGS.encoder)
     outputs.check_writable(os.path.dirname(os.path.abspath(FLAGS.output)),
                            "--output")
-    texts = [text for path in FLAGS.input
-             for text, _ in inputs.iter_examples(path)]
+    texts = []
+    for path in FLAGS.input:
+        found = [text for text, _ in inputs.iter_examples(path)]
+        if not found:
+            raise ValueError(f"--input={path}: no text in it; expected the "
+                             "texts whose words the student reads")
+        if not all(isinstance(text, str) for text in found):
+            raise ValueError(f"--input={path}: holds images or feature "
+                             "vectors; student-init reads texts")
+        texts += found
     words, vectors = student_init.make_init(
         FLAGS.encoder, texts, dim=FLAGS.dim, max_tokens=FLAGS.max_tokens,
         frequency_weighting=FLAGS.frequency_weighting, method=FLAGS.method)

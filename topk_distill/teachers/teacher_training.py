@@ -28,7 +28,6 @@ the dearest step); a frozen encoder's head is trained again on everything.
 """
 
 import os
-import shutil
 
 import numpy as np
 
@@ -149,34 +148,39 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
     held_out = _held_out(texts, labels, names, validation,
                          validation_fraction, seed, data_dir, kind,
                          multi_label)
-    if overwrite and os.path.isdir(output):
-        shutil.rmtree(output)
-    os.makedirs(output, exist_ok=True)
-    labels_out = os.path.join(output, "labels.txt")
-    labels_file.write_labels(labels_out, names)
-    if encoder:
-        tuning = None if fine_tune is None else dict(
-            layers=fine_tune, epochs=fine_tune_epochs,
-            learning_rate=learning_rate, warmup_fraction=warmup_fraction,
-            batch_size=batch_size, seed=seed, verbose=verbose)
-        written = _encoder_teacher(texts, labels, names, output, encoder,
-                                   embeddings, cross_fit_folds, epochs, seed,
-                                   batch_size, verbose, held_out,
-                                   hidden_units, sequence_length, tuning)
-    else:
-        written = [_reference_teacher(texts, labels, names, output, epochs,
-                                      batch_size, verbose, held_out, kind)]
-    written.append(labels_out)
-    if held_out:
-        held_out["student_top1"] = _student_top1(
-            texts, labels, names, held_out, student_epochs, seed, kind)
-        report = {key: held_out[key] for key in (
-            "teacher", "teacher_top1", "student_top1", "examples", "source")}
-        if multi_label:
-            report["multi_label"] = True
-        written.append(os.path.join(output, "report.json"))
-        json_files.write_json(written[-1], report)
-    return written
+    # Built beside `output`, moved in whole at the end: a teacher stopped
+    # half-way leaves no folder that looks finished.
+    final = output
+    with outputs.built_beside(final) as output:
+        labels_out = os.path.join(output, "labels.txt")
+        labels_file.write_labels(labels_out, names)
+        if encoder:
+            tuning = None if fine_tune is None else dict(
+                layers=fine_tune, epochs=fine_tune_epochs,
+                learning_rate=learning_rate,
+                warmup_fraction=warmup_fraction, batch_size=batch_size,
+                seed=seed, verbose=verbose)
+            written = _encoder_teacher(
+                texts, labels, names, output, encoder, embeddings,
+                cross_fit_folds, epochs, seed, batch_size, verbose,
+                held_out, hidden_units, sequence_length, tuning)
+        else:
+            written = [_reference_teacher(
+                texts, labels, names, output, epochs, batch_size, verbose,
+                held_out, kind)]
+        written.append(labels_out)
+        if held_out:
+            held_out["student_top1"] = _student_top1(
+                texts, labels, names, held_out, student_epochs, seed, kind)
+            report = {key: held_out[key] for key in (
+                "teacher", "teacher_top1", "student_top1", "examples",
+                "source")}
+            if multi_label:
+                report["multi_label"] = True
+            written.append(os.path.join(output, "report.json"))
+            json_files.write_json(written[-1], report)
+    return [os.path.join(final, os.path.relpath(path, output))
+            for path in written]
 
 
 def _as_array(examples, kind):

@@ -1,6 +1,7 @@
 """Where a command writes: refused before any work when it cannot be
 written, or when it holds something the command would mix with or lose."""
 
+import contextlib
 import os
 
 
@@ -51,3 +52,37 @@ def check_new(folder, flag, overwrite):
     if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
         raise ValueError(f"{flag}={folder} is not empty; pass --overwrite "
                          "to replace what it holds, or choose another folder")
+
+
+@contextlib.contextmanager
+def built_beside(folder):
+    """Builds a folder whole or not at all: yields a new folder beside
+    `folder` to write into; when the block ends, it replaces `folder`
+    (which must be empty or meant to be replaced); when it raises (or is
+    interrupted), it is removed. A stopped run leaves nothing that looks
+    finished.
+
+    Example:
+    >>> import tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "teacher")
+    >>> with built_beside(target) as work:
+    ...     open(os.path.join(work, "labels.txt"), "w").close()
+    >>> os.listdir(target)
+    ['labels.txt']
+    """
+    import shutil
+    import tempfile
+
+    parent = os.path.dirname(os.path.abspath(folder))
+    os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=os.path.basename(os.path.abspath(
+        folder)) + ".partial-", dir=parent)
+    os.chmod(work, 0o755)  # mkdtemp's 0700 would hide it from a server
+    try:
+        yield work
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
+    os.replace(work, folder)
