@@ -565,6 +565,15 @@ CASES = {
     "a Hugging Face teacher with a short vocab.txt": (
         "preprocess --teacher={short_vocab} --input={tsv} --output={out}/r",
         1, "--teacher={short_vocab}: vocab.txt holds 7 tokens"),
+    "embeddings that are objects": (
+        "teacher --input={labeled} --output={out}/t --encoder="
+        + encoder_folder() + " --embeddings={npy_objects}", 1,
+        "--embeddings={npy_objects}: not a numeric .npy array"),
+    "embeddings with a NaN": (
+        "teacher --input={labeled} --output={out}/t --encoder="
+        + encoder_folder() + " --embeddings={npy_nan_rows}", 1,
+        "--embeddings={npy_nan_rows}: row 2 holds NaN or Inf; expected "
+        "finite vectors"),
     "embeddings without an encoder": (
         "teacher --input={labeled} --output={out}/t --embeddings={npz}", 1,
         "--embeddings={npz} needs --encoder=DIR"),
@@ -639,6 +648,11 @@ def bad_inputs(tmp_path, shared, line):
     for name, content in arrays.items():
         arrays[name] = str(tmp_path / f"{name}.npz")
         np.savez(arrays[name], **content)
+    arrays["npy_objects"] = str(tmp_path / "objects.npy")
+    np.save(arrays["npy_objects"], np.array([["a"]] * 4, object))
+    arrays["npy_nan_rows"] = str(tmp_path / "nan_rows.npy")
+    np.save(arrays["npy_nan_rows"], np.where(
+        np.arange(4)[:, None] == 2, np.nan, np.ones((4, 3), np.float32)))
     arrays["npy_logits"] = str(tmp_path / "logits.npy")
     np.save(arrays["npy_logits"], np.tile(np.float32([-6, 0, 6]), (4, 1)))
     out = tmp_path / "out"

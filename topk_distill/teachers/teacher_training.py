@@ -331,7 +331,21 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
     teacher = encoder_models.make_encoder_teacher(
         encoder, len(names), sequence_length, hidden_units)
     if embeddings:
-        vectors = np.load(embeddings).astype(np.float32)
+        try:
+            vectors = np.load(embeddings, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"--embeddings={embeddings}: not a numeric .npy"
+                             f" array ({str(e).splitlines()[0]}); expected "
+                             "float [examples, D]") from None
+        if vectors.ndim != 2 or not np.issubdtype(vectors.dtype, np.number):
+            raise ValueError(f"--embeddings={embeddings}: a {vectors.dtype} "
+                             f"array of shape {vectors.shape}; expected "
+                             "float [examples, D]")
+        vectors = vectors.astype(np.float32)
+        if not np.isfinite(vectors).all():
+            row = int(np.argwhere(~np.isfinite(vectors))[0, 0])
+            raise ValueError(f"--embeddings={embeddings}: row {row} holds "
+                             "NaN or Inf; expected finite vectors")
         if vectors.shape[0] != len(texts):
             raise ValueError(f"--embeddings={embeddings}: {vectors.shape[0]} "
                              f"rows for {len(texts)} examples; expected one "
