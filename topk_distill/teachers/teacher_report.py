@@ -21,6 +21,10 @@ def comparison_line(report):
     ...                        "examples": 2100, "source": "10% of x.tsv"}))
     held-out top-1 on 2100 examples (10% of x.tsv): teacher (reference (TF-IDF + MLP)) 0.6800, reference student on the labels alone 0.7200
     warning: the teacher is not stronger than the student; distilling from it will not help (use an encoder teacher: --encoder, or fine-tune one: --fine_tune)
+    >>> print(comparison_line({"teacher": "encoder fine-tuned (all layers)",
+    ...                        "teacher_top1": 0.4, "student_top1": 0.45,
+    ...                        "examples": 9, "source": "v.tsv"}).splitlines()[1])
+    warning: the teacher is not stronger than the student; distilling from it will not help (fine-tune it longer (--fine_tune_epochs), on more labeled examples, or from a larger encoder)
     >>> print(comparison_line({"teacher": "encoder", "teacher_top1": 0.47,
     ...                        "student_top1": 0.45, "examples": 900,
     ...                        "source": "v.tsv"}).splitlines()[1])
@@ -34,8 +38,7 @@ def comparison_line(report):
     lead = report["teacher_top1"] - report["student_top1"]
     if lead <= 0:
         line += ("\nwarning: the teacher is not stronger than the student; "
-                 "distilling from it will not help (use an encoder teacher:"
-                 " --encoder, or fine-tune one: --fine_tune)")
+                 f"distilling from it will not help ({_stronger(report)})")
     elif lead < TEACHING_LEAD:
         line += (f"\nwarning: the teacher leads the student by "
                  f"{100 * lead:.1f} points, under the "
@@ -44,3 +47,15 @@ def comparison_line(report):
                  "compare distilled students with labels-only ones (train "
                  "--student=auto) before using them")
     return line
+
+
+def _stronger(report):
+    """How to get a stronger teacher than this one, by what it is."""
+    teacher = report["teacher"]
+    if teacher.startswith("reference"):
+        return ("use an encoder teacher: --encoder, or fine-tune one: "
+                "--fine_tune")
+    if "fine-tuned" not in teacher:
+        return "fine-tune its encoder: --fine_tune"
+    return ("fine-tune it longer (--fine_tune_epochs), on more labeled "
+            "examples, or from a larger encoder")
