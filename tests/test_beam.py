@@ -1,6 +1,7 @@
 """The Apache Beam pipeline writes the local tool's records."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -72,6 +73,16 @@ def test_bad_line_fails_the_pipeline_and_writes_no_metadata(
                        "--runner=DirectRunner", "--skip_unknown_labels") == 0
     meta = json.loads(open(prefix + ".meta.json").read())
     assert (meta["num_examples"], meta["skipped_unknown_labels"]) == (1, 1)
+    # A line that is not UTF-8: named, and nothing of the run left, Beam's
+    # temporary folder included.
+    data.write_bytes(b"a cat sat\tanimal\n\xff\xfe cat\tanimal\n")
+    other = str(tmp_path / "again" / "out")
+    os.makedirs(os.path.dirname(other))
+    capsys.readouterr()
+    assert _preprocess(keras_teacher_path, str(data), labels_txt, other,
+                       "--runner=DirectRunner") == 1
+    assert "is not UTF-8; expected UTF-8 text" in capsys.readouterr().err
+    assert os.listdir(tmp_path / "again") == []
 
 
 def test_runner_refuses_local_only_inputs(tmp_path, labeled_tsv, labels_txt,

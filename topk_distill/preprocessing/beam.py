@@ -92,7 +92,8 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
     try:
         with beam.Pipeline(options=options) as pipeline:
             _ = (pipeline
-                 | "Read" >> beam.io.ReadFromText(input_path)
+                 | "Read" >> beam.io.ReadFromText(
+                     input_path, coder=beam.coders.BytesCoder())
                  | "Parse" >> beam.FlatMap(_parse, input_path, label_ids,
                                            skip_unknown_labels,
                                            plan.multi_label)
@@ -107,8 +108,13 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                      compression_type=_compression(plan.compression)))
     except Exception:
         # Beam names the shards only when the pipeline succeeds; the plan
-        # goes too, so that nothing of the run is left.
+        # goes too, and Beam's temporary folder, so that nothing of the run
+        # is left.
         output.abort()
+        for temporary in tf.io.gfile.glob(os.path.join(
+                os.path.dirname(output_prefix),
+                f"beam-temp-{os.path.basename(output_prefix)}-*")):
+            tf.io.gfile.rmtree(temporary)
         raise
     if plan.multi_label:  # the most labels a record holds, now counted
         plan = dataclasses.replace(
@@ -126,9 +132,14 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
 
 
 def _parse(line, path, label_ids, skip_unknown_labels, multi_label=False):
-    """One input line -> `(text, label id)` (multi-label: `(text, tuple of
+    """One input line (bytes) -> `(text, label id)` (multi-label: `(text, tuple of
     label ids)`, their count a distribution metric), or nothing for a blank
     line or (with `skip_unknown_labels`) an unknown label."""
+    try:  # read as bytes: a line that is not UTF-8 is named, not Beam's
+        line = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.InputError(f"{path}: line {line[:40]!r} is not UTF-8; "
+                                "expected UTF-8 text") from None
     if not line.strip():
         return
     where = f"line {line[:40]!r}"
