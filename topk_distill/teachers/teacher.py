@@ -216,13 +216,10 @@ def _keras_teacher(path, outputs):
 def _hf_teacher(path, outputs):
     model, names = hf_teacher.make_hf_teacher(path)
     labels_path = _labels_beside(path)
-    if labels_path is None:  # id2label, written where it can be
-        labels_path = os.path.join(path, LABELS_FILE)
-        try:
-            labels_file.write_labels(labels_path, names)
-        except OSError:
-            labels_path = os.path.join(tempfile.mkdtemp(), LABELS_FILE)
-            labels_file.write_labels(labels_path, names)
+    if labels_path is None:  # id2label, never written into the user's folder
+        labels_path = os.path.join(tempfile.mkdtemp(prefix="topk_distill-"),
+                                   LABELS_FILE)
+        labels_file.write_labels(labels_path, names)
     teacher = Teacher(lambda texts, rows: model(texts, training=False),
                       len(names), outputs, _identity(
                           "huggingface", path,
