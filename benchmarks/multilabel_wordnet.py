@@ -6,7 +6,7 @@ Usage:
       [--data=../shared/data] [--data_noun=/usr/share/wordnet/data.noun]
       [--seeds=0,1,2] [--epochs=30] [--learning_rate=0.01] [--top_k=20]
       [--top_h=5] [--scores=DIR] [--variants=hard,distilled]
-      [--loss=0.9,0.5,2]
+      [--loss=0.9,0.5,2] [--encoder=DIR --student_layers=2]
 
 The set (`examples/wordnet/prepare_multilabel.py`): each noun gloss of
 wordnet_noun_glosses.tsv labelled with its hypernym-closure ancestors that
@@ -32,7 +32,9 @@ top-K sigmoid logits, unlabeled top-H probabilities; a=0.9 b=0.5 T=2, or
 --loss=a,b,T), per seed, alternated. Each is evaluated on the test split
 (`evaluate`): P@1, P@5, nDCG@5, micro-F1 at its own threshold; `val p@1`
 is its P@1 on the validation split (`train`'s last `val_top1`), to choose
-settings by. Results are cached by code version in WORK/results.json.
+settings by. With --encoder, the students are the encoder student
+(`train --student=encoder`: --student_layers of DIR's layers, at train's
+defaults for it). Results are cached by code version in WORK/results.json.
 """
 
 import argparse
@@ -162,15 +164,18 @@ def student(args, variant, seed):
 
     w = args.work
     output = os.path.join(w, f"{variant}-{seed}")
+    fit = dict(epochs=args.epochs, learning_rate=args.learning_rate)
+    if args.encoder:  # the encoder student, at its own defaults
+        fit = dict(architecture="encoder", encoder=args.encoder,
+                   student_layers=args.student_layers)
     topk_distill.train_student(
         output, labeled=os.path.join(w, "records", "labeled-*"),
         unlabeled=(os.path.join(w, "records", "unlabeled-*")
                    if variant == "distilled" else None),
         validation=os.path.join(w, "valid.tsv"),
         baseline="hard" if variant == "hard" else None,
-        loss=topk_distill.LossConfig(*args.loss),
-        epochs=args.epochs, seed=seed, learning_rate=args.learning_rate,
-        verbose=0)
+        loss=topk_distill.LossConfig(*args.loss), seed=seed, verbose=0,
+        **fit)
     with open(os.path.join(output, "history.json")) as f:
         validation = json.load(f)["history"]["val_top1"][-1]
     names = labels_file.read_labels(os.path.join(w, "labels.txt"))
@@ -201,6 +206,11 @@ def main():
                         help="the students to run, alternated per seed")
     parser.add_argument("--loss", default="0.9,0.5,2",
                         help="a,b,T of the distilled student")
+    parser.add_argument("--encoder", default=None,
+                        help="train the encoder student from this "
+                        "checkpoint folder (train's defaults for it; "
+                        "--epochs and --learning_rate then unused)")
+    parser.add_argument("--student_layers", type=int, default=2)
     args = parser.parse_args()
     args.loss = tuple(float(x) for x in args.loss.split(","))
     os.makedirs(args.work, exist_ok=True)
@@ -211,6 +221,8 @@ def main():
                f"{args.top_h}|{args.scores}")
     if args.loss != (0.9, 0.5, 2.0):  # the earlier runs' keys stay
         setting += f"|{args.loss}"
+    if args.encoder:
+        setting += f"|encoder {args.student_layers} {args.encoder}"
     key = (f"data|{args.teacher_epochs}|{args.top_k}|{args.top_h}|"
            f"{args.scores}|{code}")
     if key not in cache:
