@@ -89,3 +89,27 @@ def test_multi_label_records_to_a_served_student(tmp_path, rng, capsys):
         "--sampled_classes=2", "--sampled_proposal=labels"]) == 0
     history = json.loads((tmp_path / "sampled" / "history.json").read_text())
     assert history["history"]["val_top1"][-1] > 0.9
+    # `export` of the students' .keras files exports what `train` exported:
+    # multi-label, the same threshold and signatures, the same answers (the
+    # sampled student's output layer a ClassVectors).
+    import tensorflow as tf
+
+    texts = tf.constant(["fur home the a", "wood a", "leaf"])
+    for folder in ("student", "sampled"):
+        again = str(tmp_path / f"{folder}_again")
+        assert run_command(["topk-distill", "export",
+                            f"--model={tmp_path}/{folder}/student.keras",
+                            f"--output={again}"]) == 0
+        own = str(tmp_path / folder / "export")
+        assert saved_model.multi_label_threshold(again) == (
+            saved_model.multi_label_threshold(own))
+        served = [tf.saved_model.load(p) for p in (own, again)]
+        assert sorted(served[0].signatures) == sorted(served[1].signatures)
+        for name in ("serving_default", "probabilities"):
+            a, b = (s.signatures[name](text=texts) for s in served)
+            for key in a:
+                if a[key].dtype == tf.string:
+                    assert (a[key].numpy() == b[key].numpy()).all(), key
+                else:
+                    np.testing.assert_allclose(a[key].numpy(),
+                                               b[key].numpy(), atol=1e-6)

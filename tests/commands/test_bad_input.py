@@ -341,6 +341,10 @@ CASES = {
         "--output={out}/ --num_shards=1 --unlabeled", 1,
         "--output={out}/: a folder; expected a record set's prefix, e.g. "
         "{out}/train"),
+    "a multi-label export whose threshold is NaN": (
+        "evaluate --model={bad_threshold} --test={labeled}", 1,
+        "{bad_threshold}/assets/multi_label.json: threshold nan; expected a "
+        "number in (0, 1)"),
     "a top-K file without scores": (
         "preprocess --teacher={npz_no_scores} --input={tsv} "
         "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,
@@ -708,9 +712,16 @@ def bad_inputs(tmp_path, shared, line):
             f"w{i}\n" for i in range(tokens)))
         (folder / "model.safetensors").write_bytes(b"")
         checkpoints[name] = folder
+    if "{bad_threshold}" in line:  # a multi-label export, its file broken
+        import shutil
+
+        shutil.copytree(shared["ml_export"], tmp_path / "bad_threshold")
+        (tmp_path / "bad_threshold" / "assets" / "multi_label.json"
+         ).write_text('{"multi_label": true, "threshold": NaN}')
     values = dict(shared, out=out, tsv=tsv, one_class=one_class,
-                  not_zip=not_zip, full=full, cut=cut, rev=rev, few=few,
-                  odd=odd, **arrays, **files, **checkpoints)
+                  bad_threshold=tmp_path / "bad_threshold", not_zip=not_zip,
+                  full=full, cut=cut, rev=rev, few=few, odd=odd, **arrays,
+                  **files, **checkpoints)
     for name, make in (("missing_shard", _without_a_shard),
                        ("future", _from_the_future),
                        ("text_classes", _metadata_changed(

@@ -3,7 +3,9 @@ r"""Export a trained model as a SavedModel answering its top-n labels.
 Signatures: serving_default (Predict: text -> top_ids, top_labels,
 top_scores), classify (TF Serving Classify: serialized tf.Example with a
 'text' feature -> classes, scores), probabilities (text -> all N) and
-logits (text -> all N). An image model's take image_bytes (the encoded
+logits (text -> all N). A multi-label model (one `train` saved, with
+multi_label.json beside it, or a multi-label SavedModel) exports as
+multi-label, with its threshold. An image model's take image_bytes (the encoded
 files; {"b64": ...} over REST) and an 'image' feature; a feature-vector
 model's take features (float [B, D]) and a 'features' feature.
 With --tflite, also OUTPUT/model.tflite (raw text in; needs the Flex
@@ -82,7 +84,10 @@ def _write(loaded, names, folder):
     from topk_distill.models import encoder_students, saved_model
     from topk_distill.serving import tflite_export
 
-    saved_model.export_saved_model(loaded.model, folder, names, FLAGS.top_n)
+    saved_model.export_saved_model(
+        loaded.model, folder, names, FLAGS.top_n,
+        multi_label=loaded.multi_label,
+        threshold=0.5 if loaded.threshold is None else loaded.threshold)
     written = [""]
     variants = {"text": (("model.tflite", False),
                          ("model_token_ids.tflite", True)),

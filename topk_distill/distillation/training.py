@@ -166,6 +166,9 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     labels_file.write_labels(os.path.join(output, "labels.txt"), names)
     threshold = (_threshold(model.student, validation_data, input_kind,
                             len(names)) if multi_label else None)
+    if multi_label:  # beside student.keras: `export` reads it back
+        saved_model.write_multi_label(os.path.join(
+            output, saved_model.MULTI_LABEL_NAME), threshold)
     saved_model.export_saved_model(
         model.student, os.path.join(output, "export"), names,
         multi_label=multi_label, threshold=threshold)

@@ -47,7 +47,10 @@ from topk_distill.inputs import input_kinds
 
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 # A multi-label export's settings (its threshold), in its assets.
-MULTI_LABEL_FILE = os.path.join("assets", "multi_label.json")
+# A multi-label classifier's settings (its threshold): in a SavedModel's
+# assets, and beside a `.keras` file (`write_multi_label`).
+MULTI_LABEL_NAME = "multi_label.json"
+MULTI_LABEL_FILE = os.path.join("assets", MULTI_LABEL_NAME)
 _EXAMPLES = tf.TensorSpec([None], tf.string, name="inputs")
 
 
@@ -148,12 +151,8 @@ def export_saved_model(model, path, labels, top_n=5, multi_label=False,
         "probabilities": served.probabilities, "logits": served.logits})
     _set_method_name(path, "classify", CLASSIFY_METHOD)
     if multi_label:
-        from topk_distill.utils import json_files
-
         os.makedirs(os.path.join(path, "assets"), exist_ok=True)
-        json_files.write_json(os.path.join(path, MULTI_LABEL_FILE),
-                              {"multi_label": True,
-                               "threshold": float(threshold)})
+        write_multi_label(os.path.join(path, MULTI_LABEL_FILE), threshold)
     with open(os.path.join(path, "labels.txt"), "w", encoding="utf-8") as f:
         f.writelines(name + "\n" for name in labels)
     return path
@@ -173,16 +172,63 @@ def _set_method_name(path, signature, method_name):
     os.replace(pb + ".tmp", pb)
 
 
-def multi_label_threshold(path):
-    """The threshold of a multi-label export at `path`, or `None` for a
-    single-label one (`MULTI_LABEL_FILE`)."""
-    import json
+def write_multi_label(path, threshold):
+    """Writes a multi-label classifier's settings file (`path`: a
+    SavedModel's `MULTI_LABEL_FILE`, or `MULTI_LABEL_NAME` beside a
+    `.keras` file): `{"multi_label": true, "threshold": t}`."""
+    from topk_distill.utils import json_files
 
-    settings = os.path.join(path, MULTI_LABEL_FILE)
-    if not os.path.exists(settings):
+    json_files.write_json(path, {"multi_label": True,
+                                 "threshold": float(threshold)})
+
+
+def read_multi_label(path):
+    """The threshold in a multi-label settings file, or `None` when there
+    is no such file (a single-label classifier).
+
+    Raises:
+        ValueError: naming the file: not a JSON object, or a threshold
+            that is not a number in (0, 1).
+
+    Example:
+    >>> import json, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), MULTI_LABEL_NAME)
+    >>> _ = open(path, "w").write(json.dumps({"threshold": "abc"}))
+    >>> read_multi_label(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: .../multi_label.json: threshold 'abc'; expected a number in (0, 1)
+    """
+    import json
+    import math
+
+    if not os.path.exists(path):
         return None
-    with open(settings, encoding="utf-8") as f:
-        return float(json.load(f)["threshold"])
+    try:
+        with open(path, encoding="utf-8") as f:
+            settings = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: unreadable ({e}); expected the "
+                         '{"multi_label": true, "threshold": t} train '
+                         "writes") from None
+    threshold = settings.get("threshold") if isinstance(
+        settings, dict) else None
+    if isinstance(threshold, bool) or not isinstance(
+            threshold, (int, float)) or not math.isfinite(threshold) or (
+            not 0 < threshold < 1):
+        raise ValueError(f"{path}: threshold {threshold!r}; expected a "
+                         "number in (0, 1)")
+    return float(threshold)
+
+
+def multi_label_threshold(path):
+    """The threshold of a multi-label classifier, or `None` for a
+    single-label one: of a SavedModel folder (its `MULTI_LABEL_FILE`) or
+    of a `.keras` file (`MULTI_LABEL_NAME` beside it)."""
+    if path.endswith(".keras"):
+        return read_multi_label(os.path.join(os.path.dirname(path),
+                                             MULTI_LABEL_NAME))
+    return read_multi_label(os.path.join(path, MULTI_LABEL_FILE))
 
 
 def saved_model_size(path):

@@ -75,6 +75,8 @@ class Teacher:
             raise ValueError(f"outputs={outputs!r}; expected one of "
                              f"{OUTPUT_KINDS}")
         self.multi_label = multi_label
+        # a multi-label classifier's own threshold, when it carries one
+        self.threshold = None
         self.fn = fn
         self.num_classes = num_classes
         self.outputs = outputs
@@ -206,9 +208,13 @@ def _keras_teacher(path, outputs):
     else:  # A subclassed model has no symbolic input to tell: text.
         kind = ("text", None)
         num_classes = int(model(tf.constant(["x"])).shape[-1])
+    # a multi-label student `train` saved: its threshold beside it
+    threshold = saved_model.multi_label_threshold(path)
     teacher = Teacher(lambda texts, rows: model(texts, training=False),
                       num_classes, outputs, _identity("keras", path, path),
-                      _labels_beside(path), kind)
+                      _labels_beside(path), kind,
+                      multi_label=threshold is not None)
+    teacher.threshold = threshold
     teacher.model = model
     return teacher
 
@@ -253,10 +259,12 @@ def _saved_model_teacher(path, outputs, signature, output_key):
         return fn(**{input_name: texts})[output_key]
 
     # A multi-label export (the teacher command's, or a student's) says so.
+    threshold = saved_model.multi_label_threshold(path)
     teacher = Teacher(call, num_classes, outputs, _identity(
         "saved_model", path, os.path.join(path, "saved_model.pb")),
         _labels_beside(path), input_kinds.model_kind(input_spec),
-        saved_model.multi_label_threshold(path) is not None)
+        threshold is not None)
+    teacher.threshold = threshold
     teacher.model = loaded  # Keeps the SavedModel's variables alive.
     return teacher
 
