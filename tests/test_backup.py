@@ -45,7 +45,7 @@ def test_a_backup_of_another_model_is_refused(tmp_path, record_sets):  # noqa: F
     with pytest.raises(KeyboardInterrupt):
         _fit(record_sets, folder, [_Crash()])
     with pytest.raises(ValueError, match=(
-            f"{folder}: the backup of a run with another model "
+            f"{folder}: the backup of another run "
             r"\(embedding_dim=8, now 4\); remove .* to start afresh")):
         _fit(record_sets, folder, dim=4)
 

@@ -138,11 +138,31 @@ def test_a_backup_of_other_model_flags_is_refused(tmp_path, capsys,
     assert run_command(argv + ["--embedding_dim=4"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        f"topk-distill train: error: {out}/backup: the backup of a run with "
-        "another model (embedding_dim=8, now 4); remove "
+        f"topk-distill train: error: {out}/backup: the backup of another "
+        "run (embedding_dim=8, now 4); remove "
         f"{out}/backup to start afresh (its epochs are lost), or rerun with "
         "the flags that made it"], err
+    # the same model on other records, or at another rate: another run too
+    other = write_record_set(str(tmp_path / "other"), ["text 9"] * 3,
+                             [0, 1, 2], [[0], [1], [2]], [[1.0]] * 3, 3,
+                             names=NAMES)
+    for changed, named in (([f"--labeled={other}"], "records="),
+                           (["--learning_rate=0.1"], "fit=")):
+        argv_changed = [a for a in argv if not a.startswith(
+            changed[0].split("=")[0] + "=")] + changed
+        assert run_command(argv_changed + ["--embedding_dim=8"]) == 1
+        err = capsys.readouterr().err
+        assert "the backup of another run (" in err and named in err, err
+    # while a run holds the folder, a second one is refused at once
+    import fcntl
+
+    with open(out / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert run_command(argv + ["--embedding_dim=8"]) == 1
+    assert f"--output={out}: another run is writing there" in (
+        capsys.readouterr().err)
     assert run_command(argv + ["--embedding_dim=8"]) == 0
+    assert not (out / ".lock").exists()
 
 
 def _text_sets(tmp_path, multi_label=False):

@@ -31,10 +31,11 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
     Args:
         backup_dir: the folder of the checkpoint (created on the first save,
             removed when training ends).
-        model_settings: a JSON-able dict of what defines the model (its
-            architecture, width, vocabulary...). Stored beside the
-            checkpoint; a later run with other settings is refused instead
-            of loading weights of another shape.
+        model_settings: a JSON-able dict of what defines the run (the
+            model's architecture, width, vocabulary..., and what it trains
+            on). Stored beside the checkpoint; a later run with other
+            settings is refused instead of resuming from another run's
+            weights.
 
     Raises (from `fit`):
         ValueError: the backup was made with other settings, or a file of
@@ -71,8 +72,8 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
                             if stored.get(k) != self.model_settings.get(k))
             if differ:
                 raise ValueError(
-                    f"{self.backup_dir}: the backup of a run with another "
-                    "model (" + ", ".join(
+                    f"{self.backup_dir}: the backup of another run (" +
+                    ", ".join(
                         f"{k}={stored.get(k)!r}, now "
                         f"{self.model_settings.get(k)!r}" for k in differ)
                     + f"); {fresh}")

@@ -1,21 +1,25 @@
 """Train a student from record sets: what `topk-distill train` does.
 
-The student is the one `StudentConfig` names (`make_network`): for text, a
-word-vector student (`text_models.make_student`) or the encoder student
-(`encoder_students.make_encoder_student`); for images and feature vectors,
-their kind's reference student (`reference_models.reference_student`).
+The student is the one `StudentConfig` names (`networks.make_network`):
+for text, a word-vector student (`text_models.make_student`) or the
+encoder student (`encoder_students.make_encoder_student`); for images and
+feature vectors, their kind's reference student
+(`reference_models.reference_student`).
 
-records -> `make_distillation_dataset` -> `DistillationStudent.fit` (with
-the stopping rules, checkpoints for restarts and, on a cluster, the
-strategy `TF_CONFIG` asks for) -> `DIR/student.keras`, `DIR/labels.txt`,
-`DIR/history.json` and the SavedModel `DIR/export`.
+In steps: resolve (settings and records checked before any work) -> build
+(`make_distillation_dataset`, the network, `DistillationStudent`) -> fit
+(the stopping rules, checkpoints for restarts and, on a cluster, the
+strategy `TF_CONFIG` asks for) -> write (`DIR/student.keras`,
+`DIR/labels.txt`, `DIR/history.json` and the SavedModel `DIR/export`).
+The output folder is held for the run: a second run into it is refused.
 """
 
+import contextlib
 import dataclasses
 import os
 
 from topk_distill.distillation import (distribute, multilabel_metrics,
-                                       training_config)
+                                       networks, training_config)
 from topk_distill.inputs import input_kinds, inputs, labels_file
 from topk_distill.records import records
 from topk_distill.utils import json_files, outputs
@@ -27,7 +31,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                   fit=None, data_service=None, logdir=None, data_dir=None,
                   backup_dir=None, settings=None, verbose="auto",
                   **keywords):
-    """Trains a student (`make_network`) from records.
+    """Trains a student (`networks.make_network`) from records.
 
     Args:
         output: the output folder.
@@ -68,15 +72,68 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                   unlabeled="records/unlabeled-*", epochs=10)
     ```
     """
-    import keras
-
-    from topk_distill.distillation import callbacks, mixer
-    from topk_distill.distillation import student as distillation_student
-    from topk_distill.models import encoder_models, saved_model
-    from topk_distill.utils import progress
-
     student, fit = training_config.configs_of(student, fit, **keywords)
-    fit = fit.for_student(student.architecture)
+    run = _resolve(output, labeled, unlabeled, labels_path, validation,
+                   baseline, loss, student, fit.for_student(
+                       student.architecture), backup_dir)
+    with (outputs.locked(output, "--output") if not run.worker
+          else contextlib.nullcontext()):
+        model, train = _build(run, data_service)
+        validation_data = _validation(validation, run.names,
+                                      run.fit.batch_size, run.input_kind,
+                                      run.feature_dim, data_dir,
+                                      run.multi_label)
+        history = _fit(model, train, validation_data, run, output,
+                       backup_dir, logdir, verbose)
+        if not run.worker:
+            _write(output, model, history, validation_data, run, settings)
+    return history
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What one `train_student` run trains on and how, once resolved."""
+
+    sets: tuple  # (labeled, unlabeled) `RecordSet`s or None
+    names: list
+    input_kind: str
+    feature_dim: int
+    multi_label: bool
+    student: training_config.StudentConfig
+    fit: training_config.FitConfig
+    loss: LossConfig
+    strategy: object
+    worker: str
+
+    @property
+    def chosen(self):
+        return [s for s in self.sets if s is not None]
+
+    def settings(self):
+        """What a checkpoint belongs to (`TrainingBackup`): the model,
+        the records (each set's prefix, size and labels) and what shapes
+        the steps (loss, rate, batches, seed); a rerun with other ones is
+        refused. Stopping rules may change between runs."""
+        student = dataclasses.asdict(self.student)
+        del student["sampled_proposal"]  # the draws, not the weights
+        fit = {k: getattr(self.fit, k) for k in (
+            "learning_rate", "batch_size", "unlabeled_per_labeled",
+            "min_confidence", "seed")}
+        return dict(
+            num_classes=len(self.names), input_kind=self.input_kind,
+            feature_dim=self.feature_dim, **student,
+            records=[None if s is None else [
+                os.path.abspath(s.prefix) if s.prefix else s.name,
+                s.num_examples, s.labels_sha256] for s in self.sets],
+            loss=dataclasses.asdict(self.loss), fit=fit)
+
+
+def _resolve(output, labeled, unlabeled, labels_path, validation, baseline,
+             loss, student, fit, backup_dir):
+    """Checks a run's settings and records before any work; returns its
+    `_Run`."""
+    from topk_distill.models import encoder_models
+
     if fit.plateau_seconds and distribute.cluster_config():
         # Each worker would time the window on its own clock and could stop
         # a step before the others, which then wait for it forever.
@@ -86,18 +143,14 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     for folder, flag in ((output, "--output"), (backup_dir, "--backup_dir")):
         if folder:
             outputs.check_writable(folder, flag)
-    strategy = distribute.strategy_from_environment()
-    worker = distribute.worker_name(strategy)
     if fit.target_accuracy is not None and not validation:
         raise ValueError("--target_accuracy needs --validation")
-    keras.utils.set_random_seed(fit.seed)
     if student.architecture == "encoder":
         encoder_models.check_encoder_folder(student.encoder)
     if baseline == "hard":
         unlabeled, loss = None, LossConfig(alpha=1.0, beta=0.0, strict=False)
-    loss = loss or LossConfig()
-    sets = [records.resolve(p) if p else None
-            for p in (labeled, unlabeled)]
+    sets = tuple(records.resolve(p) if p else None
+                 for p in (labeled, unlabeled))
     for record_set, flag, expected in zip(sets, ("--labeled", "--unlabeled"),
                                           records.KINDS):
         if record_set is not None and record_set.kind != expected:
@@ -112,9 +165,8 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                          "(--baseline=hard needs --labeled)")
     names = class_names(chosen, labels_path)
     input_kind, feature_dim = input_kind_of(chosen)
-    multi_label = chosen[0].multi_label
     for record_set in chosen[1:]:
-        records.check_label_kind(record_set, multi_label,
+        records.check_label_kind(record_set, chosen[0].multi_label,
                                  f"the labeled set {chosen[0].name}")
     for asked, flag in ((student.init_class_vectors, "--init_class_vectors"),
                         (student.architecture == "encoder",
@@ -125,125 +177,83 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     student = dataclasses.replace(
         student, sampled_classes=training_config.sampled_classes_for(
             student, len(names), input_kind))
-    sampled = student.sampled_classes or None  # 0: the full softmax
+    strategy = distribute.strategy_from_environment()
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)
+    return _Run(sets, names, input_kind, feature_dim, chosen[0].multi_label,
+                student, fit, loss or LossConfig(), strategy,
+                distribute.worker_name(strategy))
+
+
+def _build(run, data_service):
+    """The training batches and the compiled `DistillationStudent`."""
+    import keras
+
+    from topk_distill.distillation import mixer
+    from topk_distill.distillation import student as distillation_student
+
+    keras.utils.set_random_seed(run.fit.seed)
+    fit, sampled = run.fit, run.student.sampled_classes or None
     train = mixer.make_distillation_dataset(
-        *sets, batch_size=fit.batch_size,
+        *run.sets, batch_size=fit.batch_size,
         unlabeled_per_labeled=fit.unlabeled_per_labeled, seed=fit.seed,
-        num_classes=len(names), data_service=data_service, loss=loss,
-        min_confidence=fit.min_confidence)
-    with strategy.scope():
-        network = make_network(student, chosen, names, input_kind,
-                               feature_dim, sampled)
+        num_classes=len(run.names), data_service=data_service,
+        loss=run.loss, min_confidence=fit.min_confidence)
+    with run.strategy.scope():
+        network = networks.make_network(run.student, run.chosen, run.names,
+                                        run.input_kind, run.feature_dim,
+                                        sampled)
         model = distillation_student.DistillationStudent(
-            network, len(names), loss_config=loss, sampled_classes=sampled,
-            proposal=_proposal(student, sets, len(names)),
-            multi_label=multi_label)
-        model.compile(optimizer=_optimizer(model, student, fit, train))
+            network, len(run.names), loss_config=run.loss,
+            sampled_classes=sampled,
+            proposal=networks.proposal(run.student, run.sets,
+                                       len(run.names)),
+            multi_label=run.multi_label)
+        model.compile(optimizer=networks.optimizer(model, run.student, fit,
+                                                   train))
+    return model, train
+
+
+def _fit(model, train, validation_data, run, output, backup_dir, logdir,
+         verbose):
+    """`model.fit` with the run's stopping rules and checkpoints."""
+    from topk_distill.distillation import callbacks
+    from topk_distill.utils import progress
+
     nan_stop = callbacks.NonFiniteLossStopping()
-    # what a checkpoint's weights fit: a rerun with others is refused
-    model_settings = dict(num_classes=len(names), input_kind=input_kind,
-                          feature_dim=feature_dim,
-                          **dataclasses.asdict(student))
-    del model_settings["sampled_proposal"]  # the draws, not the weights
-    validation_data = _validation(validation, names, fit.batch_size,
-                                  input_kind, feature_dim, data_dir,
-                                  multi_label)
-    chosen_callbacks = _callbacks(output, backup_dir, worker, fit, logdir,
-                                  model_settings, validation_data is not None)
+    chosen = _callbacks(output, backup_dir, run.worker, run.fit, logdir,
+                        run.settings(), validation_data is not None)
     history = model.fit(
-        train, epochs=fit.epochs_for(validation_data is not None),
-        callbacks=chosen_callbacks + [nan_stop],
-        validation_data=validation_data,
-        shuffle=False, verbose=2 if worker else progress.fit_verbose(verbose))
+        train, epochs=run.fit.epochs_for(validation_data is not None),
+        callbacks=chosen + [nan_stop], validation_data=validation_data,
+        shuffle=False,
+        verbose=2 if run.worker else progress.fit_verbose(verbose))
     if nan_stop.message:
         raise ValueError(nan_stop.message)
-    if worker:
-        return history
-    os.makedirs(output, exist_ok=True)
+    return history
+
+
+def _write(output, model, history, validation_data, run, settings):
+    """`OUTPUT/student.keras` (and `multi_label.json` beside it),
+    `labels.txt`, the SavedModel `export` and `history.json`."""
+    from topk_distill.models import saved_model
+
     model.student.save(os.path.join(output, "student.keras"))
-    labels_file.write_labels(os.path.join(output, "labels.txt"), names)
-    threshold = (_threshold(model.student, validation_data, input_kind,
-                            len(names)) if multi_label else None)
-    if multi_label:  # beside student.keras: `export` reads it back
+    labels_file.write_labels(os.path.join(output, "labels.txt"), run.names)
+    threshold = None
+    if run.multi_label:  # beside student.keras: `export` reads it back
+        threshold = _threshold(model.student, validation_data,
+                               run.input_kind, len(run.names))
         saved_model.write_multi_label(os.path.join(
             output, saved_model.MULTI_LABEL_NAME), threshold)
     saved_model.export_saved_model(
-        model.student, os.path.join(output, "export"), names,
-        multi_label=multi_label, threshold=threshold)
+        model.student, os.path.join(output, "export"), run.names,
+        multi_label=run.multi_label, threshold=threshold)
     json_files.write_json(
         os.path.join(output, "history.json"),
         {"flags": settings or {}, "history": history.history,
          **({"kept_epoch": kept_epoch(history)} if validation_data else {}),
-         **({"threshold": threshold} if multi_label else {})})
-    return history
-
-
-def make_network(student, record_sets, names, input_kind="text",
-                 feature_dim=None, sampled=None):
-    """The student network a `StudentConfig` names, for these records.
-
-    Text records: `text_models.make_student` (its vocabulary from the
-    records' texts, or the `student-init` file's vectors; class vectors
-    from the names when asked), or the encoder student
-    (`encoder_students.make_encoder_student`); image and feature records:
-    their kind's reference student.
-
-    Args:
-        student: a `training_config.StudentConfig`.
-        record_sets: the `RecordSet`s it trains on (their texts fit a
-            learnt vocabulary).
-        names: the N class names.
-        input_kind, feature_dim: the records' inputs.
-        sampled: the sampled softmax's negatives, or `None` (full).
-
-    Returns:
-        An uncompiled `keras.Model`: inputs [B] (or [B, D]) to logits
-        [B, N].
-    """
-    from topk_distill.models import (encoder_students, reference_models,
-                                     student_init, text_models)
-    from topk_distill.records import reader
-
-    if input_kind != "text":
-        return reference_models.reference_student(input_kind, None,
-                                                  len(names), feature_dim)
-    if student.architecture == "encoder":
-        return encoder_students.make_encoder_student(
-            student.encoder, len(names), layers=student.student_layers,
-            choice=student.layer_choice, labels=names,
-            teacher_head=student.teacher_head)
-    embeddings = (student_init.load(student.init_embeddings)
-                  if student.init_embeddings else None)
-    network = text_models.make_student(
-        None if embeddings else reader.texts(record_sets), len(names),
-        max_tokens=student.max_tokens, embedding_dim=student.embedding_dim,
-        architecture=student.architecture, embeddings=embeddings,
-        train_embeddings=not student.freeze_embeddings,
-        normalize=student.normalize, hidden_units=student.hidden_units,
-        class_vectors=sampled is not None)
-    if student.init_class_vectors:
-        text_models.start_class_vectors(
-            network, [labels_file.label_words(n) for n in names])
-    return network
-
-
-def _optimizer(model, student, fit, train):
-    """Adam (lazy for a sampled step) at the fit's rate; the encoder
-    student's AdamW with warmup and decay over the fit's epochs."""
-    if student.architecture != "encoder":
-        return model.default_optimizer(fit.learning_rate)
-    from topk_distill.models import encoder_students
-
-    steps = int(train.cardinality())
-    if steps <= 0:  # a filtered or served dataset: its count is not known
-        raise ValueError("--student=encoder decays its rate over a known "
-                         "number of steps; it cannot train with "
-                         "--data_service or from unlabeled records alone "
-                         "with --min_confidence")
-    return encoder_students.fine_tuning_optimizer(fit.learning_rate,
-                                                  steps * fit.epochs)
+         **({"threshold": threshold} if run.multi_label else {})})
 
 
 def kept_epoch(history):
@@ -259,19 +269,6 @@ def kept_epoch(history):
     """
     values = history.history["val_top1"]
     return 1 + max(range(len(values)), key=lambda i: (values[i], i))
-
-
-def _proposal(student, sets, num_classes):
-    """The sampled step's `Proposal` by label frequency, when asked for:
-    the labeled set's labels, else the unlabeled set's pseudo labels."""
-    if not student.sampled_classes or student.sampled_proposal != "labels":
-        return None
-    from topk_distill.distillation import sampled_softmax
-    from topk_distill.records import reader
-
-    labeled, unlabeled = sets
-    return sampled_softmax.Proposal(reader.label_counts(
-        labeled or unlabeled, num_classes))
 
 
 def class_names(record_sets, labels_path=None):

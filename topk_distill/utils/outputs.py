@@ -86,3 +86,52 @@ def built_beside(folder):
     if os.path.isdir(folder):
         shutil.rmtree(folder)
     os.replace(work, folder)
+
+
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def locked(folder, flag):
+    """Holds `folder` for one run: a second run into it while this one
+    lasts is refused at once instead of mixing its files with this one's.
+    The folder is made; when the run ends, the lock goes, and so does the
+    folder if the run left nothing in it (it failed before writing).
+
+    Raises:
+        ValueError: naming `flag=folder`, when another run holds it.
+
+    Example:
+    >>> import tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "student")
+    >>> with locked(target, "--output"):
+    ...     with locked(target, "--output"):
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    ValueError: --output=...: another run is writing there (.../.lock is held); wait for it to end, or choose another folder
+    >>> os.path.exists(target)  # left empty: removed
+    False
+    """
+    if "://" in folder:  # remote storage: no file locks there
+        yield
+        return
+    import fcntl
+
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, LOCK_FILE)
+    handle = open(path, "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ValueError(f"{flag}={folder}: another run is writing there "
+                         f"({path} is held); wait for it to end, or choose "
+                         "another folder") from None
+    try:
+        yield
+    finally:
+        os.remove(path)
+        handle.close()
+        if not os.listdir(folder):
+            os.rmdir(folder)
