@@ -345,6 +345,30 @@ CASES = {
         "evaluate --model={bad_threshold} --test={labeled}", 1,
         "{bad_threshold}/assets/multi_label.json: threshold nan; expected a "
         "number in (0, 1)"),
+    "init vectors of none of the records' words": (
+        "train --labeled={lab} --output={out} --init_embeddings={init_other}",
+        1, "--init_embeddings={init_other}: none of its 4 words is a word "
+        "of the records' texts"),
+    "init vectors with a NaN": (
+        "train --labeled={lab} --output={out} --init_embeddings={init_nan}",
+        1, "{init_nan}: the vector of word 'text' (row 2) holds NaN or Inf"),
+    "init vectors with a word twice": (
+        "train --labeled={lab} --output={out} --init_embeddings={init_twice}",
+        1, "{init_twice}: word 'text' twice (rows 2 and 3)"),
+    "init vectors of objects": (
+        "train --labeled={lab} --output={out} "
+        "--init_embeddings={init_objects}", 1,
+        "{init_objects}: not a student-init file (holds an array of "
+        "objects"),
+    "a width asked of init vectors": (
+        "train --labeled={lab} --output={out} --init_embeddings={init_nan} "
+        "--embedding_dim=16", 1,
+        "--embedding_dim=16: the width of learnt word vectors; "
+        "--init_embeddings's vectors set the width"),
+    "label-frequency draws without a sampled softmax": (
+        "train --labeled={lab} --output={out} --sampled_proposal=labels", 1,
+        "--sampled_proposal=labels draws a sampled softmax's classes, but "
+        "this run trains on all N=3"),
     "a top-K file without scores": (
         "preprocess --teacher={npz_no_scores} --input={tsv} "
         "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,
@@ -657,6 +681,19 @@ def bad_inputs(tmp_path, shared, line):
     arrays["npy_nan_rows"] = str(tmp_path / "nan_rows.npy")
     np.save(arrays["npy_nan_rows"], np.where(
         np.arange(4)[:, None] == 2, np.nan, np.ones((4, 3), np.float32)))
+    inits = {"init_other": ["", "[UNK]", "zebra", "yak"],
+             "init_nan": ["", "[UNK]", "text", "yak"],
+             "init_twice": ["", "[UNK]", "text", "text"]}
+    for name, words in inits.items():
+        arrays[name] = str(tmp_path / f"{name}.npz")
+        scales = np.ones(4, np.float32)
+        if name == "init_nan":
+            scales[2] = np.nan
+        np.savez(arrays[name], vocabulary=np.array(words),
+                 vectors=np.ones((4, 2), np.int8), scales=scales)
+    arrays["init_objects"] = str(tmp_path / "init_objects.npz")
+    np.savez(arrays["init_objects"], vocabulary=np.array([[1], "a"], object),
+             vectors=np.ones((2, 2), np.int8), scales=np.ones(2))
     arrays["npy_logits"] = str(tmp_path / "logits.npy")
     np.save(arrays["npy_logits"], np.tile(np.float32([-6, 0, 6]), (4, 1)))
     out = tmp_path / "out"

@@ -41,6 +41,15 @@ def make_network(student, record_sets, names, input_kind="text",
             teacher_head=student.teacher_head)
     embeddings = (student_init.load(student.init_embeddings)
                   if student.init_embeddings else None)
+    if embeddings is not None:
+        sample = [t.decode() for t in next(iter(reader.texts(
+            record_sets, batch_size=1000))).numpy()]
+        if not student_init.share_known(embeddings[0], sample):
+            raise ValueError(
+                f"--init_embeddings={student.init_embeddings}: none of its "
+                f"{len(embeddings[0]):,} words is a word of the records' "
+                "texts (the first 1,000 read); expected vectors made from "
+                "these texts (student-init --input=...)")
     network = text_models.make_student(
         None if embeddings else reader.texts(record_sets), len(names),
         max_tokens=student.max_tokens, embedding_dim=student.embedding_dim,

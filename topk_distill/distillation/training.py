@@ -177,6 +177,12 @@ def _resolve(output, labeled, unlabeled, labels_path, validation, baseline,
     student = dataclasses.replace(
         student, sampled_classes=training_config.sampled_classes_for(
             student, len(names), input_kind))
+    if student.sampled_proposal != "uniform" and not student.sampled_classes:
+        raise ValueError(f"--sampled_proposal={student.sampled_proposal} "
+                         "draws a sampled softmax's classes, but this run "
+                         f"trains on all N={len(names)} (--sampled_classes="
+                         "0, or fewer than 20,000 classes); add "
+                         "--sampled_classes=K or drop it")
     strategy = distribute.strategy_from_environment()
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)

@@ -178,6 +178,10 @@ class StudentConfig:
         if self.freeze_embeddings and not self.init_embeddings:
             raise ValueError("--freeze_embeddings needs --init_embeddings "
                              "(frozen random vectors learn nothing)")
+        if self.init_embeddings and self.embedding_dim != 64:
+            raise ValueError(f"--embedding_dim={self.embedding_dim}: the "
+                             "width of learnt word vectors; --init_embeddings"
+                             "'s vectors set the width (drop one)")
         if self.architecture == "encoder":
             self._check_encoder()
 

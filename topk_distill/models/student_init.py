@@ -284,11 +284,36 @@ def save(path, words, vectors, encoder=""):
     scales = np.abs(vectors).max(axis=1) / 127.0
     quantized = np.round(vectors / np.maximum(scales, 1e-30)[:, None])
     tmp = path + ".tmp.npz"
-    np.savez_compressed(tmp, vocabulary=np.array(words, dtype=str),
-                        vectors=quantized.astype(np.int8),
-                        scales=scales.astype(np.float32),
-                        encoder=np.array(str(encoder)))
+    try:
+        np.savez_compressed(tmp, vocabulary=np.array(words, dtype=str),
+                            vectors=quantized.astype(np.int8),
+                            scales=scales.astype(np.float32),
+                            encoder=np.array(str(encoder)))
+    except OSError as e:  # a full disk or a file-size limit: nothing left
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise OSError(f"--output={path}: cannot write it ({e.strerror or e})"
+                      "; free space there or lift the file-size limit"
+                      ) from None
     os.replace(tmp, path)
+
+
+# TextVectorization's default standardisation: lowercase, punctuation out.
+_PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
+
+
+def share_known(vocabulary, texts):
+    """The share of the words of `texts` (split as the student splits
+    them) that `vocabulary` holds.
+
+    Example:
+    >>> share_known(["", "[UNK]", "cat", "dog"], ["A cat.", "the dog"])
+    0.5
+    """
+    known = set(vocabulary)
+    words = [w for text in texts
+             for w in _PUNCTUATION.sub("", text.lower()).split()]
+    return sum(w in known for w in words) / max(len(words), 1)
 
 
 def load(path):
@@ -308,11 +333,24 @@ def load(path):
         raise ValueError(f"{path}: not a student-init file (no {name!r} "
                          "array; expected the .npz `topk-distill "
                          "student-init` writes)") from None
-    except (OSError, ValueError):
-        raise ValueError(f"{path}: not a student-init file (not an .npz "
-                         "archive; expected the .npz `topk-distill "
-                         "student-init` writes)") from None
+    except (OSError, ValueError) as e:
+        what = ("holds an array of objects" if "Object arrays" in str(e)
+                else "not an .npz archive")
+        raise ValueError(f"{path}: not a student-init file ({what}; "
+                         "expected the .npz `topk-distill student-init` "
+                         "writes)") from None
     if vectors.ndim != 2 or len(words) != vectors.shape[0] or len(words) < 2:
         raise ValueError(f"{path}: vectors {vectors.shape} do not match a "
                          f"vocabulary of {len(words)} words")
-    return [str(w) for w in words], vectors.astype(np.float32)
+    words = [str(w) for w in words]
+    if not np.isfinite(vectors).all():
+        row = int(np.argwhere(~np.isfinite(vectors))[0, 0])
+        raise ValueError(f"{path}: the vector of word {words[row]!r} (row "
+                         f"{row}) holds NaN or Inf; expected finite vectors")
+    seen = {}
+    for row, word in enumerate(words):
+        if word in seen:
+            raise ValueError(f"{path}: word {word!r} twice (rows "
+                             f"{seen[word]} and {row}); expected each once")
+        seen[word] = row
+    return words, vectors.astype(np.float32)
