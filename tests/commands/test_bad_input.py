@@ -369,6 +369,11 @@ CASES = {
         "train --labeled={lab} --output={out} --sampled_proposal=labels", 1,
         "--sampled_proposal=labels draws a sampled softmax's classes, but "
         "this run trains on all N=3"),
+    "labeled and unlabeled records of other class lists": (
+        "train --labeled={lab} --unlabeled={unl_four} --output={out} "
+        "--epochs=1", 1,
+        "(unlabeled, N=4) and {lab_name} (labeled, N=3) were made with "
+        "different labels files"),
     "a top-K file without scores": (
         "preprocess --teacher={npz_no_scores} --input={tsv} "
         "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,
@@ -749,13 +754,23 @@ def bad_inputs(tmp_path, shared, line):
             f"w{i}\n" for i in range(tokens)))
         (folder / "model.safetensors").write_bytes(b"")
         checkpoints[name] = folder
+    if "{unl_four}" in line:  # unlabeled records of 4 classes
+        from tests.conftest import write_record_set
+
+        values_four = write_record_set(
+            str(tmp_path / "four"), ["text 1"], [-1], [[3]], [[0.9]], 4,
+            scores_kind="probabilities", names=NAMES + ["extra"])
     if "{bad_threshold}" in line:  # a multi-label export, its file broken
         import shutil
 
         shutil.copytree(shared["ml_export"], tmp_path / "bad_threshold")
         (tmp_path / "bad_threshold" / "assets" / "multi_label.json"
          ).write_text('{"multi_label": true, "threshold": NaN}')
+    from topk_distill.records import records
+
     values = dict(shared, out=out, tsv=tsv, one_class=one_class,
+                  lab_name=records.resolve(shared["lab"]).name,
+                  unl_four=values_four if "{unl_four}" in line else None,
                   bad_threshold=tmp_path / "bad_threshold", not_zip=not_zip,
                   full=full, cut=cut, rev=rev, few=few, odd=odd, **arrays,
                   **files, **checkpoints)

@@ -307,9 +307,13 @@ def class_names(record_sets, labels_path=None):
         raise ValueError(f"{old.name}: its metadata does not name the "
                          "classes (written by an older version); pass "
                          "--labels=the labels.txt it was made with")
-    if any(names != stored[0] for names in stored):
-        raise ValueError("the labeled and unlabeled records were made with "
-                         "different labels files")
+    for record_set, names in zip(record_sets[1:], stored[1:]):
+        if names != stored[0]:
+            first = record_sets[0]
+            raise ValueError(
+                f"{record_set.name} ({record_set.kind}, N={len(names)}) and "
+                f"{first.name} ({first.kind}, N={len(stored[0])}) were made "
+                "with different labels files; expected one class list")
     return list(stored[0])
 
 
