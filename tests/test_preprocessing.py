@@ -167,7 +167,8 @@ def test_nan_scores_leave_nothing_behind(tmp_path, labeled_tsv, labels_txt,
 
     teacher.fn = nan_at_row_10
     with pytest.raises(ValueError, match=r"--teacher=.*scores.npy: the "
-                       r"teacher returned NaN or Inf scores for the example "
+                       r"teacher returned NaN or Inf scores, or "
+                       r"probabilities outside \[0, 1\], for the example "
                        r"at .*train.tsv:11; expected finite"):
         preprocess(teacher, labeled_tsv, labels_txt, str(tmp_path / "x"),
                    top_k=2, num_shards=3, batch_size=4)

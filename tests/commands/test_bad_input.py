@@ -374,6 +374,12 @@ CASES = {
         "--epochs=1", 1,
         "(unlabeled, N=4) and {lab_name} (labeled, N=3) were made with "
         "different labels files"),
+    "a logits teacher read as probabilities": (
+        "preprocess --teacher={keras_teacher} --input={tsv} "
+        "--output={out}/r --unlabeled --teacher_outputs=probabilities "
+        "--num_shards=1", 1,
+        "the teacher returned NaN or Inf scores, or probabilities outside "
+        "[0, 1], for the example at {tsv}:1"),
     "a top-K file without scores": (
         "preprocess --teacher={npz_no_scores} --input={tsv} "
         "--labels={labels} --output={out}/r --num_shards=1 --unlabeled", 1,

@@ -186,8 +186,10 @@ class _ScoreBatch(beam.DoFn):
             tf.constant(texts), tf.constant(labels, tf.int64))
         bad = [text for text, ok in zip(texts, finite.numpy()) if not ok]
         if bad:
-            raise ValueError(f"the teacher returned NaN or Inf scores for "
-                             f"{bad[0][:40]!r}; expected finite numbers")
+            raise ValueError(f"the teacher returned NaN or Inf scores, or "
+                             "probabilities outside [0, 1], for "
+                             f"{bad[0][:40]!r}; expected finite numbers of "
+                             "its --teacher_outputs kind")
         yield from serialized.numpy()
 
 

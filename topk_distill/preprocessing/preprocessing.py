@@ -183,8 +183,10 @@ def _write(batches, writer, num_examples, verbose, teacher_path):
                 sys.stdout.write("\n")  # End the progress bar's line.
             raise ValueError(
                 f"--teacher={teacher_path}: the teacher returned NaN or Inf "
-                f"scores for the example at {wheres[~finite][0].decode()}; "
-                "expected finite numbers (nothing was kept of this run)")
+                f"scores, or probabilities outside [0, 1], for the example at"
+                f" {wheres[~finite][0].decode()}; expected finite numbers "
+                "of its --teacher_outputs kind (nothing was kept of this "
+                "run)")
         for record in serialized:
             writer.write(record)
         teacher_bytes += int(sizes.sum())

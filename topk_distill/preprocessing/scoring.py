@@ -72,7 +72,12 @@ def records_from_scores(raw, texts, labels, record_set, outputs):
     """
     inputs = input_kinds.model_input(texts, record_set.input_kind,
                                      record_set.feature_dim)
-    finite = tf.reduce_all(tf.math.is_finite(raw), axis=-1)
+    # `choices.bad_scores`'s rule, in the graph: finite, and probabilities
+    # (softmax or sigmoid ones) within [0, 1]
+    valid = tf.math.is_finite(raw)
+    if outputs == "probabilities":
+        valid &= (raw >= 0) & (raw <= 1)
+    finite = tf.reduce_all(valid, axis=-1)
     tail = None
     if record_set.targets == "topk":
         ids, values = _top_k(_convert(raw, outputs, record_set.scores,
