@@ -4,6 +4,10 @@ The machine is shared: each round times the teacher and then each student
 (the other way round on odd rounds) on single texts, and a student's
 speed-up is the median over rounds of the ratio of the two p50 latencies,
 with its min and max.
+
+Usage (students saved elsewhere, timed together in one run):
+  python benchmarks/latency.py --teacher=WORK/teacher_export \
+    --exports=NAME=DIR,NAME2=DIR2 --texts=TEST.tsv [--rounds=7]
 """
 
 import os
@@ -67,3 +71,40 @@ def speedups(teacher_path, exports, texts, rounds=5, repeats=200):
              for p, r in ratios.items()},
             {p: statistics.median(m) for p, m in student_ms.items()},
             statistics.median(teacher_ms))
+
+
+def main():
+    """Times saved students against their teacher in one run:
+    `python benchmarks/latency.py --teacher=WORK/teacher_export
+    --exports=NAME=DIR,... --texts=TSV [--rounds=7]` prints each export's
+    p50 at batch 1 and its speed-up over the teacher (median of the
+    rounds' ratios, min and max)."""
+    import argparse
+
+    from topk_distill.inputs import inputs
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    parser.add_argument("--teacher", required=True)
+    parser.add_argument("--exports", required=True,
+                        help="NAME=SAVEDMODEL_DIR,...")
+    parser.add_argument("--texts", required=True,
+                        help="a .tsv whose texts are answered one by one")
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    named = dict(item.split("=", 1) for item in args.exports.split(","))
+    texts = [text for text, _ in inputs.iter_examples(args.texts)]
+    found, student_ms, teacher_ms = speedups(args.teacher,
+                                             list(named.values()), texts,
+                                             args.rounds)
+    print(f"machine: {os.cpu_count()} cores; {args.rounds} rounds; teacher "
+          f"p50 {teacher_ms:.2f} ms (median)\n")
+    print("| student | p50 ms | speed-up, median (min-max) |")
+    print("|---|---|---|")
+    for name, path in named.items():
+        speed = found[path]
+        print(f"| {name} | {student_ms[path]:.2f} | {speed[0]:.2f}x "
+              f"({speed[1]:.2f}-{speed[2]:.2f}) |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
