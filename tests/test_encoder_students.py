@@ -116,3 +116,24 @@ def test_fine_tuning_warms_up_then_decays_to_zero():
     assert rates[0] == 0 and rates[1] == pytest.approx(5e-4)
     assert rates[2] == pytest.approx(1e-3)
     assert 0 < rates[3] < 1e-3 and rates[4] == pytest.approx(0, abs=1e-9)
+
+
+def test_a_student_without_a_teacher_head_fits_its_head_first(tmp_path):
+    """From an encoder with no head beside it, `train`'s network starts
+    with a head fitted on the frozen student's embeddings of the records'
+    texts: it already sorts the training texts before any fine-tuning."""
+    import tensorflow as tf
+
+    from tests.commands.test_train import _text_sets
+    from tests.conftest import TEXTS
+    from topk_distill.distillation import networks, training_config
+    from topk_distill.records import records
+
+    labeled, _ = _text_sets(tmp_path)
+    config = training_config.StudentConfig(
+        architecture="encoder", encoder=encoder_folder(), student_layers=1)
+    network = networks.make_network(config, [records.resolve(labeled)],
+                                    NAMES)
+    texts = [t for name in NAMES for t in TEXTS[name]]
+    predicted = network(tf.constant(texts)).numpy().argmax(1)
+    assert (predicted == [i // 4 for i in range(12)]).mean() >= 0.9

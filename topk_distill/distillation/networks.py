@@ -35,10 +35,14 @@ def make_network(student, record_sets, names, input_kind="text",
         return reference_models.reference_student(input_kind, None,
                                                   len(names), feature_dim)
     if student.architecture == "encoder":
-        return encoder_students.make_encoder_student(
+        network = encoder_students.make_encoder_student(
             student.encoder, len(names), layers=student.student_layers,
             choice=student.layer_choice, labels=names,
             teacher_head=student.teacher_head)
+        if not (student.teacher_head
+                and encoder_students.load_head(student.encoder)):
+            start_head(network, record_sets, len(names))
+        return network
     embeddings = (student_init.load(student.init_embeddings)
                   if student.init_embeddings else None)
     if embeddings is not None:
@@ -61,6 +65,54 @@ def make_network(student, record_sets, names, input_kind="text",
         text_models.start_class_vectors(
             network, [labels_file.label_words(n) for n in names])
     return network
+
+
+# Epochs of the encoder student's head fitted first (`start_head`), as
+# the teacher's own head is before its fine-tuning.
+HEAD_EPOCHS = 10
+
+
+def start_head(network, record_sets, num_classes, epochs=HEAD_EPOCHS,
+               seed=0):
+    """Fits an encoder student's head that has no teacher head to start
+    from, on the frozen student's sentence embeddings of the records'
+    texts: the labeled set's labels, else the unlabeled set's teacher top
+    class (`cross_fitting.train_head`, Adam at 1e-2). A random head over
+    many classes barely moves at a fine-tuning rate: on WordNet's 4,123
+    classes the 2-layer student from the pretrained encoder reached val
+    P@1 0.04 after 2 epochs without it (BENCHMARKS.md).
+
+    Args:
+        network: a `make_encoder_student` model; its `"head"` is set.
+        record_sets: the `RecordSet`s it trains on, labeled first.
+        num_classes: N.
+        epochs, seed: the head's fit.
+    """
+    import keras
+    import numpy as np
+
+    from topk_distill.records import reader
+    from topk_distill.teachers import cross_fitting, fine_tuning
+
+    source = record_sets[0]
+    texts, labels = [], []
+    for batch in reader.make_dataset(source, 1024, verify=False):
+        texts += [t.decode() for t in batch["text"].numpy()]
+        if source.kind == "unlabeled":
+            labels += list(batch["topk_ids"].numpy()[:, :1].tolist())
+        elif source.multi_label:
+            labels += [[i for i in row if i >= 0]
+                       for row in batch["labels"].numpy().tolist()]
+        else:
+            labels += [[i] for i in batch["label"].numpy().tolist()]
+    embed = keras.Model(network.input, network.get_layer("embedding").output)
+    vectors = fine_tuning.predict_by_length(embed, np.array(texts, object),
+                                            verbose=0)
+    targets = (cross_fitting.multi_hot(labels, num_classes)
+               if source.multi_label else np.array([l[0] for l in labels]))
+    head = cross_fitting.train_head(vectors, targets, num_classes,
+                                    epochs=epochs, seed=seed)
+    network.get_layer("head").set_weights(head.get_weights())
 
 
 def optimizer(model, student, fit, train):
