@@ -375,9 +375,9 @@ CASES = {
         "(unlabeled, N=4) and {lab_name} (labeled, N=3) were made with "
         "different labels files"),
     "a logits teacher read as probabilities": (
-        "preprocess --teacher={keras_teacher} --input={tsv} "
-        "--output={out}/r --unlabeled --teacher_outputs=probabilities "
-        "--num_shards=1", 1,
+        "preprocess --teacher={logits_teacher} --input={tsv} "
+        "--labels={labels} --output={out}/r --unlabeled "
+        "--teacher_outputs=probabilities --num_shards=1", 1,
         "the teacher returned NaN or Inf scores, or probabilities outside "
         "[0, 1], for the example at {tsv}:1"),
     "a top-K file without scores": (
@@ -766,6 +766,19 @@ def bad_inputs(tmp_path, shared, line):
         values_four = write_record_set(
             str(tmp_path / "four"), ["text 1"], [-1], [[3]], [[0.9]], 4,
             scores_kind="probabilities", names=NAMES + ["extra"])
+    if "{logits_teacher}" in line:  # logits -10 and 10, whatever the text
+        import keras
+
+        from tests.conftest import TEXTS
+        from topk_distill.models import text_models
+
+        model = text_models.make_teacher(
+            [text for texts in TEXTS.values() for text in texts], 3,
+            hidden_units=8)
+        layer = model.get_layer("logits")
+        layer.kernel.assign(np.zeros(layer.kernel.shape, "float32"))
+        layer.bias.assign(np.array([10.0, -10.0, 10.0], "float32"))
+        model.save(str(tmp_path / "logits.keras"))
     if "{bad_threshold}" in line:  # a multi-label export, its file broken
         import shutil
 
@@ -778,6 +791,7 @@ def bad_inputs(tmp_path, shared, line):
                   lab_name=records.resolve(shared["lab"]).name,
                   unl_four=values_four if "{unl_four}" in line else None,
                   bad_threshold=tmp_path / "bad_threshold", not_zip=not_zip,
+                  logits_teacher=tmp_path / "logits.keras",
                   full=full, cut=cut, rev=rev, few=few, odd=odd, **arrays,
                   **files, **checkpoints)
     for name, make in (("missing_shard", _without_a_shard),
