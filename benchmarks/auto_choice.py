@@ -74,7 +74,7 @@ def figure(path, works, encoder_works=None):
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    fig, axes = plt.subplots(1, len(works), figsize=(6 * len(works), 4.5))
+    fig, axes = plt.subplots(1, len(works), figsize=(8 * len(works), 4.8))
     for ax, (name, work) in zip(np.atleast_1d(axes), works):
         results = set_files.read_json(os.path.join(work, "auto.json"))
         # seed 0 of the run with the most candidates (the newest code)
@@ -103,7 +103,7 @@ def figure(path, works, encoder_works=None):
         ax.set_ylabel("P@1, test half")
         ax.set_title(name)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"wrote {path}")
@@ -115,10 +115,16 @@ def _encoder_points(ax, work, teacher_ms):
     if not work:
         return
     results = set_files.read_json(os.path.join(work, "encoder.json")) or {}
-    rows = [v for v in results.values() if "speedup" in v]
+    # a run measured again under newer code (later in the file) replaces
+    # the older version's rows
+    newest = {}
+    for key, row in results.items():
+        if "speedup" in row:
+            newest[row["run"]] = key.rsplit("|", 1)[1]
     runs = {}
-    for row in rows:
-        runs.setdefault(row["run"], []).append(row)
+    for key, row in results.items():
+        if "speedup" in row and key.endswith("|" + newest[row["run"]]):
+            runs.setdefault(row["run"], []).append(row)
     for run, mine in sorted(runs.items()):
         layers, choice = run.split()[:2]
         distilled, pretrained = "distilled" in run, "pretrained" in run
