@@ -204,13 +204,36 @@ def main(argv):
     from topk_distill.distillation import training
 
     del argv
-    auto = FLAGS.student == "auto"
+    student, fit, loss = _configs()
+    if FLAGS.student == "auto":
+        return _choose(student, fit, loss)
+    if FLAGS.max_latency_ms is not None:
+        raise ValueError("--max_latency_ms chooses among candidates: "
+                         "it needs --student=auto")
+    history = training.train_student(
+        FLAGS.output, labeled=FLAGS.labeled, unlabeled=FLAGS.unlabeled,
+        labels_path=FLAGS.labels, validation=FLAGS.validation,
+        data_dir=FLAGS.data_dir, baseline=FLAGS.baseline,
+        loss=loss, student=student, fit=fit, data_service=FLAGS.data_service,
+        logdir=FLAGS.logdir, backup_dir=FLAGS.backup_dir,
+        settings=commands.set_flags(FLAGS), verbose="auto")
+    if FLAGS.validation:
+        kept = training.kept_epoch(history)
+        print(f"kept epoch {kept} of {len(history.history['loss'])} "
+              f"(val_top1 {history.history['val_top1'][kept - 1]:.4f})")
+    print(f"saved {FLAGS.output}/student.keras and the SavedModel "
+          f"{FLAGS.output}/export (top-5 answers; `topk-distill export` for "
+          "other settings)")
+
+
+def _configs():
+    """The flags as `(StudentConfig, FitConfig, LossConfig)`."""
     if FLAGS.encoder and FLAGS.student not in ("encoder", "auto"):
         raise ValueError(f"--encoder is the encoder student's checkpoint; "
                          f"--student={FLAGS.student} does not read it (use "
                          "--student=encoder or --student=auto)")
     student = training_config.StudentConfig(
-        architecture="mean" if auto else FLAGS.student,
+        architecture="mean" if FLAGS.student == "auto" else FLAGS.student,
         embedding_dim=FLAGS.embedding_dim,
         max_tokens=FLAGS.max_tokens, init_embeddings=FLAGS.init_embeddings,
         freeze_embeddings=FLAGS.freeze_embeddings, normalize=FLAGS.normalize,
@@ -230,38 +253,24 @@ def main(argv):
         target_accuracy=FLAGS.target_accuracy, seed=FLAGS.seed)
     loss = LossConfig(FLAGS.alpha, FLAGS.beta, FLAGS.temperature,
                       FLAGS.soft_scaling, FLAGS.tail)
-    if auto:
-        from topk_distill.distillation import selection
+    return student, fit, loss
 
-        if FLAGS.baseline != "none":
-            raise ValueError("--student=auto trains every candidate on "
-                             "the labels alone and distilled; drop "
-                             "--baseline")
-        ranked = selection.choose_student(
-            FLAGS.output, FLAGS.labeled, FLAGS.validation,
-            unlabeled=FLAGS.unlabeled, loss=loss, student=student, fit=fit,
-            max_latency_ms=FLAGS.max_latency_ms,
-            keep_candidates=FLAGS.keep_candidates, labels_path=FLAGS.labels,
-            data_dir=FLAGS.data_dir, logdir=FLAGS.logdir,
-            settings=commands.set_flags(FLAGS))
-        print(f"saved {FLAGS.output}/student.keras ({ranked[0]['candidate']}"
-              f", {ranked[0]['training']}), its SavedModel {FLAGS.output}/"
-              f"export and the table {FLAGS.output}/choice.json")
-        return
-    if FLAGS.max_latency_ms is not None:
-        raise ValueError("--max_latency_ms chooses among candidates: "
-                         "it needs --student=auto")
-    history = training.train_student(
-        FLAGS.output, labeled=FLAGS.labeled, unlabeled=FLAGS.unlabeled,
-        labels_path=FLAGS.labels, validation=FLAGS.validation,
-        data_dir=FLAGS.data_dir, baseline=FLAGS.baseline,
-        loss=loss, student=student, fit=fit, data_service=FLAGS.data_service,
-        logdir=FLAGS.logdir, backup_dir=FLAGS.backup_dir,
-        settings=commands.set_flags(FLAGS), verbose="auto")
-    if FLAGS.validation:
-        kept = training.kept_epoch(history)
-        print(f"kept epoch {kept} of {len(history.history['loss'])} "
-              f"(val_top1 {history.history['val_top1'][kept - 1]:.4f})")
-    print(f"saved {FLAGS.output}/student.keras and the SavedModel "
-          f"{FLAGS.output}/export (top-5 answers; `topk-distill export` for "
-          "other settings)")
+
+def _choose(student, fit, loss):
+    """--student=auto: every candidate trained, the best kept."""
+    from topk_distill.distillation import selection
+
+    if FLAGS.baseline != "none":
+        raise ValueError("--student=auto trains every candidate on "
+                         "the labels alone and distilled; drop "
+                         "--baseline")
+    ranked = selection.choose_student(
+        FLAGS.output, FLAGS.labeled, FLAGS.validation,
+        unlabeled=FLAGS.unlabeled, loss=loss, student=student, fit=fit,
+        max_latency_ms=FLAGS.max_latency_ms,
+        keep_candidates=FLAGS.keep_candidates, labels_path=FLAGS.labels,
+        data_dir=FLAGS.data_dir, logdir=FLAGS.logdir,
+        settings=commands.set_flags(FLAGS))
+    print(f"saved {FLAGS.output}/student.keras ({ranked[0]['candidate']}"
+          f", {ranked[0]['training']}), its SavedModel {FLAGS.output}/"
+          f"export and the table {FLAGS.output}/choice.json")

@@ -39,8 +39,7 @@ def make_network(student, record_sets, names, input_kind="text",
             student.encoder, len(names), layers=student.student_layers,
             choice=student.layer_choice, labels=names,
             teacher_head=student.teacher_head)
-        if not (student.teacher_head
-                and encoder_students.load_head(student.encoder)):
+        if not network.from_teacher_head:
             start_head(network, record_sets, len(names))
         return network
     embeddings = (student_init.load(student.init_embeddings)

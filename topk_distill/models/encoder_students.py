@@ -80,7 +80,8 @@ def make_encoder_student(encoder_dir, num_classes, layers=2,
         teacher_head: start the head from the folder's `HEAD_FILE`.
 
     Returns:
-        An uncompiled `keras.Model` mapping string[B] to logits[B, N].
+        An uncompiled `keras.Model` mapping string[B] to logits[B, N]; its
+        `from_teacher_head` says whether its head is the teacher's.
 
     Raises:
         ValueError: `layers`/`choice` out of range, or a teacher head for
@@ -123,7 +124,10 @@ def make_encoder_student(encoder_dir, num_classes, layers=2,
     logits = output(embedding)
     if head is not None:
         output.set_weights([head["kernel"], head["bias"]])
-    return keras.Model(text, logits, name="encoder_student")
+    student = keras.Model(text, logits, name="encoder_student")
+    # whether the head starts at the teacher's (else at random)
+    student.from_teacher_head = head is not None
+    return student
 
 
 def save_head(teacher, path, labels=None):
