@@ -35,7 +35,7 @@ import latency
 import wordnet_accuracy
 from topk_distill.distillation import selection, training_config
 from topk_distill.distillation.loss_config import LossConfig
-from topk_distill.records import set_files
+
 from topk_distill.utils import json_files
 
 ROOT = latency.ROOT
@@ -76,7 +76,7 @@ def figure(path, works, encoder_works=None):
 
     fig, axes = plt.subplots(1, len(works), figsize=(8 * len(works), 4.8))
     for ax, (name, work) in zip(np.atleast_1d(axes), works):
-        results = set_files.read_json(os.path.join(work, "auto.json"))
+        results = json_files.read_json(os.path.join(work, "auto.json"))
         # seed 0 of the run with the most candidates (the newest code)
         result = max((v for k, v in results.items() if k.startswith("0|")),
                      key=lambda v: len(v["rows"]))
@@ -114,7 +114,7 @@ def _encoder_points(ax, work, teacher_ms):
     speed-up) on a panel: mean test P@1 at `teacher_ms` / speed-up."""
     if not work:
         return
-    results = set_files.read_json(os.path.join(work, "encoder.json")) or {}
+    results = json_files.read_json(os.path.join(work, "encoder.json")) or {}
     # a run measured again under newer code (later in the file) replaces
     # the older version's rows
     newest = {}
@@ -239,7 +239,7 @@ def main():
                   os.path.join(ROOT, "benchmarks", "defaults.py"),
                   os.path.join(ROOT, "benchmarks", "latency.py")])
     out = os.path.join(args.work, "auto.json")
-    results = set_files.read_json(out) or {}
+    results = json_files.read_json(out) or {}
     sets = defaults.dataset(args.data, args.work)
     valid_path = defaults.write_valid(args.work, sets[2], sets[4])
     for seed in range(0 if args.report else args.seeds):

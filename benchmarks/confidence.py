@@ -28,7 +28,7 @@ import defaults
 import fine_tuned_students
 import wordnet_accuracy
 from topk_distill.distillation import training
-from topk_distill.records import set_files
+
 from topk_distill.utils import json_files
 
 sys.path.insert(0, os.path.join(fine_tuned_students.ROOT, "examples",
@@ -76,7 +76,7 @@ def main():
         defaults.MODULES + ("training", "training_config"),
         [os.path.abspath(__file__)])
     out = os.path.join(args.work, "confidence.json")
-    results = set_files.read_json(out) or {}
+    results = json_files.read_json(out) or {}
     labeled, _, names, _, valid, test = defaults.dataset(args.data,
                                                          args.work)
     valid_path = defaults.write_valid(args.work, names, valid)

@@ -37,7 +37,7 @@ import fine_tuned_students
 import wordnet_accuracy
 from topk_distill.distillation import training
 from topk_distill.preprocessing import preprocessing
-from topk_distill.records import records, set_files
+from topk_distill.records import records
 from topk_distill.teachers.teacher import load_teacher
 from topk_distill.utils import json_files
 
@@ -168,7 +168,7 @@ def main():
         defaults.MODULES + ("training", "training_config"),
         [os.path.abspath(__file__)])
     out = os.path.join(args.work, "transfer.json")
-    results = set_files.read_json(out) or {}
+    results = json_files.read_json(out) or {}
     labeled, unlabeled, names, _, valid, test = defaults.dataset(args.data,
                                                                  args.work)
     valid_path = defaults.write_valid(args.work, names, valid)

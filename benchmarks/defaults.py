@@ -42,7 +42,7 @@ from topk_distill.distillation import mixer, student
 from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.inputs import labels_file
 from topk_distill.models import student_init, text_models
-from topk_distill.records import reader, records, set_files
+from topk_distill.records import reader, records
 from topk_distill.utils import json_files
 
 BUNDLE = fine_tuned_students.BUNDLE
@@ -88,7 +88,7 @@ def dataset(data, work):
     order = np.random.default_rng(0).permutation(len(texts))
     half = len(order) // 2
     pick = lambda rows: ([texts[i] for i in rows],  # noqa: E731
-                         np.array([labels[i] for i in rows]))
+                         labels_file.class_ids([labels[i] for i in rows]))
     inits = {k: v for k, v in inits.items() if os.path.exists(v)}
     return (labeled, unlabeled, names, inits, pick(order[:half]),
             pick(order[half:]))
@@ -162,7 +162,7 @@ def run(sets, candidate, rate, distilled, epochs, seed):
         embeddings=embeddings, **keywords)
     if class_scale:
         start_class_vectors(net, names, class_scale)
-    model = student.DistillationStudent(net, len(names), loss_config=loss)
+    model = student.DistillationStudent(net, len(names), loss=loss)
     model.compile(optimizer=keras.optimizers.Adam(rate))
     curves = Curves(net, valid, test)
     start = time.perf_counter()
@@ -240,7 +240,7 @@ def main():
     version = args.version or wordnet_accuracy.code_version(
         MODULES, [os.path.abspath(__file__)])
     out = os.path.join(args.work, "curves.json")
-    results = set_files.read_json(out) or {}
+    results = json_files.read_json(out) or {}
     rates = [float(r) for r in args.rates.split(",")]
     sets = dataset(args.data, args.work)
     for item in filter(None, args.extra_init.split(",")):
@@ -268,7 +268,7 @@ def main():
                           f" at epoch {best + 1}, test there "
                           f"{r['test'][best]:.4f}; {r['seconds']:.0f} s",
                           flush=True)
-                    results = dict(set_files.read_json(out) or {}, **results)
+                    results = dict(json_files.read_json(out) or {}, **results)
                     json_files.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}; "
           f"data {args.data}")

@@ -44,7 +44,7 @@ import latency
 import wordnet_accuracy
 from topk_distill.distillation import training, training_config
 from topk_distill.models import encoder_models, encoder_students, saved_model
-from topk_distill.records import set_files
+
 from topk_distill.teachers import fine_tuning
 from topk_distill.utils import json_files
 
@@ -149,7 +149,7 @@ def main():
         os.path.abspath(__file__),
         os.path.join(latency.ROOT, "benchmarks", "defaults.py")])
     path = os.path.join(args.work, "encoder.json")
-    results = set_files.read_json(path) or {}
+    results = json_files.read_json(path) or {}
     sets = defaults.dataset(args.data, args.work)
     names = sets[2]
     ensure_head(args.encoder, args.teacher_weights, names)

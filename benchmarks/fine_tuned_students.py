@@ -54,12 +54,12 @@ import numpy as np
 import runs
 import wordnet_accuracy
 from topk_distill.distillation import mixer, student
+from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.inputs import labels_file
 from topk_distill.models import student_init, text_models
 from topk_distill.preprocessing import preprocessing
-from topk_distill.records import file_names, reader, records, set_files, writing
-from topk_distill.serving import evaluation
-from topk_distill.utils import json_files
+from topk_distill.records import file_names, reader, records, writing
+from topk_distill.utils import json_files, metrics
 from topk_distill.commands.demo import TRAINING
 from topk_distill.teachers.teacher import load_teacher
 
@@ -350,7 +350,8 @@ def run(made, settings, seed, test, valid, inits):
         train_embeddings=not settings.get("frozen"),
         normalize=settings.get("normalize", False),
         hidden_units=settings.get("hidden_units", 0))
-    model = student.DistillationStudent(net, n, **settings["loss"])
+    model = student.DistillationStudent(
+        net, n, loss=LossConfig(**settings["loss"]))
     model.compile(optimizer=keras.optimizers.Adam(
         settings.get("learning_rate", TRAINING["learning_rate"]),
         global_clipnorm=settings.get("clipnorm")))
@@ -363,12 +364,12 @@ def run(made, settings, seed, test, valid, inits):
                              verbose=0)
         probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
         answers = np.argsort(-probabilities, axis=1)[:, :5]
-        labels = np.array(labels)
+        labels = labels_file.class_ids(labels)
         prefix = "" if split == "test" else "valid_"
-        out[prefix + "p@1"] = evaluation.precision_at_k(answers, labels, 1)
+        out[prefix + "p@1"] = metrics.top_k_accuracy(answers, labels, 1)
         if split == "test":
-            out["p@5"] = evaluation.precision_at_k(answers, labels, 5)
-            out["ece"] = evaluation.expected_calibration_error(probabilities,
+            out["p@5"] = metrics.top_k_accuracy(answers, labels, 5)
+            out["ece"] = metrics.expected_calibration_error(probabilities,
                                                                labels)
     return out
 
@@ -408,7 +409,7 @@ def main():
     version = code_version()
     run_name = f"{args.teacher} v{args.validation:g}"
     out = os.path.join(args.work, "fine_tuned_students.json")
-    results = set_files.read_json(out) or {}
+    results = json_files.read_json(out) or {}
     chosen = args.only.split(";") if args.only else list(CONFIGS)
     # word vectors: the bundled ones (the pretrained encoder's), and
     # `student-init` run with the fine-tuned teacher's encoder
@@ -426,7 +427,7 @@ def main():
     else:
         teacher_top1 = np.load(os.path.join(args.work, args.teacher,
                                             "test_logits.npy")).argmax(1)
-    teacher_p1 = float(np.mean(teacher_top1 == np.array(test[1])))
+    teacher_p1 = float(np.mean(teacher_top1 == labels_file.class_ids(test[1])))
     for seed in range(0 if args.report else args.seeds):
         for name in chosen:
             key = f"{run_name}|{name}|{seed}|{version}"
@@ -438,7 +439,7 @@ def main():
                   f"valid {r['valid_p@1']:.4f} P@5 {r['p@5']:.4f} "
                   f"ECE {r['ece']:.4f} ({r['train_seconds']:.0f} s)",
                   flush=True)
-            results = dict(set_files.read_json(out) or {}, **results)
+            results = dict(json_files.read_json(out) or {}, **results)
             json_files.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}; "
           f"teacher {args.teacher}: test P@1 {teacher_p1:.4f}")

@@ -103,7 +103,7 @@ def write_splits(work, data_dir, data_noun):
 def build(args):
     """The set's files in WORK: TSVs, labels.txt, teacher scores, records.
     Returns the teacher's test metrics and the records' bytes."""
-    from topk_distill.distillation import multilabel_metrics
+    from topk_distill.utils import metrics
     from topk_distill.inputs import labels_file
     from topk_distill.preprocessing.preprocessing import preprocess
     from topk_distill.teachers import cross_fitting
@@ -138,9 +138,9 @@ def build(args):
         return top, probabilities, labels_file.padded(
             [ids[i] for i in parts[name]])
 
-    threshold, _ = multilabel_metrics.best_threshold(*answers("valid"),
+    threshold, _ = metrics.best_threshold(*answers("valid"),
                                                      len(names))
-    teacher = multilabel_metrics.multilabel_report(
+    teacher = metrics.multilabel_report(
         *answers("test"), threshold, len(names))
     sizes = {}
     for name, top in (("labeled", args.top_k), ("unlabeled", args.top_h)):
@@ -160,6 +160,7 @@ def student(args, variant, seed):
     """Trains one student (`hard` or `distilled`) and evaluates it."""
     import topk_distill
     from topk_distill.inputs import labels_file
+    from topk_distill.inputs.label_space import MultiLabel
     from topk_distill.serving import evaluation
 
     w = args.work
@@ -180,7 +181,8 @@ def student(args, variant, seed):
         validation = json.load(f)["history"]["val_top1"][-1]
     names = labels_file.read_labels(os.path.join(w, "labels.txt"))
     texts, labels = labels_file.read_labeled(os.path.join(w, "test.tsv"),
-                                             names, multi_label=True)
+                                             names,
+                                             label_space=MultiLabel())
     result = evaluation.evaluate(os.path.join(output, "export"), texts,
                                  labels, latency_repeats=20,
                                  throughput_batches=2)

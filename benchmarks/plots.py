@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wordnet_accuracy as accuracy  # noqa: E402
 import numpy as np  # noqa: E402
 from topk_distill.inputs import labels_file  # noqa: E402
-from topk_distill.records import records, set_files
+from topk_distill.utils import json_files
 
 FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures")
 MARKERS = {"top": "o", "sampled": "s", "mixed": "D"}
@@ -86,11 +86,11 @@ def p_at_1_vs_latency(work):
     import fasttext_peer
     import students
 
-    results = set_files.read_json(os.path.join(work, "students.json")) or {}
+    results = json_files.read_json(os.path.join(work, "students.json")) or {}
     rows = students.summarize(results, ["teacher"] + list(students.CONFIGS),
                               students.code_version())
     peers = fasttext_peer.summarize(
-        set_files.read_json(os.path.join(work, "fasttext.json")) or {})
+        json_files.read_json(os.path.join(work, "fasttext.json")) or {})
     if not rows:
         return 0
     figure, axes = plt.subplots(figsize=(7.5, 5))
@@ -125,7 +125,7 @@ def transfer_size(path):
     """Test P@1 of the winning student against the transfer set's size
     (FILE: the measured points, with their command and code version), the
     teacher and the baseline as lines."""
-    measured = set_files.read_json(path)
+    measured = json_files.read_json(path)
     if not measured:
         return 0
     figure, axes = plt.subplots(figsize=(6, 4))
@@ -168,9 +168,9 @@ def p_at_1_vs_latency_fine_tuned(work, serving_path, version=None,
     current one)."""
     import fine_tuned_students
 
-    results = set_files.read_json(os.path.join(work,
+    results = json_files.read_json(os.path.join(work,
                                              "fine_tuned_students.json"))
-    served = set_files.read_json(serving_path)
+    served = json_files.read_json(serving_path)
     if not results or not served:
         return 0
     version = version or fine_tuned_students.code_version()
@@ -191,7 +191,7 @@ def p_at_1_vs_latency_fine_tuned(work, serving_path, version=None,
         os.path.join(bundle, "test.tsv"),
         labels_file.read_labels(os.path.join(bundle, "labels.txt")))
     teacher_p1 = float(np.mean(fine_tuned_students.teacher_test_top1()
-                               == np.array(labels)))
+                               == labels_file.class_ids(labels)))
     axes.plot([latency["teacher"]], [teacher_p1], marker="*", markersize=12,
               color="black", linestyle="none")
     axes.annotate(f"teacher (fine-tuned MiniLM) {teacher_p1:.3f}",
@@ -240,7 +240,7 @@ def main():
     if drawn:
         print(f"wrote {FIGURES}/p_at_1_vs_latency_fine_tuned.png "
               f"({drawn} models)")
-    results = set_files.read_json(os.path.join(args.work, "accuracy.json"))
+    results = json_files.read_json(os.path.join(args.work, "accuracy.json"))
     if not results:
         return
     made = accuracy.make_records(args.work)

@@ -39,8 +39,8 @@ def main():
     if not os.path.exists(path):
         os.makedirs(args.teacher, exist_ok=True)
         keras.utils.set_random_seed(0)
-        names = sorted({label for _, label in topk_distill.iter_examples(
-            data)})
+        names = sorted({name for _, labels in topk_distill.iter_examples(
+            data) for name in labels})
         texts = [line.split("\t")[0] for line in open(data)]
         topk_distill.make_teacher(texts, len(names)).save(path)
         topk_distill.write_labels(labels, names)

@@ -32,8 +32,6 @@ def version():
 
 
 def run(work, seed, sampled, epochs, proposal):
-    import numpy as np
-
     import topk_distill
     from topk_distill.commands import demo
     from topk_distill.inputs import labels_file
@@ -57,7 +55,8 @@ def run(work, seed, sampled, epochs, proposal):
     served = topk_distill.load_saved_model(os.path.join(output, "export"))
     answers = classification.top_ids(served.signatures["probabilities"],
                                      texts, k=1)
-    return topk_distill.precision_at_k(answers, np.array(labels), 1)
+    return topk_distill.top_k_accuracy(answers, labels_file.class_ids(labels),
+                                       1)
 
 
 def main():

@@ -30,12 +30,12 @@ import numpy as np
 import runs
 import wordnet_accuracy
 from topk_distill.distillation import mixer, student
+from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.inputs import labels_file
 from topk_distill.models import (encoder_models, saved_model, student_init,
                                  text_models)
-from topk_distill.records import reader, records, set_files
-from topk_distill.serving import evaluation
-from topk_distill.utils import json_files
+from topk_distill.records import reader, records
+from topk_distill.utils import json_files, metrics
 
 HARD = dict(alpha=1.0, beta=0.0, strict=False)
 DISTILLED = dict(alpha=0.9, beta=0.5, temperature=2.0, soft_scaling="t2")
@@ -123,8 +123,10 @@ def teacher_row(work, test):
     teacher = encoder_models.make_encoder_teacher(
         default_encoder(), logits.shape[1])
     p50, p99, size = latency(teacher, texts, runs=200)
-    return {"p@1": evaluation.precision_at_k(answers, np.array(labels), 1),
-            "p@5": evaluation.precision_at_k(answers, np.array(labels), 5),
+    return {"p@1": metrics.top_k_accuracy(answers,
+                                          labels_file.class_ids(labels), 1),
+            "p@5": metrics.top_k_accuracy(answers,
+                                          labels_file.class_ids(labels), 5),
             "train_seconds": 0.0, "p50": p50, "p99": p99, "bytes": size}
 
 
@@ -150,7 +152,7 @@ def run(made, settings, seed, test, init_paths):
         embedding_dim=settings["dim"], architecture=settings["architecture"],
         embeddings=embeddings, train_embeddings=not settings["frozen"],
         normalize=settings["normalize"])
-    model = student.DistillationStudent(net, n, **loss)
+    model = student.DistillationStudent(net, n, loss=LossConfig(**loss))
     model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]))
     start = time.perf_counter()
     model.fit(data, epochs=settings["epochs"], verbose=0, shuffle=False)
@@ -159,8 +161,10 @@ def run(made, settings, seed, test, init_paths):
     logits = net.predict(np.array(texts, object), batch_size=1024, verbose=0)
     answers = np.argsort(-logits, axis=1)[:, :5]
     p50, p99, size = latency(net, texts)
-    return {"p@1": evaluation.precision_at_k(answers, np.array(labels), 1),
-            "p@5": evaluation.precision_at_k(answers, np.array(labels), 5),
+    return {"p@1": metrics.top_k_accuracy(answers,
+                                          labels_file.class_ids(labels), 1),
+            "p@5": metrics.top_k_accuracy(answers,
+                                          labels_file.class_ids(labels), 5),
             "train_seconds": seconds, "p50": p50, "p99": p99, "bytes": size}
 
 
@@ -185,7 +189,7 @@ def main():
     test = wordnet_accuracy.test_split(args.work, names)
     version = code_version()
     out = os.path.join(args.work, "students.json")
-    results = set_files.read_json(out) or {}
+    results = json_files.read_json(out) or {}
     chosen = args.only.split(";") if args.only else list(CONFIGS)
     if not args.report and f"teacher|0|{version}" not in results:
         results[f"teacher|0|{version}"] = teacher_row(args.work, test)
@@ -204,7 +208,7 @@ def main():
                   f"p50 {r['p50'] * 1e3:.2f} ms "
                   f"{r['bytes'] / 1e6:.1f} MB", flush=True)
             # Other runs may write the file too: merge, then write.
-            results = dict(set_files.read_json(out) or {}, **results)
+            results = dict(json_files.read_json(out) or {}, **results)
             json_files.write_json(out, results)
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}")
     print("| student | test P@1 | test P@5 | p50 batch 1 (ms) | size (MB) "

@@ -44,7 +44,7 @@ def main():
     labels_path = os.path.join(os.path.dirname(args.model), "labels.txt")
     names = labels_file.read_labels(labels_path)
     texts, labels = labels_file.read_labeled(args.test, names)
-    labels = np.array(labels)
+    labels = labels_file.class_ids(labels)
     vectorize = next(layer for layer in model.layers if isinstance(
         layer, keras.layers.TextVectorization))
     ids = vectorize(tf.constant(texts)).numpy()

@@ -157,6 +157,7 @@ def child(args, paths):
     import keras
 
     from topk_distill.distillation import mixer, student
+    from topk_distill.distillation.loss_config import LossConfig
     from topk_distill.models import text_models
     from topk_distill.records import reader, records
 
@@ -195,8 +196,9 @@ def child(args, paths):
         data = mixer.make_distillation_dataset(
             source, unlabeled, batch_size=args.batch_size, seed=0)
         model = student.DistillationStudent(
-            small, n, alpha=0.9, beta=0.5 if unlabeled else 0.0,
-            temperature=2.0, sampled_classes=sampled)
+            small, n, loss=LossConfig(alpha=0.9, beta=0.5 if unlabeled else
+                                      0.0, temperature=2.0),
+            sampled_classes=sampled)
         model.compile(optimizer="adam")  # LazyAdam when sampled
     examples = sum(int(batch[0].shape[0]) if isinstance(batch, tuple) else
                    int(batch["label"].shape[0]) for batch in data)

@@ -29,12 +29,12 @@ import numpy as np
 import runs
 
 from topk_distill.distillation import mixer, student
+from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.inputs import labels_file
 from topk_distill.models import text_models
 from topk_distill.preprocessing import preprocessing
-from topk_distill.records import reader, records, set_files
-from topk_distill.serving import evaluation
-from topk_distill.utils import json_files
+from topk_distill.records import reader, records
+from topk_distill.utils import json_files, metrics
 from topk_distill.commands.demo import TRAINING
 from topk_distill.teachers.teacher import load_teacher
 
@@ -79,7 +79,7 @@ CONFIGS = _configs()
 # The package modules a run goes through: records, targets, loss, student.
 MODULES = ("inputs", "teacher", "records", "codec", "packing", "scoring",
            "preprocessing", "shards", "reader", "mixer", "targets",
-           "loss_config", "losses", "student", "models", "evaluation")
+           "loss_config", "losses", "student", "models", "metrics")
 
 
 def code_version(modules=MODULES, scripts=()):
@@ -126,7 +126,7 @@ def make_records(work):
                 **settings)
             json_files.write_json(summary_path, summary)
         made[name] = (records.RecordSet.read(prefix),
-                      set_files.read_json(summary_path)[
+                      json_files.read_json(summary_path)[
                           "teacher_bytes_per_example"])
     return made
 
@@ -146,7 +146,7 @@ def run(made, labeled, unlabeled, settings, seed, epochs, test):
     n = labeled_set.num_classes
     model = student.DistillationStudent(
         text_models.make_student(reader.texts([labeled_set], 2048), n), n,
-        **settings)
+        loss=LossConfig(**settings))
     model.compile(optimizer=keras.optimizers.Adam(TRAINING["learning_rate"]))
     history = model.fit(data, epochs=epochs, verbose=0, shuffle=False)
     texts, labels = test
@@ -154,9 +154,11 @@ def run(made, labeled, unlabeled, settings, seed, epochs, test):
                                    verbose=0)
     probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
     answers = np.argsort(-probabilities, axis=1)[:, :5]
-    return {"p@1": evaluation.precision_at_k(answers, np.array(labels), 1),
-            "p@5": evaluation.precision_at_k(answers, np.array(labels), 5),
-            "ece": evaluation.expected_calibration_error(probabilities,
+    return {"p@1": metrics.top_k_accuracy(answers,
+                                          labels_file.class_ids(labels), 1),
+            "p@5": metrics.top_k_accuracy(answers,
+                                          labels_file.class_ids(labels), 5),
+            "ece": metrics.expected_calibration_error(probabilities,
                                                          labels),
             "history": history.history}
 
@@ -191,7 +193,7 @@ def main():
     test = test_split(args.work, names)
     version = code_version()
     out = os.path.join(args.work, "accuracy.json")
-    results = set_files.read_json(out) or {}
+    results = json_files.read_json(out) or {}
     chosen = args.only.split(";") if args.only else list(CONFIGS)
     for seed in range(0 if args.report else args.seeds):
         for name in chosen:

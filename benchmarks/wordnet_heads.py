@@ -41,7 +41,7 @@ def main():
     def split(name):
         texts, labels = labels_file.read_labeled(os.path.join(args.work, name),
                                                  names)
-        return vectors[[row[t] for t in texts]], np.array(labels)
+        return vectors[[row[t] for t in texts]], labels_file.class_ids(labels)
 
     (train, y_train), (test, y_test) = split("labeled.tsv"), split("test.tsv")
     print(f"machine: {os.cpu_count()} cores; {len(names)} classes, "

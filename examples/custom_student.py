@@ -35,8 +35,8 @@ def main(workdir):
     texts = topk_distill.make_dataset(os.path.join(records, "train-*"),
                                       256).map(lambda batch: batch["text"])
     model = topk_distill.DistillationStudent(
-        my_student(texts, num_classes), num_classes, alpha=0.8, beta=0.3,
-        temperature=2.0)
+        my_student(texts, num_classes), num_classes,
+        loss=topk_distill.LossConfig(alpha=0.8, beta=0.3, temperature=2.0))
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     model.fit(data, epochs=5, callbacks=[
         topk_distill.LossPlateauStopping(window_seconds=30, min_delta=1e-3)])

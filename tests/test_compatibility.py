@@ -76,8 +76,9 @@ def test_keras_files_of_0_1_0_load_and_answer_the_same():
     texts = tf.constant(TEXTS)
     distiller = keras.saving.load_model(os.path.join(V010, "distiller.keras"))
     assert isinstance(distiller, topk_distill.DistillationStudent)
-    assert (distiller.alpha, distiller.beta, distiller.temperature) == (
-        0.8, 0.4, 3.0)
+    config = distiller.config  # 0.1.0 kept the loss's fields at the top
+    assert (config.alpha, config.beta, config.temperature) == (0.8, 0.4, 3.0)
+    assert distiller.label_space == topk_distill.SingleLabel(4)
     np.testing.assert_allclose(distiller.student(texts).numpy(),
                                expected["student"], rtol=1e-5, atol=1e-6)
     for name in ("student", "teacher"):

@@ -22,7 +22,8 @@ def _cluster(workers):
 
 
 def test_two_workers_train_together(tmp_path, labeled_tsv):
-    rows = [(t, NAMES.index(l)) for t, l in inputs.iter_examples(labeled_tsv)]
+    rows = [(t, NAMES.index(l))
+            for t, (l,) in inputs.iter_examples(labeled_tsv)]
     labeled = write_record_set(
         str(tmp_path / "lab"), [t for t, _ in rows], [y for _, y in rows],
         [[y, (y + 1) % 3] for _, y in rows], [[3.0, 1.0]] * len(rows), 3,

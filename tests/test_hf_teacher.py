@@ -213,12 +213,12 @@ def test_a_multi_label_config_makes_a_multi_label_teacher(tmp_path, rng):
     from topk_distill.teachers import teacher
 
     _write(tmp_path, "bert", rng)
-    assert not teacher.load_teacher(str(tmp_path)).multi_label
+    assert not teacher.load_teacher(str(tmp_path)).label_space.multi_label
     config = json.loads((tmp_path / "config.json").read_text())
     config["problem_type"] = "multi_label_classification"
     (tmp_path / "config.json").write_text(json.dumps(config))
     loaded = teacher.load_teacher(str(tmp_path))
-    assert loaded.multi_label and loaded.outputs == "logits"
+    assert loaded.label_space.multi_label and loaded.outputs == "logits"
 
 
 @pytest.mark.parametrize("id2label,message", [

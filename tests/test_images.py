@@ -110,8 +110,8 @@ def test_image_folder_reads_labels_and_refuses_bad_files(tmp_path):
     folder = _image_folder(str(tmp_path / "images"))
     located = list(inputs.iter_located(folder))
     assert [(os.path.relpath(w, folder), label) for w, _, label in located
-            ] == [("a/0.png", "a"), ("a/1.png", "a"), ("b/0.png", "b"),
-                  ("b/1.png", "b")]
+            ] == [("a/0.png", ("a",)), ("a/1.png", ("a",)),
+                  ("b/0.png", ("b",)), ("b/1.png", ("b",))]
     assert inputs.describe(folder) == ("image", None)
     assert labels_file.build_labels(folder) == ["a", "b"]
     notes = os.path.join(folder, "b", "notes.txt")
@@ -196,7 +196,7 @@ def test_tfds_image_dataset_reads_as_png(tmp_path):
     TopkDistillTinyImages(data_dir=data_dir).download_and_prepare()
     located = list(inputs.iter_located("tfds:topk_distill_tiny_images",
                                        data_dir))
-    assert [label for _, _, label in located] == ["x", "y", "x"]
+    assert [label for _, _, label in located] == [("x",), ("y",), ("x",)]
     decoded = tf.io.decode_png(located[1][1]).numpy()
     assert decoded.shape == (6, 6, 3) and (decoded == 40).all()
     assert inputs.describe("tfds:topk_distill_tiny_images", data_dir) == (

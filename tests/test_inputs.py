@@ -8,7 +8,7 @@ from topk_distill.inputs import errors, inputs, labels_file
 def test_tsv_labeled_and_text_only(tmp_path):
     path = tmp_path / "a.tsv"
     path.write_text("one text\tlab\n\nsecond\n", encoding="utf-8")
-    assert list(inputs.iter_examples(str(path))) == [("one text", "lab"),
+    assert list(inputs.iter_examples(str(path))) == [("one text", ("lab",)),
                                                      ("second", None)]
 
 
@@ -19,7 +19,7 @@ def test_a_byte_order_mark_is_dropped(tmp_path):
     path = tmp_path / "a.tsv"
     path.write_bytes(b"\xef\xbb\xbfa dog\tanimal\nfern\tplant\n")
     assert labels_file.read_labeled(str(path), ["animal", "plant"]) == (
-        ["a dog", "fern"], [0, 1])
+        ["a dog", "fern"], [(0,), (1,)])
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -38,7 +38,7 @@ def test_jsonl(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"text": "hi", "label": "x"}) + "\n" +
                     json.dumps({"text": "no label"}) + "\n", encoding="utf-8")
-    assert list(inputs.iter_examples(str(path))) == [("hi", "x"),
+    assert list(inputs.iter_examples(str(path))) == [("hi", ("x",)),
                                                      ("no label", None)]
 
 
@@ -78,7 +78,7 @@ def test_tfds_reader(tmp_path):
     TopkDistillTinyText(data_dir=data_dir).download_and_prepare()
     spec = "tfds:topk_distill_tiny_text:test"
     assert sorted(inputs.iter_examples(spec, data_dir)) == [
-        ("text 0", "neg"), ("text 1", "pos")]
+        ("text 0", ("neg",)), ("text 1", ("pos",))]
     default_split = inputs.iter_located("tfds:topk_distill_tiny_text",
                                         data_dir)
     assert [where for where, _, _ in default_split] == [
@@ -120,8 +120,8 @@ def test_label_ids_and_their_errors_name_file_and_line(tmp_path):
     with pytest.raises(errors.InputError, match=r"a.tsv:4: label 'y' is not "
                        "in the labels file"):
         labels_file.read_labeled(str(path), ["x"])
-    assert labels_file.read_labeled(str(path), ["y", "x"]) == (["one", "two"],
-                                                               [1, 0])
+    assert labels_file.read_labeled(str(path), ["y", "x"]) == (
+        ["one", "two"], [(1,), (0,)])
     assert labels_file.label_id("y", {"x": 0}, "here",
                                 skip_unknown=True) is None
     assert labels_file.label_id("y", None, "here") == -1

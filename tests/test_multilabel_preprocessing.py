@@ -42,7 +42,7 @@ def test_a_sigmoid_teacher_writes_multi_label_records(tmp_path, rng,
     np.save(path, logits if outputs == "sigmoid_logits" else
             1 / (1 + np.exp(-logits)))
     teacher = load_teacher(path, outputs)
-    assert teacher.multi_label and teacher.outputs == outputs[8:]
+    assert teacher.label_space.multi_label and teacher.outputs == outputs[8:]
     record_set, _ = preprocess(teacher, train, labels, str(tmp_path / "lab"),
                                top_k=2, score_dtype="float32", num_shards=2,
                                verbose=0)

@@ -7,7 +7,9 @@ import tensorflow as tf
 
 from tests.conftest import write_record_set
 from topk_distill.distillation import mixer, multilabel_losses
+from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.distillation.student import DistillationStudent
+from topk_distill.inputs.label_space import MultiLabel
 from topk_distill.models import text_models
 from topk_distill.records import codec
 from topk_distill.records.records import RecordFormatError
@@ -42,8 +44,9 @@ def test_a_multi_label_student_learns_its_labels(tmp_path):
     keras.utils.set_random_seed(0)
     student = text_models.make_student(tf.constant(TEXTS), N,
                                        embedding_dim=16)
-    model = DistillationStudent(student, N, alpha=0.9, beta=0.5,
-                                temperature=2.0, multi_label=True)
+    model = DistillationStudent(
+        student, MultiLabel(N),
+        loss=LossConfig(alpha=0.9, beta=0.5, temperature=2.0))
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     history = model.fit(data, epochs=30, verbose=0)
     assert sorted(history.history) == ["hard_loss", "loss", "pseudo_loss",
@@ -65,11 +68,12 @@ def test_batches_and_students_of_other_kinds_are_refused(tmp_path):
     student = text_models.make_student(tf.constant(TEXTS), N)
     batch = next(iter(mixer.make_distillation_dataset(labeled)))
     with pytest.raises(ValueError, match="a batch of multi-label examples "
-                       r"for DistillationStudent\(multi_label=False\)"):
+                       r"for a single-label student \(SingleLabel\(6\)\)"):
         DistillationStudent(student, N).compute_losses(
             batch, student(batch["text"]))
     with pytest.raises(ValueError, match="no tail='bucket'"):
-        DistillationStudent(student, N, multi_label=True, tail="bucket")
+        DistillationStudent(
+            student, MultiLabel(N), loss=LossConfig(tail="bucket"))
 
 
 def test_stored_sigmoid_probabilities_read_as_their_logits(tmp_path):
@@ -81,7 +85,7 @@ def test_stored_sigmoid_probabilities_read_as_their_logits(tmp_path):
     np.testing.assert_allclose(batch["topk_logits"].numpy(), expected,
                                rtol=1e-4, atol=1e-4)
     p = codec.as_logits(tf.constant([0.5, 0.0, 1.0]), "probabilities",
-                        multi_label=True).numpy()
+                        "sigmoid").numpy()
     assert p[0] == 0.0 and np.isfinite(p).all() and p[1] < -80 < 80 < p[2]
 
 

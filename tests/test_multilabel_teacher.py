@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import encoder_folder, run_command
+from topk_distill.inputs.label_space import MultiLabel
 from topk_distill.records import reader
 from topk_distill.teachers import cross_fitting, teacher_training
 from topk_distill.teachers.teacher import load_teacher
@@ -42,8 +43,8 @@ def test_a_multi_label_teacher_folder_writes_multi_label_records(tmp_path):
     logits = np.load(folder / "cross_fit_logits.npy")
     assert logits.shape == (16, 4) and np.isfinite(logits).all()
     teacher = load_teacher(str(folder))
-    assert teacher.multi_label and load_teacher(
-        str(folder / "cross_fit_logits.npy")).multi_label
+    assert teacher.label_space.multi_label and load_teacher(
+        str(folder / "cross_fit_logits.npy")).label_space.multi_label
     # Measured on its own training file: P@1, by hand.
     scores = teacher(tf.constant([t for t, _ in ROWS]),
                      tf.zeros([16], tf.int64)).numpy()
@@ -60,7 +61,7 @@ def test_a_multi_label_teacher_folder_writes_multi_label_records(tmp_path):
     assert batch["labels"].shape == (16, 2)
     with pytest.raises(ValueError, match="multi-label teacher is an encoder"):
         teacher_training.train_teacher(str(data), str(tmp_path / "r"),
-                                       multi_label=True)
+                                       label_space=MultiLabel())
 
 
 def test_multi_label_jsonl_reads_as_the_same_rows_do_in_tsv(tmp_path):

@@ -43,7 +43,7 @@ def test_top_k_matches_argsort_with_ties(tmp_path, labeled_tsv, labels_txt,
     np.testing.assert_array_equal(got["topk_ids"], want_ids)
     np.testing.assert_array_equal(got["topk_scores"],
                                   np.take_along_axis(scores, want_ids, 1))
-    want_labels = [NAMES.index(label) for _, label in inputs.iter_examples(
+    want_labels = [NAMES.index(label) for _, (label,) in inputs.iter_examples(
         labeled_tsv)]
     np.testing.assert_array_equal(got["label"], want_labels)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from topk_distill.inputs import labels_file
+from topk_distill.inputs.label_space import MultiLabel
 from topk_distill.preprocessing import preprocessing, record_writer
 from topk_distill.records import reader, records
 from topk_distill.teachers.teacher import load_teacher
@@ -128,6 +129,9 @@ def test_bad_rows_are_named_and_nothing_is_left(tmp_path, rng):
         os.remove(path)
     for bad, message in (({"max_labels": True}, "max_labels=True; expected "
                           "the most labels an example has"),
+                         ({"max_labels": 2}, "max_labels and format_version 3"
+                          " are for multi-label sets; expected max_labels "
+                          "with label_space=MultiLabel() only"),
                          ({"num_examples": 5.5}, "num_examples=5.5; "
                           "expected an integer >= 1")):
         with pytest.raises(ValueError, match=re.escape(message)):
@@ -185,6 +189,7 @@ def test_multi_label_shards_are_those_preprocess_writes(tmp_path, rng):
         top_k=K, num_shards=2, verbose=0)
     with record_writer.RecordSetWriter(str(tmp_path / "b"), labels_path,
                                        COUNT, top_k=K, num_shards=2,
+                                       label_space=MultiLabel(),
                                        max_labels=3) as w:
         for start in range(0, COUNT, 9):
             rows = slice(start, start + 9)
@@ -199,12 +204,14 @@ def test_multi_label_shards_are_those_preprocess_writes(tmp_path, rng):
                        "expected each once"):
         with record_writer.RecordSetWriter(str(tmp_path / "c"), labels_path,
                                            COUNT, top_k=K,
+                                           label_space=MultiLabel(),
                                            max_labels=3) as w:
             w.write(texts[:1], [[1, 1]], ids[:1], scores[:1])
     with pytest.raises(ValueError, match=r"example 0 has labels \[\]; "
                        "expected a list of 1..max_labels=3"):
         with record_writer.RecordSetWriter(str(tmp_path / "d"), labels_path,
                                            COUNT, top_k=K,
+                                           label_space=MultiLabel(),
                                            max_labels=3) as w:
             w.write(texts[:1], [[]], ids[:1], scores[:1])
     assert not glob.glob(str(tmp_path / "c[-.]*")) + glob.glob(

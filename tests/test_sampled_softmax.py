@@ -7,7 +7,9 @@ import pytest
 import tensorflow as tf
 
 from topk_distill.distillation import lazy_adam, sampled_softmax
+from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.distillation.student import DistillationStudent
+from topk_distill.inputs.label_space import MultiLabel
 from topk_distill.models import class_vectors, text_models
 
 D, N = 6, 40
@@ -36,10 +38,11 @@ def _batch(rng, rows=8, width=3, num_classes=N):
 
 def test_every_class_as_candidate_gives_the_full_softmax_terms(rng):
     batch = _batch(rng)
-    full = DistillationStudent(_student(), N, alpha=0.7, beta=0.4,
-                               temperature=2.0)
-    every = DistillationStudent(full.student, N, alpha=0.7, beta=0.4,
-                                temperature=2.0, sampled_classes=0)
+    full = DistillationStudent(
+        _student(), N, loss=LossConfig(alpha=0.7, beta=0.4, temperature=2.0))
+    every = DistillationStudent(
+        full.student, N, loss=LossConfig(alpha=0.7, beta=0.4, temperature=2.0),
+        sampled_classes=0)
     _assert_same_terms_and_gradients(full, every, batch)
 
 
@@ -242,8 +245,10 @@ def test_a_sampled_step_compiles_with_xla_to_the_same_step(rng):
     batch = _batch(rng, rows=6)
     runs = []
     for jit in (False, True):
-        model = DistillationStudent(_student(), N, alpha=0.8, beta=0.5,
-                                    temperature=2.0, sampled_classes=8)
+        model = DistillationStudent(
+            _student(), N,
+            loss=LossConfig(alpha=0.8, beta=0.5, temperature=2.0),
+            sampled_classes=8)
         model.compile(jit_compile=jit)
         losses = [model.train_on_batch(batch, return_dict=True)["loss"]
                   for _ in range(3)]
@@ -259,7 +264,8 @@ def test_sampled_student_needs_class_vectors_and_exports_all_classes():
                        "is a ClassVectors"):
         DistillationStudent(plain, N, sampled_classes=8)
     with pytest.raises(ValueError, match="bucket"):
-        DistillationStudent(_student(), N, sampled_classes=8, tail="bucket")
+        DistillationStudent(
+            _student(), N, loss=LossConfig(tail="bucket"), sampled_classes=8)
     student = text_models.make_student(["a cat", "a dog"], 3,
                                        class_vectors=True)
     assert isinstance(student.get_layer("logits"),
@@ -333,11 +339,13 @@ def test_multi_label_terms_with_every_class_are_the_full_ones(rng):
     from topk_distill.distillation import multilabel_losses
 
     batch = _multi_label_batch(rng)
-    every = DistillationStudent(_student(), N, alpha=0.7, beta=0.4,
-                                temperature=2.0, sampled_classes=0,
-                                multi_label=True)
-    full = DistillationStudent(every.student, N, alpha=0.7, beta=0.4,
-                               temperature=2.0, multi_label=True)
+    every = DistillationStudent(
+        _student(), MultiLabel(N),
+        loss=LossConfig(alpha=0.7, beta=0.4, temperature=2.0),
+        sampled_classes=0)
+    full = DistillationStudent(
+        every.student, MultiLabel(N),
+        loss=LossConfig(alpha=0.7, beta=0.4, temperature=2.0))
     _assert_same_terms_and_gradients(full, every, batch)
     # its targets: the batch's, as the full step takes them
     labels, ids, soft, pseudo = multilabel_losses.batch_targets(batch, 2.0)
@@ -367,8 +375,7 @@ def test_multi_label_negatives_are_estimated_without_bias(rng):
 
 def test_a_multi_label_sampled_step_moves_only_the_rows_it_used(rng):
     student = _student()
-    model = DistillationStudent(student, N, sampled_classes=4,
-                                multi_label=True)
+    model = DistillationStudent(student, MultiLabel(N), sampled_classes=4)
     model.compile()
     batch = _multi_label_batch(rng, rows=4, width=2)
     before = student.get_layer("logits").vectors.numpy().copy()

@@ -16,7 +16,8 @@ from topk_distill.inputs import inputs
 
 @pytest.fixture
 def labeled(tmp_path, labeled_tsv):
-    rows = [(t, NAMES.index(y)) for t, y in inputs.iter_examples(labeled_tsv)]
+    rows = [(t, NAMES.index(y))
+            for t, (y,) in inputs.iter_examples(labeled_tsv)]
     return write_record_set(
         str(tmp_path / "lab"), [t for t, _ in rows], [y for _, y in rows],
         [[y, (y + 1) % 3] for _, y in rows], [[3.0, 1.0]] * len(rows), 3,
@@ -46,7 +47,7 @@ def test_every_candidate_both_ways_and_the_best_kept(tmp_path, labeled,
     texts, labels = zip(*inputs.iter_examples(labeled_tsv))
     student = keras.saving.load_model(str(out / "student.keras"))
     answers = np.argmax(student(tf.constant(texts)).numpy(), axis=1)
-    top1 = np.mean([NAMES[a] == y for a, y in zip(answers, labels)])
+    top1 = np.mean([(NAMES[a],) == y for a, y in zip(answers, labels)])
     assert top1 == pytest.approx(ranked[0]["val_top1"])
     assert top1 >= max(r["val_top1"] for r in table["candidates"]) - 1e-6
     assert table["chosen"] == {k: ranked[0][k]

@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from tests.conftest import dense_softmax, write_record_set
 from topk_distill.distillation import mixer, targets
 from topk_distill.models import text_models
+from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.distillation.student import DistillationStudent
+from topk_distill.inputs.label_space import SingleLabel
 
 N = 5
 TEXTS = ["red fox", "blue sea", "green tree", "red sun", "blue sky",
@@ -37,15 +39,18 @@ def _log_softmax(z):
 
 def test_loss_settings_are_checked():
     with pytest.raises(ValueError, match="alpha=0.5; expected 0.5 < alpha"):
-        DistillationStudent(_student(), N, alpha=0.5, beta=0.1)
-    model = DistillationStudent(_student(), N, alpha=0.3, beta=0.9,
-                                strict=False)
-    assert (model.alpha, model.beta) == (0.3, 0.9)
+        DistillationStudent(
+            _student(), N, loss=LossConfig(alpha=0.5, beta=0.1))
+    model = DistillationStudent(
+        _student(), N, loss=LossConfig(alpha=0.3, beta=0.9, strict=False))
+    assert (model.config.alpha, model.config.beta) == (0.3, 0.9)
 
 
 def test_three_term_loss_matches_numpy():
-    model = DistillationStudent(_student(), N, alpha=0.8, beta=0.4,
-                                temperature=2.0, soft_scaling="t2")
+    model = DistillationStudent(
+        _student(), N,
+        loss=LossConfig(alpha=0.8, beta=0.4, temperature=2.0,
+                        soft_scaling="t2"))
     batch = _batch([2, 0, -1, -1], [[2, 1], [0, 4], [3, -1], [1, -1]],
                    [[3.0, 1.0], [2.0, -1.0], [np.log(0.7), 0], [0.0, 0]])
     logits = model(batch["text"]).numpy()
@@ -64,7 +69,8 @@ def test_three_term_loss_matches_numpy():
 
 
 def test_one_kind_batches():
-    model = DistillationStudent(_student(), N, alpha=0.9, beta=0.5)
+    model = DistillationStudent(
+        _student(), N, loss=LossConfig(alpha=0.9, beta=0.5))
     _, only_labeled = model.compute_losses(
         _batch([1, 2], [[1, 0], [2, 3]], [[1.0, 0.0], [0.5, 0.1]]),
         model(tf.constant(TEXTS[:2])))
@@ -77,7 +83,8 @@ def test_one_kind_batches():
 
 
 def test_bucket_tail_needs_tail_masses():
-    model = DistillationStudent(_student(), N, tail="bucket", temperature=2.0)
+    model = DistillationStudent(
+        _student(), N, loss=LossConfig(tail="bucket", temperature=2.0))
     batch = _batch([1], [[1, 0]], [[1.0, 0.0]])
     with pytest.raises(ValueError, match="--tail_temperature"):
         model.compute_losses(batch, model(batch["text"]))
@@ -168,7 +175,8 @@ def test_mirrored_strategy_matches_one_device(monkeypatch, compiled):
         with strategy.scope():
             student = _student()
             student.set_weights(initial)
-            model = DistillationStudent(student, N, alpha=0.8, beta=0.5)
+            model = DistillationStudent(
+                student, N, loss=LossConfig(alpha=0.8, beta=0.5))
             model.compile(optimizer=keras.optimizers.SGD(0.5))
         history = model.fit(dataset, epochs=2, verbose=0, shuffle=False)
         return history.history["loss"], student.get_weights()
@@ -238,7 +246,8 @@ def test_dense_soft_term_has_keras_logits_distillations_gradient(
              "topk_logits": teacher}
     model = DistillationStudent(
         keras.Sequential([keras.Input((1,)), keras.layers.Dense(n)]), n,
-        alpha=0.9, temperature=temperature, soft_scaling=scaling)
+        loss=LossConfig(alpha=0.9, temperature=temperature,
+                        soft_scaling=scaling))
     with tf.GradientTape(persistent=True) as tape:
         ours = model.compute_losses(batch, student)[1]["soft_loss"]
         theirs = keras.distillation.LogitsDistillation(
@@ -298,7 +307,8 @@ def test_sparse_terms_equal_the_dense_keras_losses(rng, monkeypatch,
     logits = tf.Variable(rng.normal(0, scale, (b, n)).astype(np.float32))
     model = DistillationStudent(
         keras.Sequential([keras.Input((1,)), keras.layers.Dense(n)]), n,
-        alpha=0.7, beta=0.6, temperature=temperature, soft_scaling=scaling)
+        loss=LossConfig(alpha=0.7, beta=0.6, temperature=temperature,
+                        soft_scaling=scaling))
     with tf.GradientTape(persistent=True) as tape:
         total, ours = model.compute_losses(batch, logits)
         theirs = _dense_terms(batch, logits, n, temperature, scaling)
@@ -315,9 +325,10 @@ def test_sparse_terms_equal_the_dense_keras_losses(rng, monkeypatch,
 
 
 def test_saved_distillation_student_loads_back_with_its_settings(tmp_path):
-    model = DistillationStudent(_student(), N, alpha=0.3, beta=0.9,
-                                temperature=3.0, soft_scaling="t2",
-                                strict=False)
+    model = DistillationStudent(
+        _student(), N,
+        loss=LossConfig(alpha=0.3, beta=0.9, temperature=3.0,
+                        soft_scaling="t2", strict=False))
     model.compile(optimizer="sgd")
     model.train_on_batch(_batch([1, -1], [[1, 0], [2, -1]],
                                 [[2.0, 0.0], [0.0, 0.0]]))
@@ -326,9 +337,8 @@ def test_saved_distillation_student_loads_back_with_its_settings(tmp_path):
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, DistillationStudent)
     assert isinstance(loaded.optimizer, keras.optimizers.SGD)
-    assert (loaded.alpha, loaded.beta, loaded.temperature,
-            loaded.soft_loss.scaling, loaded.config.strict) == (
-                0.3, 0.9, 3.0, "t2", False)
+    assert loaded.config == LossConfig(0.3, 0.9, 3.0, "t2", strict=False)
+    assert loaded.label_space == SingleLabel(N)
     texts = tf.constant(TEXTS)
     np.testing.assert_allclose(loaded.student(texts).numpy(),
                                model.student(texts).numpy(), rtol=1e-6)

@@ -123,7 +123,7 @@ def test_fine_tuned_teacher_cross_fits_from_the_command_line(
     teacher = load_teacher(str(folder))
     texts, labels = zip(*inputs.iter_examples(labeled_tsv))
     scores = teacher(tf.constant(texts), tf.zeros([12], tf.int64)).numpy()
-    right = scores.argmax(1) == [NAMES.index(label) for label in labels]
+    right = scores.argmax(1) == [NAMES.index(label) for label, in labels]
     assert report["teacher_top1"] == pytest.approx(right.mean())
     assert "teacher (encoder fine-tuned" in capsys.readouterr().out
     assert teacher.num_classes == len(NAMES)

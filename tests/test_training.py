@@ -18,7 +18,8 @@ from topk_distill.distillation.loss_config import LossConfig
 
 @pytest.fixture
 def record_sets(tmp_path, labeled_tsv):
-    rows = [(t, NAMES.index(l)) for t, l in inputs.iter_examples(labeled_tsv)]
+    rows = [(t, NAMES.index(l))
+            for t, (l,) in inputs.iter_examples(labeled_tsv)]
     labeled = write_record_set(
         str(tmp_path / "lab"), [t for t, _ in rows], [y for _, y in rows],
         [[y, (y + 1) % 3] for _, y in rows], [[3.0, 1.0]] * len(rows), 3,
@@ -190,7 +191,8 @@ def test_each_record_sets_metadata_is_read_once(tmp_path, record_sets,
 
 
 def test_sampled_targets_train_at_their_temperature(tmp_path, labeled_tsv):
-    rows = [(t, NAMES.index(l)) for t, l in inputs.iter_examples(labeled_tsv)]
+    rows = [(t, NAMES.index(l))
+            for t, (l,) in inputs.iter_examples(labeled_tsv)]
     sampled = write_record_set(
         str(tmp_path / "s"), [t for t, _ in rows], [y for _, y in rows],
         [[y, (y + 1) % 3] for _, y in rows], [[0.75, 0.25]] * len(rows), 3,

@@ -10,6 +10,7 @@ import pytest
 from tests.commands.test_train import _sets
 from tests.conftest import NAMES, encoder_folder, run_command
 from topk_distill import cli
+from topk_distill.inputs.label_space import MultiLabel
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def shared(tmp_path_factory):
         top_n=2)
     multi = saved_model.export_saved_model(
         keras.models.load_model(path), str(folder / "ml_export"), NAMES,
-        top_n=2, multi_label=True, threshold=0.5)
+        top_n=2, label_space=MultiLabel(len(NAMES), 0.5))
     return {"lab": labeled, "unl": unlabeled, "keras_teacher": path,
             "labels": labels, "export": exported, "ml_export": multi}
 

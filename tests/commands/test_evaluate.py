@@ -17,7 +17,8 @@ def test_evaluate_prints_json_and_a_table(trained, labeled_tsv, capsys):
                         "--latency_repeats=5"]) == 0
     result = json.loads(capsys.readouterr().out)
     texts, labels = labels_file.read_labeled(labeled_tsv, NAMES)
-    want = np.mean(model(tf.constant(texts)).numpy().argmax(1) == labels)
+    want = np.mean(model(tf.constant(texts)).numpy().argmax(1) ==
+                   labels_file.class_ids(labels))
     assert result["examples"] == 12 and result["p@1"] == want
     assert result["model"] == export
     assert run_command(["topk-distill", "evaluate", f"--model={export}",

@@ -145,6 +145,7 @@ def _comparison(data, exports, limit):
     import numpy as np
 
     from topk_distill.inputs import labels_file
+    from topk_distill.inputs.label_space import SingleLabel
     from topk_distill.records import reader
     from topk_distill.serving import evaluation
 
@@ -152,14 +153,14 @@ def _comparison(data, exports, limit):
         os.path.join(data, "test.tsv"),
         labels_file.read_labels(os.path.join(data, "labels.txt")))
     keep = slice(None, None, len(texts) // limit) if limit else slice(None)
-    texts, labels = texts[keep], np.array(labels[keep])
+    texts, labels = texts[keep], labels[keep]
     # The teacher's answers, best first (q8 records keep ids ascending).
     answers = np.concatenate([
         np.take_along_axis(batch["topk_ids"].numpy(), np.argsort(
             -batch["topk_scores"].numpy(), axis=1, kind="stable"), 1)
         for batch in reader.make_dataset(os.path.join(data, "teacher_test"),
                                          4096)])[keep]
-    teacher = evaluation.accuracy(answers, labels)
+    teacher = SingleLabel().report(answers, None, labels)
     if FLAGS.teacher_export:
         teacher.update(evaluation.speed(FLAGS.teacher_export, texts))
     table = [("teacher", teacher)] + [

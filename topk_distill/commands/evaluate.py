@@ -47,9 +47,9 @@ def main(argv):
         raise OSError(f"--model={FLAGS.model}: no labels.txt beside the "
                       "SavedModel; pass --labels")
     names = labels_file.read_labels(labels_path)
-    multi_label = saved_model.multi_label_threshold(FLAGS.model) is not None
+    space = saved_model.saved_label_space(FLAGS.model, len(names))
     texts, labels = labels_file.read_labeled(FLAGS.test, names, FLAGS.data_dir,
-                                             multi_label)
+                                             space)
     result = evaluation.evaluate(
         FLAGS.model, texts, labels, latency_repeats=FLAGS.latency_repeats,
         throughput_batches=FLAGS.throughput_batches,
@@ -57,4 +57,4 @@ def main(argv):
     if FLAGS.format == "json":
         print(json.dumps(dict(result, model=FLAGS.model)))
         return
-    print(evaluation.format_table([(FLAGS.model, result)], multi_label))
+    print(evaluation.format_table([(FLAGS.model, result)], space))

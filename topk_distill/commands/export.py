@@ -84,10 +84,8 @@ def _write(loaded, names, folder):
     from topk_distill.models import encoder_students, saved_model
     from topk_distill.serving import tflite_export
 
-    saved_model.export_saved_model(
-        loaded.model, folder, names, FLAGS.top_n,
-        multi_label=loaded.multi_label,
-        threshold=0.5 if loaded.threshold is None else loaded.threshold)
+    saved_model.export_saved_model(loaded.model, folder, names, FLAGS.top_n,
+                                   label_space=loaded.label_space)
     written = [""]
     variants = {"text": (("model.tflite", False),
                          ("model_token_ids.tflite", True)),

@@ -176,8 +176,8 @@ def main(argv):
     model = teacher.load_teacher(FLAGS.teacher, FLAGS.teacher_outputs,
                                  FLAGS.teacher_signature,
                                  FLAGS.teacher_output_key)
-    if (model.multi_label and FLAGS["teacher_outputs"].present
-            and not FLAGS.teacher_outputs.startswith("sigmoid_")):
+    if (model.label_space.multi_label and FLAGS["teacher_outputs"].present
+            and not choices.teacher_scores(FLAGS.teacher_outputs)[1]):
         raise ValueError(f"--teacher_outputs={FLAGS.teacher_outputs}, but "
                          f"--teacher={FLAGS.teacher} is multi-label (per-"
                          "class sigmoid scores); expected sigmoid_logits or"
@@ -191,6 +191,7 @@ def _run_sparse(settings):
     """--teacher=FILE.npz: top-K computed elsewhere, written as they are."""
     import dataclasses
 
+    from topk_distill.inputs.label_space import LabelSpace
     from topk_distill.preprocessing import record_writer
 
     if FLAGS.targets != "topk" or FLAGS.tail_temperature or FLAGS.resume:
@@ -201,14 +202,13 @@ def _run_sparse(settings):
         raise ValueError(f"--teacher={FLAGS.teacher} needs --labels (the "
                          "labels.txt its class ids index)")
     given = FLAGS["top_h" if FLAGS.unlabeled else "top_k"].present
-    multi_label = FLAGS.teacher_outputs.startswith("sigmoid_")
+    scores, sigmoid = choices.teacher_scores(FLAGS.teacher_outputs)
     record_writer.preprocess_sparse(
         FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
         dataclasses.replace(settings, top_k=settings.top_k if given else None,
-                            scores=FLAGS.teacher_outputs.removeprefix(
-                                "sigmoid_")),
+                            scores=scores),
         data_dir=FLAGS.data_dir, overwrite=FLAGS.overwrite,
-        multi_label=multi_label)
+        label_space=LabelSpace.of(None, sigmoid))
 
 
 def _run_beam(run):

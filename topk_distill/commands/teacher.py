@@ -123,8 +123,9 @@ flags.register_validator("cross_fit_folds", lambda k: k != 1,
 
 
 def main(argv):
-    from topk_distill.records import set_files
+    from topk_distill.inputs.label_space import LabelSpace
     from topk_distill.teachers import teacher_report, teacher_training
+    from topk_distill.utils import json_files
 
     del argv
     written = teacher_training.train_teacher(
@@ -140,10 +141,10 @@ def main(argv):
         fine_tune_epochs=FLAGS.fine_tune_epochs,
         learning_rate=FLAGS.learning_rate,
         warmup_fraction=FLAGS.warmup_fraction, overwrite=FLAGS.overwrite,
-        multi_label=FLAGS.multi_label)
+        label_space=LabelSpace.of(None, FLAGS.multi_label))
     for path in written:
         print(f"saved {path}")
         if path.endswith("report.json"):
-            print(teacher_report.comparison_line(set_files.read_json(path)))
+            print(teacher_report.comparison_line(json_files.read_json(path)))
     print(f"{FLAGS.output} is a teacher: topk-distill preprocess "
           f"--teacher={FLAGS.output} ...")

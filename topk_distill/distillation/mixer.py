@@ -96,7 +96,7 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
                               num_classes)
             only = None  # fewer examples than the set holds: count unknown
         return _finish(part, only, batch_size, data_service)
-    records.check_label_kind(unlabeled, labeled.multi_label,
+    records.check_label_kind(unlabeled, labeled.label_space,
                              f"the labeled set {labeled.name}")
     labeled_size = max(1, round(batch_size / (1 + ratio)))
     first = _part(labeled, labeled_size, shuffle, seed, num_classes)
@@ -151,7 +151,7 @@ def _part(record_set, batch_size, shuffle, seed, num_classes, repeat=False):
 
     def to_logits(batch):
         logits = codec.as_logits(batch.pop("topk_scores"), score_kind,
-                                 record_set.multi_label)
+                                 record_set.label_space.activation)
         return dict(batch, topk_logits=logits * scale if scale != 1.0 else
                     logits)
 

@@ -94,21 +94,20 @@ def start_head(network, record_sets, num_classes, epochs=HEAD_EPOCHS,
     from topk_distill.teachers import cross_fitting, fine_tuning
 
     source = record_sets[0]
+    space = source.label_space
     texts, labels = [], []
     for batch in reader.make_dataset(source, 1024, verify=False):
         texts += [t.decode() for t in batch["text"].numpy()]
-        if source.kind == "unlabeled":
-            labels += list(batch["topk_ids"].numpy()[:, :1].tolist())
-        elif source.multi_label:
-            labels += [[i for i in row if i >= 0]
-                       for row in batch["labels"].numpy().tolist()]
-        else:
-            labels += [[i] for i in batch["label"].numpy().tolist()]
+        if source.kind == "unlabeled":  # the teacher's best class
+            labels += batch["topk_ids"].numpy()[:, :1].tolist()
+        else:  # each example's ids: [B] or [B, L] (-1 padding)
+            ids = batch[space.batch_key].numpy().reshape(len(batch["text"]),
+                                                         -1)
+            labels += [[i for i in row if i >= 0] for row in ids.tolist()]
     embed = keras.Model(network.input, network.get_layer("embedding").output)
     vectors = fine_tuning.predict_by_length(embed, np.array(texts, object),
                                             verbose=0)
-    targets = (cross_fitting.multi_hot(labels, num_classes)
-               if source.multi_label else np.array([l[0] for l in labels]))
+    targets = space.fit_targets(labels)
     head = cross_fitting.train_head(vectors, targets, num_classes,
                                     epochs=epochs, seed=seed)
     network.get_layer("head").set_weights(head.get_weights())

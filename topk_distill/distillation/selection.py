@@ -244,7 +244,7 @@ def _validation_texts(labeled, unlabeled, validation, train_args):
                                  train_args.get("labels_path"))
     return labels_file.read_labeled(validation, names,
                                     train_args.get("data_dir"),
-                                    labeled.multi_label)[0]
+                                    labeled.label_space)[0]
 
 
 def _train_candidate(where, name, config, training_kind, labeled, unlabeled,

@@ -11,14 +11,16 @@ its top-K scores come with the data. Only the wrapped student has weights,
 and it is what gets saved and exported.
 """
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
-from topk_distill.distillation import (distribute, lazy_adam, losses,
-                                       multilabel_losses, sampled_softmax,
-                                       targets)
-from topk_distill.inputs import input_kinds
+from topk_distill.distillation import (distribute, lazy_adam, objectives,
+                                       sampled_softmax)
 from topk_distill.distillation.loss_config import LossConfig
+from topk_distill.inputs import input_kinds
+from topk_distill.inputs.label_space import LabelSpace, SingleLabel
 
 
 @keras.saving.register_keras_serializable(package="topk_distill")
@@ -45,13 +47,13 @@ class DistillationStudent(keras.Model):
     export compute all N logits. Training logs no top-1/top-5 then (they
     need all N logits; validation reports them).
 
-    With `multi_label=True`, examples have one or more labels and the
-    student scores each class with a sigmoid: the three terms are binary
-    cross-entropies (`multilabel_losses`; the teacher's stored scores are
-    its sigmoid logits, the classes it did not store negatives), and
-    training logs `top1` as P@1 (the best class is one of the labels).
-    With `sampled_classes` too, the negatives' share of each term is
-    estimated from the same draws (`sampled_binary_crossentropies`).
+    What a label is, and so the terms and training metrics, comes from
+    the `label_space` (`objectives.objective_for`): a single-label space
+    trains softmax terms and logs `top1`/`top5`; a multi-label one
+    (`MultiLabel`: examples with one or more labels, batches with
+    `labels`) trains per-class sigmoid terms (the teacher's stored scores
+    its sigmoid logits, the classes it did not store negatives) and logs
+    `top1` as P@1 (the best class is one of the labels).
 
     A batch carries its input under its kind's name (`"text"`, `"image"` or
     `"features"`: `input_kinds`); a student whose input is of another kind
@@ -59,36 +61,28 @@ class DistillationStudent(keras.Model):
 
     Args:
         student: a Keras model mapping inputs to [B, N] logits.
-        num_classes: N.
-        alpha: a, the hard-label weight; 0.5 < a < 1.
-        beta: b, the pseudo-label weight; 0 <= b <= a.
-        temperature: T > 0 for the soft term.
-        soft_scaling: `"inverse_t"` (1/T, the method's) or `"t2"`
-            (Hinton's T²); see `LossConfig`.
-        tail: `"renormalize"` (teacher top-K renormalised to sum to 1) or
-            `"bucket"` (its mass outside the top-K kept as one "rest" target
-            matched against the student's mass outside those K classes;
-            needs records written with `tail_temperature` = T, checked by
+        label_space: N (a single-label space of N classes) or an
+            `inputs.label_space.LabelSpace`.
+        loss: a `LossConfig` (a, b, T, the soft term's scaling and tail);
+            default `LossConfig()`. With `tail="bucket"` the teacher's
+            mass outside its top-K is kept as one "rest" target matched
+            against the student's mass outside those K classes (records
+            written with `tail_temperature` = T, checked by
             `make_distillation_dataset(loss=...)`).
-        strict: `False` lifts the a/b ranges (for research); a and b must
-            still be non-negative.
-        name: model name.
-        loss_config: a `LossConfig`, instead of `alpha` ... `strict`.
         sampled_classes: S negatives per training step (see above), or
             `None` (default) for the full softmax; 0 scores every class
             through the sampled path (the full softmax, for checks).
-        multi_label: examples with one or more labels (batches with
-            `labels`), per-class sigmoid terms.
         proposal: with `sampled_classes`, a `sampled_softmax.Proposal` to
             draw the negatives from (e.g. by label frequency), or `None`
             (default) for uniform draws. Training-only: not saved with the
             model.
+        name: model name.
 
     Example:
     >>> import keras, numpy as np, tensorflow as tf
     >>> student = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
-    >>> model = DistillationStudent(student, num_classes=3, alpha=0.9,
-    ...                             beta=0.5, temperature=2.0)
+    >>> model = DistillationStudent(student, 3, loss=LossConfig(
+    ...     alpha=0.9, beta=0.5, temperature=2.0))
     >>> model.compile(optimizer="sgd")
     >>> batch = {"features": np.ones((2, 2), "float32"),
     ...          "label": np.array([1, -1]),            # labeled, unlabeled
@@ -99,40 +93,27 @@ class DistillationStudent(keras.Model):
     ['hard_loss', 'loss', 'pseudo_loss', 'soft_loss', 'top1', 'top5']
     """
 
-    def __init__(self, student, num_classes, alpha=LossConfig.alpha,
-                 beta=LossConfig.beta, temperature=LossConfig.temperature,
-                 soft_scaling=LossConfig.soft_scaling, tail=LossConfig.tail,
-                 strict=True, name="distillation_student", loss_config=None,
-                 sampled_classes=None, proposal=None, multi_label=False,
-                 **kwargs):
+    def __init__(self, student, label_space, loss=None, sampled_classes=None,
+                 proposal=None, name="distillation_student", **kwargs):
         super().__init__(name=name, **kwargs)
-        # the loss settings, held once (`alpha`, `beta`, ... read them)
-        self.config = loss_config or LossConfig(
-            alpha, beta, temperature, soft_scaling, tail, strict)
         self.student = student
-        self.num_classes = num_classes
+        self.label_space = (
+            label_space if isinstance(label_space, LabelSpace)
+            else SingleLabel(label_space))
+        self.config = loss or LossConfig()  # the loss settings, held once
+        self.objective = objectives.objective_for(self.label_space,
+                                                  self.config)
         self.sampled_classes = sampled_classes
-        if proposal is not None and proposal.num_classes != num_classes:
+        if proposal is not None and proposal.num_classes != self.num_classes:
             raise ValueError(f"proposal over {proposal.num_classes} classes "
-                             f"for a student of {num_classes}")
+                             f"for a student of {self.num_classes}")
         self.proposal = proposal
-        self.multi_label = multi_label
-        if multi_label and self.config.tail == "bucket":
-            raise ValueError("multi_label=True: the classes outside the "
-                             "stored K are negatives, no tail='bucket'")
         if sampled_classes is not None:
             self._features, self._head = sampled_softmax.features_and_head(
                 student, sampled_classes, self.config)
-        # The bucket tail's soft term (dense targets with a "rest" column).
-        self.soft_loss = losses.SoftTargetCrossentropy(
-            self.config.temperature, self.config.soft_scaling,
-            name="soft_loss")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in
                          ("loss", "hard_loss", "soft_loss", "pseudo_loss")}
-        self.top1 = (keras.metrics.Mean(name="top1") if multi_label else
-                     keras.metrics.SparseCategoricalAccuracy(name="top1"))
-        self.top5 = keras.metrics.SparseTopKCategoricalAccuracy(
-            k=min(5, num_classes), name="top5")
+        self.answer_metrics = self.objective.metrics()
         # Nothing of its own to build: ready when the student is.
         self.built = student.built
         # A subclassed student's kind cannot be told: not checked.
@@ -177,25 +158,21 @@ class DistillationStudent(keras.Model):
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)
 
-    alpha = property(lambda self: self.config.alpha, doc="a")
-    beta = property(lambda self: self.config.beta, doc="b")
-    temperature = property(lambda self: self.config.temperature, doc="T")
-    tail = property(lambda self: self.config.tail, doc="the soft tail")
-    soft_factor = property(lambda self: self.config.soft_factor,
-                           doc="the soft term's factor, 1/T or T**2")
+    num_classes = property(lambda self: self.label_space.num_classes,
+                           doc="N")
 
     @property
     def metrics(self):
-        return list(self.trackers.values()) + [self.top1] + (
-            [] if self.multi_label else [self.top5])
+        return list(self.trackers.values()) + list(self.answer_metrics)
 
     def compute_losses(self, batch, logits):
         """Returns the weighted total and the three terms for a batch.
 
         Args:
-            batch: dict with `label` [B] (-1 = unlabeled) and, for the soft
-                and pseudo terms, `topk_ids` [B, W] and `topk_logits` [B, W]
-                (and `tail_mass` [B] for the bucket tail).
+            batch: dict with `label` [B] (-1 = unlabeled; multi-label also
+                `labels` [B, L]) and, for the soft and pseudo terms,
+                `topk_ids` [B, W] and `topk_logits` [B, W] (and `tail_mass`
+                [B] for the bucket tail).
             logits: student logits [B, N].
 
         Returns:
@@ -203,85 +180,24 @@ class DistillationStudent(keras.Model):
             ...})`, scalars already scaled for tf.distribute.
         """
         logits = tf.cast(logits, tf.float32)
-        if ("labels" in batch) != self.multi_label:
-            raise ValueError(
-                f"a batch of {'multi' if 'labels' in batch else 'single'}"
-                f"-label examples for DistillationStudent(multi_label="
-                f"{self.multi_label})")
-        if self.multi_label:
-            hard, soft, pseudo = multilabel_losses.batch_crossentropies(
-                batch, logits, self.temperature)
-            return self._weighted(batch, hard, soft, pseudo)
-        # Every target sits on a few classes (the label; the stored top-K
-        # or top-H): `losses.row_crossentropies` computes the three terms
-        # per row in one pass over [B, N], with no dense target.
-        label, ids, soft_targets, pseudo_targets = self._targets(batch)
-        hard, soft, pseudo = losses.row_crossentropies(
-            logits, tf.maximum(label, 0), ids, soft_targets, pseudo_targets,
-            self.temperature)
-        return self._weighted(batch, hard, soft, pseudo, logits)
-
-    def _targets(self, batch):
-        """`(label, ids, soft, pseudo)`: the batch's labels [B], stored ids
-        [B, W] and the soft (labeled rows, at T) and pseudo (unlabeled rows)
-        targets [B, W] on them."""
-        label = batch["label"]
-        labeled, unlabeled = label >= 0, label < 0
-        if "topk_ids" not in batch:
-            ids = tf.zeros_like(label)[:, None]
-            nothing = tf.zeros(tf.shape(ids))
-            return label, ids, nothing, nothing
-        ids = batch["topk_ids"]
-        scores = tf.cast(batch["topk_logits"], tf.float32)
-        soft_targets = tf.where(labeled[:, None], targets.topk_probabilities(
-            ids, scores / self.temperature), 0.0)
-        if self.tail == "bucket":  # its soft term apart, dense
-            soft_targets = tf.zeros_like(soft_targets)
-        pseudo_targets = tf.where(unlabeled[:, None],
-                                  targets.topk_probabilities(ids, scores), 0.0)
-        return label, ids, soft_targets, pseudo_targets
-
-    def _weighted(self, batch, hard, soft, pseudo, logits=None):
-        """The total and the terms: each a mean over the whole batch, rows
-        of the other kind counting 0."""
-        label = batch["label"]
-        labeled, unlabeled = label >= 0, label < 0
-        terms = {"hard_loss": losses.batch_mean(hard, labeled)}
-        if "topk_ids" in batch:
-            terms["soft_loss"] = (
-                losses.bucket_soft_loss(self.soft_loss, batch, logits,
-                                        self.num_classes)
-                if self.tail == "bucket"
-                else self.soft_factor * losses.batch_mean(soft, labeled))
-            terms["pseudo_loss"] = losses.batch_mean(pseudo, unlabeled)
-        total = self.alpha * terms["hard_loss"] + (
-            (1.0 - self.alpha) * terms.get("soft_loss", 0.0) +
-            self.beta * terms.get("pseudo_loss", 0.0))
-        return total, terms
+        self.objective.check(batch)
+        return self.objective.weighted(
+            batch, *self.objective.row_terms(batch, logits), logits)
 
     def compute_sampled_losses(self, batch, features, seed):
         """As `compute_losses`, on the batch's positives and
         `sampled_classes` negatives (`sampled_softmax`): the student's
         logits of those classes only, from its features [B, D] and its
         `ClassVectors` layer. `seed`: int32 [2], the negatives' draw."""
-        if self.multi_label:
-            label, ids, soft_targets, pseudo_targets = (
-                multilabel_losses.batch_targets(batch, self.temperature))
-        else:
-            label, ids, soft_targets, pseudo_targets = self._targets(batch)
+        self.objective.check(batch)
+        batch_targets = self.objective.targets(batch)
         candidates, log_weights, positives = sampled_softmax.draw_candidates(
-            label, ids, self.num_classes, self.sampled_classes or None, seed,
-            self.proposal, static_shapes=bool(self.jit_compile))
-        logits = self._head.logits_of(features, candidates)
-        if self.multi_label:
-            terms = sampled_softmax.sampled_binary_crossentropies(
-                logits, log_weights, positives, label, ids, soft_targets,
-                pseudo_targets, self.temperature, self.num_classes)
-        else:
-            terms = sampled_softmax.sampled_crossentropies(
-                logits, log_weights, positives, tf.maximum(label, 0), ids,
-                soft_targets, pseudo_targets, self.temperature)
-        return self._weighted(batch, *terms)
+            batch_targets[0], batch_targets[1], self.num_classes,
+            self.sampled_classes or None, seed, self.proposal,
+            static_shapes=bool(self.jit_compile))
+        return self.objective.weighted(batch, *self.objective.sampled_terms(
+            batch_targets, self._head.logits_of(features, candidates),
+            log_weights, positives))
 
     def train_step(self, data):
         batch, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -326,13 +242,8 @@ class DistillationStudent(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for name, value in dict(terms, loss=total).items():
             self.trackers[name].update_state(value * replicas)
-        if logits is not None and self.multi_label:
-            self.top1.update_state(multilabel_losses.precision_at_1(
-                batch["labels"], logits), sample_weight=_labels(batch)[1])
-        elif logits is not None:
-            label, labeled = _labels(batch)
-            self.top1.update_state(label, logits, sample_weight=labeled)
-            self.top5.update_state(label, logits, sample_weight=labeled)
+        if logits is not None:
+            self.objective.update_metrics(self.answer_metrics, batch, logits)
         results = {m.name: m.result() for m in self.metrics
                    if logits is not None or m in self.trackers.values()}
         if distribute.is_multi_worker(tf.distribute.get_strategy()):
@@ -346,12 +257,9 @@ class DistillationStudent(keras.Model):
         """Everything `__init__` takes, the student serialised: a
         `DistillationStudent` saved as `.keras` loads back as one."""
         return {"student": keras.saving.serialize_keras_object(self.student),
-                "num_classes": self.num_classes, "alpha": self.alpha,
-                "beta": self.beta, "temperature": self.temperature,
-                "soft_scaling": self.config.soft_scaling, "tail": self.tail,
-                "strict": self.config.strict, "name": self.name,
-                "sampled_classes": self.sampled_classes,
-                "multi_label": self.multi_label}
+                "label_space": self.label_space.get_config(),
+                "loss": dataclasses.asdict(self.config), "name": self.name,
+                "sampled_classes": self.sampled_classes}
 
     def compile_from_config(self, config):
         """Compiles a loaded model as it was saved (its optimizer)."""
@@ -360,17 +268,21 @@ class DistillationStudent(keras.Model):
 
     @classmethod
     def from_config(cls, config):
+        """Reads `get_config`'s form, and 0.1.0's (the loss's fields and
+        `multi_label` at the top)."""
         config = dict(config)
         config["student"] = keras.saving.deserialize_keras_object(
             config["student"])
+        old = {f.name: config.pop(f.name) for f in
+               dataclasses.fields(LossConfig) if f.name in config}
+        loss = config.pop("loss", None)
+        config["loss"] = LossConfig(**(loss or old))
+        space = config.pop("label_space", None) or LabelSpace.of(
+            config.pop("num_classes"), config.pop("multi_label", False))
+        config["label_space"] = (space if isinstance(space, LabelSpace)
+                                 else LabelSpace.from_config(space))
         return cls(**config)
 
 
 # The negatives' draw: step t uses the stateless seed (t, this).
 _SAMPLING_SEED = 0x5A5
-
-
-def _labels(batch):
-    """Returns (class ids with -1 made 0, float weights: 1 labeled, 0 not)."""
-    return (tf.maximum(batch["label"], 0),
-            tf.cast(batch["label"] >= 0, tf.float32))

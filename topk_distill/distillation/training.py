@@ -18,12 +18,12 @@ import contextlib
 import dataclasses
 import os
 
-from topk_distill.distillation import (distribute, multilabel_metrics,
-                                       networks, training_config)
-from topk_distill.inputs import input_kinds, inputs, labels_file
-from topk_distill.records import records
-from topk_distill.utils import json_files, outputs
+from topk_distill.distillation import distribute, networks, training_config
 from topk_distill.distillation.loss_config import LossConfig
+from topk_distill.inputs import input_kinds, inputs, labels_file
+from topk_distill.inputs.label_space import MultiLabel
+from topk_distill.records import records
+from topk_distill.utils import json_files, metrics, outputs
 
 
 def train_student(output, labeled=None, unlabeled=None, labels_path=None,
@@ -82,7 +82,7 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
         validation_data = _validation(validation, run.names,
                                       run.fit.batch_size, run.input_kind,
                                       run.feature_dim, data_dir,
-                                      run.multi_label)
+                                      run.label_space)
         history = _fit(model, train, validation_data, run, output,
                        backup_dir, logdir, verbose)
         if not run.worker:
@@ -98,7 +98,7 @@ class _Run:
     names: list
     input_kind: str
     feature_dim: int
-    multi_label: bool
+    label_space: object  # a `LabelSpace`
     student: training_config.StudentConfig
     fit: training_config.FitConfig
     loss: LossConfig
@@ -166,7 +166,7 @@ def _resolve(output, labeled, unlabeled, labels_path, validation, baseline,
     names = class_names(chosen, labels_path)
     input_kind, feature_dim = input_kind_of(chosen)
     for record_set in chosen[1:]:
-        records.check_label_kind(record_set, chosen[0].multi_label,
+        records.check_label_kind(record_set, chosen[0].label_space,
                                  f"the labeled set {chosen[0].name}")
     for asked, flag in ((student.init_class_vectors, "--init_class_vectors"),
                         (student.architecture == "encoder",
@@ -186,7 +186,8 @@ def _resolve(output, labeled, unlabeled, labels_path, validation, baseline,
     strategy = distribute.strategy_from_environment()
     for record_set in chosen:
         distribute.check_shards_per_worker(record_set, strategy)
-    return _Run(sets, names, input_kind, feature_dim, chosen[0].multi_label,
+    return _Run(sets, names, input_kind, feature_dim,
+                chosen[0].label_space.with_classes(len(names)),
                 student, fit, loss or LossConfig(), strategy,
                 distribute.worker_name(strategy))
 
@@ -210,11 +211,10 @@ def _build(run, data_service):
                                         run.input_kind, run.feature_dim,
                                         sampled)
         model = distillation_student.DistillationStudent(
-            network, len(run.names), loss_config=run.loss,
+            network, run.label_space, loss=run.loss,
             sampled_classes=sampled,
             proposal=networks.proposal(run.student, run.sets,
-                                       len(run.names)),
-            multi_label=run.multi_label)
+                                       len(run.names)))
         model.compile(optimizer=networks.optimizer(model, run.student, fit,
                                                    train))
     return model, train
@@ -246,20 +246,21 @@ def _write(output, model, history, validation_data, run, settings):
 
     model.student.save(os.path.join(output, "student.keras"))
     labels_file.write_labels(os.path.join(output, "labels.txt"), run.names)
-    threshold = None
-    if run.multi_label:  # beside student.keras: `export` reads it back
-        threshold = _threshold(model.student, validation_data,
-                               run.input_kind, len(run.names))
+    space = run.label_space
+    if space.multi_label:  # its threshold, beside student.keras too
+        space = MultiLabel(space.num_classes, _threshold(
+            model.student, validation_data, run.input_kind,
+            space.num_classes))
         saved_model.write_multi_label(os.path.join(
-            output, saved_model.MULTI_LABEL_NAME), threshold)
+            output, saved_model.MULTI_LABEL_NAME), space.threshold)
     saved_model.export_saved_model(
         model.student, os.path.join(output, "export"), run.names,
-        multi_label=run.multi_label, threshold=threshold)
+        label_space=space)
     json_files.write_json(
         os.path.join(output, "history.json"),
         {"flags": settings or {}, "history": history.history,
          **({"kept_epoch": kept_epoch(history)} if validation_data else {}),
-         **({"threshold": threshold} if run.multi_label else {})})
+         **({"threshold": space.threshold} if space.threshold else {})})
 
 
 def kept_epoch(history):
@@ -332,8 +333,8 @@ def input_kind_of(record_sets):
     return kinds.pop()
 
 
-def _validation(path, names, batch_size, input_kind="text",
-                feature_dim=None, data_dir=None, multi_label=False):
+def _validation(path, names, batch_size, input_kind, feature_dim, data_dir,
+                label_space):
     if not path:
         return None
     import tensorflow as tf
@@ -341,19 +342,15 @@ def _validation(path, names, batch_size, input_kind="text",
     inputs.check_kind(path, input_kind, feature_dim, "the records", data_dir,
                       flag="--validation")
     examples, labels = labels_file.read_labeled(path, names, data_dir,
-                                                multi_label)
-    columns = {input_kind: input_kinds.as_batch(examples, input_kind)}
-    if multi_label:
-        columns["labels"] = tf.constant(labels_file.padded(labels))
-        columns["label"] = columns["labels"][:, 0]
-    else:
-        columns["label"] = tf.constant(labels, tf.int64)
+                                                label_space)
+    columns = dict(label_space.label_columns(labels))
+    columns[input_kind] = input_kinds.as_batch(examples, input_kind)
     return tf.data.Dataset.from_tensor_slices(columns).batch(batch_size)
 
 
 def _threshold(student, validation_data, input_kind, num_classes):
     """A multi-label student's threshold: the one of best micro-F1 on the
-    validation data (its top `multilabel_metrics.ANSWERS` answers), else
+    validation data (its top `metrics.ANSWERS` answers), else
     0.5."""
     if validation_data is None:
         return 0.5
@@ -363,11 +360,11 @@ def _threshold(student, validation_data, input_kind, num_classes):
     answers, probabilities, labels = [], [], []
     for batch in validation_data:
         found = tf.math.top_k(tf.sigmoid(student(batch[input_kind])),
-                              min(multilabel_metrics.ANSWERS, num_classes))
+                              min(metrics.ANSWERS, num_classes))
         answers.append(found.indices.numpy())
         probabilities.append(found.values.numpy())
         labels.append(batch["labels"].numpy())
-    return multilabel_metrics.best_threshold(
+    return metrics.best_threshold(
         np.concatenate(answers), np.concatenate(probabilities),
         np.concatenate(labels), num_classes)[0]
 

@@ -6,8 +6,8 @@ a `str` (text), `bytes` (an encoded image) or a list of floats (a feature
 vector): its kind (`input_kinds`) is what `describe` finds. Four spellings:
 
 * `path.tsv` (or any other name): `text<TAB>label` per line; an unlabeled
-  file may carry the text column only. Read as multi-label
-  (`multi_label=True`), the label column holds one or more labels
+  file may carry the text column only. Read in a multi-label space
+  (`label_space=MultiLabel()`), the label column holds one or more labels
   separated by `|` (`LABEL_SEPARATOR`): `text<TAB>cat|pet`.
 * `path.jsonl` / `path.json`: one `{"text": ..., "label": ...}` object a
   line, or `{"features": [float, ...], "label": ...}` (every vector as
@@ -22,8 +22,9 @@ vector): its kind (`input_kinds`) is what `describe` finds. Four spellings:
   text feature, or its image feature (as PNG bytes); multi-label, its
   `labels` sequence of class labels.
 
-Multi-label examples carry a tuple of label names (each once, in the
-order given) where single-label ones carry a name.
+An example's label is a tuple of names (each once, in the order given):
+one name in a single-label space (`LabelSpace`, the default), one or
+more in a multi-label one; `None` for an example with no label.
 
 The label vocabulary is `labels_file`'s; image files are `image_files`'.
 """
@@ -34,54 +35,55 @@ import os
 
 from topk_distill.inputs import image_files, input_kinds
 from topk_distill.inputs.errors import InputError
+from topk_distill.inputs.label_space import MultiLabel, SingleLabel
 
 TFDS_PREFIX = "tfds:"
-# Between the labels of a multi-label `.tsv` row.
-LABEL_SEPARATOR = "|"
 
 
-def iter_examples(spec, data_dir=None, multi_label=False):
-    """Yields `(text, label_name)` pairs from an input file or TFDS split.
+def iter_examples(spec, data_dir=None, label_space=None):
+    """Yields `(input, labels)` pairs from an input file or TFDS split.
 
     Args:
-        spec: a `.tsv`/`.jsonl` path or `tfds:NAME[:SPLIT]`.
+        spec: a `.tsv`/`.jsonl` path, an image folder or
+            `tfds:NAME[:SPLIT]`.
         data_dir: TFDS data directory (only for `tfds:` specs).
-        multi_label: read each example's one or more labels.
+        label_space: what an example's label is (`LabelSpace`; its
+            classes need not be known yet): `SingleLabel()`, the default,
+            or `MultiLabel()` (one or more labels an example).
 
     Returns:
-        A generator of `(str, str or None)`; the label is `None` when the
-        example carries none; multi-label, a tuple of names (or `None`).
+        A generator of `(input, tuple of label names or None)`; `None`
+        when the example carries no label.
 
     Example:
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "train.tsv")
     >>> _ = open(path, "w").write("a cat\\tanimal\\n\\nno label here\\n")
     >>> list(iter_examples(path))
-    [('a cat', 'animal'), ('no label here', None)]
+    [('a cat', ('animal',)), ('no label here', None)]
     >>> _ = open(path, "w").write("a cat\\tanimal|pet\\n")
-    >>> list(iter_examples(path, multi_label=True))
+    >>> list(iter_examples(path, label_space=MultiLabel()))
     [('a cat', ('animal', 'pet'))]
     """
     return ((text, label) for _, text, label in iter_located(
-        spec, data_dir, multi_label=multi_label))
+        spec, data_dir, label_space=label_space))
 
 
-def iter_located(spec, data_dir=None, verify=True, multi_label=False):
+def iter_located(spec, data_dir=None, verify=True, label_space=None):
     """Yields `(where, input, label_name)`: `iter_examples` with each
     example's place for error messages (`FILE:LINE`, an image's path, or
     `tfds:NAME:SPLIT example N`). `verify=False` skips decoding a folder's
     images to check them, for a second pass over an input already read
     whole (as `preprocess` does: decoding is most of the reading)."""
+    space = label_space or SingleLabel()
     if spec.startswith(TFDS_PREFIX):
-        return _iter_tfds(spec, data_dir, multi_label)
-    if os.path.isdir(spec):
-        if multi_label:
-            raise InputError(f"{spec}: an image folder gives each image one "
-                             "label (its subfolder); multi-label inputs are "
-                             ".tsv, .jsonl or tfds: sets")
-        return image_files.iter_image_folder(spec, verify)
+        return _iter_tfds(spec, data_dir, space)
+    if os.path.isdir(spec):  # one label an image: its subfolder's name
+        return ((where, image, space.from_fields(name, None, where))
+                for where, image, name in image_files.iter_image_folder(
+                    spec, verify))
     return _same_length(((f"{spec}:{number}",) + parse_line(
-        line, spec, number, multi_label) for number, line in _lines(spec)))
+        line, spec, number, space) for number, line in _lines(spec)))
 
 
 def describe(spec, data_dir=None):
@@ -98,9 +100,10 @@ def describe(spec, data_dir=None):
     >>> describe(path)
     ('features', 2)
     """
-    # Labels read as written (either kind): the kind of input does not
+    # Labels read as written (one or several): the kind of input does not
     # depend on whether its examples have one label or several.
-    for _, value, _ in iter_located(spec, data_dir, multi_label=None):
+    for _, value, _ in iter_located(spec, data_dir,
+                                    label_space=MultiLabel()):
         return kind_of(value)
     return "text", None
 
@@ -162,7 +165,7 @@ def _lines(path):
                     f"{e.start}); expected UTF-8 text") from None
 
 
-def parse_line(line, path, number, multi_label=False):
+def parse_line(line, path, number, label_space=None):
     """Parses one non-blank line of a `.tsv` or `.jsonl` input.
 
     Args:
@@ -170,77 +173,59 @@ def parse_line(line, path, number, multi_label=False):
         path: the input's path (its suffix tells the format).
         number: the line number, for errors (or a description such as
             `"a line"` where the number is unknown).
-        multi_label: read the line's one or more labels; `None`: its
-            label or labels as written, whichever it has (a `.tsv` label
-            unsplit).
+        label_space: what a label is (`iter_examples`); default
+            `SingleLabel()`.
 
     Returns:
-        `(text, label name or None)`; multi-label, `(text, tuple of label
-        names or None)`.
+        `(input, tuple of label names or None)`.
 
     Raises:
         InputError: naming `path:number` and what was expected.
     """
+    space = label_space or SingleLabel()
+    where = f"{path}:{number}"
     if path.endswith((".jsonl", ".json")):
-        return _parse_jsonl(line, path, number, multi_label)
+        return _parse_jsonl(line, where, space)
     columns = line.split("\t")
     if len(columns) > 2:
         raise InputError(
-            f"{path}:{number}: {len(columns)} tab-separated columns; "
+            f"{where}: {len(columns)} tab-separated columns; "
             "expected 'text<TAB>label' or 'text'")
-    label = columns[1] if len(columns) == 2 else None
-    if multi_label and label is not None:
-        label = _label_tuple(label.split(LABEL_SEPARATOR),
-                             f"{path}:{number}")
-    return _checked_text(columns[0], path, number), label
+    label = (space.from_column(columns[1], where) if len(columns) == 2
+             else None)
+    return _checked_text(columns[0], where), label
 
 
-def _label_tuple(names, where):
-    """A multi-label example's labels: each once, in order; an empty one
-    is refused."""
-    if any(not str(name).strip() for name in names):
-        raise InputError(f"{where}: an empty label in {names!r}; "
-                         f"expected labels separated by {LABEL_SEPARATOR!r}")
-    return tuple(dict.fromkeys(str(name) for name in names)) or None
-
-
-def _parse_jsonl(line, path, number, multi_label=False):
+def _parse_jsonl(line, where, space):
     try:
         record = json.loads(line)
     except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{number}: not valid JSON ({e.msg}); "
+        raise InputError(f"{where}: not valid JSON ({e.msg}); "
                          'expected {"text": ..., "label": ...}') from None
-    label = None if not isinstance(record, dict) or record.get(
-        "label") is None else str(record["label"])
-    if isinstance(record, dict) and record.get("labels") is not None:
-        names = record["labels"]
-        if multi_label is False:
-            raise InputError(
-                f"{path}:{number}: \"labels\" (a multi-label example) "
-                "where single-label examples are expected (\"label\")")
-        if not isinstance(names, list):
-            raise InputError(f"{path}:{number}: \"labels\" is not a list")
-        label = _label_tuple(names, f"{path}:{number}")
-    elif multi_label and label is not None:
-        label = (label,)
-    if isinstance(record, dict) and "features" in record:
+    if not isinstance(record, dict):
+        raise InputError(f"{where}: expected an object with a string "
+                         '"text" field (or a "features" list)')
+    names = record.get("labels")
+    if names is not None and not isinstance(names, list):
+        raise InputError(f"{where}: \"labels\" is not a list")
+    label = space.from_fields(record.get("label"), names, where)
+    if "features" in record:
         values = record["features"]
         if not (isinstance(values, list) and values and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool)
                 and math.isfinite(v) for v in values)):
-            raise InputError(f"{path}:{number}: \"features\" is not a "
+            raise InputError(f"{where}: \"features\" is not a "
                              "non-empty list of finite numbers")
         return [float(v) for v in values], label
-    if not isinstance(record, dict) or not isinstance(
-            record.get("text"), str):
-        raise InputError(f"{path}:{number}: expected an object with a "
-                         'string "text" field (or a "features" list)')
-    return _checked_text(record["text"], path, number), label
+    if not isinstance(record.get("text"), str):
+        raise InputError(f"{where}: expected an object with a string "
+                         '"text" field (or a "features" list)')
+    return _checked_text(record["text"], where), label
 
 
-def _checked_text(text, path, number):
+def _checked_text(text, where):
     if not text.strip():
-        raise InputError(f"{path}:{number}: empty text; expected a non-empty "
+        raise InputError(f"{where}: empty text; expected a non-empty "
                          "text column")
     return text
 
@@ -255,7 +240,7 @@ def _tfds_builder(spec, data_dir):
     return builder, split or "train"
 
 
-def _iter_tfds(spec, data_dir, multi_label=False):
+def _iter_tfds(spec, data_dir, space):
     import tensorflow_datasets as tfds
 
     import tensorflow as tf
@@ -263,38 +248,29 @@ def _iter_tfds(spec, data_dir, multi_label=False):
     builder, split = _tfds_builder(spec, data_dir)
     features = builder.info.features
     key, is_image = _tfds_input_key(spec, features)
-    label_key, names = _tfds_labels(spec, features, multi_label)
+    label_names, labels_names = _tfds_labels(spec, features)
     name = f"{TFDS_PREFIX}{builder.name}:{split}"
     for number, example in enumerate(
             tfds.as_numpy(builder.as_dataset(split=split)), start=1):
         value = (tf.io.encode_png(example[key]).numpy() if is_image else
                  example[key].decode("utf-8"))
-        where, label = f"{name} example {number}", None
-        if label_key == "labels":
-            label = _label_tuple([names.int2str(int(i))
-                                  for i in example["labels"]], where)
-        elif label_key:
-            label = names.int2str(example["label"])
-            label = (label,) if multi_label else label
-        yield where, value, label
+        where = f"{name} example {number}"
+        label = label_names and label_names.int2str(example["label"])
+        labels = labels_names and [labels_names.int2str(int(i))
+                                   for i in example["labels"]]
+        yield where, value, space.from_fields(label, labels, where)
 
 
-def _tfds_labels(spec, features, multi_label):
-    """`(key, ClassLabel)` of a TFDS dataset's labels: `"label"`, or
-    multi-label a `"labels"` sequence of class labels; `(None, None)` if
-    it has none."""
-    if "labels" in features and multi_label:
-        feature = getattr(features["labels"], "feature", None)
-        if feature is None or not hasattr(feature, "int2str"):
+def _tfds_labels(spec, features):
+    """The `ClassLabel`s of a TFDS dataset's `"label"` and of its
+    `"labels"` sequence (multi-label), each `None` where it has none."""
+    labels = None
+    if "labels" in features:
+        labels = getattr(features["labels"], "feature", None)
+        if labels is None or not hasattr(labels, "int2str"):
             raise InputError(f"{spec}: its 'labels' feature is not a "
                              "sequence of class labels")
-        return "labels", feature
-    if "labels" in features and "label" not in features:
-        raise InputError(f"{spec}: holds multi-label examples ('labels') "
-                         "where single-label ones are expected ('label')")
-    if "label" in features:
-        return "label", features["label"]
-    return None, None
+    return features["label"] if "label" in features else None, labels
 
 
 def _tfds_input_key(spec, features):

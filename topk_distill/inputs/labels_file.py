@@ -2,23 +2,28 @@
 number (from 0) is the class id; and labels mapped to ids."""
 
 import hashlib
+import numbers
 
 import numpy as np
 
+
 from topk_distill.inputs import inputs
 from topk_distill.inputs.errors import InputError
+from topk_distill.inputs.label_space import (LABEL_SEPARATOR, MultiLabel,
+                                             SingleLabel)
 
 
-def build_labels(spec, data_dir=None, multi_label=False):
-    """Returns the sorted class names found in a labeled input (with
-    `multi_label`, every label of every example)."""
+def build_labels(spec, data_dir=None, label_space=None):
+    """Returns the sorted class names found in a labeled input: every
+    label of every example, read in `label_space` (`inputs.iter_examples`;
+    default `SingleLabel()`)."""
     names = set()
-    for where, _, label in inputs.iter_located(spec, data_dir,
-                                               multi_label=multi_label):
-        if label is None:
+    for where, _, labels in inputs.iter_located(spec, data_dir,
+                                                label_space=label_space):
+        if labels is None:
             raise InputError(f"{where}: no label; the label vocabulary is "
                              "built from a labeled file")
-        names.update(label if multi_label else [label])
+        names.update(labels)
     return sorted(names)
 
 
@@ -132,13 +137,13 @@ def label_id(label, label_ids, where, skip_unknown=False):
     if skip_unknown:
         return None
     hint = (" (several labels? this set is single-label)"
-            if inputs.LABEL_SEPARATOR in label else "")
+            if LABEL_SEPARATOR in label else "")
     raise InputError(f"{where}: label {label!r} is not in the labels file"
                      f"{hint} (or pass --skip_unknown_labels)")
 
 
 def label_ids(labels, label_ids, where, skip_unknown=False):
-    """A multi-label example's class ids (`label_id` for each name).
+    """An example's class ids (`label_id` for each of its names).
 
     Args:
         labels: the example's tuple of label names, or `None`.
@@ -166,9 +171,9 @@ def label_ids(labels, label_ids, where, skip_unknown=False):
 
 
 def padded(label_ids, width=None):
-    """Multi-label examples' class ids (tuples) as int64 [M, L], -1
-    padding each row after its ids; L is `width`, or (`None`) the most ids
-    a row has, at least 1.
+    """Examples' class ids (tuples) as int64 [M, L], -1 padding each row
+    after its ids; L is `width`, or (`None`) the most ids a row has, at
+    least 1.
 
     Example:
     >>> padded([(3, 1), (2,)]).tolist()
@@ -176,41 +181,54 @@ def padded(label_ids, width=None):
     >>> padded([(), (0,)], width=3).tolist()
     [[-1, -1, -1], [0, -1, -1]]
     """
-    if width is None:
-        width = max([1] + [len(ids) for ids in label_ids])
-    out = np.full((len(label_ids), width), -1, np.int64)
-    for row, ids in enumerate(label_ids):
-        out[row, :len(ids)] = ids
-    return out
+    return MultiLabel().label_array(label_ids, width)
 
 
-def read_labeled(spec, names, data_dir=None, multi_label=False):
+def read_labeled(spec, names, data_dir=None, label_space=None):
     """Reads a labeled input whole, mapping labels to class ids.
 
     Args:
-        spec: a `.tsv`/`.jsonl` path or `tfds:NAME[:SPLIT]`.
+        spec: a `.tsv`/`.jsonl` path, an image folder or
+            `tfds:NAME[:SPLIT]`.
         names: the class names, in id order (from `read_labels`).
         data_dir: TFDS data directory.
-        multi_label: read each example's one or more labels.
+        label_space: what an example's label is (`inputs.iter_examples`);
+            default `SingleLabel()`.
 
     Returns:
         `(inputs, ids)`: lists of inputs (str, bytes or float lists) and
-        int (multi-label: tuples of int).
+        of tuples of class ids (one id each in a single-label space;
+        `class_ids` makes them an array).
 
     Raises:
         InputError: naming the first example whose label is missing or not
             in `names`, or an input with no example.
+
+    Example:
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "test.tsv")
+    >>> _ = open(path, "w").write("a cat\\tanimal\\na fern\\tplant\\n")
+    >>> texts, ids = read_labeled(path, ["animal", "plant"])
+    >>> ids, class_ids(ids).tolist()
+    ([(0,), (1,)], [0, 1])
     """
     ids = {name: i for i, name in enumerate(names)}
     texts, labels = [], []
     for where, text, label in inputs.iter_located(
-            spec, data_dir, multi_label=multi_label):
+            spec, data_dir, label_space=label_space):
         texts.append(text)
-        labels.append(label_ids(label, ids, where) if multi_label
-                      else label_id(label, ids, where))
+        labels.append(label_ids(label, ids, where))
     if not texts:
         raise InputError(f"{spec}: no examples")
     return texts, labels
+
+
+def class_ids(label_ids):
+    """Single-label examples' class ids (tuples of one id, or ids
+    already) as int64 [M]."""
+    if all(isinstance(ids, numbers.Integral) for ids in label_ids):
+        return np.asarray(label_ids, np.int64).reshape(-1)
+    return SingleLabel().label_array(label_ids)
 
 
 def label_words(name):

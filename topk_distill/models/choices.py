@@ -6,7 +6,21 @@ trains by default."""
 SCORE_KINDS = ("logits", "probabilities")
 # What a teacher returns: a softmax's scores, or per-class sigmoid ones (a
 # multi-label teacher).
-TEACHER_OUTPUTS = SCORE_KINDS + ("sigmoid_logits", "sigmoid_probabilities")
+SIGMOID_PREFIX = "sigmoid_"
+TEACHER_OUTPUTS = SCORE_KINDS + tuple(SIGMOID_PREFIX + kind
+                                      for kind in SCORE_KINDS)
+
+
+def teacher_scores(outputs):
+    """`(score kind, sigmoid)` of a `TEACHER_OUTPUTS` value: the one
+    reading of its prefix.
+
+    Example:
+    >>> teacher_scores("sigmoid_logits"), teacher_scores("probabilities")
+    (('logits', True), ('probabilities', False))
+    """
+    sigmoid = outputs.startswith(SIGMOID_PREFIX)
+    return outputs[len(SIGMOID_PREFIX) * sigmoid:], sigmoid
 
 
 def bad_scores(scores, kind):

@@ -14,7 +14,8 @@ The SavedModel answers with the top-n labels of its class probabilities
 * `logits`: `text` [B] -> `logits` float32 [B, N] (so an exported model can
   serve as a teacher: `preprocess --teacher_signature=logits`).
 
-A multi-label model (`export_saved_model(multi_label=True)`) answers with
+A multi-label model (`export_saved_model(label_space=MultiLabel(N, t))`)
+answers with
 per-class sigmoid probabilities instead, its Predict signature adds
 `top_chosen` bool [B, n] (the answers whose probability reaches the
 threshold chosen on validation data), and the threshold is kept as the
@@ -44,7 +45,10 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from topk_distill.inputs import input_kinds
+from topk_distill.inputs.label_space import LabelSpace, SingleLabel
 
+# What turns a label space's logits into its probabilities.
+ACTIVATIONS = {"softmax": tf.nn.softmax, "sigmoid": tf.sigmoid}
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 # A multi-label export's settings (its threshold), in its assets.
 # A multi-label classifier's settings (its threshold): in a SavedModel's
@@ -57,14 +61,14 @@ _EXAMPLES = tf.TensorSpec([None], tf.string, name="inputs")
 class _Served(tf.Module):
     """The served functions around a Keras classifier (inputs -> logits)."""
 
-    def __init__(self, model, labels, top_n, multi_label=False,
-                 threshold=0.5):
+    def __init__(self, model, labels, top_n, label_space):
         super().__init__()
         self.model = model
-        self.multi_label = multi_label
-        if multi_label:
-            self.threshold = tf.Variable(float(threshold), trainable=False,
-                                         name="threshold")
+        self.activation = ACTIVATIONS[label_space.activation]
+        self.threshold = None
+        if label_space.threshold is not None:  # its answers are chosen
+            self.threshold = tf.Variable(label_space.threshold,
+                                         trainable=False, name="threshold")
         # Random layers' seeds (e.g. an augmentation layer's), which the
         # traced call captures but the SavedModel does not reach through
         # the Keras model; the weights it does reach (not saved twice).
@@ -89,15 +93,14 @@ class _Served(tf.Module):
 
     def _probabilities(self, inputs):
         logits = self.logits(inputs)["logits"]
-        return {"probabilities": tf.sigmoid(logits) if self.multi_label
-                else tf.nn.softmax(logits)}
+        return {"probabilities": self.activation(logits)}
 
     def _predict(self, inputs):
         scores, ids = tf.math.top_k(
             self.probabilities(inputs)["probabilities"], k=self.top_n)
         answer = {"top_ids": ids, "top_labels": tf.gather(self.labels, ids),
                   "top_scores": scores}
-        if self.multi_label:
+        if self.threshold is not None:
             answer["top_chosen"] = scores >= self.threshold
         return answer
 
@@ -111,8 +114,7 @@ class _Served(tf.Module):
         return {"classes": answer["top_labels"], "scores": answer["top_scores"]}
 
 
-def export_saved_model(model, path, labels, top_n=5, multi_label=False,
-                       threshold=0.5):
+def export_saved_model(model, path, labels, top_n=5, label_space=None):
     """Writes a SavedModel with Predict, Classify, probabilities and logits
     signatures.
 
@@ -123,10 +125,10 @@ def export_saved_model(model, path, labels, top_n=5, multi_label=False,
         labels: the N class names, in id order (also written to
             `PATH/labels.txt`).
         top_n: how many labels each answer lists.
-        multi_label: the logits are per-class sigmoid ones (one or more
-            labels per example).
-        threshold: with `multi_label`, the probability from which a class
-            is chosen (`top_chosen`).
+        label_space: what the logits score (`inputs.label_space`): the
+            default, `SingleLabel(N)`, a softmax over the classes; a
+            `MultiLabel(N, threshold)`, a sigmoid per class and the
+            probability from which a class is chosen (`top_chosen`).
 
     Returns:
         `path`.
@@ -145,14 +147,16 @@ def export_saved_model(model, path, labels, top_n=5, multi_label=False,
     >>> answer["top_labels"].shape, answer["top_scores"].dtype
     (TensorShape([1, 2]), tf.float32)
     """
-    served = _Served(model, labels, top_n, multi_label, threshold)
+    label_space = label_space or SingleLabel(len(labels))
+    served = _Served(model, labels, top_n, label_space)
     tf.saved_model.save(served, path, signatures={
         "serving_default": served.predict, "classify": served.classify,
         "probabilities": served.probabilities, "logits": served.logits})
     _set_method_name(path, "classify", CLASSIFY_METHOD)
-    if multi_label:
+    if label_space.threshold is not None:
         os.makedirs(os.path.join(path, "assets"), exist_ok=True)
-        write_multi_label(os.path.join(path, MULTI_LABEL_FILE), threshold)
+        write_multi_label(os.path.join(path, MULTI_LABEL_FILE),
+                          label_space.threshold)
     with open(os.path.join(path, "labels.txt"), "w", encoding="utf-8") as f:
         f.writelines(name + "\n" for name in labels)
     return path
@@ -219,6 +223,14 @@ def read_multi_label(path):
         raise ValueError(f"{path}: threshold {threshold!r}; expected a "
                          "number in (0, 1)")
     return float(threshold)
+
+
+def saved_label_space(path, num_classes):
+    """The `LabelSpace` of a saved classifier of `num_classes` classes:
+    multi-label, with its threshold, where its settings file says so
+    (`multi_label_threshold`)."""
+    threshold = multi_label_threshold(path)
+    return LabelSpace.of(num_classes, threshold is not None, threshold)
 
 
 def multi_label_threshold(path):

@@ -29,8 +29,8 @@ import tensorflow as tf
 
 from topk_distill.inputs import errors, inputs, labels_file
 from topk_distill.preprocessing import preprocessing, scoring
-from topk_distill.records import (file_names, record_plan, records, shards,
-                                  writing)
+from topk_distill.records import (file_names, label_rules, record_plan,
+                                  records, shards, writing)
 from topk_distill.teachers import teacher
 
 COUNTERS = "topk_distill"
@@ -96,7 +96,7 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                      input_path, coder=beam.coders.BytesCoder())
                  | "Parse" >> beam.FlatMap(_parse, input_path, label_ids,
                                            skip_unknown_labels,
-                                           plan.multi_label)
+                                           plan.label_space)
                  | "Batch" >> beam.BatchElements(min_batch_size=1,
                                                  max_batch_size=batch_size)
                  | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, plan))
@@ -116,9 +116,10 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                 f"beam-temp-{os.path.basename(output_prefix)}-*")):
             tf.io.gfile.rmtree(temporary)
         raise
-    if plan.multi_label:  # the most labels a record holds, now counted
-        plan = dataclasses.replace(
-            plan, max_labels=_most(pipeline.result, "labels_per_example"))
+    # the most labels a record holds, now counted (multi-label sets keep it)
+    plan = dataclasses.replace(plan, max_labels=label_rules.RULES[
+        plan.label_space.kind].max_labels(_most(pipeline.result,
+                                                "labels_per_example")))
     # Count and check the shards Beam wrote, then write the metadata, last.
     written = [records.Shard(os.path.basename(path), n) for path, (n, _) in
                sorted(shards.verify_shards(plan, files=tf.io.gfile.glob(
@@ -131,10 +132,10 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                                         "skipped_unknown_labels"))
 
 
-def _parse(line, path, label_ids, skip_unknown_labels, multi_label=False):
-    """One input line (bytes) -> `(text, label id)` (multi-label: `(text, tuple of
-    label ids)`, their count a distribution metric), or nothing for a blank
-    line or (with `skip_unknown_labels`) an unknown label."""
+def _parse(line, path, label_ids, skip_unknown_labels, label_space):
+    """One input line (bytes) -> `(text, tuple of label ids)` (their count
+    a distribution metric), or nothing for a blank line or (with
+    `skip_unknown_labels`) an unknown label."""
     try:  # read as bytes: a line that is not UTF-8 is named, not Beam's
         line = line.decode("utf-8")
     except UnicodeDecodeError:
@@ -143,21 +144,20 @@ def _parse(line, path, label_ids, skip_unknown_labels, multi_label=False):
     if not line.strip():
         return
     where = f"line {line[:40]!r}"
-    text, label = inputs.parse_line(line, path, where, multi_label)
+    text, names = inputs.parse_line(line, path, where, label_space)
     if not isinstance(text, str):
         raise errors.InputError(f"{path}: {where}: a feature vector; the "
                                 "Beam pipeline writes text records (use the "
                                 "local tool, no --runner)")
-    to_ids = labels_file.label_ids if multi_label else labels_file.label_id
-    label = to_ids(label, label_ids, f"{path}: {where}", skip_unknown_labels)
-    if label is None:
+    ids = labels_file.label_ids(names, label_ids, f"{path}: {where}",
+                                skip_unknown_labels)
+    if ids is None:
         beam.metrics.Metrics.counter(COUNTERS,
                                      "skipped_unknown_labels").inc()
         return
-    if multi_label:
-        beam.metrics.Metrics.distribution(
-            COUNTERS, "labels_per_example").update(len(label))
-    yield text, label
+    beam.metrics.Metrics.distribution(
+        COUNTERS, "labels_per_example").update(len(ids))
+    yield text, ids
 
 
 class _ScoreBatch(beam.DoFn):
@@ -173,17 +173,16 @@ class _ScoreBatch(beam.DoFn):
             lambda texts, labels: scoring.score_batch(
                 model, texts, labels, self._plan),
             input_signature=[tf.TensorSpec([None], tf.string),
-                             tf.TensorSpec([None, None] if
-                                           self._plan.multi_label else
-                                           [None], tf.int64)])
+                             tf.TensorSpec(
+                                 self._plan.label_space.array_shape(),
+                                 tf.int64)])
 
     def process(self, batch):
         texts = [text for text, _ in batch]
-        labels = [y for _, y in batch]
-        if self._plan.multi_label:  # [B, the batch's most labels], -1 pads
-            labels = labels_file.padded(labels)
-        serialized, _, finite = self._score(
-            tf.constant(texts), tf.constant(labels, tf.int64))
+        # [B] or [B, the batch's most labels] (-1 pads)
+        labels = self._plan.label_space.label_array([y for _, y in batch])
+        serialized, _, finite = self._score(tf.constant(texts),
+                                            tf.constant(labels))
         bad = [text for text, ok in zip(texts, finite.numpy()) if not ok]
         if bad:
             raise ValueError(f"the teacher returned NaN or Inf scores, or "

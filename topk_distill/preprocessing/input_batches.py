@@ -7,25 +7,26 @@ import numpy as np
 import tensorflow as tf
 
 from topk_distill.inputs import errors, input_kinds, inputs, labels_file
+from topk_distill.inputs.label_space import SingleLabel
 from topk_distill.preprocessing import scoring
 
 
 def _examples(input_spec, data_dir, label_ids, skip_unknown_labels,
-              verify=True, multi_label=False):
-    """Yields (row, where, text, label id) for each example, row = its
-    position in the input; an unknown label is refused, or with
-    `skip_unknown_labels` has label id None. `verify=False`: images are
-    not decoded again (`check_input` did). Multi-label, the label ids are
-    a tuple (`labels_file.label_ids`; empty in an unlabeled set)."""
-    to_ids = labels_file.label_ids if multi_label else labels_file.label_id
-    for row, (where, text, label) in enumerate(inputs.iter_located(
-            input_spec, data_dir, verify, multi_label)):
-        yield row, where, text, to_ids(label, label_ids, where,
-                                       skip_unknown_labels)
+              label_space, verify=True):
+    """Yields (row, where, text, label ids) for each example, row = its
+    position in the input, its labels read in `label_space`: a tuple of
+    class ids (`labels_file.label_ids`; empty in an unlabeled set); an
+    unknown label is refused, or with `skip_unknown_labels` left out
+    (`None` if none is left). `verify=False`: images are not decoded
+    again (`check_input` did)."""
+    for row, (where, text, labels) in enumerate(inputs.iter_located(
+            input_spec, data_dir, verify, label_space)):
+        yield row, where, text, labels_file.label_ids(
+            labels, label_ids, where, skip_unknown_labels)
 
 
 def check_input(input_spec, data_dir, label_ids, skip_unknown_labels,
-                multi_label=False):
+                label_space):
     """Reads the whole input once, before any teacher time is spent.
 
     Returns:
@@ -36,13 +37,11 @@ def check_input(input_spec, data_dir, label_ids, skip_unknown_labels,
         InputError: naming the first bad example, or an input with none.
     """
     rows = kept = most = 0
-    for _, _, _, label in _examples(input_spec, data_dir, label_ids,
-                                    skip_unknown_labels,
-                                    multi_label=multi_label):
+    for _, _, _, labels in _examples(input_spec, data_dir, label_ids,
+                                     skip_unknown_labels, label_space):
         rows += 1
-        kept += label is not None
-        if multi_label and label is not None:
-            most = max(most, len(label))
+        kept += labels is not None
+        most = max(most, len(labels or ()))
     if not kept:
         raise errors.InputError(
             f"{input_spec}: no examples" + (
@@ -52,7 +51,7 @@ def check_input(input_spec, data_dir, label_ids, skip_unknown_labels,
 
 
 def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
-                 batch_size, start=0, label_width=None):
+                 batch_size, start=0, record_set=None):
     """Yields the input's examples in numpy batches, as `preprocess` runs
     the teacher on them.
 
@@ -61,8 +60,9 @@ def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
         label_ids: `{class name: id}`, or `None` for an unlabeled set.
         batch_size: examples per batch.
         start: skip the first `start` kept examples.
-        label_width: L, for multi-label examples: each batch's labels are
-            then int64 [B, L], -1 padding.
+        record_set: the `RecordSet` written (its label space and width):
+            each batch's labels are `label_array`'s, int64 [B] or [B, L];
+            default a single-label one.
 
     Images are not decoded to check them here: `preprocess` has read the
     whole input once before (`check_input`), decoding each.
@@ -73,8 +73,9 @@ def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
         (`input_kinds.payload_bytes`), and int64 class ids.
     """
     batch = []
+    space, width = _labels_of(record_set)
     kept = _examples(input_spec, data_dir, label_ids, skip_unknown_labels,
-                     verify=False, multi_label=label_width is not None)
+                     space, verify=False)
     kept = (example for example in kept if example[3] is not None)
     for index, (row, where, text, label) in enumerate(kept):
         if index < start:
@@ -82,33 +83,39 @@ def text_batches(input_spec, data_dir, label_ids, skip_unknown_labels,
         batch.append((row, where.encode("utf-8"),
                       input_kinds.payload_bytes(text), label))
         if len(batch) == batch_size:
-            yield _columns(batch, label_width)
+            yield _columns(batch, space, width)
             batch = []
     if batch:
-        yield _columns(batch, label_width)
+        yield _columns(batch, space, width)
 
 
-def _columns(batch, label_width):
+def _labels_of(record_set):
+    """`(label space, label width)` of the set written, or a single-label
+    space's."""
+    if record_set is None:
+        return SingleLabel(), None
+    return record_set.label_space, record_set.label_width
+
+
+def _columns(batch, space, width):
     rows, wheres, texts, labels = zip(*batch)
     return (np.array(rows, np.int64), np.array(wheres, object),
-            np.array(texts, object),
-            np.array(labels, np.int64) if label_width is None else
-            labels_file.padded(labels, label_width))
+            np.array(texts, object), space.label_array(labels, width))
 
 
 def input_dataset(input_spec, data_dir, label_ids, skip_unknown_labels,
-                  batch_size, start=0, label_width=None):
+                  batch_size, start=0, record_set=None):
     """`text_batches` as a `tf.data.Dataset` of `(rows, wheres, payloads,
     labels)`: the input `preprocess` runs the teacher on."""
+    space, width = _labels_of(record_set)
     return tf.data.Dataset.from_generator(
         lambda: text_batches(input_spec, data_dir, label_ids,
                              skip_unknown_labels, batch_size, start,
-                             label_width),
+                             record_set),
         output_signature=(tf.TensorSpec([None], tf.int64),
                           tf.TensorSpec([None], tf.string),
                           tf.TensorSpec([None], tf.string),
-                          tf.TensorSpec([None] if label_width is None else
-                                        [None, label_width], tf.int64)))
+                          tf.TensorSpec(space.array_shape(width), tf.int64)))
 
 
 def teacher_batches(teacher, input_spec, data_dir, label_ids,
@@ -124,7 +131,7 @@ def teacher_batches(teacher, input_spec, data_dir, label_ids,
     """
     dataset = input_dataset(
         input_spec, data_dir, label_ids, skip_unknown_labels, batch_size,
-        start, plan.label_width)
+        start, plan)
     dataset = dataset.prefetch(2)
     rows_spec, _, texts_spec, _ = dataset.element_spec
     # Plain tracing (no AutoGraph): the steps have no tensor-dependent

@@ -16,7 +16,7 @@ import time
 
 from topk_distill.inputs import input_kinds, inputs, labels_file
 from topk_distill.preprocessing import input_batches
-from topk_distill.records import record_plan, writing
+from topk_distill.records import label_rules, record_plan, writing
 
 
 def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
@@ -78,7 +78,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
     label_ids = record_plan.class_ids(plan)
     num_rows, num_examples, most_labels = input_batches.check_input(
         input_spec, data_dir, label_ids, skip_unknown_labels,
-        plan.multi_label)
+        plan.label_space)
     if getattr(teacher, "num_rows", num_rows) != num_rows:
         raise ValueError(f"--teacher={teacher.identity['path']}: "
                          f"{teacher.num_rows} score rows for {num_rows} "
@@ -91,7 +91,8 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
     plan = dataclasses.replace(
         plan, num_examples=num_examples,
         skipped_unknown_labels=num_rows - num_examples,
-        max_labels=most_labels if plan.multi_label else None)
+        max_labels=label_rules.RULES[plan.label_space.kind].max_labels(
+            most_labels))
     output = writing.RecordSetOutput(output_prefix, plan, resume, overwrite,
                                      command, keep_interrupted=True)
     batches = input_batches.teacher_batches(
@@ -165,7 +166,7 @@ def plan_record_set(teacher, labels_path, input_spec, settings=None,
                          "classes; expected the same N")
     return record_plan.plan(labels_path, input_spec, teacher.identity,
                             settings, input_kind, feature_dim, names,
-                            getattr(teacher, "multi_label", False))
+                            teacher.label_space)
 
 
 def _write(batches, writer, num_examples, verbose, teacher_path):

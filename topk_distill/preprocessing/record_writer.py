@@ -12,8 +12,9 @@ import dataclasses
 import numpy as np
 
 from topk_distill.inputs import inputs, labels_file
+from topk_distill.inputs.label_space import SingleLabel
 from topk_distill.models import choices
-from topk_distill.records import record_plan
+from topk_distill.records import label_rules, record_plan, records
 
 
 class RecordSetWriter:
@@ -37,10 +38,11 @@ class RecordSetWriter:
         teacher: a name for the teacher, kept in the metadata.
         input: a name for the input, kept in the metadata.
         overwrite: replace a record set already at `prefix`.
-        max_labels: L, the most labels an example has: a multi-label set
-            (each example's labels a list of names or ids; the scores
-            per-class sigmoid logits or probabilities); 0 for an unlabeled
-            multi-label set. `None` (default): single-label.
+        label_space: `MultiLabel()` for a multi-label set (each example's
+            labels a list of names or ids; the scores per-class sigmoid
+            logits or probabilities); default single-label.
+        max_labels: with a multi-label space, L, the most labels an
+            example has (0 for an unlabeled set).
 
     Example:
 
@@ -57,7 +59,7 @@ class RecordSetWriter:
 
     def __init__(self, prefix, labels_path, num_examples, settings=None,
                  teacher="external", input=None, overwrite=False,
-                 max_labels=None, **record_settings):
+                 label_space=None, max_labels=None, **record_settings):
         names = labels_file.read_labels(labels_path)  # named first if bad
         if isinstance(num_examples, bool) or not isinstance(
                 num_examples, (int, np.integer)) or num_examples < 1:
@@ -74,8 +76,8 @@ class RecordSetWriter:
             raise ValueError(f"num_shards={settings.num_shards}, but "
                              f"num_examples={num_examples}; expected at most "
                              "one shard per example")
-        multi_label = max_labels is not None
-        if multi_label and (isinstance(max_labels, bool) or not (
+        space = (label_space or SingleLabel()).with_classes(len(names))
+        if max_labels is not None and (isinstance(max_labels, bool) or not (
                 isinstance(max_labels, int)
                 and max_labels >= (not settings.unlabeled))):
             raise ValueError(f"max_labels={max_labels!r}; expected the most "
@@ -84,13 +86,16 @@ class RecordSetWriter:
         plan = record_plan.plan(
             labels_path, input or "RecordSetWriter",
             {"kind": "external", "path": str(teacher)}, settings,
-            names=names, multi_label=multi_label)
+            names=names, label_space=space)
         if plan.dense:
             raise ValueError("top_k=0 (dense) is what this writer avoids; "
                              "expected K >= 1")
-        self.plan = dataclasses.replace(
-            plan, num_examples=num_examples,
-            max_labels=max_labels if multi_label else None)
+        try:  # a multi-label set needs max_labels, a single-label one not
+            self.plan = dataclasses.replace(plan, num_examples=num_examples,
+                                            max_labels=max_labels)
+        except records.RecordFormatError as e:
+            raise ValueError(f"{e}; expected max_labels with "
+                             "label_space=MultiLabel() only") from None
         self.prefix = prefix
         self.record_set = None
         self._overwrite = overwrite
@@ -154,7 +159,7 @@ class RecordSetWriter:
                              "expected numbers")
         with np.errstate(over="ignore"):
             scores = raw_scores.astype(np.float32)
-        kind = ("sigmoid_" if self.plan.multi_label else "") + self.plan.scores
+        kind = self.plan.scores
         _check(*choices.bad_scores(scores, kind), raw_scores, where)
         # an id's second (third...) place in its row, in the row's order
         order = np.argsort(ids, axis=1, kind="stable")
@@ -182,32 +187,29 @@ class RecordSetWriter:
 
     def _labels(self, labels, where):
         count = len(where)
-        multi = self.plan.multi_label
-        width = self.plan.label_width
+        space, width = self.plan.label_space, self.plan.label_width
         if self._label_ids is None:
-            return np.full((count, width) if multi else count, -1, np.int64)
+            return space.label_array([()] * count, width)
         if labels is None or len(labels) != count:
             raise ValueError(f"{self.prefix}: {count} texts but labels "
                              f"{'None' if labels is None else len(labels)};"
                              " expected one label each")
-        if not multi:
-            return np.array([self._label_id(label, place) for label, place
-                             in zip(labels, where)], np.int64)
-        rows = []
-        for i, row in enumerate(labels):
-            if row is None:
-                self._label_id(None, where[i])  # refused: no label
-            if isinstance(row, (str, int, np.integer)) or not (
-                    1 <= len(row) <= self.plan.max_labels):
-                raise ValueError(f"{where[i]} has labels {row!r}; expected "
-                                 f"a list of 1..max_labels="
-                                 f"{self.plan.max_labels} labels")
-            ids = [self._label_id(label, where[i]) for label in row]
-            if len(set(ids)) != len(ids):
-                raise ValueError(f"{where[i]} has labels {list(row)!r}; "
-                                 "expected each once")
-            rows.append(ids)
-        return labels_file.padded(rows, width)
+        return space.label_array([self._row(row, place) for row, place
+                                  in zip(labels, where)], width)
+
+    def _row(self, row, where):
+        """One example's class ids, from its label (single-label) or list
+        of labels (multi-label), names or ids."""
+        most = self.plan.max_labels or 1
+        names = self.plan.label_space.as_tuple(row)
+        if names is None or not 1 <= len(names) <= most:
+            raise ValueError(f"{where} has labels {row!r}; expected a list "
+                             f"of 1..max_labels={most} labels")
+        ids = [self._label_id(label, where) for label in names]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{where} has labels {list(row)!r}; "
+                             "expected each once")
+        return ids
 
     def _label_id(self, label, where):
         """One label's class id, from its id or name."""
@@ -283,7 +285,7 @@ def _check(bad, what, values, where):
 
 def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
                       settings=None, data_dir=None, overwrite=False,
-                      batch_size=4096, verbose=1, multi_label=False,
+                      batch_size=4096, verbose=1, label_space=None,
                       **record_settings):
     """`preprocess` for a teacher's top-K computed elsewhere, in an `.npz`.
 
@@ -295,14 +297,14 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
             `record_settings`): `top_k` K <= K0 keeps the K best of each row
             (default, or 0: all K0); `scores` says what the file's scores
             are (`"logits"` or `"probabilities"`; per-class sigmoid ones
-            with `multi_label`).
+            in a multi-label space).
         data_dir, overwrite: as in `preprocess`.
         batch_size: rows per write.
         verbose: 1 prints a summary line.
-        multi_label: the input's examples have one or more labels (as
-            `preprocess` reads them) and the scores are a sigmoid
-            teacher's: a multi-label set (`max_labels` the most labels an
-            example has).
+        label_space: `MultiLabel()`: the input's examples have one or more
+            labels (as `preprocess` reads them) and the scores are a
+            sigmoid teacher's: a multi-label set (`max_labels` the most
+            labels an example has). Default single-label.
 
     Returns:
         The `RecordSet` written.
@@ -329,8 +331,9 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
         raise ValueError(f"{flag}={top_k}, but {npz_path} holds "
                          f"{ids.shape[1]} classes per row; expected "
                          f"1..{ids.shape[1]}")
+    space = label_space or SingleLabel()
     located = list(inputs.iter_located(input_spec, data_dir,
-                                       multi_label=multi_label))
+                                       label_space=space))
     if located and not isinstance(located[0][1], str):
         raise ValueError(f"--teacher={npz_path}: a top-K file writes text "
                          f"records; {input_spec} holds "
@@ -341,14 +344,13 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
                          f"{len(located)} examples in {input_spec}; expected "
                          "one row each, in order")
     settings = dataclasses.replace(settings, top_k=top_k)
-    max_labels = None
-    if multi_label:
-        max_labels = 0 if settings.unlabeled else max(
-            len(labels or ()) for _, _, labels in located)
+    most = 0 if settings.unlabeled else max(
+        len(labels or ()) for _, _, labels in located)
     with RecordSetWriter(prefix, labels_path, len(located), settings,
                          teacher=npz_path, input=input_spec,
-                         overwrite=overwrite,
-                         max_labels=max_labels) as writer:
+                         overwrite=overwrite, label_space=space,
+                         max_labels=label_rules.RULES[space.kind].max_labels(
+                             most)) as writer:
         for start in range(0, len(located), batch_size):
             rows = located[start:start + batch_size]
             batch_ids = np.asarray(ids[start:start + batch_size])

@@ -14,6 +14,7 @@ Beam runner, writes the same bytes.
 import tensorflow as tf
 
 from topk_distill.inputs import input_kinds
+from topk_distill.models import saved_model
 from topk_distill.records import codec
 
 # Draws hash each example's text to uniforms of 24 bits: float32 holds them
@@ -80,8 +81,9 @@ def records_from_scores(raw, texts, labels, record_set, outputs):
     finite = tf.reduce_all(valid, axis=-1)
     tail = None
     if record_set.targets == "topk":
-        ids, values = _top_k(_convert(raw, outputs, record_set.scores,
-                                      record_set.multi_label), record_set)
+        ids, values = _top_k(_convert(
+            raw, outputs, record_set.scores,
+            record_set.label_space.activation), record_set)
         if record_set.tail_temperature:
             tail = _tail_mass(_convert(raw, outputs, "logits"), ids,
                               record_set.tail_temperature)
@@ -255,12 +257,11 @@ def _tail_mass(logits, ids, temperature):
         kept - tf.reduce_logsumexp(scaled, axis=-1)), 0.0, 1.0)
 
 
-def _convert(values, have, want, multi_label=False):
-    """Teacher outputs of kind `have` as kind `want` (multi-label: of
-    per-class sigmoids)."""
+def _convert(values, have, want, activation="softmax"):
+    """Teacher outputs of kind `have` as kind `want`, of a softmax or of
+    per-class sigmoids (`activation`)."""
     if have == want:
         return values
     if want == "probabilities":
-        return (tf.sigmoid(values) if multi_label else
-                tf.nn.softmax(values, axis=-1))
-    return codec.as_logits(values, have, multi_label)
+        return saved_model.ACTIVATIONS[activation](values)
+    return codec.as_logits(values, have, activation)

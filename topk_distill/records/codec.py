@@ -82,19 +82,7 @@ def serialize_batch(inputs, label, ids, scores, record_set, tail_mass=None):
                    "float_list", "FloatList", tf.cast(inputs, tf.float32))
                    if kind == "features" else _feature(
                    "bytes_list", "BytesList", inputs[:, None]))]
-    if record_set.multi_label:
-        # Each row's labels first, then its padding: the row's count of
-        # them is the list's length.
-        label = tf.cast(label, tf.int64)
-        label = tf.gather(label, tf.argsort(tf.cast(label < 0, tf.int32),
-                                            axis=1, stable=True),
-                          batch_dims=1)
-        entries.append(_entry("labels", _feature(
-            "int64_list", "Int64List", label,
-            sizes=tf.reduce_sum(tf.cast(label >= 0, tf.int32), axis=1))))
-    else:
-        entries.append(_entry("label", _feature(
-            "int64_list", "Int64List", tf.cast(label, tf.int64)[:, None])))
+    entries.append(LABEL_FIELDS[record_set.label_space.kind].entry(label))
     features = _message("tensorflow.Features",
                         feature=tf.stack(entries + teacher, axis=1))
     example = _message("tensorflow.Example", features=features[:, None])
@@ -134,10 +122,7 @@ def parse_batch(serialized, record_set):
     k, dense = record_set.width, record_set.dense
     dtype = record_set.score_dtype
     batch = tf.io.parse_example(serialized, feature_spec(record_set))
-    if record_set.multi_label:
-        labels = batch.pop("labels").to_tensor(
-            -1, shape=[None, record_set.label_width])
-        batch.update(labels=labels, label=labels[:, 0])
+    LABEL_FIELDS[record_set.label_space.kind].parse(batch, record_set)
     if dtype == "q8":
         ids, values = packing.unpack(batch.pop("t"), record_set.num_classes,
                                      k)
@@ -169,7 +154,7 @@ def relative_to_best(scores, record_set):
     [[0.0, -1.5]]
     """
     if record_set.scores == "logits" and record_set.score_dtype == \
-            "float16" and not record_set.multi_label:
+            "float16" and record_set.label_space.activation == "softmax":
         return scores - tf.reduce_max(scores, axis=-1, keepdims=True)
     return scores
 
@@ -191,7 +176,7 @@ def layout(record_set):
     """What a set's feature spec depends on, as a hashable key."""
     return (record_set.input_kind, record_set.feature_dim,
             record_set.score_dtype, record_set.width, record_set.dense,
-            bool(record_set.tail_temperature), record_set.multi_label)
+            bool(record_set.tail_temperature), record_set.label_space.kind)
 
 
 @functools.lru_cache(maxsize=64)
@@ -199,12 +184,9 @@ def feature_spec_items(layout):
     """The `(name, tf.io spec)` pairs of a set's records, from its
     `layout` (cached: one per kind of set)."""
     (input_kind, feature_dim, score_dtype, k, dense, tail,
-     multi_label) = layout
+     label_kind) = layout
     spec = {input_kind: input_kinds.feature_spec(input_kind, feature_dim)}
-    if multi_label:
-        spec["labels"] = tf.io.RaggedFeature(tf.int64)
-    else:
-        spec["label"] = tf.io.FixedLenFeature([], tf.int64)
+    spec.update(LABEL_FIELDS[label_kind].spec)
     if score_dtype == "q8":
         spec["t"] = tf.io.FixedLenFeature([], tf.string)
     else:
@@ -218,7 +200,7 @@ def feature_spec_items(layout):
     return tuple(spec.items())
 
 
-def as_logits(scores, score_kind, multi_label=False):
+def as_logits(scores, score_kind, activation="softmax"):
     """Stored scores in log-space: probabilities p become log p.
 
     log p equals the logits up to a per-example constant, which softmax
@@ -231,8 +213,8 @@ def as_logits(scores, score_kind, multi_label=False):
         scores: float tensor.
         score_kind: `"logits"` (returned as is) or `"probabilities"`
             (`RecordSet.scores`).
-        multi_label: the scores are per-class sigmoid ones
-            (`RecordSet.multi_label`).
+        activation: what made the scores: `"softmax"` or `"sigmoid"`
+            (per-class ones: `RecordSet.label_space.activation`).
 
     Returns:
         float32 log-space scores.
@@ -248,9 +230,55 @@ def as_logits(scores, score_kind, multi_label=False):
         return scores
     tiny = np.finfo(np.float32).tiny
     log_p = tf.math.log(tf.maximum(scores, tiny))
-    if multi_label:
+    if activation == "sigmoid":  # log-odds
         return log_p - tf.math.log(tf.maximum(1.0 - scores, tiny))
     return log_p
+
+
+class _SingleLabelField:
+    """A single-label record's `label`: one int64, -1 unlabeled."""
+
+    spec = {"label": tf.io.FixedLenFeature([], tf.int64)}
+
+    @staticmethod
+    def entry(label):
+        return _entry("label", _feature(
+            "int64_list", "Int64List", tf.cast(label, tf.int64)[:, None]))
+
+    @staticmethod
+    def parse(batch, record_set):
+        return batch
+
+
+class _MultiLabelField:
+    """A multi-label record's `labels`: its one or more ids (none:
+    unlabeled); parsed as int64 [B, L] (`RecordSet.label_width`, -1
+    padding) with `label` each row's first."""
+
+    spec = {"labels": tf.io.RaggedFeature(tf.int64)}
+
+    @staticmethod
+    def entry(label):
+        # Each row's labels first, then its padding: the row's count of
+        # them is the list's length.
+        label = tf.cast(label, tf.int64)
+        label = tf.gather(label, tf.argsort(tf.cast(label < 0, tf.int32),
+                                            axis=1, stable=True),
+                          batch_dims=1)
+        return _entry("labels", _feature(
+            "int64_list", "Int64List", label,
+            sizes=tf.reduce_sum(tf.cast(label >= 0, tf.int32), axis=1)))
+
+    @staticmethod
+    def parse(batch, record_set):
+        labels = batch.pop("labels").to_tensor(
+            -1, shape=[None, record_set.label_width])
+        batch.update(labels=labels, label=labels[:, 0])
+        return batch
+
+
+# How each kind of label is written in a record and read back.
+LABEL_FIELDS = {"single": _SingleLabelField, "multi": _MultiLabelField}
 
 
 def _message(message_type, sizes=None, **fields):

@@ -110,8 +110,8 @@ def label_counts(record_set, num_classes=None, batch_size=4096):
         if record_set.kind == "unlabeled":
             labels = batch["topk_ids"].numpy()[:, 0]
         else:
-            labels = batch["labels" if record_set.multi_label else
-                           "label"].numpy().reshape(-1)
+            labels = batch[record_set.label_space.batch_key].numpy(
+            ).reshape(-1)
         counts += np.bincount(labels[labels >= 0], minlength=num_classes)
     return counts
 

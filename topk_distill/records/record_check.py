@@ -12,8 +12,8 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import message, unknown_fields
 
-from topk_distill.records import codec, packing
-from topk_distill.records.records import RecordFormatError
+from topk_distill.records import codec, label_rules, packing
+from topk_distill.records.errors import RecordFormatError
 
 
 def check_record(record, where="record", record_set=None):
@@ -39,7 +39,7 @@ def check_record(record, where="record", record_set=None):
     >>> check_record(b"not a record", "shard-0: record 3")
     Traceback (most recent call last):
     ...
-    topk_distill.records.records.RecordFormatError: shard-0: record 3: not a valid tf.train.Example (corrupt record)
+    topk_distill.records.errors.RecordFormatError: shard-0: record 3: not a valid tf.train.Example (corrupt record)
     """
     try:
         example = tf.train.Example.FromString(record)
@@ -59,8 +59,9 @@ def check_record(record, where="record", record_set=None):
                                       record_set.width))
         if problem:
             raise RecordFormatError(f"{where}: {problem}")
-    if record_set is not None and record_set.multi_label:
-        problem = _labels_problem(feature, record_set)
+    if record_set is not None:
+        problem = label_rules.RULES[record_set.label_space.kind].problem_in(
+            feature, record_set)
         if problem:
             raise RecordFormatError(f"{where}: {problem}")
     if "topk_ids" in feature:
@@ -74,24 +75,6 @@ def check_record(record, where="record", record_set=None):
             raise RecordFormatError(
                 f"{where}: class id {max(ids)}; expected ids below "
                 f"N={record_set.num_classes}")
-
-
-def _labels_problem(feature, record_set):
-    """What is wrong with a multi-label record's labels, or `None`: more
-    than the set's `max_labels`, a repeat, an id outside [0, N), none in a
-    labeled set or some in an unlabeled one."""
-    labels = list(feature["labels"].int64_list.value)
-    count = len(labels)
-    if count > record_set.max_labels:
-        return (f"{count} labels; expected at most max_labels="
-                f"{record_set.max_labels}")
-    if len(set(labels)) != count or any(not 0 <= i < record_set.num_classes
-                                        for i in labels):
-        return (f"labels {labels}; expected distinct class ids below "
-                f"N={record_set.num_classes}")
-    if (count > 0) != (record_set.kind == "labeled"):
-        return f"{count} labels in a record of a {record_set.kind} set"
-    return None
 
 
 _LISTS = {tf.string: "bytes_list", tf.int64: "int64_list",

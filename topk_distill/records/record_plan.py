@@ -6,7 +6,8 @@ all start here).
 import dataclasses
 
 from topk_distill.inputs import labels_file
-from topk_distill.records import packing, records
+from topk_distill.inputs.label_space import SingleLabel
+from topk_distill.records import label_rules, packing, records
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +85,7 @@ def settings_of(settings, keywords, **defaults):
 
 
 def plan(labels_path, input_spec, teacher_identity, settings=None,
-         input_kind="text", feature_dim=None, names=None, multi_label=False):
+         input_kind="text", feature_dim=None, names=None, label_space=None):
     r"""Checks a run's settings; returns the `RecordSet` it will write
     (before its examples are counted).
 
@@ -96,8 +97,9 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
         input_kind, feature_dim: what the input's examples are
             (`inputs.describe`).
         names: the class names, if the caller read `labels_path` already.
-        multi_label: a multi-label set (a sigmoid teacher's top-K; its
-            `max_labels` 0 until the input's labels are counted).
+        label_space: the teacher's `LabelSpace`: a `MultiLabel` one makes
+            a multi-label set (a sigmoid teacher's top-K; its `max_labels`
+            0 until the input's labels are counted); default single-label.
 
     Raises:
         ValueError: naming a setting that cannot make a record set.
@@ -111,6 +113,7 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
     ('labeled', 3, 2, 'logits')
     """
     s = settings or RecordSettings()
+    space = label_space or SingleLabel()
     unlabeled, top_k, scores, targets = (s.unlabeled, s.top_k, s.scores,
                                          s.targets)
     score_dtype, samples = s.score_dtype, s.samples
@@ -132,11 +135,6 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
         raise ValueError(f"tail_temperature={s.tail_temperature}; expected a "
                          "positive temperature, with top-K targets (top_k "
                          "> 0; sampled and mixed targets keep the tail)")
-    if multi_label and (sampled or s.tail_temperature is not None):
-        raise ValueError(f"targets={targets!r}, tail_temperature="
-                         f"{s.tail_temperature}: multi-label records keep "
-                         "the teacher's top-K sigmoid scores (targets='topk',"
-                         " no tail)")
     if sampled and scores == "logits":
         raise ValueError(f"scores='logits' with targets={targets!r}; sampled "
                          "targets are stored as probabilities")
@@ -162,8 +160,8 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
         labels=tuple(names),
         labels_sha256=labels_file.labels_sha256(labels_path),
         teacher=teacher_identity, input=input_spec, input_kind=input_kind,
-        feature_dim=feature_dim, multi_label=multi_label,
-        max_labels=0 if multi_label else None)
+        feature_dim=feature_dim, multi_label=space.multi_label,
+        max_labels=label_rules.RULES[space.kind].max_labels(0))
 
 
 def class_ids(plan):

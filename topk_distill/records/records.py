@@ -38,19 +38,19 @@ Nothing here imports TensorFlow at import time, so flag definitions and
 """
 
 import dataclasses
-import json
 import numbers
-import os
 
 from topk_distill.inputs import input_kinds
+from topk_distill.inputs.label_space import LabelSpace
 from topk_distill.models import choices
-from topk_distill.records import file_names
+from topk_distill.records import file_names, label_rules, set_files
+from topk_distill.records.errors import RecordFormatError
 from topk_distill.utils import json_files
 
 FORMAT_VERSION = 2
 # Multi-label sets: a reader of versions 1-2 would take their first label
 # for the only one, so they carry a version of their own.
-MULTI_LABEL_VERSION = 3
+MULTI_LABEL_VERSION = label_rules.MULTI_LABEL_VERSION
 READABLE_VERSIONS = (1, 2, 3)
 KINDS = ("labeled", "unlabeled")
 TARGETS = ("topk", "sampled", "mixed")
@@ -63,8 +63,6 @@ COMPRESSIONS = ("none", "gzip")
 _STORED_AS = {"width": "top_k"}
 
 
-class RecordFormatError(ValueError):
-    """Records or metadata disagree with what the reader was asked for."""
 
 
 CHOICES = {"kind": KINDS, "scores": SCORE_KINDS, "targets": TARGETS,
@@ -78,7 +76,7 @@ def check_choices(where="", **settings):
     >>> check_choices(targets="topk", compression="zip")
     Traceback (most recent call last):
     ...
-    topk_distill.records.records.RecordFormatError: compression='zip'; expected one of ('none', 'gzip')
+    topk_distill.records.errors.RecordFormatError: compression='zip'; expected one of ('none', 'gzip')
     """
     for name, value in settings.items():
         if value not in CHOICES[name]:
@@ -197,36 +195,29 @@ class RecordSet:
             input_kinds.check(self.input_kind, self.feature_dim)
         except ValueError as e:
             raise RecordFormatError(f"{self._where()}{e}") from None
-        if self.multi_label:
-            if isinstance(self.max_labels, bool) or not (
-                    isinstance(self.max_labels, numbers.Integral)
-                    and self.max_labels >= 0):
-                raise RecordFormatError(
-                    f"{self._where()}max_labels={self.max_labels!r}; a "
-                    "multi-label set needs the most labels a record holds")
-            if self.score_dtype == "q8" and self.scores == "logits":
-                # q8 keeps logits relative to the best: sigmoids need them
-                raise RecordFormatError(
-                    f"{self._where()}score_dtype='q8' stores a multi-label "
-                    "set's scores as probabilities, not logits")
-            object.__setattr__(self, "format_version", MULTI_LABEL_VERSION)
-        elif self.max_labels is not None or \
-                self.format_version == MULTI_LABEL_VERSION:
-            raise RecordFormatError(
-                f"{self._where()}max_labels and format_version "
-                f"{MULTI_LABEL_VERSION} are for multi-label sets")
+        rules = label_rules.RULES[self.label_space.kind]
+        problem = rules.problem(self)
+        if problem:
+            raise RecordFormatError(f"{self._where()}{problem}")
+        object.__setattr__(self, "format_version",
+                           rules.format_version(self.format_version))
 
     @property
     def label_width(self):
         """L, the columns of a multi-label set's parsed `labels`: its
         `max_labels`, at least 1 (an unlabeled set's rows are all -1);
         `None` for a single-label set."""
-        return max(self.max_labels, 1) if self.multi_label else None
+        return label_rules.RULES[self.label_space.kind].width(self)
+
+    @property
+    def label_space(self):
+        """What the set's labels are: a `LabelSpace` of its N classes."""
+        return LabelSpace.of(self.num_classes, self.multi_label)
 
     @property
     def label_kind(self):
         """`"multi-label"` or `"single-label"`, for messages."""
-        return label_kind(self.multi_label)
+        return self.label_space.name
 
     @property
     def name(self):
@@ -252,8 +243,7 @@ class RecordSet:
                  for f in dataclasses.fields(self)
                  if f.name not in ("prefix", "pattern")}
         value["shards"] = [dataclasses.asdict(s) for s in self.shards]
-        if not self.multi_label:  # format 2's keys, as it wrote them
-            del value["multi_label"], value["max_labels"]
+        label_rules.RULES[self.label_space.kind].trim(value)
         if value["teacher"] is not None:
             value["teacher"] = dict(value["teacher"])
         for name in ("labels", "command"):
@@ -299,8 +289,6 @@ class RecordSet:
 
         if path.endswith(".meta.json"):
             path = path[:-len(".meta.json")]
-        from topk_distill.records import set_files
-
         prefix = set_files.prefix_of(path)
         meta_file = file_names.metadata_path(prefix)
         if not gfile.exists(meta_file):
@@ -308,7 +296,10 @@ class RecordSet:
                 f"{meta_file}: metadata file not found; every record set "
                 "needs the one `preprocess` writes (an interrupted run: "
                 "`preprocess --resume` with the same flags)")
-        value = set_files.read_json(meta_file)
+        try:
+            value = json_files.read_json(meta_file)
+        except ValueError as e:
+            raise RecordFormatError(str(e)) from None
         if not isinstance(value, dict):
             raise RecordFormatError(f"{meta_file}: expected a JSON object")
         if value.get("format_version") not in READABLE_VERSIONS:
@@ -330,17 +321,10 @@ class RecordSet:
         Raises:
             RecordFormatError: naming the file that is extra or missing.
         """
-        from topk_distill.records import set_files
-
         return set_files.listed_files(self)
 
 
-def label_kind(multi_label):
-    """How messages name examples with one label or several."""
-    return "multi-label" if multi_label else "single-label"
-
-
-def check_label_kind(record_set, multi_label, holder):
+def check_label_kind(record_set, label_space, holder):
     """Refuses a set whose examples have one label where `holder` (e.g.
     "the teacher") has several, or the reverse, naming both.
 
@@ -350,15 +334,16 @@ def check_label_kind(record_set, multi_label, holder):
 
     Example:
     >>> spec = RecordSet(kind="labeled", num_classes=3, width=2, prefix="r")
-    >>> check_label_kind(spec, True, "the loss")
+    >>> from topk_distill.inputs.label_space import MultiLabel
+    >>> check_label_kind(spec, MultiLabel(3), "the loss")
     Traceback (most recent call last):
     ...
-    topk_distill.records.records.RecordFormatError: r: single-label records; the loss is multi-label
+    topk_distill.records.errors.RecordFormatError: r: single-label records; the loss is multi-label
     """
-    if record_set.multi_label != bool(multi_label):
+    if record_set.label_space.kind != label_space.kind:
         raise RecordFormatError(
             f"{record_set.name}: {record_set.label_kind} records; {holder} "
-            f"is {label_kind(multi_label)}")
+            f"is {label_space.name}")
 
 
 def resolve(records):

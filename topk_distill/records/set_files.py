@@ -1,11 +1,10 @@
 """Where a record set's files are: its prefix (from a prefix, shard or
-glob), its shards as its metadata lists them, its metadata's JSON."""
+glob), its shards as its metadata lists them."""
 
-import json
 import os
 
 from topk_distill.records import file_names
-from topk_distill.records.records import RecordFormatError
+from topk_distill.records.errors import RecordFormatError
 
 
 def listed_files(record_set):
@@ -75,28 +74,6 @@ def prefix_of(path):
             f"(PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]); it matches "
             f"{sorted(prefixes)}")
     return prefixes.pop()
-
-
-def read_json(path):
-    """Reads a JSON file; `None` if there is none.
-
-    Raises:
-        RecordFormatError: naming `path`, if it is not valid JSON (cut short
-            or damaged).
-    """
-    from tensorflow.io import gfile
-
-    if not gfile.exists(path):
-        return None
-    with gfile.GFile(path) as f:
-        text = f.read()
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        raise RecordFormatError(
-            f"{path}: not valid JSON ({getattr(e, 'msg', e)} at line "
-            f"{getattr(e, 'lineno', '?')}); the file is damaged or cut "
-            "short") from None
 
 
 def _normal(path):

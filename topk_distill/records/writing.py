@@ -24,7 +24,7 @@ import sys
 
 import tensorflow as tf
 
-from topk_distill.records import file_names, records, set_files, shards
+from topk_distill.records import file_names, shards
 from topk_distill.utils import json_files
 
 # The metadata fields a run's plan does not fix.
@@ -56,8 +56,9 @@ class RecordSetOutput:
 
     Example:
     >>> import os, tempfile
-    >>> plan = records.RecordSet(kind="labeled", num_classes=3, width=2,
-    ...                          num_examples=3, num_shards=2)
+    >>> from topk_distill.records.records import RecordSet
+    >>> plan = RecordSet(kind="labeled", num_classes=3, width=2,
+    ...                  num_examples=3, num_shards=2)
     >>> prefix = os.path.join(tempfile.mkdtemp(), "train")
     >>> with RecordSetOutput(prefix, plan) as writer:
     ...     for record in [b"a", b"b", b"c"]:
@@ -165,8 +166,8 @@ class RecordSetOutput:
             ValueError: if the interrupted run differs from this one.
         """
         prefix, plan = self.prefix, self.plan
-        previous = set_files.read_json(file_names.run_path(prefix)) or (
-            set_files.read_json(file_names.metadata_path(prefix)))
+        previous = json_files.read_json(file_names.run_path(prefix)) or (
+            json_files.read_json(file_names.metadata_path(prefix)))
         if previous is None:
             return 0
         wanted = plan.to_json()

@@ -7,72 +7,10 @@ from its `probabilities` signature, speed from its `serving_default`
 
 import time
 
-import numpy as np
 
-from topk_distill.distillation import multilabel_metrics
-from topk_distill.inputs import labels_file
+from topk_distill.inputs.label_space import SingleLabel
 from topk_distill.models import saved_model
 from topk_distill.serving import classification
-
-
-def precision_at_k(top_ids, labels, k):
-    """Fraction of examples whose true label is among their first k answers.
-
-    For single-label data this is top-k accuracy; P@1 is accuracy.
-
-    Args:
-        top_ids: int [M, n >= k], answers best first.
-        labels: int [M] true class ids.
-        k: how many answers count.
-
-    Returns:
-        A float in [0, 1].
-
-    Example:
-    >>> precision_at_k(np.array([[2, 0], [1, 2]]), np.array([0, 1]), k=1)
-    0.5
-    """
-    return float(np.mean(np.any(top_ids[:, :k] == labels[:, None], axis=1)))
-
-
-def expected_calibration_error(probabilities, labels, bins=15):
-    """Expected calibration error of the top answer's probability.
-
-    Examples are binned by their top probability (`bins` equal-width bins
-    over [0, 1]); ECE is the examples-weighted mean, over bins, of
-    |accuracy - mean confidence|.
-
-    Args:
-        probabilities: float [M, N].
-        labels: int [M] true class ids.
-        bins: how many bins.
-
-    Returns:
-        A float in [0, 1].
-
-    Example:
-    >>> import numpy as np
-    >>> probabilities = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4]])
-    >>> round(expected_calibration_error(probabilities, np.array([0, 1, 0])),
-    ...       4)  # bin 0.9: |0.5 - 0.9| * 2/3; bin 0.6: |1 - 0.6| * 1/3
-    0.4
-    """
-    probabilities = np.asarray(probabilities)
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == np.asarray(labels)
-    which = np.minimum((confidence * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in np.unique(which):
-        inside = which == b
-        total += inside.sum() * abs(correct[inside].mean() -
-                                    confidence[inside].mean())
-    return float(total / len(confidence))
-
-
-def macro_precision_at_1(top_ids, labels):
-    """P@1 computed per true class, then averaged over the classes present."""
-    hits = top_ids[:, 0] == labels
-    return float(np.mean([hits[labels == c].mean() for c in np.unique(labels)]))
 
 
 def throughput(predict_fn, texts, batch_size=256, batches=20):
@@ -83,14 +21,6 @@ def throughput(predict_fn, texts, batch_size=256, batches=20):
     for _ in range(batches):
         saved_model.call(predict_fn, batch)
     return batch_size * batches / (time.perf_counter() - start)
-
-
-def accuracy(answers, labels):
-    """P@1, P@3, P@5 and macro P@1 of answers int [M, >=5] (best first)."""
-    return {"p@1": precision_at_k(answers, labels, 1),
-            "p@3": precision_at_k(answers, labels, 3),
-            "p@5": precision_at_k(answers, labels, 5),
-            "macro_p@1": macro_precision_at_1(answers, labels)}
 
 
 def speed(path, texts, latency_repeats=200, throughput_batches=20):
@@ -123,7 +53,7 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20,
         `size_bytes` (the SavedModel on disk). For a multi-label export
         (`labels` then tuples of class ids), `p@k`, `ndcg@k` and
         `recall@k` (k = 1, 3, 5), `micro_f1` and `macro_f1` at its
-        threshold (`multilabel_metrics.multilabel_report`) instead of the
+        threshold (`metrics.multilabel_report`) instead of the
         P@k and macro P@1.
 
     Example:
@@ -135,21 +65,12 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20,
     served = saved_model.load_saved_model(path)
     if input_kind:
         check_kind(path, served, input_kind)
-    threshold = saved_model.multi_label_threshold(path)
     num_classes = _num_classes(served)
-    if threshold is None:
-        answers = classification.top_ids(served.signatures["probabilities"],
-                                         texts, k=min(5, num_classes))
-        scores = accuracy(answers, np.asarray(labels))
-    else:
-        # The answers the threshold was chosen on (training's)
-        answers, probabilities = classification.top_ids(
-            served.signatures["probabilities"], texts,
-            k=min(multilabel_metrics.ANSWERS, num_classes),
-            with_probabilities=True)
-        scores = multilabel_metrics.multilabel_report(
-            answers, probabilities, labels_file.padded(labels),
-            threshold, num_classes)
+    space = saved_model.saved_label_space(path, num_classes)
+    answers, probabilities = classification.top_ids(
+        served.signatures["probabilities"], texts,
+        k=space.answers(num_classes), with_probabilities=True)
+    scores = space.report(answers, probabilities, labels)
     return dict(scores, examples=len(texts),
                 **speed(path, texts, latency_repeats, throughput_batches))
 
@@ -174,9 +95,17 @@ def _num_classes(served):
         "probabilities"].shape[-1]
 
 
-def format_table(rows, multi_label=False):
+# The columns each kind of label adds to `format_table`.
+_REPORT_COLUMNS = {"single": [("mP@1", "macro_p@1", 6, ".3f", 1)],
+                   "multi": [("nDCG@5", "ndcg@5", 7, ".3f", 1),
+                             ("miF1", "micro_f1", 6, ".3f", 1),
+                             ("maF1", "macro_f1", 6, ".3f", 1)]}
+
+
+def format_table(rows, label_space=None):
     """Formats `(name, evaluate() result)` rows as a text table; a figure a
-    row lacks shows as n/a (`multi_label`: the multi-label columns).
+    row lacks shows as n/a (the columns of `label_space`'s report: default
+    single-label).
 
     Example:
     >>> table = format_table([("student", {"p@1": 0.5, "size_bytes": 2e6})])
@@ -185,12 +114,9 @@ def format_table(rows, multi_label=False):
     >>> print(table.splitlines()[2])  # doctest: +NORMALIZE_WHITESPACE
     student  0.500  n/a  n/a  n/a  n/a  n/a  n/a  2.00
     """
+    kind = (label_space or SingleLabel()).kind
     columns = [("P@1", "p@1", 6, ".3f", 1), ("P@3", "p@3", 6, ".3f", 1),
-               ("P@5", "p@5", 6, ".3f", 1)] + ([
-                   ("nDCG@5", "ndcg@5", 7, ".3f", 1),
-                   ("miF1", "micro_f1", 6, ".3f", 1),
-                   ("maF1", "macro_f1", 6, ".3f", 1)] if multi_label else [
-                   ("mP@1", "macro_p@1", 6, ".3f", 1)]) + [
+               ("P@5", "p@5", 6, ".3f", 1)] + _REPORT_COLUMNS[kind] + [
                ("p50 ms", "latency_p50_ms", 7, ".2f", 1),
                ("p99 ms", "latency_p99_ms", 7, ".2f", 1),
                ("ex/s@256", "throughput_per_s", 9, ".0f", 1),

@@ -3,6 +3,7 @@ example scored by a head that never saw it."""
 
 import keras
 
+from topk_distill.inputs.label_space import MultiLabel
 from topk_distill.models import encoder_models
 
 
@@ -28,12 +29,7 @@ def multi_hot(label_ids, num_classes):
     >>> multi_hot([(0, 2), (1,)], 3).tolist()
     [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
     """
-    import numpy as np
-
-    out = np.zeros((len(label_ids), num_classes), np.float32)
-    for row, ids in enumerate(label_ids):
-        out[row, list(ids)] = 1.0
-    return out
+    return MultiLabel(num_classes).fit_targets(label_ids)
 
 
 def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,

@@ -13,6 +13,8 @@ logits (tested against a plain-numpy forward pass to 1e-4).
 
 import os
 
+from topk_distill.inputs.label_space import LabelSpace
+
 FAMILIES = {
     "bert": "BertForSequenceClassification",
     "distilbert": "DistilBertForSequenceClassification",
@@ -46,16 +48,17 @@ def read_config(folder):
     return config
 
 
-def is_multi_label(config):
-    """Whether a classifier's config says its examples have one or more
-    labels (Transformers' `problem_type`: its logits are per-class sigmoid
-    ones).
+def label_space(config, num_classes):
+    """The `LabelSpace` of a classifier of `num_classes` classes from its
+    config (`read_config`): multi-label where Transformers' `problem_type`
+    says its logits are per-class sigmoid ones.
 
     Example:
-    >>> is_multi_label({"problem_type": "multi_label_classification"})
-    True
+    >>> label_space({"problem_type": "multi_label_classification"}, 7)
+    MultiLabel(7, threshold=0.5)
     """
-    return config.get("problem_type") == "multi_label_classification"
+    problem = config.get("problem_type")
+    return LabelSpace.of(num_classes, problem == "multi_label_classification")
 
 
 def class_names(config, folder=""):

@@ -38,6 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from topk_distill.inputs import input_kinds, labels_file
+from topk_distill.inputs.label_space import LabelSpace, MultiLabel, SingleLabel
 from topk_distill.models import choices, saved_model
 from topk_distill.teachers import hf_teacher
 
@@ -50,10 +51,10 @@ class Teacher:
 
     Args:
         fn: callable `(texts string[B], rows int64[B]) -> float[B, N]`.
-        num_classes: N.
+        label_space: N (a softmax over N classes) or a `LabelSpace`
+            (`MultiLabel`: per-class sigmoid scores, examples with one or
+            more labels; with the threshold the classifier carries).
         outputs: what `fn` returns: `"logits"` or `"probabilities"`.
-        multi_label: they are per-class sigmoid scores (examples have one
-            or more labels).
         identity: dict naming the teacher (kind, path, content hash); it goes
             into the records' metadata.
         labels_path: the teacher's `labels.txt`, if it has one.
@@ -63,26 +64,27 @@ class Teacher:
     Example:
     >>> import tensorflow as tf
     >>> teacher = Teacher(lambda texts, rows: tf.ones([tf.size(texts), 3]),
-    ...                   num_classes=3, outputs="logits",
+    ...                   label_space=3, outputs="logits",
     ...                   identity={"kind": "function"})
     >>> teacher(tf.constant(["a text"]), tf.constant([0], tf.int64)).shape
     TensorShape([1, 3])
     """
 
-    def __init__(self, fn, num_classes, outputs, identity, labels_path=None,
-                 input_kind=None, multi_label=False):
+    def __init__(self, fn, label_space, outputs, identity, labels_path=None,
+                 input_kind=None):
         if outputs not in OUTPUT_KINDS:
             raise ValueError(f"outputs={outputs!r}; expected one of "
                              f"{OUTPUT_KINDS}")
-        self.multi_label = multi_label
-        # a multi-label classifier's own threshold, when it carries one
-        self.threshold = None
+        self.label_space = (label_space if isinstance(label_space, LabelSpace)
+                            else SingleLabel(label_space))
         self.fn = fn
-        self.num_classes = num_classes
         self.outputs = outputs
         self.identity = identity
         self.labels_path = labels_path
         self.input_kind = input_kind
+
+    num_classes = property(lambda self: self.label_space.num_classes,
+                           doc="N")
 
     def __call__(self, texts, rows):
         return tf.cast(self.fn(texts, rows), tf.float32)
@@ -117,10 +119,11 @@ def load_teacher(path, outputs="logits", signature=None, output_key=None):
     if outputs not in choices.TEACHER_OUTPUTS:
         raise ValueError(f"--teacher_outputs={outputs}; expected one of "
                          f"{', '.join(choices.TEACHER_OUTPUTS)}")
-    if outputs.startswith("sigmoid_"):
-        teacher = load_teacher(path, outputs[len("sigmoid_"):], signature,
-                               output_key)
-        teacher.multi_label = True
+    scores, sigmoid = choices.teacher_scores(outputs)
+    if sigmoid:
+        teacher = load_teacher(path, scores, signature, output_key)
+        teacher.label_space = MultiLabel(teacher.num_classes,
+                                         teacher.label_space.threshold)
         return teacher
     path = path.rstrip("/") or path
     folder = _teacher_folder_model(path)
@@ -209,12 +212,10 @@ def _keras_teacher(path, outputs):
         kind = ("text", None)
         num_classes = int(model(tf.constant(["x"])).shape[-1])
     # a multi-label student `train` saved: its threshold beside it
-    threshold = saved_model.multi_label_threshold(path)
     teacher = Teacher(lambda texts, rows: model(texts, training=False),
-                      num_classes, outputs, _identity("keras", path, path),
-                      _labels_beside(path), kind,
-                      multi_label=threshold is not None)
-    teacher.threshold = threshold
+                      saved_model.saved_label_space(path, num_classes),
+                      outputs, _identity("keras", path, path),
+                      _labels_beside(path), kind)
     teacher.model = model
     return teacher
 
@@ -227,11 +228,11 @@ def _hf_teacher(path, outputs):
                                    LABELS_FILE)
         labels_file.write_labels(labels_path, names)
     teacher = Teacher(lambda texts, rows: model(texts, training=False),
-                      len(names), outputs, _identity(
-                          "huggingface", path,
-                          os.path.join(path, "model.safetensors")),
-                      labels_path, ("text", None),
-                      hf_teacher.is_multi_label(hf_teacher.read_config(path)))
+                      hf_teacher.label_space(hf_teacher.read_config(path),
+                                             len(names)), outputs,
+                      _identity("huggingface", path,
+                                os.path.join(path, "model.safetensors")),
+                      labels_path, ("text", None))
     teacher.model = model
     return teacher
 
@@ -259,12 +260,10 @@ def _saved_model_teacher(path, outputs, signature, output_key):
         return fn(**{input_name: texts})[output_key]
 
     # A multi-label export (the teacher command's, or a student's) says so.
-    threshold = saved_model.multi_label_threshold(path)
-    teacher = Teacher(call, num_classes, outputs, _identity(
-        "saved_model", path, os.path.join(path, "saved_model.pb")),
-        _labels_beside(path), input_kinds.model_kind(input_spec),
-        threshold is not None)
-    teacher.threshold = threshold
+    teacher = Teacher(call, saved_model.saved_label_space(path, num_classes),
+                      outputs, _identity("saved_model", path,
+                                         os.path.join(path, "saved_model.pb")),
+                      _labels_beside(path), input_kinds.model_kind(input_spec))
     teacher.model = loaded  # Keeps the SavedModel's variables alive.
     return teacher
 
@@ -308,10 +307,10 @@ def _precomputed_teacher(path, outputs):
     # Scores the `teacher` command wrote beside a multi-label teacher's
     # SavedModel (its cross-fitted logits) are sigmoid ones.
     beside = os.path.join(os.path.dirname(path), "saved_model")
-    teacher = Teacher(call, scores.shape[1], outputs,
+    space = (saved_model.saved_label_space(beside, scores.shape[1])
+             if os.path.isdir(beside) else scores.shape[1])
+    teacher = Teacher(call, space, outputs,
                       _identity("precomputed", path, path),
-                      _labels_beside(path), multi_label=os.path.isdir(
-                          beside) and saved_model.multi_label_threshold(
-                              beside) is not None)
+                      _labels_beside(path))
     teacher.num_rows = scores.shape[0]
     return teacher

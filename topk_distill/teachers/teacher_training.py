@@ -32,6 +32,7 @@ import os
 import numpy as np
 
 from topk_distill.inputs import inputs, labels_file
+from topk_distill.inputs.label_space import LabelSpace, SingleLabel
 from topk_distill.models import choices
 from topk_distill.utils import json_files, outputs, progress
 from topk_distill.teachers.fine_tuning import (cross_fit_fine_tuned,
@@ -45,7 +46,7 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                   validation=None, validation_fraction=0.1,
                   student_epochs=None, hidden_units=0, sequence_length=128,
                   fine_tune=None, fine_tune_epochs=3, learning_rate=5e-5,
-                  warmup_fraction=0.1, overwrite=False, multi_label=False):
+                  warmup_fraction=0.1, overwrite=False, label_space=None):
     """Trains a teacher on a labeled input and saves it in `output`.
 
     Args:
@@ -82,11 +83,12 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
             run (AdamW, linear warmup then cosine decay).
         overwrite: replace what `output` holds; without it a non-empty
             `output` is refused.
-        multi_label: examples have one or more labels (`inputs`): an
-            encoder teacher with a per-class sigmoid head (binary
-            cross-entropy), its SavedModel exported as multi-label (so
-            `load_teacher` knows it); top-1 is then P@1 (the best class is
-            one of the labels), for the teacher and the reference student.
+        label_space: `MultiLabel()`: examples have one or more labels
+            (`inputs`): an encoder teacher with a per-class sigmoid head
+            (binary cross-entropy), its SavedModel exported as multi-label
+            (so `load_teacher` knows it); top-1 is then P@1 (the best class
+            is one of the labels), for the teacher and the reference
+            student. Default single-label.
 
     Returns:
         The paths written, e.g. `["DIR/teacher.keras", "DIR/labels.txt",
@@ -115,7 +117,8 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
         if value and not encoder:
             raise ValueError(f"--{name}={value} needs --encoder=DIR (the "
                              "reference teacher has no such option)")
-    if multi_label and not encoder:
+    space = label_space or SingleLabel()
+    if space.multi_label and not encoder:
         raise ValueError("a multi-label teacher is an encoder with a sigmoid "
                          "head: pass --encoder=DIR")
     if encoder:
@@ -130,12 +133,12 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                          "reference teacher (no --encoder)")
     keras.utils.set_random_seed(seed)
     names = (labels_file.read_labels(labels_path) if labels_path else
-             labels_file.build_labels(input_spec, data_dir, multi_label))
-    texts, labels = labels_file.read_labeled(input_spec, names, data_dir,
-                                             multi_label)
-    texts, labels = _as_array(texts, kind[0]), _as_labels(labels, names)
-    present = (np.flatnonzero(labels.any(axis=0)).tolist() if multi_label
-               else sorted(set(labels.tolist())))
+             labels_file.build_labels(input_spec, data_dir, space))
+    texts, label_ids = labels_file.read_labeled(input_spec, names, data_dir,
+                                                space)
+    space = space.with_classes(len(names))
+    texts, labels = _as_array(texts, kind[0]), space.fit_targets(label_ids)
+    present = sorted({i for ids in label_ids for i in ids})
     if len(present) < 2:
         found = (f"only class {names[present[0]]!r}" if present
                  else "no example")
@@ -146,8 +149,7 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
                          f"{input_spec} has {len(labels)} examples; expected "
                          "at most one fold per example")
     held_out = _held_out(texts, labels, names, validation,
-                         validation_fraction, seed, data_dir, kind,
-                         multi_label)
+                         validation_fraction, seed, data_dir, kind, space)
     # Built beside `output`, moved in whole at the end: a teacher stopped
     # half-way leaves no folder that looks finished.
     final = output
@@ -175,7 +177,7 @@ def train_teacher(input_spec, output, labels_path=None, encoder=None,
             report = {key: held_out[key] for key in (
                 "teacher", "teacher_top1", "student_top1", "examples",
                 "source")}
-            if multi_label:
+            if space.multi_label:
                 report["multi_label"] = True
             written.append(os.path.join(output, "report.json"))
             json_files.write_json(written[-1], report)
@@ -203,18 +205,8 @@ def _fit_input(examples):
     return examples
 
 
-def _as_labels(label_ids, names):
-    """Class ids as an array: int [M], or multi-label tuples as multi-hot
-    float32 [M, N] (`cross_fitting.multi_hot`)."""
-    if label_ids and isinstance(label_ids[0], tuple):
-        from topk_distill.teachers import cross_fitting
-
-        return cross_fitting.multi_hot(label_ids, len(names))
-    return np.array(label_ids)
-
-
 def _held_out(texts, labels, names, validation, fraction, seed, data_dir,
-              kind, multi_label=False):
+              kind, space):
     """The held-out examples and what trains while they are held out:
     {"fit": rows of the input, "texts", "labels", "examples", "source"}, or
     `None` without a comparison."""
@@ -222,10 +214,10 @@ def _held_out(texts, labels, names, validation, fraction, seed, data_dir,
         inputs.check_kind(validation, *kind, "the training input's examples",
                           data_dir, flag="--validation")
         held_texts, held_labels = labels_file.read_labeled(
-            validation, names, data_dir, multi_label)
+            validation, names, data_dir, space)
         return dict(fit=np.arange(len(texts)),
                     texts=_as_array(held_texts, kind[0]),
-                    labels=_as_labels(held_labels, names),
+                    labels=space.fit_targets(held_labels),
                     examples=len(held_texts), source=validation)
     count = int(round(len(texts) * fraction))
     if count < 1 or count >= len(texts):
@@ -365,9 +357,10 @@ def _encoder_teacher(texts, labels, names, output, encoder, embeddings,
     if not tuning and len(fit) < len(texts):
         train_encoder_teacher(teacher, texts, labels, vectors,
                               np.arange(len(texts)), settings, None)
+    space = LabelSpace.of(len(names), labels.ndim == 2)  # multi-hot: multi
     written = [saved_model.export_saved_model(
         teacher, os.path.join(output, "saved_model"), names,
-        multi_label=labels.ndim == 2)]
+        label_space=space)]
     if tuning:  # the fine-tuned encoder, for student-init and students
         written.append(encoder_models.save_encoder(
             teacher, encoder, os.path.join(output, "encoder"), names))

@@ -1,18 +1,79 @@
-"""Metrics for examples with one or more labels, from ranked answers.
-
-The extreme-classification ones (Bhatia et al., the Extreme Classification
-Repository): P@k, nDCG@k, recall@k over each example's top answers; and the
-thresholded ones: micro- and macro-F1 of the classes whose probability
-reaches a threshold, chosen on validation data (`best_threshold`).
+"""Metrics of a classifier's ranked answers against true labels.
 
 Every function takes the answers as a model serves them (ids best first,
 with their probabilities), never a dense [M, N] matrix, so they hold at
-any N. True labels are int [M, L], -1 padding a row with fewer
-(`labels_file.padded`). Training picks its threshold with them
-(`best_threshold`), `evaluate` reports them.
+any N.
+
+Single-label (true labels int [M]): top-k accuracy, macro P@1 and the
+expected calibration error of the top answer.
+
+Several labels per example (true labels int [M, L], -1 padding a row with
+fewer: `labels_file.padded`): the extreme-classification ones (Bhatia et
+al., the Extreme Classification Repository), P@k (the share of true
+labels among the first k answers), nDCG@k and recall@k; and the
+thresholded ones, micro- and macro-F1 of the classes whose probability
+reaches a threshold chosen on validation data (`best_threshold`).
+Training picks its threshold with them, `evaluate` reports them.
 """
 
 import numpy as np
+
+def top_k_accuracy(top_ids, labels, k):
+    """Top-k accuracy: the share of examples whose true label is among
+    their first k answers (single-label; at k=1 it equals P@1).
+
+    Args:
+        top_ids: int [M, n >= k], answers best first.
+        labels: int [M] true class ids.
+        k: how many answers count.
+
+    Returns:
+        A float in [0, 1].
+
+    Example:
+    >>> top_k_accuracy(np.array([[2, 0], [1, 2]]), np.array([0, 1]), k=1)
+    0.5
+    """
+    return float(np.mean(np.any(top_ids[:, :k] == labels[:, None], axis=1)))
+
+
+def expected_calibration_error(probabilities, labels, bins=15):
+    """Expected calibration error of the top answer's probability.
+
+    Examples are binned by their top probability (`bins` equal-width bins
+    over [0, 1]); ECE is the examples-weighted mean, over bins, of
+    |accuracy - mean confidence|.
+
+    Args:
+        probabilities: float [M, N].
+        labels: int [M] true class ids.
+        bins: how many bins.
+
+    Returns:
+        A float in [0, 1].
+
+    Example:
+    >>> probabilities = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4]])
+    >>> round(expected_calibration_error(probabilities, np.array([0, 1, 0])),
+    ...       4)  # bin 0.9: |0.5 - 0.9| * 2/3; bin 0.6: |1 - 0.6| * 1/3
+    0.4
+    """
+    probabilities = np.asarray(probabilities)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == np.asarray(labels)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in np.unique(which):
+        inside = which == b
+        total += inside.sum() * abs(correct[inside].mean() -
+                                    confidence[inside].mean())
+    return float(total / len(confidence))
+
+
+def macro_precision_at_1(top_ids, labels):
+    """P@1 computed per true class, then averaged over the classes present."""
+    hits = top_ids[:, 0] == labels
+    return float(np.mean([hits[labels == c].mean() for c in np.unique(labels)]))
 
 # How many of each example's best answers the thresholded metrics see:
 # training chooses its threshold on them, `evaluate` measures at it on them.

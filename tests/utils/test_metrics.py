@@ -1,8 +1,10 @@
-"""Multi-label metrics against their definitions, computed the slow way."""
+"""The metrics of ranked answers against their definitions, computed the
+slow way or by hand."""
 
 import numpy as np
+import pytest
 
-from topk_distill.distillation import multilabel_metrics as metrics
+from topk_distill.utils import metrics
 
 M, N = 40, 12
 
@@ -61,18 +63,56 @@ def test_f1_scores_equal_those_of_dense_predictions(rng):
         assert np.isclose(cut[0], 2 * tp / (kept.sum() + truth.sum()))
 
 
+def _micro_f1(top_ids, top_p, sets, threshold):
+    """Micro-F1 counted answer by answer, from the label sets."""
+    tp = predicted = 0
+    for row, truth in enumerate(sets):
+        for answer, p in zip(top_ids[row], top_p[row]):
+            if p >= threshold:
+                predicted += 1
+                tp += int(answer) in truth
+    return 2 * tp / (predicted + sum(map(len, sets)))
+
+
 def test_best_threshold_is_the_best_of_its_candidates(rng):
-    top_ids, top_p, labels, _, _ = _data(rng)
+    top_ids, top_p, labels, sets, _ = _data(rng)
     candidates = np.linspace(0.1, 0.9, 9)
     threshold, best = metrics.best_threshold(top_ids, top_p, labels, N,
                                              candidates)
-    scores = [metrics.f1_scores(top_ids, top_p, labels, t, N)[0]
-              for t in candidates]
-    assert best == max(scores) and threshold in candidates
-    assert scores[list(candidates).index(threshold)] == best
+    scores = [_micro_f1(top_ids, top_p, sets, t) for t in candidates]
+    assert best == pytest.approx(max(scores)) and threshold in candidates
+    first_best = np.flatnonzero(np.isclose(scores, max(scores)))[0]
+    assert threshold == candidates[first_best]  # ties: the lowest
     report = metrics.multilabel_report(top_ids, top_p, labels, threshold, N,
                                        ks=(1, 5, 50))
     assert sorted(report) == sorted(
         ["p@1", "ndcg@1", "recall@1", "p@5", "ndcg@5", "recall@5",
          "micro_f1", "macro_f1", "threshold"])  # no @50: 12 answers served
     assert report["micro_f1"] == best
+
+
+def test_top_k_accuracy_by_hand():
+    # 6 classes, answers best first; the true class is 1st, 2nd, 3rd, 4th,
+    # 6th, or 1st.
+    answers = np.array([[0, 1, 2, 3, 4, 5], [5, 1, 0, 2, 3, 4],
+                        [4, 3, 2, 1, 0, 5], [1, 2, 0, 3, 4, 5],
+                        [0, 1, 2, 3, 5, 4], [3, 0, 1, 2, 4, 5]])
+    labels = np.array([0, 1, 2, 3, 4, 3])
+    got = [metrics.top_k_accuracy(answers, labels, k) for k in (1, 2, 3, 5)]
+    assert got == [2 / 6, 3 / 6, 4 / 6, 5 / 6]
+    # Per class: 0: 1/1, 1: 0/1, 2: 0/1, 3: 1/2, 4: 0/1.
+    assert metrics.macro_precision_at_1(answers, labels) == pytest.approx(
+        (1 + 0 + 0 + 0.5 + 0) / 5)
+
+
+def test_expected_calibration_error_by_hand():
+    # Two bins used: [0.8, 0.867) holds 0.8 and 0.85 (1 of 2 right), the
+    # last holds 0.95 and 0.99 (2 of 2 right).
+    probabilities = np.array([[0.8, 0.2], [0.15, 0.85], [0.95, 0.05],
+                              [0.01, 0.99]])
+    labels = np.array([0, 0, 0, 1])
+    want = (2 * abs(0.5 - 0.825) + 2 * abs(1.0 - 0.97)) / 4
+    assert metrics.expected_calibration_error(
+        probabilities, labels, bins=15) == pytest.approx(want)
+    assert metrics.expected_calibration_error(
+        np.eye(3), np.arange(3)) == 0.0
