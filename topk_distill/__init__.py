@@ -38,6 +38,7 @@ _EXPORTS = {
     "Teacher": "teachers.teacher",
     "load_teacher": "teachers.teacher",
     "train_teacher": "teachers.teacher_training",
+    "TeacherConfig": "teachers.teacher_config",
     "fine_tune": "teachers.fine_tuning",
     "preprocess": "preprocessing.preprocessing",
     "preprocess_with_beam": "preprocessing.beam",

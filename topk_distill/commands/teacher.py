@@ -47,8 +47,10 @@ Example:
 from absl import flags
 
 from topk_distill.models import choices
+from topk_distill.teachers.teacher_config import TeacherConfig
 
 FLAGS = flags.FlagValues()
+_DEFAULT = TeacherConfig()  # the flags' defaults
 flags.DEFINE_string("input", None, "Labeled input: .tsv, .jsonl, a folder "
                     "of images in class subfolders or tfds:NAME[:SPLIT].",
                     flag_values=FLAGS)
@@ -63,21 +65,24 @@ flags.DEFINE_string("encoder", None, "A local BERT-family checkpoint folder "
 flags.DEFINE_string("embeddings", None, "With --encoder: the encoder's "
                     "embeddings of --input (.npy [rows, hidden]), to skip "
                     "computing them.", flag_values=FLAGS)
-flags.DEFINE_integer("cross_fit_folds", 0, "With --encoder: also write "
+flags.DEFINE_integer("cross_fit_folds", _DEFAULT.cross_fit_folds,
+                     "With --encoder: also write "
                      "out-of-fold logits for --input (k folds, k >= 2; with "
                      "--fine_tune, one more fine-tuning run per fold).",
                      lower_bound=0, flag_values=FLAGS)
-flags.DEFINE_integer("epochs", 10, "Training epochs (default 10; the "
+flags.DEFINE_integer("epochs", _DEFAULT.epochs, "Training epochs (the "
                      "encoder head: 30 is a good start).", lower_bound=1,
                      flag_values=FLAGS)
-flags.DEFINE_integer("batch_size", 64, "Batch size.", lower_bound=1,
+flags.DEFINE_integer("batch_size", _DEFAULT.batch_size,
+                     "Batch size.", lower_bound=1,
                      flag_values=FLAGS)
-flags.DEFINE_integer("seed", 0, "Random seed.", flag_values=FLAGS)
+flags.DEFINE_integer("seed", _DEFAULT.seed, "Random seed.", flag_values=FLAGS)
 flags.DEFINE_string("validation", None, "A labeled file to measure the "
                     "teacher and the reference student on (default: carve "
                     "--validation_fraction of --input off for it).",
                     flag_values=FLAGS)
-flags.DEFINE_float("validation_fraction", 0.1, "Part of --input held out "
+flags.DEFINE_float("validation_fraction", _DEFAULT.validation_fraction,
+                   "Part of --input held out "
                    "to compare the teacher with the reference student (0: "
                    "no comparison).", lower_bound=0.0, upper_bound=0.5,
                    flag_values=FLAGS)
@@ -86,10 +91,12 @@ flags.DEFINE_integer("student_epochs", choices.EPOCHS, "Most training "
                      "measured against (train's default rate; early "
                      "stopping on a tenth of its rows).",
                      lower_bound=1, flag_values=FLAGS)
-flags.DEFINE_integer("hidden_units", 0, "With --encoder: 0 for a linear "
+flags.DEFINE_integer("hidden_units", _DEFAULT.hidden_units,
+                     "With --encoder: 0 for a linear "
                      "head, else the width of a small MLP head.",
                      lower_bound=0, flag_values=FLAGS)
-flags.DEFINE_integer("sequence_length", 128, "With --encoder: tokens kept "
+flags.DEFINE_integer("sequence_length", _DEFAULT.sequence_length,
+                     "With --encoder: tokens kept "
                      "per text.", lower_bound=2, flag_values=FLAGS)
 flags.DEFINE_bool("multi_label", False, "Examples have one or more labels "
                   "(.tsv: separated by '|'; .jsonl: \"labels\": [...]): "
@@ -102,11 +109,14 @@ flags.DEFINE_bool("fine_tune", False, "With --encoder: after the head, "
 flags.DEFINE_integer("fine_tune_layers", 0, "With --fine_tune: the top "
                      "transformer layers that train (0: all the encoder).",
                      lower_bound=0, flag_values=FLAGS)
-flags.DEFINE_integer("fine_tune_epochs", 3, "With --fine_tune: epochs.",
+flags.DEFINE_integer("fine_tune_epochs", _DEFAULT.fine_tune_epochs,
+                     "With --fine_tune: epochs.",
                      lower_bound=1, flag_values=FLAGS)
-flags.DEFINE_float("learning_rate", 5e-5, "With --fine_tune: the peak "
+flags.DEFINE_float("learning_rate", _DEFAULT.learning_rate,
+                   "With --fine_tune: the peak "
                    "learning rate (> 0).", flag_values=FLAGS)
-flags.DEFINE_float("warmup_fraction", 0.1, "With --fine_tune: the part of "
+flags.DEFINE_float("warmup_fraction", _DEFAULT.warmup_fraction,
+                   "With --fine_tune: the part of "
                    "the steps spent warming the learning rate up.",
                    lower_bound=0.0, upper_bound=1.0, flag_values=FLAGS)
 flags.DEFINE_bool("overwrite", False, "Replace what --output holds (a "
@@ -128,11 +138,10 @@ def main(argv):
     from topk_distill.utils import json_files
 
     del argv
-    written = teacher_training.train_teacher(
-        FLAGS.input, FLAGS.output, labels_path=FLAGS.labels,
+    config = TeacherConfig(
         encoder=FLAGS.encoder, embeddings=FLAGS.embeddings,
         cross_fit_folds=FLAGS.cross_fit_folds, epochs=FLAGS.epochs,
-        batch_size=FLAGS.batch_size, seed=FLAGS.seed, data_dir=FLAGS.data_dir,
+        batch_size=FLAGS.batch_size, seed=FLAGS.seed,
         validation=FLAGS.validation,
         validation_fraction=FLAGS.validation_fraction,
         student_epochs=FLAGS.student_epochs, hidden_units=FLAGS.hidden_units,
@@ -140,8 +149,11 @@ def main(argv):
         fine_tune=FLAGS.fine_tune_layers if FLAGS.fine_tune else None,
         fine_tune_epochs=FLAGS.fine_tune_epochs,
         learning_rate=FLAGS.learning_rate,
-        warmup_fraction=FLAGS.warmup_fraction, overwrite=FLAGS.overwrite,
+        warmup_fraction=FLAGS.warmup_fraction,
         label_space=LabelSpace.of(None, FLAGS.multi_label))
+    written = teacher_training.train_teacher(
+        FLAGS.input, FLAGS.output, config, labels_path=FLAGS.labels,
+        data_dir=FLAGS.data_dir, overwrite=FLAGS.overwrite)
     for path in written:
         print(f"saved {path}")
         if path.endswith("report.json"):
