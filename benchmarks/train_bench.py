@@ -183,7 +183,7 @@ def child(args, paths):
             teacher=online_teacher(args.online_teacher, n, data),
             student=small,
             # The KLDivergence class: Keras 3.15's default "kl_divergence"
-            # string skips the softmax (tests/test_student.py).
+            # string skips the softmax (tests/distillation/test_student.py).
             distillation_losses=keras.distillation.LogitsDistillation(
                 temperature=2.0, loss=keras.losses.KLDivergence()),
             student_loss_weight=0.9)

@@ -127,3 +127,20 @@ def test_the_label_kind_is_asked_in_few_places():
 
 
 BRANCH_BOUND = 19
+
+
+def test_tests_mirror_the_package():
+    # tests/<stage>/test_<module>[_<aspect>].py tests topk_distill/<stage>/
+    # <module>.py; what crosses stages sits at the top of tests/.
+    tests = os.path.join(ROOT, "tests")
+    strays = []
+    for stage in STAGES:
+        folder = os.path.join(tests, stage)
+        modules = {name[:-3] for name in os.listdir(os.path.join(PACKAGE,
+                                                                  stage))}
+        for name in sorted(os.listdir(folder)):
+            if name.startswith("test_") and not any(
+                    name[5:-3] == module or name[5:].startswith(module + "_")
+                    for module in modules):
+                strays.append(f"tests/{stage}/{name}")
+    assert not strays

@@ -90,8 +90,17 @@ def test_bucket_tail_needs_tail_masses():
         model.compute_losses(batch, model(batch["text"]))
     batch = _batch([1, -1], [[1, 0], [2, -1]], [[1.0, 0.0], [0.0, 0.0]],
                    tail=[0.25, 0.0])
-    _, terms = model.compute_losses(batch, model(batch["text"]))
-    assert np.isfinite(terms["soft_loss"])
+    logits = model(batch["text"]).numpy().astype(np.float64)
+    _, terms = model.compute_losses(batch, logits)
+    # row 0 (labeled): 0.75 of its mass on ids 1, 0 (softmax of [1, 0] at
+    # T=2), 0.25 on the student's mass outside them; a mean over both
+    # rows, times 1/T
+    z = logits[0] / 2.0
+    log_q = z - np.logaddexp.reduce(z)
+    p = 0.75 * np.exp([0.5, 0.0]) / np.exp([0.5, 0.0]).sum()
+    rest = np.logaddexp.reduce(log_q[2:])
+    row = -(p[0] * log_q[1] + p[1] * log_q[0] + 0.25 * rest)
+    np.testing.assert_allclose(terms["soft_loss"], row / 2 / 2.0, rtol=1e-5)
 
 
 def test_gradients_reach_only_the_student():

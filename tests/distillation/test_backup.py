@@ -6,7 +6,7 @@ import resource
 import keras
 import pytest
 
-from tests.test_training import record_sets  # noqa: F401 (a fixture)
+from tests.distillation.test_training import record_sets  # noqa: F401
 from topk_distill.distillation import backup, mixer
 from topk_distill.models import text_models
 from topk_distill.distillation.student import DistillationStudent

@@ -1,12 +1,11 @@
-"""The reference teacher and student, and the encoder teacher's head."""
+"""The text students (mean, bigram, CNN; normalised, hidden layer) and
+the reference teacher."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import encoder_folder
-from topk_distill.models import encoder_models, text_models
-from topk_distill.teachers import cross_fitting
+from topk_distill.models import text_models
 
 
 def test_student_averages_real_tokens_only():
@@ -26,47 +25,6 @@ def test_teacher_maps_texts_to_logits():
     teacher = text_models.make_teacher(["a cat", "a dog", "red apple"],
                                        num_classes=5, hidden_units=4)
     assert teacher(tf.constant(["a red cat"])).shape == (1, 5)
-
-
-def test_cross_fit_logits_come_from_heads_that_did_not_see_the_row(rng):
-    embeddings = rng.normal(size=(40, 6)).astype(np.float32)
-    labels = rng.integers(0, 3, 40)
-    logits = cross_fitting.cross_fit_logits(
-        embeddings, labels, 3, folds=2, seed=7, epochs=2)
-    assert logits.shape == (40, 3)
-    # Relabel row 5: only heads that train on it change, so its own logits,
-    # and those of the rows of its fold (half of them), stay as they were.
-    relabeled = labels.copy()
-    relabeled[5] = (labels[5] + 1) % 3
-    again = cross_fitting.cross_fit_logits(embeddings, relabeled, 3, folds=2,
-                                           seed=7, epochs=2)
-    same = np.all(again == logits, axis=1)
-    assert same[5] and same.sum() == 20
-    everything = cross_fitting.train_head(embeddings, labels, 3, epochs=2,
-                                          seed=7)
-    assert not np.allclose(logits, everything(embeddings), atol=1e-3)
-
-
-def test_encoder_teacher_embeds_with_unit_norm():
-    import keras
-
-    teacher = encoder_models.make_encoder_teacher(
-        encoder_folder(), num_classes=2, sequence_length=16)
-    embed = keras.Model(teacher.input, teacher.get_layer("embedding").output)
-    vectors = embed(tf.constant(["a river in Europe", "a small bird"]))
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0,
-                               rtol=1e-5)
-    # Only the head trains; the encoder stays frozen.
-    assert sorted(w.path for w in teacher.trainable_weights) == [
-        "head/bias", "head/kernel"]
-
-
-@pytest.mark.parametrize("folds", [2, 3])
-def test_every_row_gets_out_of_fold_logits(rng, folds):
-    embeddings = rng.normal(size=(9, 4)).astype(np.float32)
-    logits = cross_fitting.cross_fit_logits(
-        embeddings, rng.integers(0, 2, 9), 2, folds=folds, epochs=1)
-    assert np.all(np.any(logits != 0, axis=1))
 
 
 def test_bigram_student_sees_word_order_the_mean_does_not():

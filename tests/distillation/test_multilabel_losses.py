@@ -76,6 +76,13 @@ def test_extreme_logits_give_finite_terms_and_gradients():
         total = tf.add_n([tf.reduce_sum(t) for t in terms])
     assert np.all(np.isfinite(np.concatenate([t.numpy() for t in terms])))
     assert np.all(np.isfinite(tape.gradient(total, student)))
+    # the hard term by hand: the mean over the 3 classes of softplus(-z)
+    # for a label, softplus(z) otherwise (softplus(-1e4) = 0, softplus(0)
+    # = log 2, softplus(3e38) = 3e38, softplus(-80) = e^-80); computed as
+    # the mean softplus less the labels' logits, float32 keeps row 0 (its
+    # parts about 3,333) to 1e-3
+    np.testing.assert_allclose(terms[0].numpy(), [
+        np.log(2.0) / 3, (3e38 + np.exp(-80.0)) / 3], rtol=1e-3)
 
 
 def test_stored_probabilities_become_sigmoid_targets_at_t():

@@ -55,6 +55,29 @@ def test_shards_are_those_preprocess_writes(tmp_path, rng, score_dtype):
     assert w.record_set.num_examples == COUNT
     batch = next(iter(reader.make_dataset(str(tmp_path / "b"), COUNT)))
     assert batch["label"].numpy().tolist() == labels.tolist()
+    if score_dtype == "float32":  # read as protos, not through the codec
+        _check_protos(made, texts, labels, ids, scores)
+
+
+def _check_protos(paths, texts, labels, ids, scores):
+    """Each record's tf.train.Example fields, against the rows written:
+    the text, the label, and the top-K best first (ties: lower id first),
+    its scores as given."""
+    import tensorflow as tf
+
+    examples = [tf.train.Example.FromString(raw.numpy()).features.feature
+                for raw in tf.data.TFRecordDataset(paths, "GZIP")]
+    assert len(examples) == COUNT
+    for row, feature in enumerate(examples):
+        order = sorted(range(K), key=lambda j: (-scores[row, j],
+                                                ids[row, j]))
+        assert feature["text"].bytes_list.value == [texts[row].encode()]
+        assert feature["label"].int64_list.value == [labels[row]]
+        assert list(feature["topk_ids"].int64_list.value) == [
+            ids[row, j] for j in order]
+        np.testing.assert_array_equal(
+            feature["topk_scores"].float_list.value,
+            np.float32([scores[row, j] for j in order]))
 
 
 def test_bad_rows_are_named_and_nothing_is_left(tmp_path, rng):
