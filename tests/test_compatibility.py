@@ -112,3 +112,29 @@ def test_single_label_records_are_written_byte_for_byte_as_0_1_0_did(name):
         batch["text"], batch["label"], batch["topk_ids"],
         batch["topk_scores"], record_set)
     assert [r for r in again.numpy()] == stored
+
+
+def test_the_multi_label_set_of_0_2_0_reads():
+    # tests/data/make_multi_label_v3.py: its input and teacher scores are
+    # kept beside it, the oracle here
+    folder = os.path.join(ROOT, "tests", "data", "multi_label_v3")
+    record_set = topk_distill.RecordSet.read(os.path.join(folder, "labeled"))
+    assert (record_set.multi_label, record_set.max_labels,
+            record_set.format_version) == (True, 2, 3)
+    assert record_set.label_space == topk_distill.MultiLabel(5)
+    names = open(os.path.join(folder, "labels.txt")).read().split()
+    rows = [line.rstrip("\n").split("\t")
+            for line in open(os.path.join(folder, "input.tsv"))]
+    logits = np.load(os.path.join(folder, "scores.npy"))
+    batch = next(iter(topk_distill.make_dataset(record_set, batch_size=6,
+                                                shuffle=False)))
+    assert [t.decode() for t in batch["text"].numpy()] == [
+        text for text, _ in rows]
+    assert [sorted(i for i in row if i >= 0)
+            for row in batch["labels"].numpy().tolist()] == [
+        sorted(names.index(tag) for tag in tags.split("|"))
+        for _, tags in rows]
+    best = np.argsort(-logits, axis=1)[:, :3]
+    np.testing.assert_array_equal(batch["topk_ids"].numpy(), best)
+    np.testing.assert_allclose(batch["topk_scores"].numpy(),
+                               np.take_along_axis(logits, best, 1))
