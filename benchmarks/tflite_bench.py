@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from topk_distill.inputs import labels_file
 from topk_distill.models import saved_model
-from topk_distill.serving import tflite_export
+from topk_distill.models import tflite_export
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

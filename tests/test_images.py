@@ -16,7 +16,8 @@ from topk_distill.models import (feature_models, image_models, saved_model,
                                  text_models)
 from topk_distill.preprocessing import preprocessing
 from topk_distill.records import reader, records
-from topk_distill.serving import classification, tflite_export
+from topk_distill.models import tflite_export
+from topk_distill.serving import classification
 from topk_distill.teachers import teacher
 
 IMAGES = os.path.join(ROOT, "examples", "images")

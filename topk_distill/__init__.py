@@ -71,7 +71,7 @@ _EXPORTS = {
     "StudentConfig": "distillation.training_config",
     "FitConfig": "distillation.training_config",
     "export_saved_model": "models.saved_model",
-    "export_tflite": "serving.tflite_export",
+    "export_tflite": "models.tflite_export",
     "load_saved_model": "models.saved_model",
     "classify": "serving.classification",
     "evaluate": "serving.evaluation",

@@ -108,7 +108,7 @@ def test_importing_the_package_leaves_tensorflow_unconfigured():
     modules = ", ".join(f"topk_distill.{m}" for m in (
         "records.codec", "records.shards", "records.reader",
         "distillation.mixer", "distillation.student", "models.saved_model",
-        "serving.tflite_export", "preprocessing.preprocessing",
+        "models.tflite_export", "preprocessing.preprocessing",
         "distillation.training", "serving.classification"))
     code = ("import tensorflow as tf\n"
             "from tensorflow.python.eager import context\n"

@@ -82,7 +82,7 @@ def _write(loaded, names, folder):
     import os
 
     from topk_distill.models import encoder_students, saved_model
-    from topk_distill.serving import tflite_export
+    from topk_distill.models import tflite_export
 
     saved_model.export_saved_model(loaded.model, folder, names, FLAGS.top_n,
                                    label_space=loaded.label_space)

@@ -2,9 +2,10 @@
 from (`text_models`, `encoder_models` with `bert_inputs`, `image_models`,
 `feature_models`; the pair per input kind: `reference_models`), student
 word vectors from a teacher's encoder (`student_init`; trained towards its
-sentence embeddings: `tokenlearn`), and the SavedModel
-every trained classifier is written as and loaded from (`saved_model`),
-and the named choices flags offer before Keras loads (`choices`)."""
+sentence embeddings: `tokenlearn`), the files a trained classifier is
+written as: the SavedModel it is also loaded from (`saved_model`) and
+TFLite for phones (`tflite_export`), and the named choices flags offer
+before Keras loads (`choices`)."""
 
 import importlib
 

@@ -1,3 +1,3 @@
-"""Stage 7, serving: a trained classifier used: TFLite files for phones
-(`tflite_export`), the top-n labels of inputs (`classification`), and
-accuracy and speed on a labeled test set (`evaluation`)."""
+"""Stage 7, serving: a trained classifier used: the top-n labels of
+inputs (`classification`), and accuracy and speed on a labeled test set
+(`evaluation`). Its files (SavedModel, TFLite) are `models`'."""

@@ -12,7 +12,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from tests.conftest import NAMES, SAMPLES
 from topk_distill.models import text_models
-from topk_distill.serving import tflite_export
+from topk_distill.models import tflite_export
 
 
 def _example(text):
