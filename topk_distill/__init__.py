@@ -79,6 +79,7 @@ _EXPORTS = {
     "precision_at_k": "utils.metrics",
     "make_teacher": "models.text_models",
     "make_student": "models.text_models",
+    "TextStudentConfig": "models.text_models",
     "make_encoder_teacher": "models.encoder_models",
     "make_head": "models.encoder_models",
     "make_encoder_student": "models.encoder_students",

@@ -53,13 +53,15 @@ def make_network(student, record_sets, names, input_kind="text",
                 f"{len(embeddings[0]):,} words is a word of the records' "
                 "texts (the first 1,000 read); expected vectors made from "
                 "these texts (student-init --input=...)")
-    network = text_models.make_student(
-        None if embeddings else reader.texts(record_sets), len(names),
-        max_tokens=student.max_tokens, embedding_dim=student.embedding_dim,
-        architecture=student.architecture, embeddings=embeddings,
+    shape = text_models.TextStudentConfig(
+        architecture=student.architecture, max_tokens=student.max_tokens,
+        embedding_dim=student.embedding_dim,
         train_embeddings=not student.freeze_embeddings,
         normalize=student.normalize, hidden_units=student.hidden_units,
         class_vectors=sampled is not None)
+    network = text_models.make_student(
+        None if embeddings else reader.texts(record_sets), len(names),
+        shape, embeddings=embeddings)
     if student.init_class_vectors:
         text_models.start_class_vectors(
             network, [labels_file.label_words(n) for n in names])

@@ -2,6 +2,8 @@
 [B, N] logits out (text preprocessing lives inside the model, so a saved
 model classifies raw text)."""
 
+import dataclasses
+
 import keras
 
 from topk_distill.models import choices
@@ -41,10 +43,55 @@ STUDENTS = choices.STUDENTS
 WORD_VECTOR_STUDENTS = ("mean", "bigram", "cnn")
 
 
-def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
-                 sequence_length=64, architecture="mean", embeddings=None,
-                 hash_buckets=20_000, filters=256, train_embeddings=True,
-                 normalize=False, hidden_units=0, class_vectors=False):
+@dataclasses.dataclass(frozen=True)
+class TextStudentConfig:
+    """The shape of a word-vector student (`make_student`).
+
+    Args:
+        architecture: `"mean"`, `"bigram"` or `"cnn"`.
+        max_tokens: vocabulary size.
+        embedding_dim: embedding width (taken from `embeddings` if given).
+        sequence_length: tokens kept per text.
+        hash_buckets: bigram rows (`"bigram"` only).
+        filters: convolution channels (`"cnn"` only).
+        train_embeddings: `False` freezes the word vectors (e.g. those of
+            `embeddings`): only the rest of the student trains.
+        normalize: L2-normalise the pooled text vector before the linear
+            layer (as sentence encoders and Model2Vec do).
+        hidden_units: 0 (default) for the linear layer on the pooled
+            vector; H > 0 puts a ReLU layer of H units (layer `"hidden"`)
+            between them.
+        class_vectors: the linear output layer as a
+            `class_vectors.ClassVectors` (one row per class), which a
+            sampled-softmax step (`DistillationStudent(sampled_classes=)`)
+            trains a few rows at a time; the same logits otherwise.
+
+    Raises:
+        ValueError: an architecture that is not one of
+            `WORD_VECTOR_STUDENTS`.
+    """
+
+    architecture: str = "mean"
+    max_tokens: int = 20_000
+    embedding_dim: int = 64
+    sequence_length: int = 64
+    hash_buckets: int = 20_000
+    filters: int = 256
+    train_embeddings: bool = True
+    normalize: bool = False
+    hidden_units: int = 0
+    class_vectors: bool = False
+
+    def __post_init__(self):
+        if self.architecture not in WORD_VECTOR_STUDENTS:
+            raise ValueError(
+                f"unknown student architecture {self.architecture!r}; "
+                f"expected one of {', '.join(WORD_VECTOR_STUDENTS)} (the "
+                "encoder student: encoder_students)")
+
+
+def make_student(texts, num_classes, config=None, embeddings=None,
+                 **keywords):
     """Builds a student: word embeddings -> pooled text vector -> linear layer.
 
     Three architectures (`architecture`), all mapping raw strings to logits
@@ -65,27 +112,13 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
         texts: a list or `tf.data.Dataset` of strings to fit the vocabulary
             (unused when `embeddings` brings one).
         num_classes: N, the number of output logits.
-        max_tokens: vocabulary size.
-        embedding_dim: embedding width (taken from `embeddings` if given).
-        sequence_length: tokens kept per text.
-        architecture: `"mean"`, `"bigram"` or `"cnn"`.
+        config: a `TextStudentConfig` (architecture, vocabulary and
+            embedding sizes, normalisation, hidden layer, class vectors),
+            or its fields as keywords.
         embeddings: optional `(vocabulary, vectors)` to start from, e.g.
             `student_init.load(path)`: the vocabulary ("" and "[UNK]" first)
             replaces the adapted one and the word rows start from `vectors`
             float [V, D].
-        hash_buckets: bigram rows (`"bigram"` only).
-        filters: convolution channels (`"cnn"` only).
-        train_embeddings: `False` freezes the word vectors (e.g. those of
-            `embeddings`): only the rest of the student trains.
-        normalize: L2-normalise the pooled text vector before the linear
-            layer (as sentence encoders and Model2Vec do).
-        hidden_units: 0 (default) for the linear layer on the pooled
-            vector; H > 0 puts a ReLU layer of H units (layer `"hidden"`)
-            between them.
-        class_vectors: the linear output layer as a
-            `class_vectors.ClassVectors` (one row per class), which a
-            sampled-softmax step (`DistillationStudent(sampled_classes=)`)
-            trains a few rows at a time; the same logits otherwise.
 
     Returns:
         An uncompiled `keras.Model` mapping string[B] to logits[B, N]; its
@@ -100,28 +133,30 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
     >>> bigram.get_layer("embedding").input_dim  # "", [UNK], a, cat, dog
     5
     """
-    if architecture not in WORD_VECTOR_STUDENTS:
-        raise ValueError(f"unknown student architecture {architecture!r}; "
-                         f"expected one of {', '.join(WORD_VECTOR_STUDENTS)}"
-                         " (the encoder student: encoder_students)")
+    if config is not None and keywords:
+        raise TypeError(f"config= and {', '.join(sorted(keywords))}: give "
+                        "the settings one way")
+    c = config or TextStudentConfig(**keywords)
+    embedding_dim = c.embedding_dim
     if embeddings is not None:
         vocabulary, vectors = embeddings
         embedding_dim = vectors.shape[1]
         vectorize = keras.layers.TextVectorization(
             vocabulary=list(vocabulary)[2:],
-            output_sequence_length=sequence_length)
+            output_sequence_length=c.sequence_length)
     else:
         vectorize = keras.layers.TextVectorization(
-            max_tokens=max_tokens, output_sequence_length=sequence_length)
+            max_tokens=c.max_tokens, output_sequence_length=c.sequence_length)
         vectorize.adapt(texts)
     words = vectorize.vocabulary_size()
     text = keras.Input(shape=(), dtype="string", name="text")
     tokens = vectorize(text)
     present = keras.ops.not_equal(tokens, 0)
     embedding = keras.layers.Embedding(words, embedding_dim, name="embedding",
-                                       trainable=train_embeddings)
+                                       trainable=c.train_embeddings)
     embedded = embedding(tokens)
-    if architecture == "bigram":
+    hash_buckets = c.hash_buckets
+    if c.architecture == "bigram":
         # fastText-style bigram hash: a bigram of words (u, v) takes row
         # (u * P - v) mod buckets of its own table. int32 arithmetic (no
         # overflow below 68,000 words) and a subtraction (an int addition
@@ -135,19 +170,19 @@ def make_student(texts, num_classes, max_tokens=20_000, embedding_dim=64,
             [present, keras.ops.logical_and(present[:, :-1], present[:, 1:])],
             axis=1)
     present = keras.ops.cast(present, embedded.dtype)
-    if architecture == "cnn":
-        x = keras.layers.Conv1D(filters, 3, padding="same",
+    if c.architecture == "cnn":
+        x = keras.layers.Conv1D(c.filters, 3, padding="same",
                                 activation="relu")(embedded)
         # ReLU outputs are >= 0: zeroing padding keeps it out of the max.
         x = keras.ops.max(x * present[:, :, None], axis=1)
     else:
         x = masked_mean(embedded, present)
-    if normalize:
+    if c.normalize:
         x = keras.layers.UnitNormalization(name="normalize")(x)
-    if hidden_units:
-        x = keras.layers.Dense(hidden_units, activation="relu",
+    if c.hidden_units:
+        x = keras.layers.Dense(c.hidden_units, activation="relu",
                                name="hidden")(x)
-    output = (class_vectors_layer.ClassVectors if class_vectors else
+    output = (class_vectors_layer.ClassVectors if c.class_vectors else
               keras.layers.Dense)
     logits = output(num_classes, name="logits")(x)
     model = keras.Model(text, logits, name="student")
