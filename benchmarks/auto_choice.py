@@ -30,6 +30,7 @@ import sys
 
 import numpy as np
 
+import common
 import defaults
 import latency
 import wordnet_accuracy
@@ -238,15 +239,13 @@ def main():
         MODULES, [os.path.abspath(__file__),
                   os.path.join(ROOT, "benchmarks", "defaults.py"),
                   os.path.join(ROOT, "benchmarks", "latency.py")])
-    out = os.path.join(args.work, "auto.json")
-    results = json_files.read_json(out) or {}
+    results = common.Results(os.path.join(args.work, "auto.json"), version)
     sets = defaults.dataset(args.data, args.work)
     valid_path = defaults.write_valid(args.work, sets[2], sets[4])
     for seed in range(0 if args.report else args.seeds):
-        key = f"{seed}|{args.epochs}|{version}"
-        if key not in results:
-            results[key] = run(args, sets, seed, valid_path)
-            json_files.write_json(out, results)
+        results.get_or_run((seed, args.epochs),
+                           lambda: run(args, sets, seed, valid_path))
+    results = results.data
     print(f"machine: {os.cpu_count()} cores; data {args.data}; "
           f"init {args.init}")
     report(results, version, args.seeds)

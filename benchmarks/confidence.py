@@ -24,12 +24,12 @@ import sys
 import keras
 import numpy as np
 
+import common
 import defaults
 import fine_tuned_students
 import wordnet_accuracy
 from topk_distill.distillation import training
 
-from topk_distill.utils import json_files
 
 sys.path.insert(0, os.path.join(fine_tuned_students.ROOT, "examples",
                                 "wordnet"))
@@ -75,8 +75,8 @@ def main():
     version = wordnet_accuracy.code_version(
         defaults.MODULES + ("training", "training_config"),
         [os.path.abspath(__file__)])
-    out = os.path.join(args.work, "confidence.json")
-    results = json_files.read_json(out) or {}
+    results = common.Results(os.path.join(args.work, "confidence.json"),
+                             version)
     labeled, _, names, _, valid, test = defaults.dataset(args.data,
                                                          args.work)
     valid_path = defaults.write_valid(args.work, names, valid)
@@ -88,26 +88,26 @@ def main():
             jobs.append((teacher, teacher, threshold))
     for seed in range(0 if args.report else args.seeds):
         for name, teacher, threshold in jobs:
-            key = f"{name}|{threshold:g}|{seed}|{version}"
-            if key in results:
-                continue
-            made = fine_tuned_students.make_records(
-                args.data, teacher or "fine_tuned", keep, 0.0)
-            folder = os.path.join(args.work, "student")
-            history = training.train_student(
-                folder, labeled=made["infold"],
-                unlabeled=None if teacher is None else made["unl_soft"],
-                baseline="hard" if teacher is None else None,
-                validation=valid_path, min_confidence=threshold, seed=seed,
-                verbose=0)
-            kept = training.kept_epoch(history)
-            results[key] = dict(
-                test_top1=defaults.test_top1(folder, test),
-                val_top1=history.history["val_top1"][kept - 1],
-                epoch=kept)
-            print(f"{name} min_confidence {threshold:g} seed {seed}: "
-                  f"{results[key]}", flush=True)
-            json_files.write_json(out, results)
+            def run():
+                made = fine_tuned_students.make_records(
+                    args.data, teacher or "fine_tuned", keep, 0.0)
+                folder = os.path.join(args.work, "student")
+                history = training.train_student(
+                    folder, labeled=made["infold"],
+                    unlabeled=None if teacher is None else made["unl_soft"],
+                    baseline="hard" if teacher is None else None,
+                    validation=valid_path, min_confidence=threshold,
+                    seed=seed, verbose=0)
+                kept = training.kept_epoch(history)
+                row = dict(test_top1=defaults.test_top1(folder, test),
+                           val_top1=history.history["val_top1"][kept - 1],
+                           epoch=kept)
+                print(f"{name} min_confidence {threshold:g} seed {seed}: "
+                      f"{row}", flush=True)
+                return row
+
+            results.get_or_run((name, f"{threshold:g}", seed), run)
+    results = results.data
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}\n")
     print("| teacher | teacher's test P@1 | min_confidence | valid P@1 | "
           "test P@1 | epoch |")

@@ -32,6 +32,7 @@ import sys
 import keras
 import numpy as np
 
+import common
 import defaults
 import fine_tuned_students
 import wordnet_accuracy
@@ -39,7 +40,6 @@ from topk_distill.distillation import training
 from topk_distill.preprocessing import preprocessing
 from topk_distill.records import records
 from topk_distill.teachers.teacher import load_teacher
-from topk_distill.utils import json_files
 
 ROOT = fine_tuned_students.ROOT
 sys.path.insert(0, os.path.join(ROOT, "examples", "wordnet"))
@@ -167,8 +167,8 @@ def main():
     version = wordnet_accuracy.code_version(
         defaults.MODULES + ("training", "training_config"),
         [os.path.abspath(__file__)])
-    out = os.path.join(args.work, "transfer.json")
-    results = json_files.read_json(out) or {}
+    results = common.Results(os.path.join(args.work, "transfer.json"),
+                             version)
     labeled, unlabeled, names, _, valid, test = defaults.dataset(args.data,
                                                                  args.work)
     valid_path = defaults.write_valid(args.work, names, valid)
@@ -176,24 +176,25 @@ def main():
           flush=True)
     for seed in range(args.seeds):
         for share in map(float, args.sizes.split(",")):
-            key = f"{share:g}|{seed}|{version}"
-            if key in results:
-                continue
-            transfer = transfer_set(args.data, args.work, unlabeled, share)
-            ratio = transfer.num_examples / labeled.num_examples
-            keras.backend.clear_session()
-            folder = os.path.join(args.work, "student")
-            history = training.train_student(
-                folder, labeled=labeled, unlabeled=transfer,
-                validation=valid_path, unlabeled_per_labeled=ratio,
-                seed=seed, verbose=0)
-            kept = training.kept_epoch(history)
-            results[key] = dict(
-                transfer=transfer.num_examples, ratio=ratio,
-                val_top1=history.history["val_top1"][kept - 1],
-                test_top1=defaults.test_top1(folder, test))
-            print(f"share {share:g} seed {seed}: {results[key]}", flush=True)
-            json_files.write_json(out, results)
+            def run():
+                transfer = transfer_set(args.data, args.work, unlabeled,
+                                        share)
+                ratio = transfer.num_examples / labeled.num_examples
+                keras.backend.clear_session()
+                folder = os.path.join(args.work, "student")
+                history = training.train_student(
+                    folder, labeled=labeled, unlabeled=transfer,
+                    validation=valid_path, unlabeled_per_labeled=ratio,
+                    seed=seed, verbose=0)
+                kept = training.kept_epoch(history)
+                row = dict(transfer=transfer.num_examples, ratio=ratio,
+                           val_top1=history.history["val_top1"][kept - 1],
+                           test_top1=defaults.test_top1(folder, test))
+                print(f"share {share:g} seed {seed}: {row}", flush=True)
+                return row
+
+            results.get_or_run((f"{share:g}", seed), run)
+    results = results.data
     print(f"\nmachine: {os.cpu_count()} cores; code version {version}\n")
     print("| transfer set (examples) | per labeled | valid P@1 | test P@1 |")
     print("|---|---|---|---|")

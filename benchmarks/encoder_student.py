@@ -38,6 +38,7 @@ import time
 
 import numpy as np
 
+import common
 import auto_choice
 import defaults
 import latency
@@ -149,7 +150,7 @@ def main():
         os.path.abspath(__file__),
         os.path.join(latency.ROOT, "benchmarks", "defaults.py")])
     path = os.path.join(args.work, "encoder.json")
-    results = json_files.read_json(path) or {}
+    cache = common.Results(path, version)
     sets = defaults.dataset(args.data, args.work)
     names = sets[2]
     ensure_head(args.encoder, args.teacher_weights, names)
@@ -157,11 +158,9 @@ def main():
     runs = [r.strip() for r in args.runs.split(";") if r.strip()]
     for run in [] if args.report else runs:
         for seed in range(args.seeds):
-            key = f"{run}|{seed}|{args.epochs}|{version}"
-            if key not in results:
-                results[key] = train_run(args, sets, valid_path, run, seed)
-                json_files.write_json(path, results)
-    mine = {k: v for k, v in results.items() if k.endswith(f"|{version}")}
+            cache.get_or_run((run, seed, args.epochs), lambda: train_run(
+                args, sets, valid_path, run, seed))
+    results, mine = cache.data, cache.mine()
     timed = {k: v for k, v in mine.items()
              if "speedup" not in v and os.path.isdir(v["folder"])}
     teacher_ms = next((v["teacher_ms"] for v in mine.values()

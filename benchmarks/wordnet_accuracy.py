@@ -19,11 +19,11 @@ from other code; `plots.py` draws them.
 """
 
 import argparse
-import hashlib
 import os
 import sys
 import time
 
+import common
 import keras
 import numpy as np
 import runs
@@ -83,25 +83,10 @@ MODULES = ("inputs", "teacher", "records", "codec", "packing", "scoring",
 
 
 def code_version(modules=MODULES, scripts=()):
-    """A hash of this file (and `scripts`) and of the package modules a run
-    goes through: results of other code are not reused."""
-    import glob
-
-    package = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), "topk_distill")
-    digest = hashlib.sha256()
-    paths = []
-    for m in modules:  # a module anywhere in the package, or a stage folder
-        found = sorted(glob.glob(os.path.join(package, "**", f"{m}.py"),
-                                 recursive=True) +
-                       glob.glob(os.path.join(package, m, "*.py")))
-        if not found:
-            raise FileNotFoundError(f"no module {m!r} in {package}")
-        paths += found
-    for path in paths + [os.path.abspath(__file__)] + list(scripts):
-        with open(path, "rb") as f:
-            digest.update(f.read())
-    return digest.hexdigest()[:12]
+    """`common.code_version` with this file first among the scripts (as
+    every script's cache keys were made)."""
+    return common.code_version(modules, [os.path.abspath(__file__)] +
+                               list(scripts))
 
 
 def make_records(work):
