@@ -37,6 +37,7 @@ _EXPORTS = {
     "INPUT_KINDS": "inputs.input_kinds",
     "Teacher": "teachers.teacher",
     "load_teacher": "teachers.teacher",
+    "TeacherSource": "teachers.teacher",
     "train_teacher": "teachers.teacher_training",
     "TeacherConfig": "teachers.teacher_config",
     "fine_tune": "teachers.fine_tuning",

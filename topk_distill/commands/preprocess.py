@@ -217,11 +217,12 @@ def _run_beam(run):
     except ImportError as e:
         raise ImportError(f"--runner needs Apache Beam ({e}); install it with"
                           " `pip install topk-distill[beam]`") from e
+    from topk_distill.teachers.teacher import TeacherSource
+
     record_set = beam.preprocess_with_beam(
-        FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
-        teacher_outputs=FLAGS.teacher_outputs,
-        teacher_signature=FLAGS.teacher_signature,
-        teacher_output_key=FLAGS.teacher_output_key,
+        TeacherSource(FLAGS.teacher, FLAGS.teacher_outputs,
+                      FLAGS.teacher_signature, FLAGS.teacher_output_key),
+        FLAGS.input, FLAGS.labels, FLAGS.output,
         pipeline_args=[f"--runner={FLAGS.runner}"] +
         FLAGS.pipeline_options.split(), **run)
     print(f"{FLAGS.output}: {record_set.num_examples} examples in "

@@ -36,16 +36,16 @@ from topk_distill.teachers import teacher
 COUNTERS = "topk_distill"
 
 
-def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
+def preprocess_with_beam(source, input_path, labels_path, output_prefix,
                          settings=None, batch_size=256,
-                         skip_unknown_labels=False, teacher_outputs="logits",
-                         teacher_signature=None, teacher_output_key=None,
-                         pipeline_args=(), command=None, overwrite=False,
-                         **record_settings):
+                         skip_unknown_labels=False, pipeline_args=(),
+                         command=None, overwrite=False, **record_settings):
     """Writes the teacher's top-K records for one input with Apache Beam.
 
     Args:
-        teacher_path: a `.keras` file or SavedModel folder every worker can
+        source: the teacher: a `teachers.teacher.TeacherSource` (its path,
+            what it outputs, its signature and output key), or its path
+            alone: a `.keras` file or SavedModel folder every worker can
             read (e.g. on `gs://` for Dataflow). Precomputed `.npy` scores
             need the input's row order, which Beam does not keep: use the
             local tool for them.
@@ -59,8 +59,6 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
         settings (or `record_settings`, its fields as keywords),
             batch_size, skip_unknown_labels, overwrite: as in
             `preprocessing.preprocess`.
-        teacher_outputs, teacher_signature, teacher_output_key: as in
-            `teachers.teacher.load_teacher`.
 
     Returns:
         The `RecordSet` written.
@@ -72,15 +70,15 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                          pipeline_args=["--runner=DirectRunner"])
     ```
     """
-    if teacher_path.endswith(".npy") or input_path.startswith(
+    if not isinstance(source, teacher.TeacherSource):
+        source = teacher.TeacherSource(source)
+    if source.path.endswith(".npy") or input_path.startswith(
             inputs.TFDS_PREFIX) or os.path.isdir(input_path):
         raise ValueError("the Beam pipeline reads text .tsv/.jsonl files and "
                          "runs a model teacher (.keras or SavedModel); for "
                          ".npy scores, tfds: inputs or image folders use the "
                          "local tool (no --runner)")
-    teacher_args = (teacher_path, teacher_outputs, teacher_signature,
-                    teacher_output_key)
-    model = teacher.load_teacher(*teacher_args)
+    model = source.load()
     settings = record_plan.settings_of(settings, record_settings)
     plan = preprocessing.plan_record_set(model, labels_path, input_path,
                                          settings)
@@ -99,7 +97,7 @@ def preprocess_with_beam(teacher_path, input_path, labels_path, output_prefix,
                                            plan.label_space)
                  | "Batch" >> beam.BatchElements(min_batch_size=1,
                                                  max_batch_size=batch_size)
-                 | "Teacher" >> beam.ParDo(_ScoreBatch(teacher_args, plan))
+                 | "Teacher" >> beam.ParDo(_ScoreBatch(source, plan))
                  | "Write" >> beam.io.WriteToTFRecord(
                      output_prefix, num_shards=plan.num_shards,
                      file_name_suffix=file_names.shard_suffix(
@@ -163,12 +161,12 @@ def _parse(line, path, label_ids, skip_unknown_labels, label_space):
 class _ScoreBatch(beam.DoFn):
     """A batch of `(text, label id)` -> its serialized top-K records."""
 
-    def __init__(self, teacher_args, plan):
-        self._teacher_args = teacher_args
+    def __init__(self, source, plan):
+        self._source = source
         self._plan = plan
 
     def setup(self):
-        model = teacher.load_teacher(*self._teacher_args)
+        model = self._source.load()
         self._score = tf.function(
             lambda texts, labels: scoring.score_batch(
                 model, texts, labels, self._plan),

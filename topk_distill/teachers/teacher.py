@@ -29,6 +29,7 @@ scores; models look at the texts alone. A `labels.txt` in the teacher's
 folder (or beside its file) is the teacher's label vocabulary.
 """
 
+import dataclasses
 import errno
 import hashlib
 import os
@@ -38,7 +39,8 @@ import numpy as np
 import tensorflow as tf
 
 from topk_distill.inputs import input_kinds, labels_file
-from topk_distill.inputs.label_space import LabelSpace, MultiLabel, SingleLabel
+from topk_distill.inputs.label_space import (LabelSpace, MultiLabel,
+                                             SingleLabel)
 from topk_distill.models import choices, saved_model
 from topk_distill.teachers import hf_teacher
 
@@ -88,6 +90,27 @@ class Teacher:
 
     def __call__(self, texts, rows):
         return tf.cast(self.fn(texts, rows), tf.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class TeacherSource:
+    """Where a teacher is and how it is called: what `load_teacher` takes,
+    as one value that travels (to Beam's workers, say).
+
+    Example:
+    >>> TeacherSource("teacher", outputs="sigmoid_logits").outputs
+    'sigmoid_logits'
+    """
+
+    path: str
+    outputs: str = "logits"
+    signature: str = None
+    output_key: str = None
+
+    def load(self):
+        """The `Teacher` (`load_teacher`)."""
+        return load_teacher(self.path, self.outputs, self.signature,
+                            self.output_key)
 
 
 def load_teacher(path, outputs="logits", signature=None, output_key=None):
