@@ -34,6 +34,17 @@ def test_tsv_errors_name_file_and_line(tmp_path, content, expected):
         list(inputs.iter_examples(str(path)))
 
 
+def test_the_kind_of_an_input_does_not_read_its_labels(tmp_path):
+    # a single-label name with empty parts between bars, a multi-label row
+    path = tmp_path / "a.tsv"
+    path.write_text("one text\ta||b\n", encoding="utf-8")
+    assert inputs.describe(str(path)) == ("text", None)
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"features": [1.0, 2.0], "labels": ["x", ""]})
+                    + "\n", encoding="utf-8")
+    assert inputs.describe(str(path)) == ("features", 2)
+
+
 def test_jsonl(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"text": "hi", "label": "x"}) + "\n" +

@@ -35,7 +35,7 @@ import os
 
 from topk_distill.inputs import image_files, input_kinds
 from topk_distill.inputs.errors import InputError
-from topk_distill.inputs.label_space import MultiLabel, SingleLabel
+from topk_distill.inputs.label_space import SingleLabel
 
 TFDS_PREFIX = "tfds:"
 
@@ -61,6 +61,7 @@ def iter_examples(spec, data_dir=None, label_space=None):
     >>> _ = open(path, "w").write("a cat\\tanimal\\n\\nno label here\\n")
     >>> list(iter_examples(path))
     [('a cat', ('animal',)), ('no label here', None)]
+    >>> from topk_distill.inputs.label_space import MultiLabel
     >>> _ = open(path, "w").write("a cat\\tanimal|pet\\n")
     >>> list(iter_examples(path, label_space=MultiLabel()))
     [('a cat', ('animal', 'pet'))]
@@ -100,12 +101,29 @@ def describe(spec, data_dir=None):
     >>> describe(path)
     ('features', 2)
     """
-    # Labels read as written (one or several): the kind of input does not
-    # depend on whether its examples have one label or several.
+    # The labels are not read: the kind of input does not depend on them
+    # (nor on whether an example has one label or several).
     for _, value, _ in iter_located(spec, data_dir,
-                                    label_space=MultiLabel()):
+                                    label_space=_UNREAD_LABELS):
         return kind_of(value)
     return "text", None
+
+
+class _UnreadLabels:
+    """A label reader for `describe`: every example unlabeled, whatever
+    its label fields hold (a single-label name with `|` in it, a
+    multi-label list)."""
+
+    @staticmethod
+    def from_fields(label, labels, where):
+        return None
+
+    @staticmethod
+    def from_column(column, where):
+        return None
+
+
+_UNREAD_LABELS = _UnreadLabels()
 
 
 def check_kind(spec, kind, feature_dim, holder, data_dir=None, flag=None):
@@ -255,9 +273,10 @@ def _iter_tfds(spec, data_dir, space):
         value = (tf.io.encode_png(example[key]).numpy() if is_image else
                  example[key].decode("utf-8"))
         where = f"{name} example {number}"
-        label = label_names and label_names.int2str(example["label"])
-        labels = labels_names and [labels_names.int2str(int(i))
-                                   for i in example["labels"]]
+        label = (None if label_names is None else
+                 label_names.int2str(example["label"]))
+        labels = (None if labels_names is None else
+                  [labels_names.int2str(int(i)) for i in example["labels"]])
         yield where, value, space.from_fields(label, labels, where)
 
 
