@@ -85,6 +85,30 @@ def preprocess_with_beam(source, input_path, labels_path, output_prefix,
     label_ids = record_plan.class_ids(plan)
     output = writing.RecordSetOutput(output_prefix, plan, overwrite=overwrite,
                                      command=command)
+    result = _run_pipeline(source, plan, output, input_path, output_prefix,
+                           label_ids, skip_unknown_labels, batch_size,
+                           pipeline_args)
+    # the most labels a record holds, now counted (multi-label sets keep it)
+    plan = dataclasses.replace(plan, max_labels=label_rules.RULES[
+        plan.label_space.kind].max_labels(_most(result,
+                                                "labels_per_example")))
+    # Count and check the shards Beam wrote, then write the metadata, last.
+    written = [records.Shard(os.path.basename(path), n) for path, (n, _) in
+               sorted(shards.verify_shards(plan, files=tf.io.gfile.glob(
+                   f"{output_prefix}-*-of-{plan.num_shards:05d}.tfrecord*")
+               ).items())]
+    return output.finish(
+        written, num_examples=sum(s.examples for s in written),
+        max_labels=plan.max_labels,
+        skipped_unknown_labels=_counter(result, "skipped_unknown_labels"))
+
+
+def _run_pipeline(source, plan, output, input_path, output_prefix, label_ids,
+                  skip_unknown_labels, batch_size, pipeline_args):
+    """Runs the pipeline: read -> parse -> batches -> the teacher ->
+    shards; returns its result (its metrics). On any error
+    nothing of the run is left: Beam names the shards only when the
+    pipeline succeeds, and the plan and Beam's temporary folder go."""
     options = beam.options.pipeline_options.PipelineOptions(list(
         pipeline_args))
     try:
@@ -105,29 +129,13 @@ def preprocess_with_beam(source, input_path, labels_path, output_prefix,
                      shard_name_template="-SSSSS-of-NNNNN",
                      compression_type=_compression(plan.compression)))
     except Exception:
-        # Beam names the shards only when the pipeline succeeds; the plan
-        # goes too, and Beam's temporary folder, so that nothing of the run
-        # is left.
         output.abort()
         for temporary in tf.io.gfile.glob(os.path.join(
                 os.path.dirname(output_prefix),
                 f"beam-temp-{os.path.basename(output_prefix)}-*")):
             tf.io.gfile.rmtree(temporary)
         raise
-    # the most labels a record holds, now counted (multi-label sets keep it)
-    plan = dataclasses.replace(plan, max_labels=label_rules.RULES[
-        plan.label_space.kind].max_labels(_most(pipeline.result,
-                                                "labels_per_example")))
-    # Count and check the shards Beam wrote, then write the metadata, last.
-    written = [records.Shard(os.path.basename(path), n) for path, (n, _) in
-               sorted(shards.verify_shards(plan, files=tf.io.gfile.glob(
-                   f"{output_prefix}-*-of-{plan.num_shards:05d}.tfrecord*")
-               ).items())]
-    return output.finish(
-        written, num_examples=sum(s.examples for s in written),
-        max_labels=plan.max_labels,
-        skipped_unknown_labels=_counter(pipeline.result,
-                                        "skipped_unknown_labels"))
+    return pipeline.result
 
 
 def _parse(line, path, label_ids, skip_unknown_labels, label_space):
