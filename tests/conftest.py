@@ -20,6 +20,9 @@ TEXTS = {
                 "bonds rallied on news", "the market closed higher"],
 }
 NAMES = sorted(TEXTS)
+# `labeled_tsv`'s rows as (text, class id), in its order.
+ROWS = [(text, NAMES.index(label)) for label, texts in TEXTS.items()
+        for text in texts]
 SAMPLES = ["a cat sat on the mat", "stocks fell", "hot soup", "the bird"]
 
 

@@ -11,9 +11,8 @@ import types
 import pytest
 import tensorflow as tf
 
-from tests.conftest import NAMES, write_record_set
+from tests.conftest import NAMES, ROWS, write_record_set
 from topk_distill.distillation import distribute
-from topk_distill.inputs import inputs
 from topk_distill.records.records import RecordSet
 
 
@@ -21,16 +20,14 @@ def _cluster(workers):
     return json.loads(distribute.loopback_configs(workers)[0])["cluster"]
 
 
-def test_two_workers_train_together(tmp_path, labeled_tsv):
-    rows = [(t, NAMES.index(l))
-            for t, (l,) in inputs.iter_examples(labeled_tsv)]
+def test_two_workers_train_together(tmp_path):
     labeled = write_record_set(
-        str(tmp_path / "lab"), [t for t, _ in rows], [y for _, y in rows],
-        [[y, (y + 1) % 3] for _, y in rows], [[3.0, 1.0]] * len(rows), 3,
+        str(tmp_path / "lab"), [t for t, _ in ROWS], [y for _, y in ROWS],
+        [[y, (y + 1) % 3] for _, y in ROWS], [[3.0, 1.0]] * len(ROWS), 3,
         num_shards=2, names=NAMES)
     unlabeled = write_record_set(
-        str(tmp_path / "unl"), [t for t, _ in rows], [-1] * len(rows),
-        [[y] for _, y in rows], [[0.9]] * len(rows), 3,
+        str(tmp_path / "unl"), [t for t, _ in ROWS], [-1] * len(ROWS),
+        [[y] for _, y in ROWS], [[0.9]] * len(ROWS), 3,
         scores_kind="probabilities", num_shards=2, names=NAMES)
     out = tmp_path / "student"
     procs = []
@@ -59,8 +56,7 @@ def test_two_workers_train_together(tmp_path, labeled_tsv):
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["lab-00000-of-00002.tfrecord", "lab-00001-of-00002.tfrecord",
          "lab.meta.json", "unl-00000-of-00002.tfrecord",
-         "unl-00001-of-00002.tfrecord", "unl.meta.json", "student",
-         "train.tsv"])
+         "unl-00001-of-00002.tfrecord", "unl.meta.json", "student"])
 
 
 def _strategy(cluster, task_type, task_id):

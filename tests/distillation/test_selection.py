@@ -9,18 +9,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import NAMES, write_record_set
+from tests.conftest import NAMES, ROWS, write_record_set
 from topk_distill.distillation import selection
 from topk_distill.inputs import inputs
 
 
 @pytest.fixture
-def labeled(tmp_path, labeled_tsv):
-    rows = [(t, NAMES.index(y))
-            for t, (y,) in inputs.iter_examples(labeled_tsv)]
+def labeled(tmp_path):
     return write_record_set(
-        str(tmp_path / "lab"), [t for t, _ in rows], [y for _, y in rows],
-        [[y, (y + 1) % 3] for _, y in rows], [[3.0, 1.0]] * len(rows), 3,
+        str(tmp_path / "lab"), [t for t, _ in ROWS], [y for _, y in ROWS],
+        [[y, (y + 1) % 3] for _, y in ROWS], [[3.0, 1.0]] * len(ROWS), 3,
         names=NAMES)
 
 

@@ -9,25 +9,22 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import NAMES, write_record_set
+from tests.conftest import NAMES, ROWS, write_record_set
 from topk_distill.distillation import training
-from topk_distill.inputs import inputs
 from topk_distill.records import records
 from topk_distill.distillation.loss_config import LossConfig
 
 
 @pytest.fixture
-def record_sets(tmp_path, labeled_tsv):
-    rows = [(t, NAMES.index(l))
-            for t, (l,) in inputs.iter_examples(labeled_tsv)]
+def record_sets(tmp_path):
     labeled = write_record_set(
-        str(tmp_path / "lab"), [t for t, _ in rows], [y for _, y in rows],
-        [[y, (y + 1) % 3] for _, y in rows], [[3.0, 1.0]] * len(rows), 3,
-        num_shards=2, names=NAMES, tail_mass=[0.1] * len(rows),
+        str(tmp_path / "lab"), [t for t, _ in ROWS], [y for _, y in ROWS],
+        [[y, (y + 1) % 3] for _, y in ROWS], [[3.0, 1.0]] * len(ROWS), 3,
+        num_shards=2, names=NAMES, tail_mass=[0.1] * len(ROWS),
         tail_temperature=2.0)
     unlabeled = write_record_set(
-        str(tmp_path / "unl"), [t for t, _ in rows[:6]], [-1] * 6,
-        [[y] for _, y in rows[:6]], [[0.9]] * 6, 3,
+        str(tmp_path / "unl"), [t for t, _ in ROWS[:6]], [-1] * 6,
+        [[y] for _, y in ROWS[:6]], [[0.9]] * 6, 3,
         scores_kind="probabilities", names=NAMES)
     return labeled, unlabeled
 
@@ -190,12 +187,10 @@ def test_each_record_sets_metadata_is_read_once(tmp_path, record_sets,
     assert reads == list(record_sets)
 
 
-def test_sampled_targets_train_at_their_temperature(tmp_path, labeled_tsv):
-    rows = [(t, NAMES.index(l))
-            for t, (l,) in inputs.iter_examples(labeled_tsv)]
+def test_sampled_targets_train_at_their_temperature(tmp_path):
     sampled = write_record_set(
-        str(tmp_path / "s"), [t for t, _ in rows], [y for _, y in rows],
-        [[y, (y + 1) % 3] for _, y in rows], [[0.75, 0.25]] * len(rows), 3,
+        str(tmp_path / "s"), [t for t, _ in ROWS], [y for _, y in ROWS],
+        [[y, (y + 1) % 3] for _, y in ROWS], [[0.75, 0.25]] * len(ROWS), 3,
         names=NAMES, scores_kind="probabilities", targets="sampled",
         samples=4, sampling_temperature=2.0, seed=0)
     with pytest.raises(ValueError, match=r"s-\*: sampled targets drawn at "
