@@ -38,6 +38,7 @@ Nothing here imports TensorFlow at import time, so flag definitions and
 """
 
 import dataclasses
+import functools
 import numbers
 
 from topk_distill.inputs import input_kinds
@@ -209,9 +210,10 @@ class RecordSet:
         `None` for a single-label set."""
         return label_rules.RULES[self.label_space.kind].width(self)
 
-    @property
+    @functools.cached_property
     def label_space(self):
-        """What the set's labels are: a `LabelSpace` of its N classes."""
+        """What the set's labels are: a `LabelSpace` of its N classes (made
+        once: `verify_shards` asks it of every record)."""
         return LabelSpace.of(self.num_classes, self.multi_label)
 
     @property
