@@ -50,7 +50,7 @@ def test_multi_label_records_to_a_served_student(tmp_path, rng, capsys):
     assert 0.05 <= history["threshold"] <= 0.95
     assert history["history"]["val_top1"][-1] > 0.9
     export = str(tmp_path / "student" / "export")
-    assert saved_model.multi_label_threshold(export) == history["threshold"]
+    assert saved_model.saved_label_space(export, None).threshold == history["threshold"]
     capsys.readouterr()
     assert run_command(["topk-distill", "classify", f"--model={export}",
                         "--format=json", "fur home the a", "wood a"]) == 0
@@ -101,8 +101,8 @@ def test_multi_label_records_to_a_served_student(tmp_path, rng, capsys):
                             f"--model={tmp_path}/{folder}/student.keras",
                             f"--output={again}"]) == 0
         own = str(tmp_path / folder / "export")
-        assert saved_model.multi_label_threshold(again) == (
-            saved_model.multi_label_threshold(own))
+        assert saved_model.saved_label_space(again, None) == (
+            saved_model.saved_label_space(own, None))
         served = [tf.saved_model.load(p) for p in (own, again)]
         assert sorted(served[0].signatures) == sorted(served[1].signatures)
         for name in ("serving_default", "probabilities"):

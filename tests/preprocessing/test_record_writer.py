@@ -150,11 +150,14 @@ def test_bad_rows_are_named_and_nothing_is_left(tmp_path, rng):
     assert records.RecordSet.read(prefix).num_examples == COUNT
     for path in glob.glob(prefix + "*"):
         os.remove(path)
-    for bad, message in (({"max_labels": True}, "max_labels=True; expected "
-                          "the most labels an example has"),
-                         ({"max_labels": 2}, "max_labels and format_version 3"
-                          " are for multi-label sets; expected max_labels "
-                          "with label_space=MultiLabel() only"),
+    for bad, message in (({"max_labels": True, "label_space": MultiLabel()},
+                          "max_labels=True; expected the most labels an "
+                          "example has"),
+                         ({"max_labels": 0, "label_space": MultiLabel()},
+                          "max_labels=0; expected the most labels an "
+                          "example has (0 for an unlabeled set)"),
+                         ({"max_labels": 2}, "max_labels=2; expected "
+                          "max_labels with label_space=MultiLabel() only"),
                          ({"num_examples": 5.5}, "num_examples=5.5; "
                           "expected an integer >= 1")):
         with pytest.raises(ValueError, match=re.escape(message)):

@@ -54,9 +54,9 @@ def main(argv):
         for label, value in zip(names, scores):
             print(f"  {value:8.4f}  {label}")
         if not names:  # a multi-label export: none at its threshold
+            space = saved_model.saved_label_space(FLAGS.model, None)
             print(f"  (no label at or above the threshold "
-                  f"{saved_model.multi_label_threshold(FLAGS.model):.2f}; "
-                  "--top_n lists the best)")
+                  f"{space.threshold:.2f}; --top_n lists the best)")
 
 
 def _inputs(kind, args):

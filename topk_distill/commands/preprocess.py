@@ -173,15 +173,10 @@ def main(argv):
     from topk_distill.preprocessing import preprocessing
     from topk_distill.teachers import teacher
 
-    model = teacher.load_teacher(FLAGS.teacher, FLAGS.teacher_outputs,
-                                 FLAGS.teacher_signature,
-                                 FLAGS.teacher_output_key)
-    if (model.label_space.multi_label and FLAGS["teacher_outputs"].present
-            and not choices.teacher_scores(FLAGS.teacher_outputs)[1]):
-        raise ValueError(f"--teacher_outputs={FLAGS.teacher_outputs}, but "
-                         f"--teacher={FLAGS.teacher} is multi-label (per-"
-                         "class sigmoid scores); expected sigmoid_logits or"
-                         " sigmoid_probabilities, or no --teacher_outputs")
+    model = teacher.load_teacher(
+        FLAGS.teacher, FLAGS.teacher_outputs if FLAGS[
+            "teacher_outputs"].present else None,
+        FLAGS.teacher_signature, FLAGS.teacher_output_key)
     preprocessing.preprocess(model, FLAGS.input, FLAGS.labels, FLAGS.output,
                              data_dir=FLAGS.data_dir, resume=FLAGS.resume,
                              **run)

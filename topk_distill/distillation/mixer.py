@@ -9,7 +9,7 @@ interleaves the two kinds evenly within each batch, ready for
 import tensorflow as tf
 
 from topk_distill.distillation import training_config
-from topk_distill.records import codec, reader, records
+from topk_distill.records import codec, label_rules, reader, records
 
 
 def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
@@ -84,10 +84,10 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
         if loss is not None and record_set is not None:
             loss.check_records(record_set)
     ratio = unlabeled_per_labeled if unlabeled else 0.0
-    if min_confidence and unlabeled is not None and unlabeled.multi_label:
-        raise ValueError(f"min_confidence={min_confidence}: {unlabeled.name} "
-                         "holds multi-label (per-class sigmoid) scores, "
-                         "which have no top-class probability")
+    problem = min_confidence and unlabeled is not None and label_rules.RULES[
+        unlabeled.label_space.kind].confidence_problem(unlabeled)
+    if problem:
+        raise ValueError(f"min_confidence={min_confidence}: {problem}")
     if labeled is None or ratio <= 0:
         only = labeled or unlabeled
         part = _part(only, batch_size, shuffle, seed, num_classes)
@@ -108,11 +108,12 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
     width = max(labeled.width, unlabeled.width)
     tail = "tail_mass" in first.element_spec
     label_width = max(labeled.label_width or 1, unlabeled.label_width or 1)
+    padded_keys = label_rules.RULES[labeled.label_space.kind].padded_keys
 
     @tf.autograph.experimental.do_not_convert
     def combine(a, b):
-        parts = [_padded(a, width, tail, label_width),
-                 _padded(b, width, tail, label_width)]
+        parts = [_padded(part, width, tail, padded_keys, label_width)
+                 for part in (a, b)]
         order = interleaving(tf.shape(a["label"])[0], tf.shape(b["label"])[0])
         return {key: tf.gather(tf.concat([p[key] for p in parts], axis=0),
                                order) for key in parts[0]}
@@ -237,19 +238,18 @@ def interleaving(first, second):
                       stable=True)
 
 
-def _padded(batch, width, tail, label_width):
-    """A batch's ids and logits padded to `width`, its multi-label `labels`
-    to `label_width`; with `tail` (the labeled set has tail masses), a
-    `tail_mass` of 0 where it has none."""
+def _padded(batch, width, tail, padded_keys, label_width):
+    """A batch's ids and logits padded to `width`, its `padded_keys` (a
+    multi-label set's `labels`) to `label_width`; with `tail` (the labeled
+    set has tail masses), a `tail_mass` of 0 where it has none."""
     pad = width - tf.shape(batch["topk_ids"])[1]
     out = dict(batch,
                topk_ids=tf.pad(batch["topk_ids"], [[0, 0], [0, pad]],
                                constant_values=-1),
                topk_logits=tf.pad(batch["topk_logits"], [[0, 0], [0, pad]]))
-    if "labels" in batch:
-        out["labels"] = tf.pad(
-            batch["labels"], [[0, 0], [0, label_width - tf.shape(
-                batch["labels"])[1]]], constant_values=-1)
+    for key in padded_keys:
+        out[key] = tf.pad(batch[key], [[0, 0], [0, label_width - tf.shape(
+            batch[key])[1]]], constant_values=-1)
     if not tail:
         out.pop("tail_mass", None)
     elif "tail_mass" not in out:

@@ -21,7 +21,6 @@ import os
 from topk_distill.distillation import distribute, networks, training_config
 from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.inputs import input_kinds, inputs, labels_file
-from topk_distill.inputs.label_space import MultiLabel
 from topk_distill.records import records
 from topk_distill.utils import json_files, metrics, outputs
 
@@ -246,13 +245,10 @@ def _write(output, model, history, validation_data, run, settings):
 
     model.student.save(os.path.join(output, "student.keras"))
     labels_file.write_labels(os.path.join(output, "labels.txt"), run.names)
-    space = run.label_space
-    if space.multi_label:  # its threshold, beside student.keras too
-        space = MultiLabel(space.num_classes, _threshold(
-            model.student, validation_data, run.input_kind,
-            space.num_classes))
-        saved_model.write_multi_label(os.path.join(
-            output, saved_model.MULTI_LABEL_NAME), space.threshold)
+    space = run.label_space.fitted(lambda: _threshold(
+        model.student, validation_data, run.input_kind,
+        run.label_space.num_classes))
+    space.write_settings(os.path.join(output, saved_model.MULTI_LABEL_NAME))
     saved_model.export_saved_model(
         model.student, os.path.join(output, "export"), run.names,
         label_space=space)

@@ -14,12 +14,13 @@ Everything downstream that differs between the two asks the space (its
 by `kind` (`distillation.objectives`), instead of testing a flag.
 """
 
+import math
 import numbers
 
 import numpy as np
 
 from topk_distill.inputs.errors import InputError
-from topk_distill.utils import metrics
+from topk_distill.utils import json_files, metrics
 
 # Between the labels of a multi-label `.tsv` row.
 LABEL_SEPARATOR = "|"
@@ -172,6 +173,27 @@ class LabelSpace:
         """
         raise NotImplementedError
 
+    def scored_by(self, sigmoid):
+        """The space of a teacher of this space whose scores are asked as
+        per-class sigmoid ones (`sigmoid`) or a softmax's; `None` for a
+        softmax's of a multi-label teacher."""
+        raise NotImplementedError
+
+    def fitted(self, choose_threshold):
+        """The space with the threshold `choose_threshold()` returns; a
+        single-label space (which has none) as it is."""
+        raise NotImplementedError
+
+    def chosen(self, scores):
+        """What a served answer adds to its best `scores`: multi-label,
+        `top_chosen` (the score reaches the threshold); else nothing."""
+        raise NotImplementedError
+
+    def write_settings(self, path):
+        """Writes what a saved classifier keeps beside it (`read_settings`):
+        multi-label, the threshold; single-label, nothing (no file)."""
+        raise NotImplementedError
+
     def get_config(self):
         """A JSON-able form, read back by `from_config`."""
         return {"kind": self.kind, "num_classes": self.num_classes}
@@ -239,6 +261,18 @@ class SingleLabel(LabelSpace):
     def answers(self, num_classes):
         return min(5, num_classes)
 
+    def scored_by(self, sigmoid):
+        return MultiLabel(self.num_classes) if sigmoid else self
+
+    def fitted(self, choose_threshold):
+        return self
+
+    def chosen(self, scores):
+        return {}
+
+    def write_settings(self, path):
+        pass
+
     def report(self, answers, probabilities, label_ids):
         labels = self.label_array(label_ids)
         return {**{f"p@{k}": metrics.top_k_accuracy(answers, labels, k)
@@ -272,6 +306,19 @@ class MultiLabel(LabelSpace):
 
     def get_config(self):
         return dict(super().get_config(), threshold=self.threshold)
+
+    def scored_by(self, sigmoid):
+        return self if sigmoid else None
+
+    def fitted(self, choose_threshold):
+        return MultiLabel(self.num_classes, choose_threshold())
+
+    def chosen(self, scores):
+        return {"top_chosen": scores >= self.threshold}
+
+    def write_settings(self, path):
+        json_files.write_json(path, {"multi_label": True,
+                                     "threshold": self.threshold})
 
     def from_fields(self, label, labels, where):
         if labels is None:
@@ -321,6 +368,37 @@ class MultiLabel(LabelSpace):
 
 
 KINDS = {space.kind: space for space in (SingleLabel, MultiLabel)}
+
+
+def read_settings(path, num_classes):
+    """The space of a saved classifier of `num_classes` classes from the
+    settings file `write_settings` wrote at `path`: multi-label with its
+    threshold; single-label where there is no such file.
+
+    Raises:
+        ValueError: naming the file, if it is damaged or its threshold is
+            not a number in (0, 1).
+
+    Example:
+    >>> import json, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "multi_label.json")
+    >>> _ = open(path, "w").write(json.dumps({"threshold": "abc"}))
+    >>> read_settings(path, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: .../multi_label.json: threshold 'abc'; expected a number in (0, 1)
+    """
+    settings = json_files.read_json(path)
+    if settings is None:
+        return SingleLabel(num_classes)
+    threshold = settings.get("threshold") if isinstance(
+        settings, dict) else None
+    if isinstance(threshold, bool) or not isinstance(
+            threshold, numbers.Real) or not math.isfinite(threshold) or (
+            not 0 < threshold < 1):
+        raise ValueError(f"{path}: threshold {threshold!r}; expected a "
+                         "number in (0, 1)")
+    return MultiLabel(num_classes, threshold)
 
 
 def _arguments(config):

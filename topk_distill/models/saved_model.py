@@ -15,11 +15,10 @@ The SavedModel answers with the top-n labels of its class probabilities
   serve as a teacher: `preprocess --teacher_signature=logits`).
 
 A multi-label model (`export_saved_model(label_space=MultiLabel(N, t))`)
-answers with
-per-class sigmoid probabilities instead, its Predict signature adds
-`top_chosen` bool [B, n] (the answers whose probability reaches the
-threshold chosen on validation data), and the threshold is kept as the
-module's `threshold` variable and in `assets/multi_label.json`.
+answers with per-class sigmoid probabilities instead, its Predict
+signature adds `top_chosen` bool [B, n] (the answers whose probability
+reaches the threshold chosen on validation data), and the threshold is
+kept in `assets/multi_label.json`.
 
 That is a text model's; the input follows the model's kind
 (`input_kinds`): an image model's signatures take `image_bytes`, the
@@ -45,14 +44,14 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from topk_distill.inputs import input_kinds
-from topk_distill.inputs.label_space import LabelSpace, SingleLabel
+from topk_distill.inputs.label_space import SingleLabel, read_settings
 
 # What turns a label space's logits into its probabilities.
 ACTIVATIONS = {"softmax": tf.nn.softmax, "sigmoid": tf.sigmoid}
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 # A multi-label export's settings (its threshold), in its assets.
 # A multi-label classifier's settings (its threshold): in a SavedModel's
-# assets, and beside a `.keras` file (`write_multi_label`).
+# assets, and beside a `.keras` file (`LabelSpace.write_settings`).
 MULTI_LABEL_NAME = "multi_label.json"
 MULTI_LABEL_FILE = os.path.join("assets", MULTI_LABEL_NAME)
 _EXAMPLES = tf.TensorSpec([None], tf.string, name="inputs")
@@ -65,10 +64,7 @@ class _Served(tf.Module):
         super().__init__()
         self.model = model
         self.activation = ACTIVATIONS[label_space.activation]
-        self.threshold = None
-        if label_space.threshold is not None:  # its answers are chosen
-            self.threshold = tf.Variable(label_space.threshold,
-                                         trainable=False, name="threshold")
+        self.label_space = label_space
         # Random layers' seeds (e.g. an augmentation layer's), which the
         # traced call captures but the SavedModel does not reach through
         # the Keras model; the weights it does reach (not saved twice).
@@ -98,11 +94,8 @@ class _Served(tf.Module):
     def _predict(self, inputs):
         scores, ids = tf.math.top_k(
             self.probabilities(inputs)["probabilities"], k=self.top_n)
-        answer = {"top_ids": ids, "top_labels": tf.gather(self.labels, ids),
-                  "top_scores": scores}
-        if self.threshold is not None:
-            answer["top_chosen"] = scores >= self.threshold
-        return answer
+        return {"top_ids": ids, "top_labels": tf.gather(self.labels, ids),
+                "top_scores": scores, **self.label_space.chosen(scores)}
 
     def _classify(self, inputs):
         spec = (input_kinds.feature_spec(self.input_kind, self.feature_dim)
@@ -153,10 +146,8 @@ def export_saved_model(model, path, labels, top_n=5, label_space=None):
         "serving_default": served.predict, "classify": served.classify,
         "probabilities": served.probabilities, "logits": served.logits})
     _set_method_name(path, "classify", CLASSIFY_METHOD)
-    if label_space.threshold is not None:
-        os.makedirs(os.path.join(path, "assets"), exist_ok=True)
-        write_multi_label(os.path.join(path, MULTI_LABEL_FILE),
-                          label_space.threshold)
+    os.makedirs(os.path.join(path, "assets"), exist_ok=True)
+    label_space.write_settings(os.path.join(path, MULTI_LABEL_FILE))
     with open(os.path.join(path, "labels.txt"), "w", encoding="utf-8") as f:
         f.writelines(name + "\n" for name in labels)
     return path
@@ -176,71 +167,15 @@ def _set_method_name(path, signature, method_name):
     os.replace(pb + ".tmp", pb)
 
 
-def write_multi_label(path, threshold):
-    """Writes a multi-label classifier's settings file (`path`: a
-    SavedModel's `MULTI_LABEL_FILE`, or `MULTI_LABEL_NAME` beside a
-    `.keras` file): `{"multi_label": true, "threshold": t}`."""
-    from topk_distill.utils import json_files
-
-    json_files.write_json(path, {"multi_label": True,
-                                 "threshold": float(threshold)})
-
-
-def read_multi_label(path):
-    """The threshold in a multi-label settings file, or `None` when there
-    is no such file (a single-label classifier).
-
-    Raises:
-        ValueError: naming the file: not a JSON object, or a threshold
-            that is not a number in (0, 1).
-
-    Example:
-    >>> import json, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), MULTI_LABEL_NAME)
-    >>> _ = open(path, "w").write(json.dumps({"threshold": "abc"}))
-    >>> read_multi_label(path)
-    Traceback (most recent call last):
-    ...
-    ValueError: .../multi_label.json: threshold 'abc'; expected a number in (0, 1)
-    """
-    import json
-    import math
-
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            settings = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: unreadable ({e}); expected the "
-                         '{"multi_label": true, "threshold": t} train '
-                         "writes") from None
-    threshold = settings.get("threshold") if isinstance(
-        settings, dict) else None
-    if isinstance(threshold, bool) or not isinstance(
-            threshold, (int, float)) or not math.isfinite(threshold) or (
-            not 0 < threshold < 1):
-        raise ValueError(f"{path}: threshold {threshold!r}; expected a "
-                         "number in (0, 1)")
-    return float(threshold)
-
-
 def saved_label_space(path, num_classes):
     """The `LabelSpace` of a saved classifier of `num_classes` classes:
-    multi-label, with its threshold, where its settings file says so
-    (`multi_label_threshold`)."""
-    threshold = multi_label_threshold(path)
-    return LabelSpace.of(num_classes, threshold is not None, threshold)
-
-
-def multi_label_threshold(path):
-    """The threshold of a multi-label classifier, or `None` for a
-    single-label one: of a SavedModel folder (its `MULTI_LABEL_FILE`) or
-    of a `.keras` file (`MULTI_LABEL_NAME` beside it)."""
+    multi-label, with its threshold, where its settings file says so: a
+    SavedModel folder's `MULTI_LABEL_FILE` or, for a `.keras` file,
+    `MULTI_LABEL_NAME` beside it (`label_space.read_settings`)."""
     if path.endswith(".keras"):
-        return read_multi_label(os.path.join(os.path.dirname(path),
-                                             MULTI_LABEL_NAME))
-    return read_multi_label(os.path.join(path, MULTI_LABEL_FILE))
+        return read_settings(os.path.join(
+            os.path.dirname(path), MULTI_LABEL_NAME), num_classes)
+    return read_settings(os.path.join(path, MULTI_LABEL_FILE), num_classes)
 
 
 def saved_model_size(path):

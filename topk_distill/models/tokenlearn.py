@@ -10,7 +10,7 @@ encoder's sentence embedding of the text points: `student-init
 
 import numpy as np
 
-from topk_distill.models.student_init import pca
+from topk_distill.utils.pca import pca
 
 
 def sentence_embeddings(encoder_dir, texts, batch_size=128,

@@ -14,7 +14,7 @@ import numpy as np
 from topk_distill.inputs import inputs, labels_file
 from topk_distill.inputs.label_space import SingleLabel
 from topk_distill.models import choices
-from topk_distill.records import label_rules, record_plan, records
+from topk_distill.records import label_rules, record_plan
 
 
 class RecordSetWriter:
@@ -77,12 +77,10 @@ class RecordSetWriter:
                              f"num_examples={num_examples}; expected at most "
                              "one shard per example")
         space = (label_space or SingleLabel()).with_classes(len(names))
-        if max_labels is not None and (isinstance(max_labels, bool) or not (
-                isinstance(max_labels, int)
-                and max_labels >= (not settings.unlabeled))):
-            raise ValueError(f"max_labels={max_labels!r}; expected the most "
-                             "labels an example has (0 for an unlabeled "
-                             "set)")
+        problem = label_rules.RULES[space.kind].given_max_labels(
+            max_labels, settings.unlabeled)
+        if problem:
+            raise ValueError(problem)
         plan = record_plan.plan(
             labels_path, input or "RecordSetWriter",
             {"kind": "external", "path": str(teacher)}, settings,
@@ -90,12 +88,8 @@ class RecordSetWriter:
         if plan.dense:
             raise ValueError("top_k=0 (dense) is what this writer avoids; "
                              "expected K >= 1")
-        try:  # a multi-label set needs max_labels, a single-label one not
-            self.plan = dataclasses.replace(plan, num_examples=num_examples,
-                                            max_labels=max_labels)
-        except records.RecordFormatError as e:
-            raise ValueError(f"{e}; expected max_labels with "
-                             "label_space=MultiLabel() only") from None
+        self.plan = dataclasses.replace(plan, num_examples=num_examples,
+                                        max_labels=max_labels)
         self.prefix = prefix
         self.record_set = None
         self._overwrite = overwrite

@@ -228,11 +228,16 @@ def as_logits(scores, score_kind, activation="softmax"):
     scores = tf.cast(scores, tf.float32)
     if score_kind == "logits":
         return scores
-    tiny = np.finfo(np.float32).tiny
-    log_p = tf.math.log(tf.maximum(scores, tiny))
-    if activation == "sigmoid":  # log-odds
-        return log_p - tf.math.log(tf.maximum(1.0 - scores, tiny))
-    return log_p
+    return _LOG_SCORES[activation](scores)
+
+
+def _log(p):
+    return tf.math.log(tf.maximum(p, np.finfo(np.float32).tiny))
+
+
+# Probabilities in log-space, by what made them: log p for a softmax's,
+# the log-odds log p - log(1 - p) for a sigmoid's.
+_LOG_SCORES = {"softmax": _log, "sigmoid": lambda p: _log(p) - _log(1.0 - p)}
 
 
 class _SingleLabelField:

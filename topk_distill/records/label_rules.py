@@ -52,6 +52,24 @@ class SingleLabelRules:
         `None`; a single-label record's `label` is the codec's to read."""
         return None
 
+    @staticmethod
+    def given_max_labels(most, unlabeled):
+        """What is wrong with the `max_labels` a writer is given, or
+        `None`."""
+        return None if most is None else (
+            f"max_labels={most!r}; expected max_labels with "
+            "label_space=MultiLabel() only")
+
+    # The batch fields of ragged width (-1 padding), which a mix of two
+    # sets pads to the wider set's.
+    padded_keys = ()
+
+    @staticmethod
+    def confidence_problem(record_set):
+        """Why the set's examples cannot be kept by the teacher's top-class
+        probability (`min_confidence`), or `None`."""
+        return None
+
 
 class MultiLabelRules:
     """A multi-label set: `labels` a record, `max_labels`, format 3."""
@@ -109,6 +127,21 @@ class MultiLabelRules:
         if (count > 0) != (record_set.kind == "labeled"):
             return f"{count} labels in a record of a {record_set.kind} set"
         return None
+
+    @staticmethod
+    def given_max_labels(most, unlabeled):
+        if isinstance(most, bool) or not (isinstance(most, int)
+                                          and most >= (not unlabeled)):
+            return (f"max_labels={most!r}; expected the most labels an "
+                    "example has (0 for an unlabeled set)")
+        return None
+
+    padded_keys = ("labels",)
+
+    @staticmethod
+    def confidence_problem(record_set):
+        return (f"{record_set.name} holds multi-label (per-class sigmoid) "
+                "scores, which have no top-class probability")
 
 
 RULES = {"single": SingleLabelRules, "multi": MultiLabelRules}

@@ -2,6 +2,7 @@
 example scored by a head that never saw it."""
 
 import keras
+import numpy as np
 
 from topk_distill.inputs.label_space import MultiLabel
 from topk_distill.models import encoder_models
@@ -17,9 +18,12 @@ def loss_for(labels):
     >>> type(loss_for(np.zeros((2, 3)))).__name__
     'BinaryCrossentropy'
     """
-    if getattr(labels, "ndim", 1) == 2:
-        return keras.losses.BinaryCrossentropy(from_logits=True)
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return _LOSSES[np.ndim(labels)](from_logits=True)
+
+
+# By the targets' rank, as Keras's own losses take them.
+_LOSSES = {1: keras.losses.SparseCategoricalCrossentropy,
+           2: keras.losses.BinaryCrossentropy}
 
 
 def multi_hot(label_ids, num_classes):

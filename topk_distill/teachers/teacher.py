@@ -39,8 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from topk_distill.inputs import input_kinds, labels_file
-from topk_distill.inputs.label_space import (LabelSpace, MultiLabel,
-                                             SingleLabel)
+from topk_distill.inputs.label_space import LabelSpace, SingleLabel
 from topk_distill.models import choices, saved_model
 from topk_distill.teachers import hf_teacher
 
@@ -113,7 +112,7 @@ class TeacherSource:
                             self.output_key)
 
 
-def load_teacher(path, outputs="logits", signature=None, output_key=None):
+def load_teacher(path, outputs=None, signature=None, output_key=None):
     """Loads a teacher from a `.keras` file, SavedModel folder, `.npy` file or
     the folder `topk-distill teacher` wrote.
 
@@ -121,7 +120,8 @@ def load_teacher(path, outputs="logits", signature=None, output_key=None):
         path: where the teacher is.
         outputs: whether it returns `"logits"` or `"probabilities"` of a
             softmax, or `"sigmoid_logits"` or `"sigmoid_probabilities"`
-            (a multi-label teacher).
+            (a multi-label teacher); default: logits, single- or
+            multi-label as the teacher's own files say.
         signature: SavedModel signature to call (default: `logits` if the
             SavedModel has it, else `serving_default`).
         output_key: SavedModel output to use when the signature has several.
@@ -139,19 +139,30 @@ def load_teacher(path, outputs="logits", signature=None, output_key=None):
     teacher = load_teacher("scores.npy")       # precomputed [examples, N]
     ```
     """
-    if outputs not in choices.TEACHER_OUTPUTS:
+    if outputs is not None and outputs not in choices.TEACHER_OUTPUTS:
         raise ValueError(f"--teacher_outputs={outputs}; expected one of "
                          f"{', '.join(choices.TEACHER_OUTPUTS)}")
-    scores, sigmoid = choices.teacher_scores(outputs)
-    if sigmoid:
-        teacher = load_teacher(path, scores, signature, output_key)
-        teacher.label_space = MultiLabel(teacher.num_classes,
-                                         teacher.label_space.threshold)
-        return teacher
+    scores, sigmoid = choices.teacher_scores(outputs or "logits")
+    teacher = _load(path, scores, signature, output_key)
+    if outputs is not None:
+        space = teacher.label_space.scored_by(sigmoid)
+        if space is None:
+            raise ValueError(
+                f"--teacher_outputs={outputs}, but --teacher={path} is "
+                "multi-label (per-class sigmoid scores); expected "
+                "sigmoid_logits or sigmoid_probabilities, or no "
+                "--teacher_outputs")
+        teacher.label_space = space
+    return teacher
+
+
+def _load(path, outputs, signature, output_key):
+    """`load_teacher` of a softmax's `outputs` ("logits" or
+    "probabilities"), the teacher in its own label space."""
     path = path.rstrip("/") or path
     folder = _teacher_folder_model(path)
     if folder:
-        return load_teacher(folder, outputs, signature, output_key)
+        return _load(folder, outputs, signature, output_key)
     if path.endswith(".npy"):
         return _precomputed_teacher(path, outputs)
     if path.endswith(".keras"):

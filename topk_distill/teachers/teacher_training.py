@@ -90,7 +90,7 @@ def train_teacher(input_spec, output, config=None, labels_path=None,
             json_files.write_json(written[-1], dict(
                 measured, student_top1=_student_top1(data, held_out, config),
                 examples=held_out.count, source=held_out.source,
-                **({"multi_label": True} if data.space.multi_label else {})))
+                multi_label=data.space.multi_label))
     return [os.path.join(output, os.path.relpath(path, folder))
             for path in written]
 
