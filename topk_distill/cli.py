@@ -44,9 +44,9 @@ def main(argv):
     `topk-distill COMMAND: error: ...`, and exit status 1 (2 for a bad
     flag or command).
 
-    Example:
-    >>> main(["topk-distill", "nonsense"])  # doctest: +ELLIPSIS
-    2
+    Examples:
+        >>> main(["topk-distill", "nonsense"])  # doctest: +ELLIPSIS
+        2
     """
     if len(argv) < 2 or argv[1] in ("-h", "--help", "--helpfull", "help"):
         print(_overview())
@@ -145,15 +145,15 @@ def _own_suggestions(message, fv):
     strict=False ...)") that name no flag of the command printing it: the
     library's messages serve its Python API and every command.
 
-    Example:
-    >>> from absl import flags
-    >>> fv = flags.FlagValues()
-    >>> _ = flags.DEFINE_bool("unlabeled", False, "", flag_values=fv)
-    >>> _own_suggestions("x.tsv:3: label 'cow' is not in the labels file "
-    ...                  "(or pass --skip_unknown_labels)", fv)
-    "x.tsv:3: label 'cow' is not in the labels file"
-    >>> _own_suggestions("x.tsv:4: no label (or pass --unlabeled)", fv)
-    'x.tsv:4: no label (or pass --unlabeled)'
+    Examples:
+        >>> from absl import flags
+        >>> fv = flags.FlagValues()
+        >>> _ = flags.DEFINE_bool("unlabeled", False, "", flag_values=fv)
+        >>> _own_suggestions("x.tsv:3: label 'cow' is not in the labels file "
+        ...                  "(or pass --skip_unknown_labels)", fv)
+        "x.tsv:3: label 'cow' is not in the labels file"
+        >>> _own_suggestions("x.tsv:4: no label (or pass --unlabeled)", fv)
+        'x.tsv:4: no label (or pass --unlabeled)'
     """
     def keep(match):
         flag = match.group(1)

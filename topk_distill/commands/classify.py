@@ -6,10 +6,10 @@ are). For an image model, image files come as arguments, or --input names
 a folder of them (or a file listing one path a line). For a feature-vector
 model, --input is a .jsonl of {"features": [...]}.
 
-Example:
-  topk-distill classify --model=export/student "a river in Europe"
-  topk-distill classify --model=export/student --input=texts.txt --format=json
-  topk-distill classify --model=images/student/export cat.png dog.jpg
+Examples:
+      topk-distill classify --model=export/student "a river in Europe"
+      topk-distill classify --model=export/student --input=texts.txt --format=json
+      topk-distill classify --model=images/student/export cat.png dog.jpg
 """
 
 from absl import flags

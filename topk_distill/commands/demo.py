@@ -18,8 +18,8 @@ scratch) both ways ("ref-..."), each exported as a SavedModel; evaluates
 them beside the teacher, and classifies a few texts. --quick trains fewer
 epochs on part of the data.
 
-Example:
-  topk-distill demo --workdir=runs/demo
+Examples:
+      topk-distill demo --workdir=runs/demo
 """
 
 from absl import flags
@@ -114,11 +114,11 @@ def chosen_runs(reference):
     """The students the demo trains: RUNS, without the reference student's
     two unless `reference`.
 
-    Example:
-    >>> list(chosen_runs(False))
-    ['distilled', 'labels-only']
-    >>> len(chosen_runs(True))
-    4
+    Examples:
+        >>> list(chosen_runs(False))
+        ['distilled', 'labels-only']
+        >>> len(chosen_runs(True))
+        4
     """
     return {name: run for name, run in RUNS.items()
             if reference or not name.startswith("ref-")}

@@ -5,8 +5,8 @@ and macro-averaged P@1 over classes. Speed: latency p50/p99 at batch 1 and
 throughput at batch 256 through the serving_default signature. Size: the
 SavedModel on disk.
 
-Example:
-  topk-distill evaluate --model=export/student --test=test.tsv
+Examples:
+      topk-distill evaluate --model=export/student --test=test.tsv
 """
 
 from absl import flags

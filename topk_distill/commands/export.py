@@ -18,9 +18,9 @@ only (WordPiece ids in: its tokenizer's TF Text ops are in no TFLite
 runtime). An --output that holds anything is replaced
 only with --overwrite; the export is written beside it and moved in whole.
 
-Example:
-  topk-distill export --model=student/student.keras --output=export/student \
-    --top_n=5 --tflite
+Examples:
+      topk-distill export --model=student/student.keras --output=export/student \
+        --top_n=5 --tflite
 """
 
 from absl import flags

@@ -21,11 +21,11 @@ With --runner, an Apache Beam pipeline does the same work on that runner
     --teacher=gs://B/teacher.keras --labels=labels.txt \
     --input='gs://B/train-*.tsv' --output=gs://B/records/train
 
-Example:
-  topk-distill preprocess --teacher=teacher --input=train.tsv \
-    --output=records/train
-  topk-distill preprocess --teacher=teacher --input=unlabeled.tsv \
-    --unlabeled --output=records/unlabeled
+Examples:
+      topk-distill preprocess --teacher=teacher --input=train.tsv \
+        --output=records/train
+      topk-distill preprocess --teacher=teacher --input=unlabeled.tsv \
+        --unlabeled --output=records/unlabeled
 """
 
 import os

@@ -15,9 +15,9 @@ student from (its vocabulary and width then come from the file). On 2
 CPU cores: about 10 minutes for 46,000 short texts (context), a minute for
 20,000 words (words). Needs the encoder extra.
 
-Example:
-  topk-distill student-init --encoder=all-MiniLM-L6-v2/ \
-    --input=train.tsv,unlabeled.txt --output=init.npz --dim=256
+Examples:
+      topk-distill student-init --encoder=all-MiniLM-L6-v2/ \
+        --input=train.tsv,unlabeled.txt --output=init.npz --dim=256
 """
 
 from absl import flags

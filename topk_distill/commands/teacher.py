@@ -36,12 +36,12 @@ a fine-tuned one, trained once without it), prints
 both top-1 accuracies, warns when the teacher is not the stronger one, and
 keeps them in OUTPUT/report.json.
 
-Example:
-  topk-distill teacher --input=train.tsv --output=teacher \
-    --encoder=all-MiniLM-L6-v2 --cross_fit_folds=5
-  topk-distill teacher --input=train.tsv --output=teacher \
-    --encoder=all-MiniLM-L6-v2 --epochs=30 --fine_tune --fine_tune_layers=2
-  topk-distill teacher --input=train.tsv --output=teacher --epochs=10
+Examples:
+      topk-distill teacher --input=train.tsv --output=teacher \
+        --encoder=all-MiniLM-L6-v2 --cross_fit_folds=5
+      topk-distill teacher --input=train.tsv --output=teacher \
+        --encoder=all-MiniLM-L6-v2 --epochs=30 --fine_tune --fine_tune_layers=2
+      topk-distill teacher --input=train.tsv --output=teacher --epochs=10
 """
 
 from absl import flags

@@ -42,10 +42,10 @@ them; training then uses tf.distribute.MultiWorkerMirroredStrategy, each
 worker reads its share of the shards, and the chief (worker 0) writes the
 output (see README, "Scale").
 
-Example:
-  topk-distill train --labeled='records/train-*' \
-    --unlabeled='records/unlabeled-*' --validation=valid.tsv \
-    --output=student
+Examples:
+      topk-distill train --labeled='records/train-*' \
+        --unlabeled='records/unlabeled-*' --validation=valid.tsv \
+        --output=student
 """
 
 from absl import flags

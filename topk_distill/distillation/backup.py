@@ -43,13 +43,13 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
             afresh).
         OSError: a checkpoint could not be written (naming the folder).
 
-    Example:
+    Examples:
 
-    >>> import tempfile
-    >>> backup = TrainingBackup(tempfile.mkdtemp() + "/backup",
-    ...                         {"embedding_dim": 64})
-    >>> backup.model_settings
-    {'embedding_dim': 64}
+        >>> import tempfile
+        >>> backup = TrainingBackup(tempfile.mkdtemp() + "/backup",
+        ...                         {"embedding_dim": 64})
+        >>> backup.model_settings
+        {'embedding_dim': 64}
     """
 
     def __init__(self, backup_dir, model_settings=None):

@@ -32,20 +32,20 @@ class LossPlateauStopping(keras.callbacks.Callback):
         clock: a function returning seconds; `time.monotonic` by default
             (tests pass a fake one).
 
-    Example:
-    >>> import types
-    >>> now = [0.0]
-    >>> stop = LossPlateauStopping(window_seconds=10, min_delta=0.01,
-    ...                            clock=lambda: now[0])
-    >>> stop.set_model(types.SimpleNamespace(stop_training=False))
-    >>> stop.on_train_begin()
-    >>> for batch, loss in enumerate([3.0, 2.0, 1.0, 1.0, 1.0]):
-    ...     now[0] += 6.0  # 6 s a step, longer than half the window
-    ...     stop.on_train_batch_end(batch, {"loss": loss})
-    ...     if stop.model.stop_training:
-    ...         break
-    >>> batch, stop.stopped_at  # 1.0 at 18 s and 24 s and 30 s: flat over 12 s
-    (4, 30.0)
+    Examples:
+        >>> import types
+        >>> now = [0.0]
+        >>> stop = LossPlateauStopping(window_seconds=10, min_delta=0.01,
+        ...                            clock=lambda: now[0])
+        >>> stop.set_model(types.SimpleNamespace(stop_training=False))
+        >>> stop.on_train_begin()
+        >>> for batch, loss in enumerate([3.0, 2.0, 1.0, 1.0, 1.0]):
+        ...     now[0] += 6.0  # 6 s a step, longer than half the window
+        ...     stop.on_train_batch_end(batch, {"loss": loss})
+        ...     if stop.model.stop_training:
+        ...         break
+        >>> batch, stop.stopped_at  # 1.0 at 18 s and 24 s and 30 s: flat over 12 s
+        (4, 30.0)
     """
 
     def __init__(self, window_seconds, min_delta, monitor="loss",
@@ -91,14 +91,14 @@ class TargetMetricStopping(keras.callbacks.Callback):
         target: the value to reach.
         mode: `"max"` (reach or exceed) or `"min"` (reach or go below).
 
-    Example:
-    >>> import types
-    >>> stop = TargetMetricStopping("val_top1", 0.45)
-    >>> stop.set_model(types.SimpleNamespace(stop_training=False))
-    >>> stop.on_epoch_end(0, {"val_top1": 0.40})
-    >>> stop.on_epoch_end(1, {"val_top1": 0.46})
-    >>> stop.model.stop_training, stop.stopped_epoch
-    (True, 1)
+    Examples:
+        >>> import types
+        >>> stop = TargetMetricStopping("val_top1", 0.45)
+        >>> stop.set_model(types.SimpleNamespace(stop_training=False))
+        >>> stop.on_epoch_end(0, {"val_top1": 0.40})
+        >>> stop.on_epoch_end(1, {"val_top1": 0.46})
+        >>> stop.model.stop_training, stop.stopped_epoch
+        (True, 1)
     """
 
     def __init__(self, monitor, target, mode="max"):
@@ -131,14 +131,14 @@ class NonFiniteLossStopping(keras.callbacks.TerminateOnNaN):
     records read without verification, or float16 overflow under mixed
     precision.
 
-    Example:
-    >>> import types
-    >>> stop = NonFiniteLossStopping()
-    >>> stop.set_model(types.SimpleNamespace(stop_training=False))
-    >>> stop.on_train_batch_end(7, {"loss": float("nan")})
-    Batch 7: Invalid loss, terminating training
-    >>> stop.model.stop_training, stop.message[:39]
-    (True, 'the training loss became nan at batch 7')
+    Examples:
+        >>> import types
+        >>> stop = NonFiniteLossStopping()
+        >>> stop.set_model(types.SimpleNamespace(stop_training=False))
+        >>> stop.on_train_batch_end(7, {"loss": float("nan")})
+        Batch 7: Invalid loss, terminating training
+        >>> stop.model.stop_training, stop.message[:39]
+        (True, 'the training loss became nan at batch 7')
     """
 
     def __init__(self):
@@ -177,18 +177,18 @@ class BestEpochStopping(keras.callbacks.EarlyStopping):
         patience: epochs without improvement before stopping.
         mode: `"max"` or `"min"`.
 
-    Example:
-    >>> import types
-    >>> model = types.SimpleNamespace(stop_training=False, weights=0)
-    >>> model.get_weights = lambda: model.weights
-    >>> stop = BestEpochStopping("val_top1", patience=2)
-    >>> stop.set_model(model)
-    >>> stop.on_train_begin()
-    >>> for epoch, value in enumerate([0.5, 0.9, 0.9, 0.8]):
-    ...     model.weights = epoch
-    ...     stop.on_epoch_end(epoch, {"val_top1": value})
-    >>> model.stop_training, stop.best_epoch, stop.best_weights
-    (True, 2, 2)
+    Examples:
+        >>> import types
+        >>> model = types.SimpleNamespace(stop_training=False, weights=0)
+        >>> model.get_weights = lambda: model.weights
+        >>> stop = BestEpochStopping("val_top1", patience=2)
+        >>> stop.set_model(model)
+        >>> stop.on_train_begin()
+        >>> for epoch, value in enumerate([0.5, 0.9, 0.9, 0.8]):
+        ...     model.weights = epoch
+        ...     stop.on_epoch_end(epoch, {"val_top1": value})
+        >>> model.stop_training, stop.best_epoch, stop.best_weights
+        (True, 2, 2)
     """
 
     def __init__(self, monitor, patience, mode="max"):

@@ -37,9 +37,9 @@ def strategy_from_environment():
     Raises:
         ValueError: `TF_CONFIG` is not JSON with a "cluster".
 
-    Example:
-    >>> strategy_from_environment().num_replicas_in_sync  # No TF_CONFIG.
-    1
+    Examples:
+        >>> strategy_from_environment().num_replicas_in_sync  # No TF_CONFIG.
+        1
     """
     import tensorflow as tf
 
@@ -109,13 +109,13 @@ def loopback_configs(workers):
         A list of `workers` JSON strings, worker i's `TF_CONFIG` at index i,
         all naming the same ports.
 
-    Example:
-    >>> import json
-    >>> configs = loopback_configs(2)
-    >>> [json.loads(c)["task"] for c in configs]
-    [{'type': 'worker', 'index': 0}, {'type': 'worker', 'index': 1}]
-    >>> json.loads(configs[0])["cluster"] == json.loads(configs[1])["cluster"]
-    True
+    Examples:
+        >>> import json
+        >>> configs = loopback_configs(2)
+        >>> [json.loads(c)["task"] for c in configs]
+        [{'type': 'worker', 'index': 0}, {'type': 'worker', 'index': 1}]
+        >>> json.loads(configs[0])["cluster"] == json.loads(configs[1])["cluster"]
+        True
     """
     sockets = [socket.socket() for _ in range(workers)]
     for s in sockets:

@@ -19,17 +19,17 @@ class LazyAdam(keras.optimizers.Adam):
 
     Takes `keras.optimizers.Adam`'s arguments (`amsgrad` is not supported).
 
-    Example:
-    >>> import numpy as np, tensorflow as tf
-    >>> table = keras.Variable(np.ones((4, 2), "float32"))
-    >>> optimizer = LazyAdam(learning_rate=0.1)
-    >>> gradient = tf.IndexedSlices(tf.ones((1, 2)), tf.constant([2]),
-    ...                             tf.constant([4, 2]))
-    >>> _ = optimizer.apply_gradients([(gradient, table)])
-    >>> [[round(float(x), 3) for x in row] for row in table.numpy()]
-    [[1.0, 1.0], [1.0, 1.0], [0.9, 0.9], [1.0, 1.0]]
+    Examples:
+        >>> import numpy as np, tensorflow as tf
+        >>> table = keras.Variable(np.ones((4, 2), "float32"))
+        >>> optimizer = LazyAdam(learning_rate=0.1)
+        >>> gradient = tf.IndexedSlices(tf.ones((1, 2)), tf.constant([2]),
+        ...                             tf.constant([4, 2]))
+        >>> _ = optimizer.apply_gradients([(gradient, table)])
+        >>> [[round(float(x), 3) for x in row] for row in table.numpy()]
+        [[1.0, 1.0], [1.0, 1.0], [0.9, 0.9], [1.0, 1.0]]
 
-    Only row 2 moved (by the learning rate, as Adam's first step does).
+        Only row 2 moved (by the learning rate, as Adam's first step does).
     """
 
     def __init__(self, *args, amsgrad=False, **kwargs):

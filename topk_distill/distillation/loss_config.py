@@ -36,13 +36,13 @@ class LossConfig:
     Raises:
         ValueError: naming the setting out of range.
 
-    Example:
-    >>> LossConfig(alpha=0.9, beta=0.5).soft_factor
-    0.5
-    >>> LossConfig(alpha=0.4)
-    Traceback (most recent call last):
-    ...
-    ValueError: alpha=0.4; expected 0.5 < alpha < 1 (pass strict=False to lift the range)
+    Examples:
+        >>> LossConfig(alpha=0.9, beta=0.5).soft_factor
+        0.5
+        >>> LossConfig(alpha=0.4)
+        Traceback (most recent call last):
+        ...
+        ValueError: alpha=0.4; expected 0.5 < alpha < 1 (pass strict=False to lift the range)
     """
 
     alpha: float = 0.9

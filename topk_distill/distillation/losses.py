@@ -39,17 +39,17 @@ def soft_target_crossentropy(y_true, y_pred, temperature=1.0,
     Returns:
         float [B] per-example losses.
 
-    Example:
-    >>> import tensorflow as tf
-    >>> loss = soft_target_crossentropy(tf.constant([[0.5, 0.5]]),
-    ...                                 tf.constant([[0.0, 0.0]]))
-    >>> round(float(loss[0]), 4)  # log 2
-    0.6931
-    >>> loss = soft_target_crossentropy(tf.constant([[0.5, 0.5]]),
-    ...                                 tf.constant([[0.0, 0.0]]),
-    ...                                 temperature=2.0, scaling="t2")
-    >>> round(float(loss[0]), 4)  # 4 log 2
-    2.7726
+    Examples:
+        >>> import tensorflow as tf
+        >>> loss = soft_target_crossentropy(tf.constant([[0.5, 0.5]]),
+        ...                                 tf.constant([[0.0, 0.0]]))
+        >>> round(float(loss[0]), 4)  # log 2
+        0.6931
+        >>> loss = soft_target_crossentropy(tf.constant([[0.5, 0.5]]),
+        ...                                 tf.constant([[0.0, 0.0]]),
+        ...                                 temperature=2.0, scaling="t2")
+        >>> round(float(loss[0]), 4)  # 4 log 2
+        2.7726
     """
     y_pred = tf.cast(y_pred, tf.float32)
     y_true = tf.cast(y_true, tf.float32)
@@ -94,13 +94,13 @@ def row_crossentropies(logits, labels, ids, soft_probabilities,
         the soft targets' cross-entropy against softmax(z / T) (unscaled);
         the pseudo targets' against softmax(z).
 
-    Example:
-    >>> import tensorflow as tf
-    >>> hard, soft, pseudo = row_crossentropies(
-    ...     tf.zeros([1, 4]), tf.constant([2]), tf.constant([[1, 3]]),
-    ...     tf.constant([[0.5, 0.5]]), tf.constant([[1.0, 0.0]]), 2.0)
-    >>> [round(float(t[0]), 4) for t in (hard, soft, pseudo)]  # log 4
-    [1.3863, 1.3863, 1.3863]
+    Examples:
+        >>> import tensorflow as tf
+        >>> hard, soft, pseudo = row_crossentropies(
+        ...     tf.zeros([1, 4]), tf.constant([2]), tf.constant([[1, 3]]),
+        ...     tf.constant([[0.5, 0.5]]), tf.constant([[1.0, 0.0]]), 2.0)
+        >>> [round(float(t[0]), 4) for t in (hard, soft, pseudo)]  # log 4
+        [1.3863, 1.3863, 1.3863]
     """
     logits = tf.cast(logits, tf.float32)
     fused = (_compiled_crossentropies
@@ -180,13 +180,13 @@ class SoftTargetCrossentropy(keras.losses.Loss):
             also scales for tf.distribute.
         name: loss name.
 
-    Example:
-    >>> import tensorflow as tf
-    >>> loss = SoftTargetCrossentropy(temperature=2.0)
-    >>> targets = tf.constant([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])
-    >>> logits = tf.constant([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    >>> round(float(loss(targets, logits)), 4)  # mean of log 3 / 2
-    0.5493
+    Examples:
+        >>> import tensorflow as tf
+        >>> loss = SoftTargetCrossentropy(temperature=2.0)
+        >>> targets = tf.constant([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])
+        >>> logits = tf.constant([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+        >>> round(float(loss(targets, logits)), 4)  # mean of log 3 / 2
+        0.5493
     """
 
     def __init__(self, temperature=1.0,
@@ -211,9 +211,9 @@ def batch_mean(per_row, rows):
     """The mean over the batch of `per_row` where `rows` holds (0 elsewhere),
     divided by the replica count as Keras losses are under tf.distribute.
 
-    Example:
-    >>> float(batch_mean(tf.constant([2.0, 9.0]), tf.constant([True, False])))
-    1.0
+    Examples:
+        >>> float(batch_mean(tf.constant([2.0, 9.0]), tf.constant([True, False])))
+        1.0
     """
     size = tf.maximum(tf.cast(tf.shape(per_row)[0], tf.float32), 1.0)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync

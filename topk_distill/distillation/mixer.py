@@ -63,13 +63,13 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
         unlabeled examples; and multi-label sets' `"labels"` [B, L], their
         scores as sigmoid logits), ready for `DistillationStudent.fit`.
 
-    Example:
+    Examples:
 
-    ```python
-    ds = make_distillation_dataset("rec/train-*", "rec/unlabeled-*",
-                                   batch_size=128)
-    student.fit(ds, epochs=5)
-    ```
+        ```python
+        ds = make_distillation_dataset("rec/train-*", "rec/unlabeled-*",
+                                       batch_size=128)
+        student.fit(ds, epochs=5)
+        ```
     """
     if labeled is None and unlabeled is None:
         raise ValueError("expected a labeled or an unlabeled record set")
@@ -170,15 +170,15 @@ def confidence(record_set, ids, logits):
     logits their softmax over the W stored classes (an upper bound: the
     mass outside them is not known).
 
-    Example:
-    >>> import tensorflow as tf
-    >>> from topk_distill.records.records import RecordSet
-    >>> probs = RecordSet(kind="unlabeled", num_classes=9, width=2,
-    ...                   scores="probabilities")
-    >>> ids = tf.constant([[3, -1], [1, 2]])
-    >>> logits = tf.math.log(tf.constant([[0.6, 1.0], [0.3, 0.2]]))
-    >>> [round(float(p), 3) for p in confidence(probs, ids, logits)]
-    [0.6, 0.3]
+    Examples:
+        >>> import tensorflow as tf
+        >>> from topk_distill.records.records import RecordSet
+        >>> probs = RecordSet(kind="unlabeled", num_classes=9, width=2,
+        ...                   scores="probabilities")
+        >>> ids = tf.constant([[3, -1], [1, 2]])
+        >>> logits = tf.math.log(tf.constant([[0.6, 1.0], [0.3, 0.2]]))
+        >>> [round(float(p), 3) for p in confidence(probs, ids, logits)]
+        [0.6, 0.3]
     """
     valid = ids >= 0
     logits = tf.where(valid, tf.cast(logits, tf.float32), -float("inf"))
@@ -224,11 +224,11 @@ def interleaving(first, second):
     any contiguous slice of a batch (a replica's share under tf.distribute)
     holds both kinds in the batch's proportion.
 
-    Example:
-    >>> import tensorflow as tf
-    >>> kinds = tf.gather(list("LLLLLLUU"), interleaving(6, 2))
-    >>> b"".join(kinds.numpy())
-    b'LLULLLUL'
+    Examples:
+        >>> import tensorflow as tf
+        >>> kinds = tf.gather(list("LLLLLLUU"), interleaving(6, 2))
+        >>> b"".join(kinds.numpy())
+        b'LLULLLUL'
     """
     def places(count):
         return (tf.range(count, dtype=tf.float32) + 0.5) / tf.cast(

@@ -41,16 +41,16 @@ def sigmoid_probabilities(ids, scores, score_kind, temperature=1.0):
     Returns:
         float32 [B, K]: sigmoid(z / T), 0 at padding.
 
-    Example:
-    >>> import tensorflow as tf
-    >>> p = sigmoid_probabilities(tf.constant([[3, -1]]),
-    ...                           tf.constant([[0.0, 5.0]]), "logits")
-    >>> p.numpy().tolist()
-    [[0.5, 0.0]]
-    >>> p = sigmoid_probabilities(tf.constant([[3]]), tf.constant([[0.8]]),
-    ...                           "probabilities", temperature=2.0)
-    >>> round(float(p[0, 0]), 4)  # sigmoid(log(4) / 2) = 2 / 3
-    0.6667
+    Examples:
+        >>> import tensorflow as tf
+        >>> p = sigmoid_probabilities(tf.constant([[3, -1]]),
+        ...                           tf.constant([[0.0, 5.0]]), "logits")
+        >>> p.numpy().tolist()
+        [[0.5, 0.0]]
+        >>> p = sigmoid_probabilities(tf.constant([[3]]), tf.constant([[0.8]]),
+        ...                           "probabilities", temperature=2.0)
+        >>> round(float(p[0, 0]), 4)  # sigmoid(log(4) / 2) = 2 / 3
+        0.6667
     """
     scores = tf.cast(scores, tf.float32)
     if score_kind == "probabilities":
@@ -81,13 +81,13 @@ def multilabel_crossentropies(logits, labels, ids, soft_probabilities,
         classes of each term's binary cross-entropy (the soft one without
         its 1/T or T^2 factor).
 
-    Example:
-    >>> import tensorflow as tf
-    >>> hard, soft, pseudo = multilabel_crossentropies(
-    ...     tf.zeros([1, 4]), tf.constant([[1, -1]]), tf.constant([[1, 2]]),
-    ...     tf.constant([[0.5, 0.5]]), tf.zeros([1, 2]), 1.0)
-    >>> round(float(hard[0]), 4), round(float(soft[0]), 4)  # log 2 each
-    (0.6931, 0.6931)
+    Examples:
+        >>> import tensorflow as tf
+        >>> hard, soft, pseudo = multilabel_crossentropies(
+        ...     tf.zeros([1, 4]), tf.constant([[1, -1]]), tf.constant([[1, 2]]),
+        ...     tf.constant([[0.5, 0.5]]), tf.zeros([1, 2]), 1.0)
+        >>> round(float(hard[0]), 4), round(float(soft[0]), 4)  # log 2 each
+        (0.6931, 0.6931)
     """
     z = tf.cast(logits, tf.float32)
     n = tf.cast(tf.shape(z)[-1], tf.float32)
@@ -162,10 +162,10 @@ def batch_crossentropies(batch, logits, temperature):
 def precision_at_1(labels, logits):
     """float32 [B]: 1 where a row's best-scored class is one of its labels.
 
-    Example:
-    >>> precision_at_1(tf.constant([[2, -1], [0, 1]]),
-    ...                tf.constant([[0.0, 1.0, 3.0], [0.0, 0.5, 9.0]])).numpy()
-    array([1., 0.], dtype=float32)
+    Examples:
+        >>> precision_at_1(tf.constant([[2, -1], [0, 1]]),
+        ...                tf.constant([[0.0, 1.0, 3.0], [0.0, 0.5, 9.0]])).numpy()
+        array([1., 0.], dtype=float32)
     """
     best = tf.argmax(logits, axis=-1, output_type=tf.int32)
     return tf.cast(tf.reduce_any(tf.cast(labels, tf.int32) == best[:, None],

@@ -94,15 +94,15 @@ class SingleLabelObjective(Objective):
     With `tail="bucket"`, the soft term keeps the teacher's mass outside
     its top-K as one "rest" target (`losses.bucket_soft_loss`, dense).
 
-    Example:
-    >>> import numpy as np
-    >>> from topk_distill.distillation.loss_config import LossConfig
-    >>> from topk_distill.inputs.label_space import SingleLabel
-    >>> objective = SingleLabelObjective(SingleLabel(3), LossConfig())
-    >>> batch = {"label": np.array([2])}
-    >>> hard, _, _ = objective.row_terms(batch, np.array([[0.0, 0.0, 0.0]]))
-    >>> round(float(hard[0]), 4)  # log 3
-    1.0986
+    Examples:
+        >>> import numpy as np
+        >>> from topk_distill.distillation.loss_config import LossConfig
+        >>> from topk_distill.inputs.label_space import SingleLabel
+        >>> objective = SingleLabelObjective(SingleLabel(3), LossConfig())
+        >>> batch = {"label": np.array([2])}
+        >>> hard, _, _ = objective.row_terms(batch, np.array([[0.0, 0.0, 0.0]]))
+        >>> round(float(hard[0]), 4)  # log 3
+        1.0986
     """
 
     def __init__(self, label_space, loss):
@@ -164,15 +164,15 @@ class SingleLabelObjective(Objective):
 class MultiLabelObjective(Objective):
     """Per-class sigmoid terms; metric `top1`, P@1.
 
-    Example:
-    >>> import numpy as np
-    >>> from topk_distill.distillation.loss_config import LossConfig
-    >>> from topk_distill.inputs.label_space import MultiLabel
-    >>> objective = MultiLabelObjective(MultiLabel(2), LossConfig())
-    >>> batch = {"label": np.array([0]), "labels": np.array([[0, 1]])}
-    >>> hard, _, _ = objective.row_terms(batch, np.array([[0.0, 0.0]]))
-    >>> round(float(hard[0]), 4)  # log 2 for each class
-    0.6931
+    Examples:
+        >>> import numpy as np
+        >>> from topk_distill.distillation.loss_config import LossConfig
+        >>> from topk_distill.inputs.label_space import MultiLabel
+        >>> objective = MultiLabelObjective(MultiLabel(2), LossConfig())
+        >>> batch = {"label": np.array([0]), "labels": np.array([[0, 1]])}
+        >>> hard, _, _ = objective.row_terms(batch, np.array([[0.0, 0.0]]))
+        >>> round(float(hard[0]), 4)  # log 2 for each class
+        0.6931
     """
 
     def __init__(self, label_space, loss):

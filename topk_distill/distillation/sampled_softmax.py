@@ -62,20 +62,20 @@ def draw_candidates(labels, ids, num_classes, num_sampled, seed,
         for a draw, -inf for a repeated or padding entry and for a draw
         that hits a positive; int32 [P] the positives, sorted.
 
-    Example:
-    >>> import tensorflow as tf
-    >>> labels, ids = tf.constant([3, -1]), tf.constant([[3, 1], [7, -1]])
-    >>> c, w, p = draw_candidates(labels, ids, 8, None, tf.constant([0, 0]))
-    >>> p.numpy().tolist(), c.numpy().tolist()
-    ([1, 3, 7], [1, 3, 7, 0, 1, 2, 3, 4, 5, 6, 7])
-    >>> [int(c) for c, w in zip(c.numpy(), w.numpy()) if w == 0]
-    [1, 3, 7, 0, 2, 4, 5, 6]
-    >>> c, w, p = draw_candidates(labels, ids, 8, None, tf.constant([0, 0]),
-    ...                           static_shapes=True)
-    >>> p.numpy().tolist()
-    [1, 3, 3, 7, 7, 7]
-    >>> [int(c) for c, w in zip(c.numpy(), w.numpy()) if w == 0]
-    [1, 3, 7, 0, 2, 4, 5, 6]
+    Examples:
+        >>> import tensorflow as tf
+        >>> labels, ids = tf.constant([3, -1]), tf.constant([[3, 1], [7, -1]])
+        >>> c, w, p = draw_candidates(labels, ids, 8, None, tf.constant([0, 0]))
+        >>> p.numpy().tolist(), c.numpy().tolist()
+        ([1, 3, 7], [1, 3, 7, 0, 1, 2, 3, 4, 5, 6, 7])
+        >>> [int(c) for c, w in zip(c.numpy(), w.numpy()) if w == 0]
+        [1, 3, 7, 0, 2, 4, 5, 6]
+        >>> c, w, p = draw_candidates(labels, ids, 8, None, tf.constant([0, 0]),
+        ...                           static_shapes=True)
+        >>> p.numpy().tolist()
+        [1, 3, 3, 7, 7, 7]
+        >>> [int(c) for c, w in zip(c.numpy(), w.numpy()) if w == 0]
+        [1, 3, 7, 0, 2, 4, 5, 6]
     """
     every = tf.concat([tf.reshape(tf.cast(labels, tf.int32), [-1]),
                        tf.reshape(tf.cast(ids, tf.int32), [-1])], 0)
@@ -117,14 +117,14 @@ class Proposal:
         counts: [N] how often each class is a label (`label_counts`).
         uniform_share: u, in (0, 1].
 
-    Example:
-    >>> import tensorflow as tf
-    >>> q = Proposal([6, 0, 0, 2], uniform_share=0.5)
-    >>> [round(float(x), 4) for x in tf.exp(q.log_q)]
-    [0.5, 0.125, 0.125, 0.25]
-    >>> draws, log_q = q.draw(1000, tf.constant([0, 0]))
-    >>> round(float(tf.reduce_mean(tf.cast(draws == 0, tf.float32))), 1)
-    0.5
+    Examples:
+        >>> import tensorflow as tf
+        >>> q = Proposal([6, 0, 0, 2], uniform_share=0.5)
+        >>> [round(float(x), 4) for x in tf.exp(q.log_q)]
+        [0.5, 0.125, 0.125, 0.25]
+        >>> draws, log_q = q.draw(1000, tf.constant([0, 0]))
+        >>> round(float(tf.reduce_mean(tf.cast(draws == 0, tf.float32))), 1)
+        0.5
     """
 
     def __init__(self, counts, uniform_share=0.5):

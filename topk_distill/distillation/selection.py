@@ -39,17 +39,17 @@ def candidates(student):
     Settings that are not the candidates' own (vocabulary size, sampled
     classes) come from `student`.
 
-    Example:
-    >>> list(candidates(training_config.StudentConfig()))
-    ['mean', 'bigram']
-    >>> chosen = candidates(training_config.StudentConfig(
-    ...     init_embeddings="init.npz"))
-    >>> list(chosen)
-    ['mean', 'bigram', 'init frozen', 'init frozen classes', 'init frozen hidden512']
-    >>> chosen["init frozen"].freeze_embeddings, chosen["mean"].init_embeddings
-    (True, None)
-    >>> list(candidates(training_config.StudentConfig(encoder="teacher/")))
-    ['mean', 'bigram', 'encoder']
+    Examples:
+        >>> list(candidates(training_config.StudentConfig()))
+        ['mean', 'bigram']
+        >>> chosen = candidates(training_config.StudentConfig(
+        ...     init_embeddings="init.npz"))
+        >>> list(chosen)
+        ['mean', 'bigram', 'init frozen', 'init frozen classes', 'init frozen hidden512']
+        >>> chosen["init frozen"].freeze_embeddings, chosen["mean"].init_embeddings
+        (True, None)
+        >>> list(candidates(training_config.StudentConfig(encoder="teacher/")))
+        ['mean', 'bigram', 'encoder']
     """
     learnt = dict(init_embeddings=None, freeze_embeddings=False,
                   normalize=False, hidden_units=0, embedding_dim=64,
@@ -90,18 +90,18 @@ def rank(rows, max_latency_ms=None):
     Returns:
         (the rows ranked, whether the first one is within the budget).
 
-    Example:
-    >>> rows = [dict(candidate="a", training="labels only", val_top1=0.5,
-    ...              latency_ms=1.0),
-    ...         dict(candidate="a", training="distilled", val_top1=0.6,
-    ...              latency_ms=1.0),
-    ...         dict(candidate="b", training="distilled", val_top1=0.7,
-    ...              latency_ms=9.0)]
-    >>> [(r["candidate"], r["training"]) for r in rank(rows)[0]][:2]
-    [('b', 'distilled'), ('a', 'distilled')]
-    >>> ranked, fits = rank(rows, max_latency_ms=2.0)
-    >>> ranked[0]["candidate"], ranked[-1]["candidate"], fits
-    ('a', 'b', True)
+    Examples:
+        >>> rows = [dict(candidate="a", training="labels only", val_top1=0.5,
+        ...              latency_ms=1.0),
+        ...         dict(candidate="a", training="distilled", val_top1=0.6,
+        ...              latency_ms=1.0),
+        ...         dict(candidate="b", training="distilled", val_top1=0.7,
+        ...              latency_ms=9.0)]
+        >>> [(r["candidate"], r["training"]) for r in rank(rows)[0]][:2]
+        [('b', 'distilled'), ('a', 'distilled')]
+        >>> ranked, fits = rank(rows, max_latency_ms=2.0)
+        >>> ranked[0]["candidate"], ranked[-1]["candidate"], fits
+        ('a', 'b', True)
     """
     def within(row):
         return max_latency_ms is None or row["latency_ms"] <= max_latency_ms
@@ -130,9 +130,10 @@ def choose_student(output, labeled, validation, unlabeled=None, loss=None,
 
     Args:
         output: the output folder.
-        labeled, unlabeled: record sets (`RecordSet`, prefix or glob).
+        labeled: the labeled record set (`RecordSet`, prefix or glob).
+        unlabeled: the unlabeled record set, or `None`.
         validation: a labeled input of the records' kind, kept from the
-            teacher (README, "Choosing a student").
+            teacher (docs/students.md, "Choosing a student").
         loss: the distilled candidates' `LossConfig`.
         student: a `StudentConfig` (its `init_embeddings` adds the
             candidates that start from them).
@@ -156,12 +157,12 @@ def choose_student(output, labeled, validation, unlabeled=None, loss=None,
             hold no texts, an `output` that is not empty, or no candidate
             within `max_latency_ms` (the table is kept).
 
-    Example:
+    Examples:
 
-    ```python
-    choose_student("student", "records/train-*", "valid.tsv",
-                   unlabeled="records/unlabeled-*", max_latency_ms=2.0)
-    ```
+        ```python
+        choose_student("student", "records/train-*", "valid.tsv",
+                       unlabeled="records/unlabeled-*", max_latency_ms=2.0)
+        ```
     """
     student, fit, labeled, unlabeled = _checked(
         output, labeled, validation, unlabeled, student, fit, max_latency_ms,
@@ -299,15 +300,15 @@ def format_table(ranked, max_latency_ms=None):
     """The choice as a table: a row per candidate, its validation P@1 on
     the labels alone and distilled, latency and size; the winner marked.
 
-    Example:
-    >>> rows = [dict(candidate="mean", training="distilled", val_top1=0.6,
-    ...              latency_ms=1.04, size_bytes=2_500_000),
-    ...         dict(candidate="mean", training="labels only",
-    ...              val_top1=0.5, latency_ms=1.02, size_bytes=2_500_000)]
-    >>> print(format_table(rows))
-    candidate  labels only  distilled  ms/text  MB
-    mean            0.5000   0.6000 *     1.04  2.5
-    * chosen: mean, distilled
+    Examples:
+        >>> rows = [dict(candidate="mean", training="distilled", val_top1=0.6,
+        ...              latency_ms=1.04, size_bytes=2_500_000),
+        ...         dict(candidate="mean", training="labels only",
+        ...              val_top1=0.5, latency_ms=1.02, size_bytes=2_500_000)]
+        >>> print(format_table(rows))
+        candidate  labels only  distilled  ms/text  MB
+        mean            0.5000   0.6000 *     1.04  2.5
+        * chosen: mean, distilled
     """
     names = list(dict.fromkeys(r["candidate"] for r in ranked))
     width = max(len("candidate"), *map(len, names))

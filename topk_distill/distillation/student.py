@@ -78,19 +78,19 @@ class DistillationStudent(keras.Model):
             model.
         name: model name.
 
-    Example:
-    >>> import keras, numpy as np, tensorflow as tf
-    >>> student = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
-    >>> model = DistillationStudent(student, 3, loss=LossConfig(
-    ...     alpha=0.9, beta=0.5, temperature=2.0))
-    >>> model.compile(optimizer="sgd")
-    >>> batch = {"features": np.ones((2, 2), "float32"),
-    ...          "label": np.array([1, -1]),            # labeled, unlabeled
-    ...          "topk_ids": np.array([[1, 0], [2, -1]]),  # -1: padding
-    ...          "topk_logits": np.array([[2.0, 0.0], [0.0, 0.0]], "float32")}
-    >>> logs = model.train_on_batch(batch, return_dict=True)
-    >>> sorted(logs)
-    ['hard_loss', 'loss', 'pseudo_loss', 'soft_loss', 'top1', 'top5']
+    Examples:
+        >>> import keras, numpy as np, tensorflow as tf
+        >>> student = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+        >>> model = DistillationStudent(student, 3, loss=LossConfig(
+        ...     alpha=0.9, beta=0.5, temperature=2.0))
+        >>> model.compile(optimizer="sgd")
+        >>> batch = {"features": np.ones((2, 2), "float32"),
+        ...          "label": np.array([1, -1]),            # labeled, unlabeled
+        ...          "topk_ids": np.array([[1, 0], [2, -1]]),  # -1: padding
+        ...          "topk_logits": np.array([[2.0, 0.0], [0.0, 0.0]], "float32")}
+        >>> logs = model.train_on_batch(batch, return_dict=True)
+        >>> sorted(logs)
+        ['hard_loss', 'loss', 'pseudo_loss', 'soft_loss', 'top1', 'top5']
     """
 
     def __init__(self, student, label_space, loss=None, sampled_classes=None,

@@ -22,9 +22,9 @@ def scatter(ids, values, num_classes):
     Returns:
         float [B, N], zero where no id points.
 
-    Example:
-    >>> scatter(tf.constant([[2, -1]]), tf.constant([[0.5, 9.0]]), 3)
-    <tf.Tensor: shape=(1, 3), ... numpy=array([[0. , 0. , 0.5]], ...)>
+    Examples:
+        >>> scatter(tf.constant([[2, -1]]), tf.constant([[0.5, 9.0]]), 3)
+        <tf.Tensor: shape=(1, 3), ... numpy=array([[0. , 0. , 0.5]], ...)>
     """
     ids = tf.cast(ids, tf.int32)
     valid = ids >= 0
@@ -45,10 +45,10 @@ def topk_probabilities(ids, logits):
         float32 [B, K]: each row's valid entries sum to 1 (a row with none
         is all zero).
 
-    Example:
-    >>> topk_probabilities(tf.constant([[4, 1, -1]]),
-    ...                    tf.constant([[0.0, 0.0, 9.0]])).numpy().tolist()
-    [[0.5, 0.5, 0.0]]
+    Examples:
+        >>> topk_probabilities(tf.constant([[4, 1, -1]]),
+        ...                    tf.constant([[0.0, 0.0, 9.0]])).numpy().tolist()
+        [[0.5, 0.5, 0.0]]
     """
     valid = ids >= 0
     logits = tf.cast(logits, tf.float32)

@@ -64,12 +64,12 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
     Raises:
         ValueError: naming the setting or record set at fault.
 
-    Example:
+    Examples:
 
-    ```python
-    train_student("student", labeled="records/train-*",
-                  unlabeled="records/unlabeled-*", epochs=10)
-    ```
+        ```python
+        train_student("student", labeled="records/train-*",
+                      unlabeled="records/unlabeled-*", epochs=10)
+        ```
     """
     student, fit = training_config.configs_of(student, fit, **keywords)
     run = _resolve(output, labeled, unlabeled, labels_path, validation,
@@ -264,11 +264,11 @@ def kept_epoch(history):
     validation P@1 (the latest, on ties), as `BestEpochStopping` restores
     it.
 
-    Example:
-    >>> import types
-    >>> kept_epoch(types.SimpleNamespace(history={
-    ...     "val_top1": [0.2, 0.5, 0.5, 0.4]}))
-    3
+    Examples:
+        >>> import types
+        >>> kept_epoch(types.SimpleNamespace(history={
+        ...     "val_top1": [0.2, 0.5, 0.5, 0.4]}))
+        3
     """
     values = history.history["val_top1"]
     return 1 + max(range(len(values)), key=lambda i: (values[i], i))

@@ -60,13 +60,13 @@ def sampled_classes_for(config, num_classes, input_kind="text"):
     Raises:
         ValueError: sampled classes asked of an image or feature student.
 
-    Example:
-    >>> sampled_classes_for(StudentConfig(), 4123)
-    0
-    >>> sampled_classes_for(StudentConfig(), 100_000)
-    1024
-    >>> sampled_classes_for(StudentConfig(sampled_classes=64), 4123)
-    64
+    Examples:
+        >>> sampled_classes_for(StudentConfig(), 4123)
+        0
+        >>> sampled_classes_for(StudentConfig(), 100_000)
+        1024
+        >>> sampled_classes_for(StudentConfig(sampled_classes=64), 4123)
+        64
     """
     chosen = config.sampled_classes
     if config.architecture == "encoder":
@@ -104,7 +104,8 @@ class StudentConfig:
 
     Args:
         architecture: one of `choices.STUDENTS`.
-        embedding_dim, max_tokens: the student's width and vocabulary.
+        embedding_dim: the student's width.
+        max_tokens: the student's vocabulary size.
         init_embeddings: a `student_init` file (`topk-distill
             student-init`): the student's vocabulary and starting word
             vectors (its width then overrides `embedding_dim`).
@@ -130,19 +131,20 @@ class StudentConfig:
         encoder: the encoder student's checkpoint folder (`architecture=
             "encoder"`: `encoder_students.make_encoder_student`), e.g. the
             fine-tuned teacher's `OUTPUT/encoder`.
-        student_layers, layer_choice: the encoder student's transformer
-            layers, and which of the encoder's (`choices.LAYER_CHOICES`).
+        student_layers: the encoder student's transformer layers.
+        layer_choice: which of the encoder's layers it keeps
+            (`choices.LAYER_CHOICES`).
         teacher_head: start the encoder student's head at the teacher's
             (saved beside its encoder) when the folder holds one.
 
     Raises:
         ValueError: naming the setting and what was expected.
 
-    Example:
-    >>> StudentConfig(freeze_embeddings=True)
-    Traceback (most recent call last):
-    ...
-    ValueError: --freeze_embeddings needs --init_embeddings (frozen random vectors learn nothing)
+    Examples:
+        >>> StudentConfig(freeze_embeddings=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: --freeze_embeddings needs --init_embeddings (frozen random vectors learn nothing)
     """
 
     architecture: str = "mean"
@@ -215,17 +217,19 @@ class FitConfig:
         unlabeled_per_labeled: unlabeled examples per labeled one per batch.
         epochs: the epoch count, or with validation the cap; `None`: the
             default of each case (`epochs_for`).
-        batch_size, learning_rate: batch size and rate; `None`: the
-            student's default (`for_student`: Adam at `LEARNING_RATE` in
-            batches of 128; the encoder student AdamW, warmup and decay, at
-            `choices.ENCODER_LEARNING_RATE` in batches of 32).
+        batch_size: the batch size; `None`: the student's default
+            (`for_student`: 128; the encoder student's 32).
+        learning_rate: the rate; `None`: the student's default
+            (`for_student`: Adam at `LEARNING_RATE`; the encoder student
+            AdamW, warmup and decay, at `choices.ENCODER_LEARNING_RATE`).
         patience: with validation, epochs without a better validation P@1
             before training stops.
         min_confidence: train on the unlabeled examples whose teacher's top
             class has at least this probability (`mixer.confidence`); 0
             (default) keeps them all.
-        plateau_seconds, plateau_delta: stop when the loss varied by less
-            than `plateau_delta` over `plateau_seconds` (not on a cluster).
+        plateau_seconds: stop when the loss varied by less than
+            `plateau_delta` over this many seconds (not on a cluster).
+        plateau_delta: see `plateau_seconds`.
         target_accuracy: stop once `val_top1` reaches it (needs a
             validation input).
         seed: random seed.
@@ -233,11 +237,11 @@ class FitConfig:
     Raises:
         ValueError: naming the setting and what was expected.
 
-    Example:
-    >>> FitConfig(learning_rate=0)
-    Traceback (most recent call last):
-    ...
-    ValueError: learning_rate=0; expected a positive number
+    Examples:
+        >>> FitConfig(learning_rate=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: learning_rate=0; expected a positive number
     """
 
     unlabeled_per_labeled: float = 1.0
@@ -260,12 +264,12 @@ class FitConfig:
         `choices`: its epochs are also the decay's length), the others
         train at `LEARNING_RATE` in batches of `BATCH_SIZE`.
 
-        Example:
-        >>> FitConfig().for_student("mean").learning_rate
-        0.005
-        >>> tuned = FitConfig(batch_size=8).for_student("encoder")
-        >>> tuned.learning_rate, tuned.batch_size, tuned.epochs
-        (0.0001, 8, 3)
+        Examples:
+            >>> FitConfig().for_student("mean").learning_rate
+            0.005
+            >>> tuned = FitConfig(batch_size=8).for_student("encoder")
+            >>> tuned.learning_rate, tuned.batch_size, tuned.epochs
+            (0.0001, 8, 3)
         """
         encoder = architecture == "encoder"
         chosen = dict(
@@ -283,11 +287,11 @@ class FitConfig:
         (`MAX_EPOCHS`, early stopping ends sooner) or without
         (`EPOCHS`) a validation input.
 
-        Example:
-        >>> FitConfig().epochs_for(validated=False), FitConfig().epochs_for(True)
-        (20, 100)
-        >>> FitConfig(epochs=7).epochs_for(validated=True)
-        7
+        Examples:
+            >>> FitConfig().epochs_for(validated=False), FitConfig().epochs_for(True)
+            (20, 100)
+            >>> FitConfig(epochs=7).epochs_for(validated=True)
+            7
         """
         if self.epochs is not None:
             return self.epochs
@@ -302,10 +306,10 @@ def configs_of(student=None, fit=None, **keywords):
         TypeError: a keyword that is no config's field, or a keyword for a
             config given whole.
 
-    Example:
-    >>> student, fit = configs_of(epochs=3, hidden_units=8)
-    >>> fit.epochs, student.hidden_units
-    (3, 8)
+    Examples:
+        >>> student, fit = configs_of(epochs=3, hidden_units=8)
+        >>> fit.epochs, student.hidden_units
+        (3, 8)
     """
     made = []
     for config, cls in ((student, StudentConfig), (fit, FitConfig)):

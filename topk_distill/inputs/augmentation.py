@@ -34,14 +34,14 @@ def augment(texts, copies=2, p_mask=0.1, p_ngram=0.25, max_ngram=5, seed=0):
         `len(texts) * copies` strings and an int64 array, copy j of text i at
         `i * copies + j`.
 
-    Example:
-    >>> copied, rows = augment(["a small grey cat", "a dog"], copies=2,
-    ...                        p_mask=0.5, seed=1)
-    >>> len(copied), rows.tolist()
-    (4, [0, 0, 1, 1])
-    >>> all(set(c.split()) <= {"a", "small", "grey", "cat", "dog", MASK}
-    ...     for c in copied)
-    True
+    Examples:
+        >>> copied, rows = augment(["a small grey cat", "a dog"], copies=2,
+        ...                        p_mask=0.5, seed=1)
+        >>> len(copied), rows.tolist()
+        (4, [0, 0, 1, 1])
+        >>> all(set(c.split()) <= {"a", "small", "grey", "cat", "dog", MASK}
+        ...     for c in copied)
+        True
     """
     if copies < 1:
         raise ValueError(f"copies must be >= 1, got {copies}")

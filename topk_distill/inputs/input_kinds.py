@@ -53,11 +53,11 @@ def serving_name(kind):
 def payload_bytes(value):
     """One example's payload: the bytes it travels as (see the module doc).
 
-    Example:
-    >>> payload_bytes("a cat")
-    b'a cat'
-    >>> len(payload_bytes([0.5, 1.0, 2.0]))  # three float32
-    12
+    Examples:
+        >>> payload_bytes("a cat")
+        b'a cat'
+        >>> len(payload_bytes([0.5, 1.0, 2.0]))  # three float32
+        12
     """
     if isinstance(value, str):
         return value.encode("utf-8")
@@ -129,10 +129,10 @@ def model_kind(model):
         `(kind, feature_dim or None)`, or `None` for a model without a
         symbolic input (a subclassed one), whose kind cannot be told.
 
-    Example:
-    >>> import keras
-    >>> model_kind(keras.Input(shape=(8,), name="features"))
-    ('features', 8)
+    Examples:
+        >>> import keras
+        >>> model_kind(keras.Input(shape=(8,), name="features"))
+        ('features', 8)
     """
     try:
         spec = model.inputs[0] if hasattr(model, "inputs") else model

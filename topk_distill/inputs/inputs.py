@@ -55,16 +55,16 @@ def iter_examples(spec, data_dir=None, label_space=None):
         A generator of `(input, tuple of label names or None)`; `None`
         when the example carries no label.
 
-    Example:
-    >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "train.tsv")
-    >>> _ = open(path, "w").write("a cat\\tanimal\\n\\nno label here\\n")
-    >>> list(iter_examples(path))
-    [('a cat', ('animal',)), ('no label here', None)]
-    >>> from topk_distill.inputs.label_space import MultiLabel
-    >>> _ = open(path, "w").write("a cat\\tanimal|pet\\n")
-    >>> list(iter_examples(path, label_space=MultiLabel()))
-    [('a cat', ('animal', 'pet'))]
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "train.tsv")
+        >>> _ = open(path, "w").write("a cat\\tanimal\\n\\nno label here\\n")
+        >>> list(iter_examples(path))
+        [('a cat', ('animal',)), ('no label here', None)]
+        >>> from topk_distill.inputs.label_space import MultiLabel
+        >>> _ = open(path, "w").write("a cat\\tanimal|pet\\n")
+        >>> list(iter_examples(path, label_space=MultiLabel()))
+        [('a cat', ('animal', 'pet'))]
     """
     return ((text, label) for _, text, label in iter_located(
         spec, data_dir, label_space=label_space))
@@ -94,12 +94,12 @@ def describe(spec, data_dir=None):
         `(input_kind, feature_dim or None)`; `("text", None)` for an
         input with no example (refused later for having none).
 
-    Example:
-    >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "train.jsonl")
-    >>> _ = open(path, "w").write('{"features": [0.5, 2], "label": "a"}\\n')
-    >>> describe(path)
-    ('features', 2)
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "train.jsonl")
+        >>> _ = open(path, "w").write('{"features": [0.5, 2], "label": "a"}\\n')
+        >>> describe(path)
+        ('features', 2)
     """
     # The labels are not read: the kind of input does not depend on them
     # (nor on whether an example has one label or several).

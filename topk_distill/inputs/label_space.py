@@ -47,14 +47,14 @@ class LabelSpace:
             label (multi-label); `None` for a single-label space.
         name: `"single-label"` or `"multi-label"`, for messages.
 
-    Example:
-    >>> space = LabelSpace.of(4123)
-    >>> space, space.activation, space.from_column("cat|pet", "a.tsv:1")
-    (SingleLabel(4123), 'softmax', ('cat|pet',))
-    >>> MultiLabel(threshold=0.4).from_column("cat|pet|cat", "a.tsv:1")
-    ('cat', 'pet')
-    >>> LabelSpace.from_config(MultiLabel(5).get_config())
-    MultiLabel(5, threshold=0.5)
+    Examples:
+        >>> space = LabelSpace.of(4123)
+        >>> space, space.activation, space.from_column("cat|pet", "a.tsv:1")
+        (SingleLabel(4123), 'softmax', ('cat|pet',))
+        >>> MultiLabel(threshold=0.4).from_column("cat|pet|cat", "a.tsv:1")
+        ('cat', 'pet')
+        >>> LabelSpace.from_config(MultiLabel(5).get_config())
+        MultiLabel(5, threshold=0.5)
     """
 
     kind = None
@@ -135,9 +135,9 @@ class LabelSpace:
         takes them: int64 [M] class ids (single-label), or float32 [M, N]
         multi-hot (multi-label; N must be known).
 
-        Example:
-        >>> MultiLabel(3).fit_targets([(0, 2), (1,)]).tolist()
-        [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+        Examples:
+            >>> MultiLabel(3).fit_targets([(0, 2), (1,)]).tolist()
+            [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
         """
         raise NotImplementedError
 
@@ -379,14 +379,14 @@ def read_settings(path, num_classes):
         ValueError: naming the file, if it is damaged or its threshold is
             not a number in (0, 1).
 
-    Example:
-    >>> import json, os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "multi_label.json")
-    >>> _ = open(path, "w").write(json.dumps({"threshold": "abc"}))
-    >>> read_settings(path, 3)
-    Traceback (most recent call last):
-    ...
-    ValueError: .../multi_label.json: threshold 'abc'; expected a number in (0, 1)
+    Examples:
+        >>> import json, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "multi_label.json")
+        >>> _ = open(path, "w").write(json.dumps({"threshold": "abc"}))
+        >>> read_settings(path, 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: .../multi_label.json: threshold 'abc'; expected a number in (0, 1)
     """
     settings = json_files.read_json(path)
     if settings is None:

@@ -35,12 +35,12 @@ def check_class_name(name, where):
     Raises:
         InputError: naming `where` and showing the name (`repr`).
 
-    Example:
-    >>> check_class_name("pet shop", "labels.txt:1")
-    >>> check_class_name("animal ", "labels.txt:2")
-    Traceback (most recent call last):
-    ...
-    topk_distill.inputs.errors.InputError: labels.txt:2: class name 'animal ' has spaces at an end; expected a name as the inputs spell it
+    Examples:
+        >>> check_class_name("pet shop", "labels.txt:1")
+        >>> check_class_name("animal ", "labels.txt:2")
+        Traceback (most recent call last):
+        ...
+        topk_distill.inputs.errors.InputError: labels.txt:2: class name 'animal ' has spaces at an end; expected a name as the inputs spell it
     """
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"{where}: an empty class name ({name!r}); "
@@ -119,13 +119,13 @@ def label_id(label, label_ids, where, skip_unknown=False):
     Raises:
         InputError: naming `where`, for a missing or unknown label.
 
-    Example:
-    >>> label_id("cat", {"cat": 0, "dog": 1}, "train.tsv:3")
-    0
-    >>> label_id("cow", {"cat": 0, "dog": 1}, "train.tsv:4")
-    Traceback (most recent call last):
-    ...
-    topk_distill.inputs.errors.InputError: train.tsv:4: label 'cow' is not in the labels file (or pass --skip_unknown_labels)
+    Examples:
+        >>> label_id("cat", {"cat": 0, "dog": 1}, "train.tsv:3")
+        0
+        >>> label_id("cow", {"cat": 0, "dog": 1}, "train.tsv:4")
+        Traceback (most recent call last):
+        ...
+        topk_distill.inputs.errors.InputError: train.tsv:4: label 'cow' is not in the labels file (or pass --skip_unknown_labels)
     """
     if label_ids is None:
         return -1
@@ -158,9 +158,9 @@ def label_ids(labels, label_ids, where, skip_unknown=False):
     Raises:
         InputError: naming `where`, for a missing or unknown label.
 
-    Example:
-    >>> label_ids(("cat", "pet"), {"cat": 0, "dog": 1, "pet": 2}, "t.tsv:3")
-    (0, 2)
+    Examples:
+        >>> label_ids(("cat", "pet"), {"cat": 0, "dog": 1, "pet": 2}, "t.tsv:3")
+        (0, 2)
     """
     if label_ids is None:
         return ()
@@ -175,11 +175,11 @@ def padded(label_ids, width=None):
     after its ids; L is `width`, or (`None`) the most ids a row has, at
     least 1.
 
-    Example:
-    >>> padded([(3, 1), (2,)]).tolist()
-    [[3, 1], [2, -1]]
-    >>> padded([(), (0,)], width=3).tolist()
-    [[-1, -1, -1], [0, -1, -1]]
+    Examples:
+        >>> padded([(3, 1), (2,)]).tolist()
+        [[3, 1], [2, -1]]
+        >>> padded([(), (0,)], width=3).tolist()
+        [[-1, -1, -1], [0, -1, -1]]
     """
     return MultiLabel().label_array(label_ids, width)
 
@@ -204,13 +204,13 @@ def read_labeled(spec, names, data_dir=None, label_space=None):
         InputError: naming the first example whose label is missing or not
             in `names`, or an input with no example.
 
-    Example:
-    >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "test.tsv")
-    >>> _ = open(path, "w").write("a cat\\tanimal\\na fern\\tplant\\n")
-    >>> texts, ids = read_labeled(path, ["animal", "plant"])
-    >>> ids, class_ids(ids).tolist()
-    ([(0,), (1,)], [0, 1])
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "test.tsv")
+        >>> _ = open(path, "w").write("a cat\\tanimal\\na fern\\tplant\\n")
+        >>> texts, ids = read_labeled(path, ["animal", "plant"])
+        >>> ids, class_ids(ids).tolist()
+        ([(0,), (1,)], [0, 1])
     """
     ids = {name: i for i, name in enumerate(names)}
     texts, labels = [], []
@@ -236,9 +236,9 @@ def label_words(name):
     hyphens as spaces, a trailing dotted number (a WordNet synset's offset)
     dropped.
 
-    Example:
-    >>> label_words("physical_entity.00001930"), label_words("x11-apps")
-    ('physical entity', 'x11 apps')
+    Examples:
+        >>> label_words("physical_entity.00001930"), label_words("x11-apps")
+        ('physical entity', 'x11 apps')
     """
     head, dot, tail = name.rpartition(".")
     if dot and tail.isdigit():

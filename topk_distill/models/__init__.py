@@ -31,11 +31,11 @@ def register_keras_classes():
     that defines it is imported), keras-hub's too when it is installed;
     run before `keras.saving.load_model`.
 
-    Example:
-    >>> register_keras_classes()
-    >>> import keras
-    >>> keras.saving.get_registered_object("topk_distill>ClassVectors")
-    <class 'topk_distill.models.class_vectors.ClassVectors'>
+    Examples:
+        >>> register_keras_classes()
+        >>> import keras
+        >>> keras.saving.get_registered_object("topk_distill>ClassVectors")
+        <class 'topk_distill.models.class_vectors.ClassVectors'>
     """
     for name in KERAS_MODULES:
         importlib.import_module(f"{__name__}.{name}")

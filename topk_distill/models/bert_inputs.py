@@ -27,13 +27,13 @@ class BertInputs(keras.layers.Layer):
         sequence_length: the most tokens kept per text, `[CLS]` and `[SEP]`
             included.
 
-    Example:
+    Examples:
 
-    ```python
-    tokenizer = keras_hub.models.BertTokenizer.from_preset("all-MiniLM-L6-v2/")
-    BertInputs(tokenizer, 128)(tf.constant(["a dog", "a small brown dog"]))
-    # token_ids of shape [2, 7]: the longer text's 5 wordpieces, CLS and SEP
-    ```
+        ```python
+        tokenizer = keras_hub.models.BertTokenizer.from_preset("all-MiniLM-L6-v2/")
+        BertInputs(tokenizer, 128)(tf.constant(["a dog", "a small brown dog"]))
+        # token_ids of shape [2, 7]: the longer text's 5 wordpieces, CLS and SEP
+        ```
     """
 
     def __init__(self, tokenizer, sequence_length=128, **kwargs):

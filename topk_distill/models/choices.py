@@ -15,9 +15,9 @@ def teacher_scores(outputs):
     """`(score kind, sigmoid)` of a `TEACHER_OUTPUTS` value: the one
     reading of its prefix.
 
-    Example:
-    >>> teacher_scores("sigmoid_logits"), teacher_scores("probabilities")
-    (('logits', True), ('probabilities', False))
+    Examples:
+        >>> teacher_scores("sigmoid_logits"), teacher_scores("probabilities")
+        (('logits', True), ('probabilities', False))
     """
     sigmoid = outputs.startswith(SIGMOID_PREFIX)
     return outputs[len(SIGMOID_PREFIX) * sigmoid:], sigmoid
@@ -32,12 +32,12 @@ def bad_scores(scores, kind):
         `(mask, what)`: a bool array of the bad ones, and what a score of
         that kind must be, for messages.
 
-    Example:
-    >>> import numpy as np
-    >>> bad_scores(np.array([0.2, 1.5, -3.0]), "probabilities")[0]
-    array([False,  True,  True])
-    >>> bad_scores(np.array([0.2, 1.5, -3.0]), "logits")[0]
-    array([False, False, False])
+    Examples:
+        >>> import numpy as np
+        >>> bad_scores(np.array([0.2, 1.5, -3.0]), "probabilities")[0]
+        array([False,  True,  True])
+        >>> bad_scores(np.array([0.2, 1.5, -3.0]), "logits")[0]
+        array([False, False, False])
     """
     import numpy as np
 

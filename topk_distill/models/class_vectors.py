@@ -22,15 +22,15 @@ class ClassVectors(keras.layers.Layer):
         num_classes: N.
         **kwargs: `keras.layers.Layer` arguments (e.g. `name`).
 
-    Example:
-    >>> import numpy as np
-    >>> layer = ClassVectors(5)
-    >>> features = np.ones((2, 3), "float32")
-    >>> tuple(layer(features).shape)
-    (2, 5)
-    >>> some = layer.logits_of(features, np.array([4, 1]))
-    >>> np.allclose(some, keras.ops.take(layer(features), [4, 1], axis=1))
-    True
+    Examples:
+        >>> import numpy as np
+        >>> layer = ClassVectors(5)
+        >>> features = np.ones((2, 3), "float32")
+        >>> tuple(layer(features).shape)
+        (2, 5)
+        >>> some = layer.logits_of(features, np.array([4, 1]))
+        >>> np.allclose(some, keras.ops.take(layer(features), [4, 1], axis=1))
+        True
     """
 
     def __init__(self, num_classes, **kwargs):

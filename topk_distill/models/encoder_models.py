@@ -48,16 +48,16 @@ def checkpoint_config(path, flag):
         ValueError: one line naming `flag=path`, the file and what was
             expected.
 
-    Example:
-    >>> import json, tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> _ = open(f"{folder}/config.json", "w").write(json.dumps(
-    ...     {"model_type": "bert", "vocab_size": 5}))
-    >>> _ = open(f"{folder}/vocab.txt", "w").write("[PAD]\\n[UNK]\\n")
-    >>> checkpoint_config(folder, "--encoder")
-    Traceback (most recent call last):
-    ...
-    ValueError: --encoder=...: vocab.txt holds 2 tokens for a model of vocab_size 5; expected the vocabulary the model was trained with
+    Examples:
+        >>> import json, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = open(f"{folder}/config.json", "w").write(json.dumps(
+        ...     {"model_type": "bert", "vocab_size": 5}))
+        >>> _ = open(f"{folder}/vocab.txt", "w").write("[PAD]\\n[UNK]\\n")
+        >>> checkpoint_config(folder, "--encoder")
+        Traceback (most recent call last):
+        ...
+        ValueError: --encoder=...: vocab.txt holds 2 tokens for a model of vocab_size 5; expected the vocabulary the model was trained with
     """
     where = os.path.join(path, "config.json")
     if not os.path.isfile(where):
@@ -119,12 +119,12 @@ def make_encoder_teacher(encoder_dir, num_classes, sequence_length=128,
     Returns:
         An uncompiled `keras.Model` mapping string[B] to logits[B, N].
 
-    Example:
+    Examples:
 
-    ```python
-    teacher = make_encoder_teacher("all-MiniLM-L6-v2/", num_classes=4123)
-    embed = keras.Model(teacher.input, teacher.get_layer("embedding").output)
-    ```
+        ```python
+        teacher = make_encoder_teacher("all-MiniLM-L6-v2/", num_classes=4123)
+        embed = keras.Model(teacher.input, teacher.get_layer("embedding").output)
+        ```
     """
     import keras_hub
 
@@ -158,12 +158,12 @@ def make_head(num_classes, hidden_units=0, dropout=0.1):
     Returns:
         An unbuilt layer named `"head"` mapping [B, D] to logits [B, N].
 
-    Example:
-    >>> head = make_head(5, hidden_units=8)
-    >>> tuple(head(keras.ops.ones((2, 3))).shape)
-    (2, 5)
-    >>> [tuple(w.shape) for w in head.weights]
-    [(3, 8), (8,), (8, 5), (5,)]
+    Examples:
+        >>> head = make_head(5, hidden_units=8)
+        >>> tuple(head(keras.ops.ones((2, 3))).shape)
+        (2, 5)
+        >>> [tuple(w.shape) for w in head.weights]
+        [(3, 8), (8,), (8, 5), (5,)]
     """
     if not hidden_units:
         return keras.layers.Dense(num_classes, name="head")
@@ -187,12 +187,12 @@ def set_encoder_trainable(teacher, layers=0):
     Raises:
         ValueError: `layers` is negative or more than the encoder has.
 
-    Example:
+    Examples:
 
-    ```python
-    teacher = make_encoder_teacher("all-MiniLM-L6-v2/", num_classes=4123)
-    set_encoder_trainable(teacher, layers=2)  # top 2 of 6 layers + head
-    ```
+        ```python
+        teacher = make_encoder_teacher("all-MiniLM-L6-v2/", num_classes=4123)
+        set_encoder_trainable(teacher, layers=2)  # top 2 of 6 layers + head
+        ```
     """
     encoder = next(layer for layer in teacher.layers
                    if hasattr(layer, "transformer_layers"))
@@ -225,11 +225,11 @@ def save_encoder(teacher, encoder_dir, path, labels=None):
     Returns:
         `path`.
 
-    Example:
+    Examples:
 
-    ```python
-    save_encoder(teacher, "all-MiniLM-L6-v2/", "teacher/encoder", names)
-    ```
+        ```python
+        save_encoder(teacher, "all-MiniLM-L6-v2/", "teacher/encoder", names)
+        ```
     """
     import keras_hub
 

@@ -38,9 +38,9 @@ def chosen_layers(total, layers, choice="spread"):
     Raises:
         ValueError: `layers` out of range, or an unknown `choice`.
 
-    Example:
-    >>> chosen_layers(6, 3), chosen_layers(6, 2), chosen_layers(6, 2, "first")
-    ([0, 2, 4], [0, 3], [0, 1])
+    Examples:
+        >>> chosen_layers(6, 3), chosen_layers(6, 2), chosen_layers(6, 2, "first")
+        ([0, 2, 4], [0, 3], [0, 1])
     """
     if choice not in LAYER_CHOICES:
         raise ValueError(f"layer choice {choice!r}; expected one of "
@@ -87,12 +87,12 @@ def make_encoder_student(encoder_dir, num_classes, layers=2,
         ValueError: `layers`/`choice` out of range, or a teacher head for
             other classes (pass `teacher_head=False` to start at random).
 
-    Example:
+    Examples:
 
-    ```python
-    student = make_encoder_student("teacher/encoder", 4123, layers=2)
-    student(tf.constant(["a small dog"]))  # logits [1, 4123]
-    ```
+        ```python
+        student = make_encoder_student("teacher/encoder", 4123, layers=2)
+        student(tf.constant(["a small dog"]))  # logits [1, 4123]
+        ```
     """
     import keras_hub
 
@@ -195,13 +195,13 @@ def fine_tuning_optimizer(learning_rate, steps, warmup_fraction=0.1,
     first `warmup_fraction` of `steps`, then a cosine decay to 0; the
     decoupled weight decay spares biases and layer norms.
 
-    Example:
-    >>> optimizer = fine_tuning_optimizer(1e-4, steps=100)
-    >>> float(optimizer.learning_rate)  # step 0: warming up from 0
-    0.0
-    >>> _ = optimizer.iterations.assign(10)
-    >>> round(float(optimizer.learning_rate), 8)  # warmed up
-    0.0001
+    Examples:
+        >>> optimizer = fine_tuning_optimizer(1e-4, steps=100)
+        >>> float(optimizer.learning_rate)  # step 0: warming up from 0
+        0.0
+        >>> _ = optimizer.iterations.assign(10)
+        >>> round(float(optimizer.learning_rate), 8)  # warmed up
+        0.0001
     """
     warmup = int(steps * warmup_fraction)
     schedule = keras.optimizers.schedules.CosineDecay(

@@ -20,10 +20,10 @@ def make_features_model(num_classes, feature_dim, hidden_units=0,
         An uncompiled `keras.Model` mapping float32[B, D] (input named
         `features`) to logits[B, N].
 
-    Example:
-    >>> import numpy as np
-    >>> make_features_model(3, feature_dim=4)(np.ones([2, 4])).shape
-    TensorShape([2, 3])
+    Examples:
+        >>> import numpy as np
+        >>> make_features_model(3, feature_dim=4)(np.ones([2, 4])).shape
+        TensorShape([2, 3])
     """
     features = keras.Input(shape=(feature_dim,), name="features")
     x = features

@@ -15,11 +15,11 @@ class ImageDecoder(keras.layers.Layer):
         size: the side of the decoded square images.
         channels: 3 (RGB) or 1 (grey).
 
-    Example:
-    >>> import tensorflow as tf
-    >>> png = tf.io.encode_png(tf.zeros([5, 7, 3], tf.uint8))
-    >>> ImageDecoder(size=4)(tf.stack([png, png])).shape
-    TensorShape([2, 4, 4, 3])
+    Examples:
+        >>> import tensorflow as tf
+        >>> png = tf.io.encode_png(tf.zeros([5, 7, 3], tf.uint8))
+        >>> ImageDecoder(size=4)(tf.stack([png, png])).shape
+        TensorShape([2, 4, 4, 3])
     """
 
     def __init__(self, size=32, channels=3, **kwargs):
@@ -67,12 +67,12 @@ def make_image_student(num_classes, image_size=32, channels=3,
         An uncompiled `keras.Model` mapping string[B] (image bytes) to
         logits[B, N]; its input is named `image`.
 
-    Example:
-    >>> import tensorflow as tf
-    >>> student = make_image_student(num_classes=5, image_size=8)
-    >>> png = tf.io.encode_png(tf.zeros([8, 8, 3], tf.uint8))
-    >>> student(tf.stack([png])).shape
-    TensorShape([1, 5])
+    Examples:
+        >>> import tensorflow as tf
+        >>> student = make_image_student(num_classes=5, image_size=8)
+        >>> png = tf.io.encode_png(tf.zeros([8, 8, 3], tf.uint8))
+        >>> student(tf.stack([png])).shape
+        TensorShape([1, 5])
     """
     image = keras.Input(shape=(), dtype="string", name="image")
     x = ImageDecoder(image_size, channels)(image)

@@ -126,19 +126,19 @@ def export_saved_model(model, path, labels, top_n=5, label_space=None):
     Returns:
         `path`.
 
-    Example:
-    >>> import os, tempfile
-    >>> import tensorflow as tf
-    >>> from topk_distill.models import text_models
-    >>> names = ["animal", "finance", "food"]
-    >>> student = text_models.make_student(["a cat", "the bank"], len(names))
-    >>> path = export_saved_model(student, os.path.join(tempfile.mkdtemp(),
-    ...                                                 "export"), names,
-    ...                           top_n=2)
-    >>> served = tf.saved_model.load(path)
-    >>> answer = served.signatures["serving_default"](text=tf.constant(["x"]))
-    >>> answer["top_labels"].shape, answer["top_scores"].dtype
-    (TensorShape([1, 2]), tf.float32)
+    Examples:
+        >>> import os, tempfile
+        >>> import tensorflow as tf
+        >>> from topk_distill.models import text_models
+        >>> names = ["animal", "finance", "food"]
+        >>> student = text_models.make_student(["a cat", "the bank"], len(names))
+        >>> path = export_saved_model(student, os.path.join(tempfile.mkdtemp(),
+        ...                                                 "export"), names,
+        ...                           top_n=2)
+        >>> served = tf.saved_model.load(path)
+        >>> answer = served.signatures["serving_default"](text=tf.constant(["x"]))
+        >>> answer["top_labels"].shape, answer["top_scores"].dtype
+        (TensorShape([1, 2]), tf.float32)
     """
     label_space = label_space or SingleLabel(len(labels))
     served = _Served(model, labels, top_n, label_space)

@@ -38,9 +38,9 @@ def standardize(text):
     """A text as the student's `TextVectorization` sees it: lowercase, no
     punctuation.
 
-    Example:
-    >>> standardize("A Cat's toy, (red)!")
-    'a cats toy red'
+    Examples:
+        >>> standardize("A Cat's toy, (red)!")
+        'a cats toy red'
     """
     return _PUNCTUATION.sub("", text.lower())
 
@@ -71,9 +71,9 @@ def vocabulary(texts, max_tokens=20_000):
 def sif_weights(counts, a=SIF_A):
     """SIF weights `a / (a + p(word))` from word counts (0 for count 0).
 
-    Example:
-    >>> sif_weights(np.array([0, 1, 999]), a=1e-3).round(3).tolist()
-    [0.0, 0.5, 0.001]
+    Examples:
+        >>> sif_weights(np.array([0, 1, 999]), a=1e-3).round(3).tolist()
+        [0.0, 0.5, 0.001]
     """
     counts = np.asarray(counts, np.float64)
     p = counts / max(counts.sum(), 1)
@@ -190,12 +190,12 @@ def make_init(encoder_dir, texts, dim=256, max_tokens=20_000,
         (vocabulary: list of V strings, vectors: float32 [V, dim]); the
         padding row is zeros, "[UNK]" the mean of the others.
 
-    Example:
+    Examples:
 
-    ```python
-    words, vectors = make_init("all-MiniLM-L6-v2/", texts, dim=256)
-    save("init.npz", words, vectors, encoder="all-MiniLM-L6-v2/")
-    ```
+        ```python
+        words, vectors = make_init("all-MiniLM-L6-v2/", texts, dim=256)
+        save("init.npz", words, vectors, encoder="all-MiniLM-L6-v2/")
+        ```
     """
     if method not in METHODS:
         raise ValueError(f"method={method!r}; expected one of "
@@ -279,9 +279,9 @@ def share_known(vocabulary, texts):
     """The share of the words of `texts` (split as the student splits
     them) that `vocabulary` holds.
 
-    Example:
-    >>> share_known(["", "[UNK]", "cat", "dog"], ["A cat.", "the dog"])
-    0.5
+    Examples:
+        >>> share_known(["", "[UNK]", "cat", "dog"], ["A cat.", "the dog"])
+        0.5
     """
     known = set(vocabulary)
     words = [w for text in texts

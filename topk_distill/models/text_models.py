@@ -22,11 +22,11 @@ def make_teacher(texts, num_classes, max_tokens=50_000, hidden_units=512):
     Returns:
         An uncompiled `keras.Model` mapping string[B] to logits[B, N].
 
-    Example:
-    >>> import tensorflow as tf
-    >>> teacher = make_teacher(["a cat", "a dog"], num_classes=2)
-    >>> teacher(tf.constant(["a cat"])).shape
-    TensorShape([1, 2])
+    Examples:
+        >>> import tensorflow as tf
+        >>> teacher = make_teacher(["a cat", "a dog"], num_classes=2)
+        >>> teacher(tf.constant(["a cat"])).shape
+        TensorShape([1, 2])
     """
     vectorize = keras.layers.TextVectorization(
         max_tokens=max_tokens, ngrams=2, output_mode="tf_idf")
@@ -124,14 +124,14 @@ def make_student(texts, num_classes, config=None, embeddings=None,
         An uncompiled `keras.Model` mapping string[B] to logits[B, N]; its
         embedding table is the layer named `"embedding"`.
 
-    Example:
-    >>> import tensorflow as tf
-    >>> student = make_student(["a cat", "a dog"], num_classes=2)
-    >>> student(tf.constant(["a dog"])).shape
-    TensorShape([1, 2])
-    >>> bigram = make_student(["a cat", "a dog"], 2, architecture="bigram")
-    >>> bigram.get_layer("embedding").input_dim  # "", [UNK], a, cat, dog
-    5
+    Examples:
+        >>> import tensorflow as tf
+        >>> student = make_student(["a cat", "a dog"], num_classes=2)
+        >>> student(tf.constant(["a dog"])).shape
+        TensorShape([1, 2])
+        >>> bigram = make_student(["a cat", "a dog"], 2, architecture="bigram")
+        >>> bigram.get_layer("embedding").input_dim  # "", [UNK], a, cat, dog
+        5
     """
     if config is not None and keywords:
         raise TypeError(f"config= and {', '.join(sorted(keywords))}: give "
@@ -221,14 +221,14 @@ def start_class_vectors(student, class_texts, scale=CLASS_SCALE):
         ValueError: a student with a hidden layer, or N texts that do not
             match its N classes.
 
-    Example:
-    >>> import numpy as np
-    >>> student = make_student(["red cat", "blue dog"], 2, embedding_dim=4,
-    ...                        normalize=True)
-    >>> start_class_vectors(student, ["cat", "dog"])
-    >>> logits = keras.ops.convert_to_numpy(student(np.array(["cat", "dog"])))
-    >>> [round(float(x), 3) for x in np.diag(logits)]
-    [10.0, 10.0]
+    Examples:
+        >>> import numpy as np
+        >>> student = make_student(["red cat", "blue dog"], 2, embedding_dim=4,
+        ...                        normalize=True)
+        >>> start_class_vectors(student, ["cat", "dog"])
+        >>> logits = keras.ops.convert_to_numpy(student(np.array(["cat", "dog"])))
+        >>> [round(float(x), 3) for x in np.diag(logits)]
+        [10.0, 10.0]
     """
     import numpy as np
 

@@ -49,13 +49,13 @@ def export_tflite(model, path, top_n=5, token_ids=False, quantize=False):
     Returns:
         `path`.
 
-    Example:
+    Examples:
 
-    ```python
-    export_tflite(student, "student_ids.tflite", token_ids=True)
-    runner = tf.lite.Interpreter("student_ids.tflite").get_signature_runner()
-    runner(token_ids=token_ids)  # {"top_ids": ..., "top_scores": ...}
-    ```
+        ```python
+        export_tflite(student, "student_ids.tflite", token_ids=True)
+        runner = tf.lite.Interpreter("student_ids.tflite").get_signature_runner()
+        runner(token_ids=token_ids)  # {"top_ids": ..., "top_scores": ...}
+        ```
     """
     from topk_distill.models import encoder_students
 

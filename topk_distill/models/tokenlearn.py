@@ -62,19 +62,19 @@ def tokenlearn(words, vectors, texts, targets, epochs=10, batch_size=256,
     Raises:
         ValueError: texts and targets of different lengths.
 
-    Example:
-    >>> rng = np.random.default_rng(0)
-    >>> words = ["", "[UNK]", "red", "blue", "cat", "dog"]
-    >>> texts = ["red cat", "blue cat", "red dog", "blue dog"] * 8
-    >>> meaning = {"red": [1, 0, 0], "blue": [0, 1, 0], "cat": [0, 0, 1],
-    ...            "dog": [0, 0, -1]}
-    >>> targets = np.array([np.add(*(meaning[w] for w in t.split()))
-    ...                     for t in texts], np.float32)
-    >>> start = rng.normal(size=(6, 3)).astype(np.float32)
-    >>> _, cosine = tokenlearn(words, start, texts, targets, epochs=200,
-    ...                        batch_size=32, learning_rate=0.05, verbose=0)
-    >>> cosine > 0.99
-    True
+    Examples:
+        >>> rng = np.random.default_rng(0)
+        >>> words = ["", "[UNK]", "red", "blue", "cat", "dog"]
+        >>> texts = ["red cat", "blue cat", "red dog", "blue dog"] * 8
+        >>> meaning = {"red": [1, 0, 0], "blue": [0, 1, 0], "cat": [0, 0, 1],
+        ...            "dog": [0, 0, -1]}
+        >>> targets = np.array([np.add(*(meaning[w] for w in t.split()))
+        ...                     for t in texts], np.float32)
+        >>> start = rng.normal(size=(6, 3)).astype(np.float32)
+        >>> _, cosine = tokenlearn(words, start, texts, targets, epochs=200,
+        ...                        batch_size=32, learning_rate=0.05, verbose=0)
+        >>> cosine > 0.99
+        True
     """
     import keras
     import tensorflow as tf

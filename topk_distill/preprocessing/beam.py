@@ -56,19 +56,21 @@ def preprocess_with_beam(source, input_path, labels_path, output_prefix,
             "--temp_location=gs://b/tmp"]` (default: the DirectRunner).
         command: the command line, stored in the metadata.
         labels_path: `None` takes the teacher's own `labels.txt`.
-        settings (or `record_settings`, its fields as keywords),
-            batch_size, skip_unknown_labels, overwrite: as in
-            `preprocessing.preprocess`.
+        settings: as in `preprocessing.preprocess` (or `record_settings`,
+            its fields as keywords).
+        batch_size: as in `preprocessing.preprocess`.
+        skip_unknown_labels: as in `preprocessing.preprocess`.
+        overwrite: as in `preprocessing.preprocess`.
 
     Returns:
         The `RecordSet` written.
 
-    Example:
+    Examples:
 
-    ```python
-    preprocess_with_beam("teacher", "train.tsv", None, "records/train",
-                         pipeline_args=["--runner=DirectRunner"])
-    ```
+        ```python
+        preprocess_with_beam("teacher", "train.tsv", None, "records/train",
+                             pipeline_args=["--runner=DirectRunner"])
+        ```
     """
     if not isinstance(source, teacher.TeacherSource):
         source = teacher.TeacherSource(source)

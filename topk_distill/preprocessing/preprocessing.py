@@ -63,13 +63,13 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
             this run is left behind (shards of an interrupted earlier run
             stay, for `resume`).
 
-    Example:
+    Examples:
 
-    ```python
-    teacher = topk_distill.load_teacher("teacher")
-    record_set, summary = preprocess(teacher, "train.tsv", None,
-                                     "records/train", top_k=20)
-    ```
+        ```python
+        teacher = topk_distill.load_teacher("teacher")
+        record_set, summary = preprocess(teacher, "train.tsv", None,
+                                         "records/train", top_k=20)
+        ```
     """
     settings = record_plan.settings_of(settings, record_settings)
     input_kind, feature_dim = inputs.describe(input_spec, data_dir)
@@ -200,13 +200,13 @@ def _write(batches, writer, num_examples, verbose, teacher_path):
 def summary_line(record_set, summary):
     """The one-line summary `preprocess` prints.
 
-    Example:
-    >>> from topk_distill.records.records import RecordSet, Shard
-    >>> done = RecordSet(kind="labeled", num_classes=10, width=5,
-    ...                  num_examples=4, shards=(Shard("a", 4),))
-    >>> summary_line(done, {"seconds": 1.0, "dense_bytes_per_example": 40,
-    ...                     "teacher_bytes_per_example": 54.0}).split("; ")[1]
-    'teacher output 54.0 B/example vs 40 B dense float32 (1.4x larger)'
+    Examples:
+        >>> from topk_distill.records.records import RecordSet, Shard
+        >>> done = RecordSet(kind="labeled", num_classes=10, width=5,
+        ...                  num_examples=4, shards=(Shard("a", 4),))
+        >>> summary_line(done, {"seconds": 1.0, "dense_bytes_per_example": 40,
+        ...                     "teacher_bytes_per_example": 54.0}).split("; ")[1]
+        'teacher output 54.0 B/example vs 40 B dense float32 (1.4x larger)'
     """
     skipped = record_set.skipped_unknown_labels
     prefix = record_set.prefix or "records"

@@ -44,17 +44,17 @@ class RecordSetWriter:
         max_labels: with a multi-label space, L, the most labels an
             example has (0 for an unlabeled set).
 
-    Example:
+    Examples:
 
-    ```python
-    with topk_distill.RecordSetWriter("records/train", "labels.txt",
-                                      num_examples=len(texts)) as writer:
-        for batch in loader:                        # e.g. a PyTorch loop
-            logits = model(batch)                   # [B, N], any framework
-            scores, ids = logits.topk(20)           # [B, 20] each
-            writer.write(batch.texts, batch.labels, ids.numpy(),
-                         scores.numpy())
-    ```
+        ```python
+        with topk_distill.RecordSetWriter("records/train", "labels.txt",
+                                          num_examples=len(texts)) as writer:
+            for batch in loader:                        # e.g. a PyTorch loop
+                logits = model(batch)                   # [B, N], any framework
+                scores, ids = logits.topk(20)           # [B, 20] each
+                writer.write(batch.texts, batch.labels, ids.numpy(),
+                             scores.numpy())
+        ```
     """
 
     def __init__(self, prefix, labels_path, num_examples, settings=None,
@@ -258,9 +258,9 @@ def best_first(ids, scores, k=None):
     """Each row's (ids, scores) by descending score, ties by lower id (as
     `tf.math.top_k` orders a dense row), the first `k` of them.
 
-    Example:
-    >>> best_first(np.array([[4, 2, 9]]), np.array([[1.0, 3.0, 3.0]]), k=2)
-    (array([[2, 9]]), array([[3., 3.]]))
+    Examples:
+        >>> best_first(np.array([[4, 2, 9]]), np.array([[1.0, 3.0, 3.0]]), k=2)
+        (array([[2, 9]]), array([[3., 3.]]))
     """
     order = np.lexsort((ids, -scores), axis=1)[:, :k]
     return (np.take_along_axis(ids, order, 1),
@@ -286,13 +286,16 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
     Args:
         npz_path: an `.npz` with `ids` int [n, K0] and `scores` float
             [n, K0], row i for the i-th example of `input_spec`.
-        input_spec, labels_path, prefix: as in `preprocess`.
+        input_spec: as in `preprocess`.
+        labels_path: as in `preprocess`.
+        prefix: the output prefix, as `preprocess`'s `output_prefix`.
         settings: as in `RecordSetWriter` (or its fields as keywords,
             `record_settings`): `top_k` K <= K0 keeps the K best of each row
             (default, or 0: all K0); `scores` says what the file's scores
             are (`"logits"` or `"probabilities"`; per-class sigmoid ones
             in a multi-label space).
-        data_dir, overwrite: as in `preprocess`.
+        data_dir: as in `preprocess`.
+        overwrite: as in `preprocess`.
         batch_size: rows per write.
         verbose: 1 prints a summary line.
         label_space: `MultiLabel()`: the input's examples have one or more

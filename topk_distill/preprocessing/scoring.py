@@ -134,12 +134,12 @@ def top_k(values, k, block=256, min_classes=None):
     Returns:
         `(values [B, K], ids int32 [B, K])`, best first.
 
-    Example:
-    >>> import tensorflow as tf
-    >>> x = tf.constant([[1.0, 5.0, 3.0, 5.0, 0.0, 4.0]])
-    >>> v, i = top_k(x, 3, block=2, min_classes=0)
-    >>> v.numpy().tolist(), i.numpy().tolist()
-    ([[5.0, 5.0, 4.0]], [[1, 3, 5]])
+    Examples:
+        >>> import tensorflow as tf
+        >>> x = tf.constant([[1.0, 5.0, 3.0, 5.0, 0.0, 4.0]])
+        >>> v, i = top_k(x, 3, block=2, min_classes=0)
+        >>> v.numpy().tolist(), i.numpy().tolist()
+        ([[5.0, 5.0, 4.0]], [[1, 3, 5]])
     """
     n = values.shape[-1]
     limit = BLOCKED_MIN_CLASSES if min_classes is None else min_classes
@@ -181,15 +181,15 @@ def sample_targets(log_p, texts, samples, seed, exact_top=0):
         drew fewer distinct classes) and float [B, k + S] target
         probabilities (0 there), summing to 1 per example.
 
-    Example:
-    >>> import numpy as np, tensorflow as tf
-    >>> log_p = tf.math.log([[0.5, 0.3, 0.2]])
-    >>> ids, q = sample_targets(log_p, tf.constant(["a text"]), samples=4,
-    ...                         seed=0, exact_top=1)
-    >>> int(ids[0, 0]), float(q[0, 0])  # The best class, exactly.
-    (0, 0.5)
-    >>> round(float(tf.reduce_sum(q)), 6)
-    1.0
+    Examples:
+        >>> import numpy as np, tensorflow as tf
+        >>> log_p = tf.math.log([[0.5, 0.3, 0.2]])
+        >>> ids, q = sample_targets(log_p, tf.constant(["a text"]), samples=4,
+        ...                         seed=0, exact_top=1)
+        >>> int(ids[0, 0]), float(q[0, 0])  # The best class, exactly.
+        (0, 0.5)
+        >>> round(float(tf.reduce_sum(q)), 6)
+        1.0
     """
     log_p = tf.cast(log_p, tf.float32)
     tail = tf.ones_like(log_p[:, 0])

@@ -43,19 +43,19 @@ def serialize_batch(inputs, label, ids, scores, record_set, tail_mass=None):
         and int32 [B], the bytes each record spends on the teacher's output
         (its `topk_ids`, `topk_scores`, `t` and `tail_mass` entries).
 
-    Example:
-    >>> import tensorflow as tf
-    >>> from topk_distill.records.records import RecordSet
-    >>> spec = RecordSet(kind="labeled", num_classes=9, width=2)
-    >>> records, sizes = serialize_batch(
-    ...     tf.constant(["a text"]), tf.constant([7], tf.int64),
-    ...     ids=tf.constant([[7, 2]]), scores=tf.constant([[3.5, 1.0]]),
-    ...     record_set=spec)
-    >>> example = tf.train.Example.FromString(records[0].numpy())
-    >>> list(example.features.feature["topk_ids"].int64_list.value)
-    [7, 2]
-    >>> int(sizes[0])  # Bytes of its teacher entries, framing included.
-    45
+    Examples:
+        >>> import tensorflow as tf
+        >>> from topk_distill.records.records import RecordSet
+        >>> spec = RecordSet(kind="labeled", num_classes=9, width=2)
+        >>> records, sizes = serialize_batch(
+        ...     tf.constant(["a text"]), tf.constant([7], tf.int64),
+        ...     ids=tf.constant([[7, 2]]), scores=tf.constant([[3.5, 1.0]]),
+        ...     record_set=spec)
+        >>> example = tf.train.Example.FromString(records[0].numpy())
+        >>> list(example.features.feature["topk_ids"].int64_list.value)
+        [7, 2]
+        >>> int(sizes[0])  # Bytes of its teacher entries, framing included.
+        45
     """
     dtype = record_set.score_dtype
     teacher = []
@@ -108,16 +108,16 @@ def parse_batch(serialized, record_set):
         `max_labels`, -1 padding); their `"label"` is each row's first
         label, or -1 when it has none (unlabeled).
 
-    Example:
-    >>> import tensorflow as tf
-    >>> from topk_distill.records.records import RecordSet
-    >>> spec = RecordSet(kind="labeled", num_classes=9, width=2)
-    >>> records, _ = serialize_batch(tf.constant(["a"]),
-    ...                              tf.constant([7], tf.int64),
-    ...                              tf.constant([[7, 2]]),
-    ...                              tf.constant([[0.0, -1.5]]), spec)
-    >>> parse_batch(records, spec)["topk_scores"].numpy().tolist()
-    [[0.0, -1.5]]
+    Examples:
+        >>> import tensorflow as tf
+        >>> from topk_distill.records.records import RecordSet
+        >>> spec = RecordSet(kind="labeled", num_classes=9, width=2)
+        >>> records, _ = serialize_batch(tf.constant(["a"]),
+        ...                              tf.constant([7], tf.int64),
+        ...                              tf.constant([[7, 2]]),
+        ...                              tf.constant([[0.0, -1.5]]), spec)
+        >>> parse_batch(records, spec)["topk_scores"].numpy().tolist()
+        [[0.0, -1.5]]
     """
     k, dense = record_set.width, record_set.dense
     dtype = record_set.score_dtype
@@ -147,11 +147,11 @@ def relative_to_best(scores, record_set):
     shift leaves the softmax unchanged; not a multi-label set's sigmoids,
     kept as they are); anything else as it is.
 
-    Example:
-    >>> from topk_distill.records.records import RecordSet
-    >>> spec = RecordSet(kind="labeled", num_classes=9, width=2)
-    >>> relative_to_best(tf.constant([[3.0, 1.5]]), spec).numpy().tolist()
-    [[0.0, -1.5]]
+    Examples:
+        >>> from topk_distill.records.records import RecordSet
+        >>> spec = RecordSet(kind="labeled", num_classes=9, width=2)
+        >>> relative_to_best(tf.constant([[3.0, 1.5]]), spec).numpy().tolist()
+        [[0.0, -1.5]]
     """
     if record_set.scores == "logits" and record_set.score_dtype == \
             "float16" and record_set.label_space.activation == "softmax":
@@ -163,11 +163,11 @@ def feature_spec(record_set):
     """A record's features, as `tf.io.parse_example` reads them: one spec
     per record set (its input kind, score dtype, density and tail).
 
-    Example:
-    >>> from topk_distill.records.records import RecordSet
-    >>> sorted(feature_spec(RecordSet(kind="labeled", num_classes=9,
-    ...                                width=2)))
-    ['label', 'text', 'topk_ids', 'topk_scores']
+    Examples:
+        >>> from topk_distill.records.records import RecordSet
+        >>> sorted(feature_spec(RecordSet(kind="labeled", num_classes=9,
+        ...                                width=2)))
+        ['label', 'text', 'topk_ids', 'topk_scores']
     """
     return dict(feature_spec_items(layout(record_set)))
 
@@ -219,11 +219,11 @@ def as_logits(scores, score_kind, activation="softmax"):
     Returns:
         float32 log-space scores.
 
-    Example:
-    >>> import tensorflow as tf
-    >>> logits = as_logits(tf.constant([1.0, 0.0]), "probabilities")
-    >>> [round(float(x), 2) for x in logits]
-    [0.0, -87.34]
+    Examples:
+        >>> import tensorflow as tf
+        >>> logits = as_logits(tf.constant([1.0, 0.0]), "probabilities")
+        >>> [round(float(x), 2) for x in logits]
+        [0.0, -87.34]
     """
     scores = tf.cast(scores, tf.float32)
     if score_kind == "logits":

@@ -17,9 +17,9 @@ def shard_path(prefix, index, num_shards, compression="none"):
 def tf_compression(compression="none"):
     """TFRecord's name for a record set's `compression`: `"GZIP"` or `""`.
 
-    Example:
-    >>> tf_compression("gzip"), tf_compression("none")
-    ('GZIP', '')
+    Examples:
+        >>> tf_compression("gzip"), tf_compression("none")
+        ('GZIP', '')
     """
     return "GZIP" if compression == "gzip" else ""
 

@@ -28,9 +28,9 @@ MAX_WIDTH = 255
 def low_bits(num_classes, width):
     """Elias-Fano's low-bit count for up to `width` ids below `num_classes`.
 
-    Example:
-    >>> low_bits(4123, 20), low_bits(100_000, 20), low_bits(5, 20)
-    (7, 12, 0)
+    Examples:
+        >>> low_bits(4123, 20), low_bits(100_000, 20), low_bits(5, 20)
+        (7, 12, 0)
     """
     return max(0, int(np.floor(np.log2(max(num_classes, 1) /
                                        max(width, 1)))))
@@ -55,12 +55,12 @@ def pack(ids, values, num_classes, width):
     Returns:
         object [B]: the payloads.
 
-    Example:
-    >>> import numpy as np
-    >>> payload = pack(np.array([[7, 2, -1]]), np.array([[0.0, -2.0, 0.0]]),
-    ...                num_classes=10, width=3)
-    >>> len(payload[0])  # 3 header bytes, 2 codes, 1 byte of id bits
-    6
+    Examples:
+        >>> import numpy as np
+        >>> payload = pack(np.array([[7, 2, -1]]), np.array([[0.0, -2.0, 0.0]]),
+        ...                num_classes=10, width=3)
+        >>> len(payload[0])  # 3 header bytes, 2 codes, 1 byte of id bits
+        6
     """
     ids = np.asarray(ids, np.int64)
     values = np.asarray(values, np.float32)
@@ -123,14 +123,14 @@ def unpack(payload, num_classes, width):
         `(ids, values)`: int64 [B, W] class ids (-1 where a row has fewer)
         and float32 [B, W] values (0 there), ids ascending.
 
-    Example:
-    >>> import numpy as np
-    >>> import tensorflow as tf
-    >>> payload = pack(np.array([[7, 2, -1]]), np.array([[0.0, -2.0, 0.0]]),
-    ...                num_classes=10, width=3)
-    >>> ids, values = unpack(tf.constant(payload.tolist()), 10, 3)
-    >>> ids.numpy().tolist(), values.numpy().tolist()
-    ([[2, 7, -1]], [[-2.0, 0.0, 0.0]])
+    Examples:
+        >>> import numpy as np
+        >>> import tensorflow as tf
+        >>> payload = pack(np.array([[7, 2, -1]]), np.array([[0.0, -2.0, 0.0]]),
+        ...                num_classes=10, width=3)
+        >>> ids, values = unpack(tf.constant(payload.tolist()), 10, 3)
+        >>> ids.numpy().tolist(), values.numpy().tolist()
+        ([[2, 7, -1]], [[-2.0, 0.0, 0.0]])
     """
     low = low_bits(num_classes, width)
     high_size = ((num_classes - 1) >> low) + width
@@ -171,13 +171,13 @@ def check(payload, num_classes, width):
     """Checks one payload's structure; returns a reason it is not one, or
     `None`.
 
-    Example:
-    >>> import numpy as np
-    >>> good = pack(np.array([[4, 1]]), np.array([[0.0, -1.0]]), 9, 2)[0]
-    >>> check(good, 9, 2) is None
-    True
-    >>> check(good[:-1], 9, 2)
-    '2 classes announced, fewer encoded (cut short?)'
+    Examples:
+        >>> import numpy as np
+        >>> good = pack(np.array([[4, 1]]), np.array([[0.0, -1.0]]), 9, 2)[0]
+        >>> check(good, 9, 2) is None
+        True
+        >>> check(good[:-1], 9, 2)
+        '2 classes announced, fewer encoded (cut short?)'
     """
     if len(payload) < HEADER_BYTES:
         return f"{len(payload)} bytes; expected {HEADER_BYTES} at least"

@@ -41,13 +41,13 @@ def make_dataset(record_set, batch_size, shuffle=False, seed=None,
     Raises:
         RecordFormatError: a metadata mismatch or (with `verify`) a bad shard.
 
-    Example:
+    Examples:
 
-    ```python
-    ds = make_dataset("out/train-*", batch_size=64, shuffle=True)
-    batch = next(iter(ds))
-    batch["topk_ids"].shape  # TensorShape([64, 20])
-    ```
+        ```python
+        ds = make_dataset("out/train-*", batch_size=64, shuffle=True)
+        batch = next(iter(ds))
+        batch["topk_ids"].shape  # TensorShape([64, 20])
+        ```
     """
     record_set = records.resolve(record_set)
     check_expected(record_set, num_classes, top_k)

@@ -35,11 +35,11 @@ def check_record(record, where="record", record_set=None):
     Raises:
         RecordFormatError: naming `where`.
 
-    Example:
-    >>> check_record(b"not a record", "shard-0: record 3")
-    Traceback (most recent call last):
-    ...
-    topk_distill.records.errors.RecordFormatError: shard-0: record 3: not a valid tf.train.Example (corrupt record)
+    Examples:
+        >>> check_record(b"not a record", "shard-0: record 3")
+        Traceback (most recent call last):
+        ...
+        topk_distill.records.errors.RecordFormatError: shard-0: record 3: not a valid tf.train.Example (corrupt record)
     """
     try:
         example = tf.train.Example.FromString(record)

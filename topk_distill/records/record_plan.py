@@ -49,11 +49,11 @@ class RecordSettings:
         seed: the draws' seed; each example's draws depend on its text and
             the seed only, so resumed runs and Beam write the same bytes.
 
-    Example:
-    >>> RecordSettings(top_k=5, score_dtype="q8").num_shards
-    8
-    >>> settings_of(None, {"top_k": 5}) == RecordSettings(top_k=5)
-    True
+    Examples:
+        >>> RecordSettings(top_k=5, score_dtype="q8").num_shards
+        8
+        >>> settings_of(None, {"top_k": 5}) == RecordSettings(top_k=5)
+        True
     """
 
     unlabeled: bool = False
@@ -104,13 +104,13 @@ def plan(labels_path, input_spec, teacher_identity, settings=None,
     Raises:
         ValueError: naming a setting that cannot make a record set.
 
-    Example:
-    >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "labels.txt")
-    >>> _ = open(path, "w").write("cat\ndog\nemu\n")
-    >>> p = plan(path, "x.tsv", {"kind": "external"}, RecordSettings(top_k=2))
-    >>> p.kind, p.num_classes, p.width, p.scores
-    ('labeled', 3, 2, 'logits')
+    Examples:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "labels.txt")
+        >>> _ = open(path, "w").write("cat\ndog\nemu\n")
+        >>> p = plan(path, "x.tsv", {"kind": "external"}, RecordSettings(top_k=2))
+        >>> p.kind, p.num_classes, p.width, p.scores
+        ('labeled', 3, 2, 'logits')
     """
     s = settings or RecordSettings()
     space = label_space or SingleLabel()

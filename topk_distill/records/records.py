@@ -73,11 +73,11 @@ CHOICES = {"kind": KINDS, "scores": SCORE_KINDS, "targets": TARGETS,
 def check_choices(where="", **settings):
     """Refuses a setting outside its choices (`CHOICES`), naming it.
 
-    Example:
-    >>> check_choices(targets="topk", compression="zip")
-    Traceback (most recent call last):
-    ...
-    topk_distill.records.errors.RecordFormatError: compression='zip'; expected one of ('none', 'gzip')
+    Examples:
+        >>> check_choices(targets="topk", compression="zip")
+        Traceback (most recent call last):
+        ...
+        topk_distill.records.errors.RecordFormatError: compression='zip'; expected one of ('none', 'gzip')
     """
     for name, value in settings.items():
         if value not in CHOICES[name]:
@@ -122,7 +122,7 @@ class RecordSet:
         labels: the N class names, in id order (`None` in sets written
             before the names were stored).
         labels_sha256: SHA-256 of the labels file
-        (`labels_file.labels_sha256`).
+            (`labels_file.labels_sha256`).
         skipped_unknown_labels: input examples left out for an unknown label.
         teacher: what wrote the scores (kind, path, SHA-256).
         input: the input the examples came from.
@@ -140,13 +140,13 @@ class RecordSet:
         prefix: the set's prefix, once read or written (not stored).
         pattern: the glob it was read through, if any (not stored).
 
-    Example:
-    >>> spec = RecordSet(kind="labeled", num_classes=3000, width=20,
-    ...                  num_shards=8)
-    >>> spec.shard_path(3, prefix="out/train")
-    'out/train-00003-of-00008.tfrecord'
-    >>> RecordSet.from_json(spec.to_json()) == spec
-    True
+    Examples:
+        >>> spec = RecordSet(kind="labeled", num_classes=3000, width=20,
+        ...                  num_shards=8)
+        >>> spec.shard_path(3, prefix="out/train")
+        'out/train-00003-of-00008.tfrecord'
+        >>> RecordSet.from_json(spec.to_json()) == spec
+        True
     """
 
     kind: str
@@ -334,13 +334,13 @@ def check_label_kind(record_set, label_space, holder):
         RecordFormatError: one line naming the set, `holder` and both
             kinds.
 
-    Example:
-    >>> spec = RecordSet(kind="labeled", num_classes=3, width=2, prefix="r")
-    >>> from topk_distill.inputs.label_space import MultiLabel
-    >>> check_label_kind(spec, MultiLabel(3), "the loss")
-    Traceback (most recent call last):
-    ...
-    topk_distill.records.errors.RecordFormatError: r: single-label records; the loss is multi-label
+    Examples:
+        >>> spec = RecordSet(kind="labeled", num_classes=3, width=2, prefix="r")
+        >>> from topk_distill.inputs.label_space import MultiLabel
+        >>> check_label_kind(spec, MultiLabel(3), "the loss")
+        Traceback (most recent call last):
+        ...
+        topk_distill.records.errors.RecordFormatError: r: single-label records; the loss is multi-label
     """
     if record_set.label_space.kind != label_space.kind:
         raise RecordFormatError(
@@ -357,10 +357,10 @@ def resolve(records):
 def read_metadata(path):
     """Reads a record set's metadata as a plain dict (see `RecordSet.read`).
 
-    Example:
+    Examples:
 
-    ```python
-    read_metadata("records/train-*")["num_classes"]  # e.g. 4123
-    ```
+        ```python
+        read_metadata("records/train-*")["num_classes"]  # e.g. 4123
+        ```
     """
     return RecordSet.read(path).to_json()

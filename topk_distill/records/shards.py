@@ -30,16 +30,16 @@ class ShardWriter:
         first_shard: start at this shard (the ones before are complete),
             with the first record of its range.
 
-    Example:
-    >>> import os, tempfile
-    >>> prefix = os.path.join(tempfile.mkdtemp(), "train")
-    >>> with ShardWriter(prefix, num_examples=5, num_shards=2) as writer:
-    ...     for record in [b"a", b"b", b"c", b"d", b"e"]:
-    ...         writer.write(record)
-    >>> writer.counts
-    [2, 3]
-    >>> sorted(os.listdir(os.path.dirname(prefix)))
-    ['train-00000-of-00002.tfrecord', 'train-00001-of-00002.tfrecord']
+    Examples:
+        >>> import os, tempfile
+        >>> prefix = os.path.join(tempfile.mkdtemp(), "train")
+        >>> with ShardWriter(prefix, num_examples=5, num_shards=2) as writer:
+        ...     for record in [b"a", b"b", b"c", b"d", b"e"]:
+        ...         writer.write(record)
+        >>> writer.counts
+        [2, 3]
+        >>> sorted(os.listdir(os.path.dirname(prefix)))
+        ['train-00000-of-00002.tfrecord', 'train-00001-of-00002.tfrecord']
     """
 
     def __init__(self, prefix, num_examples, num_shards, compression="none",

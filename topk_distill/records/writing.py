@@ -54,19 +54,19 @@ class RecordSetOutput:
             `overwrite`), or `resume` finds another run's files.
         OSError: `prefix` cannot be written.
 
-    Example:
-    >>> import os, tempfile
-    >>> from topk_distill.records.records import RecordSet
-    >>> plan = RecordSet(kind="labeled", num_classes=3, width=2,
-    ...                  num_examples=3, num_shards=2)
-    >>> prefix = os.path.join(tempfile.mkdtemp(), "train")
-    >>> with RecordSetOutput(prefix, plan) as writer:
-    ...     for record in [b"a", b"b", b"c"]:
-    ...         writer.write(record)
-    >>> [shard.examples for shard in writer.record_set.shards]
-    [1, 2]
-    >>> sorted(os.listdir(os.path.dirname(prefix)))[-1]
-    'train.meta.json'
+    Examples:
+        >>> import os, tempfile
+        >>> from topk_distill.records.records import RecordSet
+        >>> plan = RecordSet(kind="labeled", num_classes=3, width=2,
+        ...                  num_examples=3, num_shards=2)
+        >>> prefix = os.path.join(tempfile.mkdtemp(), "train")
+        >>> with RecordSetOutput(prefix, plan) as writer:
+        ...     for record in [b"a", b"b", b"c"]:
+        ...         writer.write(record)
+        >>> [shard.examples for shard in writer.record_set.shards]
+        [1, 2]
+        >>> sorted(os.listdir(os.path.dirname(prefix)))[-1]
+        'train.meta.json'
     """
 
     def __init__(self, prefix, plan, resume=False, overwrite=False,

@@ -24,12 +24,12 @@ def classify(model, texts, top_n=None, batch_size=256):
     Raises:
         ValueError: `top_n` exceeds what the export answers.
 
-    Example:
+    Examples:
 
-    ```python
-    classify("export/student", ["a river in Europe"], top_n=2)
-    # [(['river.n.01', 'stream.n.01'], [0.41, 0.12])]
-    ```
+        ```python
+        classify("export/student", ["a river in Europe"], top_n=2)
+        # [(['river.n.01', 'stream.n.01'], [0.41, 0.12])]
+        ```
     """
     served = (saved_model.load_saved_model(model) if isinstance(model, str)
               else model)

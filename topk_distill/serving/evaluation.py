@@ -56,11 +56,11 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20,
         threshold (`metrics.multilabel_report`) instead of the
         P@k and macro P@1.
 
-    Example:
+    Examples:
 
-    ```python
-    evaluate("export/student", texts, labels)["p@1"]  # e.g. 0.374
-    ```
+        ```python
+        evaluate("export/student", texts, labels)["p@1"]  # e.g. 0.374
+        ```
     """
     served = saved_model.load_saved_model(path)
     if input_kind:
@@ -107,12 +107,12 @@ def format_table(rows, label_space=None):
     row lacks shows as n/a (the columns of `label_space`'s report: default
     single-label).
 
-    Example:
-    >>> table = format_table([("student", {"p@1": 0.5, "size_bytes": 2e6})])
-    >>> print(table.splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
-    model  P@1  P@3  P@5  mP@1  p50 ms  p99 ms  ex/s@256  MB
-    >>> print(table.splitlines()[2])  # doctest: +NORMALIZE_WHITESPACE
-    student  0.500  n/a  n/a  n/a  n/a  n/a  n/a  2.00
+    Examples:
+        >>> table = format_table([("student", {"p@1": 0.5, "size_bytes": 2e6})])
+        >>> print(table.splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
+        model  P@1  P@3  P@5  mP@1  p50 ms  p99 ms  ex/s@256  MB
+        >>> print(table.splitlines()[2])  # doctest: +NORMALIZE_WHITESPACE
+        student  0.500  n/a  n/a  n/a  n/a  n/a  n/a  2.00
     """
     kind = (label_space or SingleLabel()).kind
     columns = [("P@1", "p@1", 6, ".3f", 1), ("P@3", "p@3", 6, ".3f", 1),

@@ -13,10 +13,10 @@ def loss_for(labels):
     (a softmax's cross-entropy), or multi-hot [M, N] (one or more labels
     per example: per-class sigmoid binary cross-entropy).
 
-    Example:
-    >>> import numpy as np
-    >>> type(loss_for(np.zeros((2, 3)))).__name__
-    'BinaryCrossentropy'
+    Examples:
+        >>> import numpy as np
+        >>> type(loss_for(np.zeros((2, 3)))).__name__
+        'BinaryCrossentropy'
     """
     return _LOSSES[np.ndim(labels)](from_logits=True)
 
@@ -29,9 +29,9 @@ _LOSSES = {1: keras.losses.SparseCategoricalCrossentropy,
 def multi_hot(label_ids, num_classes):
     """Each example's class ids (tuples) as float32 [M, N] 0/1 targets.
 
-    Example:
-    >>> multi_hot([(0, 2), (1,)], 3).tolist()
-    [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    Examples:
+        >>> multi_hot([(0, 2), (1,)], 3).tolist()
+        [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
     """
     return MultiLabel(num_classes).fit_targets(label_ids)
 
@@ -57,12 +57,12 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
         The trained head (`make_head`); set its weights into a teacher's
         `"head"` layer of the same shape.
 
-    Example:
-    >>> import numpy as np
-    >>> embeddings = np.eye(4, dtype="float32")  # 4 examples, 4 features
-    >>> head = train_head(embeddings, np.array([0, 1, 2, 0]), 3, epochs=200)
-    >>> head(embeddings).numpy().argmax(axis=1).tolist()
-    [0, 1, 2, 0]
+    Examples:
+        >>> import numpy as np
+        >>> embeddings = np.eye(4, dtype="float32")  # 4 examples, 4 features
+        >>> head = train_head(embeddings, np.array([0, 1, 2, 0]), 3, epochs=200)
+        >>> head(embeddings).numpy().argmax(axis=1).tolist()
+        [0, 1, 2, 0]
     """
     keras.utils.set_random_seed(seed)
     head = encoder_models.make_head(num_classes, hidden_units)
@@ -80,9 +80,9 @@ def fold_of_rows(num_rows, folds, seed=0):
     """The cross-fitting fold of each row: int [num_rows], a seeded
     permutation mod `folds` (every fold the same size, within one row).
 
-    Example:
-    >>> sorted(fold_of_rows(5, 2).tolist())
-    [0, 0, 0, 1, 1]
+    Examples:
+        >>> sorted(fold_of_rows(5, 2).tolist())
+        [0, 0, 0, 1, 1]
     """
     import numpy as np
 

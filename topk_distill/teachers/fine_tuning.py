@@ -138,10 +138,12 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
 
     Args:
         teacher: a model from `encoder_models.make_encoder_teacher`.
-        texts: string [M]; labels: int [M], or multi-hot float [M, N]
+        texts: string [M].
+        labels: int [M], or multi-hot float [M, N]
             (`cross_fitting.loss_for`).
         layers: 0 fine-tunes every encoder weight, k > 0 the top k layers.
-        epochs, batch_size: the run's length and batch.
+        epochs: the run's length.
+        batch_size: the run's batch size.
         learning_rate: the peak learning rate (5e-5 as keras-hub's
             classifiers use).
         warmup_fraction: the part of the steps spent warming up.
@@ -152,12 +154,12 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
     Returns:
         The Keras `History` of the run.
 
-    Example:
+    Examples:
 
-    ```python
-    teacher = encoder_models.make_encoder_teacher("all-MiniLM-L6-v2/", 60)
-    fine_tune(teacher, texts, labels, layers=2, epochs=3)
-    ```
+        ```python
+        teacher = encoder_models.make_encoder_teacher("all-MiniLM-L6-v2/", 60)
+        fine_tune(teacher, texts, labels, layers=2, epochs=3)
+        ```
     """
     import keras
 
@@ -195,15 +197,15 @@ def length_batches(texts, labels, batch_size, seed=0, window=64):
     Returns:
         A `keras.utils.PyDataset` of `(texts, labels)` batches.
 
-    Example:
-    >>> import numpy as np
-    >>> texts = np.array(["a", "bbbb", "cc", "ddd", "eeeeee", "f"], object)
-    >>> batches = length_batches(texts, np.arange(6), batch_size=2)
-    >>> len(batches)
-    3
-    >>> sorted(sorted(len(t) for t in batches[i][0].numpy())
-    ...        for i in range(3))
-    [[1, 1], [2, 3], [4, 6]]
+    Examples:
+        >>> import numpy as np
+        >>> texts = np.array(["a", "bbbb", "cc", "ddd", "eeeeee", "f"], object)
+        >>> batches = length_batches(texts, np.arange(6), batch_size=2)
+        >>> len(batches)
+        3
+        >>> sorted(sorted(len(t) for t in batches[i][0].numpy())
+        ...        for i in range(3))
+        [[1, 1], [2, 3], [4, 6]]
     """
     import keras
 

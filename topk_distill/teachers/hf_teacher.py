@@ -53,9 +53,9 @@ def label_space(config, num_classes):
     config (`read_config`): multi-label where Transformers' `problem_type`
     says its logits are per-class sigmoid ones.
 
-    Example:
-    >>> label_space({"problem_type": "multi_label_classification"}, 7)
-    MultiLabel(7, threshold=0.5)
+    Examples:
+        >>> label_space({"problem_type": "multi_label_classification"}, 7)
+        MultiLabel(7, threshold=0.5)
     """
     problem = config.get("problem_type")
     return LabelSpace.of(num_classes, problem == "multi_label_classification")
@@ -64,9 +64,9 @@ def label_space(config, num_classes):
 def class_names(config, folder=""):
     """The class names of `id2label`, in id order.
 
-    Example:
-    >>> class_names({"id2label": {"1": "pos", "0": "neg"}})
-    ['neg', 'pos']
+    Examples:
+        >>> class_names({"id2label": {"1": "pos", "0": "neg"}})
+        ['neg', 'pos']
     """
     id2label = config.get("id2label") or {}
     try:
@@ -102,12 +102,12 @@ def make_hf_teacher(folder, sequence_length=128):
     Returns:
         (a `keras.Model` string [B] -> logits [B, N], the N class names).
 
-    Example:
+    Examples:
 
-    ```python
-    model, names = make_hf_teacher("my-finetuned-bert/")
-    model(tf.constant(["a text"]))      # the checkpoint's logits [1, N]
-    ```
+        ```python
+        model, names = make_hf_teacher("my-finetuned-bert/")
+        model(tf.constant(["a text"]))      # the checkpoint's logits [1, N]
+        ```
     """
     import keras
     import keras_hub

@@ -62,13 +62,13 @@ class Teacher:
         input_kind: `(kind, feature_dim)` of the inputs `fn` takes
             (`input_kinds`), or `None` when unknown (precomputed scores).
 
-    Example:
-    >>> import tensorflow as tf
-    >>> teacher = Teacher(lambda texts, rows: tf.ones([tf.size(texts), 3]),
-    ...                   label_space=3, outputs="logits",
-    ...                   identity={"kind": "function"})
-    >>> teacher(tf.constant(["a text"]), tf.constant([0], tf.int64)).shape
-    TensorShape([1, 3])
+    Examples:
+        >>> import tensorflow as tf
+        >>> teacher = Teacher(lambda texts, rows: tf.ones([tf.size(texts), 3]),
+        ...                   label_space=3, outputs="logits",
+        ...                   identity={"kind": "function"})
+        >>> teacher(tf.constant(["a text"]), tf.constant([0], tf.int64)).shape
+        TensorShape([1, 3])
     """
 
     def __init__(self, fn, label_space, outputs, identity, labels_path=None,
@@ -96,9 +96,9 @@ class TeacherSource:
     """Where a teacher is and how it is called: what `load_teacher` takes,
     as one value that travels (to Beam's workers, say).
 
-    Example:
-    >>> TeacherSource("teacher", outputs="sigmoid_logits").outputs
-    'sigmoid_logits'
+    Examples:
+        >>> TeacherSource("teacher", outputs="sigmoid_logits").outputs
+        'sigmoid_logits'
     """
 
     path: str
@@ -132,12 +132,12 @@ def load_teacher(path, outputs=None, signature=None, output_key=None):
     Raises:
         ValueError: naming `--teacher` and what is wrong with it.
 
-    Example:
+    Examples:
 
-    ```python
-    teacher = load_teacher("teacher")          # the `teacher` command's folder
-    teacher = load_teacher("scores.npy")       # precomputed [examples, N]
-    ```
+        ```python
+        teacher = load_teacher("teacher")          # the `teacher` command's folder
+        teacher = load_teacher("scores.npy")       # precomputed [examples, N]
+        ```
     """
     if outputs is not None and outputs not in choices.TEACHER_OUTPUTS:
         raise ValueError(f"--teacher_outputs={outputs}; expected one of "

@@ -23,7 +23,9 @@ class TeacherConfig:
             logits for every input row (with `fine_tune`, k more
             fine-tuning runs, each on (k - 1) / k of the rows:
             `fine_tuning.cross_fit_fine_tuned`).
-        epochs, batch_size, seed: training settings.
+        epochs: training epochs of the head (or the reference teacher).
+        batch_size: training batch size.
+        seed: random seed.
         validation: a labeled file to measure the teacher and the reference
             student on; `None` carves `validation_fraction` of the input
             off for it (those examples then train the final teacher too).
@@ -36,8 +38,10 @@ class TeacherConfig:
         fine_tune: with `encoder`, `None` keeps it frozen; 0 fine-tunes all
             of it, k > 0 its top k transformer layers
             (`fine_tuning.fine_tune`).
-        fine_tune_epochs, learning_rate, warmup_fraction: the fine-tuning
-            run (AdamW, linear warmup then cosine decay).
+        fine_tune_epochs: the fine-tuning run's epochs.
+        learning_rate: its peak rate (AdamW).
+        warmup_fraction: the part of its steps spent warming up (linear
+            warmup, then cosine decay).
         label_space: `MultiLabel()`: examples have one or more labels
             (`inputs`): an encoder teacher with a per-class sigmoid head
             (binary cross-entropy), its SavedModel exported as multi-label
@@ -48,13 +52,13 @@ class TeacherConfig:
     Raises:
         ValueError: naming the setting that cannot be used.
 
-    Example:
-    >>> TeacherConfig(encoder="minilm", fine_tune=0).describe()
-    'encoder fine-tuned (all layers, 3 epochs) + linear head'
-    >>> TeacherConfig(fine_tune=0)
-    Traceback (most recent call last):
-    ...
-    ValueError: fine-tuning needs an encoder (--encoder=DIR); the reference teacher has none
+    Examples:
+        >>> TeacherConfig(encoder="minilm", fine_tune=0).describe()
+        'encoder fine-tuned (all layers, 3 epochs) + linear head'
+        >>> TeacherConfig(fine_tune=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: fine-tuning needs an encoder (--encoder=DIR); the reference teacher has none
     """
 
     encoder: str = None
@@ -118,9 +122,9 @@ class TeacherConfig:
 def config_of(config, keywords):
     """`config`, or a `TeacherConfig` of the keywords (not both).
 
-    Example:
-    >>> config_of(None, {"epochs": 3}).epochs
-    3
+    Examples:
+        >>> config_of(None, {"epochs": 3}).epochs
+        3
     """
     if config is not None and keywords:
         raise TypeError(f"config= and {', '.join(sorted(keywords))}: give "

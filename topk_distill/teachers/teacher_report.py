@@ -15,20 +15,20 @@ def comparison_line(report):
     held-out top-1 beside the reference student's on the labels alone, and
     a warning when its lead is under `TEACHING_LEAD`.
 
-    Example:
-    >>> print(comparison_line({"teacher": "reference (TF-IDF + MLP)",
-    ...                        "teacher_top1": 0.68, "student_top1": 0.72,
-    ...                        "examples": 2100, "source": "10% of x.tsv"}))
-    held-out top-1 on 2100 examples (10% of x.tsv): teacher (reference (TF-IDF + MLP)) 0.6800, reference student on the labels alone 0.7200
-    warning: the teacher is not stronger than the student; distilling from it will not help (use an encoder teacher: --encoder, or fine-tune one: --fine_tune)
-    >>> print(comparison_line({"teacher": "encoder fine-tuned (all layers)",
-    ...                        "teacher_top1": 0.4, "student_top1": 0.45,
-    ...                        "examples": 9, "source": "v.tsv"}).splitlines()[1])
-    warning: the teacher is not stronger than the student; distilling from it will not help (fine-tune it longer (--fine_tune_epochs), on more labeled examples, or from a larger encoder)
-    >>> print(comparison_line({"teacher": "encoder", "teacher_top1": 0.47,
-    ...                        "student_top1": 0.45, "examples": 900,
-    ...                        "source": "v.tsv"}).splitlines()[1])
-    warning: the teacher leads the student by 2.0 points, under the 3 points at which teachers taught in our measurements; its records may cost accuracy: compare distilled students with labels-only ones (train --student=auto) before using them
+    Examples:
+        >>> print(comparison_line({"teacher": "reference (TF-IDF + MLP)",
+        ...                        "teacher_top1": 0.68, "student_top1": 0.72,
+        ...                        "examples": 2100, "source": "10% of x.tsv"}))
+        held-out top-1 on 2100 examples (10% of x.tsv): teacher (reference (TF-IDF + MLP)) 0.6800, reference student on the labels alone 0.7200
+        warning: the teacher is not stronger than the student; distilling from it will not help (use an encoder teacher: --encoder, or fine-tune one: --fine_tune)
+        >>> print(comparison_line({"teacher": "encoder fine-tuned (all layers)",
+        ...                        "teacher_top1": 0.4, "student_top1": 0.45,
+        ...                        "examples": 9, "source": "v.tsv"}).splitlines()[1])
+        warning: the teacher is not stronger than the student; distilling from it will not help (fine-tune it longer (--fine_tune_epochs), on more labeled examples, or from a larger encoder)
+        >>> print(comparison_line({"teacher": "encoder", "teacher_top1": 0.47,
+        ...                        "student_top1": 0.45, "examples": 900,
+        ...                        "source": "v.tsv"}).splitlines()[1])
+        warning: the teacher leads the student by 2.0 points, under the 3 points at which teachers taught in our measurements; its records may cost accuracy: compare distilled students with labels-only ones (train --student=auto) before using them
     """
     line = (f"held-out top-1 on {report['examples']} examples "
             f"({report['source']}): teacher ({report['teacher']}) "

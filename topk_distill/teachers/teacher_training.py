@@ -66,12 +66,12 @@ def train_teacher(input_spec, output, config=None, labels_path=None,
     Raises:
         ValueError: naming the file or setting at fault.
 
-    Example:
+    Examples:
 
-    ```python
-    train_teacher("train.tsv", "teacher", encoder="all-MiniLM-L6-v2",
-                  cross_fit_folds=5, epochs=30)
-    ```
+        ```python
+        train_teacher("train.tsv", "teacher", encoder="all-MiniLM-L6-v2",
+                      cross_fit_folds=5, epochs=30)
+        ```
     """
     config = teacher_config.config_of(config, keywords)
     data = _read(input_spec, labels_path, data_dir, config, output,

@@ -30,9 +30,9 @@ def top_k_accuracy(top_ids, labels, k):
     Returns:
         A float in [0, 1].
 
-    Example:
-    >>> top_k_accuracy(np.array([[2, 0], [1, 2]]), np.array([0, 1]), k=1)
-    0.5
+    Examples:
+        >>> top_k_accuracy(np.array([[2, 0], [1, 2]]), np.array([0, 1]), k=1)
+        0.5
     """
     return float(np.mean(np.any(top_ids[:, :k] == labels[:, None], axis=1)))
 
@@ -52,11 +52,11 @@ def expected_calibration_error(probabilities, labels, bins=15):
     Returns:
         A float in [0, 1].
 
-    Example:
-    >>> probabilities = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4]])
-    >>> round(expected_calibration_error(probabilities, np.array([0, 1, 0])),
-    ...       4)  # bin 0.9: |0.5 - 0.9| * 2/3; bin 0.6: |1 - 0.6| * 1/3
-    0.4
+    Examples:
+        >>> probabilities = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4]])
+        >>> round(expected_calibration_error(probabilities, np.array([0, 1, 0])),
+        ...       4)  # bin 0.9: |0.5 - 0.9| * 2/3; bin 0.6: |1 - 0.6| * 1/3
+        0.4
     """
     probabilities = np.asarray(probabilities)
     confidence = probabilities.max(axis=1)
@@ -103,10 +103,10 @@ def precision_at_k(top_ids, labels, k):
     Returns:
         A float in [0, 1].
 
-    Example:
-    >>> precision_at_k(np.array([[2, 0, 5], [1, 2, 3]]),
-    ...                np.array([[0, 2], [4, -1]]), k=2)
-    0.5
+    Examples:
+        >>> precision_at_k(np.array([[2, 0, 5], [1, 2, 3]]),
+        ...                np.array([[0, 2], [4, -1]]), k=2)
+        0.5
     """
     return float(np.mean(np.sum(_hits(top_ids, labels, k), axis=1) / k))
 
@@ -115,10 +115,10 @@ def recall_at_k(top_ids, labels, k):
     """recall@k: the mean share of each example's true labels in its first
     k answers.
 
-    Example:
-    >>> recall_at_k(np.array([[2, 0, 5], [1, 2, 3]]),
-    ...             np.array([[0, 2], [3, -1]]), k=2)
-    0.5
+    Examples:
+        >>> recall_at_k(np.array([[2, 0, 5], [1, 2, 3]]),
+        ...             np.array([[0, 2], [3, -1]]), k=2)
+        0.5
     """
     counts = np.maximum(_counts(labels), 1)
     return float(np.mean(np.sum(_hits(top_ids, labels, k), axis=1) / counts))
@@ -128,9 +128,9 @@ def ndcg_at_k(top_ids, labels, k):
     """nDCG@k: each example's discounted hits in its first k answers
     (1 / log2(rank + 1)), over the best its label count allows.
 
-    Example:
-    >>> round(ndcg_at_k(np.array([[5, 0]]), np.array([[0, -1]]), k=2), 4)
-    0.6309
+    Examples:
+        >>> round(ndcg_at_k(np.array([[5, 0]]), np.array([[0, -1]]), k=2), 4)
+        0.6309
     """
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     gains = _hits(top_ids, labels, k) @ discounts
@@ -156,12 +156,12 @@ def f1_scores(top_ids, probabilities, labels, threshold, num_classes):
     Returns:
         `(micro_f1, macro_f1)`.
 
-    Example:
-    >>> f1_scores(np.array([[0, 1], [1, 0]]), np.array([[0.9, 0.6],
-    ...           [0.8, 0.1]]), np.array([[0, -1], [1, 0]]), 0.5, 3)
-    (0.6666666666666666, 0.6666666666666666)
+    Examples:
+        >>> f1_scores(np.array([[0, 1], [1, 0]]), np.array([[0.9, 0.6],
+        ...           [0.8, 0.1]]), np.array([[0, -1], [1, 0]]), 0.5, 3)
+        (0.6666666666666666, 0.6666666666666666)
 
-    (2 of 3 answers above 0.5 are right, 2 of 3 labels are found.)
+        (2 of 3 answers above 0.5 are right, 2 of 3 labels are found.)
     """
     top_ids = np.asarray(top_ids)
     chosen = np.asarray(probabilities) >= threshold
@@ -182,16 +182,19 @@ def best_threshold(top_ids, probabilities, labels, num_classes,
     """The threshold of best micro-F1 on (validation) answers.
 
     Args:
-        top_ids, probabilities, labels, num_classes: as `f1_scores`.
+        top_ids: as `f1_scores`.
+        probabilities: as `f1_scores`.
+        labels: as `f1_scores`.
+        num_classes: as `f1_scores`.
         candidates: the thresholds tried.
 
     Returns:
         `(threshold, micro_f1 there)`; ties go to the lowest threshold.
 
-    Example:
-    >>> best_threshold(np.array([[0, 1]]), np.array([[0.9, 0.4]]),
-    ...                np.array([[0, 1]]), 2, candidates=[0.3, 0.5])
-    (0.3, 1.0)
+    Examples:
+        >>> best_threshold(np.array([[0, 1]]), np.array([[0.9, 0.4]]),
+        ...                np.array([[0, 1]]), 2, candidates=[0.3, 0.5])
+        (0.3, 1.0)
     """
     scores = [f1_scores(top_ids, probabilities, labels, t, num_classes)[0]
               for t in candidates]

@@ -16,15 +16,15 @@ def check_writable(folder, flag):
     Raises:
         ValueError: naming `flag=folder` and what is in the way.
 
-    Example:
-    >>> import tempfile
-    >>> here = tempfile.mkdtemp()
-    >>> check_writable(os.path.join(here, "new", "folder"), "--output")
-    >>> open(os.path.join(here, "a_file"), "w").close()
-    >>> check_writable(os.path.join(here, "a_file", "out"), "--output")
-    Traceback (most recent call last):
-    ...
-    ValueError: --output=.../a_file/out: .../a_file is a file; expected a folder
+    Examples:
+        >>> import tempfile
+        >>> here = tempfile.mkdtemp()
+        >>> check_writable(os.path.join(here, "new", "folder"), "--output")
+        >>> open(os.path.join(here, "a_file"), "w").close()
+        >>> check_writable(os.path.join(here, "a_file", "out"), "--output")
+        Traceback (most recent call last):
+        ...
+        ValueError: --output=.../a_file/out: .../a_file is a file; expected a folder
     """
     if "://" in folder:
         return  # remote storage: its own errors name it
@@ -62,13 +62,13 @@ def built_beside(folder):
     interrupted), it is removed. A stopped run leaves nothing that looks
     finished.
 
-    Example:
-    >>> import tempfile
-    >>> target = os.path.join(tempfile.mkdtemp(), "teacher")
-    >>> with built_beside(target) as work:
-    ...     open(os.path.join(work, "labels.txt"), "w").close()
-    >>> os.listdir(target)
-    ['labels.txt']
+    Examples:
+        >>> import tempfile
+        >>> target = os.path.join(tempfile.mkdtemp(), "teacher")
+        >>> with built_beside(target) as work:
+        ...     open(os.path.join(work, "labels.txt"), "w").close()
+        >>> os.listdir(target)
+        ['labels.txt']
     """
     import shutil
     import tempfile
@@ -101,17 +101,17 @@ def locked(folder, flag):
     Raises:
         ValueError: naming `flag=folder`, when another run holds it.
 
-    Example:
-    >>> import tempfile
-    >>> target = os.path.join(tempfile.mkdtemp(), "student")
-    >>> with locked(target, "--output"):
-    ...     with locked(target, "--output"):
-    ...         pass
-    Traceback (most recent call last):
-    ...
-    ValueError: --output=...: another run is writing there (.../.lock is held); wait for it to end, or choose another folder
-    >>> os.path.exists(target)  # left empty: removed
-    False
+    Examples:
+        >>> import tempfile
+        >>> target = os.path.join(tempfile.mkdtemp(), "student")
+        >>> with locked(target, "--output"):
+        ...     with locked(target, "--output"):
+        ...         pass
+        Traceback (most recent call last):
+        ...
+        ValueError: --output=...: another run is writing there (.../.lock is held); wait for it to end, or choose another folder
+        >>> os.path.exists(target)  # left empty: removed
+        False
     """
     if "://" in folder:  # remote storage: no file locks there
         yield

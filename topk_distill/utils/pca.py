@@ -16,11 +16,11 @@ def pca(vectors, dim):
         float32 [V, dim], columns in order of decreasing variance (zero
         columns beyond the rank when V <= dim).
 
-    Example:
-    >>> x = np.random.default_rng(0).normal(size=(100, 1)) * [3.0, 1.0, 0.0]
-    >>> reduced = pca(x, 1)  # x varies along one direction only
-    >>> reduced.shape, bool(np.isclose(reduced.var(), x.var(axis=0).sum()))
-    ((100, 1), True)
+    Examples:
+        >>> x = np.random.default_rng(0).normal(size=(100, 1)) * [3.0, 1.0, 0.0]
+        >>> reduced = pca(x, 1)  # x varies along one direction only
+        >>> reduced.shape, bool(np.isclose(reduced.var(), x.var(axis=0).sum()))
+        ((100, 1), True)
     """
     vectors = np.asarray(vectors, np.float64)
     if dim > vectors.shape[1]:

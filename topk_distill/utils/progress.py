@@ -33,10 +33,10 @@ def progress_bar(total, verbose=1, unit_name="step", stateful_metrics=None):
     """A `keras.utils.Progbar` that, off a terminal, prints whole lines
     `LOG_SECONDS` apart instead of redrawing one.
 
-    Example:
-    >>> bar = progress_bar(10, verbose=0)
-    >>> bar.target
-    10
+    Examples:
+        >>> bar = progress_bar(10, verbose=0)
+        >>> bar.target
+        10
     """
     import keras
 
