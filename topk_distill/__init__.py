@@ -24,7 +24,7 @@ import importlib.abc
 import importlib.util
 import sys
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "InputError": "inputs.errors",
