@@ -146,7 +146,8 @@ def run(args, sets, seed, valid_path):
         import shutil
         shutil.rmtree(out)
     ranked = selection.choose_student(
-        out, labeled, valid_path, unlabeled=unlabeled, loss=LossConfig(),
+        out, labeled=labeled, validation=valid_path, unlabeled=unlabeled,
+        loss=LossConfig(),
         student=training_config.StudentConfig(
             init_embeddings=inits[args.init]),
         fit=training_config.FitConfig(seed=seed, epochs=args.epochs),

@@ -105,7 +105,8 @@ def run_train(work, args):
     model = student.DistillationStudent(
         text_models.make_student(texts, args.classes), args.classes)
     model.compile(optimizer="adam")
-    data = mixer.make_distillation_dataset(record_set, None, args.batch_size,
+    data = mixer.make_distillation_dataset(record_set, None,
+                                           batch_size=args.batch_size,
                                            seed=0)
     start = time.perf_counter()
     model.fit(data, epochs=args.epochs, verbose=0)

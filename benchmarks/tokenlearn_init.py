@@ -47,7 +47,7 @@ def main():
     words, vectors = student_init.load(args.start)
     start = time.perf_counter()
     table, cosine = tokenlearn.tokenlearn(
-        words, vectors, [texts[i] for i in rows],
+        (words, vectors), [texts[i] for i in rows],
         np.asarray(embeddings[rows], np.float32), epochs=args.epochs,
         learning_rate=args.learning_rate, verbose=2)
     student_init.save(args.output, words, table,

@@ -421,10 +421,11 @@ CASES = {
     "a zero temperature": (
         "train --labeled={lab} --output={out} --temperature=0", 2,
         "flag --temperature=0: 0.0 is not number >= 1e-06"),
-    "no unlabeled examples per labeled one": (
+    "fewer than no unlabeled examples per labeled one": (
         "train --labeled={lab} --unlabeled={unl} --output={out} "
-        "--unlabeled_per_labeled=0", 2,
-        "flag --unlabeled_per_labeled=0.0: expected a positive number"),
+        "--unlabeled_per_labeled=-1", 2,
+        "flag --unlabeled_per_labeled=-1.0: expected a number >= 0 (0: "
+        "labeled examples only)"),
     "a negative plateau window": (
         "train --labeled={lab} --output={out} --plateau_seconds=-5", 2,
         "flag --plateau_seconds=-5.0: expected a positive number of seconds"),

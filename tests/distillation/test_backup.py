@@ -20,7 +20,7 @@ class _Crash(keras.callbacks.Callback):
 
 def _fit(record_sets, folder, extra=(), dim=8, settings=None):  # noqa: F811
     keras.utils.set_random_seed(0)
-    data = mixer.make_distillation_dataset(*record_sets, 6, seed=0)
+    data = mixer.make_distillation_dataset(*record_sets, batch_size=6, seed=0)
     model = DistillationStudent(
         text_models.make_student(["a cat"], 3, embedding_dim=dim), 3)
     model.compile(optimizer="adam")
@@ -85,7 +85,7 @@ def test_a_file_size_fault_keeps_the_last_good_checkpoint(
     limit = _FileSizeLimit()
     # the limit callback runs before the backup's save of the same epoch
     keras.utils.set_random_seed(0)
-    data = mixer.make_distillation_dataset(*record_sets, 6, seed=0)
+    data = mixer.make_distillation_dataset(*record_sets, batch_size=6, seed=0)
     model = DistillationStudent(text_models.make_student(["a cat"], 3,
                                                          embedding_dim=8), 3)
     model.compile(optimizer="adam")

@@ -57,7 +57,7 @@ def test_one_kind_only(record_sets):
                                                    batch_size=4,
                                                    unlabeled_per_labeled=0)
     assert [len(b["label"]) for b in only_labeled] == [4, 2]
-    only_unlabeled = mixer.make_distillation_dataset(None, unlabeled, 4)
+    only_unlabeled = mixer.make_distillation_dataset(None, unlabeled, batch_size=4)
     batch, = list(only_unlabeled)
     assert sorted(batch["label"].numpy()) == [-1, -1]
     assert "tail_mass" not in batch
@@ -146,14 +146,14 @@ def test_min_confidence_keeps_the_confident_pseudo_labels(record_sets):
     seen = {t.decode() for b in batches for t, y in zip(
         b["text"].numpy(), b["label"].numpy()) if y < 0}
     assert seen == {"unlabeled a"}
-    only = mixer.make_distillation_dataset(None, unlabeled, 4,
+    only = mixer.make_distillation_dataset(None, unlabeled, batch_size=4,
                                            min_confidence=0.7)
     assert sorted(t.decode() for b in only for t in b["text"].numpy()) == [
         "unlabeled a", "unlabeled b"]
     with pytest.raises(ValueError, match=r"min_confidence=0.95 keeps none "
                        r"of .*unl-\*'s 2 examples \(the teacher's most "
                        r"confident: 0.900\)"):
-        mixer.make_distillation_dataset(labeled, unlabeled, 4,
+        mixer.make_distillation_dataset(labeled, unlabeled, batch_size=4,
                                         min_confidence=0.95)
 
 

@@ -365,8 +365,9 @@ def test_multi_label_negatives_are_estimated_without_bias(rng):
         candidates, log_w, positives = sampled_softmax.draw_candidates(
             labels, ids, num_classes, 100, tf.constant([seed, 3]))
         hard, _, _ = sampled_softmax.sampled_binary_crossentropies(
-            tf.gather(z, candidates, axis=1), log_w, positives, labels, ids,
-            tf.zeros([1, 3]), tf.zeros([1, 3]), 1.0, num_classes)
+            tf.gather(z, candidates, axis=1), log_w, positives,
+            (labels, ids, tf.zeros([1, 3]), tf.zeros([1, 3])), 1.0,
+            num_classes)
         estimates.append(num_classes * float(hard[0]) + float(z[0, 7]))
     mean, sem = np.mean(estimates), np.std(estimates) / np.sqrt(300)
     assert abs(mean - exact) < 4 * sem

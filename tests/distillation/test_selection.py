@@ -26,7 +26,8 @@ def test_every_candidate_both_ways_and_the_best_kept(tmp_path, labeled,
                                                      labeled_tsv):
     out = tmp_path / "auto"
     ranked = selection.choose_student(
-        str(out), labeled, labeled_tsv, epochs=3, batch_size=4,
+        str(out), labeled=labeled, validation=labeled_tsv, epochs=3,
+        batch_size=4,
         learning_rate=0.05, latency_repeats=5, keep_candidates=True,
         verbose=0)
     table = json.loads((out / "choice.json").read_text())
@@ -57,7 +58,8 @@ def test_a_budget_no_candidate_meets_is_refused_with_the_table_kept(
     out = tmp_path / "auto"
     with pytest.raises(ValueError, match="no candidate answers within "
                        "--max_latency_ms=1e-06"):
-        selection.choose_student(str(out), labeled, labeled_tsv,
+        selection.choose_student(str(out), labeled=labeled,
+                                 validation=labeled_tsv,
                                  max_latency_ms=1e-6, epochs=1,
                                  batch_size=4, latency_repeats=3, verbose=0)
     assert sorted(os.listdir(out)) == ["choice.json"]
@@ -66,9 +68,10 @@ def test_a_budget_no_candidate_meets_is_refused_with_the_table_kept(
 
 def test_auto_needs_validation_and_an_empty_output(tmp_path, labeled):
     with pytest.raises(ValueError, match="needs --validation"):
-        selection.choose_student(str(tmp_path / "a"), labeled, None)
+        selection.choose_student(str(tmp_path / "a"), labeled=labeled)
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "keep.txt").write_text("mine")
     with pytest.raises(ValueError, match="is not empty"):
-        selection.choose_student(str(tmp_path / "b"), labeled, "v.tsv")
+        selection.choose_student(str(tmp_path / "b"), labeled=labeled,
+                                 validation="v.tsv")
     assert (tmp_path / "b" / "keep.txt").read_text() == "mine"

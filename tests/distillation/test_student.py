@@ -133,7 +133,7 @@ def test_fit_on_mixed_records_lowers_the_loss_and_evaluates(tmp_path):
     history = model.fit(ds, epochs=5, verbose=0)
     assert len(history.history["loss"]) == 5
     assert history.history["loss"][-1] < history.history["loss"][0]
-    only_unlabeled = mixer.make_distillation_dataset(None, unlabeled, 2)
+    only_unlabeled = mixer.make_distillation_dataset(None, unlabeled, batch_size=2)
     logs = model.evaluate(only_unlabeled, return_dict=True, verbose=0)
     assert logs["pseudo_loss"] > 0 and logs["hard_loss"] == 0
 

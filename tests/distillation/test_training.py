@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import NAMES, ROWS, write_record_set
-from topk_distill.distillation import training
+from topk_distill.distillation import training, training_config
 from topk_distill.records import records
 from topk_distill.distillation.loss_config import LossConfig
 
@@ -182,8 +182,9 @@ def test_each_record_sets_metadata_is_read_once(tmp_path, record_sets,
         return read(cls, path)
 
     monkeypatch.setattr(records.RecordSet, "read", classmethod(counted))
-    training.train_student(str(tmp_path / "o"), *record_sets, epochs=1,
-                           verbose=0)
+    training.train_student(str(tmp_path / "o"),
+                           training_config.TrainingData(*record_sets),
+                           epochs=1, verbose=0)
     assert reads == list(record_sets)
 
 

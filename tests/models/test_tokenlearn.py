@@ -17,9 +17,9 @@ def test_tokenlearn_makes_each_texts_mean_point_at_its_target():
     targets = np.array([np.add(*(meaning[w] for w in t.split()))
                         for t in texts], np.float32)
     start = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
-    table, _ = tokenlearn.tokenlearn(words, start, texts, targets,
-                                       epochs=200, batch_size=32,
-                                       learning_rate=0.05, verbose=0)
+    table, _ = tokenlearn.tokenlearn((words, start), texts, targets,
+                                     epochs=200, batch_size=32,
+                                     learning_rate=0.05, verbose=0)
 
     def cosines(vectors):  # each text's mean word vector against its target
         means = np.array([vectors[[words.index(w) for w in t.split()]].mean(0)
@@ -31,4 +31,4 @@ def test_tokenlearn_makes_each_texts_mean_point_at_its_target():
     assert cosines(table).min() > 0.99
     assert np.all(table[0] == 0)  # padding stays empty
     with pytest.raises(ValueError, match="32 texts but 3 target"):
-        tokenlearn.tokenlearn(words, start, texts, targets[:3], verbose=0)
+        tokenlearn.tokenlearn((words, start), texts, targets[:3], verbose=0)

@@ -144,6 +144,7 @@ def _check_resume(values):
 
 def main(argv):
     del argv
+    from topk_distill.preprocessing import run_options
     from topk_distill.records import record_plan
 
     if not os.path.basename(FLAGS.output) or FLAGS.output.endswith(
@@ -163,13 +164,14 @@ def main(argv):
         tail_temperature=FLAGS.tail_temperature, targets=FLAGS.targets,
         samples=FLAGS.samples, sampling_temperature=FLAGS.sampling_temperature,
         seed=FLAGS.seed)
-    run = dict(settings=settings, batch_size=FLAGS.batch_size,
-               skip_unknown_labels=FLAGS.skip_unknown_labels,
-               overwrite=FLAGS.overwrite, command=command)
+    options = run_options.PreprocessOptions(
+        batch_size=FLAGS.batch_size, data_dir=FLAGS.data_dir,
+        skip_unknown_labels=FLAGS.skip_unknown_labels, resume=FLAGS.resume,
+        overwrite=FLAGS.overwrite, command=command)
     if FLAGS.runner:
-        return _run_beam(run)
+        return _run_beam(settings, options)
     if FLAGS.teacher.endswith(".npz"):
-        return _run_sparse(settings)
+        return _run_sparse(settings, options)
     from topk_distill.preprocessing import preprocessing
     from topk_distill.teachers import teacher
 
@@ -178,11 +180,10 @@ def main(argv):
             "teacher_outputs"].present else None,
         FLAGS.teacher_signature, FLAGS.teacher_output_key)
     preprocessing.preprocess(model, FLAGS.input, FLAGS.labels, FLAGS.output,
-                             data_dir=FLAGS.data_dir, resume=FLAGS.resume,
-                             **run)
+                             settings, options)
 
 
-def _run_sparse(settings):
+def _run_sparse(settings, options):
     """--teacher=FILE.npz: top-K computed elsewhere, written as they are."""
     import dataclasses
 
@@ -202,11 +203,11 @@ def _run_sparse(settings):
         FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
         dataclasses.replace(settings, top_k=settings.top_k if given else None,
                             scores=scores),
-        data_dir=FLAGS.data_dir, overwrite=FLAGS.overwrite,
+        dataclasses.replace(options, batch_size=4096),
         label_space=LabelSpace.of(None, sigmoid))
 
 
-def _run_beam(run):
+def _run_beam(settings, options):
     try:
         from topk_distill.preprocessing import beam
     except ImportError as e:
@@ -217,8 +218,8 @@ def _run_beam(run):
     record_set = beam.preprocess_with_beam(
         TeacherSource(FLAGS.teacher, FLAGS.teacher_outputs,
                       FLAGS.teacher_signature, FLAGS.teacher_output_key),
-        FLAGS.input, FLAGS.labels, FLAGS.output,
+        FLAGS.input, FLAGS.labels, FLAGS.output, settings, options,
         pipeline_args=[f"--runner={FLAGS.runner}"] +
-        FLAGS.pipeline_options.split(), **run)
+        FLAGS.pipeline_options.split())
     print(f"{FLAGS.output}: {record_set.num_examples} examples in "
           f"{record_set.num_shards} shards, written on {FLAGS.runner}")

@@ -86,7 +86,8 @@ flags.DEFINE_enum("tail", LossConfig.tail, TAILS,
                   "as one 'rest' target (records need --tail_temperature at "
                   "the same T).", flag_values=FLAGS)
 flags.DEFINE_float("unlabeled_per_labeled", 1.0, "Unlabeled examples per "
-                   "labeled one in each batch (> 0).", flag_values=FLAGS)
+                   "labeled one in each batch (0: labeled examples only).",
+                   flag_values=FLAGS)
 flags.DEFINE_float("min_confidence", 0.0, "Train on the unlabeled "
                    "examples whose teacher's top class has at least this "
                    "probability (Noisy Student, FixMatch); 0 keeps all.",
@@ -211,11 +212,7 @@ def main(argv):
         raise ValueError("--max_latency_ms chooses among candidates: "
                          "it needs --student=auto")
     history = training.train_student(
-        FLAGS.output, labeled=FLAGS.labeled, unlabeled=FLAGS.unlabeled,
-        labels_path=FLAGS.labels, validation=FLAGS.validation,
-        data_dir=FLAGS.data_dir, baseline=FLAGS.baseline,
-        loss=loss, student=student, fit=fit, data_service=FLAGS.data_service,
-        logdir=FLAGS.logdir, backup_dir=FLAGS.backup_dir,
+        FLAGS.output, _data(), loss=loss, student=student, fit=fit, baseline=FLAGS.baseline,
         settings=commands.set_flags(FLAGS), verbose="auto")
     if FLAGS.validation:
         kept = training.kept_epoch(history)
@@ -224,6 +221,14 @@ def main(argv):
     print(f"saved {FLAGS.output}/student.keras and the SavedModel "
           f"{FLAGS.output}/export (top-5 answers; `topk-distill export` for "
           "other settings)")
+
+
+def _data():
+    """The flags as a `TrainingData`: what the run reads."""
+    return training_config.TrainingData(
+        labeled=FLAGS.labeled, unlabeled=FLAGS.unlabeled,
+        validation=FLAGS.validation, labels_path=FLAGS.labels,
+        data_dir=FLAGS.data_dir)
 
 
 def _configs():
@@ -250,7 +255,9 @@ def _configs():
         min_confidence=FLAGS.min_confidence,
         plateau_seconds=FLAGS.plateau_seconds,
         plateau_delta=FLAGS.plateau_delta,
-        target_accuracy=FLAGS.target_accuracy, seed=FLAGS.seed)
+        target_accuracy=FLAGS.target_accuracy, seed=FLAGS.seed,
+        data_service=FLAGS.data_service, logdir=FLAGS.logdir,
+        backup_dir=FLAGS.backup_dir)
     loss = LossConfig(FLAGS.alpha, FLAGS.beta, FLAGS.temperature,
                       FLAGS.soft_scaling, FLAGS.tail)
     return student, fit, loss
@@ -265,11 +272,10 @@ def _choose(student, fit, loss):
                          "the labels alone and distilled; drop "
                          "--baseline")
     ranked = selection.choose_student(
-        FLAGS.output, FLAGS.labeled, FLAGS.validation,
-        unlabeled=FLAGS.unlabeled, loss=loss, student=student, fit=fit,
-        max_latency_ms=FLAGS.max_latency_ms,
-        keep_candidates=FLAGS.keep_candidates, labels_path=FLAGS.labels,
-        data_dir=FLAGS.data_dir, logdir=FLAGS.logdir,
+        FLAGS.output, _data(), loss=loss, student=student, fit=fit,
+        choice=training_config.ChoiceConfig(
+            max_latency_ms=FLAGS.max_latency_ms,
+            keep_candidates=FLAGS.keep_candidates),
         settings=commands.set_flags(FLAGS))
     print(f"saved {FLAGS.output}/student.keras ({ranked[0]['candidate']}"
           f", {ranked[0]['training']}), its SavedModel {FLAGS.output}/"

@@ -9,13 +9,13 @@ interleaves the two kinds evenly within each batch, ready for
 import tensorflow as tf
 
 from topk_distill.distillation import training_config
+from topk_distill.models import choices
 from topk_distill.records import codec, label_rules, reader, records
 
 
-def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
-                              unlabeled_per_labeled=1.0, shuffle=True,
-                              seed=None, num_classes=None, data_service=None,
-                              loss=None, min_confidence=0.0):
+def make_distillation_dataset(labeled=None, unlabeled=None, fit=None,
+                              loss=None, num_classes=None, shuffle=True,
+                              **keywords):
     """Mixes labeled top-K and unlabeled top-H records into training batches.
 
     Each batch holds `round(batch_size / (1 + r))` labeled examples and the
@@ -38,24 +38,23 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
         labeled: the labeled record set (top-K): a `RecordSet`, or its
             prefix or shard glob; or `None`.
         unlabeled: the unlabeled record set (top-H), likewise; or `None`.
-        batch_size: examples per batch, both kinds together.
-        unlabeled_per_labeled: r, unlabeled examples per labeled one.
-        shuffle: shuffle shards and records.
-        seed: shuffle seed.
-        num_classes: if given, both sets must have this N.
-        data_service: address of a tf.data service dispatcher
-            (`"grpc://host:port"`): its workers then read, parse and batch
-            the records (each record once per epoch, "distributed_epoch"),
-            which takes input work off the trainer. Each `fit` epoch is a
-            job of its own, for one trainer; the epoch length is then
-            unknown in advance (Keras finds it at the first epoch's end).
+        fit: the `FitConfig` whose batches these are; read here:
+            `batch_size` (both kinds together; default 128),
+            `unlabeled_per_labeled` (r), `seed` (the shuffle's),
+            `min_confidence` (keep only the unlabeled examples whose
+            teacher's top class has at least this probability:
+            `confidence`; Noisy Student and FixMatch keep only confident
+            pseudo labels) and `data_service` (a tf.data service
+            dispatcher's address, `"grpc://host:port"`: its workers then
+            read, parse and batch the records, each once per epoch,
+            "distributed_epoch"; each `fit` epoch is then a job of its own,
+            its length unknown in advance).
         loss: the `LossConfig` the batches are for: the sets are checked
             against it first (`LossConfig.check_records`: targets drawn,
             or tail masses taken, at its temperature).
-        min_confidence: keep only the unlabeled examples whose teacher's
-            top class has at least this probability (`confidence`; Noisy
-            Student and FixMatch keep only confident pseudo labels); 0
-            keeps them all.
+        num_classes: if given, both sets must have this N.
+        shuffle: shuffle shards and records.
+        **keywords: instead of `fit`, its fields (`batch_size=64`...).
 
     Returns:
         A dataset of dicts `{"text", "label", "topk_ids", "topk_logits"}`
@@ -73,17 +72,18 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
     """
     if labeled is None and unlabeled is None:
         raise ValueError("expected a labeled or an unlabeled record set")
-    check, expected = training_config.CHECKS["min_confidence"]
-    if not check(min_confidence):
-        raise ValueError(f"min_confidence={min_confidence}; expected "
-                         f"{expected}")
+    fit = training_config.config_from(training_config.FitConfig, fit,
+                                      keywords)
+    training_config.refuse_others(keywords)
+    batch_size = fit.batch_size or choices.BATCH_SIZE
+    seed, min_confidence = fit.seed, fit.min_confidence
     sets = [records.resolve(s) if s is not None else None
             for s in (labeled, unlabeled)]
     labeled, unlabeled = sets
     for record_set in sets:
         if loss is not None and record_set is not None:
             loss.check_records(record_set)
-    ratio = unlabeled_per_labeled if unlabeled else 0.0
+    ratio = fit.unlabeled_per_labeled if unlabeled else 0.0
     problem = min_confidence and unlabeled is not None and label_rules.RULES[
         unlabeled.label_space.kind].confidence_problem(unlabeled)
     if problem:
@@ -95,7 +95,7 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
             part = _confident(part, unlabeled, min_confidence, batch_size,
                               num_classes)
             only = None  # fewer examples than the set holds: count unknown
-        return _finish(part, only, batch_size, data_service)
+        return _finish(part, only, batch_size, fit.data_service)
     records.check_label_kind(unlabeled, labeled.label_space,
                              f"the labeled set {labeled.name}")
     labeled_size = max(1, round(batch_size / (1 + ratio)))
@@ -120,7 +120,7 @@ def make_distillation_dataset(labeled=None, unlabeled=None, batch_size=128,
 
     mixed = tf.data.Dataset.zip(first, second).map(
         combine, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(mixed, labeled, labeled_size, data_service)
+    return _finish(mixed, labeled, labeled_size, fit.data_service)
 
 
 def _finish(dataset, record_set, batch_size, data_service):

@@ -96,22 +96,25 @@ def multilabel_crossentropies(logits, labels, ids, soft_probabilities,
         mean_softplus_t = mean_softplus
     else:
         mean_softplus_t = tf.reduce_mean(tf.nn.softplus(z / temperature), -1)
-    labels = tf.cast(labels, tf.int32)
-    ids = tf.cast(ids, tf.int32)
     return combined_terms(
-        mean_softplus, mean_softplus_t, labels,
-        tf.gather(z, tf.maximum(labels, 0), batch_dims=1),
-        tf.gather(z, tf.maximum(ids, 0), batch_dims=1), soft_probabilities,
-        pseudo_probabilities, temperature, n)
+        (mean_softplus, mean_softplus_t),
+        lambda classes: tf.gather(z, tf.maximum(classes, 0), batch_dims=1),
+        (labels, ids, soft_probabilities, pseudo_probabilities),
+        temperature, n)
 
 
-def combined_terms(mean_softplus, mean_softplus_t, labels, at_labels, at_ids,
-                   soft_probabilities, pseudo_probabilities, temperature, n):
-    """The three terms from their parts: the mean `softplus` over the N
-    classes (at T too), and the logits at each row's labels [B, L] and
-    stored ids [B, K]; `n` is N. (The full terms and the sampled ones,
+def combined_terms(means, logits_at, targets, temperature, n):
+    """The three terms from their parts: `means`, the mean `softplus` over
+    the N classes (and at T); `logits_at(classes)`, the logits at each
+    row's classes (int [B, C], -1 padding read as class 0); `targets`,
+    `(labels [B, L], ids [B, K], soft, pseudo)` as `batch_targets` makes
+    them; `n` is N. (The full terms and the sampled ones,
     `sampled_softmax.sampled_binary_crossentropies`, differ only in how
-    they get the means.)"""
+    they get the means and the logits.)"""
+    mean_softplus, mean_softplus_t = means
+    labels, ids, soft_probabilities, pseudo_probabilities = targets
+    labels = tf.cast(labels, tf.int32)
+    at_labels, at_ids = logits_at(labels), logits_at(tf.cast(ids, tf.int32))
     hard = mean_softplus - tf.reduce_sum(
         tf.where(labels >= 0, at_labels, 0.0), -1) / n
     soft = mean_softplus_t - tf.reduce_sum(

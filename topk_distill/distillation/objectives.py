@@ -192,7 +192,7 @@ class MultiLabelObjective(Objective):
     def sampled_terms(self, batch_targets, candidate_logits, log_weights,
                       positives):
         return sampled_softmax.sampled_binary_crossentropies(
-            candidate_logits, log_weights, positives, *batch_targets,
+            candidate_logits, log_weights, positives, batch_targets,
             self.loss.temperature, self.label_space.num_classes)
 
     def metrics(self):

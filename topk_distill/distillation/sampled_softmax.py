@@ -216,9 +216,7 @@ def features_and_head(student, sampled_classes, config):
 
 
 def sampled_binary_crossentropies(candidate_logits, log_weights, positives,
-                                  labels, ids, soft_probabilities,
-                                  pseudo_probabilities, temperature,
-                                  num_classes):
+                                  targets, temperature, num_classes):
     """The multi-label terms (`multilabel_losses.multilabel_crossentropies`)
     on the candidate classes.
 
@@ -232,10 +230,11 @@ def sampled_binary_crossentropies(candidate_logits, log_weights, positives,
     Args:
         candidate_logits, log_weights, positives: as
             `sampled_crossentropies`.
-        labels: int [B, L] each row's true classes (-1 padding).
-        ids: int [B, K] stored class ids (-1 padding).
-        soft_probabilities, pseudo_probabilities: float32 [B, K] the
-            teacher's sigmoid targets (0 at padding and where unused).
+        targets: `(labels, ids, soft, pseudo)` as
+            `multilabel_losses.batch_targets` makes them: int [B, L] each
+            row's true classes and int [B, K] stored class ids (-1
+            padding), float32 [B, K] the teacher's sigmoid targets (0 at
+            padding and where unused).
         temperature: T > 0.
         num_classes: N.
 
@@ -248,14 +247,11 @@ def sampled_binary_crossentropies(candidate_logits, log_weights, positives,
     mean_softplus = tf.reduce_sum(weights * tf.nn.softplus(z), -1) / n
     mean_softplus_t = tf.reduce_sum(
         weights * tf.nn.softplus(z / temperature), -1) / n
-    labels = tf.cast(labels, tf.int32)
     return multilabel_losses.combined_terms(
-        mean_softplus, mean_softplus_t, labels,
-        tf.gather(z, _position(positives, tf.maximum(labels, 0)),
-                  batch_dims=1),
-        tf.gather(z, _position(positives, tf.maximum(
-            tf.cast(ids, tf.int32), 0)), batch_dims=1),
-        soft_probabilities, pseudo_probabilities, temperature, n)
+        (mean_softplus, mean_softplus_t),
+        lambda classes: tf.gather(z, _position(
+            positives, tf.maximum(classes, 0)), batch_dims=1),
+        targets, temperature, n)
 
 
 def _position(sorted_set, values):

@@ -112,40 +112,36 @@ def rank(rows, max_latency_ms=None):
     return ranked, bool(ranked) and within(ranked[0])
 
 
-def choose_student(output, labeled, validation, unlabeled=None, loss=None,
-                   student=None, fit=None, max_latency_ms=None,
-                   latency_repeats=200, keep_candidates=False, verbose=1,
-                   **train_args):
+def choose_student(output, data=None, loss=None, student=None, fit=None,
+                   choice=None, settings=None, verbose=1, **keywords):
     """Trains every candidate both ways and keeps the best as `output`.
 
     Each candidate of `candidates(student)` trains on the labels alone
     (`baseline="hard"`) and distilled (`loss`, the labeled and unlabeled
-    records), each with early stopping on `validation` (`FitConfig`), in
-    `OUTPUT/candidates/`; its export answers single texts of `validation`
-    `latency_repeats` times for its median latency. The best by
-    validation P@1 within `max_latency_ms` (`rank`) is moved to `output`
-    (`student.keras`, `labels.txt`, `history.json`, `export`, as `train`
-    writes them); the others are removed. `OUTPUT/choice.json` keeps the
-    table and the choice.
+    records), each with early stopping on the validation input
+    (`FitConfig`), in `OUTPUT/candidates/`; its export answers single
+    validation texts `choice.latency_repeats` times for its median
+    latency. The best by validation P@1 within `choice.max_latency_ms`
+    (`rank`) is moved to `output` (`student.keras`, `labels.txt`,
+    `history.json`, `export`, as `train` writes them); the others are
+    removed. `OUTPUT/choice.json` keeps the table and the choice.
 
     Args:
         output: the output folder.
-        labeled: the labeled record set (`RecordSet`, prefix or glob).
-        unlabeled: the unlabeled record set, or `None`.
-        validation: a labeled input of the records' kind, kept from the
-            teacher (docs/students.md, "Choosing a student").
+        data: a `TrainingData`: the labeled record set (required), the
+            unlabeled one, and the validation input (required: a labeled
+            input of the records' kind, kept from the teacher, see
+            docs/students.md, "Choosing a student").
         loss: the distilled candidates' `LossConfig`.
         student: a `StudentConfig` (its `init_embeddings` adds the
             candidates that start from them).
         fit: a `FitConfig` for every candidate.
-        max_latency_ms: the budget per text at batch 1, or `None`.
-        latency_repeats: single-text calls timed per candidate.
-        keep_candidates: keep every candidate's folder in
-            `OUTPUT/candidates/` (the winner's then copied to `output`).
+        choice: a `ChoiceConfig`: the latency budget, how latency is
+            timed, whether the candidates' folders stay.
+        settings: a dict stored in each candidate's `history.json`.
         verbose: 1 prints a line per candidate and the table, 0 nothing.
-        **train_args: other `training.train_student` arguments
-            (`labels_path`, `data_dir`, `logdir`...), or instead of
-            `student` and `fit` their fields (`epochs=3`...).
+        **keywords: instead of `data`, `student`, `fit` or `choice`, their
+            fields (`labeled=...`, `epochs=3`, `max_latency_ms=2.0`...).
 
     Returns:
         The ranked rows (dicts: candidate, training, val_top1,
@@ -153,80 +149,75 @@ def choose_student(output, labeled, validation, unlabeled=None, loss=None,
         with `keep_candidates`, folder), best first.
 
     Raises:
-        ValueError: no `validation`, a cluster (`TF_CONFIG`), records that
-            hold no texts, an `output` that is not empty, or no candidate
-            within `max_latency_ms` (the table is kept).
+        ValueError: no validation input, a cluster (`TF_CONFIG`), records
+            that hold no texts, an `output` that is not empty, or no
+            candidate within `max_latency_ms` (the table is kept).
 
     Examples:
 
         ```python
-        choose_student("student", "records/train-*", "valid.tsv",
+        choose_student("student", labeled="records/train-*",
+                       validation="valid.tsv",
                        unlabeled="records/unlabeled-*", max_latency_ms=2.0)
         ```
     """
-    student, fit, labeled, unlabeled = _checked(
-        output, labeled, validation, unlabeled, student, fit, max_latency_ms,
-        train_args)
-    texts = _validation_texts(labeled, unlabeled, validation, train_args)
+    data = training_config.config_from(training_config.TrainingData, data,
+                                       keywords)
+    choice = training_config.config_from(training_config.ChoiceConfig,
+                                         choice, keywords)
+    student, fit = training_config.configs_of(student, fit, **keywords)
+    labeled, unlabeled = _checked(output, data, student)
+    texts = _validation_texts(labeled, unlabeled, data)
     folder = os.path.join(output, "candidates")
     rows = []
     for name, config in candidates(student).items():
         for training_kind in TRAININGS:
+            where = os.path.join(folder, f"{name} {training_kind}".replace(
+                " ", "_"))
             rows.append(_train_candidate(
-                os.path.join(folder, f"{name} {training_kind}".replace(
-                    " ", "_")), name, config, training_kind, labeled,
-                unlabeled, validation, loss, fit, texts, latency_repeats,
-                train_args))
+                where, name, training_kind, dataclasses.replace(
+                    data, labeled=labeled, unlabeled=unlabeled),
+                config, fit, loss, texts, choice, settings))
             if verbose:
                 row = rows[-1]
                 print(f"{name} ({training_kind}): val_top1 "
                       f"{row['val_top1']:.4f} at epoch {row['kept_epoch']} "
                       f"of {row['epochs']}, {row['latency_ms']:.2f} ms a "
                       f"text, {row['seconds']:.0f} s", flush=True)
-    ranked, fits = rank(rows, max_latency_ms)
-    _keep(output, folder, ranked, fits, keep_candidates)
+    budget = choice.max_latency_ms
+    ranked, fits = rank(rows, budget)
+    _keep(output, folder, ranked, fits, choice.keep_candidates)
     json_files.write_json(os.path.join(output, "choice.json"), {
         "chosen": ({k: ranked[0][k] for k in ("candidate", "training")}
                    if fits else None),
-        "max_latency_ms": max_latency_ms, "validation": validation,
+        "max_latency_ms": budget, "validation": data.validation,
         "candidates": ranked})
     if verbose:
-        print(format_table(ranked, max_latency_ms))
+        print(format_table(ranked, budget))
     if not fits:
         raise ValueError(
-            f"no candidate answers within --max_latency_ms={max_latency_ms} "
+            f"no candidate answers within --max_latency_ms={budget} "
             f"(the fastest: {min(r['latency_ms'] for r in ranked):.2f} ms); "
             f"their table is in {output}/choice.json")
     return ranked
 
 
-def _checked(output, labeled, validation, unlabeled, student, fit,
-             max_latency_ms, train_args):
+def _checked(output, data, student):
     """Refuses what `choose_student` cannot do, before any training;
-    returns (student, fit, labeled, unlabeled): the configs (the fields
-    among `train_args` taken out of it) and the resolved record sets."""
+    returns the resolved `(labeled, unlabeled)` record sets."""
     from topk_distill.records import records
 
-    if not validation:
+    if not data.validation:
         raise ValueError("--student=auto needs --validation: the candidates "
                          "are compared on it")
     if distribute.cluster_config():
         raise ValueError("--student=auto trains on one machine; with "
                          "TF_CONFIG choose a --student")
-    if max_latency_ms is not None and not max_latency_ms > 0:
-        raise ValueError(f"--max_latency_ms={max_latency_ms}; expected a "
-                         "positive number of milliseconds")
-    fields = {f.name for cls in (training_config.StudentConfig,
-                                 training_config.FitConfig)
-              for f in dataclasses.fields(cls)}
-    student, fit = training_config.configs_of(
-        student, fit, **{k: train_args.pop(k) for k in list(train_args)
-                         if k in fields})
-    if not labeled:
+    if not data.labeled:
         raise ValueError("--student=auto needs --labeled: its labels-only "
                          "candidates train on them")
-    labeled = records.resolve(labeled)
-    unlabeled = records.resolve(unlabeled) if unlabeled else None
+    labeled = records.resolve(data.labeled)
+    unlabeled = records.resolve(data.unlabeled) if data.unlabeled else None
     if labeled.input_kind != "text":
         raise ValueError(f"--student=auto chooses among text students; "
                          f"{labeled.name} holds {labeled.input_kind} inputs")
@@ -234,32 +225,30 @@ def _checked(output, labeled, validation, unlabeled, student, fit,
     if os.path.isdir(output) and os.listdir(output):
         raise ValueError(f"--output={output} is not empty; --student=auto "
                          "writes a new folder (remove it, or name another)")
-    return student, fit, labeled, unlabeled
+    return labeled, unlabeled
 
 
-def _validation_texts(labeled, unlabeled, validation, train_args):
+def _validation_texts(labeled, unlabeled, data):
     """The validation file's texts: what each candidate is timed on."""
     from topk_distill.inputs import labels_file
 
     names = training.class_names([s for s in (labeled, unlabeled) if s],
-                                 train_args.get("labels_path"))
-    return labels_file.read_labeled(validation, names,
-                                    train_args.get("data_dir"),
+                                 data.labels_path)
+    return labels_file.read_labeled(data.validation, names, data.data_dir,
                                     labeled.label_space)[0]
 
 
-def _train_candidate(where, name, config, training_kind, labeled, unlabeled,
-                     validation, loss, fit, texts, latency_repeats,
-                     train_args):
+def _train_candidate(where, name, training_kind, data, config, fit, loss,
+                     texts, choice, settings):
     """Trains one candidate one way into `where` and returns its row."""
     from topk_distill.models import saved_model
 
     alone = training_kind == TRAININGS[0]
     start = time.perf_counter()
     history = training.train_student(
-        where, labeled=labeled, unlabeled=None if alone else unlabeled,
-        validation=validation, baseline="hard" if alone else None,
-        loss=loss, student=config, fit=fit, verbose=0, **train_args)
+        where, dataclasses.replace(data, unlabeled=None) if alone else data,
+        loss=loss, student=config, fit=fit,
+        baseline="hard" if alone else None, settings=settings, verbose=0)
     seconds = time.perf_counter() - start
     export = os.path.join(where, "export")
     predict = saved_model.load_saved_model(export).signatures[
@@ -270,7 +259,7 @@ def _train_candidate(where, name, config, training_kind, labeled, unlabeled,
         val_top1=float(history.history["val_top1"][kept - 1]),
         kept_epoch=kept, epochs=len(history.history["loss"]),
         latency_ms=saved_model.latency_ms(predict, texts,
-                                          latency_repeats)[0],
+                                          choice.latency_repeats)[0],
         size_bytes=saved_model.saved_model_size(export),
         seconds=round(seconds, 1), folder=where,
         settings=dataclasses.asdict(config))

@@ -25,38 +25,25 @@ from topk_distill.records import records
 from topk_distill.utils import json_files, metrics, outputs
 
 
-def train_student(output, labeled=None, unlabeled=None, labels_path=None,
-                  validation=None, baseline=None, loss=None, student=None,
-                  fit=None, data_service=None, logdir=None, data_dir=None,
-                  backup_dir=None, settings=None, verbose="auto",
-                  **keywords):
+def train_student(output, data=None, loss=None, student=None, fit=None,
+                  baseline=None, settings=None, verbose="auto", **keywords):
     """Trains a student (`networks.make_network`) from records.
 
     Args:
         output: the output folder.
-        labeled: the labeled record set (a `RecordSet`, prefix or glob), or
-            `None`.
-        unlabeled: the unlabeled record set, or `None`.
-        labels_path: `labels.txt`; default: the class names the records'
-            metadata holds.
-        validation: a labeled input of the records' kind (`.tsv`/`.jsonl`,
-            an image folder, `tfds:`); reports `val_top1` and `val_top5`
-            each epoch, stops once `val_top1` has not improved for
-            `fit.patience` epochs and keeps the best epoch's weights.
-        baseline: `"hard"` trains on the labels alone (a=1, no teacher).
+        data: a `training_config.TrainingData`: the labeled and unlabeled
+            record sets, the labels file and the validation input.
         loss: a `LossConfig` (default: its defaults).
-        student: a `training_config.StudentConfig`: which text student
+        student: a `training_config.StudentConfig`: which student
             (architecture, width, vocabulary, starting vectors...).
         fit: a `training_config.FitConfig`: batches, optimizer, stopping,
-            seed.
-        data_service: a tf.data service dispatcher's address.
-        logdir: TensorBoard log folder.
-        data_dir: TFDS data directory, for a `tfds:` validation input.
-        backup_dir: checkpoints for restarts (default `OUTPUT/backup`).
+            seed, and where `fit` logs, keeps checkpoints and reads batches
+            from (a tf.data service).
+        baseline: `"hard"` trains on the labels alone (a=1, no teacher).
         settings: a dict stored in `history.json` (e.g. the command's flags).
         verbose: Keras `fit` verbosity.
-        **keywords: instead of `student` or `fit`, their fields
-            (`epochs=3, hidden_units=8, ...`).
+        **keywords: instead of `data`, `student` or `fit`, their fields
+            (`labeled="records/train-*", epochs=3, hidden_units=8, ...`).
 
     Returns:
         The Keras `History`.
@@ -71,19 +58,16 @@ def train_student(output, labeled=None, unlabeled=None, labels_path=None,
                       unlabeled="records/unlabeled-*", epochs=10)
         ```
     """
+    data = training_config.config_from(training_config.TrainingData, data,
+                                       keywords)
     student, fit = training_config.configs_of(student, fit, **keywords)
-    run = _resolve(output, labeled, unlabeled, labels_path, validation,
-                   baseline, loss, student, fit.for_student(
-                       student.architecture), backup_dir)
+    run = _resolve(output, data, baseline, loss, student,
+                   fit.for_student(student.architecture))
     with (outputs.locked(output, "--output") if not run.worker
           else contextlib.nullcontext()):
-        model, train = _build(run, data_service)
-        validation_data = _validation(validation, run.names,
-                                      run.fit.batch_size, run.input_kind,
-                                      run.feature_dim, data_dir,
-                                      run.label_space)
-        history = _fit(model, train, validation_data, run, output,
-                       backup_dir, logdir, verbose)
+        model, train = _build(run)
+        validation_data = _validation(data, run)
+        history = _fit(model, train, validation_data, run, output, verbose)
         if not run.worker:
             _write(output, model, history, validation_data, run, settings)
     return history
@@ -127,8 +111,7 @@ class _Run:
             loss=dataclasses.asdict(self.loss), fit=fit)
 
 
-def _resolve(output, labeled, unlabeled, labels_path, validation, baseline,
-             loss, student, fit, backup_dir):
+def _resolve(output, data, baseline, loss, student, fit):
     """Checks a run's settings and records before any work; returns its
     `_Run`."""
     from topk_distill.models import encoder_models
@@ -139,13 +122,15 @@ def _resolve(output, labeled, unlabeled, labels_path, validation, baseline,
         raise ValueError("--plateau_seconds stops on each worker's own clock;"
                          " with TF_CONFIG (several workers) use --epochs or "
                          "--target_accuracy")
-    for folder, flag in ((output, "--output"), (backup_dir, "--backup_dir")):
+    for folder, flag in ((output, "--output"),
+                         (fit.backup_dir, "--backup_dir")):
         if folder:
             outputs.check_writable(folder, flag)
-    if fit.target_accuracy is not None and not validation:
+    if fit.target_accuracy is not None and not data.validation:
         raise ValueError("--target_accuracy needs --validation")
     if student.architecture == "encoder":
         encoder_models.check_encoder_folder(student.encoder)
+    labeled, unlabeled = data.labeled, data.unlabeled
     if baseline == "hard":
         unlabeled, loss = None, LossConfig(alpha=1.0, beta=0.0, strict=False)
     sets = tuple(records.resolve(p) if p else None
@@ -162,7 +147,7 @@ def _resolve(output, labeled, unlabeled, labels_path, validation, baseline,
     if not chosen:
         raise ValueError("--labeled or --unlabeled is required "
                          "(--baseline=hard needs --labeled)")
-    names = class_names(chosen, labels_path)
+    names = class_names(chosen, data.labels_path)
     input_kind, feature_dim = input_kind_of(chosen)
     for record_set in chosen[1:]:
         records.check_label_kind(record_set, chosen[0].label_space,
@@ -191,7 +176,7 @@ def _resolve(output, labeled, unlabeled, labels_path, validation, baseline,
                 distribute.worker_name(strategy))
 
 
-def _build(run, data_service):
+def _build(run):
     """The training batches and the compiled `DistillationStudent`."""
     import keras
 
@@ -201,10 +186,7 @@ def _build(run, data_service):
     keras.utils.set_random_seed(run.fit.seed)
     fit, sampled = run.fit, run.student.sampled_classes or None
     train = mixer.make_distillation_dataset(
-        *run.sets, batch_size=fit.batch_size,
-        unlabeled_per_labeled=fit.unlabeled_per_labeled, seed=fit.seed,
-        num_classes=len(run.names), data_service=data_service,
-        loss=run.loss, min_confidence=fit.min_confidence)
+        *run.sets, fit=fit, loss=run.loss, num_classes=len(run.names))
     with run.strategy.scope():
         network = networks.make_network(run.student, run.chosen, run.names,
                                         run.input_kind, run.feature_dim,
@@ -219,15 +201,14 @@ def _build(run, data_service):
     return model, train
 
 
-def _fit(model, train, validation_data, run, output, backup_dir, logdir,
-         verbose):
+def _fit(model, train, validation_data, run, output, verbose):
     """`model.fit` with the run's stopping rules and checkpoints."""
     from topk_distill.distillation import callbacks
     from topk_distill.utils import progress
 
     nan_stop = callbacks.NonFiniteLossStopping()
-    chosen = _callbacks(output, backup_dir, run.worker, run.fit, logdir,
-                        run.settings(), validation_data is not None)
+    chosen = _callbacks(output, run.worker, run.fit, run.settings(),
+                        validation_data is not None)
     history = model.fit(
         train, epochs=run.fit.epochs_for(validation_data is not None),
         callbacks=chosen + [nan_stop], validation_data=validation_data,
@@ -329,19 +310,20 @@ def input_kind_of(record_sets):
     return kinds.pop()
 
 
-def _validation(path, names, batch_size, input_kind, feature_dim, data_dir,
-                label_space):
-    if not path:
+def _validation(data, run):
+    """The validation input's batches, or `None` without one."""
+    if not data.validation:
         return None
     import tensorflow as tf
 
-    inputs.check_kind(path, input_kind, feature_dim, "the records", data_dir,
-                      flag="--validation")
-    examples, labels = labels_file.read_labeled(path, names, data_dir,
-                                                label_space)
-    columns = dict(label_space.label_columns(labels))
-    columns[input_kind] = input_kinds.as_batch(examples, input_kind)
-    return tf.data.Dataset.from_tensor_slices(columns).batch(batch_size)
+    inputs.check_kind(data.validation, run.input_kind, run.feature_dim,
+                      "the records", data.data_dir, flag="--validation")
+    examples, labels = labels_file.read_labeled(
+        data.validation, run.names, data.data_dir, run.label_space)
+    columns = dict(run.label_space.label_columns(labels))
+    columns[run.input_kind] = input_kinds.as_batch(examples, run.input_kind)
+    return tf.data.Dataset.from_tensor_slices(columns).batch(
+        run.fit.batch_size)
 
 
 def _threshold(student, validation_data, input_kind, num_classes):
@@ -365,8 +347,7 @@ def _threshold(student, validation_data, input_kind, num_classes):
         np.concatenate(labels), num_classes)[0]
 
 
-def _callbacks(output, backup_dir, worker, fit, logdir, model_settings,
-               validated):
+def _callbacks(output, worker, fit, model_settings, validated):
     import keras
 
     from topk_distill.distillation import backup, callbacks
@@ -374,7 +355,7 @@ def _callbacks(output, backup_dir, worker, fit, logdir, model_settings,
     # Saves weights, optimizer and epoch after every epoch; a killed run
     # started again with the same command continues from there. Each worker
     # of a cluster keeps its own copy (they hold the same weights).
-    folder = backup_dir or os.path.join(output, "backup")
+    folder = fit.backup_dir or os.path.join(output, "backup")
     if worker:
         folder += f"-{worker}"
     chosen = [backup.TrainingBackup(folder, model_settings)]
@@ -388,6 +369,6 @@ def _callbacks(output, backup_dir, worker, fit, logdir, model_settings,
     if fit.target_accuracy is not None:
         chosen.append(callbacks.TargetMetricStopping("val_top1",
                                                      fit.target_accuracy))
-    if logdir and not worker:
-        chosen.append(keras.callbacks.TensorBoard(logdir))
+    if fit.logdir and not worker:
+        chosen.append(keras.callbacks.TensorBoard(fit.logdir))
     return chosen

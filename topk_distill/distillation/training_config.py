@@ -1,8 +1,10 @@
-"""The settings of `train`: which student it builds, and how it fits.
+"""The settings of `train`: what it reads, which student it builds, and
+how it fits.
 
-Both are plain dataclasses, checked when made, and importable without
+All are plain dataclasses, checked when made, and importable without
 TensorFlow: `train`'s flags take their checks from `CHECKS` (one place for
-each rule), `train_student` takes the objects.
+each rule), `train_student` takes the objects (or their fields as
+keywords: `configs_of`).
 """
 
 import dataclasses
@@ -13,7 +15,8 @@ from topk_distill.models import choices
 # setting -> (test, what is expected), for the settings checked one by one.
 CHECKS = {
     "learning_rate": (lambda v: v is None or v > 0, "a positive number"),
-    "unlabeled_per_labeled": (lambda v: v > 0, "a positive number"),
+    "unlabeled_per_labeled": (lambda v: v >= 0,
+                              "a number >= 0 (0: labeled examples only)"),
     "plateau_seconds": (lambda v: v is None or v > 0,
                         "a positive number of seconds"),
     "plateau_delta": (lambda v: v >= 0, "a number >= 0"),
@@ -214,7 +217,8 @@ class FitConfig:
     it rarely reaches); without one it runs `epochs` (default `EPOCHS`).
 
     Args:
-        unlabeled_per_labeled: unlabeled examples per labeled one per batch.
+        unlabeled_per_labeled: unlabeled examples per labeled one per batch
+            (0: labeled examples only).
         epochs: the epoch count, or with validation the cap; `None`: the
             default of each case (`epochs_for`).
         batch_size: the batch size; `None`: the student's default
@@ -233,6 +237,10 @@ class FitConfig:
         target_accuracy: stop once `val_top1` reaches it (needs a
             validation input).
         seed: random seed.
+        data_service: a tf.data service dispatcher's address
+            (`grpc://HOST:PORT`) that reads and batches the records.
+        logdir: a TensorBoard log folder.
+        backup_dir: checkpoints for restarts (default `OUTPUT/backup`).
 
     Raises:
         ValueError: naming the setting and what was expected.
@@ -254,6 +262,9 @@ class FitConfig:
     plateau_delta: float = 1e-3
     target_accuracy: float = None
     seed: int = 0
+    data_service: str = None
+    logdir: str = None
+    backup_dir: str = None
 
     def __post_init__(self):
         _check(self)
@@ -298,6 +309,93 @@ class FitConfig:
         return MAX_EPOCHS if validated else EPOCHS
 
 
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """What a `train_student` run reads: its record sets, their class
+    names and the validation input.
+
+    Args:
+        labeled: the labeled record set (a `RecordSet`, prefix or glob), or
+            `None`.
+        unlabeled: the unlabeled record set, or `None`.
+        validation: a labeled input of the records' kind (`.tsv`/`.jsonl`,
+            an image folder, `tfds:`); `val_top1` is measured on it each
+            epoch, and training stops once it has not improved for
+            `FitConfig.patience` epochs, keeping the best epoch's weights.
+        labels_path: `labels.txt`; default: the class names the records'
+            metadata holds.
+        data_dir: the TFDS data folder, for a `tfds:` validation input.
+
+    Examples:
+        >>> TrainingData(labeled="records/train-*").unlabeled is None
+        True
+    """
+
+    labeled: object = None
+    unlabeled: object = None
+    validation: str = None
+    labels_path: str = None
+    data_dir: str = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ChoiceConfig:
+    """How `train --student=auto` (`selection.choose_student`) chooses.
+
+    Args:
+        max_latency_ms: the budget per text at batch 1 (the export's
+            median over single validation texts), or `None`.
+        latency_repeats: single-text calls timed per candidate.
+        keep_candidates: keep every candidate's folder in
+            `OUTPUT/candidates/` (the winner's then copied to the output).
+
+    Examples:
+        >>> ChoiceConfig(max_latency_ms=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: --max_latency_ms=0; expected a positive number of milliseconds
+    """
+
+    max_latency_ms: float = None
+    latency_repeats: int = 200
+    keep_candidates: bool = False
+
+    def __post_init__(self):
+        if self.max_latency_ms is not None and not self.max_latency_ms > 0:
+            raise ValueError(f"--max_latency_ms={self.max_latency_ms}; "
+                             "expected a positive number of milliseconds")
+        if isinstance(self.latency_repeats, bool) or not isinstance(
+                self.latency_repeats, int) or self.latency_repeats < 1:
+            raise ValueError(f"latency_repeats={self.latency_repeats!r}; "
+                             "expected a positive integer")
+
+
+def config_from(cls, config, keywords):
+    """`config`, or a `cls` made of the `keywords` that are its fields
+    (taken out of `keywords`).
+
+    Raises:
+        TypeError: `config` given and some of its fields too.
+
+    Examples:
+        >>> keywords = {"epochs": 3, "hidden_units": 8}
+        >>> config_from(FitConfig, None, keywords).epochs, keywords
+        (3, {'hidden_units': 8})
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    mine = {k: keywords.pop(k) for k in list(keywords) if k in names}
+    if config is not None and mine:
+        raise TypeError(f"{cls.__name__} given and "
+                        f"{', '.join(sorted(mine))}: give them one way")
+    return config if config is not None else cls(**mine)
+
+
+def refuse_others(keywords):
+    """Refuses the keywords no config took."""
+    if keywords:
+        raise TypeError(f"unexpected settings {', '.join(sorted(keywords))}")
+
+
 def configs_of(student=None, fit=None, **keywords):
     """`(StudentConfig, FitConfig)`: the ones given, or made of `keywords`
     (each keyword goes to the config with that field).
@@ -311,14 +409,7 @@ def configs_of(student=None, fit=None, **keywords):
         >>> fit.epochs, student.hidden_units
         (3, 8)
     """
-    made = []
-    for config, cls in ((student, StudentConfig), (fit, FitConfig)):
-        names = {f.name for f in dataclasses.fields(cls)}
-        mine = {k: keywords.pop(k) for k in list(keywords) if k in names}
-        if config is not None and mine:
-            raise TypeError(f"{cls.__name__} given and "
-                            f"{', '.join(sorted(mine))}: give them one way")
-        made.append(config if config is not None else cls(**mine))
-    if keywords:
-        raise TypeError(f"unexpected settings {', '.join(sorted(keywords))}")
-    return tuple(made)
+    made = (config_from(StudentConfig, student, keywords),
+            config_from(FitConfig, fit, keywords))
+    refuse_others(keywords)
+    return made

@@ -35,7 +35,7 @@ import os
 
 from topk_distill.inputs import image_files, input_kinds
 from topk_distill.inputs.errors import InputError
-from topk_distill.inputs.label_space import SingleLabel
+from topk_distill.inputs.label_space import SingleLabel, tfds_label_features
 
 TFDS_PREFIX = "tfds:"
 
@@ -266,7 +266,7 @@ def _iter_tfds(spec, data_dir, space):
     builder, split = _tfds_builder(spec, data_dir)
     features = builder.info.features
     key, is_image = _tfds_input_key(spec, features)
-    label_names, labels_names = _tfds_labels(spec, features)
+    label_names, labels_names = tfds_label_features(spec, features)
     name = f"{TFDS_PREFIX}{builder.name}:{split}"
     for number, example in enumerate(
             tfds.as_numpy(builder.as_dataset(split=split)), start=1):
@@ -278,18 +278,6 @@ def _iter_tfds(spec, data_dir, space):
         labels = (None if labels_names is None else
                   [labels_names.int2str(int(i)) for i in example["labels"]])
         yield where, value, space.from_fields(label, labels, where)
-
-
-def _tfds_labels(spec, features):
-    """The `ClassLabel`s of a TFDS dataset's `"label"` and of its
-    `"labels"` sequence (multi-label), each `None` where it has none."""
-    labels = None
-    if "labels" in features:
-        labels = getattr(features["labels"], "feature", None)
-        if labels is None or not hasattr(labels, "int2str"):
-            raise InputError(f"{spec}: its 'labels' feature is not a "
-                             "sequence of class labels")
-    return features["label"] if "label" in features else None, labels
 
 
 def _tfds_input_key(spec, features):

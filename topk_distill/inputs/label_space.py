@@ -46,6 +46,8 @@ class LabelSpace:
         threshold: the probability an answer must reach to be served as a
             label (multi-label); `None` for a single-label space.
         name: `"single-label"` or `"multi-label"`, for messages.
+        has_reference_teacher: whether `teacher` without `--encoder` (a
+            bag-of-words softmax teacher) can teach it.
 
     Examples:
         >>> space = LabelSpace.of(4123)
@@ -231,6 +233,7 @@ class SingleLabel(LabelSpace):
     activation = "softmax"
     batch_key = "label"
     name = "single-label"
+    has_reference_teacher = True
 
     def from_fields(self, label, labels, where):
         if label is None and labels is not None:
@@ -294,6 +297,7 @@ class MultiLabel(LabelSpace):
     activation = "sigmoid"
     batch_key = "labels"
     name = "multi-label"
+    has_reference_teacher = False
 
     def __init__(self, num_classes=None, threshold=None):
         super().__init__(num_classes)
@@ -368,6 +372,18 @@ class MultiLabel(LabelSpace):
 
 
 KINDS = {space.kind: space for space in (SingleLabel, MultiLabel)}
+
+
+def tfds_label_features(spec, features):
+    """The `ClassLabel`s of a TFDS dataset's `"label"` and of its
+    `"labels"` sequence (multi-label), each `None` where it has none."""
+    labels = None
+    if "labels" in features:
+        labels = getattr(features["labels"], "feature", None)
+        if labels is None or not hasattr(labels, "int2str"):
+            raise InputError(f"{spec}: its 'labels' feature is not a "
+                             "sequence of class labels")
+    return features["label"] if "label" in features else None, labels
 
 
 def read_settings(path, num_classes):

@@ -204,13 +204,12 @@ def make_init(encoder_dir, texts, dim=256, max_tokens=20_000,
     if method == "tokenlearn":
         from topk_distill.models import tokenlearn
 
-        words, vectors = make_init(encoder_dir, texts, dim, max_tokens,
-                                   frequency_weighting, "context", verbose)
+        table = make_init(encoder_dir, texts, dim, max_tokens,
+                          frequency_weighting, "context", verbose)
         targets = tokenlearn.sentence_embeddings(encoder_dir, texts,
                                                  verbose=verbose)
-        return words, tokenlearn.tokenlearn(
-            words, vectors, texts, targets,
-            verbose=progress.fit_verbose(verbose))[0]
+        return table[0], tokenlearn.tokenlearn(
+            table, texts, targets, verbose=progress.fit_verbose(verbose))[0]
     words, counts = vocabulary(texts, max_tokens)
     if method == "context":
         encoded, uses = context_vectors(encoder_dir, texts, words,

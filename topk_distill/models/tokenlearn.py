@@ -33,7 +33,7 @@ def sentence_embeddings(encoder_dir, texts, batch_size=128,
                          verbose=verbose).astype(np.float32)
 
 
-def tokenlearn(words, vectors, texts, targets, epochs=10, batch_size=256,
+def tokenlearn(table, texts, targets, epochs=10, batch_size=256,
                learning_rate=1e-3, seed=0, verbose=1):
     """Word vectors trained to reproduce the teacher's sentence embeddings.
 
@@ -47,12 +47,16 @@ def tokenlearn(words, vectors, texts, targets, epochs=10, batch_size=256,
     is learnt as its vector's length.
 
     Args:
-        words, vectors: the starting table (`make_init`'s, or `load`'s):
-            V words ("" and "[UNK]" first) and float32 [V, D].
+        table: the starting table, `(words, vectors)` as `make_init` and
+            `load` return it: V words ("" and "[UNK]" first) and float32
+            [V, D].
         texts: the texts (raw; standardised as the student does).
         targets: float [len(texts), D0], D0 >= D: the teacher's sentence
             embedding of each text (`sentence_embeddings`).
-        epochs, batch_size, learning_rate, seed: the fit (Adam).
+        epochs: the fit's passes over the texts.
+        batch_size: texts per step.
+        learning_rate: Adam's.
+        seed: random seed.
         verbose: Keras `fit` verbosity.
 
     Returns:
@@ -71,7 +75,7 @@ def tokenlearn(words, vectors, texts, targets, epochs=10, batch_size=256,
         >>> targets = np.array([np.add(*(meaning[w] for w in t.split()))
         ...                     for t in texts], np.float32)
         >>> start = rng.normal(size=(6, 3)).astype(np.float32)
-        >>> _, cosine = tokenlearn(words, start, texts, targets, epochs=200,
+        >>> _, cosine = tokenlearn((words, start), texts, targets, epochs=200,
         ...                        batch_size=32, learning_rate=0.05, verbose=0)
         >>> cosine > 0.99
         True
@@ -79,6 +83,7 @@ def tokenlearn(words, vectors, texts, targets, epochs=10, batch_size=256,
     import keras
     import tensorflow as tf
 
+    words, vectors = table
     if len(texts) != len(targets):
         raise ValueError(f"{len(texts)} texts but {len(targets)} target "
                          "embeddings; expected one each")

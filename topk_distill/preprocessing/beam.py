@@ -28,7 +28,7 @@ import apache_beam as beam
 import tensorflow as tf
 
 from topk_distill.inputs import errors, inputs, labels_file
-from topk_distill.preprocessing import preprocessing, scoring
+from topk_distill.preprocessing import preprocessing, run_options, scoring
 from topk_distill.records import (file_names, label_rules, record_plan,
                                   records, shards, writing)
 from topk_distill.teachers import teacher
@@ -37,9 +37,8 @@ COUNTERS = "topk_distill"
 
 
 def preprocess_with_beam(source, input_path, labels_path, output_prefix,
-                         settings=None, batch_size=256,
-                         skip_unknown_labels=False, pipeline_args=(),
-                         command=None, overwrite=False, **record_settings):
+                         settings=None, options=None, pipeline_args=(),
+                         **keywords):
     """Writes the teacher's top-K records for one input with Apache Beam.
 
     Args:
@@ -51,16 +50,16 @@ def preprocess_with_beam(source, input_path, labels_path, output_prefix,
             local tool for them.
         input_path: `.tsv` or `.jsonl` file(s), a glob Beam's `ReadFromText`
             accepts.
+        labels_path: `None` takes the teacher's own `labels.txt`.
+        output_prefix: as in `preprocessing.preprocess`.
+        settings: as in `preprocessing.preprocess`.
+        options: as in `preprocessing.preprocess`, but for `data_dir` and
+            `resume`: Beam writes its shards only when the pipeline
+            succeeds, and reads no `tfds:` input.
         pipeline_args: Beam pipeline options, e.g.
             `["--runner=DataflowRunner", "--project=p", "--region=r",
             "--temp_location=gs://b/tmp"]` (default: the DirectRunner).
-        command: the command line, stored in the metadata.
-        labels_path: `None` takes the teacher's own `labels.txt`.
-        settings: as in `preprocessing.preprocess` (or `record_settings`,
-            its fields as keywords).
-        batch_size: as in `preprocessing.preprocess`.
-        skip_unknown_labels: as in `preprocessing.preprocess`.
-        overwrite: as in `preprocessing.preprocess`.
+        **keywords: instead of `settings` or `options`, their fields.
 
     Returns:
         The `RecordSet` written.
@@ -80,16 +79,22 @@ def preprocess_with_beam(source, input_path, labels_path, output_prefix,
                          "runs a model teacher (.keras or SavedModel); for "
                          ".npy scores, tfds: inputs or image folders use the "
                          "local tool (no --runner)")
+    options = run_options.options_of(options, keywords)
+    if options.resume or options.data_dir:
+        raise ValueError("--resume and --data_dir are the local tool's; the "
+                         "Beam pipeline writes its shards only when it "
+                         "succeeds, and reads .tsv/.jsonl files")
+    settings = record_plan.settings_of(settings, keywords)
     model = source.load()
-    settings = record_plan.settings_of(settings, record_settings)
     plan = preprocessing.plan_record_set(model, labels_path, input_path,
                                          settings)
     label_ids = record_plan.class_ids(plan)
-    output = writing.RecordSetOutput(output_prefix, plan, overwrite=overwrite,
-                                     command=command)
+    output = writing.RecordSetOutput(output_prefix, plan,
+                                     overwrite=options.overwrite,
+                                     command=options.command)
     result = _run_pipeline(source, plan, output, input_path, output_prefix,
-                           label_ids, skip_unknown_labels, batch_size,
-                           pipeline_args)
+                           label_ids, options.skip_unknown_labels,
+                           options.batch_size, pipeline_args)
     # the most labels a record holds, now counted (multi-label sets keep it)
     plan = dataclasses.replace(plan, max_labels=label_rules.RULES[
         plan.label_space.kind].max_labels(_most(result,

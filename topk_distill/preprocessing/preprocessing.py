@@ -15,14 +15,12 @@ import sys
 import time
 
 from topk_distill.inputs import input_kinds, inputs, labels_file
-from topk_distill.preprocessing import input_batches
+from topk_distill.preprocessing import input_batches, run_options
 from topk_distill.records import label_rules, record_plan, writing
 
 
 def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
-               batch_size=256, data_dir=None, skip_unknown_labels=False,
-               command=None, resume=False, overwrite=False, verbose=1,
-               **record_settings):
+               options=None, verbose=1, **keywords):
     """Writes the teacher's top-K records for one input.
 
     Args:
@@ -35,22 +33,13 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
         output_prefix: records go to `PREFIX-NNNNN-of-NNNNN.tfrecord[.gz]`,
             metadata to `PREFIX.meta.json`.
         settings: what the records keep, a `record_plan.RecordSettings`
-            (K, scores, score dtype, shards, targets...); or its fields as
-            keywords (`top_k=20, num_shards=8, ...`, `record_settings`).
-        batch_size: teacher batch size.
-        data_dir: TFDS data directory, for `tfds:` inputs.
-        skip_unknown_labels: leave out examples whose label is not in the
-            labels file (counted as `skipped_unknown_labels`) instead of
-            refusing the input.
-        command: the command line, stored in the metadata.
-        resume: continue an interrupted run: shards already complete (with
-            their final names) are kept and their examples not run again.
-            The run must be the same (teacher, labels file, input, K/H,
-            scores, shards...): `PREFIX.run.json`, written when a run
-            starts and removed when it ends, is compared with it.
-        overwrite: remove a record set already at `output_prefix` first
-            (without it, or `resume`, an existing set is refused).
+            (K, scores, score dtype, shards, targets...).
+        options: how the run reads its input and treats its output, a
+            `run_options.PreprocessOptions` (batch size, TFDS folder,
+            unknown labels, resume, overwrite, the command line).
         verbose: 1 shows a progress bar and a summary line.
+        **keywords: instead of `settings` or `options`, their fields
+            (`top_k=20, num_shards=8, resume=True, ...`).
 
     Returns:
         `(record_set, summary)`: the `RecordSet` written and a dict with
@@ -71,13 +60,15 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
                                          "records/train", top_k=20)
         ```
     """
-    settings = record_plan.settings_of(settings, record_settings)
+    options = run_options.options_of(options, keywords)
+    settings = record_plan.settings_of(settings, keywords)
+    data_dir = options.data_dir
     input_kind, feature_dim = inputs.describe(input_spec, data_dir)
     plan = plan_record_set(teacher, labels_path, input_spec, settings,
                            input_kind, feature_dim)
     label_ids = record_plan.class_ids(plan)
     num_rows, num_examples, most_labels = input_batches.check_input(
-        input_spec, data_dir, label_ids, skip_unknown_labels,
+        input_spec, data_dir, label_ids, options.skip_unknown_labels,
         plan.label_space)
     if getattr(teacher, "num_rows", num_rows) != num_rows:
         raise ValueError(f"--teacher={teacher.identity['path']}: "
@@ -93,11 +84,13 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
         skipped_unknown_labels=num_rows - num_examples,
         max_labels=label_rules.RULES[plan.label_space.kind].max_labels(
             most_labels))
-    output = writing.RecordSetOutput(output_prefix, plan, resume, overwrite,
-                                     command, keep_interrupted=True)
+    output = writing.RecordSetOutput(output_prefix, plan, options.resume,
+                                     options.overwrite, options.command,
+                                     keep_interrupted=True)
     batches = input_batches.teacher_batches(
-        teacher, input_spec, data_dir, label_ids, skip_unknown_labels,
-        batch_size, plan, output.first_example)
+        teacher, input_spec, data_dir, label_ids,
+        options.skip_unknown_labels, options.batch_size, plan,
+        output.first_example)
     start = time.perf_counter()
     with output:
         teacher_bytes = _write(batches, output, num_examples, verbose,

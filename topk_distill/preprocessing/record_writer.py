@@ -14,6 +14,7 @@ import numpy as np
 from topk_distill.inputs import inputs, labels_file
 from topk_distill.inputs.label_space import SingleLabel
 from topk_distill.models import choices
+from topk_distill.preprocessing import run_options
 from topk_distill.records import label_rules, record_plan
 
 
@@ -278,9 +279,8 @@ def _check(bad, what, values, where):
 
 
 def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
-                      settings=None, data_dir=None, overwrite=False,
-                      batch_size=4096, verbose=1, label_space=None,
-                      **record_settings):
+                      settings=None, options=None, label_space=None,
+                      verbose=1, **keywords):
     """`preprocess` for a teacher's top-K computed elsewhere, in an `.npz`.
 
     Args:
@@ -289,19 +289,20 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
         input_spec: as in `preprocess`.
         labels_path: as in `preprocess`.
         prefix: the output prefix, as `preprocess`'s `output_prefix`.
-        settings: as in `RecordSetWriter` (or its fields as keywords,
-            `record_settings`): `top_k` K <= K0 keeps the K best of each row
-            (default, or 0: all K0); `scores` says what the file's scores
+        settings: as in `RecordSetWriter`: `top_k` K <= K0 keeps the K
+            best of each row (default, or 0: all K0); `scores` says what
+            the file's scores
             are (`"logits"` or `"probabilities"`; per-class sigmoid ones
             in a multi-label space).
-        data_dir: as in `preprocess`.
-        overwrite: as in `preprocess`.
-        batch_size: rows per write.
-        verbose: 1 prints a summary line.
+        options: as in `preprocess` (its `batch_size`: rows per write,
+            default 4096), but for `resume` and `skip_unknown_labels`:
+            the file's rows are the input's, all of them, in one run.
         label_space: `MultiLabel()`: the input's examples have one or more
             labels (as `preprocess` reads them) and the scores are a
             sigmoid teacher's: a multi-label set (`max_labels` the most
             labels an example has). Default single-label.
+        verbose: 1 prints a summary line.
+        **keywords: instead of `settings` or `options`, their fields.
 
     Returns:
         The `RecordSet` written.
@@ -310,18 +311,15 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
         ValueError: one line naming the file and row (and the input line)
             at fault; nothing of the run is left.
     """
-    try:
-        with np.load(npz_path, allow_pickle=False) as f:
-            ids, values = f["ids"], f["scores"]
-    except (OSError, KeyError, ValueError) as e:
-        raise ValueError(f"--teacher={npz_path}: expected an .npz with "
-                         f"'ids' and 'scores' arrays [examples, K] ({e})"
-                         ) from None
-    if ids.ndim != 2 or values.shape != ids.shape:
-        raise ValueError(f"--teacher={npz_path}: ids {ids.shape} and scores "
-                         f"{values.shape}; expected the same [examples, K]")
-    settings = record_plan.settings_of(settings, record_settings, top_k=None,
+    ids, values = _read_npz(npz_path)
+    options = run_options.options_of(options, keywords, batch_size=4096)
+    if options.resume or options.skip_unknown_labels:
+        raise ValueError(f"--teacher={npz_path}: a top-K file is written "
+                         "whole, row for row of its input (no --resume, no "
+                         "--skip_unknown_labels)")
+    settings = record_plan.settings_of(settings, keywords, top_k=None,
                                        num_shards=1)
+    data_dir, batch_size = options.data_dir, options.batch_size
     top_k = settings.top_k or ids.shape[1]
     if not 1 <= top_k <= ids.shape[1]:
         flag = "--top_h" if settings.unlabeled else "--top_k"
@@ -345,7 +343,7 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
         len(labels or ()) for _, _, labels in located)
     with RecordSetWriter(prefix, labels_path, len(located), settings,
                          teacher=npz_path, input=input_spec,
-                         overwrite=overwrite, label_space=space,
+                         overwrite=options.overwrite, label_space=space,
                          max_labels=label_rules.RULES[space.kind].max_labels(
                              most)) as writer:
         for start in range(0, len(located), batch_size):
@@ -365,6 +363,21 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
         print(f"{prefix}: {len(located)} examples in {settings.num_shards} shards "
               f"from {npz_path}")
     return writer.record_set
+
+
+def _read_npz(npz_path):
+    """`(ids, scores)` [examples, K] of a top-K `.npz` file."""
+    try:
+        with np.load(npz_path, allow_pickle=False) as f:
+            ids, values = f["ids"], f["scores"]
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"--teacher={npz_path}: expected an .npz with "
+                         f"'ids' and 'scores' arrays [examples, K] ({e})"
+                         ) from None
+    if ids.ndim != 2 or values.shape != ids.shape:
+        raise ValueError(f"--teacher={npz_path}: ids {ids.shape} and scores "
+                         f"{values.shape}; expected the same [examples, K]")
+    return ids, values
 
 
 def write_record_set(prefix, labels_path, texts, labels, ids, scores,

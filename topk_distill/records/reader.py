@@ -1,14 +1,41 @@
 """Reading a record set as a `tf.data.Dataset` of parsed batches."""
 
+import dataclasses
+
 import tensorflow as tf
 
 from topk_distill.records import codec, file_names, records, shards
 
 
-def make_dataset(record_set, batch_size, shuffle=False, seed=None,
-                 shuffle_buffer=10_000, repeat=False, drop_remainder=False,
-                 num_classes=None, top_k=None, verify=True,
-                 skip_corrupt=False):
+@dataclasses.dataclass(frozen=True)
+class ReadOptions:
+    """How `make_dataset` reads a record set.
+
+    Args:
+        shuffle: shuffle shard order and records (for training).
+        seed: shuffle seed.
+        shuffle_buffer: records in the shuffle buffer.
+        repeat: repeat forever.
+        drop_remainder: drop a last, smaller batch.
+        verify: read every shard once first (`shards.verify_shards`), so
+            that a corrupt or truncated shard is named here rather than
+            failing deep inside tf.data.
+        skip_corrupt: with `verify`, read past corrupt or truncated shards
+            (a shard's records after its first bad one are lost), logging
+            how many records are skipped, instead of raising.
+    """
+
+    shuffle: bool = False
+    seed: int = None
+    shuffle_buffer: int = 10_000
+    repeat: bool = False
+    drop_remainder: bool = False
+    verify: bool = True
+    skip_corrupt: bool = False
+
+
+def make_dataset(record_set, batch_size, options=None, num_classes=None,
+                 top_k=None, **keywords):
     """Reads a top-K record set as a `tf.data.Dataset` of batches.
 
     Built the tf.data-guide way: shard list -> interleave(TFRecordDataset)
@@ -20,19 +47,10 @@ def make_dataset(record_set, batch_size, shuffle=False, seed=None,
         record_set: a `RecordSet`, or the prefix or shard glob of one,
             e.g. `"out/train-*"`.
         batch_size: examples per batch.
-        shuffle: shuffle shard order and records (for training).
-        seed: shuffle seed.
-        shuffle_buffer: records in the shuffle buffer.
-        repeat: repeat forever.
-        drop_remainder: drop a last, smaller batch.
+        options: a `ReadOptions` (shuffle, seed, repeat, verify...).
         num_classes: if given, must equal the metadata's N.
         top_k: if given, must equal the metadata's K (or H).
-        verify: read every shard once first (`shards.verify_shards`), so
-            that a corrupt or truncated shard is named here rather than
-            failing deep inside tf.data.
-        skip_corrupt: with `verify`, read past corrupt or truncated shards
-            (a shard's records after its first bad one are lost), logging
-            how many records are skipped, instead of raising.
+        **keywords: instead of `options`, its fields (`shuffle=True`...).
 
     Returns:
         A dataset of dicts `{text, label, topk_ids, topk_scores}` (see
@@ -49,33 +67,43 @@ def make_dataset(record_set, batch_size, shuffle=False, seed=None,
         batch["topk_ids"].shape  # TensorShape([64, 20])
         ```
     """
+    options = _options_of(options, keywords)
     record_set = records.resolve(record_set)
     check_expected(record_set, num_classes, top_k)
     files = record_set.files()
-    if verify:
-        shards.check_shards(record_set, skip_corrupt)
+    if options.verify:
+        shards.check_shards(record_set, options.skip_corrupt)
     compression = file_names.tf_compression(record_set.compression)
     ds = tf.data.Dataset.from_tensor_slices(files)
-    if shuffle:
-        ds = ds.shuffle(len(files), seed=seed)
+    if options.shuffle:
+        ds = ds.shuffle(len(files), seed=options.seed)
 
     # Unshuffled, the shards are read one after the other: records come in
     # the order they were written.
     def read(path):
         dataset = tf.data.TFRecordDataset(path, compression_type=compression)
-        return dataset.ignore_errors() if skip_corrupt else dataset
+        return dataset.ignore_errors() if options.skip_corrupt else dataset
 
-    ds = ds.interleave(read, cycle_length=min(len(files), 8) if shuffle else 1,
+    cycle = min(len(files), 8) if options.shuffle else 1
+    ds = ds.interleave(read, cycle_length=cycle,
                        num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=not shuffle)
-    if shuffle:
-        ds = ds.shuffle(shuffle_buffer, seed=seed)
-    if repeat:
+                       deterministic=not options.shuffle)
+    if options.shuffle:
+        ds = ds.shuffle(options.shuffle_buffer, seed=options.seed)
+    if options.repeat:
         ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.batch(batch_size, drop_remainder=options.drop_remainder)
     ds = ds.map(lambda s: codec.parse_batch(s, record_set),
                 num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _options_of(options, keywords):
+    """`options`, or `ReadOptions` of `keywords`; not both."""
+    if options is not None and keywords:
+        raise TypeError(f"options= and {', '.join(sorted(keywords))}: give "
+                        "the options one way")
+    return options if options is not None else ReadOptions(**keywords)
 
 
 def check_expected(record_set, num_classes=None, top_k=None):

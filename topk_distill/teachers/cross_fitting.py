@@ -1,6 +1,8 @@
 """Heads trained on fixed sentence embeddings, and cross-fitting: each
 example scored by a head that never saw it."""
 
+import dataclasses
+
 import keras
 import numpy as np
 
@@ -36,8 +38,26 @@ def multi_hot(label_ids, num_classes):
     return MultiLabel(num_classes).fit_targets(label_ids)
 
 
-def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
-               learning_rate=None, seed=0, verbose=0, hidden_units=0):
+@dataclasses.dataclass(frozen=True)
+class HeadTraining:
+    """How `train_head` fits a head (Adam, full batches of embeddings).
+
+    Args:
+        epochs: passes over the embeddings.
+        batch_size: embeddings per step.
+        learning_rate: Adam's; `None`: 1e-2 for a linear head, 1e-3 for an
+            MLP head.
+        seed: random seed.
+    """
+
+    epochs: int = 30
+    batch_size: int = 256
+    learning_rate: float = None
+    seed: int = 0
+
+
+def train_head(embeddings, labels, num_classes, hidden_units=0,
+               training=None, verbose=0, **keywords):
     """Trains a classification head on fixed sentence embeddings.
 
     Args:
@@ -46,12 +66,10 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
         labels: int [M] class ids, or multi-hot float [M, N] (a
             multi-label head: `loss_for`).
         num_classes: N.
-        epochs, batch_size: training settings.
-        learning_rate: Adam's; `None`: 1e-2 for a linear head, 1e-3 for an
-            MLP head.
-        seed: random seed.
-        verbose: Keras verbosity.
         hidden_units: the head's shape, as `make_head`.
+        training: a `HeadTraining` (epochs, batch size, rate, seed).
+        verbose: Keras verbosity.
+        **keywords: instead of `training`, its fields (`epochs=200`...).
 
     Returns:
         The trained head (`make_head`); set its weights into a teacher's
@@ -64,15 +82,20 @@ def train_head(embeddings, labels, num_classes, epochs=30, batch_size=256,
         >>> head(embeddings).numpy().argmax(axis=1).tolist()
         [0, 1, 2, 0]
     """
-    keras.utils.set_random_seed(seed)
+    if training is not None and keywords:
+        raise TypeError(f"training= and {', '.join(sorted(keywords))}: give "
+                        "the settings one way")
+    run = training if training is not None else HeadTraining(**keywords)
+    keras.utils.set_random_seed(run.seed)
     head = encoder_models.make_head(num_classes, hidden_units)
     model = keras.Sequential([keras.Input((embeddings.shape[1],)), head])
+    learning_rate = run.learning_rate
     if learning_rate is None:
         learning_rate = 1e-3 if hidden_units else 1e-2
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=loss_for(labels))
-    model.fit(embeddings, labels, batch_size=batch_size, epochs=epochs,
-              verbose=verbose)
+    model.fit(embeddings, labels, batch_size=run.batch_size,
+              epochs=run.epochs, verbose=verbose)
     return head
 
 

@@ -10,6 +10,8 @@ one on some rows (head, then optionally fine-tuning), and
 fold. `teacher_training.train_teacher` (the `teacher` command) runs them.
 """
 
+import dataclasses
+
 import numpy as np
 
 from topk_distill.utils import progress
@@ -124,9 +126,32 @@ def predict_by_length(model, texts, batch_size=256, verbose="auto"):
     return restored
 
 
-def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
-              learning_rate=5e-5, warmup_fraction=0.1, weight_decay=0.01,
-              seed=0, verbose="auto"):
+@dataclasses.dataclass(frozen=True)
+class FineTuning:
+    """A fine-tuning run's settings (`fine_tune`).
+
+    Args:
+        layers: 0 fine-tunes every encoder weight, k > 0 the top k layers.
+        epochs: the run's length.
+        batch_size: the run's batch size.
+        learning_rate: the peak learning rate (5e-5 as keras-hub's
+            classifiers use).
+        warmup_fraction: the part of the steps spent warming up.
+        weight_decay: AdamW's decoupled weight decay.
+        seed: random seed.
+    """
+
+    layers: int = 0
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = 0
+
+
+def fine_tune(teacher, texts, labels, tuning=None, verbose="auto",
+              **keywords):
     """Fine-tunes an encoder teacher end to end on labeled texts.
 
     The encoder (all of it, or its top `layers` transformer layers) and the
@@ -141,15 +166,9 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
         texts: string [M].
         labels: int [M], or multi-hot float [M, N]
             (`cross_fitting.loss_for`).
-        layers: 0 fine-tunes every encoder weight, k > 0 the top k layers.
-        epochs: the run's length.
-        batch_size: the run's batch size.
-        learning_rate: the peak learning rate (5e-5 as keras-hub's
-            classifiers use).
-        warmup_fraction: the part of the steps spent warming up.
-        weight_decay: AdamW's decoupled weight decay.
-        seed: random seed.
+        tuning: a `FineTuning` (layers, epochs, batch size, rate...).
         verbose: Keras verbosity.
+        **keywords: instead of `tuning`, its fields (`layers=2`...).
 
     Returns:
         The Keras `History` of the run.
@@ -166,15 +185,19 @@ def fine_tune(teacher, texts, labels, layers=0, epochs=3, batch_size=32,
     from topk_distill.models import encoder_models, encoder_students
     from topk_distill.teachers import cross_fitting
 
-    keras.utils.set_random_seed(seed)
-    encoder_models.set_encoder_trainable(teacher, layers)
-    steps = epochs * -(-len(texts) // batch_size)
+    if tuning is not None and keywords:
+        raise TypeError(f"tuning= and {', '.join(sorted(keywords))}: give "
+                        "the settings one way")
+    run = tuning if tuning is not None else FineTuning(**keywords)
+    keras.utils.set_random_seed(run.seed)
+    encoder_models.set_encoder_trainable(teacher, run.layers)
+    steps = run.epochs * -(-len(texts) // run.batch_size)
     teacher.compile(
         optimizer=encoder_students.fine_tuning_optimizer(
-            learning_rate, steps, warmup_fraction, weight_decay),
+            run.learning_rate, steps, run.warmup_fraction, run.weight_decay),
         loss=cross_fitting.loss_for(labels))
-    batches = length_batches(texts, labels, batch_size, seed)
-    return teacher.fit(batches, epochs=epochs,
+    batches = length_batches(texts, labels, run.batch_size, run.seed)
+    return teacher.fit(batches, epochs=run.epochs,
                        verbose=progress.fit_verbose(verbose))
 
 

@@ -92,7 +92,7 @@ class TeacherConfig:
                 raise ValueError(f"--{name}={getattr(self, name)} needs "
                                  "--encoder=DIR (the reference teacher has "
                                  "no such option)")
-        if self.label_space.multi_label and not self.encoder:
+        if not (self.encoder or self.label_space.has_reference_teacher):
             raise ValueError("a multi-label teacher is an encoder with a "
                              "sigmoid head: pass --encoder=DIR")
 
