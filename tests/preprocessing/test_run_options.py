@@ -7,17 +7,20 @@ import pytest
 from tests.conftest import NAMES, ROWS
 from topk_distill.inputs import labels_file
 from topk_distill.preprocessing import record_writer
-from topk_distill.preprocessing.run_options import (PreprocessOptions,
-                                                    options_of)
+from topk_distill.preprocessing.run_options import PreprocessOptions
+from topk_distill.utils.configs import config_from
 
 
 def test_options_come_one_way():
     keywords = {"overwrite": True, "top_k": 5}
-    assert options_of(None, keywords) == PreprocessOptions(overwrite=True)
+    assert config_from(PreprocessOptions, None, keywords) == (
+        PreprocessOptions(overwrite=True))
     assert keywords == {"top_k": 5}  # the record settings stay for theirs
-    assert options_of(None, {}, batch_size=64).batch_size == 64
-    with pytest.raises(TypeError, match="options= and resume"):
-        options_of(PreprocessOptions(), {"resume": True})
+    assert config_from(PreprocessOptions, None, {},
+                       batch_size=64).batch_size == 64
+    with pytest.raises(TypeError, match="PreprocessOptions given and "
+                       "resume"):
+        config_from(PreprocessOptions, PreprocessOptions(), {"resume": True})
     with pytest.raises(ValueError, match="batch_size=2.5; expected a "
                        "positive integer"):
         PreprocessOptions(batch_size=2.5)

@@ -37,8 +37,8 @@ def test_settings_come_one_way():
     assert record_plan.settings_of(given, {}) is given
     assert record_plan.settings_of(None, {"top_k": 3},
                                    num_shards=1).num_shards == 1
-    with pytest.raises(TypeError, match="settings= and top_k: give the "
-                       "settings one way"):
+    with pytest.raises(TypeError, match="RecordSettings given and top_k: "
+                       "give them one way"):
         record_plan.settings_of(given, {"top_k": 4})
     with pytest.raises(TypeError, match="top_q"):
         record_plan.settings_of(None, {"top_q": 4})

@@ -11,6 +11,7 @@ import tensorflow as tf
 from topk_distill.distillation import training_config
 from topk_distill.models import choices
 from topk_distill.records import codec, label_rules, reader, records
+from topk_distill.utils import configs
 
 
 def make_distillation_dataset(labeled=None, unlabeled=None, fit=None,
@@ -72,9 +73,8 @@ def make_distillation_dataset(labeled=None, unlabeled=None, fit=None,
     """
     if labeled is None and unlabeled is None:
         raise ValueError("expected a labeled or an unlabeled record set")
-    fit = training_config.config_from(training_config.FitConfig, fit,
-                                      keywords)
-    training_config.refuse_others(keywords)
+    fit = configs.config_from(training_config.FitConfig, fit, keywords)
+    configs.refuse_others(keywords)
     batch_size = fit.batch_size or choices.BATCH_SIZE
     seed, min_confidence = fit.seed, fit.min_confidence
     sets = [records.resolve(s) if s is not None else None

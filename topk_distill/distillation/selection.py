@@ -17,7 +17,7 @@ import shutil
 import time
 
 from topk_distill.distillation import distribute, training, training_config
-from topk_distill.utils import json_files, outputs
+from topk_distill.utils import configs, json_files, outputs
 
 # What each candidate is trained on.
 TRAININGS = ("labels only", "distilled")
@@ -161,10 +161,9 @@ def choose_student(output, data=None, loss=None, student=None, fit=None,
                        unlabeled="records/unlabeled-*", max_latency_ms=2.0)
         ```
     """
-    data = training_config.config_from(training_config.TrainingData, data,
-                                       keywords)
-    choice = training_config.config_from(training_config.ChoiceConfig,
-                                         choice, keywords)
+    data = configs.config_from(training_config.TrainingData, data, keywords)
+    choice = configs.config_from(training_config.ChoiceConfig, choice,
+                                 keywords)
     student, fit = training_config.configs_of(student, fit, **keywords)
     labeled, unlabeled = _checked(output, data, student)
     texts = _validation_texts(labeled, unlabeled, data)

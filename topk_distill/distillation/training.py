@@ -22,7 +22,7 @@ from topk_distill.distillation import distribute, networks, training_config
 from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.inputs import input_kinds, inputs, labels_file
 from topk_distill.records import records
-from topk_distill.utils import json_files, metrics, outputs
+from topk_distill.utils import configs, json_files, metrics, outputs
 
 
 def train_student(output, data=None, loss=None, student=None, fit=None,
@@ -58,8 +58,7 @@ def train_student(output, data=None, loss=None, student=None, fit=None,
                       unlabeled="records/unlabeled-*", epochs=10)
         ```
     """
-    data = training_config.config_from(training_config.TrainingData, data,
-                                       keywords)
+    data = configs.config_from(training_config.TrainingData, data, keywords)
     student, fit = training_config.configs_of(student, fit, **keywords)
     run = _resolve(output, data, baseline, loss, student,
                    fit.for_student(student.architecture))

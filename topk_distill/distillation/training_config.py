@@ -11,6 +11,7 @@ import dataclasses
 import math
 
 from topk_distill.models import choices
+from topk_distill.utils import configs
 
 # setting -> (test, what is expected), for the settings checked one by one.
 CHECKS = {
@@ -370,32 +371,6 @@ class ChoiceConfig:
                              "expected a positive integer")
 
 
-def config_from(cls, config, keywords):
-    """`config`, or a `cls` made of the `keywords` that are its fields
-    (taken out of `keywords`).
-
-    Raises:
-        TypeError: `config` given and some of its fields too.
-
-    Examples:
-        >>> keywords = {"epochs": 3, "hidden_units": 8}
-        >>> config_from(FitConfig, None, keywords).epochs, keywords
-        (3, {'hidden_units': 8})
-    """
-    names = {f.name for f in dataclasses.fields(cls)}
-    mine = {k: keywords.pop(k) for k in list(keywords) if k in names}
-    if config is not None and mine:
-        raise TypeError(f"{cls.__name__} given and "
-                        f"{', '.join(sorted(mine))}: give them one way")
-    return config if config is not None else cls(**mine)
-
-
-def refuse_others(keywords):
-    """Refuses the keywords no config took."""
-    if keywords:
-        raise TypeError(f"unexpected settings {', '.join(sorted(keywords))}")
-
-
 def configs_of(student=None, fit=None, **keywords):
     """`(StudentConfig, FitConfig)`: the ones given, or made of `keywords`
     (each keyword goes to the config with that field).
@@ -409,7 +384,7 @@ def configs_of(student=None, fit=None, **keywords):
         >>> fit.epochs, student.hidden_units
         (3, 8)
     """
-    made = (config_from(StudentConfig, student, keywords),
-            config_from(FitConfig, fit, keywords))
-    refuse_others(keywords)
+    made = (configs.config_from(StudentConfig, student, keywords),
+            configs.config_from(FitConfig, fit, keywords))
+    configs.refuse_others(keywords)
     return made

@@ -32,6 +32,7 @@ from topk_distill.preprocessing import preprocessing, run_options, scoring
 from topk_distill.records import (file_names, label_rules, record_plan,
                                   records, shards, writing)
 from topk_distill.teachers import teacher
+from topk_distill.utils import configs
 
 COUNTERS = "topk_distill"
 
@@ -79,7 +80,8 @@ def preprocess_with_beam(source, input_path, labels_path, output_prefix,
                          "runs a model teacher (.keras or SavedModel); for "
                          ".npy scores, tfds: inputs or image folders use the "
                          "local tool (no --runner)")
-    options = run_options.options_of(options, keywords)
+    options = configs.config_from(run_options.PreprocessOptions, options,
+                                  keywords)
     if options.resume or options.data_dir:
         raise ValueError("--resume and --data_dir are the local tool's; the "
                          "Beam pipeline writes its shards only when it "

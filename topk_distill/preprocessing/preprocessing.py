@@ -17,6 +17,7 @@ import time
 from topk_distill.inputs import input_kinds, inputs, labels_file
 from topk_distill.preprocessing import input_batches, run_options
 from topk_distill.records import label_rules, record_plan, writing
+from topk_distill.utils import configs
 
 
 def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
@@ -60,7 +61,8 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
                                          "records/train", top_k=20)
         ```
     """
-    options = run_options.options_of(options, keywords)
+    options = configs.config_from(run_options.PreprocessOptions, options,
+                                  keywords)
     settings = record_plan.settings_of(settings, keywords)
     data_dir = options.data_dir
     input_kind, feature_dim = inputs.describe(input_spec, data_dir)

@@ -16,6 +16,7 @@ from topk_distill.inputs.label_space import SingleLabel
 from topk_distill.models import choices
 from topk_distill.preprocessing import run_options
 from topk_distill.records import label_rules, record_plan
+from topk_distill.utils import configs
 
 
 class RecordSetWriter:
@@ -312,7 +313,8 @@ def preprocess_sparse(npz_path, input_spec, labels_path, prefix,
             at fault; nothing of the run is left.
     """
     ids, values = _read_npz(npz_path)
-    options = run_options.options_of(options, keywords, batch_size=4096)
+    options = configs.config_from(run_options.PreprocessOptions, options,
+                                  keywords, batch_size=4096)
     if options.resume or options.skip_unknown_labels:
         raise ValueError(f"--teacher={npz_path}: a top-K file is written "
                          "whole, row for row of its input (no --resume, no "

@@ -44,25 +44,3 @@ class PreprocessOptions:
                 self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size={self.batch_size!r}; expected a "
                              "positive integer")
-
-
-def options_of(options, keywords, **defaults):
-    """`options`, or `PreprocessOptions` made of the `keywords` that are
-    its fields (taken out of `keywords`) over `defaults`; not both.
-
-    Raises:
-        TypeError: `options` given and some of its fields too.
-
-    Examples:
-        >>> keywords = {"resume": True, "top_k": 5}
-        >>> options_of(None, keywords).resume, keywords
-        (True, {'top_k': 5})
-    """
-    names = {f.name for f in dataclasses.fields(PreprocessOptions)}
-    mine = {k: keywords.pop(k) for k in list(keywords) if k in names}
-    if options is not None:
-        if mine:
-            raise TypeError(f"options= and {', '.join(sorted(mine))}: give "
-                            "the options one way")
-        return options
-    return PreprocessOptions(**{**defaults, **mine})

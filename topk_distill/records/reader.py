@@ -5,6 +5,7 @@ import dataclasses
 import tensorflow as tf
 
 from topk_distill.records import codec, file_names, records, shards
+from topk_distill.utils import configs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +68,8 @@ def make_dataset(record_set, batch_size, options=None, num_classes=None,
         batch["topk_ids"].shape  # TensorShape([64, 20])
         ```
     """
-    options = _options_of(options, keywords)
+    options = configs.config_from(ReadOptions, options, keywords)
+    configs.refuse_others(keywords)
     record_set = records.resolve(record_set)
     check_expected(record_set, num_classes, top_k)
     files = record_set.files()
@@ -96,14 +98,6 @@ def make_dataset(record_set, batch_size, options=None, num_classes=None,
     ds = ds.map(lambda s: codec.parse_batch(s, record_set),
                 num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def _options_of(options, keywords):
-    """`options`, or `ReadOptions` of `keywords`; not both."""
-    if options is not None and keywords:
-        raise TypeError(f"options= and {', '.join(sorted(keywords))}: give "
-                        "the options one way")
-    return options if options is not None else ReadOptions(**keywords)
 
 
 def check_expected(record_set, num_classes=None, top_k=None):

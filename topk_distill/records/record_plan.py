@@ -8,6 +8,7 @@ import dataclasses
 from topk_distill.inputs import labels_file
 from topk_distill.inputs.label_space import SingleLabel
 from topk_distill.records import label_rules, packing, records
+from topk_distill.utils import configs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,12 +77,10 @@ def settings_of(settings, keywords, **defaults):
     Raises:
         TypeError: both given, or a keyword that is not a setting.
     """
-    if settings is not None:
-        if keywords:
-            raise TypeError(f"settings= and {', '.join(sorted(keywords))}: "
-                            "give the settings one way")
-        return settings
-    return RecordSettings(**{**defaults, **keywords})
+    settings = configs.config_from(RecordSettings, settings, keywords,
+                                   **defaults)
+    configs.refuse_others(keywords)
+    return settings
 
 
 def plan(labels_path, input_spec, teacher_identity, settings=None,

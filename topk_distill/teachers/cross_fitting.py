@@ -8,6 +8,7 @@ import numpy as np
 
 from topk_distill.inputs.label_space import MultiLabel
 from topk_distill.models import encoder_models
+from topk_distill.utils import configs
 
 
 def loss_for(labels):
@@ -82,10 +83,8 @@ def train_head(embeddings, labels, num_classes, hidden_units=0,
         >>> head(embeddings).numpy().argmax(axis=1).tolist()
         [0, 1, 2, 0]
     """
-    if training is not None and keywords:
-        raise TypeError(f"training= and {', '.join(sorted(keywords))}: give "
-                        "the settings one way")
-    run = training if training is not None else HeadTraining(**keywords)
+    run = configs.config_from(HeadTraining, training, keywords)
+    configs.refuse_others(keywords)
     keras.utils.set_random_seed(run.seed)
     head = encoder_models.make_head(num_classes, hidden_units)
     model = keras.Sequential([keras.Input((embeddings.shape[1],)), head])

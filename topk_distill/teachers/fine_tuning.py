@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from topk_distill.utils import progress
+from topk_distill.utils import configs, progress
 
 
 def train_encoder_teacher(teacher, texts, labels, vectors, rows,
@@ -185,10 +185,8 @@ def fine_tune(teacher, texts, labels, tuning=None, verbose="auto",
     from topk_distill.models import encoder_models, encoder_students
     from topk_distill.teachers import cross_fitting
 
-    if tuning is not None and keywords:
-        raise TypeError(f"tuning= and {', '.join(sorted(keywords))}: give "
-                        "the settings one way")
-    run = tuning if tuning is not None else FineTuning(**keywords)
+    run = configs.config_from(FineTuning, tuning, keywords)
+    configs.refuse_others(keywords)
     keras.utils.set_random_seed(run.seed)
     encoder_models.set_encoder_trainable(teacher, run.layers)
     steps = run.epochs * -(-len(texts) // run.batch_size)
