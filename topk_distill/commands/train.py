@@ -40,7 +40,7 @@ causes.
 Several machines: set TF_CONFIG on each and run the same command on all of
 them; training then uses tf.distribute.MultiWorkerMirroredStrategy, each
 worker reads its share of the shards, and the chief (worker 0) writes the
-output (see README, "Scale").
+output (see docs/scale.md).
 
 Examples:
       topk-distill train --labeled='records/train-*' \

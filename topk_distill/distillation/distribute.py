@@ -23,8 +23,8 @@ def cluster_config():
         return json.loads(config)["cluster"]
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"TF_CONFIG={config!r}: expected JSON with "
-                         "\"cluster\" and \"task\" (see README, "
-                         "\"Scale\")") from e
+                         "\"cluster\" and \"task\" (see docs/scale.md)"
+                         ) from e
 
 
 def strategy_from_environment():

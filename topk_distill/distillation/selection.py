@@ -1,8 +1,8 @@
 """Choosing the student for the user: what `train --student=auto` does.
 
-No student is the best on every dataset (README, "Choosing a student"), and
-a distilled student is only worth its teacher if it beats the same student
-trained on the labels alone. So each candidate (`candidates`) trains twice,
+No student is the best on every dataset (docs/students.md, "Choosing a
+student"), and a distilled student is only worth its teacher if it beats
+the same student trained on the labels alone. So each candidate (`candidates`) trains twice,
 on the labels alone and distilled from the records, with early stopping on
 one validation input; the candidates are ranked by validation P@1 among
 those that answer within a latency budget at batch 1 (`rank`); the winner
