@@ -129,28 +129,12 @@ def _resolve(output, data, baseline, loss, student, fit):
         raise ValueError("--target_accuracy needs --validation")
     if student.architecture == "encoder":
         encoder_models.check_encoder_folder(student.encoder)
-    labeled, unlabeled = data.labeled, data.unlabeled
     if baseline == "hard":
-        unlabeled, loss = None, LossConfig(alpha=1.0, beta=0.0, strict=False)
-    sets = tuple(records.resolve(p) if p else None
-                 for p in (labeled, unlabeled))
-    for record_set, flag, expected in zip(sets, ("--labeled", "--unlabeled"),
-                                          records.KINDS):
-        if record_set is not None and record_set.kind != expected:
-            raise ValueError(
-                f"{flag}: {record_set.name} holds {record_set.kind} "
-                f"records; expected {expected} ones (preprocess "
-                f"{'without' if expected == 'labeled' else 'with'} "
-                "--unlabeled writes them)")
+        loss = LossConfig(alpha=1.0, beta=0.0, strict=False)
+    sets = _record_sets(data, baseline)
     chosen = [s for s in sets if s is not None]
-    if not chosen:
-        raise ValueError("--labeled or --unlabeled is required "
-                         "(--baseline=hard needs --labeled)")
     names = class_names(chosen, data.labels_path)
     input_kind, feature_dim = input_kind_of(chosen)
-    for record_set in chosen[1:]:
-        records.check_label_kind(record_set, chosen[0].label_space,
-                                 f"the labeled set {chosen[0].name}")
     for asked, flag in ((student.init_class_vectors, "--init_class_vectors"),
                         (student.architecture == "encoder",
                          "--student=encoder")):
@@ -173,6 +157,30 @@ def _resolve(output, data, baseline, loss, student, fit):
                 chosen[0].label_space.with_classes(len(names)),
                 student, fit, loss or LossConfig(), strategy,
                 distribute.worker_name(strategy))
+
+
+def _record_sets(data, baseline):
+    """`(labeled, unlabeled)` record sets (`None` where not given; no
+    unlabeled one for `baseline="hard"`), each of its kind and both of one
+    label kind."""
+    sets = tuple(records.resolve(p) if p else None for p in (
+        data.labeled, None if baseline == "hard" else data.unlabeled))
+    for record_set, flag, expected in zip(sets, ("--labeled", "--unlabeled"),
+                                          records.KINDS):
+        if record_set is not None and record_set.kind != expected:
+            raise ValueError(
+                f"{flag}: {record_set.name} holds {record_set.kind} "
+                f"records; expected {expected} ones (preprocess "
+                f"{'without' if expected == 'labeled' else 'with'} "
+                "--unlabeled writes them)")
+    chosen = [s for s in sets if s is not None]
+    if not chosen:
+        raise ValueError("--labeled or --unlabeled is required "
+                         "(--baseline=hard needs --labeled)")
+    for record_set in chosen[1:]:
+        records.check_label_kind(record_set, chosen[0].label_space,
+                                 f"the labeled set {chosen[0].name}")
+    return sets
 
 
 def _build(run):
