@@ -1,6 +1,6 @@
 """Shared fixtures: a tiny labeled text set, its labels file, teachers, record
-sets written the way `preprocess` writes them, and a runner for the shell
-commands that README and the examples show."""
+sets written the way `preprocess` writes them, tiny TFDS datasets, and a
+runner for the shell commands that README and the examples show."""
 
 import os
 import shlex
@@ -166,6 +166,30 @@ def write_record_set(prefix, texts, labels, ids, scores, num_classes,
         for record in serialized.numpy():
             writer.write(record)
     return prefix + "-*"
+
+
+def tiny_tfds(data_dir, name, features, splits):
+    """Prepares a TFDS dataset in `data_dir`, offline: `name` its builder's
+    class name (CamelCase; the dataset is its snake_case), `features` the
+    `FeaturesDict`'s dict, `splits` `{split: [example dicts]}`."""
+    import tensorflow_datasets as tfds
+
+    def info(self):
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict(features))
+
+    def split_generators(self, dl_manager):
+        return {split: self._generate_examples(rows)
+                for split, rows in splits.items()}
+
+    def generate_examples(self, rows):
+        yield from enumerate(rows)
+
+    builder = type(name, (tfds.core.GeneratorBasedBuilder,), {
+        "__module__": __name__, "VERSION": tfds.core.Version("1.0.0"),
+        "_info": info, "_split_generators": split_generators,
+        "_generate_examples": generate_examples})
+    builder(data_dir=data_dir).download_and_prepare()
 
 
 def _sha256(text):

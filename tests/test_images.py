@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import ROOT, run_command, shell_commands
+from tests.conftest import ROOT, run_command, shell_commands, tiny_tfds
 from topk_distill.distillation import student
 from topk_distill.inputs import errors, image_files, inputs, labels_file
 from topk_distill.models import (feature_models, image_models, saved_model,
@@ -175,26 +175,12 @@ def test_text_teacher_and_student_refuse_image_records(tmp_path):
 def test_tfds_image_dataset_reads_as_png(tmp_path):
     import tensorflow_datasets as tfds
 
-    class TopkDistillTinyImages(tfds.core.GeneratorBasedBuilder):
-        VERSION = tfds.core.Version("1.0.0")
-
-        def _info(self):
-            return tfds.core.DatasetInfo(
-                builder=self,
-                features=tfds.features.FeaturesDict({
-                    "image": tfds.features.Image(shape=(6, 6, 3)),
-                    "label": tfds.features.ClassLabel(names=["x", "y"])}))
-
-        def _split_generators(self, dl_manager):
-            return {"train": self._generate_examples()}
-
-        def _generate_examples(self):
-            for i in range(3):
-                yield i, {"image": np.full((6, 6, 3), 40 * i, np.uint8),
-                          "label": i % 2}
-
     data_dir = str(tmp_path / "tfds")
-    TopkDistillTinyImages(data_dir=data_dir).download_and_prepare()
+    tiny_tfds(data_dir, "TopkDistillTinyImages", {
+        "image": tfds.features.Image(shape=(6, 6, 3)),
+        "label": tfds.features.ClassLabel(names=["x", "y"])}, {
+        "train": [{"image": np.full((6, 6, 3), 40 * i, np.uint8),
+                   "label": i % 2} for i in range(3)]})
     located = list(inputs.iter_located("tfds:topk_distill_tiny_images",
                                        data_dir))
     assert [label for _, _, label in located] == [("x",), ("y",), ("x",)]

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from tests.conftest import tiny_tfds
 from topk_distill.inputs import errors, inputs, labels_file
 
 
@@ -67,26 +68,12 @@ def test_jsonl_errors(tmp_path, line, expected):
 def test_tfds_reader(tmp_path):
     import tensorflow_datasets as tfds
 
-    class TopkDistillTinyText(tfds.core.GeneratorBasedBuilder):
-        VERSION = tfds.core.Version("1.0.0")
-
-        def _info(self):
-            return self.dataset_info_from_configs(
-                features=tfds.features.FeaturesDict({
-                    "text": tfds.features.Text(),
-                    "label": tfds.features.ClassLabel(names=["neg", "pos"]),
-                }))
-
-        def _split_generators(self, dl_manager):
-            return {"train": self._generate_examples(3),
-                    "test": self._generate_examples(2)}
-
-        def _generate_examples(self, n):
-            for i in range(n):
-                yield i, {"text": f"text {i}", "label": i % 2}
-
     data_dir = str(tmp_path / "tfds")
-    TopkDistillTinyText(data_dir=data_dir).download_and_prepare()
+    tiny_tfds(data_dir, "TopkDistillTinyText", {
+        "text": tfds.features.Text(),
+        "label": tfds.features.ClassLabel(names=["neg", "pos"])}, {
+        split: [{"text": f"text {i}", "label": i % 2} for i in range(n)]
+        for split, n in (("train", 3), ("test", 2))})
     spec = "tfds:topk_distill_tiny_text:test"
     assert sorted(inputs.iter_examples(spec, data_dir)) == [
         ("text 0", ("neg",)), ("text 1", ("pos",))]

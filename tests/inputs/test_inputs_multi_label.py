@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from tests.conftest import tiny_tfds
 from topk_distill.inputs import errors, inputs, labels_file
 from topk_distill.inputs.label_space import MultiLabel
 
@@ -91,26 +92,13 @@ def test_an_image_folder_gives_each_image_one_label(tmp_path):
 def test_tfds_sequence_of_class_labels(tmp_path):
     import tensorflow_datasets as tfds
 
-    class TopkDistillTinyTags(tfds.core.GeneratorBasedBuilder):
-        VERSION = tfds.core.Version("1.0.0")
-
-        def _info(self):
-            return self.dataset_info_from_configs(
-                features=tfds.features.FeaturesDict({
-                    "text": tfds.features.Text(),
-                    "labels": tfds.features.Sequence(
-                        tfds.features.ClassLabel(names=["a", "b", "c"])),
-                }))
-
-        def _split_generators(self, dl_manager):
-            return {"train": self._generate_examples()}
-
-        def _generate_examples(self):
-            for i, tags in enumerate([[0, 2], [1], [2, 2]]):
-                yield i, {"text": f"text {i}", "labels": tags}
-
     data_dir = str(tmp_path / "tfds")
-    TopkDistillTinyTags(data_dir=data_dir).download_and_prepare()
+    tiny_tfds(data_dir, "TopkDistillTinyTags", {
+        "text": tfds.features.Text(),
+        "labels": tfds.features.Sequence(
+            tfds.features.ClassLabel(names=["a", "b", "c"]))}, {
+        "train": [{"text": f"text {i}", "labels": tags}
+                  for i, tags in enumerate([[0, 2], [1], [2, 2]])]})
     spec = "tfds:topk_distill_tiny_tags"
     assert sorted(inputs.iter_examples(spec, data_dir,
                                          label_space=MultiLabel())) == [

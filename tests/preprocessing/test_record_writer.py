@@ -226,19 +226,15 @@ def test_multi_label_shards_are_those_preprocess_writes(tmp_path, rng):
     for path in sorted(glob.glob(str(tmp_path / "b-*"))):
         twin = path.replace(f"{os.sep}b-", f"{os.sep}a-")
         assert open(path, "rb").read() == open(twin, "rb").read()
-    with pytest.raises(ValueError, match=r"example 0 has labels \[1, 1\]; "
-                       "expected each once"):
-        with record_writer.RecordSetWriter(str(tmp_path / "c"), labels_path,
-                                           COUNT, top_k=K,
-                                           label_space=MultiLabel(),
-                                           max_labels=3) as w:
-            w.write(texts[:1], [[1, 1]], ids[:1], scores[:1])
-    with pytest.raises(ValueError, match=r"example 0 has labels \[\]; "
-                       "expected a list of 1..max_labels=3"):
-        with record_writer.RecordSetWriter(str(tmp_path / "d"), labels_path,
-                                           COUNT, top_k=K,
-                                           label_space=MultiLabel(),
-                                           max_labels=3) as w:
-            w.write(texts[:1], [[]], ids[:1], scores[:1])
+    for prefix, labels, message in (
+            ("c", [1, 1], r"example 0 has labels \[1, 1\]; expected each "
+             "once"),
+            ("d", [], r"example 0 has labels \[\]; expected a list of "
+             "1..max_labels=3")):
+        with pytest.raises(ValueError, match=message):
+            with record_writer.RecordSetWriter(
+                    str(tmp_path / prefix), labels_path, COUNT, top_k=K,
+                    label_space=MultiLabel(), max_labels=3) as w:
+                w.write(texts[:1], [labels], ids[:1], scores[:1])
     assert not glob.glob(str(tmp_path / "c[-.]*")) + glob.glob(
         str(tmp_path / "d[-.]*"))
