@@ -10,6 +10,7 @@ import tensorflow as tf
 pytest.importorskip("apache_beam", reason="needs the beam extra")
 
 from topk_distill import cli  # noqa: E402
+from topk_distill.inputs.label_space import MultiLabel  # noqa: E402
 from topk_distill.records import reader
 
 
@@ -119,16 +120,25 @@ def test_sampled_records_are_byte_identical(tmp_path, keras_teacher_path,
     assert len(serialized(local)) == 12
 
 
-@pytest.mark.parametrize("kind", ["labeled", "unlabeled"])
+@pytest.mark.parametrize("kind, told", [("labeled", True),
+                                        ("unlabeled", True),
+                                        ("labeled", False)])
 def test_a_sigmoid_teacher_writes_the_local_multi_label_records(
-        tmp_path, keras_teacher_path, labels_txt, all_texts, kind):
+        tmp_path, keras_teacher_path, labels_txt, all_texts, kind, told):
     # Each text labelled with one to three of the classes: Beam writes the
-    # local tool's multi-label records, and counts max_labels itself.
+    # local tool's multi-label records, and counts max_labels itself. The
+    # teacher is a sigmoid's by --teacher_outputs, or (not told) by the
+    # multi-label settings file saved beside it.
     data = tmp_path / "multi.tsv"
     names = open(labels_txt).read().split()
     data.write_text("".join(f"{text}\t{'|'.join(names[:1 + i % 3])}\n"
                             for i, text in enumerate(all_texts)))
-    more = ["--teacher_outputs=sigmoid_logits", "--score_dtype=float32"]
+    more = ["--score_dtype=float32"]
+    if told:
+        more.append("--teacher_outputs=sigmoid_logits")
+    else:
+        MultiLabel(threshold=0.5).write_settings(os.path.join(
+            os.path.dirname(keras_teacher_path), "multi_label.json"))
     if kind == "unlabeled":
         more.append("--unlabeled")
     local, beam = str(tmp_path / "local"), str(tmp_path / "beam")

@@ -43,11 +43,13 @@ flags.DEFINE_string("teacher", None, "Teacher: the folder `topk-distill "
                     "and scores [examples, K], row-aligned with --input), or "
                     "a .npy of precomputed scores [examples, N] (dense: "
                     "small N only).", flag_values=FLAGS)
-flags.DEFINE_enum("teacher_outputs", "logits", choices.TEACHER_OUTPUTS,
+flags.DEFINE_enum("teacher_outputs", None, choices.TEACHER_OUTPUTS,
                   "What the teacher returns: a softmax's logits or "
                   "probabilities, or per-class sigmoid ones (a multi-label "
                   "teacher: each example's one or more labels are read, "
-                  "and the records are multi-label).", flag_values=FLAGS)
+                  "and the records are multi-label). Default: logits, of a "
+                  "softmax or, for a teacher saved as multi-label, of "
+                  "sigmoids.", flag_values=FLAGS)
 flags.DEFINE_string("teacher_signature", None, "SavedModel signature to call "
                     "(default: logits if it has one, else serving_default).",
                     flag_values=FLAGS)
@@ -175,10 +177,9 @@ def main(argv):
     from topk_distill.preprocessing import preprocessing
     from topk_distill.teachers import teacher
 
-    model = teacher.load_teacher(
-        FLAGS.teacher, FLAGS.teacher_outputs if FLAGS[
-            "teacher_outputs"].present else None,
-        FLAGS.teacher_signature, FLAGS.teacher_output_key)
+    model = teacher.load_teacher(FLAGS.teacher, FLAGS.teacher_outputs,
+                                 FLAGS.teacher_signature,
+                                 FLAGS.teacher_output_key)
     preprocessing.preprocess(model, FLAGS.input, FLAGS.labels, FLAGS.output,
                              settings, options)
 
@@ -198,7 +199,8 @@ def _run_sparse(settings, options):
         raise ValueError(f"--teacher={FLAGS.teacher} needs --labels (the "
                          "labels.txt its class ids index)")
     given = FLAGS["top_h" if FLAGS.unlabeled else "top_k"].present
-    scores, sigmoid = choices.teacher_scores(FLAGS.teacher_outputs)
+    scores, sigmoid = choices.teacher_scores(FLAGS.teacher_outputs or
+                                             "logits")
     record_writer.preprocess_sparse(
         FLAGS.teacher, FLAGS.input, FLAGS.labels, FLAGS.output,
         dataclasses.replace(settings, top_k=settings.top_k if given else None,

@@ -102,7 +102,7 @@ class TeacherSource:
     """
 
     path: str
-    outputs: str = "logits"
+    outputs: str = None  # as `load_teacher`'s: the teacher's own
     signature: str = None
     output_key: str = None
 
