@@ -14,7 +14,6 @@ Everything downstream that differs between the two asks the space (its
 by `kind` (`distillation.objectives`), instead of testing a flag.
 """
 
-import math
 import numbers
 
 import numpy as np
@@ -409,12 +408,13 @@ def read_settings(path, num_classes):
         return SingleLabel(num_classes)
     threshold = settings.get("threshold") if isinstance(
         settings, dict) else None
-    if isinstance(threshold, bool) or not isinstance(
-            threshold, numbers.Real) or not math.isfinite(threshold) or (
-            not 0 < threshold < 1):
+    try:  # MultiLabel's check; a file's threshold may not be left out
+        if threshold is None:
+            raise ValueError
+        return MultiLabel(num_classes, threshold)
+    except ValueError:
         raise ValueError(f"{path}: threshold {threshold!r}; expected a "
-                         "number in (0, 1)")
-    return MultiLabel(num_classes, threshold)
+                         "number in (0, 1)") from None
 
 
 def _arguments(config):
