@@ -2,13 +2,14 @@
 
 No student is the best on every dataset (docs/students.md, "Choosing a
 student"), and a distilled student is only worth its teacher if it beats
-the same student trained on the labels alone. So each candidate (`candidates`) trains twice,
-on the labels alone and distilled from the records, with early stopping on
-one validation input; the candidates are ranked by validation P@1 among
-those that answer within a latency budget at batch 1 (`rank`); the winner
-becomes the output, and the table of all of them is printed and kept
-(`OUTPUT/choice.json`). Labels-only candidates are always in the table,
-so the choice is never worse on validation than the labels alone.
+the same student trained on the labels alone. So each candidate
+(`candidates`) trains twice, on the labels alone and distilled from the
+records, with early stopping on one validation input; the candidates are
+ranked by validation P@1 among those that answer within a latency budget
+at batch 1 (`rank`); the winner becomes the output, and the table of all
+of them is printed and kept (`OUTPUT/choice.json`). Labels-only candidates
+are always in the table, so the choice is never worse on validation than
+the labels alone.
 """
 
 import dataclasses
@@ -165,7 +166,7 @@ def choose_student(output, data=None, loss=None, student=None, fit=None,
     choice = configs.config_from(training_config.ChoiceConfig, choice,
                                  keywords)
     student, fit = training_config.configs_of(student, fit, **keywords)
-    labeled, unlabeled = _checked(output, data, student)
+    labeled, unlabeled = _checked(output, data)
     texts = _validation_texts(labeled, unlabeled, data)
     folder = os.path.join(output, "candidates")
     rows = []
@@ -201,7 +202,7 @@ def choose_student(output, data=None, loss=None, student=None, fit=None,
     return ranked
 
 
-def _checked(output, data, student):
+def _checked(output, data):
     """Refuses what `choose_student` cannot do, before any training;
     returns the resolved `(labeled, unlabeled)` record sets."""
     from topk_distill.records import records
