@@ -20,7 +20,7 @@ from topk_distill.distillation import (distribute, lazy_adam, objectives,
                                        sampled_softmax)
 from topk_distill.distillation.loss_config import LossConfig
 from topk_distill.inputs import input_kinds
-from topk_distill.inputs.label_space import LabelSpace, SingleLabel
+from topk_distill.inputs.label_space import LabelSpace
 
 
 @keras.saving.register_keras_serializable(package="topk_distill")
@@ -97,9 +97,7 @@ class DistillationStudent(keras.Model):
                  proposal=None, name="distillation_student", **kwargs):
         super().__init__(name=name, **kwargs)
         self.student = student
-        self.label_space = (
-            label_space if isinstance(label_space, LabelSpace)
-            else SingleLabel(label_space))
+        self.label_space = LabelSpace.given(label_space)
         self.config = loss or LossConfig()  # the loss settings, held once
         self.objective = objectives.objective_for(self.label_space,
                                                   self.config)

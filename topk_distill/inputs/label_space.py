@@ -81,6 +81,18 @@ class LabelSpace:
             return MultiLabel(num_classes, threshold)
         return SingleLabel(num_classes)
 
+    @staticmethod
+    def given(space):
+        """`space` as a `LabelSpace`: one given as is; a number N, the
+        single-label space of N classes (what a model taking `N or a
+        LabelSpace` reads).
+
+        Examples:
+            >>> LabelSpace.given(3), LabelSpace.given(MultiLabel(3))
+            (SingleLabel(3), MultiLabel(3, threshold=0.5))
+        """
+        return space if isinstance(space, LabelSpace) else SingleLabel(space)
+
     @property
     def multi_label(self):
         """Whether an example may have several labels (what record sets

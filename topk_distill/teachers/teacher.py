@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from topk_distill.inputs import input_kinds, labels_file
-from topk_distill.inputs.label_space import LabelSpace, SingleLabel
+from topk_distill.inputs.label_space import LabelSpace
 from topk_distill.models import choices, saved_model
 from topk_distill.teachers import hf_teacher
 
@@ -76,8 +76,7 @@ class Teacher:
         if outputs not in OUTPUT_KINDS:
             raise ValueError(f"outputs={outputs!r}; expected one of "
                              f"{OUTPUT_KINDS}")
-        self.label_space = (label_space if isinstance(label_space, LabelSpace)
-                            else SingleLabel(label_space))
+        self.label_space = LabelSpace.given(label_space)
         self.fn = fn
         self.outputs = outputs
         self.identity = identity
