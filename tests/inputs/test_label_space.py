@@ -60,7 +60,7 @@ def test_what_fit_and_evaluate_take_of_each_space():
     # chosen: {2, 0} (both right) and {1} (wrong): 2 of 3 answers right,
     # 2 of 3 labels found
     assert multi["p@1"] == 0.5 and multi["micro_f1"] == pytest.approx(2 / 3)
-    assert SingleLabel(3).answers(3) == 3 and MultiLabel(50).answers(50) == 20
+    assert SingleLabel(3).answers() == 3 and MultiLabel(50).answers() == 20
 
 
 def test_a_saved_space_reads_back_and_bad_ones_are_refused():

@@ -165,8 +165,9 @@ class LabelSpace:
         """
         raise NotImplementedError
 
-    def answers(self, num_classes):
-        """How many of each example's best answers `report` needs."""
+    def answers(self):
+        """How many of each example's best answers `report` needs (at most
+        N)."""
         raise NotImplementedError
 
     def report(self, answers, probabilities, label_ids):
@@ -174,7 +175,7 @@ class LabelSpace:
         `evaluate` reports them (`utils.metrics`).
 
         Args:
-            answers: int [M, n] class ids, best first (n = `answers(N)`).
+            answers: int [M, n] class ids, best first (n = `answers()`).
             probabilities: float [M, n] their probabilities.
             label_ids: the examples' class ids (tuples).
 
@@ -272,8 +273,8 @@ class SingleLabel(LabelSpace):
     def label_columns(self, label_ids):
         return {"label": self.label_array(label_ids)}
 
-    def answers(self, num_classes):
-        return min(5, num_classes)
+    def answers(self):
+        return min(5, self.num_classes)
 
     def scored_by(self, sigmoid):
         return MultiLabel(self.num_classes) if sigmoid else self
@@ -372,9 +373,9 @@ class MultiLabel(LabelSpace):
         labels = self.label_array(label_ids)
         return {"label": labels[:, 0], "labels": labels}
 
-    def answers(self, num_classes):
+    def answers(self):
         # the answers training chose its threshold on
-        return min(metrics.ANSWERS, num_classes)
+        return min(metrics.ANSWERS, self.num_classes)
 
     def report(self, answers, probabilities, label_ids):
         return metrics.multilabel_report(

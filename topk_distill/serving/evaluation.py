@@ -69,7 +69,7 @@ def evaluate(path, texts, labels, latency_repeats=200, throughput_batches=20,
     space = saved_model.saved_label_space(path, num_classes)
     answers, probabilities = classification.top_ids(
         served.signatures["probabilities"], texts,
-        k=space.answers(num_classes), with_probabilities=True)
+        k=space.answers(), with_probabilities=True)
     scores = space.report(answers, probabilities, labels)
     return dict(scores, examples=len(texts),
                 **speed(path, texts, latency_repeats, throughput_batches))
