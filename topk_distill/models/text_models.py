@@ -8,6 +8,7 @@ import keras
 
 from topk_distill.models import choices
 from topk_distill.models import class_vectors as class_vectors_layer
+from topk_distill.utils import configs
 
 
 def make_teacher(texts, num_classes, max_tokens=50_000, hidden_units=512):
@@ -133,10 +134,8 @@ def make_student(texts, num_classes, config=None, embeddings=None,
         >>> bigram.get_layer("embedding").input_dim  # "", [UNK], a, cat, dog
         5
     """
-    if config is not None and keywords:
-        raise TypeError(f"config= and {', '.join(sorted(keywords))}: give "
-                        "the settings one way")
-    c = config or TextStudentConfig(**keywords)
+    c = configs.config_from(TextStudentConfig, config, keywords)
+    configs.refuse_others(keywords)
     embedding_dim = c.embedding_dim
     if embeddings is not None:
         vocabulary, vectors = embeddings

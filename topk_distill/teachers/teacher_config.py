@@ -117,16 +117,3 @@ class TeacherConfig:
                 else "all layers")
         return (f"encoder fine-tuned ({part}, {self.fine_tune_epochs} "
                 f"epochs) + {head}")
-
-
-def config_of(config, keywords):
-    """`config`, or a `TeacherConfig` of the keywords (not both).
-
-    Examples:
-        >>> config_of(None, {"epochs": 3}).epochs
-        3
-    """
-    if config is not None and keywords:
-        raise TypeError(f"config= and {', '.join(sorted(keywords))}: give "
-                        "the settings one way")
-    return config or TeacherConfig(**keywords)

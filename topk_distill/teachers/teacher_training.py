@@ -35,7 +35,7 @@ import numpy as np
 from topk_distill.inputs import inputs, labels_file
 from topk_distill.models import choices
 from topk_distill.teachers import teacher_config
-from topk_distill.utils import json_files, outputs, progress
+from topk_distill.utils import configs, json_files, outputs, progress
 from topk_distill.teachers.fine_tuning import (cross_fit_fine_tuned,
                                                predict_by_length,
                                                train_encoder_teacher)
@@ -73,7 +73,9 @@ def train_teacher(input_spec, output, config=None, labels_path=None,
                       cross_fit_folds=5, epochs=30)
         ```
     """
-    config = teacher_config.config_of(config, keywords)
+    config = configs.config_from(teacher_config.TeacherConfig, config,
+                                 keywords)
+    configs.refuse_others(keywords)
     data = _read(input_spec, labels_path, data_dir, config, output,
                  overwrite)
     held_out = _held_out(data, config, data_dir)
