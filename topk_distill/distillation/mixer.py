@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from topk_distill.distillation import training_config
 from topk_distill.models import choices
-from topk_distill.records import codec, label_rules, reader, records
+from topk_distill.records import codec, reader, records
 from topk_distill.utils import configs
 
 
@@ -84,8 +84,8 @@ def make_distillation_dataset(labeled=None, unlabeled=None, fit=None,
         if loss is not None and record_set is not None:
             loss.check_records(record_set)
     ratio = fit.unlabeled_per_labeled if unlabeled else 0.0
-    problem = min_confidence and unlabeled is not None and label_rules.RULES[
-        unlabeled.label_space.kind].confidence_problem(unlabeled)
+    problem = (min_confidence and unlabeled is not None
+               and unlabeled.rules.confidence_problem(unlabeled))
     if problem:
         raise ValueError(f"min_confidence={min_confidence}: {problem}")
     if labeled is None or ratio <= 0:
@@ -108,7 +108,7 @@ def make_distillation_dataset(labeled=None, unlabeled=None, fit=None,
     width = max(labeled.width, unlabeled.width)
     tail = "tail_mass" in first.element_spec
     label_width = max(labeled.label_width or 1, unlabeled.label_width or 1)
-    padded_keys = label_rules.RULES[labeled.label_space.kind].padded_keys
+    padded_keys = labeled.rules.padded_keys
 
     @tf.autograph.experimental.do_not_convert
     def combine(a, b):

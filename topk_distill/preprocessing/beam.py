@@ -29,8 +29,8 @@ import tensorflow as tf
 
 from topk_distill.inputs import errors, inputs, labels_file
 from topk_distill.preprocessing import preprocessing, run_options, scoring
-from topk_distill.records import (file_names, label_rules, record_plan,
-                                  records, shards, writing)
+from topk_distill.records import (file_names, record_plan, records, shards,
+                                  writing)
 from topk_distill.teachers import teacher
 from topk_distill.utils import configs
 
@@ -98,9 +98,8 @@ def preprocess_with_beam(source, input_path, labels_path, output_prefix,
                            label_ids, options.skip_unknown_labels,
                            options.batch_size, pipeline_args)
     # the most labels a record holds, now counted (multi-label sets keep it)
-    plan = dataclasses.replace(plan, max_labels=label_rules.RULES[
-        plan.label_space.kind].max_labels(_most(result,
-                                                "labels_per_example")))
+    plan = dataclasses.replace(plan, max_labels=plan.rules.max_labels(
+        _most(result, "labels_per_example")))
     # Count and check the shards Beam wrote, then write the metadata, last.
     written = [records.Shard(os.path.basename(path), n) for path, (n, _) in
                sorted(shards.verify_shards(plan, files=tf.io.gfile.glob(

@@ -16,7 +16,7 @@ import time
 
 from topk_distill.inputs import input_kinds, inputs, labels_file
 from topk_distill.preprocessing import input_batches, run_options
-from topk_distill.records import label_rules, record_plan, writing
+from topk_distill.records import record_plan, writing
 from topk_distill.utils import configs
 
 
@@ -84,8 +84,7 @@ def preprocess(teacher, input_spec, labels_path, output_prefix, settings=None,
     plan = dataclasses.replace(
         plan, num_examples=num_examples,
         skipped_unknown_labels=num_rows - num_examples,
-        max_labels=label_rules.RULES[plan.label_space.kind].max_labels(
-            most_labels))
+        max_labels=plan.rules.max_labels(most_labels))
     output = writing.RecordSetOutput(output_prefix, plan, options.resume,
                                      options.overwrite, options.command,
                                      keep_interrupted=True)

@@ -3,7 +3,7 @@
 A single-label set (format 1 or 2) has no `max_labels` and writes no
 `multi_label` key; a multi-label set (format 3) has `max_labels`, the
 most labels a record holds, and keeps sigmoid scores q8 can store
-(probabilities). `RecordSet` looks its rules up by its label space's
+(probabilities). `RecordSet.rules` looks them up by its label space's
 kind (`RULES`); how a record holds the label itself is `codec`'s.
 """
 

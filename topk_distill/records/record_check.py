@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import message, unknown_fields
 
-from topk_distill.records import codec, label_rules, packing
+from topk_distill.records import codec, packing
 from topk_distill.records.errors import RecordFormatError
 
 
@@ -60,8 +60,7 @@ def check_record(record, where="record", record_set=None):
         if problem:
             raise RecordFormatError(f"{where}: {problem}")
     if record_set is not None:
-        problem = label_rules.RULES[record_set.label_space.kind].problem_in(
-            feature, record_set)
+        problem = record_set.rules.problem_in(feature, record_set)
         if problem:
             raise RecordFormatError(f"{where}: {problem}")
     if "topk_ids" in feature:

@@ -196,7 +196,7 @@ class RecordSet:
             input_kinds.check(self.input_kind, self.feature_dim)
         except ValueError as e:
             raise RecordFormatError(f"{self._where()}{e}") from None
-        rules = label_rules.RULES[self.label_space.kind]
+        rules = self.rules
         problem = rules.problem(self)
         if problem:
             raise RecordFormatError(f"{self._where()}{problem}")
@@ -208,13 +208,19 @@ class RecordSet:
         """L, the columns of a multi-label set's parsed `labels`: its
         `max_labels`, at least 1 (an unlabeled set's rows are all -1);
         `None` for a single-label set."""
-        return label_rules.RULES[self.label_space.kind].width(self)
+        return self.rules.width(self)
 
     @functools.cached_property
     def label_space(self):
         """What the set's labels are: a `LabelSpace` of its N classes (made
         once: `verify_shards` asks it of every record)."""
         return LabelSpace.of(self.num_classes, self.multi_label)
+
+    @property
+    def rules(self):
+        """What the set's metadata and records hold for its kind of label
+        (`label_rules`)."""
+        return label_rules.RULES[self.label_space.kind]
 
     @property
     def label_kind(self):
@@ -245,7 +251,7 @@ class RecordSet:
                  for f in dataclasses.fields(self)
                  if f.name not in ("prefix", "pattern")}
         value["shards"] = [dataclasses.asdict(s) for s in self.shards]
-        label_rules.RULES[self.label_space.kind].trim(value)
+        self.rules.trim(value)
         if value["teacher"] is not None:
             value["teacher"] = dict(value["teacher"])
         for name in ("labels", "command"):
