@@ -104,7 +104,7 @@ def build(args):
     """The set's files in WORK: TSVs, labels.txt, teacher scores, records.
     Returns the teacher's test metrics and the records' bytes."""
     from topk_distill.utils import metrics
-    from topk_distill.inputs import labels_file
+    from topk_distill.inputs.label_space import MultiLabel
     from topk_distill.preprocessing.preprocessing import preprocess
     from topk_distill.teachers import cross_fitting
     from topk_distill.teachers.teacher import load_teacher
@@ -135,7 +135,7 @@ def build(args):
         logits = given[name]
         top = np.argsort(-logits, axis=1)[:, :20]
         probabilities = 1 / (1 + np.exp(-np.take_along_axis(logits, top, 1)))
-        return top, probabilities, labels_file.padded(
+        return top, probabilities, MultiLabel().label_array(
             [ids[i] for i in parts[name]])
 
     threshold, _ = metrics.best_threshold(*answers("valid"),

@@ -136,7 +136,14 @@ class LabelSpace:
         """Examples' class ids (tuples; empty: unlabeled) as one int64
         array: [M] (-1 unlabeled) in a single-label space, [M, L] (-1
         padding; L `width`, or the most ids a row has, at least 1) in a
-        multi-label one."""
+        multi-label one.
+
+        Examples:
+            >>> MultiLabel().label_array([(3, 1), (2,)]).tolist()
+            [[3, 1], [2, -1]]
+            >>> MultiLabel().label_array([(), (0,)], width=3).tolist()
+            [[-1, -1, -1], [0, -1, -1]]
+        """
         raise NotImplementedError
 
     def array_shape(self, width=None):

@@ -9,8 +9,7 @@ import numpy as np
 
 from topk_distill.inputs import inputs
 from topk_distill.inputs.errors import InputError
-from topk_distill.inputs.label_space import (LABEL_SEPARATOR, MultiLabel,
-                                             SingleLabel)
+from topk_distill.inputs.label_space import LABEL_SEPARATOR, SingleLabel
 
 
 def build_labels(spec, data_dir=None, label_space=None):
@@ -168,20 +167,6 @@ def label_ids(labels, label_ids, where, skip_unknown=False):
         label_id(None, label_ids, where)  # refused: no label
     ids = [label_id(name, label_ids, where, skip_unknown) for name in labels]
     return tuple(i for i in ids if i is not None) or None
-
-
-def padded(label_ids, width=None):
-    """Examples' class ids (tuples) as int64 [M, L], -1 padding each row
-    after its ids; L is `width`, or (`None`) the most ids a row has, at
-    least 1.
-
-    Examples:
-        >>> padded([(3, 1), (2,)]).tolist()
-        [[3, 1], [2, -1]]
-        >>> padded([(), (0,)], width=3).tolist()
-        [[-1, -1, -1], [0, -1, -1]]
-    """
-    return MultiLabel().label_array(label_ids, width)
 
 
 def read_labeled(spec, names, data_dir=None, label_space=None):

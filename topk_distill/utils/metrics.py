@@ -8,7 +8,7 @@ Single-label (true labels int [M]): top-k accuracy, macro P@1 and the
 expected calibration error of the top answer.
 
 Several labels per example (true labels int [M, L], -1 padding a row with
-fewer: `labels_file.padded`): the extreme-classification ones (Bhatia et
+fewer: `MultiLabel.label_array`): the extreme-classification ones (Bhatia et
 al., the Extreme Classification Repository), P@k (the share of true
 labels among the first k answers), nDCG@k and recall@k; and the
 thresholded ones, micro- and macro-F1 of the classes whose probability
